@@ -1,0 +1,38 @@
+//! Embeds `migrations/<provider>/<name>/migration.sql` into the binary, in lexicographic (= apply) order.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::{env, fs};
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    println!("cargo:rerun-if-changed=migrations");
+    let mut out = String::new();
+    for provider in ["postgres", "sqlite"] {
+        let dir = root.join(provider);
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let _ = writeln!(
+            out,
+            "pub const {}: &[Migration] = &[",
+            provider.to_uppercase()
+        );
+        for name in names {
+            let file = dir.join(&name).join("migration.sql");
+            println!("cargo:rerun-if-changed={}", file.display());
+            let _ = writeln!(
+                out,
+                "    Migration {{ name: {name:?}, sql: include_str!({:?}) }},",
+                file.display().to_string()
+            );
+        }
+        let _ = writeln!(out, "];");
+    }
+    let dest = Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("embedded_migrations.rs");
+    fs::write(dest, out).expect("write embedded_migrations.rs");
+}

@@ -1,0 +1,249 @@
+//! Server-side sessions. The browser holds a random token in an HttpOnly cookie; the database holds only its
+//! SHA-256 ("Session"."sessionToken"), so a leaked table cannot be replayed. Sessions slide: each use pushes the
+//! expiry out by the idle lifetime, up to an absolute lifetime from sign-in.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::config::ShopConfig;
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::store::{NewSession, User};
+use crate::web::CspNonce;
+
+/// Cookie names. Outside development they carry the `__Host-` prefix, which browsers accept only with `Secure`,
+/// `Path=/` and no `Domain`: a sibling subdomain cannot plant them.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionCookies {
+    pub session: &'static str,
+    pub csrf: &'static str,
+    secure: bool,
+}
+
+impl SessionCookies {
+    pub fn for_config(config: &ShopConfig) -> Self {
+        if config.secure_cookies() {
+            SessionCookies {
+                session: "__Host-vivr_session",
+                csrf: "__Host-vivr_csrf",
+                secure: true,
+            }
+        } else {
+            SessionCookies {
+                session: "vivr_session",
+                csrf: "vivr_csrf",
+                secure: false,
+            }
+        }
+    }
+
+    fn build(&self, name: &'static str, value: &str, max_age: Option<TimeDelta>) -> HeaderValue {
+        // Values are base64url tokens: nothing in them needs quoting.
+        let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+        if self.secure {
+            cookie.push_str("; Secure");
+        }
+        if let Some(age) = max_age {
+            cookie.push_str(&format!("; Max-Age={}", age.num_seconds().max(0)));
+        }
+        HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    pub fn session_cookie(&self, token: &str, lifetime: TimeDelta) -> HeaderValue {
+        self.build(self.session, token, Some(lifetime))
+    }
+
+    pub fn clear_session_cookie(&self) -> HeaderValue {
+        self.build(self.session, "", Some(TimeDelta::zero()))
+    }
+
+    /// The CSRF cookie lives as long as the browser session.
+    pub fn csrf_cookie(&self, value: &str) -> HeaderValue {
+        self.build(self.csrf, value, None)
+    }
+}
+
+pub fn random_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// What every page and API handler knows about the request: the signed-in user, the CSRF cookie and token, and
+/// the CSP nonce for inline scripts.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub user: Option<User>,
+    pub session_hash: Option<String>,
+    pub csrf_cookie: Option<String>,
+    pub csrf_token: String,
+    pub nonce: String,
+}
+
+impl RequestContext {
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role == Role::Admin)
+    }
+}
+
+impl FromRequestParts<AppState> for RequestContext {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<RequestContext>()
+            .cloned()
+            .ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("route is not behind the session layer"))
+            })
+    }
+}
+
+/// A signed-in user (401 otherwise).
+pub struct CurrentUser(pub User);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ctx = RequestContext::from_request_parts(parts, state).await?;
+        ctx.user.map(CurrentUser).ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// Loads the session (when a session cookie is present), slides its expiry, makes sure the browser has a CSRF
+/// cookie, and puts the [`RequestContext`] in the request for handlers.
+pub async fn session_layer(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let config = state.config();
+    let cookies = state.cookies();
+    let headers = request.headers();
+    let now = now();
+
+    let mut user = None;
+    let mut session_hash = None;
+    let mut renewed_cookie = None;
+    if let Some(token) = cookie_value(headers, cookies.session).filter(|t| !t.is_empty()) {
+        let hash = hash_token(token);
+        match state.store().session_by_token_hash(&hash, now).await {
+            Ok(Some(record)) => {
+                let idle = TimeDelta::from_std(config.session_idle).unwrap_or_default();
+                let absolute_end = record.created_at
+                    + TimeDelta::from_std(config.session_absolute).unwrap_or_default();
+                let new_expiry = (now + idle).min(absolute_end);
+                // Renew at most once a minute per session: enough for sliding expiry, cheap on the database.
+                if new_expiry > record.expires && now - record.last_seen_at >= TimeDelta::minutes(1)
+                {
+                    if let Err(err) = state.store().renew_session(&hash, new_expiry, now).await {
+                        tracing::warn!(error = %err, "could not renew session");
+                    } else {
+                        renewed_cookie = Some(cookies.session_cookie(token, new_expiry - now));
+                    }
+                }
+                user = Some(record.user);
+                session_hash = Some(hash);
+            }
+            Ok(None) => {}
+            Err(err) => return AppError::from(err).into_response(),
+        }
+    }
+
+    let existing_csrf = cookie_value(headers, cookies.csrf)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    let (csrf_cookie_for_tokens, new_csrf) = match &existing_csrf {
+        Some(value) => (value.clone(), None),
+        None => {
+            let fresh = random_token();
+            (fresh.clone(), Some(fresh))
+        }
+    };
+    let nonce = request
+        .extensions()
+        .get::<CspNonce>()
+        .map(|n| n.0.clone())
+        .unwrap_or_default();
+    let ctx = RequestContext {
+        user,
+        session_hash,
+        csrf_token: state.csrf().token_for(&csrf_cookie_for_tokens),
+        csrf_cookie: existing_csrf,
+        nonce,
+    };
+    request.extensions_mut().insert(ctx);
+
+    let mut response = next.run(request).await;
+    if let Some(cookie) = renewed_cookie {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    // Pages carry forms; give the browser the CSRF cookie their tokens were made for. JSON answers (often public
+    // and cacheable) never set cookies.
+    let is_html = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let sets_own_csrf = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.starts_with(cookies.csrf)));
+    if let (Some(fresh), true, false) = (new_csrf, is_html, sets_own_csrf) {
+        response
+            .headers_mut()
+            .append(SET_COOKIE, cookies.csrf_cookie(&fresh));
+    }
+    response
+}
+
+/// Starts a session for `user`: a new token, stored hashed. Returns the token for the cookie.
+pub async fn start_session(state: &AppState, user: &User) -> Result<(String, TimeDelta), AppError> {
+    let token = random_token();
+    let now = now();
+    let lifetime = TimeDelta::from_std(state.config().session_idle).unwrap_or_default();
+    state
+        .store()
+        .create_session(&NewSession {
+            token_hash: hash_token(&token),
+            user_id: user.id.clone(),
+            expires: now + lifetime,
+            now,
+        })
+        .await?;
+    Ok((token, lifetime))
+}

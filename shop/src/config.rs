@@ -1,0 +1,230 @@
+//! The typed configuration the shop runs with. The shop never reads the environment: `vivr serve` builds this
+//! from flags and variables, validates it, and hands it over.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::store::{AppliedMigration, PoolOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Staging,
+    Production,
+}
+
+impl Environment {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "development" | "dev" => Some(Environment::Development),
+            "staging" => Some(Environment::Staging),
+            "production" | "prod" => Some(Environment::Production),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Staging => "staging",
+            Environment::Production => "production",
+        }
+    }
+
+    /// Outside development the shop is behind TLS: cookies are `Secure` and HSTS is sent.
+    pub fn is_development(self) -> bool {
+        self == Environment::Development
+    }
+}
+
+/// An IP network written as `10.0.0.0/8`, `::1/128` or a bare address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(value: &str) -> Option<Self> {
+        let (addr, prefix) = match value.split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (value.parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
+            if prefix == 0 {
+                0
+            } else {
+                bits >> (width - prefix)
+            }
+        }
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                masked(u128::from(u32::from(net)), self.prefix, 32)
+                    == masked(u128::from(u32::from(ip)), self.prefix, 32)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                masked(u128::from(net), self.prefix, 128)
+                    == masked(u128::from(ip), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for IpNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// Fixed-window throttling for sign-in attempts.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginThrottle {
+    pub window: Duration,
+    /// Failed attempts allowed per account in one window.
+    pub per_account: i64,
+    /// Failed attempts allowed per client IP in one window.
+    pub per_ip: i64,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(15 * 60),
+            per_account: 5,
+            per_ip: 20,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct ShopConfig {
+    pub environment: Environment,
+    pub database_url: SecretString,
+    pub pool: PoolOptions,
+    /// The canonical public URL (`https://vivr.fr`), used for absolute links; `None` in development.
+    pub public_url: Option<String>,
+    /// Keys the CSRF tokens. At least 32 bytes; outside development it must be configured.
+    pub session_secret: SecretString,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub trusted_proxies: Vec<IpNet>,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    /// `/metrics` on the public listener. False when metrics have their own admin listener.
+    pub metrics_on_public_listener: bool,
+    /// The migrations this build expects applied; `/api/health` reports any difference.
+    pub expected_migrations: Vec<AppliedMigration>,
+    pub login_throttle: LoginThrottle,
+}
+
+impl ShopConfig {
+    /// Sensible defaults for tests and development: the given database, a random session secret.
+    pub fn development(database_url: &str) -> Self {
+        use rand::RngCore;
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        ShopConfig {
+            environment: Environment::Development,
+            database_url: SecretString::from(database_url.to_string()),
+            pool: PoolOptions::default(),
+            public_url: None,
+            session_secret: SecretString::from(hex::encode(secret)),
+            session_idle: Duration::from_secs(7 * 24 * 3600),
+            session_absolute: Duration::from_secs(30 * 24 * 3600),
+            trusted_proxies: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 64 * 1024,
+            metrics_on_public_listener: true,
+            expected_migrations: Vec::new(),
+            login_throttle: LoginThrottle::default(),
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        !self.environment.is_development()
+    }
+}
+
+/// Database URLs carry passwords: show scheme, host and database only.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = match rest.rsplit_once('@') {
+                Some((_, host)) => format!("***@{host}"),
+                None => rest.to_string(),
+            };
+            let rest = rest.split('?').next().unwrap_or_default();
+            format!("{scheme}://{rest}")
+        }
+        None => url.split('?').next().unwrap_or_default().to_string(),
+    }
+}
+
+impl fmt::Debug for ShopConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShopConfig")
+            .field("environment", &self.environment)
+            .field(
+                "database_url",
+                &redact_url(self.database_url.expose_secret()),
+            )
+            .field("pool", &self.pool)
+            .field("public_url", &self.public_url)
+            .field("session_secret", &"[redacted]")
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field(
+                "metrics_on_public_listener",
+                &self.metrics_on_public_listener,
+            )
+            .field("expected_migrations", &self.expected_migrations.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let mut config = ShopConfig::development(
+            "postgres://vivr:hunter2-password@db.internal:5432/vivr?sslmode=require",
+        );
+        config.session_secret =
+            SecretString::from("super-secret-session-key-0123456789".to_string());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("super-secret"), "{shown}");
+        assert!(shown.contains("db.internal:5432/vivr"), "{shown}");
+    }
+
+    #[test]
+    fn ip_networks() {
+        let net = IpNet::parse("10.0.0.0/8").unwrap();
+        assert!(net.contains("10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        assert!(
+            IpNet::parse("::1")
+                .unwrap()
+                .contains("::1".parse().unwrap())
+        );
+        assert!(IpNet::parse("10.0.0.0/33").is_none());
+        assert!(
+            IpNet::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! Money as integer cents of EUR. Never a float: storage, arithmetic and JSON all use whole cents.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::FieldError;
+
+/// An amount in euro cents. Non-negative amounts only: vivr stores prices, never balances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Money(i64);
+
+/// The largest price the catalogue accepts (1,000,000.00 €): larger values are typing mistakes.
+pub const MAX_PRICE_CENTS: i64 = 100_000_000;
+
+impl Money {
+    pub const ZERO: Money = Money(0);
+
+    /// Wraps cents read back from the database (already validated when written).
+    pub const fn from_cents(cents: i64) -> Self {
+        Money(cents)
+    }
+
+    /// Validates a price coming from a client.
+    pub fn parse_price(field: &'static str, cents: i64) -> Result<Self, FieldError> {
+        if cents < 0 {
+            return Err(FieldError::new(
+                field,
+                "doit être positif ou nul (en centimes)",
+            ));
+        }
+        if cents > MAX_PRICE_CENTS {
+            return Err(FieldError::new(
+                field,
+                format!("ne peut pas dépasser {MAX_PRICE_CENTS} centimes"),
+            ));
+        }
+        Ok(Money(cents))
+    }
+
+    pub const fn cents(self) -> i64 {
+        self.0
+    }
+
+    /// The French display form: `1 234,50 €`, with narrow no-break spaces as the locale prints them.
+    pub fn display_fr(self) -> String {
+        self.to_string()
+    }
+
+    /// Percentage saved against a "was" price, rounded half up, when the compare price is higher.
+    pub fn discount_percent(self, compare: Money) -> Option<i64> {
+        if compare.0 > self.0 && compare.0 > 0 {
+            let saved = compare.0 - self.0;
+            Some((saved * 100 + compare.0 / 2) / compare.0)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NNBSP: char = '\u{202f}';
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let euros = (abs / 100).to_string();
+        let mut grouped = String::with_capacity(euros.len() + euros.len() / 3 * 3);
+        for (i, digit) in euros.chars().enumerate() {
+            if i > 0 && (euros.len() - i) % 3 == 0 {
+                grouped.push(NNBSP);
+            }
+            grouped.push(digit);
+        }
+        write!(f, "{sign}{grouped},{:02}{NNBSP}€", abs % 100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_the_french_locale() {
+        assert_eq!(Money::from_cents(8999).to_string(), "89,99\u{202f}€");
+        assert_eq!(
+            Money::from_cents(123_456).to_string(),
+            "1\u{202f}234,56\u{202f}€"
+        );
+        assert_eq!(Money::from_cents(5).to_string(), "0,05\u{202f}€");
+        assert_eq!(
+            Money::from_cents(100_000_000).to_string(),
+            "1\u{202f}000\u{202f}000,00\u{202f}€"
+        );
+    }
+
+    #[test]
+    fn validates_prices() {
+        assert!(Money::parse_price("price_cents", -1).is_err());
+        assert!(Money::parse_price("price_cents", MAX_PRICE_CENTS + 1).is_err());
+        assert_eq!(
+            Money::parse_price("price_cents", 0).map(Money::cents),
+            Ok(0)
+        );
+    }
+
+    #[test]
+    fn discount_badge_matches_the_original_rounding() {
+        // 89.99 against 129.99: the original shows -31 %.
+        assert_eq!(
+            Money::from_cents(8999).discount_percent(Money::from_cents(12999)),
+            Some(31)
+        );
+        assert_eq!(
+            Money::from_cents(59900).discount_percent(Money::from_cents(79900)),
+            Some(25)
+        );
+        assert_eq!(
+            Money::from_cents(100).discount_percent(Money::from_cents(100)),
+            None
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! One error type for every handler. API routes answer `{"error":{"code":"…","message":"…"}}` with the right
+//! status; page routes render the error page (see `routes::pages`). Database and internal errors are logged with
+//! the request id and shown as a generic 500 that reveals nothing.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::FieldError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A parameter or body that cannot be understood at all (malformed JSON, unknown sort, non-numeric page).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// A query-string parameter that is malformed or out of range; names the parameter.
+    #[error("{0}")]
+    InvalidParameter(FieldError),
+    /// A request body that is well-formed but breaks a rule; names the field.
+    #[error("{0}")]
+    Validation(#[from] FieldError),
+    #[error("Authentification requise")]
+    Unauthenticated,
+    #[error("Accès réservé aux administrateurs")]
+    Forbidden,
+    #[error("Jeton CSRF manquant ou invalide")]
+    Csrf,
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("Corps de requête trop volumineux (maximum {limit} octets)")]
+    PayloadTooLarge { limit: usize },
+    #[error("Type de contenu non pris en charge: {expected} attendu")]
+    UnsupportedMediaType { expected: &'static str },
+    #[error("Trop de tentatives. Réessayez dans {retry_after_secs} s.")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("Service momentanément indisponible")]
+    Unavailable,
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } | AppError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest { code, .. } | AppError::Conflict { code, .. } => code,
+            AppError::InvalidParameter(_) => "invalid_parameter",
+            AppError::Validation(_) => "validation_failed",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Forbidden => "forbidden",
+            AppError::Csrf => "csrf_failed",
+            AppError::NotFound(_) => "not_found",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Unavailable => "service_unavailable",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The text shown to the client: never the internal detail.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Internal(_) => "Une erreur interne est survenue".to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Logs what the client is not shown. Called once, where the response is built.
+    pub fn log(&self) {
+        match self {
+            AppError::Internal(err) => {
+                tracing::error!(error = format!("{err:#}"), "request failed")
+            }
+            AppError::Unavailable => tracing::warn!("request failed: database unavailable"),
+            _ => {}
+        }
+    }
+
+    fn apply_headers(&self, response: &mut Response) {
+        match self {
+            AppError::TooManyRequests { retry_after_secs } => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            AppError::Unauthenticated => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Cookie"));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => AppError::NotFound("Ressource introuvable"),
+            StoreError::Conflict(what) => AppError::Conflict {
+                code: "conflict",
+                message: format!("{what} déjà utilisé"),
+            },
+            StoreError::Invalid(field) => {
+                AppError::Validation(FieldError::new(field, "n'existe pas"))
+            }
+            StoreError::Database(sqlx::Error::PoolTimedOut) => AppError::Unavailable,
+            StoreError::Database(e) => {
+                AppError::Internal(anyhow::Error::new(e).context("database query"))
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+/// The JSON form, used by every `/api` route.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let field = match &self {
+            AppError::Validation(e) | AppError::InvalidParameter(e) => Some(e.field),
+            _ => None,
+        };
+        let body = Envelope {
+            error: Body {
+                code: self.code(),
+                message: self.public_message(),
+                field,
+            },
+        };
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        self.apply_headers(&mut response);
+        response
+    }
+}
+
+/// Response headers an error carries whatever its rendering (used by the HTML form too).
+pub fn error_headers(err: &AppError, response: &mut Response) {
+    err.apply_headers(response);
+}

@@ -1,0 +1,103 @@
+//! The VIVR storefront as a library: [`router`] builds the whole HTTP application from an [`AppState`] (pure, no
+//! I/O), [`serve`] runs it on a listener until a shutdown signal, finishing the requests in flight.
+//! It knows nothing of the command line, AWS or environment variables: it receives a typed [`ShopConfig`].
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+mod routes;
+pub mod seed;
+pub mod services;
+pub mod store;
+mod views;
+pub mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+pub use config::{Environment, ShopConfig};
+pub use routes::{admin_router, router};
+
+use auth::{CsrfKey, SessionCookies};
+use store::Store;
+use web::{Assets, Metrics};
+
+/// Everything a request handler can reach. Built once at startup.
+pub struct App {
+    config: ShopConfig,
+    store: Box<dyn Store>,
+    metrics: Metrics,
+    assets: Assets,
+    csrf: CsrfKey,
+    cookies: SessionCookies,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<App>);
+
+impl AppState {
+    pub fn new(config: ShopConfig, store: Box<dyn Store>) -> Self {
+        let metrics = Metrics::new(store.backend().as_str());
+        let csrf = CsrfKey::new(config.session_secret.clone());
+        let cookies = SessionCookies::for_config(&config);
+        AppState(Arc::new(App {
+            config,
+            store,
+            metrics,
+            assets: Assets::load(),
+            csrf,
+            cookies,
+        }))
+    }
+
+    /// Connects the store the configuration names.
+    pub async fn connect(config: ShopConfig) -> Result<Self, store::StoreError> {
+        let store = store::connect(config.database_url.expose_secret(), &config.pool).await?;
+        Ok(Self::new(config, store))
+    }
+
+    pub fn config(&self) -> &ShopConfig {
+        &self.0.config
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.0.store.as_ref()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    pub fn assets(&self) -> &Assets {
+        &self.0.assets
+    }
+
+    pub fn csrf(&self) -> &CsrfKey {
+        &self.0.csrf
+    }
+
+    pub fn cookies(&self) -> SessionCookies {
+        self.0.cookies
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting connections and waits for the
+/// requests in flight to finish.
+pub async fn serve(
+    app: Router,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,383 @@
+//! Accounts: `/api/v1/auth/*` and the sign-in, registration and account pages.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::extract::{ApiJson, PageForm};
+use super::pages::{Layout, PageError, render};
+use crate::AppState;
+use crate::auth::{ClientIp, RequestContext, random_token, verify_api_csrf};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::services::accounts::{self as service, Registration, SignedIn, safe_redirect_target};
+use crate::views::UserView;
+use crate::web::{CachePolicy, set_cache_control};
+
+/// The cookies for a new session: the session token, and a rotated CSRF cookie (a new session gets new tokens).
+/// Returns them with the CSRF token that matches the new cookie.
+fn session_cookies(state: &AppState, signed_in: &SignedIn) -> ([HeaderValue; 2], String) {
+    let cookies = state.cookies();
+    let csrf_cookie = random_token();
+    let values = [
+        cookies.session_cookie(&signed_in.token, signed_in.lifetime),
+        cookies.csrf_cookie(&csrf_cookie),
+    ];
+    (values, state.csrf().token_for(&csrf_cookie))
+}
+
+fn with_cookies(mut response: Response, cookies: [HeaderValue; 2]) -> Response {
+    for cookie in cookies {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn clear_session(state: &AppState, response: &mut Response) {
+    response
+        .headers_mut()
+        .append(SET_COOKIE, state.cookies().clear_session_cookie());
+}
+
+// ----- API -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    email: String,
+    password: String,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct SessionBody<'a> {
+    user: Option<UserView<'a>>,
+    csrf_token: String,
+}
+
+fn session_response(
+    status: StatusCode,
+    user: Option<&crate::store::User>,
+    csrf_token: String,
+) -> Response {
+    let body =
+        serde_json::json!({ "data": SessionBody { user: user.map(UserView::from), csrf_token } });
+    let mut response = (status, axum::Json(body)).into_response();
+    set_cache_control(&mut response, CachePolicy::NoStore);
+    response
+}
+
+pub async fn api_register(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> Result<Response, AppError> {
+    let password = SecretString::from(body.password);
+    let registration = Registration {
+        email: body.email.clone(),
+        password: password.clone(),
+        name: body.name,
+    };
+    let user = service::register_user(state.store(), registration, Role::User).await?;
+    tracing::info!(user = %user.id, "account created");
+    let signed_in = service::sign_in(&state, &body.email, password, ip).await?;
+    let (cookies, token) = session_cookies(&state, &signed_in);
+    Ok(with_cookies(
+        session_response(StatusCode::CREATED, Some(&signed_in.user), token),
+        cookies,
+    ))
+}
+
+pub async fn api_login(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Response, AppError> {
+    let signed_in =
+        service::sign_in(&state, &body.email, SecretString::from(body.password), ip).await?;
+    let (cookies, token) = session_cookies(&state, &signed_in);
+    Ok(with_cookies(
+        session_response(StatusCode::OK, Some(&signed_in.user), token),
+        cookies,
+    ))
+}
+
+pub async fn api_logout(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if ctx.user.is_none() {
+        return Err(AppError::Unauthenticated);
+    }
+    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    service::sign_out(&state, ctx.session_hash.as_deref()).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    clear_session(&state, &mut response);
+    set_cache_control(&mut response, CachePolicy::NoStore);
+    Ok(response)
+}
+
+/// Who is signed in, and the CSRF token to send with cookie-authenticated calls. Issues the CSRF cookie when the
+/// client has none yet.
+pub async fn api_session(State(state): State<AppState>, ctx: RequestContext) -> Response {
+    match &ctx.csrf_cookie {
+        Some(_) => session_response(StatusCode::OK, ctx.user.as_ref(), ctx.csrf_token.clone()),
+        None => {
+            let cookie = random_token();
+            let mut response = session_response(
+                StatusCode::OK,
+                ctx.user.as_ref(),
+                state.csrf().token_for(&cookie),
+            );
+            response
+                .headers_mut()
+                .append(SET_COOKIE, state.cookies().csrf_cookie(&cookie));
+            response
+        }
+    }
+}
+
+// ----- pages -----
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    layout: Layout<'a>,
+    errors: Vec<String>,
+    email: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct NextParam {
+    next: Option<String>,
+}
+
+pub async fn page_login(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Query(q): Query<NextParam>,
+) -> Result<Response, PageError> {
+    if ctx.user.is_some() {
+        return Ok(Redirect::to(&safe_redirect_target(q.next.as_deref())).into_response());
+    }
+    let page = LoginPage {
+        layout: Layout::new(&state, &ctx, "Connexion"),
+        errors: Vec::new(),
+        email: String::new(),
+        next: safe_redirect_target(q.next.as_deref()),
+    };
+    render(&page, CachePolicy::NoStore)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf_token: String,
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn page_login_submit(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    ip: ClientIp,
+    PageForm(form): PageForm<LoginForm>,
+) -> Result<Response, PageError> {
+    state
+        .csrf()
+        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
+    let next = safe_redirect_target(form.next.as_deref());
+    match service::sign_in(&state, &form.email, SecretString::from(form.password), ip).await {
+        Ok(signed_in) => {
+            let (cookies, _) = session_cookies(&state, &signed_in);
+            let mut response = with_cookies(Redirect::to(&next).into_response(), cookies);
+            set_cache_control(&mut response, CachePolicy::NoStore);
+            Ok(response)
+        }
+        Err(AppError::BadRequest { message, .. }) => {
+            let page = LoginPage {
+                layout: Layout::new(&state, &ctx, "Connexion"),
+                errors: vec![message],
+                email: form.email,
+                next,
+            };
+            let mut response = render(&page, CachePolicy::NoStore)?;
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            Ok(response)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage<'a> {
+    layout: Layout<'a>,
+    errors: Vec<String>,
+    email: String,
+    name: String,
+}
+
+pub async fn page_register(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+) -> Result<Response, PageError> {
+    if ctx.user.is_some() {
+        return Ok(Redirect::to("/compte").into_response());
+    }
+    let page = RegisterPage {
+        layout: Layout::new(&state, &ctx, "Créer un compte"),
+        errors: Vec::new(),
+        email: String::new(),
+        name: String::new(),
+    };
+    render(&page, CachePolicy::NoStore)
+}
+
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    csrf_token: String,
+    email: String,
+    password: String,
+    password_confirm: String,
+    name: Option<String>,
+}
+
+pub async fn page_register_submit(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    ip: ClientIp,
+    PageForm(form): PageForm<RegisterForm>,
+) -> Result<Response, PageError> {
+    state
+        .csrf()
+        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
+    let rerender = |errors: Vec<String>, status: StatusCode| -> Result<Response, PageError> {
+        let page = RegisterPage {
+            layout: Layout::new(&state, &ctx, "Créer un compte"),
+            errors,
+            email: form.email.clone(),
+            name: form.name.clone().unwrap_or_default(),
+        };
+        let mut response = render(&page, CachePolicy::NoStore)?;
+        *response.status_mut() = status;
+        Ok(response)
+    };
+    if form.password != form.password_confirm {
+        return rerender(
+            vec!["Les mots de passe ne correspondent pas.".into()],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let password = SecretString::from(form.password.clone());
+    let registration = Registration {
+        email: form.email.clone(),
+        password: password.clone(),
+        name: form.name.clone(),
+    };
+    match service::register_user(state.store(), registration, Role::User).await {
+        Ok(_) => {}
+        Err(AppError::Validation(e)) => {
+            let label = match e.field {
+                "email" => "Email",
+                "password" => "Mot de passe",
+                "name" => "Nom",
+                other => other,
+            };
+            let message = if e.field == "password" {
+                e.message
+            } else {
+                format!("{label} : {}", e.message)
+            };
+            return rerender(vec![message], StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        Err(AppError::Conflict { message, .. }) => {
+            return rerender(vec![message], StatusCode::CONFLICT);
+        }
+        Err(other) => return Err(other.into()),
+    }
+    let signed_in = service::sign_in(&state, &form.email, password, ip).await?;
+    let (cookies, _) = session_cookies(&state, &signed_in);
+    Ok(with_cookies(
+        Redirect::to("/compte").into_response(),
+        cookies,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage<'a> {
+    layout: Layout<'a>,
+    display_name: String,
+    email: String,
+    member_since: String,
+    is_admin: bool,
+}
+
+pub async fn page_account(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+) -> Result<Response, PageError> {
+    let Some(user) = ctx.user.clone() else {
+        return Ok(Redirect::to("/connexion?next=/compte").into_response());
+    };
+    const MONTHS: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    use chrono::Datelike;
+    let page = AccountPage {
+        layout: Layout::new(&state, &ctx, "Mon compte"),
+        display_name: user.display_name().to_string(),
+        email: user.email.clone(),
+        member_since: format!(
+            "{} {}",
+            MONTHS[user.created_at.month0() as usize],
+            user.created_at.year()
+        ),
+        is_admin: user.role == Role::Admin,
+    };
+    render(&page, CachePolicy::NoStore)
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf_token: String,
+}
+
+pub async fn page_logout(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    PageForm(form): PageForm<LogoutForm>,
+) -> Result<Response, PageError> {
+    state
+        .csrf()
+        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
+    service::sign_out(&state, ctx.session_hash.as_deref()).await?;
+    let mut response = Redirect::to("/").into_response();
+    clear_session(&state, &mut response);
+    Ok(response)
+}

@@ -1,0 +1,109 @@
+//! The HTTP surface: one file per resource. Page handlers and `/api` handlers call the same services.
+
+mod accounts;
+mod catalog;
+mod extract;
+mod health;
+mod pages;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+use crate::auth::session_layer;
+use crate::web::{metrics_layer, security_headers, static_asset};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application. Pure: builds the router, does no I/O.
+pub fn router(state: AppState) -> Router {
+    let config = state.config();
+    let api = Router::new()
+        .route(
+            "/api/v1/categories",
+            get(catalog::api_categories).post(catalog::api_create_category),
+        )
+        .route(
+            "/api/v1/categories/{slug}",
+            get(catalog::api_category)
+                .patch(catalog::api_update_category)
+                .delete(catalog::api_delete_category),
+        )
+        .route(
+            "/api/v1/products",
+            get(catalog::api_products).post(catalog::api_create_product),
+        )
+        .route(
+            "/api/v1/products/{slug}",
+            get(catalog::api_product)
+                .patch(catalog::api_update_product)
+                .delete(catalog::api_delete_product),
+        )
+        .route("/api/v1/auth/register", post(accounts::api_register))
+        .route("/api/v1/auth/login", post(accounts::api_login))
+        .route("/api/v1/auth/logout", post(accounts::api_logout))
+        .route("/api/v1/auth/session", get(accounts::api_session));
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route("/produits", get(catalog::page_catalogue))
+        .route("/produits/{slug}", get(catalog::page_product))
+        .route("/categories/{slug}", get(catalog::page_category))
+        .route("/recherche", get(catalog::page_search))
+        .route(
+            "/connexion",
+            get(accounts::page_login).post(accounts::page_login_submit),
+        )
+        .route(
+            "/inscription",
+            get(accounts::page_register).post(accounts::page_register_submit),
+        )
+        .route("/compte", get(accounts::page_account))
+        .route("/deconnexion", post(accounts::page_logout));
+    let with_sessions = api
+        .merge(pages)
+        .fallback(pages::not_found)
+        .layer(from_fn_with_state(state.clone(), pages::render_error_pages))
+        .layer(from_fn_with_state(state.clone(), session_layer))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes));
+
+    let mut app = Router::new()
+        .route("/api/health", get(health::ready))
+        .route("/api/health/live", get(health::live))
+        .route("/static/{file}", get(static_asset))
+        .route("/favicon.ico", get(pages::favicon))
+        .route("/robots.txt", get(pages::robots));
+    if config.metrics_on_public_listener {
+        app = app.route("/metrics", get(health::metrics));
+    }
+    let timeout = config.request_timeout;
+    app.merge(with_sessions)
+        .layer(from_fn_with_state(state.clone(), metrics_layer))
+        .layer(from_fn_with_state(state.clone(), security_headers))
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(CatchPanicLayer::new())
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A separate router for `/metrics`, when metrics get their own (private) listener.
+pub fn admin_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(state)
+}

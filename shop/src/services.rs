@@ -1,0 +1,4 @@
+//! What the shop does, independent of how it was asked: page handlers and `/api` handlers both call these.
+
+pub mod accounts;
+pub mod catalog;

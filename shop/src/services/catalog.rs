@@ -1,0 +1,481 @@
+//! The catalogue: listing with filters, product detail, and the admin writes, with their validation.
+
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::now;
+use crate::domain::{FieldError, Money, Slug, fold_for_search};
+use crate::error::AppError;
+use crate::store::{
+    Category, CategoryPatch, NewCategory, NewProduct, Product, ProductPage, ProductPatch,
+    ProductQuery, ProductSort, Review,
+};
+
+pub const MAX_LIMIT: u32 = 100;
+pub const MAX_PAGE: u32 = 10_000;
+const MAX_SEARCH_LEN: usize = 100;
+const MAX_SEARCH_WORDS: usize = 8;
+pub const REVIEWS_PER_PAGE: u32 = 10;
+pub const RELATED_PRODUCTS: u32 = 4;
+
+fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
+    AppError::InvalidParameter(FieldError::new(field, message))
+}
+
+fn parse_bool(field: &'static str, value: &str) -> Result<Option<bool>, AppError> {
+    match value {
+        "" => Ok(None),
+        "true" | "1" | "on" | "oui" => Ok(Some(true)),
+        "false" | "0" | "non" => Ok(Some(false)),
+        _ => Err(invalid(field, "doit valoir true ou false")),
+    }
+}
+
+fn parse_bounded(field: &'static str, value: &str, max: u32) -> Result<u32, AppError> {
+    let n: u32 = value
+        .parse()
+        .map_err(|_| invalid(field, "doit être un nombre entier"))?;
+    if n == 0 || n > max {
+        return Err(invalid(
+            field,
+            format!("doit être compris entre 1 et {max}"),
+        ));
+    }
+    Ok(n)
+}
+
+/// Parses an amount in euros ("49", "49.9", "49,99") into exact cents, without going through a float.
+pub fn parse_euros(field: &'static str, value: &str) -> Result<Money, AppError> {
+    let bad = || invalid(field, "doit être un montant en euros, par exemple 49,90");
+    let value = value.trim().replace(',', ".");
+    let (whole, frac) = value.split_once('.').unwrap_or((&value, ""));
+    if whole.is_empty()
+        || whole.len() > 7
+        || frac.len() > 2
+        || !whole
+            .chars()
+            .chain(frac.chars())
+            .all(|c| c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let euros: i64 = whole.parse().map_err(|_| bad())?;
+    let cents: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    Money::parse_price(field, euros * 100 + cents).map_err(AppError::InvalidParameter)
+}
+
+/// Reads the catalogue's query string. Unknown parameters are ignored; known ones must be valid.
+pub fn parse_product_query(
+    params: &[(String, String)],
+    default_limit: u32,
+) -> Result<ProductQuery, AppError> {
+    let mut query = ProductQuery {
+        limit: default_limit,
+        ..ProductQuery::default()
+    };
+    for (key, value) in params {
+        match key.as_str() {
+            "page" => query.page = parse_bounded("page", value, MAX_PAGE)?,
+            "limit" => query.limit = parse_bounded("limit", value, MAX_LIMIT)?,
+            "category" if !value.is_empty() => {
+                query.category =
+                    Some(Slug::parse("category", value).map_err(AppError::InvalidParameter)?)
+            }
+            "search" | "q" => {
+                if value.chars().count() > MAX_SEARCH_LEN {
+                    return Err(invalid(
+                        "search",
+                        format!("ne peut pas dépasser {MAX_SEARCH_LEN} caractères"),
+                    ));
+                }
+                query.search_words = fold_for_search(value)
+                    .split_whitespace()
+                    .take(MAX_SEARCH_WORDS)
+                    .map(str::to_string)
+                    .collect();
+            }
+            "min_price" if !value.is_empty() => {
+                query.min_price = Some(parse_euros("min_price", value)?)
+            }
+            "max_price" if !value.is_empty() => {
+                query.max_price = Some(parse_euros("max_price", value)?)
+            }
+            "featured" => query.featured = parse_bool("featured", value)?,
+            "in_stock" => query.in_stock = parse_bool("in_stock", value)?,
+            "sort" if !value.is_empty() => {
+                query.sort = ProductSort::parse(value).ok_or_else(|| {
+                    invalid(
+                        "sort",
+                        "doit valoir newest, price-asc, price-desc, popular ou rating",
+                    )
+                })?
+            }
+            _ => {}
+        }
+    }
+    if let (Some(min), Some(max)) = (query.min_price, query.max_price) {
+        if min > max {
+            return Err(invalid(
+                "min_price",
+                "doit être inférieur ou égal à max_price",
+            ));
+        }
+    }
+    Ok(query)
+}
+
+pub async fn list_products(
+    state: &AppState,
+    query: &ProductQuery,
+) -> Result<ProductPage, AppError> {
+    Ok(state.store().list_products(query).await?)
+}
+
+pub async fn categories(state: &AppState) -> Result<Vec<Category>, AppError> {
+    Ok(state.store().list_categories().await?)
+}
+
+pub struct ProductDetail {
+    pub product: Product,
+    pub reviews: Vec<Review>,
+    pub related: Vec<Product>,
+}
+
+pub async fn product_detail(state: &AppState, slug: &str) -> Result<ProductDetail, AppError> {
+    let store = state.store();
+    let product = store
+        .product_by_slug(slug)
+        .await?
+        .ok_or(AppError::NotFound("Produit introuvable"))?;
+    let (reviews, related) = tokio::try_join!(
+        store.product_reviews(&product.id, REVIEWS_PER_PAGE, 0),
+        store.related_products(&product, RELATED_PRODUCTS),
+    )?;
+    Ok(ProductDetail {
+        product,
+        reviews,
+        related,
+    })
+}
+
+// ----- admin writes -----
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<String, FieldError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(FieldError::new(field, "est requis"));
+    }
+    if value.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("ne peut pas dépasser {max} caractères"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+fn optional_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => text(field, v, max).map(Some),
+    }
+}
+
+fn image_url(field: &'static str, url: &str) -> Result<String, FieldError> {
+    let url = url.trim();
+    let ok = url.starts_with("https://")
+        && url.len() <= 500
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(url.to_string())
+    } else {
+        Err(FieldError::new(
+            field,
+            "doit être une URL https:// de 500 caractères au plus",
+        ))
+    }
+}
+
+fn images(list: &[String]) -> Result<Vec<String>, FieldError> {
+    if list.len() > 10 {
+        return Err(FieldError::new("images", "10 images au plus"));
+    }
+    list.iter().map(|u| image_url("images", u)).collect()
+}
+
+fn stock(value: i64) -> Result<i32, FieldError> {
+    if !(0..=1_000_000).contains(&value) {
+        return Err(FieldError::new(
+            "stock",
+            "doit être compris entre 0 et 1000000",
+        ));
+    }
+    Ok(value as i32)
+}
+
+fn price(field: &'static str, cents: i64) -> Result<Money, FieldError> {
+    Money::parse_price(field, cents)
+}
+
+/// `null` and absent differ in a PATCH: absent keeps the value, `null` clears it.
+fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProduct {
+    pub name: String,
+    pub slug: Option<String>,
+    pub description: String,
+    pub price_cents: i64,
+    pub compare_price_cents: Option<i64>,
+    #[serde(default)]
+    pub images: Vec<String>,
+    pub category: Option<String>,
+    #[serde(default)]
+    pub stock: i64,
+    #[serde(default)]
+    pub featured: bool,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProduct {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price_cents: Option<i64>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub compare_price_cents: Option<Option<i64>>,
+    pub images: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub category: Option<Option<String>>,
+    pub stock: Option<i64>,
+    pub featured: Option<bool>,
+}
+
+impl CreateProduct {
+    pub fn validate(&self) -> Result<NewProduct, FieldError> {
+        let name = text("name", &self.name, 200)?;
+        let slug = match self.slug.as_deref() {
+            Some(s) => Slug::parse("slug", s)?,
+            None => Slug::from_name("slug", &name)?,
+        };
+        Ok(NewProduct {
+            slug: slug.as_str().to_string(),
+            description: text("description", &self.description, 5000)?,
+            price: price("price_cents", self.price_cents)?,
+            compare_price: self
+                .compare_price_cents
+                .map(|c| price("compare_price_cents", c))
+                .transpose()?,
+            images: images(&self.images)?,
+            category_slug: self
+                .category
+                .as_deref()
+                .map(|c| Slug::parse("category", c).map(|s| s.as_str().to_string()))
+                .transpose()?,
+            stock: stock(self.stock)?,
+            featured: self.featured,
+            name,
+        })
+    }
+}
+
+impl UpdateProduct {
+    pub fn validate(&self) -> Result<ProductPatch, FieldError> {
+        Ok(ProductPatch {
+            name: self
+                .name
+                .as_deref()
+                .map(|n| text("name", n, 200))
+                .transpose()?,
+            description: self
+                .description
+                .as_deref()
+                .map(|d| text("description", d, 5000))
+                .transpose()?,
+            price: self
+                .price_cents
+                .map(|c| price("price_cents", c))
+                .transpose()?,
+            compare_price: match self.compare_price_cents {
+                Some(Some(c)) => Some(Some(price("compare_price_cents", c)?)),
+                Some(None) => Some(None),
+                None => None,
+            },
+            images: self.images.as_deref().map(images).transpose()?,
+            category_slug: match &self.category {
+                Some(Some(c)) => Some(Some(Slug::parse("category", c)?.as_str().to_string())),
+                Some(None) => Some(None),
+                None => None,
+            },
+            stock: self.stock.map(stock).transpose()?,
+            featured: self.featured,
+        })
+    }
+}
+
+pub async fn create_product(state: &AppState, input: &CreateProduct) -> Result<Product, AppError> {
+    let new = input.validate()?;
+    Ok(state.store().create_product(&new, now()).await?)
+}
+
+pub async fn update_product(
+    state: &AppState,
+    slug: &str,
+    input: &UpdateProduct,
+) -> Result<Product, AppError> {
+    let patch = input.validate()?;
+    state
+        .store()
+        .update_product(slug, &patch, now())
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound => AppError::NotFound("Produit introuvable"),
+            other => other.into(),
+        })
+}
+
+pub async fn delete_product(state: &AppState, slug: &str) -> Result<(), AppError> {
+    state
+        .store()
+        .archive_product(slug, now())
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound => AppError::NotFound("Produit introuvable"),
+            other => other.into(),
+        })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCategory {
+    pub name: String,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCategory {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub image: Option<Option<String>>,
+}
+
+pub async fn create_category(
+    state: &AppState,
+    input: &CreateCategory,
+) -> Result<Category, AppError> {
+    let name = text("name", &input.name, 100)?;
+    let slug = match input.slug.as_deref() {
+        Some(s) => Slug::parse("slug", s)?,
+        None => Slug::from_name("slug", &name)?,
+    };
+    let new = NewCategory {
+        name,
+        slug: slug.as_str().to_string(),
+        description: optional_text("description", input.description.as_deref(), 1000)?,
+        image: input
+            .image
+            .as_deref()
+            .map(|u| image_url("image", u))
+            .transpose()?,
+    };
+    Ok(state.store().create_category(&new, now()).await?)
+}
+
+pub async fn update_category(
+    state: &AppState,
+    slug: &str,
+    input: &UpdateCategory,
+) -> Result<Category, AppError> {
+    let patch = CategoryPatch {
+        name: input
+            .name
+            .as_deref()
+            .map(|n| text("name", n, 100))
+            .transpose()?,
+        description: input
+            .description
+            .as_ref()
+            .map(|d| optional_text("description", d.as_deref(), 1000))
+            .transpose()?,
+        image: input
+            .image
+            .as_ref()
+            .map(|i| i.as_deref().map(|u| image_url("image", u)).transpose())
+            .transpose()?,
+    };
+    state
+        .store()
+        .update_category(slug, &patch, now())
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound => AppError::NotFound("Catégorie introuvable"),
+            other => other.into(),
+        })
+}
+
+pub async fn delete_category(state: &AppState, slug: &str) -> Result<(), AppError> {
+    state
+        .store()
+        .delete_category(slug)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound => AppError::NotFound("Catégorie introuvable"),
+            other => other.into(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn euros_parse_exactly() {
+        assert_eq!(parse_euros("p", "49,99").unwrap().cents(), 4999);
+        assert_eq!(parse_euros("p", "49.9").unwrap().cents(), 4990);
+        assert_eq!(parse_euros("p", "50").unwrap().cents(), 5000);
+        for bad in ["", "-1", "1.999", "abc", "1e3", "12345678"] {
+            assert!(parse_euros("p", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_validation_names_the_parameter() {
+        let err = parse_product_query(&params(&[("limit", "101")]), 12).unwrap_err();
+        assert!(matches!(err, AppError::InvalidParameter(ref e) if e.field == "limit"));
+        let err = parse_product_query(&params(&[("page", "x")]), 12).unwrap_err();
+        assert!(matches!(err, AppError::InvalidParameter(ref e) if e.field == "page"));
+        let err = parse_product_query(&params(&[("sort", "cheapest")]), 12).unwrap_err();
+        assert!(matches!(err, AppError::InvalidParameter(ref e) if e.field == "sort"));
+        let err = parse_product_query(&params(&[("min_price", "100"), ("max_price", "10")]), 12)
+            .unwrap_err();
+        assert!(matches!(err, AppError::InvalidParameter(ref e) if e.field == "min_price"));
+        let q = parse_product_query(
+            &params(&[("search", "Céramique  BLANCHE"), ("sort", "price-asc")]),
+            12,
+        )
+        .unwrap();
+        assert_eq!(q.search_words, vec!["ceramique", "blanche"]);
+        assert_eq!(q.sort, ProductSort::PriceAsc);
+    }
+}

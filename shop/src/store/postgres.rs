@@ -1,0 +1,37 @@
+//! PostgreSQL, for staging and production.
+
+use std::str::FromStr;
+
+use chrono::NaiveDateTime;
+use sqlx::AssertSqlSafe;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::model::*;
+use super::query::{Bind, PRODUCT_COLUMNS, ProductQuery};
+use super::shared::*;
+use super::{Backend, PoolOptions, StoreError, StoreResult};
+use crate::domain::{Money, fold_for_search};
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, options: &PoolOptions) -> StoreResult<Self> {
+        let connect = PgConnectOptions::from_str(url)?.application_name("vivr serve");
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .min_connections(1)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl_store!(PgStore, sqlx::Postgres, Backend::Postgres);

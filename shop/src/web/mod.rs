@@ -1,0 +1,12 @@
+//! HTTP plumbing shared by every route: security headers with a per-request CSP nonce, caching helpers (ETag,
+//! Cache-Control), the embedded static assets, and metrics.
+
+mod assets;
+mod caching;
+mod metrics;
+mod security;
+
+pub use assets::{Assets, static_asset};
+pub use caching::{CachePolicy, json_with_etag, set_cache_control};
+pub use metrics::{Metrics, metrics_layer, metrics_text};
+pub use security::{CspNonce, security_headers};

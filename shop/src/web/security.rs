@@ -1,0 +1,85 @@
+//! Security headers for every response, aiming at A+ under Mozilla HTTP Observatory's scoring: a strict CSP with a
+//! per-request nonce (no `unsafe-inline`, `default-src 'none'`), frame-ancestors none and X-Frame-Options DENY,
+//! nosniff, a strict referrer policy, COOP/CORP/COEP, a Permissions-Policy, and HSTS outside development.
+
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::http::header::{
+    CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
+use axum::middleware::Next;
+use axum::response::Response;
+use rand::RngCore;
+
+use crate::AppState;
+
+/// The nonce inline `<script>` tags must carry on this response.
+#[derive(Debug, Clone)]
+pub struct CspNonce(pub String);
+
+/// Image hosts the catalogue uses (the demo catalogue's photos).
+const IMAGE_SOURCES: &str = "'self' data: https://images.unsplash.com";
+
+pub fn content_security_policy(nonce: &str, production_like: bool) -> String {
+    let mut csp = format!(
+        "default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src {IMAGE_SOURCES}; \
+         font-src 'self'; connect-src 'self'; manifest-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+         base-uri 'none'"
+    );
+    if production_like {
+        csp.push_str("; upgrade-insecure-requests");
+    }
+    csp
+}
+
+pub async fn security_headers(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    use base64::Engine;
+    let mut bytes = [0u8; 18];
+    rand::rng().fill_bytes(&mut bytes);
+    let nonce = base64::engine::general_purpose::STANDARD.encode(bytes);
+    request.extensions_mut().insert(CspNonce(nonce.clone()));
+
+    let mut response = next.run(request).await;
+    let production_like = !state.config().environment.is_development();
+    let headers = response.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce, production_like)) {
+        headers.insert(CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    headers.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    // credentialless, not require-corp: catalogue photos come from another origin that sends no CORP header.
+    headers.insert(
+        "cross-origin-embedder-policy",
+        HeaderValue::from_static("credentialless"),
+    );
+    headers.insert(
+        "permissions-policy",
+        HeaderValue::from_static(
+            "camera=(), microphone=(), geolocation=(), payment=(self), usb=(), interest-cohort=()",
+        ),
+    );
+    if production_like {
+        headers.insert(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains; preload"),
+        );
+    }
+    response
+}

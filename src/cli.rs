@@ -1,0 +1,72 @@
+//! The command line: global flags and the subcommands. Only commands that work are listed.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::{admin, completions, healthcheck, serve};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vivr",
+    version,
+    about = "The VIVR shop and the tools that run it in production",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Only print errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail on stderr (-vv for even more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// When to colour stderr output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Never draw progress bars.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the storefront (embedded SQLite by default, PostgreSQL with DATABASE_URL).
+    Serve(serve::Args),
+    /// Probe a running server's readiness endpoint (for container health checks).
+    Healthcheck(healthcheck::Args),
+    /// Manage shop accounts (create the first administrator).
+    #[command(subcommand)]
+    Admin(admin::Command),
+    /// Print a shell completion script.
+    Completions(completions::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

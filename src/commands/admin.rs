@@ -1,0 +1,107 @@
+//! `vivr admin create` and `vivr admin promote`: the first administrator, without going through the shop.
+
+use std::io::Read;
+
+use anyhow::{Context, bail};
+use secrecy::SecretString;
+use vivr_shop::config::redact_url;
+use vivr_shop::domain::{Email, Role};
+use vivr_shop::services::accounts::{Registration, register_user};
+use vivr_shop::store::{PoolOptions, connect};
+
+use crate::exit::Outcome;
+use crate::migrate::{self, Db};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Create an administrator account. The password is read from standard input.
+    Create(CreateArgs),
+    /// Give an existing account the ADMIN role.
+    Promote(PromoteArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DbArgs {
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/vivr.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    pub email: String,
+}
+
+async fn open(url: &str) -> anyhow::Result<Box<dyn vivr_shop::store::Store>> {
+    let mut db = Db::connect(url).await?;
+    let status = migrate::status(&mut db).await?;
+    if !status.is_up_to_date() {
+        bail!(
+            "the database at {} is not migrated (pending: {}); run `vivr serve --migrate` first",
+            redact_url(url),
+            status.pending.join(", ")
+        );
+    }
+    connect(
+        url,
+        &PoolOptions {
+            max_connections: 2,
+            ..PoolOptions::default()
+        },
+    )
+    .await
+    .context("connecting to the database")
+}
+
+pub async fn run(command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Create(args) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let store = open(&args.db.database_url).await?;
+            let registration = Registration {
+                email: args.email,
+                password: SecretString::from(password),
+                name: args.name,
+            };
+            let user = register_user(store.as_ref(), registration, Role::Admin)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+            println!("administrator {} created", user.email);
+        }
+        Command::Promote(args) => {
+            let email = Email::parse("email", &args.email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let store = open(&args.db.database_url).await?;
+            let user = store
+                .set_role(email.as_str(), Role::Admin, vivr_shop::auth::now())
+                .await
+                .map_err(|e| match e {
+                    vivr_shop::store::StoreError::NotFound => {
+                        anyhow::anyhow!("no account with email {email}")
+                    }
+                    other => anyhow::Error::new(other),
+                })?;
+            println!("{} is now an administrator", user.email);
+        }
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,6 @@
+//! One module per subcommand: each parses its arguments, calls the capability modules, and prints.
+
+pub mod admin;
+pub mod completions;
+pub mod healthcheck;
+pub mod serve;

@@ -1,0 +1,214 @@
+//! `vivr serve`: validate the configuration, bring the database up to date (SQLite: automatically; PostgreSQL:
+//! only with `--migrate`), seed the demo catalogue into an empty embedded database, then serve until SIGTERM or
+//! SIGINT, finishing the requests in flight.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+use vivr_shop::config::redact_url;
+use vivr_shop::store::Backend;
+use vivr_shop::{AppState, admin_router, router, seed};
+
+use crate::cli::GlobalArgs;
+use crate::config::{ServeInput, validate};
+use crate::exit::Outcome;
+use crate::migrate::{self, Db, DeployOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Database URL: sqlite://path (embedded, the default) or postgres://user:pass@host/db.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/vivr.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// Address and port to listen on.
+    #[arg(long, env = "VIVR_BIND", default_value = "127.0.0.1:3000")]
+    pub bind: String,
+    /// Serve /metrics on this separate address instead of the public one.
+    #[arg(long, env = "VIVR_ADMIN_BIND")]
+    pub admin_bind: Option<String>,
+    /// development, staging or production.
+    #[arg(long = "env", env = "VIVR_ENV", default_value = "development")]
+    pub environment: String,
+    /// The shop's public URL (https:// outside development).
+    #[arg(long, env = "VIVR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Secret that keys CSRF tokens (at least 32 characters; required outside development).
+    #[arg(long, env = "VIVR_SESSION_SECRET", hide_env_values = true)]
+    pub session_secret: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs, comma-separated).
+    #[arg(
+        long = "trusted-proxy",
+        env = "VIVR_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
+    /// Maximum database connections.
+    #[arg(long, env = "VIVR_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: u32,
+    /// Requests taking longer are answered 408.
+    #[arg(long, env = "VIVR_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "VIVR_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+    /// Apply pending migrations before starting (PostgreSQL; SQLite always does).
+    #[arg(long)]
+    pub migrate: bool,
+    /// Load the demo catalogue (6 categories, 20 products); existing slugs are kept.
+    #[arg(long)]
+    pub seed_demo: bool,
+    /// How long to wait for another migrator's lock, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub migrate_lock_timeout: u64,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received: finishing requests in flight"),
+        () = terminate => tracing::info!("SIGTERM received: finishing requests in flight"),
+    }
+}
+
+/// Brings the schema up to date, or refuses to start with the pending migrations named.
+async fn prepare_database(
+    url: &str,
+    backend: Backend,
+    migrate_flag: bool,
+    lock_timeout: Duration,
+) -> anyhow::Result<()> {
+    let mut db = Db::connect(url).await?;
+    let status = migrate::status(&mut db).await?;
+    if status.is_up_to_date() {
+        return Ok(());
+    }
+    status.ensure_deployable()?;
+    if backend == Backend::Postgres && !migrate_flag {
+        bail!(
+            "{} migration(s) pending on {}: {}\nrefusing to start on an outdated schema; apply them with `vivr serve --migrate` \
+             (after a backup)",
+            status.pending.len(),
+            redact_url(url),
+            status.pending.join(", ")
+        );
+    }
+    let report = migrate::deploy(&mut db, &DeployOptions { lock_timeout }).await?;
+    for name in &report.applied {
+        tracing::info!(migration = %name, "migration applied");
+    }
+    Ok(())
+}
+
+pub async fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let input = ServeInput {
+        environment: args.environment,
+        database_url: SecretString::from(args.database_url),
+        bind: args.bind,
+        admin_bind: args.admin_bind,
+        public_url: args.public_url,
+        session_secret: args.session_secret.map(SecretString::from),
+        trusted_proxies: args.trusted_proxies,
+        db_pool_size: args.db_pool_size,
+        request_timeout_secs: args.request_timeout_secs,
+        max_body_bytes: args.max_body_bytes,
+    };
+    let config = match validate(input) {
+        Ok(config) => config,
+        Err(report) => {
+            eprint!("error: {report}");
+            return Ok(Outcome::Error);
+        }
+    };
+    let url = config.shop.database_url.expose_secret().to_string();
+    tracing::info!(database = %redact_url(&url), environment = config.shop.environment.as_str(), "starting");
+    prepare_database(
+        &url,
+        config.backend,
+        args.migrate,
+        Duration::from_secs(args.migrate_lock_timeout),
+    )
+    .await?;
+
+    let state = AppState::connect(config.shop.clone())
+        .await
+        .with_context(|| format!("connecting to {}", redact_url(&url)))?;
+    let store = state.store();
+    if args.seed_demo || (config.backend == Backend::Sqlite && store.catalog_is_empty().await?) {
+        let report = store
+            .seed_catalog(
+                &seed::demo_categories(),
+                &seed::demo_products(),
+                vivr_shop::auth::now(),
+            )
+            .await?;
+        tracing::info!(
+            categories = report.categories,
+            products = report.products,
+            "demo catalogue loaded"
+        );
+    }
+
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("listening on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    if let Some(admin) = config.admin_bind {
+        let admin_listener = TcpListener::bind(admin)
+            .await
+            .with_context(|| format!("listening on {admin}"))?;
+        tracing::info!("metrics at http://{}/metrics", admin_listener.local_addr()?);
+        let admin_app = admin_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(err) = vivr_shop::serve(admin_app, admin_listener, shutdown_signal()).await {
+                tracing::error!(error = %err, "admin listener stopped");
+            }
+        });
+    }
+    let cleanup_state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match cleanup_state
+                .store()
+                .delete_expired_sessions(vivr_shop::auth::now())
+                .await
+            {
+                Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "could not remove expired sessions"),
+            }
+        }
+    });
+    tracing::info!("Listening at http://{addr}");
+    vivr_shop::serve(router(state), listener, shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("stopped");
+    Ok(Outcome::Success)
+}

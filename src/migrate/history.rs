@@ -1,0 +1,364 @@
+//! The `_prisma_migrations` table: created exactly as Prisma creates it, read and written with Prisma's meaning
+//! (applied = finished and not rolled back; failed = neither finished nor rolled back).
+
+use anyhow::{Context, bail};
+
+use super::{Db, Migration, checksum, checksum_matches};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HistoryRow {
+    pub id: String,
+    pub migration_name: String,
+    pub checksum: String,
+    pub finished: bool,
+    pub rolled_back: bool,
+    pub logs: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationState {
+    Applied,
+    Pending,
+    Failed,
+    Edited,
+    Missing,
+}
+
+/// The database's history against this build's migrations.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    pub table_missing: bool,
+    pub schema_empty: bool,
+    pub applied: Vec<String>,
+    pub pending: Vec<String>,
+    pub failed: Vec<HistoryRow>,
+    /// Applied, but the file differs from what was applied.
+    pub edited: Vec<String>,
+    /// Applied, but this build has no such migration.
+    pub missing: Vec<String>,
+}
+
+impl Status {
+    pub(super) fn compute(
+        migrations: &[Migration],
+        rows: Option<Vec<HistoryRow>>,
+        schema_empty: bool,
+    ) -> Self {
+        let table_missing = rows.is_none();
+        let rows = rows.unwrap_or_default();
+        let applied_rows: Vec<&HistoryRow> = rows
+            .iter()
+            .filter(|r| r.finished && !r.rolled_back)
+            .collect();
+        let mut status = Status {
+            table_missing,
+            schema_empty,
+            ..Status::default()
+        };
+        status.failed = rows
+            .iter()
+            .filter(|r| !r.finished && !r.rolled_back)
+            .cloned()
+            .collect();
+        for m in migrations {
+            match applied_rows.iter().find(|r| r.migration_name == m.name) {
+                Some(row) => {
+                    status.applied.push(m.name.to_string());
+                    if !checksum_matches(&row.checksum, m.sql) {
+                        status.edited.push(m.name.to_string());
+                    }
+                }
+                None => status.pending.push(m.name.to_string()),
+            }
+        }
+        for row in applied_rows {
+            if !migrations.iter().any(|m| m.name == row.migration_name)
+                && !status.missing.contains(&row.migration_name)
+            {
+                status.missing.push(row.migration_name.clone());
+            }
+        }
+        status
+    }
+
+    pub fn state_of(&self, name: &str) -> MigrationState {
+        if self.edited.iter().any(|n| n == name) {
+            MigrationState::Edited
+        } else if self.failed.iter().any(|r| r.migration_name == name) {
+            MigrationState::Failed
+        } else if self.applied.iter().any(|n| n == name) {
+            MigrationState::Applied
+        } else if self.missing.iter().any(|n| n == name) {
+            MigrationState::Missing
+        } else {
+            MigrationState::Pending
+        }
+    }
+
+    pub fn is_up_to_date(&self) -> bool {
+        !self.table_missing
+            && self.pending.is_empty()
+            && self.failed.is_empty()
+            && self.edited.is_empty()
+            && self.missing.is_empty()
+    }
+
+    /// The refusals a deploy starts with (Prisma's P3005 and P3009, plus drift, which Prisma only reports).
+    pub fn ensure_deployable(&self) -> anyhow::Result<()> {
+        if let Some(row) = self.failed.first() {
+            bail!(
+                "migration {} failed earlier and is recorded as failed (P3009); fix the cause, then mark it with \
+                 `vivr migrate resolve --rolled-back {}` (to retry) or `--applied` (if applied by hand). Its log:\n{}",
+                row.migration_name,
+                row.migration_name,
+                row.logs.as_deref().unwrap_or("(empty)")
+            );
+        }
+        if !self.edited.is_empty() {
+            bail!(
+                "applied migrations were edited since they ran: {} (restore the files as they were applied)",
+                self.edited.join(", ")
+            );
+        }
+        if !self.missing.is_empty() {
+            bail!(
+                "the database has migrations this build does not know: {} (is this binary older than the database?)",
+                self.missing.join(", ")
+            );
+        }
+        if self.table_missing && !self.schema_empty {
+            bail!(
+                "the database is not empty but has no migration history (P3005); baseline it first by recording the \
+                 migrations its schema already matches with `vivr migrate resolve --applied <name>`"
+            );
+        }
+        Ok(())
+    }
+}
+
+pub(super) async fn read(db: &mut Db) -> anyhow::Result<Option<Vec<HistoryRow>>> {
+    const SELECT: &str = r#"SELECT "id", "migration_name", "checksum",
+        ("finished_at" IS NOT NULL) AS "finished", ("rolled_back_at" IS NOT NULL) AS "rolled_back", "logs"
+        FROM "_prisma_migrations" ORDER BY "started_at", "migration_name""#;
+    let rows = match db {
+        Db::Pg(conn) => {
+            let exists: bool =
+                sqlx::query_scalar("SELECT to_regclass('_prisma_migrations') IS NOT NULL")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .context("reading the migration history")?;
+            if !exists {
+                return Ok(None);
+            }
+            sqlx::query_as::<_, HistoryRow>(SELECT)
+                .fetch_all(&mut *conn)
+                .await
+        }
+        Db::Sqlite(conn) => {
+            let exists: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .context("reading the migration history")?;
+            if exists == 0 {
+                return Ok(None);
+            }
+            sqlx::query_as::<_, HistoryRow>(SELECT)
+                .fetch_all(&mut *conn)
+                .await
+        }
+    };
+    Ok(Some(rows.context("reading _prisma_migrations")?))
+}
+
+pub(super) async fn schema_is_empty(db: &mut Db) -> anyhow::Result<bool> {
+    let count: i64 = match db {
+        Db::Pg(conn) => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm')",
+        )
+        .fetch_one(&mut *conn)
+        .await,
+        Db::Sqlite(conn) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")
+                .fetch_one(&mut *conn)
+                .await
+        }
+    }
+    .context("inspecting the database schema")?;
+    Ok(count == 0)
+}
+
+/// Prisma's DDL, byte for byte on PostgreSQL; its SQLite equivalent.
+pub(super) async fn create_table(db: &mut Db) -> anyhow::Result<()> {
+    match db {
+        Db::Pg(conn) => sqlx::raw_sql(
+            "CREATE TABLE _prisma_migrations (
+    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
+    checksum                VARCHAR(64) NOT NULL,
+    finished_at             TIMESTAMPTZ,
+    migration_name          VARCHAR(255) NOT NULL,
+    logs                    TEXT,
+    rolled_back_at          TIMESTAMPTZ,
+    started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
+    applied_steps_count     INTEGER NOT NULL DEFAULT 0
+);",
+        )
+        .execute(&mut *conn)
+        .await
+        .map(drop),
+        Db::Sqlite(conn) => sqlx::raw_sql(
+            r#"CREATE TABLE "_prisma_migrations" (
+    "id"                    TEXT PRIMARY KEY NOT NULL,
+    "checksum"              TEXT NOT NULL,
+    "finished_at"           DATETIME,
+    "migration_name"        TEXT NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        DATETIME,
+    "started_at"            DATETIME NOT NULL DEFAULT current_timestamp,
+    "applied_steps_count"   INTEGER UNSIGNED NOT NULL DEFAULT 0
+);"#,
+        )
+        .execute(&mut *conn)
+        .await
+        .map(drop),
+    }
+    .context("creating _prisma_migrations")
+}
+
+fn now_text() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
+}
+
+/// Inserts the "started" row (outside the migration's transaction, as Prisma does, so a failure stays recorded).
+pub(super) async fn start(db: &mut Db, migration: &Migration) -> anyhow::Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let sum = checksum(migration.sql);
+    match db {
+        Db::Pg(conn) => sqlx::query(
+            "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count)
+             VALUES ($1, $2, $3, now(), 0)",
+        )
+        .bind(&id)
+        .bind(&sum)
+        .bind(migration.name)
+        .execute(&mut *conn)
+        .await
+        .map(drop),
+        Db::Sqlite(conn) => sqlx::query(
+            r#"INSERT INTO "_prisma_migrations" ("id", "checksum", "migration_name", "started_at", "applied_steps_count")
+               VALUES ($1, $2, $3, $4, 0)"#,
+        )
+        .bind(&id)
+        .bind(&sum)
+        .bind(migration.name)
+        .bind(now_text())
+        .execute(&mut *conn)
+        .await
+        .map(drop),
+    }
+    .with_context(|| format!("recording the start of {}", migration.name))?;
+    Ok(id)
+}
+
+pub(super) async fn finish(db: &mut Db, id: &str) -> anyhow::Result<()> {
+    match db {
+        Db::Pg(conn) => sqlx::query(
+            "UPDATE _prisma_migrations SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(drop),
+        Db::Sqlite(conn) => sqlx::query(
+            r#"UPDATE "_prisma_migrations" SET "finished_at" = $1, "applied_steps_count" = "applied_steps_count" + 1 WHERE "id" = $2"#,
+        )
+        .bind(now_text())
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(drop),
+    }
+    .context("recording a finished migration")?;
+    Ok(())
+}
+
+pub(super) async fn record_failure(db: &mut Db, id: &str, logs: &str) -> anyhow::Result<()> {
+    let sql = r#"UPDATE "_prisma_migrations" SET "logs" = $1 WHERE "id" = $2"#;
+    match db {
+        Db::Pg(conn) => sqlx::query(sql)
+            .bind(logs)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map(drop),
+        Db::Sqlite(conn) => sqlx::query(sql)
+            .bind(logs)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map(drop),
+    }
+    .context("recording a failed migration")?;
+    Ok(())
+}
+
+/// `resolve --applied`: a row as if the migration had run, without running it.
+pub(super) async fn mark_applied(db: &mut Db, migration: &Migration) -> anyhow::Result<()> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let sum = checksum(migration.sql);
+    match db {
+        Db::Pg(conn) => {
+            sqlx::query("UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL")
+                .bind(migration.name)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
+                 VALUES ($1, $2, $3, now(), now(), 0)",
+            )
+            .bind(&id)
+            .bind(&sum)
+            .bind(migration.name)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+        }
+        Db::Sqlite(conn) => {
+            let now = now_text();
+            sqlx::query(r#"UPDATE "_prisma_migrations" SET "rolled_back_at" = $1 WHERE "migration_name" = $2 AND "finished_at" IS NULL AND "rolled_back_at" IS NULL"#)
+                .bind(&now)
+                .bind(migration.name)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                r#"INSERT INTO "_prisma_migrations" ("id", "checksum", "migration_name", "started_at", "finished_at", "applied_steps_count")
+                   VALUES ($1, $2, $3, $4, $4, 0)"#,
+            )
+            .bind(&id)
+            .bind(&sum)
+            .bind(migration.name)
+            .bind(&now)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+        }
+    }
+    .with_context(|| format!("recording {} as applied", migration.name))?;
+    Ok(())
+}
+
+/// The text kept in `logs` for a failed migration: the database's code and message.
+pub(super) fn describe_failure(migration: &Migration, err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Database(db) => format!(
+            "Database error code: {}\n\nDatabase error:\n{}\n\nin migration {}",
+            db.code().as_deref().unwrap_or("unknown"),
+            db.message(),
+            migration.name
+        ),
+        other => format!("{other}\n\nin migration {}", migration.name),
+    }
+}
