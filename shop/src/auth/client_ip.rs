@@ -43,9 +43,8 @@ impl FromRequestParts<AppState> for ClientIp {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         // Always present when serving (the listener records peers); absent only in handler tests that skip it.
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
+        let peer = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
             .map(|ConnectInfo(addr)| addr.ip())
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let forwarded = parts

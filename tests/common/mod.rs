@@ -1,0 +1,286 @@
+//! Test helpers: databases (a temporary SQLite file, or a fresh database on the test PostgreSQL cluster) migrated
+//! with vivr's own runner, and a `TestApp` that drives the router without a socket.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use vivr::migrate::{self, Db, DeployOptions};
+use vivr_shop::store::{Backend, PoolOptions, Store, connect};
+use vivr_shop::{AppState, ShopConfig, router, seed};
+
+/// The PostgreSQL cluster started by `scripts/test`. In CI a missing cluster fails the test; elsewhere the test is
+/// skipped with a note.
+pub fn pg_admin_url() -> Option<String> {
+    match std::env::var("VIVR_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+                panic!(
+                    "VIVR_TEST_PG_URL is not set: PostgreSQL tests must run in CI (use scripts/test)"
+                );
+            }
+            eprintln!(
+                "note: VIVR_TEST_PG_URL not set, skipping a PostgreSQL test (run scripts/test)"
+            );
+            None
+        }
+    }
+}
+
+fn random_suffix() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// An empty SQLite database in a temporary directory.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        TestDb {
+            url,
+            backend: Backend::Sqlite,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A new, empty database on the test cluster.
+    pub async fn postgres() -> Option<Self> {
+        let admin = pg_admin_url()?;
+        let name = format!("vivr_test_{}", random_suffix());
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+            .await
+            .expect("connect to the test cluster");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .expect("url with a database");
+        Some(TestDb {
+            url: format!("{base}/{name}"),
+            backend: Backend::Postgres,
+            _dir: None,
+        })
+    }
+
+    pub async fn both() -> Vec<Self> {
+        let mut dbs = vec![Self::sqlite()];
+        dbs.extend(Self::postgres().await);
+        dbs
+    }
+
+    pub async fn migrate(&self) {
+        let mut db = Db::connect(&self.url).await.expect("connect");
+        migrate::deploy(&mut db, &DeployOptions::default())
+            .await
+            .expect("migrations apply");
+    }
+
+    pub async fn store(&self) -> Box<dyn Store> {
+        connect(&self.url, &PoolOptions::default())
+            .await
+            .expect("store connects")
+    }
+
+    /// Migrated, with the demo catalogue.
+    pub async fn seeded_store(&self) -> Box<dyn Store> {
+        self.migrate().await;
+        let store = self.store().await;
+        store
+            .seed_catalog(
+                &seed::demo_categories(),
+                &seed::demo_products(),
+                vivr_shop::auth::now(),
+            )
+            .await
+            .expect("seed");
+        store
+    }
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub db: TestDb,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `name=value` pairs set by this response.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+impl TestApp {
+    pub async fn with_config(db: TestDb, configure: impl FnOnce(&mut ShopConfig)) -> Self {
+        let store = db.seeded_store().await;
+        let mut config = ShopConfig::development(&db.url);
+        config.expected_migrations = migrate::expected(db.backend);
+        configure(&mut config);
+        let state = AppState::new(config, store);
+        let router =
+            router(state.clone()).layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 10], 4000))));
+        TestApp { router, state, db }
+    }
+
+    pub async fn sqlite() -> Self {
+        Self::with_config(TestDb::sqlite(), |_| {}).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response: Response<Body> = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.send(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn get_with_cookies(&self, uri: &str, cookies: &str) -> TestResponse {
+        self.send(
+            Request::get(uri)
+                .header(header::COOKIE, cookies)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_json(
+        &self,
+        uri: &str,
+        body: &serde_json::Value,
+        cookies: Option<&str>,
+        csrf: Option<&str>,
+    ) -> TestResponse {
+        self.json_request("POST", uri, body, cookies, csrf).await
+    }
+
+    pub async fn json_request(
+        &self,
+        method: &str,
+        uri: &str,
+        body: &serde_json::Value,
+        cookies: Option<&str>,
+        csrf: Option<&str>,
+    ) -> TestResponse {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(c) = cookies {
+            builder = builder.header(header::COOKIE, c);
+        }
+        if let Some(t) = csrf {
+            builder = builder.header("x-csrf-token", t);
+        }
+        self.send(builder.body(Body::from(body.to_string())).unwrap())
+            .await
+    }
+
+    pub async fn post_form(&self, uri: &str, form: &[(&str, &str)], cookies: &str) -> TestResponse {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, cookies)
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Registers through the API and returns the cookie header to act as that user, with its CSRF token.
+    pub async fn register(&self, email: &str, password: &str) -> (String, String) {
+        let r = self
+            .post_json(
+                "/api/v1/auth/register",
+                &serde_json::json!({"email": email, "password": password, "name": "Test"}),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        (
+            r.set_cookies().join("; "),
+            r.json()["data"]["csrf_token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// An administrator, signed in: (cookies, csrf token).
+    pub async fn admin(&self) -> (String, String) {
+        let (cookies, csrf) = self.register("admin@vivr.fr", "Adm1n-Solide!").await;
+        self.state
+            .store()
+            .set_role(
+                "admin@vivr.fr",
+                vivr_shop::domain::Role::Admin,
+                vivr_shop::auth::now(),
+            )
+            .await
+            .unwrap();
+        (cookies, csrf)
+    }
+}

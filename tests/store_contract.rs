@@ -1,0 +1,504 @@
+//! One contract for both stores: every test runs against SQLite, and against PostgreSQL when the test cluster is
+//! there (always in CI).
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestDb;
+use vivr_shop::auth::now;
+use vivr_shop::domain::{Money, Role};
+use vivr_shop::store::{
+    NewProduct, NewSession, NewUser, ProductPatch, ProductQuery, ProductSort, StoreError,
+};
+
+fn words(s: &str) -> Vec<String> {
+    vivr_shop::domain::fold_for_search(s)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn catalogue_listing_filters_sorts_and_pages() {
+    for db in TestDb::both().await {
+        let store = db.seeded_store().await;
+        let b = db.backend.as_str();
+        let all = store
+            .list_products(&ProductQuery {
+                limit: 100,
+                ..ProductQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(all.total, 20, "{b}");
+        assert_eq!(
+            all.items.first().map(|p| p.slug.as_str()),
+            Some("lampe-table-nordique"),
+            "{b}: newest first"
+        );
+
+        let salon = ProductQuery {
+            category: Some(vivr_shop::domain::Slug::parse("c", "salon").unwrap()),
+            ..ProductQuery::default()
+        };
+        assert_eq!(store.list_products(&salon).await.unwrap().total, 5, "{b}");
+
+        let search = ProductQuery {
+            search_words: words("CERAMIQUE"),
+            ..ProductQuery::default()
+        };
+        let found = store.list_products(&search).await.unwrap();
+        assert_eq!(
+            found
+                .items
+                .iter()
+                .map(|p| p.slug.as_str())
+                .collect::<Vec<_>>(),
+            vec!["vase-ceramique-minimal"],
+            "{b}: accent-insensitive"
+        );
+
+        let priced = ProductQuery {
+            min_price: Some(Money::from_cents(4500)),
+            max_price: Some(Money::from_cents(8999)),
+            sort: ProductSort::PriceAsc,
+            limit: 100,
+            ..ProductQuery::default()
+        };
+        let priced = store.list_products(&priced).await.unwrap();
+        let prices: Vec<i64> = priced.items.iter().map(|p| p.price.cents()).collect();
+        assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{b}: {prices:?}");
+        assert!(
+            prices.iter().all(|p| (4500..=8999).contains(p)),
+            "{b}: {prices:?}"
+        );
+        assert_eq!(prices.first(), Some(&4500), "{b}: inclusive bounds");
+
+        let featured = store
+            .list_products(&ProductQuery {
+                featured: Some(true),
+                limit: 100,
+                ..ProductQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(featured.total, 9, "{b}");
+
+        let page2 = store
+            .list_products(&ProductQuery {
+                page: 2,
+                limit: 8,
+                ..ProductQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!((page2.total, page2.items.len()), (20, 8), "{b}");
+        let page3 = store
+            .list_products(&ProductQuery {
+                page: 3,
+                limit: 8,
+                ..ProductQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page3.items.len(), 4, "{b}");
+
+        let expensive = store
+            .list_products(&ProductQuery {
+                sort: ProductSort::PriceDesc,
+                ..ProductQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(expensive.items[0].slug, "canape-3-places-oslo", "{b}");
+
+        let categories = store.list_categories().await.unwrap();
+        let counts: Vec<(String, i64)> = categories
+            .iter()
+            .map(|c| (c.slug.clone(), c.product_count))
+            .collect();
+        assert!(
+            counts.contains(&("salon".into(), 5)) && counts.contains(&("exterieur".into(), 3)),
+            "{b}: {counts:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ratings_count_every_review_and_sorts_follow_them() {
+    for db in TestDb::both().await {
+        let store = db.seeded_store().await;
+        let b = db.backend.as_str();
+        let t = now();
+        // Seven reviewers on one product: more than the original's 5- and 10-review windows.
+        let lamp = store
+            .product_by_slug("lampe-table-nordique")
+            .await
+            .unwrap()
+            .unwrap();
+        let vase = store
+            .product_by_slug("vase-ceramique-minimal")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut ratings = vec![];
+        for i in 0..7 {
+            let user = store
+                .create_user(
+                    &NewUser {
+                        email: format!("r{i}@test.fr"),
+                        name: Some(format!("Client {i}")),
+                        password_hash: "x".into(),
+                        role: Role::User,
+                    },
+                    t,
+                )
+                .await
+                .unwrap();
+            let rating = if i < 6 { 5 } else { 1 };
+            ratings.push(rating);
+            raw_review(&db, &user.id, &lamp.id, rating).await;
+            if i == 0 {
+                raw_review(&db, &user.id, &vase.id, 3).await;
+            }
+        }
+        let lamp = store
+            .product_by_slug("lampe-table-nordique")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((lamp.rating_count, lamp.rating_sum), (7, 31), "{b}");
+        assert_eq!(lamp.rating_average(), 4.4, "{b}");
+        let reviews = store.product_reviews(&lamp.id, 10, 0).await.unwrap();
+        assert_eq!(reviews.len(), 7, "{b}");
+        assert!(
+            reviews.iter().all(|r| r.author.starts_with("Client ")),
+            "{b}: display names, never emails"
+        );
+
+        let popular = store
+            .list_products(&ProductQuery {
+                sort: ProductSort::Popular,
+                ..ProductQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(popular.items[0].slug, "lampe-table-nordique", "{b}");
+        let best = store
+            .list_products(&ProductQuery {
+                sort: ProductSort::Rating,
+                ..ProductQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            best.items[0].slug, "lampe-table-nordique",
+            "{b}: 4.4 beats 3.0"
+        );
+        assert_eq!(best.items[1].slug, "vase-ceramique-minimal", "{b}");
+
+        let related = store.related_products(&lamp, 4).await.unwrap();
+        assert_eq!(related.len(), 4, "{b}");
+        assert!(
+            related.iter().all(
+                |p| p.category.as_ref().map(|c| c.slug.as_str()) == Some("salon")
+                    && p.id != lamp.id
+            ),
+            "{b}"
+        );
+    }
+}
+
+async fn raw_review(db: &TestDb, user: &str, product: &str, rating: i32) {
+    let id = uuid::Uuid::new_v4().to_string();
+    let sql = r#"INSERT INTO "Review" ("id", "userId", "productId", "rating", "verified", "createdAt", "updatedAt")
+                 VALUES ($1, $2, $3, $4, true, $5, $5)"#;
+    let t = now();
+    match db.backend {
+        vivr_shop::store::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query(sql)
+                .bind(&id)
+                .bind(user)
+                .bind(product)
+                .bind(rating)
+                .bind(t)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        vivr_shop::store::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query(sql)
+                .bind(&id)
+                .bind(user)
+                .bind(product)
+                .bind(rating)
+                .bind(t)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn admin_writes_validate_references_and_keep_history() {
+    for db in TestDb::both().await {
+        let store = db.seeded_store().await;
+        let b = db.backend.as_str();
+        let t = now();
+        let new = NewProduct {
+            name: "Bougie parfumée".into(),
+            slug: "bougie-parfumee".into(),
+            description: "Cire de soja.".into(),
+            price: Money::from_cents(2499),
+            compare_price: None,
+            images: vec![],
+            category_slug: Some("salon".into()),
+            stock: 3,
+            featured: false,
+        };
+        let created = store.create_product(&new, t).await.unwrap();
+        assert_eq!(
+            (
+                created.price.cents(),
+                created.category.as_ref().map(|c| c.slug.as_str())
+            ),
+            (2499, Some("salon")),
+            "{b}"
+        );
+        assert!(
+            matches!(
+                store.create_product(&new, t).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{b}: duplicate slug"
+        );
+        let orphan = NewProduct {
+            slug: "x-y".into(),
+            category_slug: Some("nope".into()),
+            ..new.clone()
+        };
+        assert!(
+            matches!(
+                store.create_product(&orphan, t).await,
+                Err(StoreError::Invalid("category"))
+            ),
+            "{b}"
+        );
+
+        let patch = ProductPatch {
+            price: Some(Money::from_cents(1999)),
+            name: Some("Bougie d'été".into()),
+            ..ProductPatch::default()
+        };
+        let updated = store
+            .update_product("bougie-parfumee", &patch, t)
+            .await
+            .unwrap();
+        assert_eq!(
+            (updated.price.cents(), updated.stock, updated.name.as_str()),
+            (1999, 3, "Bougie d'été"),
+            "{b}"
+        );
+        let search = ProductQuery {
+            search_words: words("ete"),
+            ..ProductQuery::default()
+        };
+        assert_eq!(
+            store.list_products(&search).await.unwrap().total,
+            1,
+            "{b}: searchText follows renames"
+        );
+
+        store.archive_product("bougie-parfumee", t).await.unwrap();
+        assert!(
+            store
+                .product_by_slug("bougie-parfumee")
+                .await
+                .unwrap()
+                .is_none(),
+            "{b}"
+        );
+        assert!(
+            matches!(
+                store.archive_product("bougie-parfumee", t).await,
+                Err(StoreError::NotFound)
+            ),
+            "{b}"
+        );
+
+        store.delete_category("exterieur").await.unwrap();
+        let lantern = store
+            .product_by_slug("lanterne-solaire-decorative")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            lantern.category.is_none(),
+            "{b}: products survive their category"
+        );
+    }
+}
+
+#[tokio::test]
+async fn users_sessions_and_rate_limits() {
+    for db in TestDb::both().await {
+        let store = db.seeded_store().await;
+        let b = db.backend.as_str();
+        let t = now();
+        let user = store
+            .create_user(
+                &NewUser {
+                    email: "marie@test.fr".into(),
+                    name: None,
+                    password_hash: "h".into(),
+                    role: Role::User,
+                },
+                t,
+            )
+            .await
+            .unwrap();
+        let dup = NewUser {
+            email: "MARIE@test.fr".into(),
+            name: None,
+            password_hash: "h".into(),
+            role: Role::User,
+        };
+        assert!(
+            matches!(
+                store.create_user(&dup, t).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{b}: emails are unique ignoring case"
+        );
+        assert_eq!(
+            store
+                .user_by_email("marie@test.fr")
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some(user.id.clone()),
+            "{b}"
+        );
+
+        let expires = t + chrono::TimeDelta::hours(1);
+        store
+            .create_session(&NewSession {
+                token_hash: "abc".into(),
+                user_id: user.id.clone(),
+                expires,
+                now: t,
+            })
+            .await
+            .unwrap();
+        assert!(
+            store
+                .session_by_token_hash("abc", t)
+                .await
+                .unwrap()
+                .is_some(),
+            "{b}"
+        );
+        assert!(
+            store
+                .session_by_token_hash("abc", expires + chrono::TimeDelta::seconds(1))
+                .await
+                .unwrap()
+                .is_none(),
+            "{b}: expired"
+        );
+        store
+            .renew_session("abc", expires + chrono::TimeDelta::hours(5), t)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .session_by_token_hash("abc", expires + chrono::TimeDelta::hours(2))
+                .await
+                .unwrap()
+                .is_some(),
+            "{b}: renewed"
+        );
+        store.delete_session("abc").await.unwrap();
+        assert!(
+            store
+                .session_by_token_hash("abc", t)
+                .await
+                .unwrap()
+                .is_none(),
+            "{b}"
+        );
+
+        let window = Duration::from_secs(60);
+        for expected in 1..=3 {
+            assert_eq!(
+                store.rate_limit_hit("k", window, t).await.unwrap().count,
+                expected,
+                "{b}"
+            );
+        }
+        assert_eq!(
+            store
+                .rate_limit_peek("k", window, t)
+                .await
+                .unwrap()
+                .map(|w| w.count),
+            Some(3),
+            "{b}"
+        );
+        let later = t + chrono::TimeDelta::seconds(61);
+        assert_eq!(
+            store.rate_limit_peek("k", window, later).await.unwrap(),
+            None,
+            "{b}: window over"
+        );
+        assert_eq!(
+            store
+                .rate_limit_hit("k", window, later)
+                .await
+                .unwrap()
+                .count,
+            1,
+            "{b}: new window"
+        );
+        store.rate_limit_reset("k").await.unwrap();
+        assert_eq!(
+            store.rate_limit_peek("k", window, later).await.unwrap(),
+            None,
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_rate_limit_hits_are_all_counted() {
+    for db in TestDb::both().await {
+        let store = std::sync::Arc::new(db.seeded_store().await);
+        let t = now();
+        let mut tasks = vec![];
+        for _ in 0..20 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .rate_limit_hit("shared", Duration::from_secs(60), t)
+                    .await
+                    .unwrap()
+                    .count
+            }));
+        }
+        let mut counts = vec![];
+        for task in tasks {
+            counts.push(task.await.unwrap());
+        }
+        counts.sort_unstable();
+        assert_eq!(
+            counts,
+            (1..=20).collect::<Vec<_>>(),
+            "{}",
+            db.backend.as_str()
+        );
+    }
+}
