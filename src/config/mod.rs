@@ -134,10 +134,10 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
             .ok(),
         _ => None,
     };
-    if let (Some(a), Some(b)) = (bind, admin_bind) {
-        if a == b {
-            report.add("server", "VIVR_ADMIN_BIND", "must differ from VIVR_BIND");
-        }
+    if let (Some(a), Some(b)) = (bind, admin_bind)
+        && a == b
+    {
+        report.add("server", "VIVR_ADMIN_BIND", "must differ from VIVR_BIND");
     }
     if !(1..=300).contains(&input.request_timeout_secs) {
         report.add(

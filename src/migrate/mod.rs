@@ -157,14 +157,13 @@ impl Db {
     }
 
     async fn unlock(&mut self) {
-        if let Db::Pg(conn) = self {
-            if let Err(err) = sqlx::query("SELECT pg_advisory_unlock($1)")
+        if let Db::Pg(conn) = self
+            && let Err(err) = sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(ADVISORY_LOCK_KEY)
                 .execute(&mut *conn)
                 .await
-            {
-                tracing::warn!(error = %err, "could not release the migration lock; it is released when the connection closes");
-            }
+        {
+            tracing::warn!(error = %err, "could not release the migration lock; it is released when the connection closes");
         }
     }
 

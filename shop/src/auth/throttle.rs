@@ -39,14 +39,13 @@ impl LoginThrottler<'_> {
                 .store
                 .rate_limit_peek(key, self.policy.window, now)
                 .await?
+                && window.count >= limit
             {
-                if window.count >= limit {
-                    let ends = window.window_start
-                        + chrono::TimeDelta::from_std(self.policy.window).unwrap_or_default();
-                    let retry_after_secs = (ends - now).num_seconds().max(1) as u64;
-                    tracing::warn!(key = %key.split(':').take(2).collect::<Vec<_>>().join(":"), "sign-in throttled");
-                    return Err(AppError::TooManyRequests { retry_after_secs });
-                }
+                let ends = window.window_start
+                    + chrono::TimeDelta::from_std(self.policy.window).unwrap_or_default();
+                let retry_after_secs = (ends - now).num_seconds().max(1) as u64;
+                tracing::warn!(kind = %key.split(':').take(2).collect::<Vec<_>>().join(":"), "sign-in throttled");
+                return Err(AppError::TooManyRequests { retry_after_secs });
             }
         }
         Ok(())

@@ -113,13 +113,13 @@ pub fn parse_product_query(
             _ => {}
         }
     }
-    if let (Some(min), Some(max)) = (query.min_price, query.max_price) {
-        if min > max {
-            return Err(invalid(
-                "min_price",
-                "doit être inférieur ou égal à max_price",
-            ));
-        }
+    if let (Some(min), Some(max)) = (query.min_price, query.max_price)
+        && min > max
+    {
+        return Err(invalid(
+            "min_price",
+            "doit être inférieur ou égal à max_price",
+        ));
     }
     Ok(query)
 }
