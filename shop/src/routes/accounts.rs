@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, PageForm};
-use super::pages::{Layout, PageError, render};
+use super::pages::{Layout, PageError, french_month_year, render};
 use crate::AppState;
 use crate::auth::{ClientIp, RequestContext, random_token, verify_api_csrf};
 use crate::domain::Role;
@@ -334,30 +334,11 @@ pub async fn page_account(
     let Some(user) = ctx.user.clone() else {
         return Ok(Redirect::to("/connexion?next=/compte").into_response());
     };
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    use chrono::Datelike;
     let page = AccountPage {
         layout: Layout::new(&state, &ctx, "Mon compte"),
         display_name: user.display_name().to_string(),
         email: user.email.clone(),
-        member_since: format!(
-            "{} {}",
-            MONTHS[user.created_at.month0() as usize],
-            user.created_at.year()
-        ),
+        member_since: french_month_year(user.created_at),
         is_admin: user.role == Role::Admin,
     };
     render(&page, CachePolicy::NoStore)

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::extract::ApiJson;
-use super::pages::{Card, Layout, PageError, rating_text, render};
+use super::pages::{Card, Layout, PageError, french_date, rating_text, render};
 use crate::AppState;
 use crate::auth::{RequestContext, verify_api_csrf};
 use crate::domain::Role;
@@ -441,25 +441,6 @@ fn script_safe_json(value: &serde_json::Value) -> String {
         .replace('&', "\\u0026")
         .replace('\u{2028}', "\\u2028")
         .replace('\u{2029}', "\\u2029")
-}
-
-fn french_date(t: chrono::NaiveDateTime) -> String {
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    use chrono::Datelike;
-    format!("{} {} {}", t.day(), MONTHS[t.month0() as usize], t.year())
 }
 
 pub async fn page_product(

@@ -102,6 +102,33 @@ impl Card {
     }
 }
 
+const MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// `15 janvier 2024`, as the original shop wrote dates.
+pub fn french_date(t: chrono::NaiveDateTime) -> String {
+    use chrono::Datelike;
+    format!("{} {} {}", t.day(), MONTHS[t.month0() as usize], t.year())
+}
+
+/// `janvier 2024`
+pub fn french_month_year(t: chrono::NaiveDateTime) -> String {
+    use chrono::Datelike;
+    format!("{} {}", MONTHS[t.month0() as usize], t.year())
+}
+
 /// Renders a template into a page response with the given cache policy.
 pub fn render(template: &impl Template, policy: CachePolicy) -> Result<Response, PageError> {
     let html = template
