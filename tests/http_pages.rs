@@ -3,15 +3,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::TestApp;
-
-fn csrf_from(html: &str) -> String {
-    let start = html
-        .find("name=\"csrf_token\" value=\"")
-        .expect("a CSRF field")
-        + 25;
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
+use common::{TestApp, csrf_from};
 
 #[tokio::test]
 async fn public_pages_render_in_french() {

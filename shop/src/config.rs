@@ -120,6 +120,11 @@ pub struct ShopConfig {
     pub trusted_proxies: Vec<IpNet>,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
+    /// After SIGTERM: how long to keep accepting new connections while readiness answers 503, so a load
+    /// balancer stops routing here before the listener closes.
+    pub shutdown_drain: Duration,
+    /// After the listener closes: how long requests in flight may take to finish before the process exits.
+    pub shutdown_timeout: Duration,
     /// `/metrics` on the public listener. False when metrics have their own admin listener.
     pub metrics_on_public_listener: bool,
     /// The migrations this build expects applied; `/api/health` reports any difference.
@@ -144,6 +149,8 @@ impl ShopConfig {
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 64 * 1024,
+            shutdown_drain: Duration::ZERO,
+            shutdown_timeout: Duration::from_secs(30),
             metrics_on_public_listener: true,
             expected_migrations: Vec::new(),
             login_throttle: LoginThrottle::default(),
@@ -184,6 +191,8 @@ impl fmt::Debug for ShopConfig {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("request_timeout", &self.request_timeout)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("shutdown_drain", &self.shutdown_drain)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .field(
                 "metrics_on_public_listener",
                 &self.metrics_on_public_listener,

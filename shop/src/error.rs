@@ -130,11 +130,23 @@ impl From<StoreError> for AppError {
             StoreError::Invalid(field) => {
                 AppError::Validation(FieldError::new(field, "n'existe pas"))
             }
-            StoreError::Database(sqlx::Error::PoolTimedOut) => AppError::Unavailable,
+            StoreError::Database(e) if database_unavailable(&e) => AppError::Unavailable,
             StoreError::Database(e) => {
                 AppError::Internal(anyhow::Error::new(e).context("database query"))
             }
         }
+    }
+}
+
+/// The database is down, restarting or unreachable (as opposed to a query that is wrong): the client may retry.
+fn database_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection exceptions.
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            matches!(c.as_ref(), "57P01" | "57P02" | "57P03") || c.starts_with("08")
+        }),
+        _ => false,
     }
 }
 

@@ -8,21 +8,18 @@ pub mod domain;
 pub mod error;
 mod routes;
 pub mod seed;
+mod server;
 pub mod services;
 pub mod store;
 mod views;
 pub mod web;
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use axum::Router;
-use secrecy::ExposeSecret;
-use tokio::net::TcpListener;
-
 pub use config::{Environment, ShopConfig};
 pub use routes::{admin_router, router};
+use secrecy::ExposeSecret;
+pub use server::serve;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use auth::{CsrfKey, SessionCookies};
 use store::Store;
@@ -36,6 +33,8 @@ pub struct App {
     assets: Assets,
     csrf: CsrfKey,
     cookies: SessionCookies,
+    /// Set when shutdown begins; readiness answers 503 from then on.
+    shutting_down: AtomicBool,
 }
 
 #[derive(Clone)]
@@ -53,6 +52,7 @@ impl AppState {
             assets: Assets::load(),
             csrf,
             cookies,
+            shutting_down: AtomicBool::new(false),
         }))
     }
 
@@ -85,19 +85,13 @@ impl AppState {
     pub fn cookies(&self) -> SessionCookies {
         self.0.cookies
     }
-}
 
-/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting connections and waits for the
-/// requests in flight to finish.
-pub async fn serve(
-    app: Router,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    /// True once [`serve`] received its shutdown signal.
+    pub fn is_shutting_down(&self) -> bool {
+        self.0.shutting_down.load(Ordering::SeqCst)
+    }
+
+    fn begin_shutdown(&self) {
+        self.0.shutting_down.store(true, Ordering::SeqCst);
+    }
 }

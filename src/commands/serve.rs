@@ -57,6 +57,13 @@ pub struct Args {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "VIVR_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
+    /// After SIGTERM, keep accepting connections this long (readiness answers 503) so a load balancer can
+    /// stop routing here first.
+    #[arg(long, env = "VIVR_SHUTDOWN_DRAIN_SECS", default_value_t = 0)]
+    pub shutdown_drain_secs: u64,
+    /// After the listener closes, how long requests in flight may take to finish.
+    #[arg(long, env = "VIVR_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
     /// Apply pending migrations before starting (PostgreSQL; SQLite always does).
     #[arg(long)]
     pub migrate: bool,
@@ -68,7 +75,8 @@ pub struct Args {
     pub migrate_lock_timeout: u64,
 }
 
-async fn shutdown_signal() {
+/// Resolves on the first SIGTERM or SIGINT.
+async fn shutdown_signal() -> &'static str {
     let ctrl_c = async {
         if let Err(err) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %err, "cannot listen for SIGINT");
@@ -90,9 +98,32 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received: finishing requests in flight"),
-        () = terminate => tracing::info!("SIGTERM received: finishing requests in flight"),
+        () = ctrl_c => "SIGINT",
+        () = terminate => "SIGTERM",
     }
+}
+
+/// A shutdown broadcast for every listener: the first signal starts a graceful shutdown, a second one exits at
+/// once (for an operator who does not want to wait for slow requests).
+fn shutdown_broadcast() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let first = shutdown_signal().await;
+        tracing::info!(
+            signal = first,
+            "shutting down: finishing requests in flight (signal again to exit now)"
+        );
+        let _ = tx.send(true);
+        let second = shutdown_signal().await;
+        tracing::warn!(signal = second, "second signal: exiting without waiting");
+        std::process::exit(130);
+    });
+    rx
+}
+
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    // An error means the sender is gone, which only happens at exit: treat it as a stop.
+    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 /// Brings the schema up to date, or refuses to start with the pending migrations named.
@@ -136,6 +167,8 @@ pub async fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
         db_pool_size: args.db_pool_size,
         request_timeout_secs: args.request_timeout_secs,
         max_body_bytes: args.max_body_bytes,
+        shutdown_drain_secs: args.shutdown_drain_secs,
+        shutdown_timeout_secs: args.shutdown_timeout_secs,
     };
     let config = match validate(input) {
         Ok(config) => config,
@@ -177,14 +210,19 @@ pub async fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
         .await
         .with_context(|| format!("listening on {}", config.bind))?;
     let addr = listener.local_addr()?;
+    let stop = shutdown_broadcast();
     if let Some(admin) = config.admin_bind {
         let admin_listener = TcpListener::bind(admin)
             .await
             .with_context(|| format!("listening on {admin}"))?;
         tracing::info!("metrics at http://{}/metrics", admin_listener.local_addr()?);
         let admin_app = admin_router(state.clone());
+        let admin_state = state.clone();
+        let admin_stop = stopped(stop.clone());
         tokio::spawn(async move {
-            if let Err(err) = vivr_shop::serve(admin_app, admin_listener, shutdown_signal()).await {
+            if let Err(err) =
+                vivr_shop::serve(&admin_state, admin_app, admin_listener, admin_stop).await
+            {
                 tracing::error!(error = %err, "admin listener stopped");
             }
         });
@@ -206,7 +244,7 @@ pub async fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
         }
     });
     tracing::info!("Listening at http://{addr}");
-    vivr_shop::serve(router(state), listener, shutdown_signal())
+    vivr_shop::serve(&state, router(state.clone()), listener, stopped(stop))
         .await
         .context("serving")?;
     tracing::info!("stopped");

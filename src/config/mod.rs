@@ -23,6 +23,8 @@ pub struct ServeInput {
     pub db_pool_size: u32,
     pub request_timeout_secs: u64,
     pub max_body_bytes: usize,
+    pub shutdown_drain_secs: u64,
+    pub shutdown_timeout_secs: u64,
 }
 
 pub struct ServeConfig {
@@ -153,6 +155,20 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
             "must be between 1024 and 10485760",
         );
     }
+    if input.shutdown_drain_secs > 300 {
+        report.add(
+            "server",
+            "VIVR_SHUTDOWN_DRAIN_SECS",
+            "must be between 0 and 300",
+        );
+    }
+    if !(1..=3600).contains(&input.shutdown_timeout_secs) {
+        report.add(
+            "server",
+            "VIVR_SHUTDOWN_TIMEOUT_SECS",
+            "must be between 1 and 3600",
+        );
+    }
     let mut trusted = Vec::new();
     for proxy in input
         .trusted_proxies
@@ -217,6 +233,8 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
     shop.trusted_proxies = trusted;
     shop.request_timeout = Duration::from_secs(input.request_timeout_secs);
     shop.max_body_bytes = input.max_body_bytes;
+    shop.shutdown_drain = Duration::from_secs(input.shutdown_drain_secs);
+    shop.shutdown_timeout = Duration::from_secs(input.shutdown_timeout_secs);
     shop.metrics_on_public_listener = admin_bind.is_none();
     shop.expected_migrations = crate::migrate::expected(backend);
     shop.login_throttle = LoginThrottle::default();
@@ -244,6 +262,8 @@ mod tests {
             db_pool_size: 16,
             request_timeout_secs: 30,
             max_body_bytes: 65536,
+            shutdown_drain_secs: 0,
+            shutdown_timeout_secs: 30,
         }
     }
 

@@ -2,6 +2,8 @@
 //! with vivr's own runner, and a `TestApp` that drives the router without a socket.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -31,6 +33,15 @@ pub fn pg_admin_url() -> Option<String> {
             None
         }
     }
+}
+
+/// The CSRF token of the first form on an HTML page.
+pub fn csrf_from(html: &str) -> String {
+    let start = html
+        .find("name=\"csrf_token\" value=\"")
+        .expect("a CSRF field")
+        + 25;
+    html[start..start + html[start..].find('"').unwrap()].to_string()
 }
 
 fn random_suffix() -> String {

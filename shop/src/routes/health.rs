@@ -25,6 +25,9 @@ pub async fn live() -> Response {
 pub async fn readiness_problems(state: &AppState) -> Vec<String> {
     let store = state.store();
     let mut problems = Vec::new();
+    if state.is_shutting_down() {
+        problems.push("server: shutting down".to_string());
+    }
     match tokio::time::timeout(CHECK_TIMEOUT, store.applied_migrations()).await {
         Err(_) => problems.push(format!(
             "database: no answer within {} ms",

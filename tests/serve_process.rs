@@ -1,0 +1,460 @@
+//! `vivr serve` as a process on a real socket: graceful shutdown under load, readiness while PostgreSQL goes down
+//! and comes back, the PostgreSQL start-up path (`--migrate`) with a customer's whole visit, and the admin and
+//! healthcheck commands against it.
+
+mod common;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::process::{
+    CookieJar, HttpResponse, PgCluster, Vivr, http, read_response, send_request, vivr_output,
+};
+use common::{TestDb, csrf_from};
+
+const LOAD_PATHS: [&str; 5] = [
+    "/api/v1/products?limit=12",
+    "/api/v1/products/lampe-table-nordique",
+    "/produits",
+    "/produits/lampe-table-nordique",
+    "/api/v1/categories",
+];
+
+struct Outcome {
+    path: &'static str,
+    sent: Instant,
+    result: Result<(u16, usize), String>,
+    /// No byte of an answer arrived: the connection was refused or closed before the request was read.
+    untouched: bool,
+}
+
+fn one_request(addr: SocketAddr, path: &'static str) -> Outcome {
+    let started = Instant::now();
+    let mut stream = match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+        Ok(s) => s,
+        Err(err) => {
+            return Outcome {
+                path,
+                sent: started,
+                result: Err(format!("connect: {err}")),
+                untouched: true,
+            };
+        }
+    };
+    if let Err(err) = send_request(&mut stream, addr, "GET", path, &[], b"") {
+        return Outcome {
+            path,
+            sent: started,
+            result: Err(format!("send: {err}")),
+            untouched: true,
+        };
+    }
+    let sent = Instant::now();
+    match read_response(&mut stream) {
+        Ok(r) => Outcome {
+            path,
+            sent,
+            result: Ok((r.status, r.body.len())),
+            untouched: false,
+        },
+        Err(err) => Outcome {
+            path,
+            sent,
+            untouched: err.to_string().contains("in 0 bytes")
+                || matches!(
+                    err.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                ),
+            result: Err(err.to_string()),
+        },
+    }
+}
+
+#[test]
+fn sigterm_under_load_answers_every_request_accepted_before_it() {
+    let db = TestDb::sqlite();
+    let mut vivr = Vivr::serve(&["--database-url", &db.url]);
+    let addr = vivr.addr;
+    assert_eq!(vivr.get("/api/health").status, 200);
+
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..12)
+        .map(|i| {
+            let outcomes = outcomes.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut n = i;
+                while !stop.load(Ordering::Relaxed) {
+                    let outcome = one_request(addr, LOAD_PATHS[n % LOAD_PATHS.len()]);
+                    n += 1;
+                    let refused = outcome
+                        .result
+                        .as_ref()
+                        .is_err_and(|e| e.starts_with("connect"));
+                    outcomes.lock().unwrap().push(outcome);
+                    if refused {
+                        break; // the listener is closed: nothing more will be accepted
+                    }
+                }
+            })
+        })
+        .collect();
+
+    std::thread::sleep(Duration::from_millis(1500));
+    // A request whose head is only half written when the signal arrives: accepted, being read.
+    let mut slow = TcpStream::connect(addr).expect("connect the slow client");
+    slow.write_all(b"GET /api/v1/products?sort=price-asc HTTP/1.1\r\nHost: vivr\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+
+    let signalled = Instant::now();
+    vivr.terminate();
+    std::thread::sleep(Duration::from_millis(300));
+    slow.write_all(b"Connection: close\r\n\r\n").unwrap();
+    let slow_answer: HttpResponse = read_response(&mut slow).expect("the slow request is answered");
+    assert_eq!(slow_answer.status, 200, "{}", slow_answer.text());
+    assert_eq!(
+        slow_answer.json()["data"][0]["slug"],
+        "lanterne-solaire-decorative"
+    );
+
+    let status = vivr.wait(Duration::from_secs(20));
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let log = vivr.log();
+    let status = status.unwrap_or_else(|| panic!("vivr did not exit after SIGTERM:\n{log}"));
+    assert!(status.success(), "exit status {status}:\n{log}");
+    assert!(log.contains("listener closed"), "{log}");
+
+    let outcomes = outcomes.lock().unwrap();
+    let before: Vec<&Outcome> = outcomes.iter().filter(|o| o.sent < signalled).collect();
+    let after: Vec<&Outcome> = outcomes.iter().filter(|o| o.sent >= signalled).collect();
+    assert!(
+        before.len() > 50,
+        "only {} requests before the signal",
+        before.len()
+    );
+    for o in &before {
+        assert!(
+            matches!(o.result, Ok((200, len)) if len > 0),
+            "{} sent {:?} before SIGTERM: {:?}\n{log}",
+            o.path,
+            signalled.duration_since(o.sent),
+            o.result
+        );
+    }
+    for o in &after {
+        match &o.result {
+            Ok((200, _)) => {}
+            Ok((status, _)) => panic!("{} after SIGTERM answered {status}", o.path),
+            Err(err) => assert!(o.untouched, "{} after SIGTERM cut short: {err}", o.path),
+        }
+    }
+    eprintln!(
+        "{} requests answered before SIGTERM, {} after it ({} refused once the listener closed)",
+        before.len(),
+        after.iter().filter(|o| o.result.is_ok()).count(),
+        after.iter().filter(|o| o.result.is_err()).count()
+    );
+}
+
+#[test]
+fn readiness_follows_postgresql_down_and_back_up_without_a_restart() {
+    let Some(pg) = PgCluster::start() else { return };
+    let vivr = Vivr::serve(&["--database-url", &pg.url(), "--migrate", "--seed-demo"]);
+    let ready = vivr.get("/api/health");
+    assert_eq!(ready.status, 200, "{}", ready.text());
+
+    pg.stop_server();
+    let stopped = Instant::now();
+    let down = loop {
+        let r = vivr.get("/api/health");
+        if r.status == 503 {
+            break r;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(2),
+            "still {} {} after {:?}",
+            r.status,
+            r.text(),
+            stopped.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = stopped.elapsed();
+    assert!(took <= Duration::from_secs(2), "503 after {took:?}");
+    assert!(down.text().contains("database"), "{}", down.text());
+    assert_eq!(down.header("cache-control"), Some("no-store"));
+    assert_eq!(
+        vivr.get("/api/health/live").status,
+        200,
+        "liveness does not depend on the database"
+    );
+    let api = vivr.get("/api/v1/products");
+    assert_eq!(api.status, 503, "{}", api.text());
+    assert_eq!(
+        api.json()["error"]["code"],
+        "service_unavailable",
+        "{}",
+        api.text()
+    );
+
+    pg.start_server();
+    let restarted = Instant::now();
+    loop {
+        let r = vivr.get("/api/health");
+        if r.status == 200 {
+            break;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(20),
+            "not ready 20 s after PostgreSQL came back: {} {}",
+            r.status,
+            r.text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let back = vivr.get("/api/v1/products");
+    assert_eq!(back.status, 200, "{}", back.text());
+    assert_eq!(back.json()["pagination"]["total"], 20);
+    eprintln!(
+        "503 {took:?} after PostgreSQL stopped; 200 {:?} after it restarted",
+        restarted.elapsed()
+    );
+}
+
+/// A browser-like visitor: keeps cookies, submits forms.
+struct Visitor {
+    addr: SocketAddr,
+    jar: CookieJar,
+}
+
+impl Visitor {
+    fn request(&mut self, method: &str, path: &str, form: &[(&str, &str)]) -> HttpResponse {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let cookie = self.jar.header();
+        let mut headers = vec![("Cookie", cookie.as_str())];
+        if method == "POST" {
+            headers.push(("Content-Type", "application/x-www-form-urlencoded"));
+        }
+        let response = http(self.addr, method, path, &headers, body.as_bytes())
+            .unwrap_or_else(|err| panic!("{method} {path}: {err}"));
+        self.jar.update(&response);
+        response
+    }
+
+    fn get(&mut self, path: &str) -> HttpResponse {
+        self.request("GET", path, &[])
+    }
+
+    /// Loads `page`, fills its form with its CSRF token and `fields`, posts it to `action`.
+    fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> HttpResponse {
+        let token = csrf_from(&self.get(page).text());
+        let mut form = vec![("csrf_token", token.as_str())];
+        form.extend_from_slice(fields);
+        self.request("POST", action, &form)
+    }
+}
+
+#[tokio::test]
+async fn postgresql_start_up_requires_migrate_then_serves_a_whole_visit() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let url = db.url.clone();
+
+    let (status, _, stderr) = vivr_output(
+        &["serve", "--database-url", &url, "--bind", "127.0.0.1:0"],
+        None,
+    );
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("20260130000000_init") && stderr.contains("vivr serve --migrate"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Listening"), "{stderr}");
+
+    let vivr = Vivr::serve(&["--database-url", &url, "--migrate", "--seed-demo"]);
+    for (path, needle) in [
+        ("/", "Produits vedettes"),
+        ("/produits", "20 produit(s) trouvé(s)"),
+        ("/produits/lampe-table-nordique", "89,99\u{202f}€"),
+        ("/recherche?q=ceramique", "Vase céramique minimal"),
+    ] {
+        let r = vivr.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.text().contains(needle), "{path}: {needle:?} missing");
+    }
+    assert_eq!(
+        vivr.get("/api/v1/products").json()["pagination"]["total"],
+        20
+    );
+
+    let mut visitor = Visitor {
+        addr: vivr.addr,
+        jar: CookieJar::default(),
+    };
+    let r = visitor.submit(
+        "/inscription",
+        "/inscription",
+        &[
+            ("email", "Camille@Exemple.fr"),
+            ("password", "Tr3s-Solide!"),
+            ("password_confirm", "Tr3s-Solide!"),
+            ("name", "Camille"),
+        ],
+    );
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/compte")),
+        "{}",
+        r.text()
+    );
+    let account = visitor.get("/compte");
+    assert_eq!(account.status, 200);
+    assert!(account.text().contains("camille@exemple.fr"));
+    let r = visitor.submit("/compte", "/deconnexion", &[]);
+    assert_eq!((r.status, r.header("location")), (303, Some("/")));
+    assert_eq!(
+        visitor.get("/compte").header("location"),
+        Some("/connexion?next=/compte")
+    );
+    let r = visitor.submit(
+        "/connexion?next=/compte",
+        "/connexion",
+        &[
+            ("email", "camille@exemple.fr"),
+            ("password", "Tr3s-Solide!"),
+            ("next", "/compte"),
+        ],
+    );
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/compte")),
+        "{}",
+        r.text()
+    );
+    assert!(visitor.get("/compte").text().contains("Camille"));
+
+    // The first administrator, from the command line; then promoting the customer.
+    let (status, stdout, stderr) = vivr_output(
+        &[
+            "admin",
+            "create",
+            "--database-url",
+            &url,
+            "--email",
+            "chef@vivr.fr",
+        ],
+        Some("Adm1n-Tres-Solide!\n"),
+    );
+    assert!(status.success(), "{stdout}{stderr}");
+    assert!(!format!("{stdout}{stderr}").contains("Adm1n-Tres-Solide!"));
+    let login = http(
+        vivr.addr,
+        "POST",
+        "/api/v1/auth/login",
+        &[("Content-Type", "application/json")],
+        br#"{"email":"chef@vivr.fr","password":"Adm1n-Tres-Solide!"}"#,
+    )
+    .unwrap();
+    assert_eq!(login.status, 200, "{}", login.text());
+    assert_eq!(
+        login.json()["data"]["user"]["role"],
+        "ADMIN",
+        "{}",
+        login.text()
+    );
+    let (status, stdout, stderr) = vivr_output(
+        &[
+            "admin",
+            "promote",
+            "--database-url",
+            &url,
+            "CAMILLE@exemple.fr",
+        ],
+        None,
+    );
+    assert!(status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("camille@exemple.fr is now an administrator"),
+        "{stdout}"
+    );
+    let (status, _, stderr) = vivr_output(
+        &[
+            "admin",
+            "promote",
+            "--database-url",
+            &url,
+            "personne@exemple.fr",
+        ],
+        None,
+    );
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        stderr.contains("no account with email personne@exemple.fr"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("postgres@"),
+        "credentials stay out of errors: {stderr}"
+    );
+
+    // The container health check.
+    let health_url = format!("http://{}/api/health", vivr.addr);
+    let (status, stdout, stderr) = vivr_output(&["healthcheck", &health_url], None);
+    assert!(status.success(), "{stdout}{stderr}");
+    drop(vivr);
+    let (status, _, _) = vivr_output(&["healthcheck", &health_url, "--timeout", "2"], None);
+    assert_eq!(status.code(), Some(1), "nothing listens any more");
+}
+
+#[test]
+fn metrics_can_live_on_a_separate_admin_listener() {
+    let db = TestDb::sqlite();
+    let admin_port = common::process::free_port();
+    let admin_bind = format!("127.0.0.1:{admin_port}");
+    let vivr = Vivr::serve(&["--database-url", &db.url, "--admin-bind", &admin_bind]);
+    assert_eq!(vivr.get("/produits").status, 200);
+    assert_eq!(
+        vivr.get("/metrics").status,
+        404,
+        "not on the public listener"
+    );
+    let admin: SocketAddr = admin_bind.parse().unwrap();
+    let metrics = http(admin, "GET", "/metrics", &[], b"").unwrap();
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text();
+    assert!(text.contains("vivr_build_info"), "{text}");
+    assert!(text.contains("/produits"), "requests by route: {text}");
+}
+
+#[test]
+fn drain_period_keeps_serving_while_readiness_turns_503() {
+    let db = TestDb::sqlite();
+    let mut vivr = Vivr::serve(&["--database-url", &db.url, "--shutdown-drain-secs", "2"]);
+    assert_eq!(vivr.get("/api/health").status, 200);
+    let signalled = Instant::now();
+    vivr.terminate();
+    std::thread::sleep(Duration::from_millis(300));
+    let health = vivr.get("/api/health");
+    assert_eq!(health.status, 503, "{}", health.text());
+    assert!(health.text().contains("shutting down"), "{}", health.text());
+    let products = vivr.get("/api/v1/products");
+    assert_eq!(products.status, 200, "still serving while draining");
+    assert_eq!(products.header("connection"), Some("close"));
+    let status = vivr
+        .wait(Duration::from_secs(10))
+        .expect("exits after the drain");
+    assert!(status.success(), "{status}");
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(2),
+        "drained for the whole period"
+    );
+}
