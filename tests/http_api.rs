@@ -216,6 +216,11 @@ async fn admin_writes_need_a_session_the_admin_role_and_csrf() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("category"))
     );
 
+    // Warm the catalogue cache; the admin change below must show at once all the same.
+    let before = app.get("/api/v1/products/bougie-parfumee").await.json();
+    assert_eq!(before["data"]["price_cents"], 2499);
+    let listed = app.get("/api/v1/products?search=bougie").await.json();
+    assert_eq!(listed["data"][0]["price_cents"], 2499);
     let r = app
         .json_request(
             "PATCH",
@@ -233,6 +238,13 @@ async fn admin_writes_need_a_session_the_admin_role_and_csrf() {
         ),
         (Some(1999), Some(20))
     );
+    let after = app.get("/api/v1/products/bougie-parfumee").await.json();
+    assert_eq!(
+        after["data"]["price_cents"], 1999,
+        "not served from a stale cache"
+    );
+    let listed = app.get("/api/v1/products?search=bougie").await.json();
+    assert_eq!(listed["data"][0]["price_cents"], 1999, "listing not stale");
     let r = app
         .json_request(
             "PATCH",

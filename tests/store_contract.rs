@@ -198,6 +198,53 @@ async fn ratings_count_every_review_and_sorts_follow_them() {
         );
         assert_eq!(best.items[1].slug, "vase-ceramique-minimal", "{b}");
 
+        // Whoever edits reviews, the figures on the product stay exact (a trigger in both databases).
+        let stats = |slug: &'static str| {
+            let store = &store;
+            async move {
+                let p = store.product_by_slug(slug).await.unwrap().unwrap();
+                (p.rating_count, p.rating_sum)
+            }
+        };
+        exec(
+            &db,
+            format!(
+                r#"UPDATE "Review" SET "rating" = 5 WHERE "productId" = '{}' AND "rating" = 1"#,
+                lamp.id
+            ),
+        )
+        .await;
+        assert_eq!(
+            stats("lampe-table-nordique").await,
+            (7, 35),
+            "{b}: rating changed"
+        );
+        exec(
+            &db,
+            format!(r#"DELETE FROM "Review" WHERE "productId" = '{}'"#, vase.id),
+        )
+        .await;
+        assert_eq!(
+            stats("vase-ceramique-minimal").await,
+            (0, 0),
+            "{b}: review deleted"
+        );
+        exec(&db, format!(
+            r#"UPDATE "Review" SET "productId" = '{}' WHERE "id" IN (SELECT "id" FROM "Review" WHERE "productId" = '{}' LIMIT 1)"#,
+            vase.id, lamp.id
+        ))
+        .await;
+        assert_eq!(
+            stats("lampe-table-nordique").await,
+            (6, 30),
+            "{b}: review moved away"
+        );
+        assert_eq!(
+            stats("vase-ceramique-minimal").await,
+            (1, 5),
+            "{b}: review moved here"
+        );
+
         let related = store.related_products(&lamp, 4).await.unwrap();
         assert_eq!(related.len(), 4, "{b}");
         assert!(
@@ -207,6 +254,20 @@ async fn ratings_count_every_review_and_sorts_follow_them() {
             ),
             "{b}"
         );
+    }
+}
+
+async fn exec(db: &TestDb, sql: String) {
+    let sql = sqlx::AssertSqlSafe(sql);
+    match db.backend {
+        vivr_shop::store::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        }
+        vivr_shop::store::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        }
     }
 }
 

@@ -125,6 +125,8 @@ pub struct ShopConfig {
     pub shutdown_drain: Duration,
     /// After the listener closes: how long requests in flight may take to finish before the process exits.
     pub shutdown_timeout: Duration,
+    /// How long public catalogue reads are kept in memory (zero: not at all). See `services::cache`.
+    pub catalog_cache_ttl: Duration,
     /// `/metrics` on the public listener. False when metrics have their own admin listener.
     pub metrics_on_public_listener: bool,
     /// The migrations this build expects applied; `/api/health` reports any difference.
@@ -151,6 +153,7 @@ impl ShopConfig {
             max_body_bytes: 64 * 1024,
             shutdown_drain: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(30),
+            catalog_cache_ttl: Duration::from_secs(5),
             metrics_on_public_listener: true,
             expected_migrations: Vec::new(),
             login_throttle: LoginThrottle::default(),
@@ -193,6 +196,7 @@ impl fmt::Debug for ShopConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("shutdown_drain", &self.shutdown_drain)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("catalog_cache_ttl", &self.catalog_cache_ttl)
             .field(
                 "metrics_on_public_listener",
                 &self.metrics_on_public_listener,

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use auth::{CsrfKey, SessionCookies};
+use services::cache::CatalogCache;
 use store::Store;
 use web::{Assets, Metrics};
 
@@ -33,6 +34,7 @@ pub struct App {
     assets: Assets,
     csrf: CsrfKey,
     cookies: SessionCookies,
+    catalog: CatalogCache,
     /// Set when shutdown begins; readiness answers 503 from then on.
     shutting_down: AtomicBool,
 }
@@ -45,6 +47,7 @@ impl AppState {
         let metrics = Metrics::new(store.backend().as_str());
         let csrf = CsrfKey::new(config.session_secret.clone());
         let cookies = SessionCookies::for_config(&config);
+        let catalog = CatalogCache::new(config.catalog_cache_ttl);
         AppState(Arc::new(App {
             config,
             store,
@@ -52,6 +55,7 @@ impl AppState {
             assets: Assets::load(),
             csrf,
             cookies,
+            catalog,
             shutting_down: AtomicBool::new(false),
         }))
     }
@@ -84,6 +88,11 @@ impl AppState {
 
     pub fn cookies(&self) -> SessionCookies {
         self.0.cookies
+    }
+
+    /// The cache of public catalogue reads.
+    pub fn catalog(&self) -> &CatalogCache {
+        &self.0.catalog
     }
 
     /// True once [`serve`] received its shutdown signal.

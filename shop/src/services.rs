@@ -1,4 +1,5 @@
 //! What the shop does, independent of how it was asked: page handlers and `/api` handlers both call these.
 
 pub mod accounts;
+pub mod cache;
 pub mod catalog;

@@ -64,6 +64,10 @@ pub struct Args {
     /// After the listener closes, how long requests in flight may take to finish.
     #[arg(long, env = "VIVR_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
+    /// Keep public catalogue reads (listings, product pages, categories) in memory this long; 0 turns it off.
+    /// Admin changes through this process apply at once; other replicas see them within this delay.
+    #[arg(long, env = "VIVR_CATALOG_CACHE_SECS", default_value_t = 5)]
+    pub catalog_cache_secs: u64,
     /// Apply pending migrations before starting (PostgreSQL; SQLite always does).
     #[arg(long)]
     pub migrate: bool,
@@ -169,6 +173,7 @@ pub async fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
         max_body_bytes: args.max_body_bytes,
         shutdown_drain_secs: args.shutdown_drain_secs,
         shutdown_timeout_secs: args.shutdown_timeout_secs,
+        catalog_cache_secs: args.catalog_cache_secs,
     };
     let config = match validate(input) {
         Ok(config) => config,

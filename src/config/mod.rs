@@ -25,6 +25,7 @@ pub struct ServeInput {
     pub max_body_bytes: usize,
     pub shutdown_drain_secs: u64,
     pub shutdown_timeout_secs: u64,
+    pub catalog_cache_secs: u64,
 }
 
 pub struct ServeConfig {
@@ -169,6 +170,13 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
             "must be between 1 and 3600",
         );
     }
+    if input.catalog_cache_secs > 300 {
+        report.add(
+            "server",
+            "VIVR_CATALOG_CACHE_SECS",
+            "must be between 0 and 300",
+        );
+    }
     let mut trusted = Vec::new();
     for proxy in input
         .trusted_proxies
@@ -235,6 +243,7 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
     shop.max_body_bytes = input.max_body_bytes;
     shop.shutdown_drain = Duration::from_secs(input.shutdown_drain_secs);
     shop.shutdown_timeout = Duration::from_secs(input.shutdown_timeout_secs);
+    shop.catalog_cache_ttl = Duration::from_secs(input.catalog_cache_secs);
     shop.metrics_on_public_listener = admin_bind.is_none();
     shop.expected_migrations = crate::migrate::expected(backend);
     shop.login_throttle = LoginThrottle::default();
@@ -264,6 +273,7 @@ mod tests {
             max_body_bytes: 65536,
             shutdown_drain_secs: 0,
             shutdown_timeout_secs: 30,
+            catalog_cache_secs: 5,
         }
     }
 

@@ -52,11 +52,7 @@ pub async fn api_category(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let category = state
-        .store()
-        .category_by_slug(&slug)
-        .await?
-        .ok_or(AppError::NotFound("Catégorie introuvable"))?;
+    let category = service::category(&state, &slug).await?;
     #[derive(Serialize)]
     struct Body<'a> {
         data: &'a Category,
@@ -386,11 +382,7 @@ pub async fn page_category(
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let category = state
-        .store()
-        .category_by_slug(&slug)
-        .await?
-        .ok_or(AppError::NotFound("Catégorie introuvable"))?;
+    let category = service::category(&state, &slug).await?;
     let action = format!("/categories/{}", category.slug);
     let spec = ListingSpec {
         heading: category.name.clone(),

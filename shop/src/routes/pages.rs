@@ -143,7 +143,7 @@ pub fn render(template: &impl Template, policy: CachePolicy) -> Result<Response,
 #[template(path = "home.html")]
 struct HomePage<'a> {
     layout: Layout<'a>,
-    categories: Vec<Category>,
+    categories: std::sync::Arc<Vec<Category>>,
     cards: Vec<Card>,
 }
 

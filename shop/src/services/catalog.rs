@@ -1,5 +1,7 @@
 //! The catalogue: listing with filters, product detail, and the admin writes, with their validation.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use crate::AppState;
@@ -127,12 +129,32 @@ pub fn parse_product_query(
 pub async fn list_products(
     state: &AppState,
     query: &ProductQuery,
-) -> Result<ProductPage, AppError> {
-    Ok(state.store().list_products(query).await?)
+) -> Result<Arc<ProductPage>, AppError> {
+    let cache = state.catalog();
+    Ok(cache
+        .listings
+        .get_or_load(query, cache.generation(), || {
+            state.store().list_products(query)
+        })
+        .await?)
 }
 
-pub async fn categories(state: &AppState) -> Result<Vec<Category>, AppError> {
-    Ok(state.store().list_categories().await?)
+/// Every category, with its number of live products.
+pub async fn categories(state: &AppState) -> Result<Arc<Vec<Category>>, AppError> {
+    let cache = state.catalog();
+    Ok(cache
+        .categories
+        .get_or_load(&(), cache.generation(), || state.store().list_categories())
+        .await?)
+}
+
+pub async fn category(state: &AppState, slug: &str) -> Result<Category, AppError> {
+    categories(state)
+        .await?
+        .iter()
+        .find(|c| c.slug == slug)
+        .cloned()
+        .ok_or(AppError::NotFound("Catégorie introuvable"))
 }
 
 pub struct ProductDetail {
@@ -141,7 +163,17 @@ pub struct ProductDetail {
     pub related: Vec<Product>,
 }
 
-pub async fn product_detail(state: &AppState, slug: &str) -> Result<ProductDetail, AppError> {
+pub async fn product_detail(state: &AppState, slug: &str) -> Result<Arc<ProductDetail>, AppError> {
+    let cache = state.catalog();
+    cache
+        .details
+        .get_or_load(&slug.to_string(), cache.generation(), || {
+            load_product_detail(state, slug)
+        })
+        .await
+}
+
+async fn load_product_detail(state: &AppState, slug: &str) -> Result<ProductDetail, AppError> {
     let store = state.store();
     let product = store
         .product_by_slug(slug)
@@ -324,7 +356,19 @@ impl UpdateProduct {
 
 pub async fn create_product(state: &AppState, input: &CreateProduct) -> Result<Product, AppError> {
     let new = input.validate()?;
-    Ok(state.store().create_product(&new, now()).await?)
+    Ok(catalogue_changed(
+        state,
+        state.store().create_product(&new, now()).await,
+    )?)
+}
+
+/// Admin writes go through here: whatever happened, cached reads are dropped.
+fn catalogue_changed<T>(
+    state: &AppState,
+    result: Result<T, crate::store::StoreError>,
+) -> Result<T, crate::store::StoreError> {
+    state.catalog().invalidate();
+    result
 }
 
 pub async fn update_product(
@@ -333,25 +377,23 @@ pub async fn update_product(
     input: &UpdateProduct,
 ) -> Result<Product, AppError> {
     let patch = input.validate()?;
-    state
-        .store()
-        .update_product(slug, &patch, now())
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::NotFound => AppError::NotFound("Produit introuvable"),
-            other => other.into(),
-        })
+    catalogue_changed(
+        state,
+        state.store().update_product(slug, &patch, now()).await,
+    )
+    .map_err(|e| match e {
+        crate::store::StoreError::NotFound => AppError::NotFound("Produit introuvable"),
+        other => other.into(),
+    })
 }
 
 pub async fn delete_product(state: &AppState, slug: &str) -> Result<(), AppError> {
-    state
-        .store()
-        .archive_product(slug, now())
-        .await
-        .map_err(|e| match e {
+    catalogue_changed(state, state.store().archive_product(slug, now()).await).map_err(
+        |e| match e {
             crate::store::StoreError::NotFound => AppError::NotFound("Produit introuvable"),
             other => other.into(),
-        })
+        },
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -392,7 +434,10 @@ pub async fn create_category(
             .map(|u| image_url("image", u))
             .transpose()?,
     };
-    Ok(state.store().create_category(&new, now()).await?)
+    Ok(catalogue_changed(
+        state,
+        state.store().create_category(&new, now()).await,
+    )?)
 }
 
 pub async fn update_category(
@@ -417,25 +462,21 @@ pub async fn update_category(
             .map(|i| i.as_deref().map(|u| image_url("image", u)).transpose())
             .transpose()?,
     };
-    state
-        .store()
-        .update_category(slug, &patch, now())
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::NotFound => AppError::NotFound("Catégorie introuvable"),
-            other => other.into(),
-        })
+    catalogue_changed(
+        state,
+        state.store().update_category(slug, &patch, now()).await,
+    )
+    .map_err(|e| match e {
+        crate::store::StoreError::NotFound => AppError::NotFound("Catégorie introuvable"),
+        other => other.into(),
+    })
 }
 
 pub async fn delete_category(state: &AppState, slug: &str) -> Result<(), AppError> {
-    state
-        .store()
-        .delete_category(slug)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::NotFound => AppError::NotFound("Catégorie introuvable"),
-            other => other.into(),
-        })
+    catalogue_changed(state, state.store().delete_category(slug).await).map_err(|e| match e {
+        crate::store::StoreError::NotFound => AppError::NotFound("Catégorie introuvable"),
+        other => other.into(),
+    })
 }
 
 #[cfg(test)]

@@ -363,7 +363,7 @@ macro_rules! impl_store {
                 let Some(category) = &product.category else { return Ok(Vec::new()) };
                 let sql = format!(
                     r#"{PRODUCT_COLUMNS} WHERE p."categoryId" = $1 AND p."id" <> $2 AND p."archivedAt" IS NULL
-                       ORDER BY p."featured" DESC, p."createdAt" DESC, p."id" DESC LIMIT $3"#
+                       ORDER BY p."createdAt" DESC, p."id" DESC LIMIT $3"#
                 );
                 let rows = sqlx::query_as::<$db, ProductRow>(AssertSqlSafe(sql))
                     .bind(&category.id)

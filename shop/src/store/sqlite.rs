@@ -26,7 +26,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(5));
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .pragma("temp_store", "memory")
+            // Keeps the planner's statistics current (SQLite's recommendation for long-lived connections).
+            .optimize_on_close(true, Some(1000));
         if let Some(dir) = connect
             .get_filename()
             .parent()
