@@ -16,22 +16,21 @@ use vivr::migrate::{self, Db, DeployOptions};
 use vivr_shop::store::{Backend, PoolOptions, Store, connect};
 use vivr_shop::{AppState, ShopConfig, router, seed};
 
-/// The PostgreSQL cluster started by `scripts/test`. In CI a missing cluster fails the test; elsewhere the test is
-/// skipped with a note.
+/// A component a test needs is missing: in CI (`CI=true`) that fails the test; elsewhere the test is skipped
+/// with a note saying how to get it. Returns `None` for the caller to return early.
+pub fn missing_component<T>(what: &str, how: &str) -> Option<T> {
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("{what} is missing, and tests needing it must run in CI ({how})");
+    }
+    eprintln!("note: {what} is missing, skipping this test ({how})");
+    None
+}
+
+/// The PostgreSQL cluster started by `scripts/test`.
 pub fn pg_admin_url() -> Option<String> {
     match std::env::var("VIVR_TEST_PG_URL") {
         Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-                panic!(
-                    "VIVR_TEST_PG_URL is not set: PostgreSQL tests must run in CI (use scripts/test)"
-                );
-            }
-            eprintln!(
-                "note: VIVR_TEST_PG_URL not set, skipping a PostgreSQL test (run scripts/test)"
-            );
-            None
-        }
+        _ => missing_component("VIVR_TEST_PG_URL", "run scripts/test"),
     }
 }
 

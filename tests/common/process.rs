@@ -331,17 +331,7 @@ impl PgCluster {
     pub fn start() -> Option<PgCluster> {
         let bin = match std::env::var("VIVR_TEST_PG_BIN") {
             Ok(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => {
-                if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-                    panic!(
-                        "VIVR_TEST_PG_BIN is not set: PostgreSQL tests must run in CI (use scripts/test)"
-                    );
-                }
-                eprintln!(
-                    "note: VIVR_TEST_PG_BIN not set, skipping a PostgreSQL test (run scripts/test)"
-                );
-                return None;
-            }
+            _ => return super::missing_component("VIVR_TEST_PG_BIN", "run scripts/test"),
         };
         let as_postgres = Command::new("id")
             .arg("-u")

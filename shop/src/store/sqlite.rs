@@ -27,8 +27,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(5))
-            .pragma("temp_store", "memory")
-            // Keeps the planner's statistics current (SQLite's recommendation for long-lived connections).
+            // Give the planner statistics from the start and keep them current (SQLite's recommendation for
+            // long-lived connections): without them it may scan a 10,000-product table through an index.
+            .pragma("analysis_limit", "1000")
+            .pragma("optimize", "0x10002")
             .optimize_on_close(true, Some(1000));
         if let Some(dir) = connect
             .get_filename()

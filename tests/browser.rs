@@ -1,0 +1,229 @@
+//! A real browser (headless Chromium through chromedriver) visits the shop served by the `vivr` binary: home,
+//! catalogue, a product page, then register → account → sign out → sign in, using only links and forms — no
+//! JavaScript is needed, and the pages' Content-Security-Policy must not get in the way.
+
+mod common;
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+use common::process::{Vivr, free_port};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// chromedriver and a headless Chromium session. In CI their absence fails the test.
+struct Browser {
+    driver: Child,
+    client: Client,
+}
+
+fn chromedriver_path() -> Option<String> {
+    let candidates = [
+        std::env::var("VIVR_TEST_CHROMEDRIVER").unwrap_or_default(),
+        "/usr/bin/chromedriver".to_string(),
+        "/usr/lib/chromium/chromedriver".to_string(),
+    ];
+    candidates
+        .into_iter()
+        .find(|p| !p.is_empty() && std::path::Path::new(p).exists())
+}
+
+impl Browser {
+    async fn start() -> Option<Browser> {
+        let Some(driver_path) = chromedriver_path() else {
+            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+                panic!(
+                    "chromedriver not found: browser tests must run in CI (apt-get install chromium chromium-driver)"
+                );
+            }
+            eprintln!(
+                "note: chromedriver not found, skipping a browser test (apt-get install chromium chromium-driver)"
+            );
+            return None;
+        };
+        let port = free_port();
+        let driver = Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".to_string(),
+            serde_json::json!({
+                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                         "--window-size=1280,900"]
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a Chromium session");
+        Some(Browser { driver, client })
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    /// Clicks a link or a submit button and waits for the next page to finish loading.
+    async fn click(&self, locator: Locator<'_>) {
+        self.client
+            .execute("window.__vivrPreviousPage = true", vec![])
+            .await
+            .unwrap();
+        self.client
+            .find(locator)
+            .await
+            .unwrap_or_else(|e| panic!("{locator:?}: {e}"))
+            .click()
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let loaded = self
+                .client
+                .execute(
+                    "return window.__vivrPreviousPage === undefined && document.readyState === 'complete'",
+                    vec![],
+                )
+                .await
+                .unwrap_or(serde_json::Value::Bool(false));
+            if loaded == serde_json::Value::Bool(true) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{locator:?}: no new page after the click"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn fill(&self, name: &str, value: &str) {
+        self.client
+            .find(Locator::Css(&format!("form.stacked [name=\"{name}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("field {name}: {e}"))
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+
+    async fn finish(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_visitor_browses_registers_signs_out_and_back_in() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let db = TestDb::sqlite();
+    let vivr = Vivr::serve(&["--database-url", &db.url]);
+    let base = format!("http://{}", vivr.addr);
+    let c = &browser.client;
+
+    c.goto(&format!("{base}/")).await.unwrap();
+    assert!(c.title().await.unwrap().contains("VIVR"));
+    let lang = c
+        .execute("return document.documentElement.lang", vec![])
+        .await
+        .unwrap();
+    assert_eq!(lang, "fr");
+    assert!(browser.text("main").await.contains("Produits vedettes"));
+    // The stylesheet (hashed name, CSP 'self') applied: the skip link is moved off screen.
+    let skip_left = c
+        .execute(
+            "return document.querySelector('.skip-link').getBoundingClientRect().left",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        skip_left.as_f64().unwrap() < 0.0,
+        "stylesheet not applied: {skip_left}"
+    );
+
+    browser.click(Locator::LinkText("Tous les produits")).await;
+    assert_eq!(browser.path().await, "/produits");
+    assert!(
+        browser
+            .text("main")
+            .await
+            .contains("20 produit(s) trouvé(s)")
+    );
+
+    c.goto(&format!("{base}/produits/lampe-table-nordique"))
+        .await
+        .unwrap();
+    assert_eq!(browser.text("h1").await, "Lampe de table Nordique");
+    assert_eq!(browser.text(".price .current").await, "89,99\u{202f}€");
+
+    browser.click(Locator::LinkText("Créer un compte")).await;
+    assert_eq!(browser.path().await, "/inscription");
+    browser.fill("name", "Inès Navigatrice").await;
+    browser.fill("email", "ines@exemple.fr").await;
+    browser.fill("password", "Tr3s-Solide!").await;
+    browser.fill("password_confirm", "Tr3s-Solide!").await;
+    browser
+        .click(Locator::Css("form.stacked button[type=submit]"))
+        .await;
+    assert_eq!(browser.path().await, "/compte");
+    let account = browser.text("main").await;
+    assert!(
+        account.contains("ines@exemple.fr") && account.contains("Inès Navigatrice"),
+        "{account}"
+    );
+
+    browser
+        .click(Locator::Css("main form[action=\"/deconnexion\"] button"))
+        .await;
+    assert_eq!(browser.path().await, "/");
+    c.goto(&format!("{base}/compte")).await.unwrap();
+    assert_eq!(
+        browser.path().await,
+        "/connexion?next=/compte",
+        "signed out"
+    );
+
+    browser.fill("email", "ines@exemple.fr").await;
+    browser.fill("password", "Tr3s-Solide!").await;
+    browser
+        .click(Locator::Css("form.stacked button[type=submit]"))
+        .await;
+    assert_eq!(
+        browser.path().await,
+        "/compte",
+        "back where the visitor was going"
+    );
+    assert!(browser.text(".account-links").await.contains("Mon compte"));
+
+    browser.finish().await;
+    drop(vivr);
+}
