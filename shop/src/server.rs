@@ -106,6 +106,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    while connections.try_join_next().is_some() {}
     tracing::info!(
         in_flight = connections.len(),
         from_backlog = backlog,
