@@ -19,7 +19,7 @@ fn main() {
         names.sort();
         let _ = writeln!(
             out,
-            "pub const {}: &[Migration] = &[",
+            "pub const {}: &[(&str, &str)] = &[",
             provider.to_uppercase()
         );
         for name in names {
@@ -27,7 +27,7 @@ fn main() {
             println!("cargo:rerun-if-changed={}", file.display());
             let _ = writeln!(
                 out,
-                "    Migration {{ name: {name:?}, sql: include_str!({:?}) }},",
+                "    ({name:?}, include_str!({:?})),",
                 file.display().to_string()
             );
         }

@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{admin, completions, healthcheck, serve};
+use crate::commands::{admin, completions, healthcheck, migrate, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,6 +41,19 @@ pub enum ColorChoice {
     Never,
 }
 
+/// `--database-url` / `DATABASE_URL`, shared by every command that opens the shop's database.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// The database: sqlite://path (embedded, the default) or postgres://user:pass@host/db.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/vivr.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
@@ -53,6 +66,9 @@ pub enum Command {
     Serve(serve::Args),
     /// Probe a running server's readiness endpoint (for container health checks).
     Healthcheck(healthcheck::Args),
+    /// Prisma-compatible database migrations with guards (status, deploy, plan, resolve, new).
+    #[command(subcommand)]
+    Migrate(migrate::Command),
     /// Manage shop accounts (create the first administrator).
     #[command(subcommand)]
     Admin(admin::Command),

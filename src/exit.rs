@@ -10,6 +10,14 @@ pub enum Outcome {
     CheckFailed,
     /// 2: bad usage, invalid configuration, or an unexpected error.
     Error,
+    /// 3: `vivr migrate`: a migration is recorded as failed (resolve it first).
+    MigrationFailed,
+    /// 4: `vivr migrate`: drift — an applied migration's file was edited, or is missing from this build.
+    MigrationDrift,
+    /// 5: `vivr migrate`: a non-empty database without migration history (baseline it with `resolve --applied`).
+    NotBaselined,
+    /// 6: `vivr migrate`: another migrator held the lock past the timeout.
+    LockTimeout,
 }
 
 impl From<Outcome> for ExitCode {
@@ -18,6 +26,10 @@ impl From<Outcome> for ExitCode {
             Outcome::Success => ExitCode::SUCCESS,
             Outcome::CheckFailed => ExitCode::from(1),
             Outcome::Error => ExitCode::from(2),
+            Outcome::MigrationFailed => ExitCode::from(3),
+            Outcome::MigrationDrift => ExitCode::from(4),
+            Outcome::NotBaselined => ExitCode::from(5),
+            Outcome::LockTimeout => ExitCode::from(6),
         }
     }
 }

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => commands::serve::run(args, &cli.global).await,
             Command::Healthcheck(args) => commands::healthcheck::run(args).await,
+            Command::Migrate(cmd) => commands::migrate::run(cmd).await,
             Command::Admin(cmd) => commands::admin::run(cmd).await,
             Command::Completions(args) => commands::completions::run(args),
         }
@@ -32,7 +33,11 @@ fn main() -> ExitCode {
         Ok(outcome) => outcome.into(),
         Err(err) => {
             eprintln!("error: {err:#}");
-            Outcome::Error.into()
+            if err.downcast_ref::<vivr::migrate::LockTimeout>().is_some() {
+                Outcome::LockTimeout.into()
+            } else {
+                Outcome::Error.into()
+            }
         }
     }
 }

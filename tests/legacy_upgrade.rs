@@ -14,10 +14,14 @@ async fn original_database_is_baselined_and_upgraded() {
     let Some(db) = TestDb::postgres().await else {
         return;
     };
-    let init = embedded(Backend::Postgres)[0];
+    let migrations = embedded(Backend::Postgres);
+    let init = migrations[0].clone();
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
     // The original schema, as `prisma db push` left it (no history table), with the seed's data shapes.
-    sqlx::raw_sql(init.sql).execute(&pool).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(init.sql.to_string()))
+        .execute(&pool)
+        .await
+        .unwrap();
     let hash = bcrypt::hash("Ancien-Mot2passe!", 10).unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         r#"INSERT INTO "Category" VALUES ('cat1', 'Salon', 'salon', NULL, NULL, now(), now());
@@ -38,21 +42,31 @@ async fn original_database_is_baselined_and_upgraded() {
     .unwrap();
 
     let mut conn = Db::connect(&db.url).await.unwrap();
-    let refused = migrate::deploy(&mut conn, &DeployOptions::default())
+    let refused = migrate::deploy(&mut conn, &migrations, &DeployOptions::default())
         .await
         .unwrap_err();
     assert!(
         format!("{refused:#}").contains("P3005"),
         "a non-empty database without history is not migrated blindly: {refused:#}"
     );
-    migrate::resolve_applied(&mut conn, init.name, &DeployOptions::default())
-        .await
-        .unwrap();
-    let report = migrate::deploy(&mut conn, &DeployOptions::default())
+    migrate::resolve_applied(
+        &mut conn,
+        &migrations,
+        &init.name,
+        &DeployOptions::default(),
+    )
+    .await
+    .unwrap();
+    let report = migrate::deploy(&mut conn, &migrations, &DeployOptions::default())
         .await
         .unwrap();
     assert_eq!(report.applied.len(), embedded(Backend::Postgres).len() - 1);
-    assert!(migrate::status(&mut conn).await.unwrap().is_up_to_date());
+    assert!(
+        migrate::status(&mut conn, &migrations)
+            .await
+            .unwrap()
+            .is_up_to_date()
+    );
 
     let prices: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
         r#"SELECT "id", "priceCents", "comparePriceCents" FROM "Product" ORDER BY "id""#,
@@ -133,7 +147,8 @@ async fn a_failing_migration_is_recorded_and_blocks() {
         .await
         .unwrap();
     let mut conn = Db::connect(&db.url).await.unwrap();
-    let err = migrate::deploy(&mut conn, &DeployOptions::default())
+    let migrations = embedded(Backend::Sqlite);
+    let err = migrate::deploy(&mut conn, &migrations, &DeployOptions::default())
         .await
         .unwrap_err();
     assert!(format!("{err:#}").contains("P3009"), "{err:#}");

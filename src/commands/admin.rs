@@ -9,6 +9,7 @@ use vivr_shop::domain::{Email, Role};
 use vivr_shop::services::accounts::{Registration, register_user};
 use vivr_shop::store::{PoolOptions, connect};
 
+use crate::cli::DatabaseArgs;
 use crate::exit::Outcome;
 use crate::migrate::{self, Db};
 
@@ -21,20 +22,9 @@ pub enum Command {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct DbArgs {
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://data/vivr.db",
-        hide_env_values = true
-    )]
-    pub database_url: String,
-}
-
-#[derive(Debug, clap::Args)]
 pub struct CreateArgs {
     #[command(flatten)]
-    pub db: DbArgs,
+    pub db: DatabaseArgs,
     #[arg(long)]
     pub email: String,
     #[arg(long)]
@@ -44,13 +34,14 @@ pub struct CreateArgs {
 #[derive(Debug, clap::Args)]
 pub struct PromoteArgs {
     #[command(flatten)]
-    pub db: DbArgs,
+    pub db: DatabaseArgs,
     pub email: String,
 }
 
 async fn open(url: &str) -> anyhow::Result<Box<dyn vivr_shop::store::Store>> {
     let mut db = Db::connect(url).await?;
-    let status = migrate::status(&mut db).await?;
+    let migrations = migrate::embedded(db.backend());
+    let status = migrate::status(&mut db, &migrations).await?;
     if !status.is_up_to_date() {
         bail!(
             "the database at {} is not migrated (pending: {}); run `vivr serve --migrate` first",

@@ -3,4 +3,5 @@
 pub mod admin;
 pub mod completions;
 pub mod healthcheck;
+pub mod migrate;
 pub mod serve;

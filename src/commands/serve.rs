@@ -11,21 +11,15 @@ use vivr_shop::config::redact_url;
 use vivr_shop::store::Backend;
 use vivr_shop::{AppState, admin_router, router, seed};
 
-use crate::cli::GlobalArgs;
+use crate::cli::{DatabaseArgs, GlobalArgs};
 use crate::config::{ServeInput, validate};
 use crate::exit::Outcome;
 use crate::migrate::{self, Db, DeployOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Database URL: sqlite://path (embedded, the default) or postgres://user:pass@host/db.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://data/vivr.db",
-        hide_env_values = true
-    )]
-    pub database_url: String,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
     /// Address and port to listen on.
     #[arg(long, env = "VIVR_BIND", default_value = "127.0.0.1:3000")]
     pub bind: String,
@@ -138,21 +132,30 @@ async fn prepare_database(
     lock_timeout: Duration,
 ) -> anyhow::Result<()> {
     let mut db = Db::connect(url).await?;
-    let status = migrate::status(&mut db).await?;
+    let migrations = migrate::embedded(backend);
+    let status = migrate::status(&mut db, &migrations).await?;
     if status.is_up_to_date() {
         return Ok(());
     }
     status.ensure_deployable()?;
     if backend == Backend::Postgres && !migrate_flag {
         bail!(
-            "{} migration(s) pending on {}: {}\nrefusing to start on an outdated schema; apply them with `vivr serve --migrate` \
+            "{} migration(s) pending on {}: {}\nrefusing to start on an outdated schema; apply them with `vivr migrate deploy` or `vivr serve --migrate` \
              (after a backup)",
             status.pending.len(),
             redact_url(url),
             status.pending.join(", ")
         );
     }
-    let report = migrate::deploy(&mut db, &DeployOptions { lock_timeout }).await?;
+    let report = migrate::deploy(
+        &mut db,
+        &migrations,
+        &DeployOptions {
+            lock_timeout,
+            ..DeployOptions::default()
+        },
+    )
+    .await?;
     for name in &report.applied {
         tracing::info!(migration = %name, "migration applied");
     }
@@ -162,7 +165,7 @@ async fn prepare_database(
 pub async fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let input = ServeInput {
         environment: args.environment,
-        database_url: SecretString::from(args.database_url),
+        database_url: SecretString::from(args.db.database_url),
         bind: args.bind,
         admin_bind: args.admin_bind,
         public_url: args.public_url,

@@ -64,7 +64,7 @@ impl Status {
             match applied_rows.iter().find(|r| r.migration_name == m.name) {
                 Some(row) => {
                     status.applied.push(m.name.to_string());
-                    if !checksum_matches(&row.checksum, m.sql) {
+                    if !checksum_matches(&row.checksum, &m.sql) {
                         status.edited.push(m.name.to_string());
                     }
                 }
@@ -235,7 +235,7 @@ fn now_text() -> String {
 /// Inserts the "started" row (outside the migration's transaction, as Prisma does, so a failure stays recorded).
 pub(super) async fn start(db: &mut Db, migration: &Migration) -> anyhow::Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
-    let sum = checksum(migration.sql);
+    let sum = checksum(&migration.sql);
     match db {
         Db::Pg(conn) => sqlx::query(
             "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count)
@@ -243,7 +243,7 @@ pub(super) async fn start(db: &mut Db, migration: &Migration) -> anyhow::Result<
         )
         .bind(&id)
         .bind(&sum)
-        .bind(migration.name)
+        .bind(migration.name.as_ref())
         .execute(&mut *conn)
         .await
         .map(drop),
@@ -253,7 +253,7 @@ pub(super) async fn start(db: &mut Db, migration: &Migration) -> anyhow::Result<
         )
         .bind(&id)
         .bind(&sum)
-        .bind(migration.name)
+        .bind(migration.name.as_ref())
         .bind(now_text())
         .execute(&mut *conn)
         .await
@@ -307,39 +307,31 @@ pub(super) async fn record_failure(db: &mut Db, id: &str, logs: &str) -> anyhow:
 
 /// `resolve --applied`: a row as if the migration had run, without running it.
 pub(super) async fn mark_applied(db: &mut Db, migration: &Migration) -> anyhow::Result<()> {
+    mark_rolled_back(db, &migration.name).await?;
     let id = uuid::Uuid::new_v4().to_string();
-    let sum = checksum(migration.sql);
+    let sum = checksum(&migration.sql);
     match db {
         Db::Pg(conn) => {
-            sqlx::query("UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL")
-                .bind(migration.name)
-                .execute(&mut *conn)
-                .await?;
             sqlx::query(
                 "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
                  VALUES ($1, $2, $3, now(), now(), 0)",
             )
             .bind(&id)
             .bind(&sum)
-            .bind(migration.name)
+            .bind(migration.name.as_ref())
             .execute(&mut *conn)
             .await
             .map(drop)
         }
         Db::Sqlite(conn) => {
             let now = now_text();
-            sqlx::query(r#"UPDATE "_prisma_migrations" SET "rolled_back_at" = $1 WHERE "migration_name" = $2 AND "finished_at" IS NULL AND "rolled_back_at" IS NULL"#)
-                .bind(&now)
-                .bind(migration.name)
-                .execute(&mut *conn)
-                .await?;
             sqlx::query(
                 r#"INSERT INTO "_prisma_migrations" ("id", "checksum", "migration_name", "started_at", "finished_at", "applied_steps_count")
                    VALUES ($1, $2, $3, $4, $4, 0)"#,
             )
             .bind(&id)
             .bind(&sum)
-            .bind(migration.name)
+            .bind(migration.name.as_ref())
             .bind(&now)
             .execute(&mut *conn)
             .await
@@ -347,6 +339,29 @@ pub(super) async fn mark_applied(db: &mut Db, migration: &Migration) -> anyhow::
         }
     }
     .with_context(|| format!("recording {} as applied", migration.name))?;
+    Ok(())
+}
+
+/// Sets `rolled_back_at` on the failed rows of a migration.
+pub(super) async fn mark_rolled_back(db: &mut Db, name: &str) -> anyhow::Result<()> {
+    match db {
+        Db::Pg(conn) => sqlx::query(
+            "UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL",
+        )
+        .bind(name)
+        .execute(&mut *conn)
+        .await
+        .map(drop),
+        Db::Sqlite(conn) => sqlx::query(
+            r#"UPDATE "_prisma_migrations" SET "rolled_back_at" = $1 WHERE "migration_name" = $2 AND "finished_at" IS NULL AND "rolled_back_at" IS NULL"#,
+        )
+        .bind(now_text())
+        .bind(name)
+        .execute(&mut *conn)
+        .await
+        .map(drop),
+    }
+    .with_context(|| format!("marking {name} as rolled back"))?;
     Ok(())
 }
 

@@ -6,6 +6,8 @@
 mod checksum;
 mod history;
 
+use std::borrow::Cow;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -17,23 +19,93 @@ pub use history::{HistoryRow, MigrationState, Status};
 use vivr_shop::store::{AppliedMigration, Backend};
 
 /// One migration folder: `<timestamp>_<name>/migration.sql`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Migration {
-    pub name: &'static str,
-    pub sql: &'static str,
+    pub name: Cow<'static, str>,
+    pub sql: Cow<'static, str>,
 }
 
 mod embedded {
-    use super::Migration;
     include!(concat!(env!("OUT_DIR"), "/embedded_migrations.rs"));
 }
 
-/// The migrations this build carries for a database.
-pub fn embedded(backend: Backend) -> &'static [Migration] {
-    match backend {
+/// The migrations this build carries for a database, in apply order.
+pub fn embedded(backend: Backend) -> Vec<Migration> {
+    let table = match backend {
         Backend::Postgres => embedded::POSTGRES,
         Backend::Sqlite => embedded::SQLITE,
+    };
+    table
+        .iter()
+        .map(|(name, sql)| Migration {
+            name: Cow::Borrowed(name),
+            sql: Cow::Borrowed(sql),
+        })
+        .collect()
+}
+
+/// Prisma rejects longer migration names.
+const MAX_NAME_BYTES: usize = 200;
+
+/// The migrations of a folder in Prisma's layout (`<dir>/<name>/migration.sql`, `<dir>/migration_lock.toml`),
+/// in apply (lexicographic) order. The lock file's provider must match the database.
+pub fn from_dir(dir: &Path, backend: Backend) -> anyhow::Result<Vec<Migration>> {
+    let lock = dir.join("migration_lock.toml");
+    let provider = match backend {
+        Backend::Postgres => "postgresql",
+        Backend::Sqlite => "sqlite",
+    };
+    match std::fs::read_to_string(&lock) {
+        Ok(text) => {
+            let declared = text
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("provider"))
+                .filter_map(|rest| rest.trim().strip_prefix('='))
+                .map(|v| v.trim().trim_matches('"').to_string())
+                .next();
+            match declared {
+                Some(p) if p == provider => {}
+                Some(p) => bail!(
+                    "{}: provider is {p:?} but the database is {provider:?} (P3019); point --dir at the {provider} migrations",
+                    lock.display()
+                ),
+                None => bail!("{}: no `provider = \"...\"` line", lock.display()),
+            }
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            bail!(
+                "{}: missing (every migrations folder has one)",
+                lock.display()
+            )
+        }
+        Err(err) => return Err(err).with_context(|| format!("reading {}", lock.display())),
     }
+    let mut migrations = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("reading the folder {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading the folder {}", dir.display()))?;
+        if !entry.path().is_dir() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.len() > MAX_NAME_BYTES {
+            bail!("migration folder {name:?} is longer than {MAX_NAME_BYTES} bytes");
+        }
+        let file = entry.path().join("migration.sql");
+        let sql = std::fs::read_to_string(&file).with_context(|| {
+            format!(
+                "{}: every migration folder needs a migration.sql",
+                file.display()
+            )
+        })?;
+        migrations.push(Migration {
+            name: Cow::Owned(name),
+            sql: Cow::Owned(sql),
+        });
+    }
+    migrations.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(migrations)
 }
 
 /// What `/api/health` compares the database with.
@@ -42,7 +114,7 @@ pub fn expected(backend: Backend) -> Vec<AppliedMigration> {
         .iter()
         .map(|m| AppliedMigration {
             name: m.name.to_string(),
-            checksum: checksum(m.sql),
+            checksum: checksum(&m.sql),
         })
         .collect()
 }
@@ -54,15 +126,30 @@ pub const ADVISORY_LOCK_KEY: i64 = 72_707_369;
 pub struct DeployOptions {
     /// How long to wait for another migrator to release the advisory lock.
     pub lock_timeout: Duration,
+    /// PostgreSQL `lock_timeout` while a migration runs: a statement waiting longer for a table lock fails
+    /// instead of queueing every query behind it.
+    pub ddl_lock_timeout: Duration,
+    /// PostgreSQL `statement_timeout` while a migration runs (zero: none).
+    pub statement_timeout: Duration,
+    /// Attempts after a migration failed on `lock_timeout` (55P03); the failed attempt was rolled back whole.
+    pub lock_retries: u32,
 }
 
 impl Default for DeployOptions {
     fn default() -> Self {
         Self {
             lock_timeout: Duration::from_secs(60),
+            ddl_lock_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(600),
+            lock_retries: 3,
         }
     }
 }
+
+/// Another migrator held Prisma's advisory lock for longer than the timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LockTimeout(String);
 
 /// A connection to the database being migrated.
 pub enum Db {
@@ -146,11 +233,12 @@ impl Db {
                     ),
                     None => "its holder could not be identified".to_string(),
                 };
-                bail!(
+                return Err(LockTimeout(format!(
                     "timed out after {} s waiting for the migration lock (pg_advisory_lock({ADVISORY_LOCK_KEY})), {who}; \
                      another migration is running, or a session that took the lock is stuck",
                     timeout.as_secs()
-                );
+                ))
+                .into());
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -167,23 +255,57 @@ impl Db {
         }
     }
 
+    /// The session settings a migration runs under (PostgreSQL), shown by `vivr migrate plan`.
+    pub fn session_settings(name: &str, options: &DeployOptions) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "lock_timeout",
+                format!("{}ms", options.ddl_lock_timeout.as_millis()),
+            ),
+            (
+                "statement_timeout",
+                format!("{}ms", options.statement_timeout.as_millis()),
+            ),
+            ("idle_in_transaction_session_timeout", "60000ms".to_string()),
+            ("application_name", format!("vivr migrate {name}")),
+        ]
+    }
+
+    async fn apply_session_settings(
+        &mut self,
+        name: &str,
+        options: &DeployOptions,
+    ) -> anyhow::Result<()> {
+        let Db::Pg(conn) = self else { return Ok(()) };
+        for (setting, value) in Self::session_settings(name, options) {
+            sqlx::query("SELECT set_config($1, $2, false)")
+                .bind(setting)
+                .bind(&value)
+                .execute(&mut *conn)
+                .await
+                .with_context(|| format!("setting {setting}"))?;
+        }
+        Ok(())
+    }
+
     /// Runs one migration script. PostgreSQL: the whole file as one simple query, which PostgreSQL runs as one
     /// implicit transaction (Prisma's behaviour). SQLite: inside an explicit transaction.
-    async fn run_script(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+    async fn run_script(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        // Migration files are the operator's own SQL, run as written.
+        let script = AssertSqlSafe(sql.to_string());
         match self {
-            Db::Pg(conn) => sqlx::raw_sql(sql).execute(&mut *conn).await.map(drop),
+            Db::Pg(conn) => sqlx::raw_sql(script).execute(&mut *conn).await.map(drop),
             Db::Sqlite(conn) => {
                 let mut tx = conn.begin().await?;
-                sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                sqlx::raw_sql(script).execute(&mut *tx).await?;
                 tx.commit().await
             }
         }
     }
 }
 
-/// Reads the history and compares it with the embedded migrations.
-pub async fn status(db: &mut Db) -> anyhow::Result<Status> {
-    let migrations = embedded(db.backend());
+/// Reads the history and compares it with `migrations`.
+pub async fn status(db: &mut Db, migrations: &[Migration]) -> anyhow::Result<Status> {
     let rows = history::read(db).await?;
     let schema_empty = match &rows {
         Some(_) => false,
@@ -200,35 +322,77 @@ pub struct DeployReport {
 /// Applies every pending migration, in order, under the advisory lock. Refuses to start while a failed
 /// migration is recorded, while an applied migration's file was edited or removed, or on a non-empty database
 /// without history (which must be baselined first).
-pub async fn deploy(db: &mut Db, options: &DeployOptions) -> anyhow::Result<DeployReport> {
-    db.lock(options.lock_timeout).await?;
-    let result = deploy_locked(db).await;
+pub async fn deploy(
+    db: &mut Db,
+    migrations: &[Migration],
+    options: &DeployOptions,
+) -> anyhow::Result<DeployReport> {
+    locked(db, options.lock_timeout, async |db: &mut Db| {
+        deploy_locked(db, migrations, options).await
+    })
+    .await
+}
+
+/// Runs `work` holding Prisma's advisory lock (PostgreSQL), and releases it whatever happened.
+async fn locked<T>(
+    db: &mut Db,
+    timeout: Duration,
+    work: impl AsyncFnOnce(&mut Db) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    db.lock(timeout).await?;
+    let result = work(db).await;
     db.unlock().await;
     result
 }
 
-async fn deploy_locked(db: &mut Db) -> anyhow::Result<DeployReport> {
-    let current = status(db).await?;
+fn is_lock_timeout(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))
+}
+
+async fn deploy_locked(
+    db: &mut Db,
+    migrations: &[Migration],
+    options: &DeployOptions,
+) -> anyhow::Result<DeployReport> {
+    let current = status(db, migrations).await?;
     current.ensure_deployable()?;
     if current.table_missing {
         history::create_table(db).await?;
     }
     let mut report = DeployReport::default();
-    for migration in embedded(db.backend())
+    for migration in migrations
         .iter()
-        .filter(|m| current.pending.iter().any(|p| p == m.name))
+        .filter(|m| current.pending.iter().any(|p| *p == m.name))
     {
-        let id = history::start(db, migration).await?;
-        tracing::info!(migration = migration.name, "applying migration");
-        match db.run_script(migration.sql).await {
-            Ok(()) => history::finish(db, &id).await?,
-            Err(err) => {
-                let logs = history::describe_failure(migration, &err);
-                history::record_failure(db, &id, &logs).await?;
-                bail!(
-                    "migration {} failed and was rolled back; it is recorded as failed:\n{logs}",
-                    migration.name
-                );
+        db.apply_session_settings(&migration.name, options).await?;
+        let mut attempt = 0;
+        loop {
+            let id = history::start(db, migration).await?;
+            tracing::info!(migration = %migration.name, "applying migration");
+            match db.run_script(&migration.sql).await {
+                Ok(()) => {
+                    history::finish(db, &id).await?;
+                    break;
+                }
+                // The file ran as one transaction and was rolled back whole: safe to try again.
+                Err(err) if is_lock_timeout(&err) && attempt < options.lock_retries => {
+                    attempt += 1;
+                    let logs = history::describe_failure(migration, &err);
+                    history::record_failure(db, &id, &logs).await?;
+                    history::mark_rolled_back(db, &migration.name).await?;
+                    let pause = Duration::from_secs(1 << attempt.min(5));
+                    tracing::warn!(migration = %migration.name, attempt, retry_in_secs = pause.as_secs(),
+                        "a table lock was not granted within lock_timeout; retrying");
+                    tokio::time::sleep(pause).await;
+                }
+                Err(err) => {
+                    let logs = history::describe_failure(migration, &err);
+                    history::record_failure(db, &id, &logs).await?;
+                    bail!(
+                        "migration {} failed and was rolled back; it is recorded as failed:\n{logs}",
+                        migration.name
+                    );
+                }
             }
         }
         report.applied.push(migration.name.to_string());
@@ -240,16 +404,16 @@ async fn deploy_locked(db: &mut Db) -> anyhow::Result<DeployReport> {
 /// database that already has the schema, such as the original VIVR database.
 pub async fn resolve_applied(
     db: &mut Db,
+    migrations: &[Migration],
     name: &str,
     options: &DeployOptions,
 ) -> anyhow::Result<()> {
-    db.lock(options.lock_timeout).await?;
-    let result = async {
-        let migration = embedded(db.backend())
+    locked(db, options.lock_timeout, async |db: &mut Db| {
+        let migration = migrations
             .iter()
             .find(|m| m.name == name)
             .with_context(|| format!("migration {name} does not exist in this build (P3017)"))?;
-        let current = status(db).await?;
+        let current = status(db, migrations).await?;
         if current.applied.iter().any(|a| a == name) {
             bail!("migration {name} is already recorded as applied (P3008)");
         }
@@ -257,8 +421,77 @@ pub async fn resolve_applied(
             history::create_table(db).await?;
         }
         history::mark_applied(db, migration).await
+    })
+    .await
+}
+
+/// Marks a failed migration as rolled back (Prisma's `migrate resolve --rolled-back`), so that the next deploy runs
+/// it again. Only a migration recorded as failed can be rolled back (P3012).
+pub async fn resolve_rolled_back(
+    db: &mut Db,
+    migrations: &[Migration],
+    name: &str,
+    options: &DeployOptions,
+) -> anyhow::Result<()> {
+    locked(db, options.lock_timeout, async |db: &mut Db| {
+        let current = status(db, migrations).await?;
+        if !current.failed.iter().any(|r| r.migration_name == name) {
+            bail!(
+                "migration {name} cannot be rolled back because it is not in a failed state (P3012)"
+            );
+        }
+        history::mark_rolled_back(db, name).await
+    })
+    .await
+}
+
+/// Creates `<dir>/<UTC timestamp>_<name>/migration.sql` (Prisma's layout) and returns the folder. The name is
+/// lower-cased with anything but letters, digits and `_` turned into `_`.
+pub fn create(
+    dir: &Path,
+    name: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<std::path::PathBuf> {
+    if !dir.join("migration_lock.toml").exists() {
+        bail!(
+            "{} is not a migrations folder (no migration_lock.toml); use --dir migrations/postgres or migrations/sqlite",
+            dir.display()
+        );
     }
-    .await;
-    db.unlock().await;
-    result
+    let cleaned: String = name
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim_matches('_').to_string();
+    if cleaned.is_empty() {
+        bail!("NAME: give the migration a name made of letters or digits, e.g. add_wishlist_index");
+    }
+    let folder = format!("{}_{cleaned}", now.format("%Y%m%d%H%M%S"));
+    if folder.len() > MAX_NAME_BYTES {
+        bail!("NAME: {folder:?} is longer than {MAX_NAME_BYTES} bytes");
+    }
+    let path = dir.join(&folder);
+    if let Some(newest) = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .max()
+        && newest >= folder
+    {
+        bail!("{newest} would sort after the new migration {folder}; check the system clock");
+    }
+    std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
+    std::fs::write(
+        path.join("migration.sql"),
+        format!("-- {cleaned}\n-- Applied in one transaction by `vivr migrate deploy`.\n\n"),
+    )
+    .with_context(|| format!("writing {}/migration.sql", path.display()))?;
+    Ok(path)
 }

@@ -95,7 +95,8 @@ impl TestDb {
 
     pub async fn migrate(&self) {
         let mut db = Db::connect(&self.url).await.expect("connect");
-        migrate::deploy(&mut db, &DeployOptions::default())
+        let migrations = migrate::embedded(self.backend);
+        migrate::deploy(&mut db, &migrations, &DeployOptions::default())
             .await
             .expect("migrations apply");
     }

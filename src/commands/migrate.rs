@@ -1,0 +1,399 @@
+//! `vivr migrate status | deploy | plan | resolve | new`: Prisma-compatible migrations with guards. The migrations
+//! are the ones built into this binary unless `--dir` points at a migrations folder.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde_json::json;
+use vivr_shop::config::redact_url;
+use vivr_shop::store::Backend;
+
+use crate::cli::{DatabaseArgs, Format};
+use crate::exit::Outcome;
+use crate::migrate::{self, Db, DeployOptions, Migration, MigrationState, Status, checksum};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Compare the database's history with the migrations: applied, pending, failed, edited, missing.
+    /// Exit 0 up to date, 1 pending, 3 failed, 4 drift (edited or missing), 5 not baselined.
+    Status(CommonArgs),
+    /// Apply the pending migrations under Prisma's advisory lock, each in one transaction.
+    Deploy(DeployArgs),
+    /// Show what `deploy` would do, in order, without changing anything (not even creating the history table).
+    Plan(DeployArgs),
+    /// Record a migration as applied (baselining an existing database) or a failed one as rolled back.
+    Resolve(ResolveArgs),
+    /// Create `<dir>/<timestamp>_<name>/migration.sql`.
+    New(NewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CommonArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// A migrations folder in Prisma's layout to use instead of the migrations built into vivr.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Seconds to wait for another migrator's advisory lock.
+    #[arg(long, default_value_t = 60)]
+    pub lock_timeout: u64,
+    /// PostgreSQL lock_timeout for each migration, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub ddl_lock_timeout_ms: u64,
+    /// PostgreSQL statement_timeout for each migration, in seconds (0: none).
+    #[arg(long, default_value_t = 600)]
+    pub statement_timeout: u64,
+    /// Retries of a migration that failed on lock_timeout (it was rolled back whole).
+    #[arg(long, default_value_t = 3)]
+    pub lock_retries: u32,
+}
+
+impl DeployArgs {
+    fn options(&self) -> DeployOptions {
+        DeployOptions {
+            lock_timeout: Duration::from_secs(self.lock_timeout),
+            ddl_lock_timeout: Duration::from_millis(self.ddl_lock_timeout_ms),
+            statement_timeout: Duration::from_secs(self.statement_timeout),
+            lock_retries: self.lock_retries,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("how").required(true).args(["applied", "rolled_back"])))]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Record NAME as applied without running it.
+    #[arg(long, value_name = "NAME")]
+    pub applied: Option<String>,
+    /// Mark the failed migration NAME as rolled back, so that deploy runs it again.
+    #[arg(long, value_name = "NAME")]
+    pub rolled_back: Option<String>,
+    /// Seconds to wait for another migrator's advisory lock.
+    #[arg(long, default_value_t = 60)]
+    pub lock_timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// What the migration does, e.g. add_wishlist_index.
+    pub name: String,
+    /// The migrations folder to create it in.
+    #[arg(long, default_value = "migrations/postgres")]
+    pub dir: PathBuf,
+}
+
+struct Target {
+    db: Db,
+    migrations: Vec<Migration>,
+    url: String,
+}
+
+/// Opens the database. `read_only`: a SQLite file that does not exist yet is read as an empty database
+/// instead of being created (status and plan change nothing).
+async fn open(common: &CommonArgs, read_only: bool) -> anyhow::Result<Target> {
+    let backend = Backend::from_url(&common.db.database_url)
+        .context("DATABASE_URL must start with sqlite:, postgres:// or postgresql://")?;
+    let migrations = match &common.dir {
+        Some(dir) => migrate::from_dir(dir, backend)?,
+        None => migrate::embedded(backend),
+    };
+    let missing_file =
+        backend == Backend::Sqlite && read_only && !sqlite_path(&common.db.database_url).exists();
+    let url = if missing_file {
+        "sqlite::memory:"
+    } else {
+        common.db.database_url.as_str()
+    };
+    let db = Db::connect(url)
+        .await
+        .with_context(|| format!("connecting to {}", redact_url(&common.db.database_url)))?;
+    Ok(Target {
+        db,
+        migrations,
+        url: redact_url(&common.db.database_url),
+    })
+}
+
+fn sqlite_path(url: &str) -> PathBuf {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    PathBuf::from(rest.split('?').next().unwrap_or_default())
+}
+
+fn state_word(state: MigrationState) -> &'static str {
+    match state {
+        MigrationState::Applied => "applied",
+        MigrationState::Pending => "pending",
+        MigrationState::Failed => "failed",
+        MigrationState::Edited => "edited",
+        MigrationState::Missing => "missing",
+    }
+}
+
+/// The exit code `status` gives, most serious first.
+fn status_outcome(status: &Status) -> Outcome {
+    if !status.failed.is_empty() {
+        Outcome::MigrationFailed
+    } else if !status.edited.is_empty() || !status.missing.is_empty() {
+        Outcome::MigrationDrift
+    } else if status.table_missing && !status.schema_empty {
+        Outcome::NotBaselined
+    } else if !status.is_up_to_date() {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Success
+    }
+}
+
+fn status_rows(status: &Status, migrations: &[Migration]) -> Vec<(String, MigrationState, String)> {
+    let mut rows: Vec<(String, MigrationState, String)> = migrations
+        .iter()
+        .map(|m| {
+            let state = if status.failed.iter().any(|r| r.migration_name == m.name)
+                && !status.applied.iter().any(|a| *a == m.name)
+            {
+                MigrationState::Failed
+            } else {
+                status.state_of(&m.name)
+            };
+            (m.name.to_string(), state, checksum(&m.sql))
+        })
+        .collect();
+    for name in &status.missing {
+        rows.push((name.clone(), MigrationState::Missing, String::new()));
+    }
+    rows
+}
+
+fn print_status(target: &Target, status: &Status, format: Format) {
+    let rows = status_rows(status, &target.migrations);
+    match format {
+        Format::Json => {
+            let body = json!({
+                "database": target.url,
+                "backend": target.db.backend().as_str(),
+                "up_to_date": status.is_up_to_date(),
+                "history_table": !status.table_missing,
+                "migrations": rows.iter().map(|(name, state, sum)| json!({
+                    "name": name, "state": state_word(*state), "checksum": sum,
+                })).collect::<Vec<_>>(),
+                "failed": status.failed.iter().map(|r| json!({
+                    "name": r.migration_name, "logs": r.logs,
+                })).collect::<Vec<_>>(),
+                "exit_code": status_outcome(status) as u8,
+            });
+            println!("{body:#}");
+        }
+        Format::Text => {
+            let mut table = Table::new();
+            table.load_preset(UTF8_FULL_CONDENSED);
+            table.set_header(["migration", "state", "checksum"]);
+            for (name, state, sum) in &rows {
+                table.add_row([
+                    name.as_str(),
+                    state_word(*state),
+                    sum.get(..12).unwrap_or(""),
+                ]);
+            }
+            println!("{table}");
+            let summary = match status_outcome(status) {
+                Outcome::Success => "Database schema is up to date.".to_string(),
+                Outcome::CheckFailed => format!(
+                    "{} migration(s) pending: run `vivr migrate deploy`.",
+                    status.pending.len()
+                ),
+                Outcome::MigrationFailed => format!(
+                    "A migration failed: {}. Fix the cause, then `vivr migrate resolve --rolled-back NAME` (to retry) or \
+                     `--applied NAME` (if you applied it by hand).",
+                    status
+                        .failed
+                        .iter()
+                        .map(|r| r.migration_name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Outcome::MigrationDrift => format!(
+                    "Drift: edited since applied: [{}]; applied but unknown to this build: [{}].",
+                    status.edited.join(", "),
+                    status.missing.join(", ")
+                ),
+                Outcome::NotBaselined => {
+                    "The database is not empty but has no migration history (P3005): baseline it \
+                     with `vivr migrate resolve --applied NAME`."
+                        .to_string()
+                }
+                _ => String::new(),
+            };
+            println!("{summary}");
+        }
+    }
+}
+
+pub async fn run(command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Status(args) => {
+            let mut target = open(&args, true).await?;
+            let status = migrate::status(&mut target.db, &target.migrations).await?;
+            print_status(&target, &status, args.format);
+            Ok(status_outcome(&status))
+        }
+        Command::Plan(args) => {
+            let mut target = open(&args.common, true).await?;
+            let status = migrate::status(&mut target.db, &target.migrations).await?;
+            print_plan(&target, &status, &args);
+            Ok(Outcome::Success)
+        }
+        Command::Deploy(args) => {
+            let mut target = open(&args.common, false).await?;
+            let report =
+                migrate::deploy(&mut target.db, &target.migrations, &args.options()).await?;
+            match args.common.format {
+                Format::Json => println!(
+                    "{:#}",
+                    json!({"database": target.url, "applied": report.applied})
+                ),
+                Format::Text if report.applied.is_empty() => {
+                    println!("No pending migrations: the database schema is up to date.")
+                }
+                Format::Text => {
+                    println!("Applied {} migration(s):", report.applied.len());
+                    for name in &report.applied {
+                        println!("  {name}");
+                    }
+                }
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Resolve(args) => {
+            let mut target = open(&args.common, false).await?;
+            let options = DeployOptions {
+                lock_timeout: Duration::from_secs(args.lock_timeout),
+                ..DeployOptions::default()
+            };
+            let (name, done) = match (&args.applied, &args.rolled_back) {
+                (Some(name), None) => {
+                    migrate::resolve_applied(&mut target.db, &target.migrations, name, &options)
+                        .await?;
+                    (name, "recorded as applied")
+                }
+                (None, Some(name)) => {
+                    migrate::resolve_rolled_back(
+                        &mut target.db,
+                        &target.migrations,
+                        name,
+                        &options,
+                    )
+                    .await?;
+                    (name, "marked as rolled back; the next deploy runs it again")
+                }
+                _ => bail!("give exactly one of --applied NAME or --rolled-back NAME"),
+            };
+            match args.common.format {
+                Format::Json => println!("{:#}", json!({"migration": name, "result": done})),
+                Format::Text => println!("Migration {name} {done}."),
+            }
+            Ok(Outcome::Success)
+        }
+        Command::New(args) => {
+            let path = migrate::create(&args.dir, &args.name, chrono::Utc::now())?;
+            println!("{}", path.join("migration.sql").display());
+            Ok(Outcome::Success)
+        }
+    }
+}
+
+fn print_plan(target: &Target, status: &Status, args: &DeployArgs) {
+    let options = args.options();
+    let refusal = status.ensure_deployable().err().map(|e| format!("{e:#}"));
+    let pending: Vec<&Migration> = target
+        .migrations
+        .iter()
+        .filter(|m| status.pending.iter().any(|p| *p == m.name))
+        .collect();
+    let transaction = match target.db.backend() {
+        Backend::Postgres => "one transaction (the file runs as a single simple query)",
+        Backend::Sqlite => "one explicit transaction",
+    };
+    let settings = |name: &str| match target.db.backend() {
+        Backend::Postgres => Db::session_settings(name, &options),
+        Backend::Sqlite => Vec::new(),
+    };
+    match args.common.format {
+        Format::Json => {
+            let body = json!({
+                "database": target.url,
+                "backend": target.db.backend().as_str(),
+                "would_refuse": refusal,
+                "creates_history_table": status.table_missing && refusal.is_none(),
+                "advisory_lock": match target.db.backend() {
+                    Backend::Postgres => json!({"key": migrate::ADVISORY_LOCK_KEY, "wait_secs": args.lock_timeout}),
+                    Backend::Sqlite => json!(null),
+                },
+                "pending": pending.iter().map(|m| json!({
+                    "name": m.name,
+                    "checksum": checksum(&m.sql),
+                    "transaction": transaction,
+                    "session": settings(&m.name).into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                })).collect::<Vec<_>>(),
+            });
+            println!("{body:#}");
+        }
+        Format::Text => {
+            if let Some(refusal) = &refusal {
+                println!("deploy would refuse to start:\n{refusal}");
+                return;
+            }
+            if pending.is_empty() {
+                println!("Nothing to apply: the database schema is up to date.");
+                return;
+            }
+            if target.db.backend() == Backend::Postgres {
+                println!(
+                    "Takes pg_advisory_lock({}) (waits up to {} s), then applies, in order:",
+                    migrate::ADVISORY_LOCK_KEY,
+                    args.lock_timeout
+                );
+            } else {
+                println!("Applies, in order:");
+            }
+            if status.table_missing {
+                println!("  (first creates the _prisma_migrations table)");
+            }
+            let mut table = Table::new();
+            table.load_preset(UTF8_FULL_CONDENSED);
+            table.set_header([
+                "#",
+                "migration",
+                "checksum",
+                "transaction",
+                "session settings",
+            ]);
+            for (i, m) in pending.iter().enumerate() {
+                let session = settings(&m.name)
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                table.add_row([
+                    (i + 1).to_string(),
+                    m.name.to_string(),
+                    checksum(&m.sql)[..12].to_string(),
+                    transaction.to_string(),
+                    session,
+                ]);
+            }
+            println!("{table}");
+        }
+    }
+}

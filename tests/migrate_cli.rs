@@ -1,0 +1,396 @@
+//! `vivr migrate` as operators and CI run it: the binary against PostgreSQL 15 and SQLite, checking exit codes,
+//! output and what is (or is not) left in the database.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::TestDb;
+use common::process::vivr_output;
+use sqlx::Connection;
+
+/// `vivr migrate ARGS --database-url URL`: (exit code, stdout, stderr).
+fn migrate(url: &str, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["migrate"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--database-url", url]);
+    let (status, stdout, stderr) = vivr_output(&all, None);
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// A copy of the repository's PostgreSQL migrations that a test may extend or edit.
+fn migrations_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        let target = dir.path().join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir(&target).unwrap();
+            std::fs::copy(
+                entry.path().join("migration.sql"),
+                target.join("migration.sql"),
+            )
+            .unwrap();
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+    dir
+}
+
+fn add_migration(dir: &Path, name: &str, sql: &str) {
+    std::fs::create_dir(dir.join(name)).unwrap();
+    std::fs::write(dir.join(name).join("migration.sql"), sql).unwrap();
+}
+
+async fn pg(url: &str) -> sqlx::PgConnection {
+    sqlx::PgConnection::connect(url).await.unwrap()
+}
+
+async fn table_exists(url: &str, table: &str) -> bool {
+    sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = 'public' AND table_name = $1)",
+    )
+    .bind(table)
+    .fetch_one(&mut pg(url).await)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn status_plan_and_deploy_on_postgresql() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (code, out, _) = migrate(&db.url, &["status", "--format", "json"]);
+    assert_eq!(code, 1, "pending → 1: {out}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["migrations"][0]["state"], "pending");
+    assert_eq!(json["history_table"], false);
+    assert!(!out.contains("postgres@"), "credentials redacted: {out}");
+
+    let (code, out, err) = migrate(&db.url, &["plan", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["pending"].as_array().unwrap().len(), 5);
+    assert_eq!(plan["pending"][0]["name"], "20260130000000_init");
+    assert_eq!(plan["pending"][0]["session"]["lock_timeout"], "5000ms");
+    assert_eq!(
+        plan["pending"][0]["session"]["application_name"],
+        "vivr migrate 20260130000000_init"
+    );
+    assert_eq!(plan["creates_history_table"], true);
+    assert!(
+        !table_exists(&db.url, "_prisma_migrations").await,
+        "plan changes nothing, not even the history table"
+    );
+
+    let (code, out, err) = migrate(&db.url, &["deploy"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Applied 5 migration(s)"), "{out}");
+    let (code, out, _) = migrate(&db.url, &["status"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Database schema is up to date."), "{out}");
+    let (code, out, _) = migrate(&db.url, &["deploy"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("No pending migrations"), "{out}");
+
+    // Rows as Prisma writes them.
+    let rows: Vec<(String, i32, bool)> = sqlx::query_as(
+        "SELECT migration_name, applied_steps_count, finished_at IS NOT NULL FROM _prisma_migrations ORDER BY migration_name",
+    )
+    .fetch_all(&mut pg(&db.url).await)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 5);
+    assert!(
+        rows.iter()
+            .all(|(_, steps, finished)| *steps == 1 && *finished)
+    );
+}
+
+#[tokio::test]
+async fn a_failed_migration_leaves_nothing_blocks_and_is_resolved() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let dir = migrations_copy();
+    let d = dir.path().to_str().unwrap();
+    add_migration(
+        dir.path(),
+        "29990101000000_broken",
+        "CREATE TABLE \"Half\" (id int);\nSELECT 1 / 0;\n",
+    );
+    let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("29990101000000_broken") && err.contains("22012"),
+        "{err}"
+    );
+    assert!(
+        !table_exists(&db.url, "Half").await,
+        "nothing of the failed file stays"
+    );
+    assert!(
+        table_exists(&db.url, "Product").await,
+        "the earlier migrations stay applied"
+    );
+
+    let (code, out, _) = migrate(&db.url, &["status", "--dir", d]);
+    assert_eq!(code, 3, "failed → 3: {out}");
+    assert!(out.contains("failed"), "{out}");
+    let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d]);
+    assert_eq!(code, 2);
+    assert!(err.contains("P3009"), "{err}");
+
+    let (code, _, err) = migrate(
+        &db.url,
+        &[
+            "resolve",
+            "--rolled-back",
+            "20260130000000_init",
+            "--dir",
+            d,
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("P3012"),
+        "only a failed migration can be rolled back: {err}"
+    );
+    let (code, out, err) = migrate(
+        &db.url,
+        &[
+            "resolve",
+            "--rolled-back",
+            "29990101000000_broken",
+            "--dir",
+            d,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("rolled back"), "{out}");
+    std::fs::write(
+        dir.path().join("29990101000000_broken/migration.sql"),
+        "CREATE TABLE \"Half\" (id int);\n",
+    )
+    .unwrap();
+    let (code, out, err) = migrate(&db.url, &["deploy", "--dir", d]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("29990101000000_broken"), "{out}");
+    assert_eq!(migrate(&db.url, &["status", "--dir", d]).0, 0);
+}
+
+#[tokio::test]
+async fn edited_or_unknown_applied_migrations_are_drift() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let dir = migrations_copy();
+    let d = dir.path().to_str().unwrap();
+    add_migration(
+        dir.path(),
+        "29990101000000_extra",
+        "CREATE TABLE \"Extra\" (id int);\n",
+    );
+    assert_eq!(migrate(&db.url, &["deploy", "--dir", d]).0, 0);
+
+    let file = dir.path().join("29990101000000_extra/migration.sql");
+    std::fs::write(&file, "CREATE TABLE \"Extra\" (id bigint);\n").unwrap();
+    let (code, out, _) = migrate(&db.url, &["status", "--dir", d]);
+    assert_eq!(code, 4, "edited → 4: {out}");
+    assert!(out.contains("edited"), "{out}");
+    let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d]);
+    assert_eq!(code, 2);
+    assert!(err.contains("edited"), "{err}");
+
+    // The built-in migrations do not know 29990101000000_extra.
+    let (code, out, _) = migrate(&db.url, &["status"]);
+    assert_eq!(code, 4, "missing → 4: {out}");
+    assert!(
+        out.contains("29990101000000_extra") && out.contains("missing"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_database_without_history_is_baselined_only_by_resolve() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    sqlx::raw_sql("CREATE TABLE legacy (id int)")
+        .execute(&mut pg(&db.url).await)
+        .await
+        .unwrap();
+    let (code, out, _) = migrate(&db.url, &["status"]);
+    assert_eq!(code, 5, "not baselined → 5: {out}");
+    let (code, _, err) = migrate(&db.url, &["deploy"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("P3005"), "{err}");
+    let (code, _, err) = migrate(&db.url, &["resolve", "--applied", "nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("P3017"), "{err}");
+    let (code, _, err) = migrate(&db.url, &["resolve", "--applied", "20260130000000_init"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = migrate(&db.url, &["resolve", "--applied", "20260130000000_init"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("P3008"), "{err}");
+    let (code, out, _) = migrate(&db.url, &["status", "--format", "json"]);
+    assert_eq!(code, 1, "the rest is pending: {out}");
+}
+
+#[tokio::test]
+async fn lock_timeout_names_the_holder_and_concurrent_deploys_apply_once() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let mut holder = pg(&format!("{}?application_name=release-job-42", db.url)).await;
+    sqlx::query("SELECT pg_advisory_lock(72707369)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let (code, _, err) = migrate(&db.url, &["deploy", "--lock-timeout", "1"]);
+    assert_eq!(code, 6, "lock timeout → 6: {err}");
+    assert!(err.contains("release-job-42"), "names the holder: {err}");
+    assert!(!table_exists(&db.url, "Product").await);
+    drop(holder);
+
+    let url = db.url.clone();
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || migrate(&url, &["deploy", "--format", "json"]))
+        })
+        .collect();
+    let mut applied = Vec::new();
+    for run in runs {
+        let (code, out, err) = run.join().unwrap();
+        assert_eq!(code, 0, "{err}");
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        applied.push(json["applied"].as_array().unwrap().len());
+    }
+    applied.sort();
+    assert_eq!(
+        applied,
+        vec![0, 5],
+        "one applies everything, the other finds nothing pending"
+    );
+}
+
+#[tokio::test]
+async fn a_lock_timeout_inside_a_migration_is_retried() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    assert_eq!(migrate(&db.url, &["deploy"]).0, 0);
+    let dir = migrations_copy();
+    let d = dir.path().to_str().unwrap().to_string();
+    add_migration(
+        dir.path(),
+        "29990101000000_add_column",
+        "ALTER TABLE \"Product\" ADD COLUMN \"weightGrams\" INTEGER;\n",
+    );
+    let mut blocker = pg(&db.url).await;
+    sqlx::raw_sql("BEGIN; LOCK TABLE \"Product\" IN ACCESS SHARE MODE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let url = db.url.clone();
+    let run = std::thread::spawn(move || {
+        migrate(
+            &url,
+            &[
+                "deploy",
+                "--dir",
+                &d,
+                "--ddl-lock-timeout-ms",
+                "300",
+                "--lock-retries",
+                "3",
+            ],
+        )
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    sqlx::raw_sql("COMMIT").execute(&mut blocker).await.unwrap();
+    let (code, out, err) = run.join().unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("29990101000000_add_column"), "{out}");
+    assert!(err.contains("retrying"), "{err}");
+    let attempts: Vec<(bool, bool)> = sqlx::query_as(
+        "SELECT finished_at IS NOT NULL, rolled_back_at IS NOT NULL FROM _prisma_migrations
+         WHERE migration_name = '29990101000000_add_column' ORDER BY started_at",
+    )
+    .fetch_all(&mut pg(&db.url).await)
+    .await
+    .unwrap();
+    assert!(attempts.len() >= 2, "{attempts:?}");
+    assert_eq!(attempts.last(), Some(&(true, false)));
+    assert!(
+        attempts[..attempts.len() - 1]
+            .iter()
+            .all(|a| *a == (false, true)),
+        "{attempts:?}"
+    );
+}
+
+#[test]
+fn sqlite_status_plan_deploy_and_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    let url = format!("sqlite://{}", path.display());
+    let (code, out, _) = migrate(&url, &["status"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(migrate(&url, &["plan"]).0, 0);
+    assert!(!path.exists(), "status and plan create nothing");
+    let (code, out, err) = migrate(&url, &["deploy"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Applied 2 migration(s)"), "{out}");
+    assert_eq!(migrate(&url, &["status"]).0, 0);
+
+    let migrations = migrations_copy();
+    let (status, out, err) = vivr_output(
+        &[
+            "migrate",
+            "new",
+            "Add wishlist index!",
+            "--dir",
+            migrations.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(status.success(), "{err}");
+    let created = Path::new(out.trim());
+    assert!(created.exists(), "{out}");
+    assert!(
+        created
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .ends_with("_add_wishlist_index")
+    );
+    let (status, _, err) = vivr_output(
+        &[
+            "migrate",
+            "new",
+            "!!!",
+            "--dir",
+            migrations.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(status.code(), Some(2));
+    assert!(err.contains("NAME"), "{err}");
+
+    // A PostgreSQL folder against a SQLite database.
+    let (code, _, err) = migrate(
+        &url,
+        &["status", "--dir", migrations.path().to_str().unwrap()],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("P3019"), "{err}");
+}
