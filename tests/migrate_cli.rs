@@ -394,3 +394,111 @@ fn sqlite_status_plan_deploy_and_new() {
     assert_eq!(code, 2);
     assert!(err.contains("P3019"), "{err}");
 }
+
+#[tokio::test]
+async fn lint_blocks_destructive_changes_and_mixed_concurrent_indexes() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    assert_eq!(migrate(&db.url, &["deploy"]).0, 0);
+    let dir = migrations_copy();
+    let d = dir.path().to_str().unwrap();
+    add_migration(
+        dir.path(),
+        "29990101000000_drop_stock",
+        "ALTER TABLE \"Product\" DROP COLUMN \"stock\";\n",
+    );
+    let (code, out, _) = migrate(&db.url, &["plan", "--dir", d]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("would refuse") && out.contains("ban-drop-column"),
+        "{out}"
+    );
+    let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("ban-drop-column") && err.contains("--allow-destructive"),
+        "{err}"
+    );
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'Product' AND column_name = 'stock'",
+    )
+    .fetch_one(&mut pg(&db.url).await)
+    .await
+    .unwrap();
+    assert_eq!(kept, 1, "nothing applied");
+    let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d, "--allow-destructive"]);
+    assert_eq!(code, 0, "{err}");
+
+    add_migration(
+        dir.path(),
+        "29990102000000_mixed",
+        "ALTER TABLE \"Product\" ADD COLUMN \"sku\" TEXT;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS \"Product_sku_idx\" ON \"Product\"(\"sku\");\n",
+    );
+    let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("non-transactional-statement-not-alone"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.path().join("29990102000000_mixed/migration.sql"),
+        "ALTER TABLE \"Product\" ADD COLUMN \"sku\" TEXT;\n",
+    )
+    .unwrap();
+    add_migration(
+        dir.path(),
+        "29990103000000_sku_index",
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Product_sku_idx\" ON \"Product\"(\"sku\");\n",
+    );
+    let (code, out, _) = migrate(&db.url, &["plan", "--dir", d, "--format", "json"]);
+    assert_eq!(code, 0);
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        plan["pending"][1]["transaction"]
+            .as_str()
+            .unwrap()
+            .starts_with("none"),
+        "{plan:#}"
+    );
+    let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d]);
+    assert_eq!(
+        code, 0,
+        "the concurrent index runs alone, outside a transaction: {err}"
+    );
+    let valid: bool = sqlx::query_scalar(
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = '\"Product_sku_idx\"'::regclass",
+    )
+    .fetch_one(&mut pg(&db.url).await)
+    .await
+    .unwrap();
+    assert!(valid);
+}
+
+#[test]
+fn lint_needs_no_database() {
+    let (status, out, err) = vivr_output(&["migrate", "lint"], None);
+    assert!(status.success(), "the built-in migrations pass: {out}{err}");
+    assert!(out.contains("0 blocking finding(s)"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("change.sql");
+    std::fs::write(
+        &file,
+        "ALTER TABLE \"User\" RENAME COLUMN \"name\" TO \"fullName\";\n",
+    )
+    .unwrap();
+    let (status, out, _) = vivr_output(
+        &[
+            "migrate",
+            "lint",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["files"][0]["findings"][0]["rule"], "renaming-column");
+    assert_eq!(json["files"][0]["findings"][0]["severity"], "block");
+}

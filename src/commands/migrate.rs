@@ -12,6 +12,7 @@ use vivr_shop::store::Backend;
 
 use crate::cli::{DatabaseArgs, Format};
 use crate::exit::Outcome;
+use crate::migrate::lint::{self, FileLint, Severity};
 use crate::migrate::{self, Db, DeployOptions, Migration, MigrationState, Status, checksum};
 
 #[derive(Debug, clap::Subcommand)]
@@ -27,6 +28,19 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Create `<dir>/<timestamp>_<name>/migration.sql`.
     New(NewArgs),
+    /// Lint PostgreSQL migrations with squawk's rules (no database needed). Exit 1 when a finding blocks.
+    Lint(LintArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    /// A migrations folder, one migration folder, or one .sql file (default: the migrations built into vivr).
+    pub path: Option<PathBuf>,
+    /// The PostgreSQL version the rules assume.
+    #[arg(long, default_value = "15")]
+    pub pg_version: String,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,6 +70,9 @@ pub struct DeployArgs {
     /// Retries of a migration that failed on lock_timeout (it was rolled back whole).
     #[arg(long, default_value_t = 3)]
     pub lock_retries: u32,
+    /// Apply migrations even when the lint finds destructive or breaking changes.
+    #[arg(long)]
+    pub allow_destructive: bool,
 }
 
 impl DeployArgs {
@@ -65,6 +82,7 @@ impl DeployArgs {
             ddl_lock_timeout: Duration::from_millis(self.ddl_lock_timeout_ms),
             statement_timeout: Duration::from_secs(self.statement_timeout),
             lock_retries: self.lock_retries,
+            allow_destructive: self.allow_destructive,
         }
     }
 }
@@ -251,7 +269,8 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Plan(args) => {
             let mut target = open(&args.common, true).await?;
             let status = migrate::status(&mut target.db, &target.migrations).await?;
-            print_plan(&target, &status, &args);
+            let lint = migrate::lint_pending(&mut target.db, &target.migrations, &status).await?;
+            print_plan(&target, &status, &lint, &args);
             Ok(Outcome::Success)
         }
         Command::Deploy(args) => {
@@ -305,6 +324,22 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
             }
             Ok(Outcome::Success)
         }
+        Command::Lint(args) => {
+            let migrations = match &args.path {
+                None => migrate::embedded(Backend::Postgres),
+                Some(path) => read_lint_target(path)?,
+            };
+            let reports: Vec<FileLint> = migrations
+                .iter()
+                .map(|m| lint::lint(m, &args.pg_version))
+                .collect();
+            print_lint(&reports, args.format);
+            Ok(if reports.iter().any(|r| r.blocking().next().is_some()) {
+                Outcome::CheckFailed
+            } else {
+                Outcome::Success
+            })
+        }
         Command::New(args) => {
             let path = migrate::create(&args.dir, &args.name, chrono::Utc::now())?;
             println!("{}", path.join("migration.sql").display());
@@ -313,15 +348,102 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     }
 }
 
-fn print_plan(target: &Target, status: &Status, args: &DeployArgs) {
+/// A folder of migrations, one migration folder, or one SQL file.
+fn read_lint_target(path: &std::path::Path) -> anyhow::Result<Vec<Migration>> {
+    use std::borrow::Cow;
+    let one = |name: String, file: &std::path::Path| -> anyhow::Result<Migration> {
+        Ok(Migration {
+            name: Cow::Owned(name),
+            sql: Cow::Owned(
+                std::fs::read_to_string(file)
+                    .with_context(|| format!("reading {}", file.display()))?,
+            ),
+        })
+    };
+    if path.is_file() {
+        return Ok(vec![one(path.display().to_string(), path)?]);
+    }
+    if path.join("migration.sql").is_file() {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Ok(vec![one(name, &path.join("migration.sql"))?]);
+    }
+    migrate::from_dir(path, Backend::Postgres)
+}
+
+/// Lint findings as a table (text) or a list (JSON).
+pub(crate) fn print_lint(reports: &[FileLint], format: Format) {
+    match format {
+        Format::Json => println!("{:#}", json!({ "files": reports })),
+        Format::Text => {
+            let findings: Vec<&lint::Finding> = reports.iter().flat_map(|r| &r.findings).collect();
+            if findings.is_empty() {
+                println!("Lint: no findings in {} file(s).", reports.len());
+                return;
+            }
+            let mut table = Table::new();
+            table.load_preset(UTF8_FULL_CONDENSED);
+            table.set_header(["migration", "line", "rule", "severity", "message"]);
+            for f in &findings {
+                // The first sentence; the rest is squawk's explanation, in the JSON output.
+                let mut message = f
+                    .message
+                    .split_inclusive(". ")
+                    .next()
+                    .unwrap_or(&f.message)
+                    .trim()
+                    .to_string();
+                if let Some(help) = &f.help {
+                    message.push_str("\n→ ");
+                    message.push_str(help);
+                }
+                table.add_row([
+                    f.migration.clone(),
+                    f.line.to_string(),
+                    f.rule.clone(),
+                    match f.severity {
+                        Severity::Block => "BLOCKS".to_string(),
+                        Severity::Warn => "warning".to_string(),
+                    },
+                    message,
+                ]);
+            }
+            println!("{table}");
+            let blocking = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Block)
+                .count();
+            println!(
+                "{blocking} blocking finding(s), {} warning(s).",
+                findings.len() - blocking
+            );
+        }
+    }
+}
+
+fn print_plan(target: &Target, status: &Status, lint: &[FileLint], args: &DeployArgs) {
     let options = args.options();
-    let refusal = status.ensure_deployable().err().map(|e| format!("{e:#}"));
+    let blocking = lint.iter().flat_map(|l| l.blocking()).count();
+    let refusal = status
+        .ensure_deployable()
+        .err()
+        .map(|e| format!("{e:#}"))
+        .or_else(|| {
+            (blocking > 0 && !args.allow_destructive).then(|| {
+                format!("lint finds {blocking} blocking problem(s) (see below; --allow-destructive overrides)")
+            })
+        });
     let pending: Vec<&Migration> = target
         .migrations
         .iter()
         .filter(|m| status.pending.iter().any(|p| *p == m.name))
         .collect();
-    let transaction = match target.db.backend() {
+    let transaction = |name: &str| match target.db.backend() {
+        Backend::Postgres if lint.iter().any(|l| l.migration == name && !l.transactional) => {
+            "none: one statement that cannot run in a transaction"
+        }
         Backend::Postgres => "one transaction (the file runs as a single simple query)",
         Backend::Sqlite => "one explicit transaction",
     };
@@ -340,10 +462,11 @@ fn print_plan(target: &Target, status: &Status, args: &DeployArgs) {
                     Backend::Postgres => json!({"key": migrate::ADVISORY_LOCK_KEY, "wait_secs": args.lock_timeout}),
                     Backend::Sqlite => json!(null),
                 },
+                "lint": lint,
                 "pending": pending.iter().map(|m| json!({
                     "name": m.name,
                     "checksum": checksum(&m.sql),
-                    "transaction": transaction,
+                    "transaction": transaction(&m.name),
                     "session": settings(&m.name).into_iter().collect::<std::collections::BTreeMap<_, _>>(),
                 })).collect::<Vec<_>>(),
             });
@@ -352,6 +475,9 @@ fn print_plan(target: &Target, status: &Status, args: &DeployArgs) {
         Format::Text => {
             if let Some(refusal) = &refusal {
                 println!("deploy would refuse to start:\n{refusal}");
+                if blocking > 0 {
+                    print_lint(lint, Format::Text);
+                }
                 return;
             }
             if pending.is_empty() {
@@ -389,11 +515,14 @@ fn print_plan(target: &Target, status: &Status, args: &DeployArgs) {
                     (i + 1).to_string(),
                     m.name.to_string(),
                     checksum(&m.sql)[..12].to_string(),
-                    transaction.to_string(),
+                    transaction(&m.name).to_string(),
                     session,
                 ]);
             }
             println!("{table}");
+            if target.db.backend() == Backend::Postgres {
+                print_lint(lint, Format::Text);
+            }
         }
     }
 }

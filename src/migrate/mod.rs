@@ -4,6 +4,8 @@
 //! migrations; `vivr migrate` builds on it.
 
 mod checksum;
+pub mod lint;
+
 mod history;
 
 use std::borrow::Cow;
@@ -133,6 +135,8 @@ pub struct DeployOptions {
     pub statement_timeout: Duration,
     /// Attempts after a migration failed on `lock_timeout` (55P03); the failed attempt was rolled back whole.
     pub lock_retries: u32,
+    /// Apply migrations whose lint findings would block (dropping, renaming, retyping…).
+    pub allow_destructive: bool,
 }
 
 impl Default for DeployOptions {
@@ -142,6 +146,7 @@ impl Default for DeployOptions {
             ddl_lock_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(600),
             lock_retries: 3,
+            allow_destructive: false,
         }
     }
 }
@@ -219,7 +224,8 @@ impl Db {
             if start.elapsed() >= timeout {
                 let holder: Option<(i32, Option<String>, Option<String>)> = sqlx::query_as(
                     "SELECT a.pid, a.application_name, a.state FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                     WHERE l.locktype = 'advisory' AND l.objid = $1 AND l.granted LIMIT 1",
+                     WHERE l.locktype = 'advisory' AND l.objid = $1 AND l.granted
+                       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1",
                 )
                 .bind(ADVISORY_LOCK_KEY)
                 .fetch_optional(&mut *conn)
@@ -317,6 +323,36 @@ pub async fn status(db: &mut Db, migrations: &[Migration]) -> anyhow::Result<Sta
 #[derive(Debug, Default)]
 pub struct DeployReport {
     pub applied: Vec<String>,
+    /// The lint of every pending file (PostgreSQL), warnings included.
+    pub lint: Vec<lint::FileLint>,
+}
+
+impl Db {
+    /// The server's version ("15.18"), for the lint rules.
+    pub async fn server_version(&mut self) -> anyhow::Result<Option<String>> {
+        let Db::Pg(conn) = self else { return Ok(None) };
+        let full: String = sqlx::query_scalar("SHOW server_version")
+            .fetch_one(&mut *conn)
+            .await
+            .context("reading the server version")?;
+        Ok(full.split_whitespace().next().map(str::to_string))
+    }
+}
+
+/// Lints the pending migrations (PostgreSQL only; SQLite has nothing to lint against).
+pub async fn lint_pending(
+    db: &mut Db,
+    migrations: &[Migration],
+    status: &Status,
+) -> anyhow::Result<Vec<lint::FileLint>> {
+    let Some(version) = db.server_version().await? else {
+        return Ok(Vec::new());
+    };
+    Ok(migrations
+        .iter()
+        .filter(|m| status.pending.iter().any(|p| *p == m.name))
+        .map(|m| lint::lint(m, &version))
+        .collect())
 }
 
 /// Applies every pending migration, in order, under the advisory lock. Refuses to start while a failed
@@ -356,15 +392,51 @@ async fn deploy_locked(
 ) -> anyhow::Result<DeployReport> {
     let current = status(db, migrations).await?;
     current.ensure_deployable()?;
+    let mut report = DeployReport {
+        lint: lint_pending(db, migrations, &current).await?,
+        ..DeployReport::default()
+    };
+    let blocking: Vec<String> = report
+        .lint
+        .iter()
+        .flat_map(|l| l.blocking())
+        .map(|f| {
+            format!(
+                "  {} line {}: {} — {}",
+                f.migration, f.line, f.rule, f.message
+            )
+        })
+        .collect();
+    if !blocking.is_empty() && !options.allow_destructive {
+        bail!(
+            "lint blocks the deploy; nothing was applied:\n{}\nRewrite the migration, add `-- squawk-ignore RULE -- reason` \
+             above the statement, or pass --allow-destructive",
+            blocking.join("\n")
+        );
+    }
+    let warnings = report.lint.iter().flat_map(|l| &l.findings).count();
+    if warnings > 0 {
+        tracing::info!(
+            warnings,
+            "lint warnings on the pending migrations (details: `vivr migrate plan`)"
+        );
+    }
+    for finding in report.lint.iter().flat_map(|l| &l.findings) {
+        tracing::debug!(migration = %finding.migration, line = finding.line, rule = %finding.rule, "{}", finding.message);
+    }
     if current.table_missing {
         history::create_table(db).await?;
     }
-    let mut report = DeployReport::default();
     for migration in migrations
         .iter()
         .filter(|m| current.pending.iter().any(|p| *p == m.name))
     {
         db.apply_session_settings(&migration.name, options).await?;
+        let transactional = report
+            .lint
+            .iter()
+            .find(|l| l.migration == migration.name)
+            .is_none_or(|l| l.transactional);
         let mut attempt = 0;
         loop {
             let id = history::start(db, migration).await?;
@@ -375,7 +447,9 @@ async fn deploy_locked(
                     break;
                 }
                 // The file ran as one transaction and was rolled back whole: safe to try again.
-                Err(err) if is_lock_timeout(&err) && attempt < options.lock_retries => {
+                Err(err)
+                    if transactional && is_lock_timeout(&err) && attempt < options.lock_retries =>
+                {
                     attempt += 1;
                     let logs = history::describe_failure(migration, &err);
                     history::record_failure(db, &id, &logs).await?;

@@ -13,7 +13,7 @@ UPDATE "Product" SET
     "comparePriceCents" = round("comparePrice"::numeric * 100)::bigint;
 
 ALTER TABLE "Product" ALTER COLUMN "priceCents" SET NOT NULL;
--- squawk-ignore ban-drop-column: replaced by the cent column filled above
+-- squawk-ignore ban-drop-column -- replaced by the cent column filled above
 ALTER TABLE "Product" DROP COLUMN "price", DROP COLUMN "comparePrice";
 
 ALTER TABLE "Order"
@@ -29,13 +29,13 @@ UPDATE "Order" SET
 
 ALTER TABLE "Order" ALTER COLUMN "subtotalCents" SET NOT NULL;
 ALTER TABLE "Order" ALTER COLUMN "totalCents" SET NOT NULL;
--- squawk-ignore ban-drop-column: replaced by the cent column filled above
+-- squawk-ignore ban-drop-column -- replaced by the cent column filled above
 ALTER TABLE "Order" DROP COLUMN "subtotal", DROP COLUMN "shipping", DROP COLUMN "total";
 
 ALTER TABLE "OrderItem" ADD COLUMN "priceCents" BIGINT;
 UPDATE "OrderItem" SET "priceCents" = round("price"::numeric * 100)::bigint;
 ALTER TABLE "OrderItem" ALTER COLUMN "priceCents" SET NOT NULL;
--- squawk-ignore ban-drop-column: replaced by the cent column filled above
+-- squawk-ignore ban-drop-column -- replaced by the cent column filled above
 ALTER TABLE "OrderItem" DROP COLUMN "price";
 
 -- New rows must hold sensible amounts. NOT VALID: rows written by the original app are kept as they are.
