@@ -502,3 +502,66 @@ fn lint_needs_no_database() {
     assert_eq!(json["files"][0]["findings"][0]["rule"], "renaming-column");
     assert_eq!(json["files"][0]["findings"][0]["severity"], "block");
 }
+
+#[tokio::test]
+async fn a_migration_that_loses_rows_in_tables_it_does_not_name_is_rolled_back() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    assert_eq!(migrate(&db.url, &["deploy"]).0, 0);
+    sqlx::raw_sql(
+        r#"INSERT INTO "User" ("id", "email", "updatedAt") VALUES ('u1', 'ancien@old.test', now()), ('u2', 'gardee@vivr.fr', now());
+           INSERT INTO "Session" ("id", "sessionToken", "userId", "expires") VALUES ('s1', 't1', 'u1', now() + interval '1 day');"#,
+    )
+    .execute(&mut pg(&db.url).await)
+    .await
+    .unwrap();
+    let dir = migrations_copy();
+    let d = dir.path().to_str().unwrap();
+    // Deleting users cascades to their sessions, a table the file never names.
+    add_migration(
+        dir.path(),
+        "29990101000000_purge_old_accounts",
+        "DELETE FROM \"User\" WHERE \"email\" LIKE '%@old.test';\n",
+    );
+    let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("Session: 1 → 0 rows"), "{err}");
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM \"User\"")
+        .fetch_one(&mut pg(&db.url).await)
+        .await
+        .unwrap();
+    assert_eq!(users, 2, "rolled back whole");
+    assert_eq!(
+        migrate(&db.url, &["status", "--dir", d]).0,
+        3,
+        "recorded as failed"
+    );
+
+    // Named tables may change: the report shows them.
+    migrate(
+        &db.url,
+        &[
+            "resolve",
+            "--rolled-back",
+            "29990101000000_purge_old_accounts",
+            "--dir",
+            d,
+        ],
+    );
+    std::fs::write(
+        dir.path().join("29990101000000_purge_old_accounts/migration.sql"),
+        "DELETE FROM \"Session\" WHERE \"userId\" = 'u1';\nDELETE FROM \"User\" WHERE \"email\" LIKE '%@old.test';\n",
+    )
+    .unwrap();
+    let (code, out, err) = migrate(&db.url, &["deploy", "--dir", d, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let tables = &json["row_changes"][0]["tables"];
+    assert_eq!(tables[0]["table"], "Session");
+    assert_eq!(
+        (tables[0]["before"].as_i64(), tables[0]["after"].as_i64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(tables[1]["table"], "User");
+}

@@ -280,16 +280,38 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
             match args.common.format {
                 Format::Json => println!(
                     "{:#}",
-                    json!({"database": target.url, "applied": report.applied})
+                    json!({
+                        "database": target.url,
+                        "applied": report.applied,
+                        "row_changes": report.rows.iter().map(|(name, changes)| json!({
+                            "migration": name, "tables": changes.tables,
+                        })).collect::<Vec<_>>(),
+                        "lint": report.lint,
+                    })
                 ),
                 Format::Text if report.applied.is_empty() => {
                     println!("No pending migrations: the database schema is up to date.")
                 }
                 Format::Text => {
-                    println!("Applied {} migration(s):", report.applied.len());
-                    for name in &report.applied {
-                        println!("  {name}");
+                    println!("Applied {} migration(s).", report.applied.len());
+                    let mut table = Table::new();
+                    table.load_preset(UTF8_FULL_CONDENSED);
+                    table.set_header(["migration", "table", "rows before", "rows after"]);
+                    let count = |n: Option<i64>| n.map_or("—".to_string(), |n| n.to_string());
+                    for (name, changes) in &report.rows {
+                        if changes.tables.is_empty() {
+                            table.add_row([name.as_str(), "(no row count changed)", "", ""]);
+                        }
+                        for t in &changes.tables {
+                            table.add_row([
+                                name.clone(),
+                                t.table.clone(),
+                                count(t.before),
+                                count(t.after),
+                            ]);
+                        }
                     }
+                    println!("{table}");
                 }
             }
             Ok(Outcome::Success)

@@ -294,19 +294,182 @@ impl Db {
         Ok(())
     }
 
-    /// Runs one migration script. PostgreSQL: the whole file as one simple query, which PostgreSQL runs as one
-    /// implicit transaction (Prisma's behaviour). SQLite: inside an explicit transaction.
-    async fn run_script(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+    /// Runs one migration inside a transaction (unless it cannot run in one), counting every table's rows
+    /// before and after in the same snapshot. A table the file never names that lost rows rolls the whole file
+    /// back: a migration must not delete data it does not mention.
+    async fn run_script(
+        &mut self,
+        migration: &Migration,
+        transactional: bool,
+    ) -> Result<RowChanges, ScriptError> {
         // Migration files are the operator's own SQL, run as written.
-        let script = AssertSqlSafe(sql.to_string());
-        match self {
-            Db::Pg(conn) => sqlx::raw_sql(script).execute(&mut *conn).await.map(drop),
+        let script = AssertSqlSafe(migration.sql.to_string());
+        let (before, after) = match self {
+            Db::Pg(conn) if !transactional => {
+                let before = pg_row_counts(&mut *conn).await?;
+                sqlx::raw_sql(script).execute(&mut *conn).await?;
+                (before, pg_row_counts(&mut *conn).await?)
+            }
+            Db::Pg(conn) => {
+                // Repeatable read: the counts see this migration's changes, not the application's meanwhile.
+                sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                    .execute(&mut *conn)
+                    .await?;
+                let outcome = async {
+                    let before = pg_row_counts(&mut *conn).await?;
+                    sqlx::raw_sql(script).execute(&mut *conn).await?;
+                    let after = pg_row_counts(&mut *conn).await?;
+                    Ok::<_, sqlx::Error>((before, after))
+                }
+                .await;
+                let (before, after) = match outcome {
+                    Ok(counts) => counts,
+                    Err(err) => {
+                        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                        return Err(err.into());
+                    }
+                };
+                let changes = RowChanges::between(&before, &after, &migration.sql);
+                if !changes.lost_untouched().is_empty() {
+                    sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
+                    return Err(ScriptError::RowsLost(changes));
+                }
+                sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+                return Ok(changes);
+            }
             Db::Sqlite(conn) => {
                 let mut tx = conn.begin().await?;
+                let before = sqlite_row_counts(&mut tx).await?;
                 sqlx::raw_sql(script).execute(&mut *tx).await?;
-                tx.commit().await
+                let after = sqlite_row_counts(&mut tx).await?;
+                let changes = RowChanges::between(&before, &after, &migration.sql);
+                if !changes.lost_untouched().is_empty() {
+                    tx.rollback().await?;
+                    return Err(ScriptError::RowsLost(changes));
+                }
+                tx.commit().await?;
+                return Ok(changes);
             }
-        }
+        };
+        Ok(RowChanges::between(&before, &after, &migration.sql))
+    }
+}
+
+/// Why a migration did not apply.
+#[derive(Debug)]
+enum ScriptError {
+    Sql(sqlx::Error),
+    /// Tables the file never names lost rows; the file was rolled back.
+    RowsLost(RowChanges),
+}
+
+impl From<sqlx::Error> for ScriptError {
+    fn from(err: sqlx::Error) -> Self {
+        ScriptError::Sql(err)
+    }
+}
+
+/// Row count per table.
+type RowCounts = std::collections::BTreeMap<String, i64>;
+
+async fn pg_row_counts(conn: &mut PgConnection) -> Result<RowCounts, sqlx::Error> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_prisma_migrations'
+         ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some(sql) = count_sql(&tables) else {
+        return Ok(RowCounts::new());
+    };
+    let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().collect())
+}
+
+async fn sqlite_row_counts(conn: &mut SqliteConnection) -> Result<RowCounts, sqlx::Error> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations'
+         ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some(sql) = count_sql(&tables) else {
+        return Ok(RowCounts::new());
+    };
+    let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// One query counting every table's rows; `None` when there are no tables.
+fn count_sql(tables: &[String]) -> Option<AssertSqlSafe<String>> {
+    if tables.is_empty() {
+        return None;
+    }
+    let quoted = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
+    let literal = |t: &str| format!("'{}'", t.replace('\'', "''"));
+    let sql = tables
+        .iter()
+        .map(|t| {
+            format!(
+                "SELECT {} AS t, COUNT(*) AS n FROM {}",
+                literal(t),
+                quoted(t)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    // Table names come from the catalog and are quoted above.
+    Some(AssertSqlSafe(sql))
+}
+
+/// Row counts before and after one migration.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RowChanges {
+    /// (table, before, after, named in the file) for every table whose count changed, appeared or disappeared.
+    pub tables: Vec<TableRows>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableRows {
+    pub table: String,
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub named_in_file: bool,
+}
+
+impl RowChanges {
+    fn between(before: &RowCounts, after: &RowCounts, sql: &str) -> Self {
+        let lower = sql.to_lowercase();
+        let named = |table: &str| {
+            let t = table.to_lowercase();
+            lower.contains(&format!("\"{t}\""))
+                || lower
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|word| word == t)
+        };
+        let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+        names.sort();
+        names.dedup();
+        let tables = names
+            .into_iter()
+            .filter(|t| before.get(*t) != after.get(*t))
+            .map(|t| TableRows {
+                table: t.clone(),
+                before: before.get(t).copied(),
+                after: after.get(t).copied(),
+                named_in_file: named(t),
+            })
+            .collect();
+        RowChanges { tables }
+    }
+
+    /// Tables the file never names that lost rows (or vanished).
+    pub fn lost_untouched(&self) -> Vec<&TableRows> {
+        self.tables
+            .iter()
+            .filter(|t| !t.named_in_file && t.after.unwrap_or(0) < t.before.unwrap_or(0))
+            .collect()
     }
 }
 
@@ -325,6 +488,8 @@ pub struct DeployReport {
     pub applied: Vec<String>,
     /// The lint of every pending file (PostgreSQL), warnings included.
     pub lint: Vec<lint::FileLint>,
+    /// Per applied migration, the tables whose row count changed.
+    pub rows: Vec<(String, RowChanges)>,
 }
 
 impl Db {
@@ -441,13 +606,40 @@ async fn deploy_locked(
         loop {
             let id = history::start(db, migration).await?;
             tracing::info!(migration = %migration.name, "applying migration");
-            match db.run_script(&migration.sql).await {
-                Ok(()) => {
+            match db.run_script(migration, transactional).await {
+                Ok(changes) => {
                     history::finish(db, &id).await?;
+                    report.rows.push((migration.name.to_string(), changes));
                     break;
                 }
+                Err(ScriptError::RowsLost(changes)) => {
+                    let lost: Vec<String> = changes
+                        .lost_untouched()
+                        .iter()
+                        .map(|t| {
+                            format!(
+                                "{}: {} → {} rows",
+                                t.table,
+                                t.before.unwrap_or(0),
+                                t.after.unwrap_or(0)
+                            )
+                        })
+                        .collect();
+                    let logs = format!(
+                        "Rows lost in tables the migration does not name (rolled back):\n{}\n\nin migration {}",
+                        lost.join("\n"),
+                        migration.name
+                    );
+                    history::record_failure(db, &id, &logs).await?;
+                    bail!(
+                        "migration {} was rolled back and is recorded as failed: it removed rows from tables it does \
+                         not name:\n  {}",
+                        migration.name,
+                        lost.join("\n  ")
+                    );
+                }
                 // The file ran as one transaction and was rolled back whole: safe to try again.
-                Err(err)
+                Err(ScriptError::Sql(err))
                     if transactional && is_lock_timeout(&err) && attempt < options.lock_retries =>
                 {
                     attempt += 1;
@@ -459,7 +651,7 @@ async fn deploy_locked(
                         "a table lock was not granted within lock_timeout; retrying");
                     tokio::time::sleep(pause).await;
                 }
-                Err(err) => {
+                Err(ScriptError::Sql(err)) => {
                     let logs = history::describe_failure(migration, &err);
                     history::record_failure(db, &id, &logs).await?;
                     bail!(
