@@ -10,7 +10,7 @@ use serde_json::json;
 use vivr_shop::config::redact_url;
 use vivr_shop::store::Backend;
 
-use crate::cli::{DatabaseArgs, Format};
+use crate::cli::{DatabaseArgs, Format, GlobalArgs};
 use crate::exit::Outcome;
 use crate::migrate::lint::{self, FileLint, Severity};
 use crate::migrate::{self, Db, DeployOptions, Migration, MigrationState, Status, checksum};
@@ -75,6 +75,49 @@ pub struct DeployArgs {
     pub allow_destructive: bool,
 }
 
+/// A progress bar on stderr, one step per migration; drawn only on a terminal.
+struct Bar(indicatif::ProgressBar);
+
+impl migrate::DeployProgress for Bar {
+    fn started(&self, name: &str, index: usize, total: usize) {
+        self.0.set_length(total as u64);
+        self.0.set_position(index as u64);
+        self.0.set_message(name.to_string());
+    }
+
+    fn finished(&self, _name: &str) {
+        self.0.inc(1);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn progress_bar(
+    global: &GlobalArgs,
+    format: Format,
+) -> Option<std::sync::Arc<dyn migrate::DeployProgress>> {
+    use std::io::IsTerminal;
+    if global.quiet
+        || global.no_progress
+        || format == Format::Json
+        || !std::io::stderr().is_terminal()
+    {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    Some(std::sync::Arc::new(Bar(bar)))
+}
+
 impl DeployArgs {
     fn options(&self) -> DeployOptions {
         DeployOptions {
@@ -83,6 +126,7 @@ impl DeployArgs {
             statement_timeout: Duration::from_secs(self.statement_timeout),
             lock_retries: self.lock_retries,
             allow_destructive: self.allow_destructive,
+            progress: None,
         }
     }
 }
@@ -258,7 +302,7 @@ fn print_status(target: &Target, status: &Status, format: Format) {
     }
 }
 
-pub async fn run(command: Command) -> anyhow::Result<Outcome> {
+pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     match command {
         Command::Status(args) => {
             let mut target = open(&args, true).await?;
@@ -275,8 +319,13 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         }
         Command::Deploy(args) => {
             let mut target = open(&args.common, false).await?;
-            let report =
-                migrate::deploy(&mut target.db, &target.migrations, &args.options()).await?;
+            let options = DeployOptions {
+                progress: progress_bar(global, args.common.format),
+                ..args.options()
+            };
+            let report = migrate::deploy(&mut target.db, &target.migrations, &options).await;
+            drop(options); // clears the progress bar before the summary
+            let report = report?;
             match args.common.format {
                 Format::Json => println!(
                     "{:#}",

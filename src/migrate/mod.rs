@@ -124,7 +124,14 @@ pub fn expected(backend: Backend) -> Vec<AppliedMigration> {
 /// Prisma Migrate's advisory-lock key, so that vivr and `prisma migrate deploy` exclude each other.
 pub const ADVISORY_LOCK_KEY: i64 = 72_707_369;
 
-#[derive(Debug, Clone)]
+/// Told about each migration as deploy goes (the command draws a progress bar from it).
+pub trait DeployProgress: Send + Sync {
+    /// `index` counts from 0 among `total` pending migrations.
+    fn started(&self, name: &str, index: usize, total: usize);
+    fn finished(&self, name: &str);
+}
+
+#[derive(Clone)]
 pub struct DeployOptions {
     /// How long to wait for another migrator to release the advisory lock.
     pub lock_timeout: Duration,
@@ -137,6 +144,19 @@ pub struct DeployOptions {
     pub lock_retries: u32,
     /// Apply migrations whose lint findings would block (dropping, renaming, retyping…).
     pub allow_destructive: bool,
+    pub progress: Option<std::sync::Arc<dyn DeployProgress>>,
+}
+
+impl std::fmt::Debug for DeployOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeployOptions")
+            .field("lock_timeout", &self.lock_timeout)
+            .field("ddl_lock_timeout", &self.ddl_lock_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("lock_retries", &self.lock_retries)
+            .field("allow_destructive", &self.allow_destructive)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for DeployOptions {
@@ -147,6 +167,7 @@ impl Default for DeployOptions {
             statement_timeout: Duration::from_secs(600),
             lock_retries: 3,
             allow_destructive: false,
+            progress: None,
         }
     }
 }
@@ -592,10 +613,14 @@ async fn deploy_locked(
     if current.table_missing {
         history::create_table(db).await?;
     }
-    for migration in migrations
+    let pending: Vec<&Migration> = migrations
         .iter()
         .filter(|m| current.pending.iter().any(|p| *p == m.name))
-    {
+        .collect();
+    for (index, migration) in pending.iter().copied().enumerate() {
+        if let Some(progress) = &options.progress {
+            progress.started(&migration.name, index, pending.len());
+        }
         db.apply_session_settings(&migration.name, options).await?;
         let transactional = report
             .lint
@@ -660,6 +685,9 @@ async fn deploy_locked(
                     );
                 }
             }
+        }
+        if let Some(progress) = &options.progress {
+            progress.finished(&migration.name);
         }
         report.applied.push(migration.name.to_string());
     }
