@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{admin, completions, healthcheck, migrate, serve};
+use crate::commands::{admin, backup, completions, healthcheck, migrate, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -69,6 +69,9 @@ pub enum Command {
     /// Prisma-compatible database migrations with guards (status, deploy, plan, resolve, new).
     #[command(subcommand)]
     Migrate(migrate::Command),
+    /// Verified pg_dump backups: create, list, verify, restore, prune.
+    #[command(subcommand)]
+    Backup(backup::Command),
     /// Manage shop accounts (create the first administrator).
     #[command(subcommand)]
     Admin(admin::Command),

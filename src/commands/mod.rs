@@ -1,6 +1,7 @@
 //! One module per subcommand: each parses its arguments, calls the capability modules, and prints.
 
 pub mod admin;
+pub mod backup;
 pub mod completions;
 pub mod healthcheck;
 pub mod migrate;

@@ -391,9 +391,9 @@ impl From<sqlx::Error> for ScriptError {
 }
 
 /// Row count per table.
-type RowCounts = std::collections::BTreeMap<String, i64>;
+pub type RowCounts = std::collections::BTreeMap<String, i64>;
 
-async fn pg_row_counts(conn: &mut PgConnection) -> Result<RowCounts, sqlx::Error> {
+pub async fn pg_row_counts(conn: &mut PgConnection) -> Result<RowCounts, sqlx::Error> {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.tables
          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_prisma_migrations'

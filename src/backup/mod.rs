@@ -1,0 +1,623 @@
+//! Logical backups of the shop's PostgreSQL database: `pg_dump -Fc -Z0` streamed through zstd and SHA-256 into a
+//! backup store, with a manifest written last (a backup without a manifest is incomplete, never listed as
+//! usable). Row counts and the `_prisma_migrations` head are read in the very snapshot pg_dump dumps, so a restore
+//! can be checked against them exactly. Verification has three levels: L1 checksum re-read from the store, L2 a
+//! full read by `pg_restore -f /dev/null`, L3 a restore into a scratch database compared table by table.
+
+pub mod pgtools;
+mod retention;
+mod store;
+
+use std::io::{Read, Write};
+use std::process::Stdio;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{Connection, PgConnection};
+
+pub use pgtools::{PgEnv, PgTools};
+pub use retention::{Retention, prune_plan};
+pub use store::{BackupStore, LocalStore};
+
+use crate::migrate::{RowCounts, pg_row_counts};
+
+const OBJECT: &str = "dump.pgc.zst";
+const ZSTD_LEVEL: i32 = 3;
+const CHUNK: usize = 1 << 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MigrationHead {
+    pub name: String,
+    pub checksum: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Verification {
+    pub level: u8,
+    pub ok: bool,
+    pub at: DateTime<Utc>,
+    pub detail: String,
+}
+
+/// Everything known about one backup; written next to the dump, after it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    pub database: String,
+    pub server_version: String,
+    pub pg_dump_version: String,
+    pub format: String,
+    pub compression: String,
+    pub object: String,
+    pub raw_bytes: u64,
+    pub compressed_bytes: u64,
+    pub sha256: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub toc_entries: u64,
+    pub tables: RowCounts,
+    pub migration_head: Option<MigrationHead>,
+    pub vivr_version: String,
+    /// Kept by `prune` until then (pre-migration backups).
+    #[serde(default)]
+    pub pinned_until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub verification: Option<Verification>,
+}
+
+/// Connects with sqlx for the catalog reads, and says which server it is.
+async fn connect(url: &str) -> anyhow::Result<(PgConnection, u32, String)> {
+    let mut conn = PgConnection::connect(url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    let (num, version): (String, String) = sqlx::query_as(
+        "SELECT current_setting('server_version_num'), current_setting('server_version')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .context("reading the server version")?;
+    let major = num.parse::<u32>().unwrap_or(0) / 10_000;
+    let version = version
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    Ok((conn, major, version))
+}
+
+/// The last applied migration, if the database has a Prisma history.
+pub async fn migration_head(conn: &mut PgConnection) -> anyhow::Result<Option<MigrationHead>> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_prisma_migrations') IS NOT NULL")
+        .fetch_one(&mut *conn)
+        .await?;
+    if !exists {
+        return Ok(None);
+    }
+    let head: Option<(String, String)> = sqlx::query_as(
+        "SELECT migration_name, checksum FROM _prisma_migrations
+         WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY migration_name DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(head.map(|(name, checksum)| MigrationHead { name, checksum }))
+}
+
+/// Writes through to `inner` while hashing and counting.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    pub tools: PgTools,
+    /// pg_dump's `--lock-wait-timeout`: how long to wait for a table lock before failing.
+    pub lock_wait_timeout_ms: u64,
+    /// Keep this backup from `prune` for so many days.
+    pub pin_days: Option<u32>,
+}
+
+/// Dumps the database at `url` into `store`. On any failure (pg_dump's exit status included) the partial
+/// object is removed and no manifest is written.
+pub async fn create(
+    url: &str,
+    store: &dyn BackupStore,
+    options: &CreateOptions,
+) -> anyhow::Result<Manifest> {
+    let env = PgEnv::from_url(url)?;
+    let (mut conn, server_major, server_version) = connect(url).await?;
+    let (pg_dump_version, _) = options.tools.check_against(server_major)?;
+    let started_at = Utc::now();
+    let base = format!("{}-{}", started_at.format("%Y%m%dT%H%M%SZ"), env.database);
+    let taken = store.ids()?;
+    let id = (1..)
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or(base);
+
+    // One snapshot for pg_dump and for our own counts.
+    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut conn)
+        .await?;
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut conn)
+        .await
+        .context("exporting a snapshot for pg_dump")?;
+    let tables = pg_row_counts(&mut conn).await.context("counting rows")?;
+    let head = migration_head(&mut conn).await?;
+
+    let writer = store.writer(&id, OBJECT)?;
+    let tools = options.tools.clone();
+    let lock_wait = options.lock_wait_timeout_ms;
+    let dump_env = env.clone();
+    let dumped = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, u64, String)> {
+        let mut command = tools.command("pg_dump");
+        dump_env.apply(&mut command);
+        command
+            .args(["--format=custom", "--compress=0", "--no-password"])
+            .arg(format!("--snapshot={snapshot}"))
+            .arg(format!("--lock-wait-timeout={lock_wait}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().context("starting pg_dump")?;
+        let mut stdout = child.stdout.take().context("pg_dump stdout")?;
+        let stderr = child.stderr.take().context("pg_dump stderr")?;
+        let errors = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = std::io::BufReader::new(stderr).read_to_end(&mut buf);
+            buf
+        });
+        let mut hashing = Hashing {
+            inner: writer,
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
+        let mut raw = 0u64;
+        let copy = (|| -> std::io::Result<()> {
+            let mut encoder = zstd::stream::Encoder::new(&mut hashing, ZSTD_LEVEL)?;
+            let mut buf = vec![0u8; CHUNK];
+            loop {
+                let n = stdout.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                raw += n as u64;
+                encoder.write_all(&buf[..n])?;
+            }
+            encoder.finish()?.flush()
+        })();
+        let status = child.wait().context("waiting for pg_dump")?;
+        let stderr = errors.join().unwrap_or_default();
+        if !status.success() {
+            bail!(
+                "pg_dump failed ({status}): {}",
+                pgtools::stderr_tail(&stderr)
+            );
+        }
+        copy.context("writing the backup")?;
+        let compressed = hashing.bytes;
+        let sha = hex::encode(hashing.hasher.finalize());
+        hashing
+            .inner
+            .finish()
+            .context("closing the backup object")?;
+        Ok((raw, compressed, sha))
+    })
+    .await
+    .context("the dump task stopped")?;
+    let _ = sqlx::raw_sql("COMMIT").execute(&mut conn).await;
+    let (raw_bytes, compressed_bytes, sha256) = match dumped {
+        Ok(sizes) => sizes,
+        Err(err) => {
+            store.discard(&id);
+            return Err(err);
+        }
+    };
+
+    let toc_entries = match toc_entries(store, &id, &options.tools) {
+        Ok(n) => n,
+        Err(err) => {
+            store.discard(&id);
+            return Err(err.context("listing the dump's table of contents"));
+        }
+    };
+    let manifest = Manifest {
+        id: id.clone(),
+        database: env.database.clone(),
+        server_version,
+        pg_dump_version,
+        format: "pg_dump custom (-Fc -Z0)".into(),
+        compression: format!("zstd level {ZSTD_LEVEL}"),
+        object: OBJECT.into(),
+        raw_bytes,
+        compressed_bytes,
+        sha256,
+        started_at,
+        finished_at: Utc::now(),
+        toc_entries,
+        tables,
+        migration_head: head,
+        vivr_version: env!("CARGO_PKG_VERSION").into(),
+        pinned_until: options
+            .pin_days
+            .map(|d| started_at + chrono::TimeDelta::days(i64::from(d))),
+        verification: None,
+    };
+    store.write_manifest(&manifest)?;
+    Ok(manifest)
+}
+
+/// Feeds the decompressed dump to a pg_restore invocation's stdin, while hashing the stored bytes. Returns
+/// (sha256 of the stored object, pg_restore's output, pg_restore's exit status).
+fn pipe_to_restore(
+    store: &dyn BackupStore,
+    id: &str,
+    mut command: std::process::Command,
+) -> anyhow::Result<(String, Vec<u8>, std::process::ExitStatus, Vec<u8>)> {
+    let reader = store.reader(id, OBJECT)?;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting pg_restore")?;
+    let mut stdin = child.stdin.take().context("pg_restore stdin")?;
+    let mut stdout = child.stdout.take().context("pg_restore stdout")?;
+    let mut stderr = child.stderr.take().context("pg_restore stderr")?;
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let mut hashing = HashingReader {
+        inner: reader,
+        hasher: Sha256::new(),
+    };
+    let feed = (|| -> std::io::Result<()> {
+        let mut decoder = zstd::stream::Decoder::new(&mut hashing)?;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = decoder.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            match stdin.write_all(&buf[..n]) {
+                Ok(()) => {}
+                // pg_restore may stop reading early (a listing needs only the header).
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    })();
+    drop(stdin);
+    // Hash whatever pg_restore did not need, so the checksum always covers the whole object.
+    let mut rest = vec![0u8; CHUNK];
+    while hashing.read(&mut rest).unwrap_or(0) > 0 {}
+    let status = child.wait().context("waiting for pg_restore")?;
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    let sha = hex::encode(hashing.hasher.finalize());
+    if let Err(e) = feed {
+        // A decompression error means the object is damaged: report it as pg_restore would.
+        let mut stderr = stderr;
+        stderr.extend_from_slice(format!("\nreading the backup: {e}").as_bytes());
+        return Ok((sha, stdout, failed_status(), stderr));
+    }
+    Ok((sha, stdout, status, stderr))
+}
+
+fn failed_status() -> std::process::ExitStatus {
+    use std::os::unix::process::ExitStatusExt;
+    std::process::ExitStatus::from_raw(1 << 8)
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn toc_entries(store: &dyn BackupStore, id: &str, tools: &PgTools) -> anyhow::Result<u64> {
+    let mut command = tools.command("pg_restore");
+    command.arg("--list");
+    let (_, stdout, status, stderr) = pipe_to_restore(store, id, command)?;
+    if !status.success() {
+        bail!(
+            "pg_restore --list failed: {}",
+            pgtools::stderr_tail(&stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(';'))
+        .count() as u64)
+}
+
+/// The outcome of `verify`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub id: String,
+    pub level: u8,
+    pub ok: bool,
+    pub checks: Vec<(String, bool, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    pub tools: PgTools,
+    /// L3: the server to restore into (a scratch database is created there and dropped afterwards).
+    pub scratch_url: Option<String>,
+}
+
+/// Verifies a backup at `level` (1, 2 or 3) and records the result in its manifest.
+pub async fn verify(
+    store: &dyn BackupStore,
+    id: &str,
+    level: u8,
+    options: &VerifyOptions,
+) -> anyhow::Result<VerifyReport> {
+    if !(1..=3).contains(&level) {
+        bail!("--level must be 1, 2 or 3");
+    }
+    let mut manifest = store.read_manifest(id)?;
+    let mut checks = Vec::new();
+    let size = store.size(id, OBJECT)?;
+    checks.push((
+        "size".to_string(),
+        size == manifest.compressed_bytes,
+        format!(
+            "{size} bytes stored, {} in the manifest",
+            manifest.compressed_bytes
+        ),
+    ));
+    match level {
+        1 => {
+            let sha = store.sha256(id, OBJECT)?;
+            checks.push(("sha256".into(), sha == manifest.sha256, sha));
+        }
+        2 => {
+            let mut command = options.tools.command("pg_restore");
+            command.args(["--file=/dev/null"]);
+            let store_id = id.to_string();
+            let (sha, _, status, stderr) = run_blocking(store, &store_id, command).await?;
+            checks.push(("sha256".into(), sha == manifest.sha256, sha));
+            checks.push((
+                "full read (pg_restore -f /dev/null)".into(),
+                status.success(),
+                pgtools::stderr_tail(&stderr),
+            ));
+        }
+        _ => {
+            let url = options.scratch_url.as_deref().context(
+                "level 3 needs a server to restore into (--scratch-url or DATABASE_URL)",
+            )?;
+            checks.extend(verify_by_restore(store, &manifest, url, &options.tools).await?);
+        }
+    }
+    let ok = checks.iter().all(|(_, ok, _)| *ok);
+    manifest.verification = Some(Verification {
+        level,
+        ok,
+        at: Utc::now(),
+        detail: checks
+            .iter()
+            .filter(|c| !c.1)
+            .map(|c| format!("{}: {}", c.0, c.2))
+            .collect::<Vec<_>>()
+            .join("; "),
+    });
+    store.write_manifest(&manifest)?;
+    Ok(VerifyReport {
+        id: id.to_string(),
+        level,
+        ok,
+        checks,
+    })
+}
+
+async fn run_blocking(
+    store: &dyn BackupStore,
+    id: &str,
+    command: std::process::Command,
+) -> anyhow::Result<(String, Vec<u8>, std::process::ExitStatus, Vec<u8>)> {
+    // The store is borrowed: run on this thread, inside block_in_place so the runtime keeps serving others.
+    tokio::task::block_in_place(|| pipe_to_restore(store, id, command))
+}
+
+/// L3: restore into a fresh scratch database and compare every table's row count and the migration head.
+async fn verify_by_restore(
+    store: &dyn BackupStore,
+    manifest: &Manifest,
+    server_url: &str,
+    tools: &PgTools,
+) -> anyhow::Result<Vec<(String, bool, String)>> {
+    let scratch = format!(
+        "vivr_verify_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let (mut admin, _, _) = connect(server_url).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE \"{scratch}\""
+    )))
+    .execute(&mut admin)
+    .await
+    .context("creating the scratch database (the role needs CREATEDB)")?;
+    let result = async {
+        let env = PgEnv::from_url(server_url)?.with_database(&scratch);
+        let mut command = tools.command("pg_restore");
+        env.apply(&mut command);
+        command.args([
+            "--dbname",
+            &scratch,
+            "--exit-on-error",
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+        ]);
+        let (sha, _, status, stderr) = run_blocking(store, &manifest.id, command).await?;
+        let mut checks = vec![
+            ("sha256".to_string(), sha == manifest.sha256, sha),
+            (
+                "restore into a scratch database".to_string(),
+                status.success(),
+                pgtools::stderr_tail(&stderr),
+            ),
+        ];
+        if status.success() {
+            let scratch_url = replace_database(server_url, &scratch)?;
+            let mut conn = PgConnection::connect(&scratch_url).await?;
+            let counts = pg_row_counts(&mut conn).await?;
+            let differing: Vec<String> = manifest
+                .tables
+                .iter()
+                .filter(|(t, n)| counts.get(*t) != Some(n))
+                .map(|(t, n)| format!("{t}: {n} in the backup, {:?} restored", counts.get(t)))
+                .collect();
+            checks.push((
+                format!("row counts of {} tables", manifest.tables.len()),
+                differing.is_empty() && counts.len() == manifest.tables.len(),
+                differing.join(", "),
+            ));
+            let head = migration_head(&mut conn).await?;
+            checks.push((
+                "migration head".to_string(),
+                head == manifest.migration_head,
+                head.map(|h| h.name).unwrap_or_else(|| "none".into()),
+            ));
+            conn.close().await.ok();
+        }
+        Ok::<_, anyhow::Error>(checks)
+    }
+    .await;
+    let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{scratch}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await;
+    if let Err(err) = dropped {
+        tracing::warn!(error = %err, database = %scratch, "could not drop the scratch database");
+    }
+    result
+}
+
+/// The same URL pointing at another database.
+fn replace_database(url: &str, database: &str) -> anyhow::Result<String> {
+    let mut parsed = url::Url::parse(url).context("the database URL is not valid")?;
+    parsed.set_path(&format!("/{database}"));
+    Ok(parsed.to_string())
+}
+
+/// What `restore` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreReport {
+    pub id: String,
+    pub database: String,
+    pub migration_head: Option<MigrationHead>,
+    pub tables: usize,
+}
+
+/// Restores backup `id` into the database at `target_url`, in one transaction. Checks the object's SHA-256
+/// before touching the target; refuses a target that has tables unless `clean`.
+pub async fn restore(
+    store: &dyn BackupStore,
+    id: &str,
+    target_url: &str,
+    clean: bool,
+    tools: &PgTools,
+) -> anyhow::Result<RestoreReport> {
+    let manifest = store.read_manifest(id)?;
+    let sha = tokio::task::block_in_place(|| store.sha256(id, OBJECT))?;
+    if sha != manifest.sha256 {
+        bail!(
+            "backup {id} is damaged: its SHA-256 is {sha}, the manifest says {}; nothing was restored",
+            manifest.sha256
+        );
+    }
+    let env = PgEnv::from_url(target_url)?;
+    let (mut conn, server_major, _) = connect(target_url).await?;
+    tools.check_against(server_major)?;
+    let existing: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    if existing > 0 && !clean {
+        bail!(
+            "the target database {} already has {existing} table(s); pass --clean to replace them",
+            env.database
+        );
+    }
+    let mut command = tools.command("pg_restore");
+    env.apply(&mut command);
+    command.args([
+        "--dbname",
+        &env.database,
+        "--exit-on-error",
+        "--no-owner",
+        "--no-privileges",
+        "--single-transaction",
+    ]);
+    if clean {
+        command.args(["--clean", "--if-exists"]);
+    }
+    let (_, _, status, stderr) = run_blocking(store, id, command).await?;
+    if !status.success() {
+        bail!(
+            "pg_restore failed; the restore ran in one transaction, so the target is as it was: {}",
+            pgtools::stderr_tail(&stderr)
+        );
+    }
+    let head = migration_head(&mut conn).await?;
+    Ok(RestoreReport {
+        id: id.to_string(),
+        database: env.database,
+        migration_head: head,
+        tables: manifest.tables.len(),
+    })
+}
+
+/// Every complete backup in the store, newest first.
+pub fn list(store: &dyn BackupStore) -> anyhow::Result<Vec<Manifest>> {
+    let mut manifests: Vec<Manifest> = store
+        .ids()?
+        .iter()
+        .filter_map(|id| store.read_manifest(id).ok())
+        .collect();
+    manifests.sort_by_key(|m| std::cmp::Reverse(m.started_at));
+    Ok(manifests)
+}

@@ -1,0 +1,212 @@
+//! pg_dump and pg_restore: finding them, checking their version against the server's, and giving them the
+//! connection through the environment (libpq's PG* variables), never on the command line where `ps` shows it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Where the PostgreSQL client tools are.
+#[derive(Debug, Clone)]
+pub struct PgTools {
+    pub dir: Option<PathBuf>,
+}
+
+impl PgTools {
+    /// `dir` if given, else the newest `/usr/lib/postgresql/<major>/bin` holding pg_dump, else `$PATH`.
+    pub fn locate(dir: Option<PathBuf>) -> Self {
+        if dir.is_some() {
+            return PgTools { dir };
+        }
+        let newest = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let major: u32 = e.file_name().to_str()?.parse().ok()?;
+                let bin = e.path().join("bin");
+                bin.join("pg_dump").exists().then_some((major, bin))
+            })
+            .max_by_key(|(major, _)| *major)
+            .map(|(_, bin)| bin);
+        PgTools { dir: newest }
+    }
+
+    pub fn command(&self, tool: &str) -> Command {
+        match &self.dir {
+            Some(dir) => Command::new(dir.join(tool)),
+            None => Command::new(tool),
+        }
+    }
+
+    /// The tool's version as (major, "15.18").
+    pub fn version(&self, tool: &str) -> anyhow::Result<(u32, String)> {
+        let output = self
+            .command(tool)
+            .arg("--version")
+            .output()
+            .with_context(|| format!("running {tool} --version (install the PostgreSQL client tools, or pass --pg-bin)"))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        // "pg_dump (PostgreSQL) 15.18 (Debian 15.18-1.pgdg120+1)"
+        let version = text
+            .split_whitespace()
+            .nth(2)
+            .with_context(|| format!("unexpected `{tool} --version` output: {text:?}"))?
+            .to_string();
+        let major = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .with_context(|| format!("unexpected `{tool} --version` output: {text:?}"))?;
+        Ok((major, version))
+    }
+
+    /// pg_dump and pg_restore must be at least as new as the server (pg_dump refuses newer servers).
+    pub fn check_against(&self, server_major: u32) -> anyhow::Result<(String, String)> {
+        let (dump_major, dump) = self.version("pg_dump")?;
+        let (restore_major, restore) = self.version("pg_restore")?;
+        for (tool, major, version) in [
+            ("pg_dump", dump_major, &dump),
+            ("pg_restore", restore_major, &restore),
+        ] {
+            if major < server_major {
+                bail!(
+                    "{tool} {version} is older than the server (PostgreSQL {server_major}); install postgresql-client-{server_major} \
+                     or newer, or point --pg-bin at it"
+                );
+            }
+        }
+        Ok((dump, restore))
+    }
+}
+
+/// A PostgreSQL connection as libpq environment variables.
+#[derive(Clone)]
+pub struct PgEnv {
+    vars: Vec<(&'static str, String)>,
+    password: Option<SecretString>,
+    pub database: String,
+}
+
+impl std::fmt::Debug for PgEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgEnv")
+            .field("vars", &self.vars)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl PgEnv {
+    pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        let parsed = url::Url::parse(url)
+            .map_err(|_| anyhow::anyhow!("the database URL is not a valid postgres:// URL"))?;
+        if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+            bail!("backups need a PostgreSQL database (postgres:// URL)");
+        }
+        let decode = percent_decode;
+        let database = decode(parsed.path().trim_start_matches('/'));
+        if database.is_empty() {
+            bail!("the database URL names no database");
+        }
+        let mut vars = vec![
+            (
+                "PGHOST",
+                parsed
+                    .host_str()
+                    .unwrap_or("localhost")
+                    .trim_matches(['[', ']'])
+                    .to_string(),
+            ),
+            ("PGPORT", parsed.port().unwrap_or(5432).to_string()),
+            ("PGDATABASE", database.clone()),
+            ("PGAPPNAME", "vivr-backup".to_string()),
+            ("PGCONNECT_TIMEOUT", "10".to_string()),
+        ];
+        if !parsed.username().is_empty() {
+            vars.push(("PGUSER", decode(parsed.username())));
+        }
+        for (key, value) in parsed.query_pairs() {
+            match key.as_ref() {
+                "sslmode" => vars.push(("PGSSLMODE", value.into_owned())),
+                "sslrootcert" => vars.push(("PGSSLROOTCERT", value.into_owned())),
+                "host" => vars.push(("PGHOST", value.into_owned())),
+                _ => {}
+            }
+        }
+        Ok(PgEnv {
+            vars,
+            password: parsed.password().map(|p| SecretString::from(decode(p))),
+            database,
+        })
+    }
+
+    /// The same server, another database (scratch restores).
+    pub fn with_database(&self, database: &str) -> Self {
+        let mut other = self.clone();
+        other.vars.retain(|(k, _)| *k != "PGDATABASE");
+        other.vars.push(("PGDATABASE", database.to_string()));
+        other.database = database.to_string();
+        other
+    }
+
+    /// Puts the connection into `command`'s environment (and nothing of the caller's PG* variables).
+    pub fn apply(&self, command: &mut Command) {
+        for key in [
+            "PGHOST",
+            "PGPORT",
+            "PGDATABASE",
+            "PGUSER",
+            "PGPASSWORD",
+            "PGSSLMODE",
+            "PGSERVICE",
+            "PGOPTIONS",
+        ] {
+            command.env_remove(key);
+        }
+        for (key, value) in &self.vars {
+            command.env(key, value);
+        }
+        if let Some(password) = &self.password {
+            command.env("PGPASSWORD", password.expose_secret());
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The last lines of a tool's stderr, for an error message.
+pub fn stderr_tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(5)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_becomes_environment_without_the_password_on_show() {
+        let env = PgEnv::from_url("postgres://shop:s%40cret@db.internal:6432/vivr?sslmode=require")
+            .unwrap();
+        assert_eq!(env.database, "vivr");
+        let debug = format!("{env:?}");
+        assert!(
+            !debug.contains("s@cret") && !debug.contains("s%40cret"),
+            "{debug}"
+        );
+        assert!(debug.contains("PGSSLMODE") && debug.contains("6432"));
+        assert_eq!(
+            env.password.as_ref().map(|p| p.expose_secret().to_string()),
+            Some("s@cret".into())
+        );
+        assert!(PgEnv::from_url("sqlite://x.db").is_err());
+    }
+}

@@ -1,0 +1,326 @@
+//! `vivr backup create | list | verify | restore | prune`: verified logical backups of the PostgreSQL database
+//! into a backup directory.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde_json::json;
+use vivr_shop::config::redact_url;
+
+use crate::backup::{self, BackupStore, LocalStore, PgTools, Retention};
+use crate::cli::{DatabaseArgs, Format};
+use crate::exit::Outcome;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Dump the database (pg_dump -Fc -Z0 | zstd | sha256) into the store; the manifest is written last.
+    Create(CreateArgs),
+    /// Complete backups in the store, newest first.
+    List(StoreArgs),
+    /// Check a backup: 1 = checksum re-read, 2 = full read by pg_restore, 3 = restore into a scratch database and
+    /// compare every table's row count and the migration head. Exit 1 when the check fails.
+    Verify(VerifyArgs),
+    /// Restore a backup into a database (checks the SHA-256 first; one transaction).
+    Restore(RestoreArgs),
+    /// Delete backups outside the retention policy (never the newest verified one, nor a pinned one).
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    /// The backup directory.
+    #[arg(long, env = "VIVR_BACKUP_DIR")]
+    pub store: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ToolArgs {
+    /// Directory of pg_dump and pg_restore (default: the newest /usr/lib/postgresql/*/bin, else $PATH).
+    #[arg(long, env = "VIVR_PG_BIN")]
+    pub pg_bin: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub tools: ToolArgs,
+    /// Fail when a table lock is not granted to pg_dump within this many seconds.
+    #[arg(long, default_value_t = 60)]
+    pub lock_wait_timeout: u64,
+    /// Keep this backup from `prune` for so many days.
+    #[arg(long)]
+    pub pin_days: Option<u32>,
+    /// Verify at this level right after the dump (0: no).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=3))]
+    pub verify: u8,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    pub id: String,
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub level: u8,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub tools: ToolArgs,
+    /// Level 3: the server to restore into (a scratch database is created and dropped). Default: DATABASE_URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub scratch_url: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    pub id: String,
+    /// The database to restore into.
+    #[arg(long)]
+    pub to: String,
+    /// Replace the target's existing objects (required when it has tables).
+    #[arg(long)]
+    pub clean: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub tools: ToolArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, default_value_t = 7)]
+    pub keep_daily: usize,
+    #[arg(long, default_value_t = 4)]
+    pub keep_weekly: usize,
+    #[arg(long, default_value_t = 6)]
+    pub keep_monthly: usize,
+    /// Show what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn open_store(args: &StoreArgs) -> anyhow::Result<LocalStore> {
+    let text = args.store.to_string_lossy();
+    if text.contains("://") {
+        bail!("--store: {text:?} must be a local directory path");
+    }
+    LocalStore::new(&args.store)
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+fn print_verify(report: &backup::VerifyReport, format: Format) {
+    match format {
+        Format::Json => println!("{:#}", json!(report)),
+        Format::Text => {
+            let mut table = Table::new();
+            table.load_preset(UTF8_FULL_CONDENSED);
+            table.set_header(["check", "result", "detail"]);
+            for (check, ok, detail) in &report.checks {
+                table.add_row([
+                    check.as_str(),
+                    if *ok { "ok" } else { "FAILED" },
+                    detail.as_str(),
+                ]);
+            }
+            println!("{table}");
+            println!(
+                "Backup {} {} verification level {}.",
+                report.id,
+                if report.ok { "passed" } else { "FAILED" },
+                report.level
+            );
+        }
+    }
+}
+
+pub async fn run(command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Create(args) => {
+            let store = open_store(&args.store)?;
+            let tools = PgTools::locate(args.tools.pg_bin.clone());
+            let url = &args.db.database_url;
+            tracing::info!(database = %redact_url(url), store = %store.describe(), "backing up");
+            let manifest = backup::create(
+                url,
+                &store,
+                &backup::CreateOptions {
+                    tools: tools.clone(),
+                    lock_wait_timeout_ms: args.lock_wait_timeout * 1000,
+                    pin_days: args.pin_days,
+                },
+            )
+            .await?;
+            let verified = if args.verify > 0 {
+                Some(
+                    backup::verify(
+                        &store,
+                        &manifest.id,
+                        args.verify,
+                        &backup::VerifyOptions {
+                            tools,
+                            scratch_url: Some(url.clone()),
+                        },
+                    )
+                    .await?,
+                )
+            } else {
+                None
+            };
+            match args.store.format {
+                Format::Json => println!(
+                    "{:#}",
+                    json!({"manifest": manifest, "verification": verified})
+                ),
+                Format::Text => {
+                    println!(
+                        "Backup {} of {}: {} dumped, {} stored (sha256 {}), {} tables, migration head {}.",
+                        manifest.id,
+                        manifest.database,
+                        human_bytes(manifest.raw_bytes),
+                        human_bytes(manifest.compressed_bytes),
+                        &manifest.sha256[..16],
+                        manifest.tables.len(),
+                        manifest
+                            .migration_head
+                            .as_ref()
+                            .map_or("none", |h| h.name.as_str())
+                    );
+                    if let Some(report) = &verified {
+                        print_verify(report, Format::Text);
+                    }
+                }
+            }
+            Ok(match verified {
+                Some(report) if !report.ok => Outcome::CheckFailed,
+                _ => Outcome::Success,
+            })
+        }
+        Command::List(args) => {
+            let store = open_store(&args)?;
+            let backups = backup::list(&store)?;
+            match args.format {
+                Format::Json => println!("{:#}", json!({ "backups": backups })),
+                Format::Text => {
+                    let mut table = Table::new();
+                    table.load_preset(UTF8_FULL_CONDENSED);
+                    table.set_header([
+                        "id",
+                        "database",
+                        "size",
+                        "tables",
+                        "migration head",
+                        "verified",
+                        "pinned until",
+                    ]);
+                    for m in &backups {
+                        table.add_row([
+                            m.id.clone(),
+                            m.database.clone(),
+                            human_bytes(m.compressed_bytes),
+                            m.tables.len().to_string(),
+                            m.migration_head
+                                .as_ref()
+                                .map_or("none".into(), |h| h.name.clone()),
+                            m.verification.as_ref().map_or("no".into(), |v| {
+                                format!("L{} {}", v.level, if v.ok { "ok" } else { "FAILED" })
+                            }),
+                            m.pinned_until
+                                .map_or(String::new(), |t| t.format("%Y-%m-%d").to_string()),
+                        ]);
+                    }
+                    println!("{table}");
+                }
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Verify(args) => {
+            let store = open_store(&args.store)?;
+            let report = backup::verify(
+                &store,
+                &args.id,
+                args.level,
+                &backup::VerifyOptions {
+                    tools: PgTools::locate(args.tools.pg_bin),
+                    scratch_url: args.scratch_url,
+                },
+            )
+            .await?;
+            print_verify(&report, args.store.format);
+            Ok(if report.ok {
+                Outcome::Success
+            } else {
+                Outcome::CheckFailed
+            })
+        }
+        Command::Restore(args) => {
+            let store = open_store(&args.store)?;
+            let tools = PgTools::locate(args.tools.pg_bin);
+            let report = backup::restore(&store, &args.id, &args.to, args.clean, &tools).await?;
+            match args.store.format {
+                Format::Json => println!("{:#}", json!(report)),
+                Format::Text => println!(
+                    "Restored backup {} into {} ({} tables); migration head {}.",
+                    report.id,
+                    report.database,
+                    report.tables,
+                    report
+                        .migration_head
+                        .as_ref()
+                        .map_or("none", |h| h.name.as_str())
+                ),
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Prune(args) => {
+            let store = open_store(&args.store)?;
+            let backups = backup::list(&store)?;
+            let plan = backup::prune_plan(
+                &backups,
+                Retention {
+                    daily: args.keep_daily,
+                    weekly: args.keep_weekly,
+                    monthly: args.keep_monthly,
+                },
+                chrono::Utc::now(),
+            );
+            if !args.dry_run {
+                for decision in plan.iter().filter(|d| !d.keep) {
+                    store.delete(&decision.id)?;
+                }
+            }
+            match args.store.format {
+                Format::Json => {
+                    println!("{:#}", json!({"dry_run": args.dry_run, "decisions": plan}))
+                }
+                Format::Text => {
+                    for d in &plan {
+                        let verb = match (d.keep, args.dry_run) {
+                            (true, _) => "keep",
+                            (false, true) => "would delete",
+                            (false, false) => "deleted",
+                        };
+                        println!("{verb:>12}  {}  {}", d.id, d.reasons.join(", "));
+                    }
+                }
+            }
+            Ok(Outcome::Success)
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! `vivr backup` against PostgreSQL 15 with the real pg_dump and pg_restore: round trip, damaged objects,
+//! a dump that dies mid-stream, restore guards, retention, and no credentials in any output.
+
+mod common;
+
+use std::path::Path;
+
+use common::TestDb;
+use common::process::vivr_output;
+use sqlx::Connection;
+
+const SECRET: &str = "Sup3r-Secret-Pw";
+
+/// The test database's URL with a password added (the test cluster trusts local connections and ignores it):
+/// it must never appear in any output.
+fn with_password(url: &str) -> String {
+    url.replacen(
+        "postgres://postgres@",
+        &format!("postgres://postgres:{SECRET}@"),
+        1,
+    )
+}
+
+fn backup(args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["backup"];
+    all.extend_from_slice(args);
+    let (status, stdout, stderr) = vivr_output(&all, None);
+    assert!(
+        !stdout.contains(SECRET) && !stderr.contains(SECRET),
+        "the password leaked: {stdout}{stderr}"
+    );
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+async fn counts(url: &str) -> vivr::migrate::RowCounts {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    vivr::migrate::pg_row_counts(&mut conn).await.unwrap()
+}
+
+/// A migrated database with the demo catalogue and a few customers.
+async fn shop_database() -> Option<TestDb> {
+    let db = TestDb::postgres().await?;
+    let store = db.seeded_store().await;
+    for i in 0..3 {
+        store
+            .create_user(
+                &vivr_shop::store::NewUser {
+                    email: format!("client{i}@exemple.fr"),
+                    name: None,
+                    password_hash: "x".into(),
+                    role: vivr_shop::domain::Role::User,
+                },
+                vivr_shop::auth::now(),
+            )
+            .await
+            .unwrap();
+    }
+    Some(db)
+}
+
+fn only_backup_id(store: &Path) -> String {
+    let ids: Vec<String> = std::fs::read_dir(store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    ids[0].clone()
+}
+
+#[tokio::test]
+async fn backup_verify_and_restore_round_trip() {
+    let Some(db) = shop_database().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let url = with_password(&db.url);
+    let (code, out, err) = backup(&[
+        "create",
+        "--database-url",
+        &url,
+        "--store",
+        store,
+        "--verify",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let manifest = &created["manifest"];
+    assert_eq!(manifest["tables"]["Product"], 20);
+    assert_eq!(manifest["tables"]["User"], 3);
+    assert_eq!(
+        manifest["migration_head"]["name"],
+        "20261124160000_rating_stats_and_listing_indexes"
+    );
+    assert!(manifest["toc_entries"].as_u64().unwrap() > 20);
+    assert!(manifest["compressed_bytes"].as_u64() < manifest["raw_bytes"].as_u64());
+    assert_eq!(created["verification"]["ok"], true, "{out}");
+    let id = manifest["id"].as_str().unwrap().to_string();
+
+    let (code, out, _) = backup(&["list", "--store", store, "--format", "json"]);
+    assert_eq!(code, 0);
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed["backups"][0]["verification"]["level"], 3);
+
+    let Some(target) = TestDb::postgres().await else {
+        return;
+    };
+    let target_url = with_password(&target.url);
+    let (code, out, err) = backup(&["restore", &id, "--to", &target_url, "--store", store]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("20261124160000_rating_stats_and_listing_indexes"),
+        "{out}"
+    );
+    assert_eq!(
+        counts(&db.url).await,
+        counts(&target.url).await,
+        "every table's rows"
+    );
+
+    // A second restore into the now non-empty target needs --clean.
+    let (code, _, err) = backup(&["restore", &id, "--to", &target_url, "--store", store]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--clean"), "{err}");
+    let (code, _, err) = backup(&[
+        "restore",
+        &id,
+        "--to",
+        &target_url,
+        "--store",
+        store,
+        "--clean",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(counts(&db.url).await, counts(&target.url).await);
+}
+
+#[tokio::test]
+async fn truncated_or_corrupted_backups_fail_a_full_read_and_are_not_restored() {
+    let Some(db) = shop_database().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let (code, _, err) = backup(&[
+        "create",
+        "--database-url",
+        &db.url,
+        "--store",
+        store,
+        "--verify",
+        "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let id = only_backup_id(dir.path());
+    let object = dir.path().join(&id).join("dump.pgc.zst");
+    let intact = std::fs::read(&object).unwrap();
+    assert_eq!(
+        backup(&["verify", &id, "--level", "2", "--store", store]).0,
+        0
+    );
+
+    let mut corrupted = intact.clone();
+    let middle = corrupted.len() / 2;
+    for b in &mut corrupted[middle..middle + 4] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&object, &corrupted).unwrap();
+    let (code, out, _) = backup(&["verify", &id, "--level", "2", "--store", store]);
+    assert_eq!(code, 1, "corrupted → check failed: {out}");
+    assert!(out.contains("FAILED"), "{out}");
+
+    std::fs::write(&object, &intact[..intact.len() * 6 / 10]).unwrap();
+    let (code, out, _) = backup(&["verify", &id, "--level", "1", "--store", store]);
+    assert_eq!(code, 1, "truncated → L1 fails: {out}");
+    let (code, _, _) = backup(&["verify", &id, "--level", "2", "--store", store]);
+    assert_eq!(code, 1, "truncated → L2 fails");
+
+    let Some(target) = TestDb::postgres().await else {
+        return;
+    };
+    let (code, _, err) = backup(&["restore", &id, "--to", &target.url, "--store", store]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("damaged") && err.contains("nothing was restored"),
+        "{err}"
+    );
+    assert!(
+        counts(&target.url).await.is_empty(),
+        "the target was not touched"
+    );
+}
+
+#[tokio::test]
+async fn a_dump_that_dies_midway_leaves_no_backup() {
+    let Some(db) = shop_database().await else {
+        return;
+    };
+    let Ok(real_bin) = std::env::var("VIVR_TEST_PG_BIN") else {
+        common::missing_component::<()>("VIVR_TEST_PG_BIN", "run scripts/test");
+        return;
+    };
+    // A pg_dump that writes part of the archive, then fails.
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("pg_dump");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then exec {real_bin}/pg_dump --version; fi\n\
+             {real_bin}/pg_dump \"$@\" | head -c 3000\necho 'pg_dump: error: connection lost' >&2\nexit 1\n"
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        format!("{real_bin}/pg_restore"),
+        bin.path().join("pg_restore"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let (code, _, err) = backup(&[
+        "create",
+        "--database-url",
+        &db.url,
+        "--store",
+        store,
+        "--pg-bin",
+        bin.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("pg_dump failed") && err.contains("connection lost"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no object, no manifest"
+    );
+    let (_, out, _) = backup(&["list", "--store", store, "--format", "json"]);
+    assert_eq!(out.trim(), "{\n  \"backups\": []\n}");
+}
+
+#[tokio::test]
+async fn prune_keeps_the_newest_verified_and_pinned_backups() {
+    let Some(db) = shop_database().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    for args in [
+        vec!["--verify", "1"],
+        vec!["--verify", "0", "--pin-days", "30"],
+        vec!["--verify", "0"],
+        vec!["--verify", "0"],
+    ] {
+        let mut all = vec![
+            "create",
+            "--database-url",
+            db.url.as_str(),
+            "--store",
+            store,
+        ];
+        all.extend(args);
+        assert_eq!(backup(&all).0, 0);
+    }
+    // Age them: 400, 300, 200 and 0 days old.
+    let mut ids: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    for (id, days) in ids.iter().zip([400, 300, 200, 0]) {
+        let path = dir.path().join(id).join("manifest.json");
+        let mut manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let at = chrono::Utc::now() - chrono::TimeDelta::days(days);
+        manifest["started_at"] = serde_json::json!(at);
+        std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    }
+    let policy = [
+        "--keep-daily",
+        "1",
+        "--keep-weekly",
+        "0",
+        "--keep-monthly",
+        "0",
+    ];
+    let mut args = vec!["prune", "--store", store, "--dry-run"];
+    args.extend(policy);
+    let (code, out, _) = backup(&args);
+    assert_eq!(code, 0);
+    assert!(out.contains("would delete"), "{out}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        4,
+        "dry run deletes nothing"
+    );
+
+    let mut args = vec!["prune", "--store", store];
+    args.extend(policy);
+    let (code, out, _) = backup(&args);
+    assert_eq!(code, 0);
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left.len(), 3, "{out}");
+    assert!(
+        left.contains(&ids[0]),
+        "the newest verified one stays: {out}"
+    );
+    assert!(left.contains(&ids[1]), "the pinned one stays: {out}");
+    assert!(left.contains(&ids[3]), "today's stays: {out}");
+}
