@@ -5,8 +5,8 @@ mod common;
 
 use std::path::Path;
 
-use common::TestDb;
 use common::process::vivr_output;
+use common::{TestDb, add_migration, migrations_copy};
 use sqlx::Connection;
 
 const SECRET: &str = "Sup3r-Secret-Pw";
@@ -318,4 +318,173 @@ async fn prune_keeps_the_newest_verified_and_pinned_backups() {
     );
     assert!(left.contains(&ids[1]), "the pinned one stays: {out}");
     assert!(left.contains(&ids[3]), "today's stays: {out}");
+}
+
+/// `vivr migrate deploy` outside development: a verified backup first, under the migration lock.
+fn migrate(args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["migrate"];
+    all.extend_from_slice(args);
+    let (status, stdout, stderr) = vivr_output(&all, None);
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+#[tokio::test]
+async fn production_deploy_takes_a_verified_pinned_backup_first() {
+    let Some(db) = shop_database().await else {
+        return;
+    };
+    let migrations = migrations_copy();
+    let m = migrations.path().to_str().unwrap();
+    add_migration(
+        migrations.path(),
+        "29990101000000_wishlist_note",
+        "ALTER TABLE \"Wishlist\" ADD COLUMN \"note\" TEXT;\n",
+    );
+
+    let (code, _, err) = migrate(&[
+        "deploy",
+        "--database-url",
+        &db.url,
+        "--dir",
+        m,
+        "--env",
+        "production",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--backup-store"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let (code, out, _) = migrate(&[
+        "plan",
+        "--database-url",
+        &db.url,
+        "--dir",
+        m,
+        "--env",
+        "production",
+        "--backup-store",
+        store,
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Backup first: takes a backup"), "{out}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "plan takes no backup"
+    );
+
+    let (code, out, err) = migrate(&[
+        "deploy",
+        "--database-url",
+        &db.url,
+        "--dir",
+        m,
+        "--env",
+        "production",
+        "--backup-store",
+        store,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["applied"][0], "29990101000000_wishlist_note");
+    assert_eq!(report["backup"]["reused"], false);
+    let id = report["backup"]["backup_id"].as_str().unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(id).join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["verification"]["level"], 2);
+    assert_eq!(manifest["verification"]["ok"], true);
+    assert_eq!(
+        manifest["before_migrations"][0],
+        "29990101000000_wishlist_note"
+    );
+    assert!(manifest["pinned_until"].is_string());
+    assert_eq!(
+        manifest["migration_head"]["name"], "20261124160000_rating_stats_and_listing_indexes",
+        "the backup holds the schema before the migration"
+    );
+
+    // Nothing pending: no new backup.
+    let (code, _, _) = migrate(&[
+        "deploy",
+        "--database-url",
+        &db.url,
+        "--dir",
+        m,
+        "--env",
+        "production",
+        "--backup-store",
+        store,
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    // A recent verified backup at the current head is reused.
+    let (code, out, err) = backup(&[
+        "create",
+        "--database-url",
+        &db.url,
+        "--store",
+        store,
+        "--verify",
+        "2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let fresh: serde_json::Value = serde_json::from_str(&out).unwrap();
+    add_migration(
+        migrations.path(),
+        "29990102000000_wishlist_rank",
+        "ALTER TABLE \"Wishlist\" ADD COLUMN \"rank\" BIGINT;\n",
+    );
+    let (code, out, err) = migrate(&[
+        "deploy",
+        "--database-url",
+        &db.url,
+        "--dir",
+        m,
+        "--env",
+        "production",
+        "--backup-store",
+        store,
+        "--backup-max-age",
+        "60",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["backup"]["reused"], true);
+    assert_eq!(report["backup"]["backup_id"], fresh["manifest"]["id"]);
+
+    // serve --migrate is for development only.
+    let Some(empty) = TestDb::postgres().await else {
+        return;
+    };
+    let (status, _, err) = vivr_output(
+        &[
+            "serve",
+            "--database-url",
+            &empty.url,
+            "--env",
+            "production",
+            "--migrate",
+            "--bind",
+            "127.0.0.1:0",
+            "--session-secret",
+            "0123456789abcdef0123456789abcdef",
+            "--public-url",
+            "https://vivr.test",
+        ],
+        None,
+    );
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("vivr migrate deploy") && err.contains("for development"),
+        "{err}"
+    );
 }

@@ -6,8 +6,8 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::TestDb;
 use common::process::vivr_output;
+use common::{TestDb, add_migration, migrations_copy};
 use sqlx::Connection;
 
 /// `vivr migrate ARGS --database-url URL`: (exit code, stdout, stderr).
@@ -17,32 +17,6 @@ fn migrate(url: &str, args: &[&str]) -> (i32, String, String) {
     all.extend_from_slice(&["--database-url", url]);
     let (status, stdout, stderr) = vivr_output(&all, None);
     (status.code().unwrap_or(-1), stdout, stderr)
-}
-
-/// A copy of the repository's PostgreSQL migrations that a test may extend or edit.
-fn migrations_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
-    for entry in std::fs::read_dir(&source).unwrap() {
-        let entry = entry.unwrap();
-        let target = dir.path().join(entry.file_name());
-        if entry.path().is_dir() {
-            std::fs::create_dir(&target).unwrap();
-            std::fs::copy(
-                entry.path().join("migration.sql"),
-                target.join("migration.sql"),
-            )
-            .unwrap();
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-    dir
-}
-
-fn add_migration(dir: &Path, name: &str, sql: &str) {
-    std::fs::create_dir(dir.join(name)).unwrap();
-    std::fs::write(dir.join(name).join("migration.sql"), sql).unwrap();
 }
 
 async fn pg(url: &str) -> sqlx::PgConnection {

@@ -4,6 +4,7 @@
 //! can be checked against them exactly. Verification has three levels: L1 checksum re-read from the store, L2 a
 //! full read by `pg_restore -f /dev/null`, L3 a restore into a scratch database compared table by table.
 
+pub mod gate;
 pub mod pgtools;
 mod retention;
 mod store;
@@ -63,6 +64,9 @@ pub struct Manifest {
     /// Kept by `prune` until then (pre-migration backups).
     #[serde(default)]
     pub pinned_until: Option<DateTime<Utc>>,
+    /// Taken by `vivr migrate deploy` before applying these migrations.
+    #[serde(default)]
+    pub before_migrations: Vec<String>,
     #[serde(default)]
     pub verification: Option<Verification>,
 }
@@ -264,6 +268,7 @@ pub async fn create(
         pinned_until: options
             .pin_days
             .map(|d| started_at + chrono::TimeDelta::days(i64::from(d))),
+        before_migrations: Vec::new(),
         verification: None,
     };
     store.write_manifest(&manifest)?;

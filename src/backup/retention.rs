@@ -112,6 +112,7 @@ mod tests {
             migration_head: None,
             vivr_version: "0".into(),
             pinned_until: None,
+            before_migrations: Vec::new(),
             verification: None,
         }
     }

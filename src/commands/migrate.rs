@@ -10,6 +10,7 @@ use serde_json::json;
 use vivr_shop::config::redact_url;
 use vivr_shop::store::Backend;
 
+use crate::backup::{self, BackupStore, LocalStore, PgTools, gate::BackupGate};
 use crate::cli::{DatabaseArgs, Format, GlobalArgs};
 use crate::exit::Outcome;
 use crate::migrate::lint::{self, FileLint, Severity};
@@ -73,6 +74,44 @@ pub struct DeployArgs {
     /// Apply migrations even when the lint finds destructive or breaking changes.
     #[arg(long)]
     pub allow_destructive: bool,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// The backup gate: outside development, deploy takes (or reuses) a verified backup before migrating.
+#[derive(Debug, clap::Args)]
+pub struct GateArgs {
+    /// development, staging or production. Outside development a verified backup is required first.
+    #[arg(long = "env", env = "VIVR_ENV", default_value = "development")]
+    pub environment: String,
+    /// Where pre-migration backups go (required outside development).
+    #[arg(long, env = "VIVR_BACKUP_DIR")]
+    pub backup_store: Option<PathBuf>,
+    /// Reuse a verified (level ≥ 2) backup at the current migration head taken within this many minutes.
+    #[arg(long)]
+    pub backup_max_age: Option<u64>,
+    /// Keep the pre-migration backup from `vivr backup prune` for so many days.
+    #[arg(long, default_value_t = 30)]
+    pub backup_pin_days: u32,
+    /// Directory of pg_dump and pg_restore.
+    #[arg(long, env = "VIVR_PG_BIN")]
+    pub pg_bin: Option<PathBuf>,
+}
+
+impl GateArgs {
+    /// The backup directory the gate uses, if the gate applies.
+    fn store(&self) -> anyhow::Result<Option<LocalStore>> {
+        let environment = vivr_shop::Environment::parse(&self.environment)
+            .context("--env must be development, staging or production")?;
+        match &self.backup_store {
+            Some(dir) => Ok(Some(LocalStore::new(dir)?)),
+            None if environment.is_development() => Ok(None),
+            None => bail!(
+                "outside development, deploy takes a verified backup before migrating: give --backup-store DIR \
+                 (or VIVR_BACKUP_DIR)"
+            ),
+        }
+    }
 }
 
 /// A progress bar on stderr, one step per migration; drawn only on a terminal.
@@ -323,14 +362,52 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                 progress: progress_bar(global, args.common.format),
                 ..args.options()
             };
-            let report = migrate::deploy(&mut target.db, &target.migrations, &options).await;
+            let gate_store = args.gate.store()?;
+            let (report, gate) = match &gate_store {
+                Some(store) => {
+                    let gate = BackupGate {
+                        store,
+                        url: &args.common.db.database_url,
+                        tools: PgTools::locate(args.gate.pg_bin.clone()),
+                        max_age: args
+                            .gate
+                            .backup_max_age
+                            .map(|m| Duration::from_secs(m * 60)),
+                        pin_days: args.gate.backup_pin_days,
+                    };
+                    match backup::gate::deploy_guarded(
+                        &mut target.db,
+                        &target.migrations,
+                        &options,
+                        &gate,
+                    )
+                    .await
+                    {
+                        Ok((report, outcome)) => (Ok(report), outcome),
+                        Err(err) => (Err(err), None),
+                    }
+                }
+                None => (
+                    migrate::deploy(&mut target.db, &target.migrations, &options).await,
+                    None,
+                ),
+            };
             drop(options); // clears the progress bar before the summary
             let report = report?;
+            if let Some(gate) = &gate {
+                let how = if gate.reused {
+                    "reused"
+                } else {
+                    "taken and verified"
+                };
+                tracing::info!(backup = %gate.backup_id, "pre-migration backup {how}");
+            }
             match args.common.format {
                 Format::Json => println!(
                     "{:#}",
                     json!({
                         "database": target.url,
+                        "backup": gate,
                         "applied": report.applied,
                         "row_changes": report.rows.iter().map(|(name, changes)| json!({
                             "migration": name, "tables": changes.tables,
@@ -342,6 +419,17 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                     println!("No pending migrations: the database schema is up to date.")
                 }
                 Format::Text => {
+                    if let Some(gate) = &gate {
+                        println!(
+                            "Backup {} {} before migrating.",
+                            gate.backup_id,
+                            if gate.reused {
+                                "(reused, verified)"
+                            } else {
+                                "taken and verified"
+                            }
+                        );
+                    }
                     println!("Applied {} migration(s).", report.applied.len());
                     let mut table = Table::new();
                     table.load_preset(UTF8_FULL_CONDENSED);
@@ -496,6 +584,23 @@ pub(crate) fn print_lint(reports: &[FileLint], format: Format) {
 
 fn print_plan(target: &Target, status: &Status, lint: &[FileLint], args: &DeployArgs) {
     let options = args.options();
+    let backup_gate = match args.gate.store() {
+        Ok(Some(store)) => Some(match args.gate.backup_max_age {
+            Some(age) => format!(
+                "reuses a verified backup (level ≥ 2) at the current head from the last {age} min in {}, or takes one \
+                 there and verifies it (level 2), holding the migration lock; pinned {} days",
+                store.describe(),
+                args.gate.backup_pin_days
+            ),
+            None => format!(
+                "takes a backup into {} and verifies it (level 2) while holding the migration lock; pinned {} days",
+                store.describe(),
+                args.gate.backup_pin_days
+            ),
+        }),
+        Ok(None) => None,
+        Err(err) => Some(format!("refuses: {err:#}")),
+    };
     let blocking = lint.iter().flat_map(|l| l.blocking()).count();
     let refusal = status
         .ensure_deployable()
@@ -534,6 +639,7 @@ fn print_plan(target: &Target, status: &Status, lint: &[FileLint], args: &Deploy
                     Backend::Sqlite => json!(null),
                 },
                 "lint": lint,
+                "backup": if pending.is_empty() { None } else { backup_gate.clone() },
                 "pending": pending.iter().map(|m| json!({
                     "name": m.name,
                     "checksum": checksum(&m.sql),
@@ -563,6 +669,9 @@ fn print_plan(target: &Target, status: &Status, lint: &[FileLint], args: &Deploy
                 );
             } else {
                 println!("Applies, in order:");
+            }
+            if let Some(gate) = &backup_gate {
+                println!("  Backup first: {gate}");
             }
             if status.table_missing {
                 println!("  (first creates the _prisma_migrations table)");

@@ -129,6 +129,7 @@ async fn prepare_database(
     url: &str,
     backend: Backend,
     migrate_flag: bool,
+    development: bool,
     lock_timeout: Duration,
 ) -> anyhow::Result<()> {
     let mut db = Db::connect(url).await?;
@@ -138,6 +139,14 @@ async fn prepare_database(
         return Ok(());
     }
     status.ensure_deployable()?;
+    if backend == Backend::Postgres && migrate_flag && !development {
+        bail!(
+            "{} migration(s) pending: {}\noutside development, apply migrations with `vivr migrate deploy`, which takes a \
+             verified backup first; `vivr serve --migrate` is for development",
+            status.pending.len(),
+            status.pending.join(", ")
+        );
+    }
     if backend == Backend::Postgres && !migrate_flag {
         bail!(
             "{} migration(s) pending on {}: {}\nrefusing to start on an outdated schema; apply them with `vivr migrate deploy` or `vivr serve --migrate` \
@@ -191,6 +200,7 @@ pub async fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
         &url,
         config.backend,
         args.migrate,
+        config.shop.environment.is_development(),
         Duration::from_secs(args.migrate_lock_timeout),
     )
     .await?;

@@ -556,7 +556,7 @@ pub async fn deploy(
 }
 
 /// Runs `work` holding Prisma's advisory lock (PostgreSQL), and releases it whatever happened.
-async fn locked<T>(
+pub async fn locked<T>(
     db: &mut Db,
     timeout: Duration,
     work: impl AsyncFnOnce(&mut Db) -> anyhow::Result<T>,
@@ -571,7 +571,7 @@ fn is_lock_timeout(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))
 }
 
-async fn deploy_locked(
+pub async fn deploy_locked(
     db: &mut Db,
     migrations: &[Migration],
     options: &DeployOptions,

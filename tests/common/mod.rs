@@ -295,3 +295,29 @@ impl TestApp {
         (cookies, csrf)
     }
 }
+
+/// A copy of the repository's PostgreSQL migrations that a test may extend or edit.
+pub fn migrations_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        let target = dir.path().join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir(&target).unwrap();
+            std::fs::copy(
+                entry.path().join("migration.sql"),
+                target.join("migration.sql"),
+            )
+            .unwrap();
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+    dir
+}
+
+pub fn add_migration(dir: &std::path::Path, name: &str, sql: &str) {
+    std::fs::create_dir(dir.join(name)).unwrap();
+    std::fs::write(dir.join(name).join("migration.sql"), sql).unwrap();
+}

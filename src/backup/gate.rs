@@ -1,0 +1,131 @@
+//! The backup gate of `vivr migrate deploy` outside development: before the first pending migration runs, either
+//! a verified backup (level 2 or more) no older than the allowed age whose manifest holds the database's current
+//! migration head already exists, or one is taken and verified now — while the migration lock is held, so that no
+//! other deployer can start DDL between the backup and the migrations.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use serde::Serialize;
+use sqlx::Connection;
+
+use super::{BackupStore, CreateOptions, Manifest, PgTools, VerifyOptions, migration_head};
+use crate::migrate::{self, Db, DeployOptions, DeployReport, Migration};
+
+pub struct BackupGate<'a> {
+    pub store: &'a dyn BackupStore,
+    pub url: &'a str,
+    pub tools: PgTools,
+    /// Accept an existing verified backup this recent; `None` always takes a new one.
+    pub max_age: Option<Duration>,
+    /// How long the pre-migration backup is kept from `prune`.
+    pub pin_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GateOutcome {
+    pub backup_id: String,
+    /// True when an existing backup was accepted rather than a new one taken.
+    pub reused: bool,
+}
+
+/// A verified (level ≥ 2), recent enough backup of this database at its current head.
+fn acceptable(
+    backups: &[Manifest],
+    database: &str,
+    head: Option<&super::MigrationHead>,
+    max_age: Duration,
+) -> Option<Manifest> {
+    let oldest = Utc::now() - chrono::TimeDelta::from_std(max_age).ok()?;
+    backups
+        .iter()
+        .filter(|m| m.database == database && m.finished_at >= oldest)
+        .filter(|m| m.migration_head.as_ref() == head)
+        .find(|m| {
+            m.verification
+                .as_ref()
+                .is_some_and(|v| v.ok && v.level >= 2)
+        })
+        .cloned()
+}
+
+/// Deploys like [`migrate::deploy`], with the backup gate inside the lock. Nothing pending: no backup.
+pub async fn deploy_guarded(
+    db: &mut Db,
+    migrations: &[Migration],
+    options: &DeployOptions,
+    gate: &BackupGate<'_>,
+) -> anyhow::Result<(DeployReport, Option<GateOutcome>)> {
+    if db.backend() != vivr_shop::store::Backend::Postgres {
+        bail!(
+            "the backup gate needs PostgreSQL; the embedded SQLite database is for development (--env development)"
+        );
+    }
+    migrate::locked(db, options.lock_timeout, async |db: &mut Db| {
+        let status = migrate::status(db, migrations).await?;
+        status.ensure_deployable()?;
+        if status.pending.is_empty() {
+            return Ok((migrate::deploy_locked(db, migrations, options).await?, None));
+        }
+        let env = super::PgEnv::from_url(gate.url)?;
+        let mut conn = sqlx::PgConnection::connect(gate.url)
+            .await
+            .context("connecting to PostgreSQL")?;
+        let head = migration_head(&mut conn).await?;
+        conn.close().await.ok();
+        let existing = gate.max_age.and_then(|age| {
+            let backups = super::list(gate.store).ok()?;
+            acceptable(&backups, &env.database, head.as_ref(), age)
+        });
+        let outcome = match existing {
+            Some(found) => {
+                tracing::info!(backup = %found.id, "a recent verified backup at the current head exists; using it");
+                GateOutcome {
+                    backup_id: found.id,
+                    reused: true,
+                }
+            }
+            None => {
+                tracing::info!(store = %gate.store.describe(), "taking a backup before migrating (the migration lock is held)");
+                let mut manifest = super::create(
+                    gate.url,
+                    gate.store,
+                    &CreateOptions {
+                        tools: gate.tools.clone(),
+                        lock_wait_timeout_ms: 60_000,
+                        pin_days: Some(gate.pin_days),
+                    },
+                )
+                .await
+                .context("the pre-migration backup failed; no migration was applied")?;
+                let report = super::verify(
+                    gate.store,
+                    &manifest.id,
+                    2,
+                    &VerifyOptions {
+                        tools: gate.tools.clone(),
+                        scratch_url: None,
+                    },
+                )
+                .await?;
+                if !report.ok {
+                    bail!(
+                        "the pre-migration backup {} failed verification; no migration was applied",
+                        manifest.id
+                    );
+                }
+                manifest = gate.store.read_manifest(&manifest.id)?;
+                manifest.before_migrations = status.pending.clone();
+                gate.store.write_manifest(&manifest)?;
+                GateOutcome {
+                    backup_id: manifest.id,
+                    reused: false,
+                }
+            }
+        };
+        let report = migrate::deploy_locked(db, migrations, options).await?;
+        Ok((report, Some(outcome)))
+    })
+    .await
+}
