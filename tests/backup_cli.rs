@@ -58,6 +58,31 @@ async fn shop_database() -> Option<TestDb> {
     Some(db)
 }
 
+/// A directory with a pg_dump that writes part of the archive, then fails, and the real pg_restore.
+fn failing_pg_dump() -> Option<tempfile::TempDir> {
+    let Ok(real_bin) = std::env::var("VIVR_TEST_PG_BIN") else {
+        return common::missing_component("VIVR_TEST_PG_BIN", "run scripts/test");
+    };
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("pg_dump");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then exec {real_bin}/pg_dump --version; fi\n\
+             {real_bin}/pg_dump \"$@\" | head -c 3000\necho 'pg_dump: error: connection lost' >&2\nexit 1\n"
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        format!("{real_bin}/pg_restore"),
+        bin.path().join("pg_restore"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Some(bin)
+}
+
 fn only_backup_id(store: &Path) -> String {
     let ids: Vec<String> = std::fs::read_dir(store)
         .unwrap()
@@ -199,29 +224,9 @@ async fn a_dump_that_dies_midway_leaves_no_backup() {
     let Some(db) = shop_database().await else {
         return;
     };
-    let Ok(real_bin) = std::env::var("VIVR_TEST_PG_BIN") else {
-        common::missing_component::<()>("VIVR_TEST_PG_BIN", "run scripts/test");
+    let Some(bin) = failing_pg_dump() else {
         return;
     };
-    // A pg_dump that writes part of the archive, then fails.
-    let bin = tempfile::tempdir().unwrap();
-    let fake = bin.path().join("pg_dump");
-    std::fs::write(
-        &fake,
-        format!(
-            "#!/bin/sh\nif [ \"$1\" = --version ]; then exec {real_bin}/pg_dump --version; fi\n\
-             {real_bin}/pg_dump \"$@\" | head -c 3000\necho 'pg_dump: error: connection lost' >&2\nexit 1\n"
-        ),
-    )
-    .unwrap();
-    std::os::unix::fs::symlink(
-        format!("{real_bin}/pg_restore"),
-        bin.path().join("pg_restore"),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().to_str().unwrap();
     let (code, _, err) = backup(&[
@@ -486,5 +491,164 @@ async fn production_deploy_takes_a_verified_pinned_backup_first() {
     assert!(
         err.contains("vivr migrate deploy") && err.contains("for development"),
         "{err}"
+    );
+}
+
+const AWS_SECRET: &str = "moto-Secret-Key-42";
+
+/// An S3 bucket on the test run's moto_server, and the environment vivr needs to reach it.
+async fn s3_bucket() -> Option<(aws_sdk_s3::Client, String, Vec<(&'static str, String)>)> {
+    let Ok(endpoint) = std::env::var("VIVR_TEST_S3_ENDPOINT") else {
+        return common::missing_component(
+            "VIVR_TEST_S3_ENDPOINT (moto_server)",
+            "run scripts/test",
+        );
+    };
+    let env = vec![
+        ("AWS_ENDPOINT_URL", endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", "AKIDTEST".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", AWS_SECRET.to_string()),
+        ("AWS_REGION", "eu-west-3".to_string()),
+    ];
+    let config = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(aws_sdk_s3::config::Region::new("eu-west-3"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "AKIDTEST", AWS_SECRET, None, None, "test",
+        ))
+        .force_path_style(true)
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(config);
+    let bucket = format!(
+        "vivr-backups-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    client
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest3)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    Some((client, bucket, env))
+}
+
+fn backup_env(args: &[&str], env: &[(&'static str, String)]) -> (i32, String, String) {
+    let mut all = vec!["backup"];
+    all.extend_from_slice(args);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, stdout, stderr) = common::process::vivr_output_env(&all, None, &env);
+    for secret in [SECRET, AWS_SECRET] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "a secret leaked: {stdout}{stderr}"
+        );
+    }
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+async fn keys(client: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+    client
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_store_round_trip_and_an_aborted_upload() {
+    let Some(db) = shop_database().await else {
+        return;
+    };
+    let Some((client, bucket, env)) = s3_bucket().await else {
+        return;
+    };
+    let store = format!("s3://{bucket}/vivr/prod");
+    let url = with_password(&db.url);
+    let (code, out, err) = backup_env(
+        &[
+            "create",
+            "--database-url",
+            &url,
+            "--store",
+            &store,
+            "--verify",
+            "2",
+            "--format",
+            "json",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{err}");
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = created["manifest"]["id"].as_str().unwrap().to_string();
+    assert_eq!(created["verification"]["ok"], true, "{out}");
+    let stored = keys(&client, &bucket).await;
+    assert_eq!(
+        stored,
+        vec![
+            format!("vivr/prod/{id}/dump.pgc.zst"),
+            format!("vivr/prod/{id}/manifest.json")
+        ]
+    );
+
+    let (code, out, _) = backup_env(&["list", "--store", &store, "--format", "json"], &env);
+    assert_eq!(code, 0);
+    assert!(out.contains(&id), "{out}");
+
+    let Some(target) = TestDb::postgres().await else {
+        return;
+    };
+    let (code, _, err) = backup_env(
+        &["restore", &id, "--to", &target.url, "--store", &store],
+        &env,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(counts(&db.url).await, counts(&target.url).await);
+
+    // A pg_dump that dies midway: the multipart upload is aborted and nothing is left.
+    let Some(bin) = failing_pg_dump() else {
+        return;
+    };
+    let other = format!("s3://{bucket}/vivr/failing");
+    let (code, _, err) = backup_env(
+        &[
+            "create",
+            "--database-url",
+            &url,
+            "--store",
+            &other,
+            "--pg-bin",
+            bin.path().to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        !keys(&client, &bucket)
+            .await
+            .iter()
+            .any(|k| k.starts_with("vivr/failing")),
+        "no object, no manifest"
+    );
+    let uploads = client
+        .list_multipart_uploads()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        uploads.uploads().is_empty(),
+        "the multipart upload was aborted: {uploads:?}"
     );
 }

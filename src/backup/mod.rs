@@ -7,6 +7,7 @@
 pub mod gate;
 pub mod pgtools;
 mod retention;
+mod s3;
 mod store;
 
 use std::io::{Read, Write};
@@ -20,7 +21,19 @@ use sqlx::{Connection, PgConnection};
 
 pub use pgtools::{PgEnv, PgTools};
 pub use retention::{Retention, prune_plan};
+pub use s3::S3Store;
 pub use store::{BackupStore, LocalStore};
+
+/// A backup store from `--store`: `s3://bucket/prefix` or a local directory.
+pub async fn open_store(location: &str) -> anyhow::Result<Box<dyn BackupStore>> {
+    if location.starts_with("s3://") {
+        Ok(Box::new(S3Store::connect(location).await?))
+    } else if location.contains("://") {
+        bail!("--store: {location:?} is neither s3://bucket/prefix nor a directory")
+    } else {
+        Ok(Box::new(LocalStore::new(location)?))
+    }
+}
 
 use crate::migrate::{RowCounts, pg_row_counts};
 

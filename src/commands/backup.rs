@@ -3,12 +3,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::json;
 use vivr_shop::config::redact_url;
 
-use crate::backup::{self, BackupStore, LocalStore, PgTools, Retention};
+use crate::backup::{self, BackupStore, PgTools, Retention};
 use crate::cli::{DatabaseArgs, Format};
 use crate::exit::Outcome;
 
@@ -29,9 +28,10 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
-    /// The backup directory.
-    #[arg(long, env = "VIVR_BACKUP_DIR")]
-    pub store: PathBuf,
+    /// Where backups go: s3://bucket/prefix (AWS credentials from the standard chain, AWS_ENDPOINT_URL honoured)
+    /// or a local directory.
+    #[arg(long, env = "VIVR_BACKUP_STORE")]
+    pub store: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -106,12 +106,8 @@ pub struct PruneArgs {
     pub dry_run: bool,
 }
 
-fn open_store(args: &StoreArgs) -> anyhow::Result<LocalStore> {
-    let text = args.store.to_string_lossy();
-    if text.contains("://") {
-        bail!("--store: {text:?} must be a local directory path");
-    }
-    LocalStore::new(&args.store)
+async fn open_store(args: &StoreArgs) -> anyhow::Result<Box<dyn BackupStore>> {
+    backup::open_store(&args.store).await
 }
 
 fn human_bytes(n: u64) -> String {
@@ -153,13 +149,13 @@ fn print_verify(report: &backup::VerifyReport, format: Format) {
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Create(args) => {
-            let store = open_store(&args.store)?;
+            let store = open_store(&args.store).await?;
             let tools = PgTools::locate(args.tools.pg_bin.clone());
             let url = &args.db.database_url;
             tracing::info!(database = %redact_url(url), store = %store.describe(), "backing up");
             let manifest = backup::create(
                 url,
-                &store,
+                store.as_ref(),
                 &backup::CreateOptions {
                     tools: tools.clone(),
                     lock_wait_timeout_ms: args.lock_wait_timeout * 1000,
@@ -170,7 +166,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
             let verified = if args.verify > 0 {
                 Some(
                     backup::verify(
-                        &store,
+                        store.as_ref(),
                         &manifest.id,
                         args.verify,
                         &backup::VerifyOptions {
@@ -213,8 +209,8 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
             })
         }
         Command::List(args) => {
-            let store = open_store(&args)?;
-            let backups = backup::list(&store)?;
+            let store = open_store(&args).await?;
+            let backups = backup::list(store.as_ref())?;
             match args.format {
                 Format::Json => println!("{:#}", json!({ "backups": backups })),
                 Format::Text => {
@@ -251,9 +247,9 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Verify(args) => {
-            let store = open_store(&args.store)?;
+            let store = open_store(&args.store).await?;
             let report = backup::verify(
-                &store,
+                store.as_ref(),
                 &args.id,
                 args.level,
                 &backup::VerifyOptions {
@@ -270,9 +266,10 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
             })
         }
         Command::Restore(args) => {
-            let store = open_store(&args.store)?;
+            let store = open_store(&args.store).await?;
             let tools = PgTools::locate(args.tools.pg_bin);
-            let report = backup::restore(&store, &args.id, &args.to, args.clean, &tools).await?;
+            let report =
+                backup::restore(store.as_ref(), &args.id, &args.to, args.clean, &tools).await?;
             match args.store.format {
                 Format::Json => println!("{:#}", json!(report)),
                 Format::Text => println!(
@@ -289,8 +286,8 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Prune(args) => {
-            let store = open_store(&args.store)?;
-            let backups = backup::list(&store)?;
+            let store = open_store(&args.store).await?;
+            let backups = backup::list(store.as_ref())?;
             let plan = backup::prune_plan(
                 &backups,
                 Retention {

@@ -10,7 +10,7 @@ use serde_json::json;
 use vivr_shop::config::redact_url;
 use vivr_shop::store::Backend;
 
-use crate::backup::{self, BackupStore, LocalStore, PgTools, gate::BackupGate};
+use crate::backup::{self, BackupStore, PgTools, gate::BackupGate};
 use crate::cli::{DatabaseArgs, Format, GlobalArgs};
 use crate::exit::Outcome;
 use crate::migrate::lint::{self, FileLint, Severity};
@@ -84,9 +84,9 @@ pub struct GateArgs {
     /// development, staging or production. Outside development a verified backup is required first.
     #[arg(long = "env", env = "VIVR_ENV", default_value = "development")]
     pub environment: String,
-    /// Where pre-migration backups go (required outside development).
-    #[arg(long, env = "VIVR_BACKUP_DIR")]
-    pub backup_store: Option<PathBuf>,
+    /// Where pre-migration backups go: s3://bucket/prefix or a directory (required outside development).
+    #[arg(long, env = "VIVR_BACKUP_STORE")]
+    pub backup_store: Option<String>,
     /// Reuse a verified (level ≥ 2) backup at the current migration head taken within this many minutes.
     #[arg(long)]
     pub backup_max_age: Option<u64>,
@@ -99,16 +99,16 @@ pub struct GateArgs {
 }
 
 impl GateArgs {
-    /// The backup directory the gate uses, if the gate applies.
-    fn store(&self) -> anyhow::Result<Option<LocalStore>> {
+    /// The backup store the gate uses, if the gate applies.
+    async fn store(&self) -> anyhow::Result<Option<Box<dyn BackupStore>>> {
         let environment = vivr_shop::Environment::parse(&self.environment)
             .context("--env must be development, staging or production")?;
         match &self.backup_store {
-            Some(dir) => Ok(Some(LocalStore::new(dir)?)),
+            Some(location) => Ok(Some(backup::open_store(location).await?)),
             None if environment.is_development() => Ok(None),
             None => bail!(
                 "outside development, deploy takes a verified backup before migrating: give --backup-store DIR \
-                 (or VIVR_BACKUP_DIR)"
+                 (or VIVR_BACKUP_STORE)"
             ),
         }
     }
@@ -353,7 +353,8 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             let mut target = open(&args.common, true).await?;
             let status = migrate::status(&mut target.db, &target.migrations).await?;
             let lint = migrate::lint_pending(&mut target.db, &target.migrations, &status).await?;
-            print_plan(&target, &status, &lint, &args);
+            let gate_store = args.gate.store().await;
+            print_plan(&target, &status, &lint, &args, gate_store);
             Ok(Outcome::Success)
         }
         Command::Deploy(args) => {
@@ -362,11 +363,11 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                 progress: progress_bar(global, args.common.format),
                 ..args.options()
             };
-            let gate_store = args.gate.store()?;
+            let gate_store = args.gate.store().await?;
             let (report, gate) = match &gate_store {
                 Some(store) => {
                     let gate = BackupGate {
-                        store,
+                        store: store.as_ref(),
                         url: &args.common.db.database_url,
                         tools: PgTools::locate(args.gate.pg_bin.clone()),
                         max_age: args
@@ -582,9 +583,15 @@ pub(crate) fn print_lint(reports: &[FileLint], format: Format) {
     }
 }
 
-fn print_plan(target: &Target, status: &Status, lint: &[FileLint], args: &DeployArgs) {
+fn print_plan(
+    target: &Target,
+    status: &Status,
+    lint: &[FileLint],
+    args: &DeployArgs,
+    gate_store: anyhow::Result<Option<Box<dyn BackupStore>>>,
+) {
     let options = args.options();
-    let backup_gate = match args.gate.store() {
+    let backup_gate = match gate_store {
         Ok(Some(store)) => Some(match args.gate.backup_max_age {
             Some(age) => format!(
                 "reuses a verified backup (level ≥ 2) at the current head from the last {age} min in {}, or takes one \

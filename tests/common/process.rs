@@ -29,8 +29,18 @@ fn vivr_command() -> Command {
 
 /// Runs `vivr` with `args` to completion: (exit status, stdout, stderr).
 pub fn vivr_output(args: &[&str], stdin: Option<&str>) -> (ExitStatus, String, String) {
+    vivr_output_env(args, stdin, &[])
+}
+
+/// [`vivr_output`] with extra environment variables.
+pub fn vivr_output_env(
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> (ExitStatus, String, String) {
     let mut child = vivr_command()
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

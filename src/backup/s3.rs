@@ -1,0 +1,401 @@
+//! Backups in an S3 bucket (`s3://bucket/prefix`), through aws-sdk-s3 with the standard credential chain and
+//! `AWS_ENDPOINT_URL` honoured. The dump streams into a multipart upload whose part size grows with the dump
+//! (8 MiB, doubling every 1,000 parts, so 10,000 parts reach far beyond any logical dump); an upload that is not
+//! finished — pg_dump failed, the process was interrupted — is aborted, so no partial object ever appears.
+//! The store's methods are synchronous (they run on blocking threads); each S3 call is driven to completion on
+//! the runtime the store was created on.
+
+use std::future::Future;
+use std::io::{Read, Write};
+
+use anyhow::{Context, bail};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+
+use super::Manifest;
+use super::store::{BackupStore, ObjectWriter};
+
+const FIRST_PART: usize = 8 << 20;
+const PARTS_PER_SIZE: i32 = 1_000;
+const MAX_PARTS: i32 = 10_000;
+
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    prefix: String,
+    handle: tokio::runtime::Handle,
+}
+
+/// Runs an S3 call to completion from synchronous code, whether on a runtime worker or a blocking thread.
+fn run<F: Future>(handle: &tokio::runtime::Handle, future: F) -> F::Output {
+    tokio::task::block_in_place(|| handle.block_on(future))
+}
+
+impl S3Store {
+    /// `s3://bucket/prefix` (the prefix may be empty).
+    pub async fn connect(location: &str) -> anyhow::Result<Self> {
+        let rest = location
+            .strip_prefix("s3://")
+            .context("an S3 store is written s3://bucket/prefix")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            bail!("{location}: no bucket named (s3://bucket/prefix)");
+        }
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+            // Custom endpoints (MinIO, moto, …) serve buckets by path.
+            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+            .build();
+        let store = S3Store {
+            client: Client::from_conf(s3_config),
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+            handle: tokio::runtime::Handle::current(),
+        };
+        store
+            .client
+            .head_bucket()
+            .bucket(&store.bucket)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+            .with_context(|| format!("the bucket {bucket} is not reachable"))?;
+        Ok(store)
+    }
+
+    fn key(&self, id: &str, name: &str) -> anyhow::Result<String> {
+        if id.is_empty() || id.contains('/') || id.starts_with('.') {
+            bail!("{id:?} is not a backup id");
+        }
+        Ok(if self.prefix.is_empty() {
+            format!("{id}/{name}")
+        } else {
+            format!("{}/{id}/{name}", self.prefix)
+        })
+    }
+
+    fn folder_prefix(&self) -> String {
+        if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        }
+    }
+
+    fn get(&self, key: &str) -> anyhow::Result<aws_sdk_s3::operation::get_object::GetObjectOutput> {
+        run(
+            &self.handle,
+            self.client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send(),
+        )
+        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .with_context(|| format!("reading s3://{}/{key}", self.bucket))
+    }
+
+    fn put(&self, key: &str, body: Vec<u8>) -> anyhow::Result<()> {
+        run(
+            &self.handle,
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .body(ByteStream::from(body))
+                .send(),
+        )
+        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .with_context(|| format!("writing s3://{}/{key}", self.bucket))?;
+        Ok(())
+    }
+
+    fn keys_under(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let page = run(
+                &self.handle,
+                self.client
+                    .list_objects_v2()
+                    .bucket(&self.bucket)
+                    .prefix(prefix)
+                    .set_continuation_token(token.clone())
+                    .send(),
+            )
+            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+            token = page.next_continuation_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+}
+
+/// A multipart upload in progress.
+struct S3Writer {
+    client: Client,
+    handle: tokio::runtime::Handle,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    buffer: Vec<u8>,
+    parts: Vec<CompletedPart>,
+    finished: bool,
+    failed: Option<String>,
+}
+
+impl S3Writer {
+    fn part_size(&self) -> usize {
+        let doublings = (self.parts.len() as i32 / PARTS_PER_SIZE).min(10) as u32;
+        FIRST_PART << doublings
+    }
+
+    fn upload_part(&mut self) -> std::io::Result<()> {
+        let number = self.parts.len() as i32 + 1;
+        if number > MAX_PARTS {
+            return Err(std::io::Error::other(
+                "the dump needs more than 10,000 parts",
+            ));
+        }
+        let body = std::mem::take(&mut self.buffer);
+        let uploaded = run(
+            &self.handle,
+            self.client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .upload_id(&self.upload_id)
+                .part_number(number)
+                .body(ByteStream::from(body))
+                .send(),
+        )
+        .map_err(|e| {
+            let message = format!(
+                "uploading part {number}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(e)
+            );
+            self.failed = Some(message.clone());
+            std::io::Error::other(message)
+        })?;
+        self.parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(uploaded.e_tag().map(str::to_string))
+                .build(),
+        );
+        Ok(())
+    }
+
+    fn abort(&mut self) {
+        let aborted = run(
+            &self.handle,
+            self.client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .upload_id(&self.upload_id)
+                .send(),
+        );
+        if let Err(err) = aborted {
+            tracing::warn!(key = %self.key, error = %aws_sdk_s3::error::DisplayErrorContext(err),
+                "could not abort an unfinished multipart upload; a bucket lifecycle rule should remove it");
+        }
+    }
+}
+
+impl Write for S3Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(buf);
+        if self.buffer.len() >= self.part_size() {
+            self.upload_part()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ObjectWriter for S3Writer {
+    fn finish(mut self: Box<Self>) -> anyhow::Result<()> {
+        if let Some(failed) = &self.failed {
+            bail!("{failed}");
+        }
+        if !self.buffer.is_empty() || self.parts.is_empty() {
+            self.upload_part()?;
+        }
+        let parts = std::mem::take(&mut self.parts);
+        run(
+            &self.handle,
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .upload_id(&self.upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send(),
+        )
+        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .with_context(|| format!("completing s3://{}/{}", self.bucket, self.key))?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for S3Writer {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.abort();
+        }
+    }
+}
+
+/// Streams an object's body as `Read`.
+struct S3Reader {
+    handle: tokio::runtime::Handle,
+    body: ByteStream,
+    chunk: bytes::Bytes,
+}
+
+impl Read for S3Reader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match run(&self.handle, self.body.try_next()) {
+                Ok(Some(next)) => self.chunk = next,
+                Ok(None) => return Ok(0),
+                Err(e) => return Err(std::io::Error::other(e.to_string())),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk[..n]);
+        self.chunk = self.chunk.slice(n..);
+        Ok(n)
+    }
+}
+
+impl BackupStore for S3Store {
+    fn describe(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+
+    fn writer(&self, id: &str, name: &str) -> anyhow::Result<Box<dyn ObjectWriter>> {
+        let key = self.key(id, name)?;
+        let created = run(
+            &self.handle,
+            self.client
+                .create_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&key)
+                .send(),
+        )
+        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .with_context(|| format!("starting the upload of s3://{}/{key}", self.bucket))?;
+        Ok(Box::new(S3Writer {
+            client: self.client.clone(),
+            handle: self.handle.clone(),
+            bucket: self.bucket.clone(),
+            key,
+            upload_id: created.upload_id().unwrap_or_default().to_string(),
+            buffer: Vec::with_capacity(FIRST_PART),
+            parts: Vec::new(),
+            finished: false,
+            failed: None,
+        }))
+    }
+
+    fn reader(&self, id: &str, name: &str) -> anyhow::Result<Box<dyn Read + Send>> {
+        let object = self.get(&self.key(id, name)?)?;
+        Ok(Box::new(S3Reader {
+            handle: self.handle.clone(),
+            body: object.body,
+            chunk: bytes::Bytes::new(),
+        }))
+    }
+
+    fn size(&self, id: &str, name: &str) -> anyhow::Result<u64> {
+        let key = self.key(id, name)?;
+        let head = run(
+            &self.handle,
+            self.client
+                .head_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .send(),
+        )
+        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .with_context(|| format!("reading s3://{}/{key}", self.bucket))?;
+        Ok(head.content_length().unwrap_or(0).max(0) as u64)
+    }
+
+    fn discard(&self, id: &str) {
+        if let Err(err) = self.delete(id) {
+            tracing::warn!(error = %err, backup = id, "could not remove an incomplete backup");
+        }
+    }
+
+    fn write_manifest(&self, manifest: &Manifest) -> anyhow::Result<()> {
+        self.put(
+            &self.key(&manifest.id, "manifest.json")?,
+            serde_json::to_vec_pretty(manifest)?,
+        )
+    }
+
+    fn read_manifest(&self, id: &str) -> anyhow::Result<Manifest> {
+        let object = self
+            .get(&self.key(id, "manifest.json")?)
+            .with_context(|| format!("backup {id} has no manifest (incomplete or unknown)"))?;
+        let bytes = run(&self.handle, object.body.collect())
+            .context("reading the manifest")?
+            .into_bytes();
+        serde_json::from_slice(&bytes).with_context(|| format!("the manifest of {id} is not valid"))
+    }
+
+    fn ids(&self) -> anyhow::Result<Vec<String>> {
+        let prefix = self.folder_prefix();
+        let mut ids: Vec<String> = self
+            .keys_under(&prefix)?
+            .iter()
+            .filter_map(|k| {
+                k.strip_prefix(&prefix)?
+                    .split_once('/')
+                    .map(|(id, _)| id.to_string())
+            })
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    fn delete(&self, id: &str) -> anyhow::Result<()> {
+        let prefix = format!("{}{id}/", self.folder_prefix());
+        for key in self.keys_under(&prefix)? {
+            run(
+                &self.handle,
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .send(),
+            )
+            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+            .with_context(|| format!("deleting s3://{}/{key}", self.bucket))?;
+        }
+        Ok(())
+    }
+}
