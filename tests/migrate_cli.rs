@@ -539,3 +539,61 @@ async fn a_migration_that_loses_rows_in_tables_it_does_not_name_is_rolled_back()
     );
     assert_eq!(tables[1]["table"], "User");
 }
+
+#[tokio::test]
+async fn verify_baseline_lists_every_difference_with_the_migrations() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    // The original schema as `prisma db push` left it: the init migration's SQL, no history.
+    let init = vivr::migrate::embedded(vivr_shop::store::Backend::Postgres)[0]
+        .sql
+        .to_string();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(init))
+        .execute(&mut pg(&db.url).await)
+        .await
+        .unwrap();
+    let (code, out, err) = migrate(&db.url, &["verify-baseline", "20260130000000_init"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("resolve --applied 20260130000000_init"),
+        "{out}"
+    );
+
+    // Hand-made drift: an extra column, a missing index, a changed type.
+    sqlx::raw_sql(
+        r#"ALTER TABLE "Product" ADD COLUMN "legacySku" TEXT;
+           DROP INDEX "Product_stock_idx";
+           ALTER TABLE "Newsletter" ALTER COLUMN "email" TYPE VARCHAR(320);"#,
+    )
+    .execute(&mut pg(&db.url).await)
+    .await
+    .unwrap();
+    let (code, out, _) = migrate(
+        &db.url,
+        &["verify-baseline", "20260130000000_init", "--format", "json"],
+    );
+    assert_eq!(code, 1, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let objects: Vec<&str> = report["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["object"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        objects,
+        vec![
+            "column Newsletter.email",
+            "column Product.legacySku",
+            "index Product.Product_stock_idx"
+        ],
+        "{out}"
+    );
+    let scratch_left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname LIKE 'vivr_baseline_%'")
+            .fetch_one(&mut pg(&db.url).await)
+            .await
+            .unwrap();
+    assert_eq!(scratch_left, 0, "the scratch database is dropped");
+}

@@ -31,6 +31,17 @@ pub enum Command {
     New(NewArgs),
     /// Lint PostgreSQL migrations with squawk's rules (no database needed). Exit 1 when a finding blocks.
     Lint(LintArgs),
+    /// Before `resolve --applied NAME` on an existing database: compare its tables, columns, types, defaults,
+    /// indexes and constraints with what the migrations up to NAME create. Exit 1 on any difference.
+    VerifyBaseline(VerifyBaselineArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyBaselineArgs {
+    /// The migration the database is believed to be at.
+    pub name: String,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -498,6 +509,58 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                 Outcome::CheckFailed
             } else {
                 Outcome::Success
+            })
+        }
+        Command::VerifyBaseline(args) => {
+            let backend = Backend::from_url(&args.common.db.database_url);
+            if backend != Some(Backend::Postgres) {
+                bail!(
+                    "verify-baseline compares PostgreSQL catalogs; give a postgres:// DATABASE_URL"
+                );
+            }
+            let migrations = match &args.common.dir {
+                Some(dir) => migrate::from_dir(dir, Backend::Postgres)?,
+                None => migrate::embedded(Backend::Postgres),
+            };
+            let differences = migrate::baseline::verify_baseline(
+                &args.common.db.database_url,
+                &migrations,
+                &args.name,
+            )
+            .await?;
+            match args.common.format {
+                Format::Json => println!(
+                    "{:#}",
+                    json!({"baseline": args.name, "matches": differences.is_empty(), "differences": differences})
+                ),
+                Format::Text if differences.is_empty() => println!(
+                    "The database matches what the migrations up to {} create: `vivr migrate resolve --applied {}` \
+                     is safe.",
+                    args.name, args.name
+                ),
+                Format::Text => {
+                    let mut table = Table::new();
+                    table.load_preset(UTF8_FULL_CONDENSED);
+                    table.set_header(["object", "the migrations create", "the database has"]);
+                    for d in &differences {
+                        table.add_row([
+                            d.object.clone(),
+                            d.expected.clone().unwrap_or_else(|| "—".into()),
+                            d.actual.clone().unwrap_or_else(|| "—".into()),
+                        ]);
+                    }
+                    println!("{table}");
+                    println!(
+                        "{} difference(s): the database is not at {}; do not baseline it there as it is.",
+                        differences.len(),
+                        args.name
+                    );
+                }
+            }
+            Ok(if differences.is_empty() {
+                Outcome::Success
+            } else {
+                Outcome::CheckFailed
             })
         }
         Command::New(args) => {

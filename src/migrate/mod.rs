@@ -3,6 +3,7 @@
 //! (a failed migration is recorded and blocks later runs until resolved). `vivr serve` uses it to apply
 //! migrations; `vivr migrate` builds on it.
 
+pub mod baseline;
 mod checksum;
 pub mod lint;
 
