@@ -597,3 +597,108 @@ async fn verify_baseline_lists_every_difference_with_the_migrations() {
             .unwrap();
     assert_eq!(scratch_left, 0, "the scratch database is dropped");
 }
+
+#[test]
+fn a_transaction_mode_pooler_is_refused_unless_a_direct_url_is_given() {
+    for url in [
+        "postgres://app:pw@db.example.test:6543/vivr",
+        "postgres://app:pw@ep-cool-name-123456-pooler.eu-central-1.aws.example.test/vivr",
+        "postgres://app:pw@db.example.test:5432/vivr?pgbouncer=true",
+    ] {
+        let (code, _, err) = migrate(url, &["status"]);
+        assert_eq!(code, 2, "{url}");
+        assert!(
+            err.contains("pooler") && err.contains("DIRECT_URL"),
+            "{err}"
+        );
+        assert!(!err.contains(":pw@"), "credentials redacted: {err}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let direct = format!("sqlite://{}", dir.path().join("direct.db").display());
+    let (status, out, err) = vivr_output(
+        &[
+            "migrate",
+            "status",
+            "--database-url",
+            "postgres://app:pw@db.example.test:6543/vivr",
+            "--direct-url",
+            &direct,
+        ],
+        None,
+    );
+    assert_eq!(status.code(), Some(1), "the direct URL is used: {out}{err}");
+}
+
+#[tokio::test]
+async fn killing_vivr_mid_migration_leaves_the_database_as_it_was() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    assert_eq!(migrate(&db.url, &["deploy"]).0, 0);
+    let dir = migrations_copy();
+    add_migration(
+        dir.path(),
+        "29990101000000_slow",
+        "CREATE TABLE \"Halfway\" (id int);\nSELECT pg_sleep(3);\n",
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vivr"))
+        .args([
+            "migrate",
+            "deploy",
+            "--database-url",
+            &db.url,
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the migration is running, then kill -9.
+    let mut conn = pg(&db.url).await;
+    let started = std::time::Instant::now();
+    loop {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'vivr migrate 29990101000000_slow' AND state = 'active'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        if running > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the migration never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The server ends the orphaned transaction once it notices the client is gone.
+    loop {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'vivr migrate%'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the orphaned backend lingers"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !table_exists(&db.url, "Halfway").await,
+        "nothing of the interrupted migration stays"
+    );
+    let (code, out, _) = migrate(&db.url, &["status", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        code, 3,
+        "recorded as started and never finished, i.e. failed, as Prisma reads it: {out}"
+    );
+}

@@ -59,6 +59,10 @@ pub struct LintArgs {
 pub struct CommonArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
+    /// A direct (not pooled) connection for migrations, when DATABASE_URL goes through a transaction-mode pooler
+    /// (Prisma's directUrl).
+    #[arg(long, env = "DIRECT_URL", hide_env_values = true)]
+    pub direct_url: Option<String>,
     /// A migrations folder in Prisma's layout to use instead of the migrations built into vivr.
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -214,27 +218,43 @@ struct Target {
 
 /// Opens the database. `read_only`: a SQLite file that does not exist yet is read as an empty database
 /// instead of being created (status and plan change nothing).
+impl CommonArgs {
+    /// The URL migrations use: DIRECT_URL when given, else DATABASE_URL — never a transaction-mode pooler.
+    fn url(&self) -> anyhow::Result<&str> {
+        let url = self.direct_url.as_deref().unwrap_or(&self.db.database_url);
+        if let Some(reason) = migrate::pooler_reason(url) {
+            bail!(
+                "{} looks like a transaction-mode connection pooler ({reason}); migrations need a direct connection: \
+                 give it as --direct-url or DIRECT_URL",
+                redact_url(url)
+            );
+        }
+        Ok(url)
+    }
+}
+
 async fn open(common: &CommonArgs, read_only: bool) -> anyhow::Result<Target> {
-    let backend = Backend::from_url(&common.db.database_url)
+    let database_url = common.url()?;
+    let backend = Backend::from_url(database_url)
         .context("DATABASE_URL must start with sqlite:, postgres:// or postgresql://")?;
     let migrations = match &common.dir {
         Some(dir) => migrate::from_dir(dir, backend)?,
         None => migrate::embedded(backend),
     };
     let missing_file =
-        backend == Backend::Sqlite && read_only && !sqlite_path(&common.db.database_url).exists();
+        backend == Backend::Sqlite && read_only && !sqlite_path(database_url).exists();
     let url = if missing_file {
         "sqlite::memory:"
     } else {
-        common.db.database_url.as_str()
+        database_url
     };
     let db = Db::connect(url)
         .await
-        .with_context(|| format!("connecting to {}", redact_url(&common.db.database_url)))?;
+        .with_context(|| format!("connecting to {}", redact_url(database_url)))?;
     Ok(Target {
         db,
         migrations,
-        url: redact_url(&common.db.database_url),
+        url: redact_url(database_url),
     })
 }
 
@@ -379,7 +399,7 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                 Some(store) => {
                     let gate = BackupGate {
                         store: store.as_ref(),
-                        url: &args.common.db.database_url,
+                        url: args.common.url()?,
                         tools: PgTools::locate(args.gate.pg_bin.clone()),
                         max_age: args
                             .gate
@@ -512,7 +532,8 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             })
         }
         Command::VerifyBaseline(args) => {
-            let backend = Backend::from_url(&args.common.db.database_url);
+            let url = args.common.url()?;
+            let backend = Backend::from_url(url);
             if backend != Some(Backend::Postgres) {
                 bail!(
                     "verify-baseline compares PostgreSQL catalogs; give a postgres:// DATABASE_URL"
@@ -522,12 +543,8 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                 Some(dir) => migrate::from_dir(dir, Backend::Postgres)?,
                 None => migrate::embedded(Backend::Postgres),
             };
-            let differences = migrate::baseline::verify_baseline(
-                &args.common.db.database_url,
-                &migrations,
-                &args.name,
-            )
-            .await?;
+            let differences =
+                migrate::baseline::verify_baseline(url, &migrations, &args.name).await?;
             match args.common.format {
                 Format::Json => println!(
                     "{:#}",

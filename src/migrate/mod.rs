@@ -122,6 +122,29 @@ pub fn expected(backend: Backend) -> Vec<AppliedMigration> {
         .collect()
 }
 
+/// Why `url` looks like a transaction-mode connection pooler (PgBouncer and the like), where session settings,
+/// advisory locks and multi-statement transactions do not hold: migrations need a direct connection.
+pub fn pooler_reason(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return None;
+    }
+    let host = parsed.host_str().unwrap_or_default();
+    if parsed.port() == Some(6543) {
+        return Some("port 6543 is the usual transaction-mode pooler port".into());
+    }
+    if host.contains("-pooler") || host.contains(".pooler.") {
+        return Some(format!("the host {host} is a pooler endpoint"));
+    }
+    if parsed
+        .query_pairs()
+        .any(|(k, v)| k == "pgbouncer" && v == "true")
+    {
+        return Some("the URL says pgbouncer=true".into());
+    }
+    None
+}
+
 /// Prisma Migrate's advisory-lock key, so that vivr and `prisma migrate deploy` exclude each other.
 pub const ADVISORY_LOCK_KEY: i64 = 72_707_369;
 
