@@ -25,7 +25,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => commands::serve::run(args, &cli.global).await,
             Command::Healthcheck(args) => commands::healthcheck::run(args).await,
             Command::Migrate(cmd) => commands::migrate::run(cmd, &cli.global).await,
-            Command::Backup(cmd) => commands::backup::run(cmd).await,
+            Command::Backup(cmd) => commands::backup::run(cmd, &cli.global).await,
             Command::Admin(cmd) => commands::admin::run(cmd).await,
             Command::Completions(args) => commands::completions::run(args),
         }

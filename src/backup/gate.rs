@@ -95,6 +95,7 @@ pub async fn deploy_guarded(
                         tools: gate.tools.clone(),
                         lock_wait_timeout_ms: 60_000,
                         pin_days: Some(gate.pin_days),
+                        progress: None,
                     },
                 )
                 .await
@@ -106,6 +107,7 @@ pub async fn deploy_guarded(
                     &VerifyOptions {
                         tools: gate.tools.clone(),
                         scratch_url: None,
+                        progress: None,
                     },
                 )
                 .await?;

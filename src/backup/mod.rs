@@ -141,13 +141,17 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-#[derive(Debug, Clone)]
+/// Told how many bytes of dump went through so far (the command draws a progress line from it).
+pub type Progress = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
+
+#[derive(Clone)]
 pub struct CreateOptions {
     pub tools: PgTools,
     /// pg_dump's `--lock-wait-timeout`: how long to wait for a table lock before failing.
     pub lock_wait_timeout_ms: u64,
     /// Keep this backup from `prune` for so many days.
     pub pin_days: Option<u32>,
+    pub progress: Option<Progress>,
 }
 
 /// Dumps the database at `url` into `store`. On any failure (pg_dump's exit status included) the partial
@@ -189,6 +193,7 @@ pub async fn create(
     let tools = options.tools.clone();
     let lock_wait = options.lock_wait_timeout_ms;
     let dump_env = env.clone();
+    let progress = options.progress.clone();
     let dumped = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, u64, String)> {
         let mut command = tools.command("pg_dump");
         dump_env.apply(&mut command);
@@ -223,6 +228,9 @@ pub async fn create(
                 }
                 raw += n as u64;
                 encoder.write_all(&buf[..n])?;
+                if let Some(report) = &progress {
+                    report(raw);
+                }
             }
             encoder.finish()?.flush()
         })();
@@ -294,6 +302,7 @@ fn pipe_to_restore(
     store: &dyn BackupStore,
     id: &str,
     mut command: std::process::Command,
+    progress: Option<&Progress>,
 ) -> anyhow::Result<(String, Vec<u8>, std::process::ExitStatus, Vec<u8>)> {
     let reader = store.reader(id, OBJECT)?;
     let mut child = command
@@ -322,10 +331,15 @@ fn pipe_to_restore(
     let feed = (|| -> std::io::Result<()> {
         let mut decoder = zstd::stream::Decoder::new(&mut hashing)?;
         let mut buf = vec![0u8; CHUNK];
+        let mut fed = 0u64;
         loop {
             let n = decoder.read(&mut buf)?;
             if n == 0 {
                 return Ok(());
+            }
+            fed += n as u64;
+            if let Some(report) = progress {
+                report(fed);
             }
             match stdin.write_all(&buf[..n]) {
                 Ok(()) => {}
@@ -373,7 +387,7 @@ impl<R: Read> Read for HashingReader<R> {
 fn toc_entries(store: &dyn BackupStore, id: &str, tools: &PgTools) -> anyhow::Result<u64> {
     let mut command = tools.command("pg_restore");
     command.arg("--list");
-    let (_, stdout, status, stderr) = pipe_to_restore(store, id, command)?;
+    let (_, stdout, status, stderr) = pipe_to_restore(store, id, command, None)?;
     if !status.success() {
         bail!(
             "pg_restore --list failed: {}",
@@ -395,11 +409,12 @@ pub struct VerifyReport {
     pub checks: Vec<(String, bool, String)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct VerifyOptions {
     pub tools: PgTools,
     /// L3: the server to restore into (a scratch database is created there and dropped afterwards).
     pub scratch_url: Option<String>,
+    pub progress: Option<Progress>,
 }
 
 /// Verifies a backup at `level` (1, 2 or 3) and records the result in its manifest.
@@ -432,7 +447,8 @@ pub async fn verify(
             let mut command = options.tools.command("pg_restore");
             command.args(["--file=/dev/null"]);
             let store_id = id.to_string();
-            let (sha, _, status, stderr) = run_blocking(store, &store_id, command).await?;
+            let (sha, _, status, stderr) =
+                run_blocking(store, &store_id, command, options.progress.as_ref()).await?;
             checks.push(("sha256".into(), sha == manifest.sha256, sha));
             checks.push((
                 "full read (pg_restore -f /dev/null)".into(),
@@ -444,7 +460,16 @@ pub async fn verify(
             let url = options.scratch_url.as_deref().context(
                 "level 3 needs a server to restore into (--scratch-url or DATABASE_URL)",
             )?;
-            checks.extend(verify_by_restore(store, &manifest, url, &options.tools).await?);
+            checks.extend(
+                verify_by_restore(
+                    store,
+                    &manifest,
+                    url,
+                    &options.tools,
+                    options.progress.as_ref(),
+                )
+                .await?,
+            );
         }
     }
     let ok = checks.iter().all(|(_, ok, _)| *ok);
@@ -472,9 +497,10 @@ async fn run_blocking(
     store: &dyn BackupStore,
     id: &str,
     command: std::process::Command,
+    progress: Option<&Progress>,
 ) -> anyhow::Result<(String, Vec<u8>, std::process::ExitStatus, Vec<u8>)> {
     // The store is borrowed: run on this thread, inside block_in_place so the runtime keeps serving others.
-    tokio::task::block_in_place(|| pipe_to_restore(store, id, command))
+    tokio::task::block_in_place(|| pipe_to_restore(store, id, command, progress))
 }
 
 /// L3: restore into a fresh scratch database and compare every table's row count and the migration head.
@@ -483,6 +509,7 @@ async fn verify_by_restore(
     manifest: &Manifest,
     server_url: &str,
     tools: &PgTools,
+    progress: Option<&Progress>,
 ) -> anyhow::Result<Vec<(String, bool, String)>> {
     let scratch = format!(
         "vivr_verify_{}",
@@ -507,7 +534,7 @@ async fn verify_by_restore(
             "--no-privileges",
             "--single-transaction",
         ]);
-        let (sha, _, status, stderr) = run_blocking(store, &manifest.id, command).await?;
+        let (sha, _, status, stderr) = run_blocking(store, &manifest.id, command, progress).await?;
         let mut checks = vec![
             ("sha256".to_string(), sha == manifest.sha256, sha),
             (
@@ -577,6 +604,7 @@ pub async fn restore(
     target_url: &str,
     clean: bool,
     tools: &PgTools,
+    progress: Option<&Progress>,
 ) -> anyhow::Result<RestoreReport> {
     let manifest = store.read_manifest(id)?;
     let sha = tokio::task::block_in_place(|| store.sha256(id, OBJECT))?;
@@ -613,7 +641,7 @@ pub async fn restore(
     if clean {
         command.args(["--clean", "--if-exists"]);
     }
-    let (_, _, status, stderr) = run_blocking(store, id, command).await?;
+    let (_, _, status, stderr) = run_blocking(store, id, command, progress).await?;
     if !status.success() {
         bail!(
             "pg_restore failed; the restore ran in one transaction, so the target is as it was: {}",

@@ -8,7 +8,7 @@ use serde_json::json;
 use vivr_shop::config::redact_url;
 
 use crate::backup::{self, BackupStore, PgTools, Retention};
-use crate::cli::{DatabaseArgs, Format};
+use crate::cli::{DatabaseArgs, Format, GlobalArgs};
 use crate::exit::Outcome;
 
 #[derive(Debug, clap::Subcommand)]
@@ -121,6 +121,43 @@ fn human_bytes(n: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// A progress line on stderr (terminal only, not with -q, --no-progress or --format json), fed byte counts.
+struct ProgressLine(Option<indicatif::ProgressBar>);
+
+impl ProgressLine {
+    fn new(global: &GlobalArgs, format: Format, what: &str) -> Self {
+        use std::io::IsTerminal;
+        if global.quiet
+            || global.no_progress
+            || format == Format::Json
+            || !std::io::stderr().is_terminal()
+        {
+            return ProgressLine(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+            "{{spinner}} {what}: {{bytes}} ({{bytes_per_sec}}, {{elapsed}})"
+        )) {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        ProgressLine(Some(bar))
+    }
+
+    fn reporter(&self) -> Option<backup::Progress> {
+        let bar = self.0.clone()?;
+        Some(std::sync::Arc::new(move |bytes| bar.set_position(bytes)))
+    }
+}
+
+impl Drop for ProgressLine {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 fn print_verify(report: &backup::VerifyReport, format: Format) {
     match format {
         Format::Json => println!("{:#}", json!(report)),
@@ -146,13 +183,14 @@ fn print_verify(report: &backup::VerifyReport, format: Format) {
     }
 }
 
-pub async fn run(command: Command) -> anyhow::Result<Outcome> {
+pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     match command {
         Command::Create(args) => {
             let store = open_store(&args.store).await?;
             let tools = PgTools::locate(args.tools.pg_bin.clone());
             let url = &args.db.database_url;
             tracing::info!(database = %redact_url(url), store = %store.describe(), "backing up");
+            let line = ProgressLine::new(global, args.store.format, "dumping");
             let manifest = backup::create(
                 url,
                 store.as_ref(),
@@ -160,10 +198,13 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
                     tools: tools.clone(),
                     lock_wait_timeout_ms: args.lock_wait_timeout * 1000,
                     pin_days: args.pin_days,
+                    progress: line.reporter(),
                 },
             )
             .await?;
+            drop(line);
             let verified = if args.verify > 0 {
+                let line = ProgressLine::new(global, args.store.format, "verifying");
                 Some(
                     backup::verify(
                         store.as_ref(),
@@ -172,6 +213,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
                         &backup::VerifyOptions {
                             tools,
                             scratch_url: Some(url.clone()),
+                            progress: line.reporter(),
                         },
                     )
                     .await?,
@@ -248,6 +290,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         }
         Command::Verify(args) => {
             let store = open_store(&args.store).await?;
+            let line = ProgressLine::new(global, args.store.format, "reading");
             let report = backup::verify(
                 store.as_ref(),
                 &args.id,
@@ -255,9 +298,11 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
                 &backup::VerifyOptions {
                     tools: PgTools::locate(args.tools.pg_bin),
                     scratch_url: args.scratch_url,
+                    progress: line.reporter(),
                 },
             )
             .await?;
+            drop(line);
             print_verify(&report, args.store.format);
             Ok(if report.ok {
                 Outcome::Success
@@ -268,8 +313,17 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Restore(args) => {
             let store = open_store(&args.store).await?;
             let tools = PgTools::locate(args.tools.pg_bin);
-            let report =
-                backup::restore(store.as_ref(), &args.id, &args.to, args.clean, &tools).await?;
+            let line = ProgressLine::new(global, args.store.format, "restoring");
+            let report = backup::restore(
+                store.as_ref(),
+                &args.id,
+                &args.to,
+                args.clean,
+                &tools,
+                line.reporter().as_ref(),
+            )
+            .await?;
+            drop(line);
             match args.store.format {
                 Format::Json => println!("{:#}", json!(report)),
                 Format::Text => println!(

@@ -720,6 +720,10 @@ fn print_plan(
                 "database": target.url,
                 "backend": target.db.backend().as_str(),
                 "would_refuse": refusal,
+                "postgres_only_guards_skipped": match target.db.backend() {
+                    Backend::Sqlite => json!(["advisory lock", "lint", "lock_timeout", "statement_timeout", "lock retries"]),
+                    Backend::Postgres => json!([]),
+                },
                 "creates_history_table": status.table_missing && refusal.is_none(),
                 "advisory_lock": match target.db.backend() {
                     Backend::Postgres => json!({"key": migrate::ADVISORY_LOCK_KEY, "wait_secs": args.lock_timeout}),
@@ -755,7 +759,10 @@ fn print_plan(
                     args.lock_timeout
                 );
             } else {
-                println!("Applies, in order:");
+                println!(
+                    "Applies, in order (SQLite: no advisory lock — SQLite serialises writers itself —, no lint, \
+                     lock_timeout or statement_timeout; those guards exist on PostgreSQL only):"
+                );
             }
             if let Some(gate) = &backup_gate {
                 println!("  Backup first: {gate}");
