@@ -652,3 +652,60 @@ async fn s3_store_round_trip_and_an_aborted_upload() {
         "the multipart upload was aborted: {uploads:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_backups_are_consistent_copies_that_verify_and_restore() {
+    let db = TestDb::sqlite();
+    let store = db.seeded_store().await;
+    drop(store);
+    let dir = tempfile::tempdir().unwrap();
+    let backups = dir.path().join("backups");
+    let backups = backups.to_str().unwrap();
+    let (code, out, err) = backup(&[
+        "create",
+        "--database-url",
+        &db.url,
+        "--store",
+        backups,
+        "--verify",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(created["manifest"]["object"], "db.sqlite.zst");
+    assert_eq!(created["manifest"]["tables"]["Product"], 20);
+    assert_eq!(created["verification"]["ok"], true, "{out}");
+    let id = created["manifest"]["id"].as_str().unwrap().to_string();
+
+    let target = format!("sqlite://{}", dir.path().join("restored.db").display());
+    let (code, out, err) = backup(&["restore", &id, "--to", &target, "--store", backups]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("20261124160000_rating_stats_and_listing_indexes"),
+        "{out}"
+    );
+    let (code, _, err) = backup(&["restore", &id, "--to", &target, "--store", backups]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--clean"), "{err}");
+    let restored = sqlx::SqlitePool::connect(&target).await.unwrap();
+    let products: i64 = sqlx::query_scalar("SELECT count(*) FROM \"Product\"")
+        .fetch_one(&restored)
+        .await
+        .unwrap();
+    assert_eq!(products, 20);
+
+    // A damaged copy fails L2 and is not restored.
+    let object = Path::new(backups).join(&id).join("db.sqlite.zst");
+    let mut bytes = std::fs::read(&object).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&object, bytes).unwrap();
+    let (code, _, _) = backup(&["verify", &id, "--level", "2", "--store", backups]);
+    assert_eq!(code, 1);
+    let other = format!("sqlite://{}", dir.path().join("other.db").display());
+    let (code, _, err) = backup(&["restore", &id, "--to", &other, "--store", backups]);
+    assert_eq!(code, 2, "{err}");
+    assert!(!dir.path().join("other.db").exists(), "nothing restored");
+}

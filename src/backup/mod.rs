@@ -8,6 +8,7 @@ pub mod gate;
 pub mod pgtools;
 mod retention;
 mod s3;
+mod sqlite;
 mod store;
 
 use std::io::{Read, Write};
@@ -22,6 +23,7 @@ use sqlx::{Connection, PgConnection};
 pub use pgtools::{PgEnv, PgTools};
 pub use retention::{Retention, prune_plan};
 pub use s3::S3Store;
+use store::ObjectWriter;
 pub use store::{BackupStore, LocalStore};
 
 /// A backup store from `--store`: `s3://bucket/prefix` or a local directory.
@@ -121,6 +123,59 @@ pub async fn migration_head(conn: &mut PgConnection) -> anyhow::Result<Option<Mi
     Ok(head.map(|(name, checksum)| MigrationHead { name, checksum }))
 }
 
+/// zstd into a store object, hashing and counting what is stored.
+struct Compressor {
+    hashing: Hashing<Box<dyn ObjectWriter>>,
+}
+
+impl Compressor {
+    fn new(writer: Box<dyn ObjectWriter>) -> Self {
+        Compressor {
+            hashing: Hashing {
+                inner: writer,
+                hasher: Sha256::new(),
+                bytes: 0,
+            },
+        }
+    }
+
+    /// Compresses all of `input`; returns the uncompressed byte count. The object stays unfinished: the caller
+    /// decides whether it is complete (an unfinished object is never visible).
+    fn copy_from(
+        &mut self,
+        input: &mut impl Read,
+        progress: Option<&Progress>,
+    ) -> std::io::Result<u64> {
+        let mut raw = 0u64;
+        let mut encoder = zstd::stream::Encoder::new(&mut self.hashing, ZSTD_LEVEL)?;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = input.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            raw += n as u64;
+            encoder.write_all(&buf[..n])?;
+            if let Some(report) = progress {
+                report(raw);
+            }
+        }
+        encoder.finish()?.flush()?;
+        Ok(raw)
+    }
+
+    /// Makes the object visible; returns (stored bytes, SHA-256 of them).
+    fn finish(self) -> anyhow::Result<(u64, String)> {
+        let Hashing {
+            inner,
+            hasher,
+            bytes,
+        } = self.hashing;
+        inner.finish().context("closing the backup object")?;
+        Ok((bytes, hex::encode(hasher.finalize())))
+    }
+}
+
 /// Writes through to `inner` while hashing and counting.
 struct Hashing<W> {
     inner: W,
@@ -154,6 +209,21 @@ pub struct CreateOptions {
     pub progress: Option<Progress>,
 }
 
+/// `base`, or `base-2`, `base-3`… when a backup with that id exists (two backups in one second).
+fn unique_id(store: &dyn BackupStore, base: &str) -> anyhow::Result<String> {
+    let taken = store.ids()?;
+    Ok((1..)
+        .map(|n| {
+            if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or_else(|| base.to_string()))
+}
+
 /// Dumps the database at `url` into `store`. On any failure (pg_dump's exit status included) the partial
 /// object is removed and no manifest is written.
 pub async fn create(
@@ -161,22 +231,17 @@ pub async fn create(
     store: &dyn BackupStore,
     options: &CreateOptions,
 ) -> anyhow::Result<Manifest> {
+    if url.starts_with("sqlite:") {
+        return sqlite::create(url, store, options).await;
+    }
     let env = PgEnv::from_url(url)?;
     let (mut conn, server_major, server_version) = connect(url).await?;
     let (pg_dump_version, _) = options.tools.check_against(server_major)?;
     let started_at = Utc::now();
-    let base = format!("{}-{}", started_at.format("%Y%m%dT%H%M%SZ"), env.database);
-    let taken = store.ids()?;
-    let id = (1..)
-        .map(|n| {
-            if n == 1 {
-                base.clone()
-            } else {
-                format!("{base}-{n}")
-            }
-        })
-        .find(|candidate| !taken.contains(candidate))
-        .unwrap_or(base);
+    let id = unique_id(
+        store,
+        &format!("{}-{}", started_at.format("%Y%m%dT%H%M%SZ"), env.database),
+    )?;
 
     // One snapshot for pg_dump and for our own counts.
     sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -212,28 +277,8 @@ pub async fn create(
             let _ = std::io::BufReader::new(stderr).read_to_end(&mut buf);
             buf
         });
-        let mut hashing = Hashing {
-            inner: writer,
-            hasher: Sha256::new(),
-            bytes: 0,
-        };
-        let mut raw = 0u64;
-        let copy = (|| -> std::io::Result<()> {
-            let mut encoder = zstd::stream::Encoder::new(&mut hashing, ZSTD_LEVEL)?;
-            let mut buf = vec![0u8; CHUNK];
-            loop {
-                let n = stdout.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                raw += n as u64;
-                encoder.write_all(&buf[..n])?;
-                if let Some(report) = &progress {
-                    report(raw);
-                }
-            }
-            encoder.finish()?.flush()
-        })();
+        let mut compressor = Compressor::new(writer);
+        let copy = compressor.copy_from(&mut stdout, progress.as_ref());
         let status = child.wait().context("waiting for pg_dump")?;
         let stderr = errors.join().unwrap_or_default();
         if !status.success() {
@@ -242,13 +287,8 @@ pub async fn create(
                 pgtools::stderr_tail(&stderr)
             );
         }
-        copy.context("writing the backup")?;
-        let compressed = hashing.bytes;
-        let sha = hex::encode(hashing.hasher.finalize());
-        hashing
-            .inner
-            .finish()
-            .context("closing the backup object")?;
+        let raw = copy.context("writing the backup")?;
+        let (compressed, sha) = compressor.finish()?;
         Ok((raw, compressed, sha))
     })
     .await
@@ -429,7 +469,7 @@ pub async fn verify(
     }
     let mut manifest = store.read_manifest(id)?;
     let mut checks = Vec::new();
-    let size = store.size(id, OBJECT)?;
+    let size = store.size(id, &manifest.object)?;
     checks.push((
         "size".to_string(),
         size == manifest.compressed_bytes,
@@ -440,8 +480,11 @@ pub async fn verify(
     ));
     match level {
         1 => {
-            let sha = store.sha256(id, OBJECT)?;
+            let sha = tokio::task::block_in_place(|| store.sha256(id, &manifest.object))?;
             checks.push(("sha256".into(), sha == manifest.sha256, sha));
+        }
+        _ if manifest.object == sqlite::OBJECT => {
+            checks.extend(sqlite::verify(store, &manifest, level).await?);
         }
         2 => {
             let mut command = options.tools.command("pg_restore");
@@ -547,23 +590,8 @@ async fn verify_by_restore(
             let scratch_url = replace_database(server_url, &scratch)?;
             let mut conn = PgConnection::connect(&scratch_url).await?;
             let counts = pg_row_counts(&mut conn).await?;
-            let differing: Vec<String> = manifest
-                .tables
-                .iter()
-                .filter(|(t, n)| counts.get(*t) != Some(n))
-                .map(|(t, n)| format!("{t}: {n} in the backup, {:?} restored", counts.get(t)))
-                .collect();
-            checks.push((
-                format!("row counts of {} tables", manifest.tables.len()),
-                differing.is_empty() && counts.len() == manifest.tables.len(),
-                differing.join(", "),
-            ));
             let head = migration_head(&mut conn).await?;
-            checks.push((
-                "migration head".to_string(),
-                head == manifest.migration_head,
-                head.map(|h| h.name).unwrap_or_else(|| "none".into()),
-            ));
+            checks.extend(compare_with_manifest(manifest, &counts, head));
             conn.close().await.ok();
         }
         Ok::<_, anyhow::Error>(checks)
@@ -578,6 +606,32 @@ async fn verify_by_restore(
         tracing::warn!(error = %err, database = %scratch, "could not drop the scratch database");
     }
     result
+}
+
+/// L3's comparison of what a restore holds with what the manifest recorded at backup time.
+fn compare_with_manifest(
+    manifest: &Manifest,
+    counts: &RowCounts,
+    head: Option<MigrationHead>,
+) -> Vec<(String, bool, String)> {
+    let differing: Vec<String> = manifest
+        .tables
+        .iter()
+        .filter(|(t, n)| counts.get(*t) != Some(n))
+        .map(|(t, n)| format!("{t}: {n} in the backup, {:?} restored", counts.get(t)))
+        .collect();
+    vec![
+        (
+            format!("row counts of {} tables", manifest.tables.len()),
+            differing.is_empty() && counts.len() == manifest.tables.len(),
+            differing.join(", "),
+        ),
+        (
+            "migration head".to_string(),
+            head == manifest.migration_head,
+            head.map(|h| h.name).unwrap_or_else(|| "none".into()),
+        ),
+    ]
 }
 
 /// The same URL pointing at another database.
@@ -607,7 +661,19 @@ pub async fn restore(
     progress: Option<&Progress>,
 ) -> anyhow::Result<RestoreReport> {
     let manifest = store.read_manifest(id)?;
-    let sha = tokio::task::block_in_place(|| store.sha256(id, OBJECT))?;
+    if manifest.object == sqlite::OBJECT {
+        if !target_url.starts_with("sqlite:") {
+            bail!("backup {id} is of a SQLite database; restore it to a sqlite:// URL");
+        }
+        let head = sqlite::restore(store, &manifest, target_url, clean).await?;
+        return Ok(RestoreReport {
+            id: id.to_string(),
+            database: sqlite::path_of(target_url).display().to_string(),
+            migration_head: head,
+            tables: manifest.tables.len(),
+        });
+    }
+    let sha = tokio::task::block_in_place(|| store.sha256(id, &manifest.object))?;
     if sha != manifest.sha256 {
         bail!(
             "backup {id} is damaged: its SHA-256 is {sha}, the manifest says {}; nothing was restored",

@@ -432,7 +432,7 @@ pub async fn pg_row_counts(conn: &mut PgConnection) -> Result<RowCounts, sqlx::E
     Ok(rows.into_iter().collect())
 }
 
-async fn sqlite_row_counts(conn: &mut SqliteConnection) -> Result<RowCounts, sqlx::Error> {
+pub async fn sqlite_row_counts(conn: &mut SqliteConnection) -> Result<RowCounts, sqlx::Error> {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations'
          ORDER BY 1",

@@ -1,0 +1,235 @@
+//! Backups of the embedded SQLite database: `VACUUM INTO` makes a consistent copy while the shop keeps running;
+//! the copy is counted (rows per table, migration head), compressed with zstd and checksummed into the same
+//! stores and manifests as PostgreSQL dumps. Verification: L1 checksum, L2 `PRAGMA integrity_check` on the
+//! decompressed copy, L3 the same plus row counts and head compared with the manifest. Restore writes the file
+//! next to its target and renames it into place.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, SqliteConnection};
+
+use super::{BackupStore, Compressor, CreateOptions, Manifest, MigrationHead, ZSTD_LEVEL};
+use crate::migrate::{RowCounts, sqlite_row_counts};
+
+pub const OBJECT: &str = "db.sqlite.zst";
+
+/// The file a `sqlite:` URL names.
+pub fn path_of(url: &str) -> PathBuf {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    PathBuf::from(rest.split('?').next().unwrap_or_default())
+}
+
+async fn open(path: &Path, read_only: bool) -> anyhow::Result<SqliteConnection> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(read_only)
+        .create_if_missing(false);
+    SqliteConnection::connect_with(&options)
+        .await
+        .with_context(|| format!("opening {}", path.display()))
+}
+
+async fn head(conn: &mut SqliteConnection) -> anyhow::Result<Option<MigrationHead>> {
+    let exists: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if exists == 0 {
+        return Ok(None);
+    }
+    let row: Option<(String, String)> = sqlx::query_as(
+        r#"SELECT "migration_name", "checksum" FROM "_prisma_migrations"
+           WHERE "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL ORDER BY "migration_name" DESC LIMIT 1"#,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(name, checksum)| MigrationHead { name, checksum }))
+}
+
+/// Rows per table, migration head and integrity of a database file.
+async fn inspect(path: &Path) -> anyhow::Result<(RowCounts, Option<MigrationHead>, String)> {
+    let mut conn = open(path, true).await?;
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or_else(|e| e.to_string());
+    let counts = sqlite_row_counts(&mut conn).await?;
+    let head = head(&mut conn).await?;
+    conn.close().await.ok();
+    Ok((counts, head, integrity))
+}
+
+pub async fn create(
+    url: &str,
+    store: &dyn BackupStore,
+    options: &CreateOptions,
+) -> anyhow::Result<Manifest> {
+    let path = path_of(url);
+    if !path.exists() {
+        bail!("{}: no such SQLite database", path.display());
+    }
+    let started_at = Utc::now();
+    let database = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "vivr".into());
+    let id = super::unique_id(
+        store,
+        &format!("{}-{database}", started_at.format("%Y%m%dT%H%M%SZ")),
+    )?;
+    let scratch = tempfile::tempdir().context("a temporary directory for the copy")?;
+    let copy = scratch.path().join("copy.db");
+    let mut conn = open(&path, false).await?;
+    let version: String = sqlx::query_scalar("SELECT sqlite_version()")
+        .fetch_one(&mut conn)
+        .await?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(copy.display().to_string())
+        .execute(&mut conn)
+        .await
+        .context("VACUUM INTO (a consistent copy)")?;
+    conn.close().await.ok();
+    let (tables, migration_head, integrity) = inspect(&copy).await?;
+    if integrity != "ok" {
+        bail!("the copy fails PRAGMA integrity_check: {integrity}");
+    }
+
+    let writer = store.writer(&id, OBJECT)?;
+    let progress = options.progress.clone();
+    let copy_path = copy.clone();
+    let written = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, u64, String)> {
+        let mut input = std::fs::File::open(&copy_path)?;
+        let mut compressor = Compressor::new(writer);
+        let raw = compressor.copy_from(&mut input, progress.as_ref())?;
+        let (compressed, sha) = compressor.finish()?;
+        Ok((raw, compressed, sha))
+    })
+    .await
+    .context("the copy task stopped")?;
+    let (raw_bytes, compressed_bytes, sha256) = match written {
+        Ok(sizes) => sizes,
+        Err(err) => {
+            store.discard(&id);
+            return Err(err.context("writing the backup"));
+        }
+    };
+    let manifest = Manifest {
+        id,
+        database,
+        server_version: format!("SQLite {version}"),
+        pg_dump_version: String::new(),
+        format: "sqlite database file (VACUUM INTO)".into(),
+        compression: format!("zstd level {ZSTD_LEVEL}"),
+        object: OBJECT.into(),
+        raw_bytes,
+        compressed_bytes,
+        sha256,
+        started_at,
+        finished_at: Utc::now(),
+        toc_entries: tables.len() as u64,
+        tables,
+        migration_head,
+        vivr_version: env!("CARGO_PKG_VERSION").into(),
+        pinned_until: options
+            .pin_days
+            .map(|d| started_at + chrono::TimeDelta::days(i64::from(d))),
+        before_migrations: Vec::new(),
+        verification: None,
+    };
+    store.write_manifest(&manifest)?;
+    Ok(manifest)
+}
+
+/// Decompresses the stored copy into `target`, hashing the stored bytes on the way.
+fn unpack(store: &dyn BackupStore, manifest: &Manifest, target: &Path) -> anyhow::Result<String> {
+    let reader = store.reader(&manifest.id, &manifest.object)?;
+    let mut hashing = super::HashingReader {
+        inner: reader,
+        hasher: Sha256::new(),
+    };
+    let mut output =
+        std::fs::File::create(target).with_context(|| format!("creating {}", target.display()))?;
+    let copied = zstd::stream::copy_decode(&mut hashing, &mut output);
+    let mut rest = vec![0u8; super::CHUNK];
+    while hashing.read(&mut rest).unwrap_or(0) > 0 {}
+    copied.context("decompressing the backup")?;
+    output.sync_all()?;
+    Ok(hex::encode(hashing.hasher.finalize()))
+}
+
+/// L2: the copy decompresses and passes `PRAGMA integrity_check`; L3 also compares counts and head.
+pub async fn verify(
+    store: &dyn BackupStore,
+    manifest: &Manifest,
+    level: u8,
+) -> anyhow::Result<Vec<(String, bool, String)>> {
+    let scratch = tempfile::tempdir()?;
+    let file = scratch.path().join("verify.db");
+    let sha = match tokio::task::block_in_place(|| unpack(store, manifest, &file)) {
+        Ok(sha) => sha,
+        Err(err) => return Ok(vec![("decompress".into(), false, format!("{err:#}"))]),
+    };
+    let mut checks = vec![("sha256".to_string(), sha == manifest.sha256, sha)];
+    let (counts, head, integrity) = inspect(&file).await?;
+    checks.push((
+        "PRAGMA integrity_check".into(),
+        integrity == "ok",
+        integrity,
+    ));
+    if level >= 3 {
+        checks.extend(super::compare_with_manifest(manifest, &counts, head));
+    }
+    Ok(checks)
+}
+
+/// Restores into the SQLite file `target_url` names: refuses an existing non-empty file without `clean`;
+/// the file appears whole or not at all (written aside, then renamed).
+pub async fn restore(
+    store: &dyn BackupStore,
+    manifest: &Manifest,
+    target_url: &str,
+    clean: bool,
+) -> anyhow::Result<Option<MigrationHead>> {
+    let target = path_of(target_url);
+    if target.exists() && std::fs::metadata(&target)?.len() > 0 && !clean {
+        bail!(
+            "{} already exists; pass --clean to replace it (stop the shop first)",
+            target.display()
+        );
+    }
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let partial = target.with_extension("restore-partial");
+    let sha = match tokio::task::block_in_place(|| unpack(store, manifest, &partial)) {
+        Ok(sha) => sha,
+        Err(err) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(err.context(format!(
+                "backup {} is damaged; nothing was restored",
+                manifest.id
+            )));
+        }
+    };
+    if sha != manifest.sha256 {
+        let _ = std::fs::remove_file(&partial);
+        bail!(
+            "backup {} is damaged: its SHA-256 is {sha}, the manifest says {}; nothing was restored",
+            manifest.id,
+            manifest.sha256
+        );
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+    }
+    std::fs::rename(&partial, &target)
+        .with_context(|| format!("moving the copy to {}", target.display()))?;
+    let (_, head, _) = inspect(&target).await?;
+    Ok(head)
+}
