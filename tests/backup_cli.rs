@@ -121,6 +121,18 @@ async fn backup_verify_and_restore_round_trip() {
         "20261124160000_rating_stats_and_listing_indexes"
     );
     assert!(manifest["toc_entries"].as_u64().unwrap() > 20);
+    assert!(
+        manifest["pg_dump_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("15.")
+    );
+    assert!(
+        manifest["pg_restore_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("15.")
+    );
     assert!(manifest["compressed_bytes"].as_u64() < manifest["raw_bytes"].as_u64());
     assert_eq!(created["verification"]["ok"], true, "{out}");
     let id = manifest["id"].as_str().unwrap().to_string();

@@ -180,6 +180,50 @@ async fn edited_or_unknown_applied_migrations_are_drift() {
     assert_eq!(code, 2);
     assert!(err.contains("edited"), "{err}");
 
+    // An edit is let through explicitly, or recorded with a reason.
+    let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d, "--allow-edited"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = migrate(&db.url, &["checksums", "--dir", d]);
+    assert_eq!(code, 4, "{out}");
+    assert!(
+        out.contains("edited since applied: 29990101000000_extra"),
+        "{out}"
+    );
+    let (code, _, err) = migrate(
+        &db.url,
+        &["checksums", "--dir", d, "--update", "--reason", "short"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("--reason"), "{err}");
+    let (code, out, err) = migrate(
+        &db.url,
+        &[
+            "checksums",
+            "--dir",
+            d,
+            "--update",
+            "--reason",
+            "bigint is what production already has (ticket 42)",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("checksum updated by"), "{out}");
+    assert_eq!(
+        migrate(&db.url, &["status", "--dir", d]).0,
+        0,
+        "no drift any more"
+    );
+    let logs: String = sqlx::query_scalar(
+        "SELECT logs FROM _prisma_migrations WHERE migration_name = '29990101000000_extra' AND finished_at IS NOT NULL",
+    )
+    .fetch_one(&mut pg(&db.url).await)
+    .await
+    .unwrap();
+    assert!(
+        logs.contains("ticket 42") && logs.contains("->"),
+        "audited: {logs}"
+    );
+
     // The built-in migrations do not know 29990101000000_extra.
     let (code, out, _) = migrate(&db.url, &["status"]);
     assert_eq!(code, 4, "missing → 4: {out}");

@@ -64,7 +64,7 @@ pub async fn deploy_guarded(
     }
     migrate::locked(db, options.lock_timeout, async |db: &mut Db| {
         let status = migrate::status(db, migrations).await?;
-        status.ensure_deployable()?;
+        status.ensure_deployable_with(options.allow_edited)?;
         if status.pending.is_empty() {
             return Ok((migrate::deploy_locked(db, migrations, options).await?, None));
         }

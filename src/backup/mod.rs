@@ -64,6 +64,8 @@ pub struct Manifest {
     pub database: String,
     pub server_version: String,
     pub pg_dump_version: String,
+    #[serde(default)]
+    pub pg_restore_version: String,
     pub format: String,
     pub compression: String,
     pub object: String,
@@ -236,7 +238,7 @@ pub async fn create(
     }
     let env = PgEnv::from_url(url)?;
     let (mut conn, server_major, server_version) = connect(url).await?;
-    let (pg_dump_version, _) = options.tools.check_against(server_major)?;
+    let (pg_dump_version, pg_restore_version) = options.tools.check_against(server_major)?;
     let started_at = Utc::now();
     let id = unique_id(
         store,
@@ -314,6 +316,7 @@ pub async fn create(
         database: env.database.clone(),
         server_version,
         pg_dump_version,
+        pg_restore_version,
         format: "pg_dump custom (-Fc -Z0)".into(),
         compression: format!("zstd level {ZSTD_LEVEL}"),
         object: OBJECT.into(),

@@ -99,6 +99,7 @@ mod tests {
             database: "vivr".into(),
             server_version: "15.18".into(),
             pg_dump_version: "15.18".into(),
+            pg_restore_version: "15.18".into(),
             format: "custom".into(),
             compression: "zstd".into(),
             object: "dump.pgc.zst".into(),

@@ -124,6 +124,7 @@ pub async fn create(
         database,
         server_version: format!("SQLite {version}"),
         pg_dump_version: String::new(),
+        pg_restore_version: String::new(),
         format: "sqlite database file (VACUUM INTO)".into(),
         compression: format!("zstd level {ZSTD_LEVEL}"),
         object: OBJECT.into(),

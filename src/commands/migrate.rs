@@ -31,9 +31,27 @@ pub enum Command {
     New(NewArgs),
     /// Lint PostgreSQL migrations with squawk's rules (no database needed). Exit 1 when a finding blocks.
     Lint(LintArgs),
+    /// Applied migrations whose file was edited since they ran; with --update, record the files' checksums
+    /// (audited in the history's logs with --reason). Exit 4 while drift remains.
+    Checksums(ChecksumsArgs),
     /// Before `resolve --applied NAME` on an existing database: compare its tables, columns, types, defaults,
     /// indexes and constraints with what the migrations up to NAME create. Exit 1 on any difference.
     VerifyBaseline(VerifyBaselineArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ChecksumsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Record the current files' checksums for the edited migrations.
+    #[arg(long, requires = "reason")]
+    pub update: bool,
+    /// Why the edits are harmless (kept in `_prisma_migrations.logs`).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Seconds to wait for another migrator's advisory lock.
+    #[arg(long, default_value_t = 60)]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,6 +107,9 @@ pub struct DeployArgs {
     /// Apply migrations even when the lint finds destructive or breaking changes.
     #[arg(long)]
     pub allow_destructive: bool,
+    /// Deploy even though applied migrations were edited since they ran (see `checksums --update`).
+    #[arg(long)]
+    pub allow_edited: bool,
     #[command(flatten)]
     pub gate: GateArgs,
 }
@@ -180,6 +201,7 @@ impl DeployArgs {
             statement_timeout: Duration::from_secs(self.statement_timeout),
             lock_retries: self.lock_retries,
             allow_destructive: self.allow_destructive,
+            allow_edited: self.allow_edited,
             progress: None,
         }
     }
@@ -529,6 +551,57 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                 Outcome::CheckFailed
             } else {
                 Outcome::Success
+            })
+        }
+        Command::Checksums(args) => {
+            let mut target = open(&args.common, !args.update).await?;
+            if args.update {
+                let options = DeployOptions {
+                    lock_timeout: Duration::from_secs(args.lock_timeout),
+                    ..DeployOptions::default()
+                };
+                let reason = args.reason.as_deref().unwrap_or_default();
+                let updated =
+                    migrate::update_checksums(&mut target.db, &target.migrations, reason, &options)
+                        .await?;
+                match args.common.format {
+                    Format::Json => println!(
+                        "{:#}",
+                        json!({"updated": updated.iter().map(|(n, note)| json!({"migration": n, "audit": note})).collect::<Vec<_>>()})
+                    ),
+                    Format::Text if updated.is_empty() => {
+                        println!("No applied migration was edited.")
+                    }
+                    Format::Text => {
+                        for (_, note) in &updated {
+                            println!("{note}");
+                        }
+                    }
+                }
+                return Ok(Outcome::Success);
+            }
+            let status = migrate::status(&mut target.db, &target.migrations).await?;
+            match args.common.format {
+                Format::Json => println!(
+                    "{:#}",
+                    json!({"edited": status.edited, "missing": status.missing})
+                ),
+                Format::Text if status.edited.is_empty() && status.missing.is_empty() => {
+                    println!("Every applied migration matches its file.")
+                }
+                Format::Text => {
+                    for name in &status.edited {
+                        println!("edited since applied: {name}");
+                    }
+                    for name in &status.missing {
+                        println!("applied, but not in these migrations: {name}");
+                    }
+                }
+            }
+            Ok(if status.edited.is_empty() && status.missing.is_empty() {
+                Outcome::Success
+            } else {
+                Outcome::MigrationDrift
             })
         }
         Command::VerifyBaseline(args) => {

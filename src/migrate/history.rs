@@ -105,6 +105,11 @@ impl Status {
 
     /// The refusals a deploy starts with (Prisma's P3005 and P3009, plus drift, which Prisma only reports).
     pub fn ensure_deployable(&self) -> anyhow::Result<()> {
+        self.ensure_deployable_with(false)
+    }
+
+    /// As [`Status::ensure_deployable`]; `allow_edited` lets applied-but-edited migrations through (with a warning).
+    pub fn ensure_deployable_with(&self, allow_edited: bool) -> anyhow::Result<()> {
         if let Some(row) = self.failed.first() {
             bail!(
                 "migration {} failed earlier and is recorded as failed (P3009); fix the cause, then mark it with \
@@ -114,9 +119,13 @@ impl Status {
                 row.logs.as_deref().unwrap_or("(empty)")
             );
         }
-        if !self.edited.is_empty() {
+        if !self.edited.is_empty() && allow_edited {
+            tracing::warn!(edited = %self.edited.join(", "), "applied migrations were edited since they ran; going on (--allow-edited)");
+        } else if !self.edited.is_empty() {
             bail!(
-                "applied migrations were edited since they ran: {} (restore the files as they were applied)",
+                "applied migrations were edited since they ran: {} (restore the files as they were applied, or, if the \
+                 change is harmless, record it with `vivr migrate checksums --update --reason ...`; --allow-edited \
+                 deploys anyway)",
                 self.edited.join(", ")
             );
         }
@@ -340,6 +349,36 @@ pub(super) async fn mark_applied(db: &mut Db, migration: &Migration) -> anyhow::
     }
     .with_context(|| format!("recording {} as applied", migration.name))?;
     Ok(())
+}
+
+/// Records a new checksum on an applied migration's rows, appending why to their `logs`.
+pub(super) async fn update_checksum(
+    db: &mut Db,
+    name: &str,
+    checksum: &str,
+    note: &str,
+) -> anyhow::Result<u64> {
+    let sql = r#"UPDATE "_prisma_migrations" SET "checksum" = $1,
+                 "logs" = CASE WHEN "logs" IS NULL OR "logs" = '' THEN $2 ELSE "logs" || CHAR_NL || $2 END
+                 WHERE "migration_name" = $3 AND "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL"#;
+    let updated = match db {
+        Db::Pg(conn) => sqlx::query(sqlx::AssertSqlSafe(sql.replace("CHAR_NL", "chr(10)")))
+            .bind(checksum)
+            .bind(note)
+            .bind(name)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()),
+        Db::Sqlite(conn) => sqlx::query(sqlx::AssertSqlSafe(sql.replace("CHAR_NL", "char(10)")))
+            .bind(checksum)
+            .bind(note)
+            .bind(name)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()),
+    }
+    .with_context(|| format!("updating the checksum of {name}"))?;
+    Ok(updated)
 }
 
 /// Sets `rolled_back_at` on the failed rows of a migration.

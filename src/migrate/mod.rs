@@ -168,6 +168,8 @@ pub struct DeployOptions {
     pub lock_retries: u32,
     /// Apply migrations whose lint findings would block (dropping, renaming, retyping…).
     pub allow_destructive: bool,
+    /// Deploy even though applied migrations were edited since they ran.
+    pub allow_edited: bool,
     pub progress: Option<std::sync::Arc<dyn DeployProgress>>,
 }
 
@@ -179,6 +181,7 @@ impl std::fmt::Debug for DeployOptions {
             .field("statement_timeout", &self.statement_timeout)
             .field("lock_retries", &self.lock_retries)
             .field("allow_destructive", &self.allow_destructive)
+            .field("allow_edited", &self.allow_edited)
             .finish_non_exhaustive()
     }
 }
@@ -191,6 +194,7 @@ impl Default for DeployOptions {
             statement_timeout: Duration::from_secs(600),
             lock_retries: 3,
             allow_destructive: false,
+            allow_edited: false,
             progress: None,
         }
     }
@@ -601,7 +605,7 @@ pub async fn deploy_locked(
     options: &DeployOptions,
 ) -> anyhow::Result<DeployReport> {
     let current = status(db, migrations).await?;
-    current.ensure_deployable()?;
+    current.ensure_deployable_with(options.allow_edited)?;
     let mut report = DeployReport {
         lint: lint_pending(db, migrations, &current).await?,
         ..DeployReport::default()
@@ -812,4 +816,47 @@ pub fn create(
     )
     .with_context(|| format!("writing {}/migration.sql", path.display()))?;
     Ok(path)
+}
+
+/// Records the current file checksum for every applied migration whose file was edited since it ran (Prisma reads
+/// the new checksum as a match). Audited: each row's `logs` gets who, when, the old and new checksum and `reason`.
+pub async fn update_checksums(
+    db: &mut Db,
+    migrations: &[Migration],
+    reason: &str,
+    options: &DeployOptions,
+) -> anyhow::Result<Vec<(String, String)>> {
+    if reason.trim().len() < 10 {
+        bail!(
+            "--reason: say why the edit is harmless (at least 10 characters); it is kept in the history"
+        );
+    }
+    locked(db, options.lock_timeout, async |db: &mut Db| {
+        let current = status(db, migrations).await?;
+        let rows = history::read(db).await?.unwrap_or_default();
+        let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let mut updated = Vec::new();
+        for name in &current.edited {
+            let Some(migration) = migrations.iter().find(|m| m.name == *name) else {
+                continue;
+            };
+            let old = rows
+                .iter()
+                .rev()
+                .find(|r| r.migration_name == *name && r.finished && !r.rolled_back)
+                .map(|r| r.checksum.clone())
+                .unwrap_or_default();
+            let new = checksum(&migration.sql);
+            let note = format!(
+                "[vivr {}] checksum updated by {who} at {}: {old} -> {new}; reason: {}",
+                env!("CARGO_PKG_VERSION"),
+                chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC"),
+                reason.trim()
+            );
+            history::update_checksum(db, name, &new, &note).await?;
+            updated.push((name.clone(), note));
+        }
+        Ok(updated)
+    })
+    .await
 }
