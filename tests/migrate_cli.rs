@@ -56,6 +56,16 @@ async fn status_plan_and_deploy_on_postgresql() {
         "vivr migrate 20260130000000_init"
     );
     assert_eq!(plan["creates_history_table"], true);
+    let money = &plan["pending"][1];
+    assert_eq!(money["name"], "20261124090000_money_in_integer_cents");
+    assert!(
+        money["locks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l[0] == "Product" && l[1] == "ACCESS EXCLUSIVE"),
+        "{money:#}"
+    );
     assert!(
         !table_exists(&db.url, "_prisma_migrations").await,
         "plan changes nothing, not even the history table"

@@ -808,6 +808,7 @@ fn print_plan(
                     "name": m.name,
                     "checksum": checksum(&m.sql),
                     "transaction": transaction(&m.name),
+                    "locks": lint.iter().find(|l| l.migration == m.name).map(|l| l.strongest_locks()).unwrap_or_default(),
                     "session": settings(&m.name).into_iter().collect::<std::collections::BTreeMap<_, _>>(),
                 })).collect::<Vec<_>>(),
             });
@@ -863,6 +864,16 @@ fn print_plan(
                     m.name.to_string(),
                     checksum(&m.sql)[..12].to_string(),
                     transaction(&m.name).to_string(),
+                    lint.iter()
+                        .find(|l| l.migration == m.name)
+                        .map(|l| {
+                            l.strongest_locks()
+                                .iter()
+                                .map(|(t, mode)| format!("{t}: {mode}"))
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        })
+                        .unwrap_or_default(),
                     session,
                 ]);
             }

@@ -35,9 +35,41 @@ pub struct FileLint {
     pub transactional: bool,
     pub statements: usize,
     pub findings: Vec<Finding>,
+    /// The table lock each statement takes, in order: (table, lock mode). Statements that lock no existing table
+    /// (CREATE TABLE, CREATE FUNCTION…) are left out.
+    pub locks: Vec<(String, String)>,
 }
 
+/// PostgreSQL's table lock modes, weakest first.
+const LOCK_ORDER: [&str; 8] = [
+    "ACCESS SHARE",
+    "ROW SHARE",
+    "ROW EXCLUSIVE",
+    "SHARE UPDATE EXCLUSIVE",
+    "SHARE",
+    "SHARE ROW EXCLUSIVE",
+    "EXCLUSIVE",
+    "ACCESS EXCLUSIVE",
+];
+
 impl FileLint {
+    /// The strongest lock the file takes on each table, by table name.
+    pub fn strongest_locks(&self) -> Vec<(String, String)> {
+        let rank = |mode: &str| LOCK_ORDER.iter().position(|m| *m == mode).unwrap_or(0);
+        let mut strongest: std::collections::BTreeMap<&str, &str> =
+            std::collections::BTreeMap::new();
+        for (table, mode) in &self.locks {
+            let entry = strongest.entry(table).or_insert(mode);
+            if rank(mode) > rank(entry) {
+                *entry = mode;
+            }
+        }
+        strongest
+            .into_iter()
+            .map(|(t, m)| (t.to_string(), m.to_string()))
+            .collect()
+    }
+
     pub fn blocking(&self) -> impl Iterator<Item = &Finding> {
         self.findings
             .iter()
@@ -87,6 +119,83 @@ fn non_transactional(statement: &str) -> bool {
         || starts(&["CREATE", "TABLESPACE"])
 }
 
+/// The lock a statement takes on an existing table, from PostgreSQL's documentation of each command.
+fn table_lock(statement: &str) -> Option<(String, &'static str)> {
+    let words: Vec<String> = statement
+        .split_whitespace()
+        .take(12)
+        .map(|w| w.trim_end_matches(';').to_string())
+        .collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let at = |i: usize| upper.get(i).map(String::as_str).unwrap_or("");
+    let name_after = |keyword: &str| -> Option<String> {
+        let i = upper.iter().position(|w| w == keyword)?;
+        let mut j = i + 1;
+        while matches!(at(j), "ONLY" | "IF" | "EXISTS" | "NOT" | "CONCURRENTLY") {
+            j += 1;
+        }
+        words.get(j).map(|w| {
+            w.split('(')
+                .next()
+                .unwrap_or(w)
+                .trim_matches('"')
+                .to_string()
+        })
+    };
+    let concurrently = upper.iter().any(|w| w == "CONCURRENTLY");
+    match (at(0), at(1)) {
+        ("ALTER", "TABLE") => {
+            let lock = if upper.iter().any(|w| w == "VALIDATE") {
+                "SHARE UPDATE EXCLUSIVE"
+            } else if upper.iter().any(|w| w == "FOREIGN") && !upper.iter().any(|w| w == "DROP") {
+                "SHARE ROW EXCLUSIVE"
+            } else {
+                "ACCESS EXCLUSIVE"
+            };
+            Some((name_after("TABLE")?, lock))
+        }
+        ("CREATE", "INDEX") | ("CREATE", "UNIQUE") => Some((
+            name_after("ON")?,
+            if concurrently {
+                "SHARE UPDATE EXCLUSIVE"
+            } else {
+                "SHARE"
+            },
+        )),
+        ("DROP", "INDEX") => Some((
+            name_after("INDEX")?,
+            if concurrently {
+                "SHARE UPDATE EXCLUSIVE"
+            } else {
+                "ACCESS EXCLUSIVE"
+            },
+        )),
+        ("DROP", "TABLE") => Some((name_after("TABLE")?, "ACCESS EXCLUSIVE")),
+        ("TRUNCATE", _) => Some((name_after("TRUNCATE")?, "ACCESS EXCLUSIVE")),
+        ("UPDATE", _) => Some((name_after("UPDATE")?, "ROW EXCLUSIVE")),
+        ("DELETE", _) => Some((name_after("FROM")?, "ROW EXCLUSIVE")),
+        ("INSERT", _) => Some((name_after("INTO")?, "ROW EXCLUSIVE")),
+        ("CREATE", "TRIGGER") => Some((name_after("ON")?, "SHARE ROW EXCLUSIVE")),
+        ("VACUUM", "FULL") => Some((
+            words.get(2)?.trim_matches('"').to_string(),
+            "ACCESS EXCLUSIVE",
+        )),
+        ("VACUUM", _) => Some((
+            words.get(1)?.trim_matches('"').to_string(),
+            "SHARE UPDATE EXCLUSIVE",
+        )),
+        ("REINDEX", _) => Some((
+            words.last()?.trim_matches('"').to_string(),
+            if concurrently {
+                "SHARE UPDATE EXCLUSIVE"
+            } else {
+                "SHARE"
+            },
+        )),
+        _ => None,
+    }
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -121,6 +230,11 @@ pub fn lint(migration: &Migration, pg_version: &str) -> FileLint {
         .tree()
         .stmts()
         .map(|s| s.syntax().text().to_string())
+        .collect();
+    let locks: Vec<(String, String)> = statements
+        .iter()
+        .filter_map(|s| table_lock(s))
+        .map(|(table, lock)| (table, lock.to_string()))
         .collect();
     let outside_tx: Vec<&String> = statements.iter().filter(|s| non_transactional(s)).collect();
     if !outside_tx.is_empty() && statements.len() > 1 {
@@ -191,6 +305,7 @@ pub fn lint(migration: &Migration, pg_version: &str) -> FileLint {
         transactional,
         statements: statements.len(),
         findings,
+        locks,
     }
 }
 
@@ -275,6 +390,37 @@ mod tests {
         let alone = file("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"i\" ON \"Product\"(\"x\");\n");
         assert!(!alone.transactional);
         assert!(alone.blocking().next().is_none(), "{:?}", alone.findings);
+    }
+
+    #[test]
+    fn each_statement_names_the_lock_it_takes() {
+        let l = file(
+            "ALTER TABLE \"Product\" ADD COLUMN \"x\" text;\n\
+             ALTER TABLE \"Order\" VALIDATE CONSTRAINT \"c\";\n\
+             CREATE INDEX \"i\" ON \"Product\"(\"x\");\n\
+             UPDATE \"Product\" SET \"x\" = 'a';\n\
+             CREATE TABLE \"New\" (id int);\n",
+        );
+        let locks: Vec<(&str, &str)> = l
+            .locks
+            .iter()
+            .map(|(t, m)| (t.as_str(), m.as_str()))
+            .collect();
+        assert_eq!(
+            locks,
+            vec![
+                ("Product", "ACCESS EXCLUSIVE"),
+                ("Order", "SHARE UPDATE EXCLUSIVE"),
+                ("Product", "SHARE"),
+                ("Product", "ROW EXCLUSIVE"),
+            ]
+        );
+        let concurrent =
+            file("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"i\" ON \"Product\"(\"x\");\n");
+        assert_eq!(
+            concurrent.locks,
+            vec![("Product".to_string(), "SHARE UPDATE EXCLUSIVE".to_string())]
+        );
     }
 
     #[test]
