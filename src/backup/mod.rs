@@ -211,6 +211,14 @@ pub struct CreateOptions {
     pub progress: Option<Progress>,
 }
 
+impl CreateOptions {
+    /// Until when a backup started at `started_at` is kept from `prune`.
+    fn pinned_until(&self, started_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.pin_days
+            .map(|d| started_at + chrono::TimeDelta::days(i64::from(d)))
+    }
+}
+
 /// `base`, or `base-2`, `base-3`… when a backup with that id exists (two backups in one second).
 fn unique_id(store: &dyn BackupStore, base: &str) -> anyhow::Result<String> {
     let taken = store.ids()?;
@@ -329,9 +337,7 @@ pub async fn create(
         tables,
         migration_head: head,
         vivr_version: env!("CARGO_PKG_VERSION").into(),
-        pinned_until: options
-            .pin_days
-            .map(|d| started_at + chrono::TimeDelta::days(i64::from(d))),
+        pinned_until: options.pinned_until(started_at),
         before_migrations: Vec::new(),
         verification: None,
     };
@@ -590,7 +596,7 @@ async fn verify_by_restore(
             ),
         ];
         if status.success() {
-            let scratch_url = replace_database(server_url, &scratch)?;
+            let scratch_url = crate::migrate::url_with_database(server_url, &scratch)?;
             let mut conn = PgConnection::connect(&scratch_url).await?;
             let counts = pg_row_counts(&mut conn).await?;
             let head = migration_head(&mut conn).await?;
@@ -637,13 +643,6 @@ fn compare_with_manifest(
     ]
 }
 
-/// The same URL pointing at another database.
-fn replace_database(url: &str, database: &str) -> anyhow::Result<String> {
-    let mut parsed = url::Url::parse(url).context("the database URL is not valid")?;
-    parsed.set_path(&format!("/{database}"));
-    Ok(parsed.to_string())
-}
-
 /// What `restore` did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RestoreReport {
@@ -671,7 +670,9 @@ pub async fn restore(
         let head = sqlite::restore(store, &manifest, target_url, clean).await?;
         return Ok(RestoreReport {
             id: id.to_string(),
-            database: sqlite::path_of(target_url).display().to_string(),
+            database: crate::migrate::sqlite_file(target_url)
+                .display()
+                .to_string(),
             migration_head: head,
             tables: manifest.tables.len(),
         });

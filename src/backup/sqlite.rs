@@ -5,7 +5,7 @@
 //! next to its target and renames it into place.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
@@ -17,12 +17,6 @@ use super::{BackupStore, Compressor, CreateOptions, Manifest, MigrationHead, ZST
 use crate::migrate::{RowCounts, sqlite_row_counts};
 
 pub const OBJECT: &str = "db.sqlite.zst";
-
-/// The file a `sqlite:` URL names.
-pub fn path_of(url: &str) -> PathBuf {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    PathBuf::from(rest.split('?').next().unwrap_or_default())
-}
 
 async fn open(path: &Path, read_only: bool) -> anyhow::Result<SqliteConnection> {
     let options = SqliteConnectOptions::new()
@@ -70,7 +64,7 @@ pub async fn create(
     store: &dyn BackupStore,
     options: &CreateOptions,
 ) -> anyhow::Result<Manifest> {
-    let path = path_of(url);
+    let path = crate::migrate::sqlite_file(url);
     if !path.exists() {
         bail!("{}: no such SQLite database", path.display());
     }
@@ -137,9 +131,7 @@ pub async fn create(
         tables,
         migration_head,
         vivr_version: env!("CARGO_PKG_VERSION").into(),
-        pinned_until: options
-            .pin_days
-            .map(|d| started_at + chrono::TimeDelta::days(i64::from(d))),
+        pinned_until: options.pinned_until(started_at),
         before_migrations: Vec::new(),
         verification: None,
     };
@@ -197,7 +189,7 @@ pub async fn restore(
     target_url: &str,
     clean: bool,
 ) -> anyhow::Result<Option<MigrationHead>> {
-    let target = path_of(target_url);
+    let target = crate::migrate::sqlite_file(target_url);
     if target.exists() && std::fs::metadata(&target)?.len() > 0 && !clean {
         bail!(
             "{} already exists; pass --clean to replace it (stop the shop first)",

@@ -264,7 +264,7 @@ async fn open(common: &CommonArgs, read_only: bool) -> anyhow::Result<Target> {
         None => migrate::embedded(backend),
     };
     let missing_file =
-        backend == Backend::Sqlite && read_only && !sqlite_path(database_url).exists();
+        backend == Backend::Sqlite && read_only && !migrate::sqlite_file(database_url).exists();
     let url = if missing_file {
         "sqlite::memory:"
     } else {
@@ -278,11 +278,6 @@ async fn open(common: &CommonArgs, read_only: bool) -> anyhow::Result<Target> {
         migrations,
         url: redact_url(database_url),
     })
-}
-
-fn sqlite_path(url: &str) -> PathBuf {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    PathBuf::from(rest.split('?').next().unwrap_or_default())
 }
 
 fn state_word(state: MigrationState) -> &'static str {

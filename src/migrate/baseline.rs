@@ -87,13 +87,6 @@ fn diff(expected: &Catalog, actual: &Catalog) -> Vec<Difference> {
         .collect()
 }
 
-/// The same server URL with another database.
-fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
-    let mut parsed = url::Url::parse(url).context("the database URL is not valid")?;
-    parsed.set_path(&format!("/{database}"));
-    Ok(parsed.to_string())
-}
-
 /// Compares the database at `url` with what `migrations` up to and including `name` create.
 pub async fn verify_baseline(
     url: &str,
@@ -118,7 +111,7 @@ pub async fn verify_baseline(
             "creating a scratch database to build the expected schema (the role needs CREATEDB)",
         )?;
     let expected = async {
-        let mut conn = PgConnection::connect(&with_database(url, &scratch)?).await?;
+        let mut conn = PgConnection::connect(&super::url_with_database(url, &scratch)?).await?;
         for migration in &migrations[..=last] {
             sqlx::raw_sql(AssertSqlSafe(migration.sql.to_string()))
                 .execute(&mut conn)

@@ -145,6 +145,19 @@ pub fn pooler_reason(url: &str) -> Option<String> {
     None
 }
 
+/// The same PostgreSQL URL pointing at another database on that server.
+pub fn url_with_database(url: &str, database: &str) -> anyhow::Result<String> {
+    let mut parsed = url::Url::parse(url).context("the database URL is not valid")?;
+    parsed.set_path(&format!("/{database}"));
+    Ok(parsed.to_string())
+}
+
+/// The file a `sqlite:` URL names.
+pub fn sqlite_file(url: &str) -> std::path::PathBuf {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    std::path::PathBuf::from(rest.split('?').next().unwrap_or_default())
+}
+
 /// Prisma Migrate's advisory-lock key, so that vivr and `prisma migrate deploy` exclude each other.
 pub const ADVISORY_LOCK_KEY: i64 = 72_707_369;
 
