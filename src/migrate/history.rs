@@ -314,7 +314,8 @@ pub(super) async fn record_failure(db: &mut Db, id: &str, logs: &str) -> anyhow:
     Ok(())
 }
 
-/// `resolve --applied`: a row as if the migration had run, without running it.
+/// `resolve --applied`: a row as if the migration had run, without running it — finished as it starts, no step
+/// applied, empty `logs`, as Prisma writes it.
 pub(super) async fn mark_applied(db: &mut Db, migration: &Migration) -> anyhow::Result<()> {
     mark_rolled_back(db, &migration.name).await?;
     let id = uuid::Uuid::new_v4().to_string();
@@ -322,8 +323,8 @@ pub(super) async fn mark_applied(db: &mut Db, migration: &Migration) -> anyhow::
     match db {
         Db::Pg(conn) => {
             sqlx::query(
-                "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
-                 VALUES ($1, $2, $3, now(), now(), 0)",
+                "INSERT INTO _prisma_migrations (id, checksum, migration_name, logs, started_at, finished_at, applied_steps_count)
+                 VALUES ($1, $2, $3, '', now(), now(), 0)",
             )
             .bind(&id)
             .bind(&sum)
@@ -335,8 +336,8 @@ pub(super) async fn mark_applied(db: &mut Db, migration: &Migration) -> anyhow::
         Db::Sqlite(conn) => {
             let now = now_text();
             sqlx::query(
-                r#"INSERT INTO "_prisma_migrations" ("id", "checksum", "migration_name", "started_at", "finished_at", "applied_steps_count")
-                   VALUES ($1, $2, $3, $4, $4, 0)"#,
+                r#"INSERT INTO "_prisma_migrations" ("id", "checksum", "migration_name", "logs", "started_at", "finished_at", "applied_steps_count")
+                   VALUES ($1, $2, $3, '', $4, $4, 0)"#,
             )
             .bind(&id)
             .bind(&sum)
