@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::process::vivr_output;
-use common::{TestDb, add_migration, migrations_copy};
+use common::{TestDb, add_migration, migrations_copy, migrations_copy_of};
 use sqlx::Connection;
 
 const SECRET: &str = "Sup3r-Secret-Pw";
@@ -720,4 +720,72 @@ async fn sqlite_backups_are_consistent_copies_that_verify_and_restore() {
     let (code, _, err) = backup(&["restore", &id, "--to", &other, "--store", backups]);
     assert_eq!(code, 2, "{err}");
     assert!(!dir.path().join("other.db").exists(), "nothing restored");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_production_deploy_on_sqlite_takes_a_verified_copy_first() {
+    let db = TestDb::sqlite();
+    drop(db.seeded_store().await);
+    let migrations = migrations_copy_of(vivr_shop::store::Backend::Sqlite);
+    add_migration(
+        migrations.path(),
+        "29990101000000_gift_cards",
+        "CREATE TABLE \"GiftCard\" (\"id\" TEXT PRIMARY KEY);\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let backups = dir.path().join("backups");
+    let backups = backups.to_str().unwrap();
+    let d = migrations.path().to_str().unwrap();
+    let deploy = [
+        "deploy",
+        "--dir",
+        d,
+        "--database-url",
+        &db.url,
+        "--env",
+        "production",
+    ];
+
+    let (code, _, err) = migrate(&deploy);
+    assert_eq!(code, 2, "no backup store, no deploy: {err}");
+    assert!(err.contains("--backup-store"), "{err}");
+
+    let mut with_store = deploy.to_vec();
+    with_store.extend_from_slice(&["--backup-store", backups, "--format", "json"]);
+    let (code, out, err) = migrate(&with_store);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["applied"][0], "29990101000000_gift_cards", "{out}");
+    assert_eq!(report["backup"]["reused"], false, "{out}");
+    let id = report["backup"]["backup_id"].as_str().unwrap().to_string();
+
+    let (code, out, err) = backup(&["list", "--store", backups, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let manifest = &list["backups"][0];
+    assert_eq!(manifest["id"], id.as_str());
+    assert_eq!(manifest["verification"]["ok"], true, "{out}");
+    assert_eq!(manifest["verification"]["level"], 2, "{out}");
+    assert!(manifest["pinned_until"].is_string(), "{out}");
+    assert_eq!(
+        manifest["before_migrations"][0],
+        "29990101000000_gift_cards"
+    );
+    assert_eq!(
+        manifest["migration_head"]["name"],
+        "20261124160000_rating_stats_and_listing_indexes"
+    );
+
+    // The copy is the database as it was before the migration.
+    let target = format!("sqlite://{}", dir.path().join("before.db").display());
+    let (code, _, err) = backup(&["restore", &id, "--to", &target, "--store", backups]);
+    assert_eq!(code, 0, "{err}");
+    let restored = sqlx::SqlitePool::connect(&target).await.unwrap();
+    let (gift_cards, products): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'GiftCard'), (SELECT count(*) FROM \"Product\")",
+    )
+    .fetch_one(&restored)
+    .await
+    .unwrap();
+    assert_eq!((gift_cards, products), (0, 20));
 }

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::process::vivr_output;
+use common::process::{vivr_into_closed_pipe, vivr_output};
 use common::{TestDb, add_migration, migrations_copy};
 use sqlx::Connection;
 
@@ -529,6 +529,13 @@ fn lint_needs_no_database() {
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["files"][0]["findings"][0]["rule"], "renaming-column");
     assert_eq!(json["files"][0]["findings"][0]["severity"], "block");
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let (status, err) = vivr_into_closed_pipe(&["migrate", "lint"]);
+    assert_eq!(status.code(), Some(141), "SIGPIPE's status: {err}");
+    assert!(!err.contains("panicked"), "{err}");
 }
 
 #[tokio::test]

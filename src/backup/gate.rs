@@ -1,16 +1,16 @@
 //! The backup gate of `vivr migrate deploy` outside development: before the first pending migration runs, either
 //! a verified backup (level 2 or more) no older than the allowed age whose manifest holds the database's current
 //! migration head already exists, or one is taken and verified now — while the migration lock is held, so that no
-//! other deployer can start DDL between the backup and the migrations.
+//! other deployer can start DDL between the backup and the migrations. On the embedded SQLite database the backup
+//! is a `VACUUM INTO` copy checked with `PRAGMA integrity_check`; SQLite has no advisory lock to hold.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
 use serde::Serialize;
-use sqlx::Connection;
 
-use super::{BackupStore, CreateOptions, Manifest, PgTools, VerifyOptions, migration_head};
+use super::{BackupStore, CreateOptions, Manifest, MigrationHead, PgTools, VerifyOptions};
 use crate::migrate::{self, Db, DeployOptions, DeployReport, Migration};
 
 pub struct BackupGate<'a> {
@@ -34,7 +34,7 @@ pub struct GateOutcome {
 fn acceptable(
     backups: &[Manifest],
     database: &str,
-    head: Option<&super::MigrationHead>,
+    head: Option<&MigrationHead>,
     max_age: Duration,
 ) -> Option<Manifest> {
     let oldest = Utc::now() - chrono::TimeDelta::from_std(max_age).ok()?;
@@ -50,6 +50,20 @@ fn acceptable(
         .cloned()
 }
 
+/// The database's name as manifests record it, and its migration head, read on the deploy connection.
+async fn identity(db: &mut Db, url: &str) -> anyhow::Result<(String, Option<MigrationHead>)> {
+    match db {
+        Db::Pg(conn) => Ok((
+            super::PgEnv::from_url(url)?.database,
+            super::migration_head(conn).await?,
+        )),
+        Db::Sqlite(conn) => Ok((
+            super::sqlite::database_name(url),
+            super::sqlite::head(conn).await?,
+        )),
+    }
+}
+
 /// Deploys like [`migrate::deploy`], with the backup gate inside the lock. Nothing pending: no backup.
 pub async fn deploy_guarded(
     db: &mut Db,
@@ -57,26 +71,16 @@ pub async fn deploy_guarded(
     options: &DeployOptions,
     gate: &BackupGate<'_>,
 ) -> anyhow::Result<(DeployReport, Option<GateOutcome>)> {
-    if db.backend() != vivr_shop::store::Backend::Postgres {
-        bail!(
-            "the backup gate needs PostgreSQL; the embedded SQLite database is for development (--env development)"
-        );
-    }
     migrate::locked(db, options.lock_timeout, async |db: &mut Db| {
         let status = migrate::status(db, migrations).await?;
         status.ensure_deployable_with(options.allow_edited)?;
         if status.pending.is_empty() {
             return Ok((migrate::deploy_locked(db, migrations, options).await?, None));
         }
-        let env = super::PgEnv::from_url(gate.url)?;
-        let mut conn = sqlx::PgConnection::connect(gate.url)
-            .await
-            .context("connecting to PostgreSQL")?;
-        let head = migration_head(&mut conn).await?;
-        conn.close().await.ok();
+        let (database, head) = identity(db, gate.url).await?;
         let existing = gate.max_age.and_then(|age| {
             let backups = super::list(gate.store).ok()?;
-            acceptable(&backups, &env.database, head.as_ref(), age)
+            acceptable(&backups, &database, head.as_ref(), age)
         });
         let outcome = match existing {
             Some(found) => {
@@ -87,7 +91,7 @@ pub async fn deploy_guarded(
                 }
             }
             None => {
-                tracing::info!(store = %gate.store.describe(), "taking a backup before migrating (the migration lock is held)");
+                tracing::info!(store = %gate.store.describe(), backend = db.backend().as_str(), "taking a backup before migrating (on PostgreSQL the migration lock is held)");
                 let mut manifest = super::create(
                     gate.url,
                     gate.store,

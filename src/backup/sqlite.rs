@@ -28,7 +28,7 @@ async fn open(path: &Path, read_only: bool) -> anyhow::Result<SqliteConnection> 
         .with_context(|| format!("opening {}", path.display()))
 }
 
-async fn head(conn: &mut SqliteConnection) -> anyhow::Result<Option<MigrationHead>> {
+pub(super) async fn head(conn: &mut SqliteConnection) -> anyhow::Result<Option<MigrationHead>> {
     let exists: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'",
     )
@@ -59,6 +59,14 @@ async fn inspect(path: &Path) -> anyhow::Result<(RowCounts, Option<MigrationHead
     Ok((counts, head, integrity))
 }
 
+/// The name manifests record for the SQLite database a URL names: its file's stem.
+pub(super) fn database_name(url: &str) -> String {
+    crate::migrate::sqlite_file(url)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "vivr".into())
+}
+
 pub async fn create(
     url: &str,
     store: &dyn BackupStore,
@@ -69,10 +77,7 @@ pub async fn create(
         bail!("{}: no such SQLite database", path.display());
     }
     let started_at = Utc::now();
-    let database = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "vivr".into());
+    let database = database_name(url);
     let id = super::unique_id(
         store,
         &format!("{}-{database}", started_at.format("%Y%m%dT%H%M%SZ")),

@@ -739,16 +739,20 @@ fn print_plan(
     gate_store: anyhow::Result<Option<Box<dyn BackupStore>>>,
 ) {
     let options = args.options();
+    let holding = match target.db.backend() {
+        Backend::Postgres => "holding the migration lock",
+        Backend::Sqlite => "a VACUUM INTO copy checked by PRAGMA integrity_check",
+    };
     let backup_gate = match gate_store {
         Ok(Some(store)) => Some(match args.gate.backup_max_age {
             Some(age) => format!(
                 "reuses a verified backup (level ≥ 2) at the current head from the last {age} min in {}, or takes one \
-                 there and verifies it (level 2), holding the migration lock; pinned {} days",
+                 there and verifies it (level 2), {holding}; pinned {} days",
                 store.describe(),
                 args.gate.backup_pin_days
             ),
             None => format!(
-                "takes a backup into {} and verifies it (level 2) while holding the migration lock; pinned {} days",
+                "takes a backup into {} and verifies it (level 2), {holding}; pinned {} days",
                 store.describe(),
                 args.gate.backup_pin_days
             ),

@@ -298,8 +298,18 @@ impl TestApp {
 
 /// A copy of the repository's PostgreSQL migrations that a test may extend or edit.
 pub fn migrations_copy() -> tempfile::TempDir {
+    migrations_copy_of(Backend::Postgres)
+}
+
+/// A copy of the repository's migrations for `backend`.
+pub fn migrations_copy_of(backend: Backend) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(match backend {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        });
     for entry in std::fs::read_dir(&source).unwrap() {
         let entry = entry.unwrap();
         let target = dir.path().join(entry.file_name());

@@ -459,3 +459,21 @@ impl Drop for PgCluster {
             .output();
     }
 }
+
+/// Runs `vivr` with `args` writing its standard output into a pipe nobody reads (`vivr … | head` once `head` has
+/// exited): (exit status, stderr).
+pub fn vivr_into_closed_pipe(args: &[&str]) -> (ExitStatus, String) {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let output = vivr_command()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run vivr");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
