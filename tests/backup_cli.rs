@@ -122,6 +122,14 @@ async fn backup_verify_and_restore_round_trip() {
     );
     assert!(manifest["toc_entries"].as_u64().unwrap() > 20);
     assert!(
+        manifest["database_bytes"].as_u64().unwrap() > 1 << 20,
+        "{manifest}"
+    );
+    assert!(
+        err.contains("on disk; expect about") && err.contains("not point-in-time recovery"),
+        "the size, an estimate and what a dump is not, before it starts: {err}"
+    );
+    assert!(
         manifest["pg_dump_version"]
             .as_str()
             .unwrap()
@@ -613,6 +621,20 @@ async fn s3_store_round_trip_and_an_aborted_upload() {
             format!("vivr/prod/{id}/manifest.json")
         ]
     );
+    for key in &stored {
+        let head = client
+            .head_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.server_side_encryption(),
+            Some(&aws_sdk_s3::types::ServerSideEncryption::Aes256),
+            "{key} is encrypted at rest (SSE-S3 by default)"
+        );
+    }
 
     let (code, out, _) = backup_env(&["list", "--store", &store, "--format", "json"], &env);
     assert_eq!(code, 0);

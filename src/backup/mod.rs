@@ -63,6 +63,9 @@ pub struct Manifest {
     pub id: String,
     pub database: String,
     pub server_version: String,
+    /// The database's size on disk when the backup started (`pg_database_size`, or the SQLite file's size).
+    #[serde(default)]
+    pub database_bytes: u64,
     pub pg_dump_version: String,
     #[serde(default)]
     pub pg_restore_version: String,
@@ -86,6 +89,28 @@ pub struct Manifest {
     pub before_migrations: Vec<String>,
     #[serde(default)]
     pub verification: Option<Verification>,
+}
+
+/// Above this size a logical dump is the wrong tool for routine backups: it takes long to take and longer to restore.
+const LOGICAL_DUMP_ADVISED_MAX: u64 = 50 << 30;
+/// A conservative dump rate for the estimate (bench/RESULTS.md measured about 350 MB/s of database size on 2 cores).
+const DUMP_BYTES_PER_SECOND: u64 = 200_000_000;
+
+/// Says, before a dump starts, how big the database is, roughly how long the dump takes and what it is not.
+fn announce_size(database: &str, bytes: u64) {
+    let seconds = (bytes / DUMP_BYTES_PER_SECOND).max(1);
+    tracing::info!(
+        "{database}: {} on disk; expect about {} for the dump. A logical dump is a snapshot, not point-in-time recovery",
+        indicatif::HumanBytes(bytes),
+        indicatif::HumanDuration(std::time::Duration::from_secs(seconds)),
+    );
+    if bytes > LOGICAL_DUMP_ADVISED_MAX {
+        tracing::warn!(
+            "{database} is {}: for point-in-time recovery use provider snapshots, pgBackRest or WAL-G, and keep logical \
+             dumps for targeted copies (the tables a migration rewrites or drops)",
+            indicatif::HumanBytes(bytes)
+        );
+    }
 }
 
 /// Connects with sqlx for the catalog reads, and says which server it is.
@@ -247,6 +272,12 @@ pub async fn create(
     let env = PgEnv::from_url(url)?;
     let (mut conn, server_major, server_version) = connect(url).await?;
     let (pg_dump_version, pg_restore_version) = options.tools.check_against(server_major)?;
+    let database_bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(&mut conn)
+        .await
+        .context("reading the database size")?;
+    let database_bytes = database_bytes.max(0) as u64;
+    announce_size(&env.database, database_bytes);
     let started_at = Utc::now();
     let id = unique_id(
         store,
@@ -323,6 +354,7 @@ pub async fn create(
         id: id.clone(),
         database: env.database.clone(),
         server_version,
+        database_bytes,
         pg_dump_version,
         pg_restore_version,
         format: "pg_dump custom (-Fc -Z0)".into(),

@@ -77,9 +77,35 @@ impl PgTools {
                      or newer, or point --pg-bin at it"
                 );
             }
+            if let Some(advice) = security_advice(tool, &version) {
+                tracing::warn!("{advice}");
+            }
         }
         Ok((dump, restore))
     }
+}
+
+/// The first minor release of each supported major with the dump/restore security fixes of 2025–2026
+/// (CVE-2025-8714 and CVE-2025-8715, then CVE-2026-18408).
+const FIXED_MINORS: [(u32, u32); 5] = [(18, 6), (17, 11), (16, 15), (15, 19), (14, 24)];
+
+/// A warning when `tool` at `version` ("15.18") predates those fixes or is of a major no longer supported.
+fn security_advice(tool: &str, version: &str) -> Option<String> {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    if let Some((_, fixed)) = FIXED_MINORS.iter().find(|(m, _)| *m == major) {
+        return (minor < *fixed).then(|| {
+            format!(
+                "{tool} {version} predates {major}.{fixed}, which fixes dump/restore security issues \
+                 (CVE-2025-8714, CVE-2025-8715, CVE-2026-18408); upgrade the PostgreSQL client tools"
+            )
+        });
+    }
+    let oldest = FIXED_MINORS.iter().map(|(m, _)| *m).min().unwrap_or(0);
+    (major < oldest).then(|| {
+        format!("{tool} {version} is of a PostgreSQL major that no longer gets security fixes; upgrade the client tools")
+    })
 }
 
 /// A PostgreSQL connection as libpq environment variables.
@@ -191,6 +217,24 @@ pub fn stderr_tail(stderr: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_tools_before_the_security_fixes_are_named() {
+        let advice = security_advice("pg_dump", "15.18").unwrap();
+        assert!(
+            advice.contains("pg_dump 15.18") && advice.contains("15.19"),
+            "{advice}"
+        );
+        assert_eq!(security_advice("pg_dump", "15.19"), None);
+        assert_eq!(security_advice("pg_restore", "17.11"), None);
+        assert!(security_advice("pg_restore", "17.2").is_some());
+        assert_eq!(security_advice("pg_dump", "19.1"), None);
+        assert!(
+            security_advice("pg_dump", "13.22")
+                .unwrap()
+                .contains("no longer")
+        );
+    }
 
     #[test]
     fn url_becomes_environment_without_the_password_on_show() {

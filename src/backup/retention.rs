@@ -98,6 +98,7 @@ mod tests {
             id: id.into(),
             database: "vivr".into(),
             server_version: "15.18".into(),
+            database_bytes: 0,
             pg_dump_version: "15.18".into(),
             pg_restore_version: "15.18".into(),
             format: "custom".into(),

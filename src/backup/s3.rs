@@ -3,7 +3,8 @@
 //! (8 MiB, doubling every 1,000 parts, so 10,000 parts reach far beyond any logical dump); an upload that is not
 //! finished — pg_dump failed, the process was interrupted — is aborted, so no partial object ever appears.
 //! The store's methods are synchronous (they run on blocking threads); each S3 call is driven to completion on
-//! the runtime the store was created on.
+//! the runtime the store was created on. Every object is written with server-side encryption: SSE-S3 unless
+//! `VIVR_BACKUP_SSE` says otherwise.
 
 use std::future::Future;
 use std::io::{Read, Write};
@@ -11,7 +12,7 @@ use std::io::{Read, Write};
 use anyhow::{Context, bail};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
 
 use super::Manifest;
 use super::store::{BackupStore, ObjectWriter};
@@ -25,6 +26,53 @@ pub struct S3Store {
     bucket: String,
     prefix: String,
     handle: tokio::runtime::Handle,
+    encryption: Encryption,
+}
+
+/// How S3 encrypts the objects vivr writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Encryption {
+    /// The bucket's default encryption applies.
+    BucketDefault,
+    /// SSE-S3 (AES256), the default.
+    S3Managed,
+    /// SSE-KMS with this key, or the account's AWS-managed key.
+    Kms(Option<String>),
+}
+
+impl Encryption {
+    /// `VIVR_BACKUP_SSE`: `AES256` (default), `aws:kms` (key from `VIVR_BACKUP_SSE_KMS_KEY_ID`, else the AWS-managed
+    /// key) or `none` (leave it to the bucket's default encryption).
+    fn from_env() -> anyhow::Result<Self> {
+        Self::parse(
+            std::env::var("VIVR_BACKUP_SSE").ok().as_deref(),
+            std::env::var("VIVR_BACKUP_SSE_KMS_KEY_ID")
+                .ok()
+                .filter(|k| !k.is_empty()),
+        )
+    }
+
+    fn parse(mode: Option<&str>, kms_key: Option<String>) -> anyhow::Result<Self> {
+        let encryption = match mode.map(str::trim).unwrap_or_default() {
+            "" | "AES256" | "aes256" => Encryption::S3Managed,
+            "aws:kms" => Encryption::Kms(kms_key.clone()),
+            "none" => Encryption::BucketDefault,
+            other => bail!("VIVR_BACKUP_SSE must be AES256, aws:kms or none, not {other:?}"),
+        };
+        if kms_key.is_some() && !matches!(encryption, Encryption::Kms(_)) {
+            bail!("VIVR_BACKUP_SSE_KMS_KEY_ID is set, so VIVR_BACKUP_SSE must be aws:kms");
+        }
+        Ok(encryption)
+    }
+
+    /// The `x-amz-server-side-encryption` value and KMS key id for a PutObject or CreateMultipartUpload.
+    fn headers(&self) -> (Option<ServerSideEncryption>, Option<String>) {
+        match self {
+            Encryption::BucketDefault => (None, None),
+            Encryption::S3Managed => (Some(ServerSideEncryption::Aes256), None),
+            Encryption::Kms(key) => (Some(ServerSideEncryption::AwsKms), key.clone()),
+        }
+    }
 }
 
 /// Runs an S3 call to completion from synchronous code, whether on a runtime worker or a blocking thread.
@@ -42,6 +90,7 @@ impl S3Store {
         if bucket.is_empty() {
             bail!("{location}: no bucket named (s3://bucket/prefix)");
         }
+        let encryption = Encryption::from_env()?;
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let s3_config = aws_sdk_s3::config::Builder::from(&config)
             // Custom endpoints (MinIO, moto, …) serve buckets by path.
@@ -52,6 +101,7 @@ impl S3Store {
             bucket: bucket.to_string(),
             prefix: prefix.trim_matches('/').to_string(),
             handle: tokio::runtime::Handle::current(),
+            encryption,
         };
         store
             .client
@@ -97,12 +147,15 @@ impl S3Store {
     }
 
     fn put(&self, key: &str, body: Vec<u8>) -> anyhow::Result<()> {
+        let (sse, kms_key) = self.encryption.headers();
         run(
             &self.handle,
             self.client
                 .put_object()
                 .bucket(&self.bucket)
                 .key(key)
+                .set_server_side_encryption(sse)
+                .set_ssekms_key_id(kms_key)
                 .body(ByteStream::from(body))
                 .send(),
         )
@@ -296,12 +349,15 @@ impl BackupStore for S3Store {
 
     fn writer(&self, id: &str, name: &str) -> anyhow::Result<Box<dyn ObjectWriter>> {
         let key = self.key(id, name)?;
+        let (sse, kms_key) = self.encryption.headers();
         let created = run(
             &self.handle,
             self.client
                 .create_multipart_upload()
                 .bucket(&self.bucket)
                 .key(&key)
+                .set_server_side_encryption(sse)
+                .set_ssekms_key_id(kms_key)
                 .send(),
         )
         .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
@@ -397,5 +453,37 @@ impl BackupStore for S3Store {
             .with_context(|| format!("deleting s3://{}/{key}", self.bucket))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Encryption;
+
+    #[test]
+    fn encryption_defaults_to_sse_s3_and_names_the_variable_when_wrong() {
+        assert_eq!(
+            Encryption::parse(None, None).unwrap(),
+            Encryption::S3Managed
+        );
+        assert_eq!(
+            Encryption::parse(Some("aws:kms"), Some("alias/backups".into())).unwrap(),
+            Encryption::Kms(Some("alias/backups".into()))
+        );
+        assert_eq!(
+            Encryption::parse(Some("none"), None).unwrap(),
+            Encryption::BucketDefault
+        );
+        let err = Encryption::parse(Some("aes"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("VIVR_BACKUP_SSE") && err.contains("AES256"),
+            "{err}"
+        );
+        let err = Encryption::parse(None, Some("k".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("VIVR_BACKUP_SSE_KMS_KEY_ID"), "{err}");
     }
 }

@@ -76,8 +76,12 @@ pub async fn create(
     if !path.exists() {
         bail!("{}: no such SQLite database", path.display());
     }
-    let started_at = Utc::now();
     let database = database_name(url);
+    let database_bytes = std::fs::metadata(&path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    super::announce_size(&database, database_bytes);
+    let started_at = Utc::now();
     let id = super::unique_id(
         store,
         &format!("{}-{database}", started_at.format("%Y%m%dT%H%M%SZ")),
@@ -122,6 +126,7 @@ pub async fn create(
         id,
         database,
         server_version: format!("SQLite {version}"),
+        database_bytes,
         pg_dump_version: String::new(),
         pg_restore_version: String::new(),
         format: "sqlite database file (VACUUM INTO)".into(),
