@@ -77,7 +77,7 @@ impl PgTools {
                      or newer, or point --pg-bin at it"
                 );
             }
-            if let Some(advice) = security_advice(tool, &version) {
+            if let Some(advice) = security_advice(tool, version) {
                 tracing::warn!("{advice}");
             }
         }
