@@ -742,6 +742,12 @@ async fn sqlite_backups_are_consistent_copies_that_verify_and_restore() {
     let (code, _, err) = backup(&["restore", &id, "--to", &other, "--store", backups]);
     assert_eq!(code, 2, "{err}");
     assert!(!dir.path().join("other.db").exists(), "nothing restored");
+
+    // A copy that decompresses into something that is not a database fails L2 the same way.
+    let garbage = zstd::encode_all(&b"not a database at all"[..], 3).unwrap();
+    std::fs::write(&object, garbage).unwrap();
+    let (code, out, err) = backup(&["verify", &id, "--level", "2", "--store", backups]);
+    assert_eq!(code, 1, "{out}{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

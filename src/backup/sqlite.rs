@@ -179,7 +179,14 @@ pub async fn verify(
         Err(err) => return Ok(vec![("decompress".into(), false, format!("{err:#}"))]),
     };
     let mut checks = vec![("sha256".to_string(), sha == manifest.sha256, sha)];
-    let (counts, head, integrity) = inspect(&file).await?;
+    // A damaged copy may decompress into something SQLite cannot even open: a failed check, not an error.
+    let (counts, head, integrity) = match inspect(&file).await {
+        Ok(found) => found,
+        Err(err) => {
+            checks.push(("open the copy".into(), false, format!("{err:#}")));
+            return Ok(checks);
+        }
+    };
     checks.push((
         "PRAGMA integrity_check".into(),
         integrity == "ok",
