@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{admin, backup, completions, healthcheck, migrate, serve};
+use crate::commands::{admin, backup, completions, env, healthcheck, migrate, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,6 +72,9 @@ pub enum Command {
     /// Verified pg_dump backups: create, list, verify, restore, prune.
     #[command(subcommand)]
     Backup(backup::Command),
+    /// Configuration: check it against the schema, write .env.example, document or compare it.
+    #[command(subcommand)]
+    Env(env::Command),
     /// Manage shop accounts (create the first administrator).
     #[command(subcommand)]
     Admin(admin::Command),

@@ -1,12 +1,19 @@
-//! Configuration for `vivr serve`: raw values from flags and environment become one validated
-//! [`ShopConfig`], or one report that lists every problem, grouped, at once. (The full variable schema and
-//! `vivr env` build on this seam.)
+//! Configuration: the schema of every variable (`vivr.env.yaml`), its sources, the check against it, and for
+//! `vivr serve` the typed [`ShopConfig`] built once the check passes — or one report listing every problem.
+
+pub mod check;
+pub mod diff;
+pub mod report;
+pub mod schema;
+pub mod sources;
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use schema::Schema;
 use secrecy::{ExposeSecret, SecretString};
+use sources::Source;
 use vivr_shop::config::{Environment, IpNet, LoginThrottle, ShopConfig};
 use vivr_shop::store::{Backend, PoolOptions};
 
@@ -35,203 +42,130 @@ pub struct ServeConfig {
     pub admin_bind: Option<SocketAddr>,
 }
 
-/// Every problem found, grouped by category.
-#[derive(Debug, Default)]
+/// The configuration `vivr serve` was given failed the schema: the grouped report, ready to print.
+#[derive(Debug)]
 pub struct ConfigReport {
-    pub environment: String,
-    problems: Vec<(&'static str, String, String)>,
-}
-
-impl ConfigReport {
-    fn add(&mut self, category: &'static str, variable: &str, message: impl Into<String>) {
-        self.problems
-            .push((category, variable.to_string(), message.into()));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.problems.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.problems.len()
-    }
+    pub report: check::Report,
+    text: String,
 }
 
 impl fmt::Display for ConfigReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "invalid configuration for `vivr serve` (environment {}): {} problem(s)",
-            self.environment,
-            self.problems.len()
-        )?;
-        let mut categories: Vec<&str> = self.problems.iter().map(|p| p.0).collect();
-        categories.dedup();
-        categories.sort_unstable();
-        categories.dedup();
-        for category in categories {
-            writeln!(f, "  {category}:")?;
-            for (_, variable, message) in self.problems.iter().filter(|p| p.0 == category) {
-                writeln!(f, "    - {variable}: {message}")?;
-            }
-        }
-        Ok(())
+        f.write_str(&self.text)
     }
 }
 
 impl std::error::Error for ConfigReport {}
 
-const MIN_SECRET_LEN: usize = 32;
-
-pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
-    let mut report = ConfigReport {
-        environment: input.environment.clone(),
-        ..ConfigReport::default()
+/// The flags and variables `vivr serve` was given, as one source over the process environment (a flag given
+/// on the command line wins over its variable, as clap resolved it).
+fn serve_source(input: &ServeInput) -> Source {
+    let mut source = Source::process_env();
+    source.name = "flags and environment".into();
+    let mut set = |key: &str, value: Option<String>| match value {
+        Some(value) => {
+            source.entries.insert(
+                key.to_string(),
+                sources::Entry {
+                    value: SecretString::from(value),
+                    line: None,
+                },
+            );
+        }
+        None => {
+            source.entries.remove(key);
+        }
     };
-    let environment = Environment::parse(&input.environment).unwrap_or_else(|| {
-        report.add(
-            "general",
-            "VIVR_ENV",
-            "must be development, staging or production",
-        );
-        Environment::Production
-    });
-    report.environment = environment.as_str().to_string();
+    set("VIVR_ENV", Some(input.environment.clone()));
+    set(
+        "DATABASE_URL",
+        Some(input.database_url.expose_secret().to_string()),
+    );
+    set("VIVR_BIND", Some(input.bind.clone()));
+    set("VIVR_ADMIN_BIND", input.admin_bind.clone());
+    set("VIVR_PUBLIC_URL", input.public_url.clone());
+    set(
+        "VIVR_SESSION_SECRET",
+        input
+            .session_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_string()),
+    );
+    set(
+        "VIVR_TRUSTED_PROXIES",
+        (!input.trusted_proxies.is_empty()).then(|| input.trusted_proxies.join(",")),
+    );
+    set("VIVR_DB_POOL_SIZE", Some(input.db_pool_size.to_string()));
+    set(
+        "VIVR_REQUEST_TIMEOUT_SECS",
+        Some(input.request_timeout_secs.to_string()),
+    );
+    set(
+        "VIVR_MAX_BODY_BYTES",
+        Some(input.max_body_bytes.to_string()),
+    );
+    set(
+        "VIVR_SHUTDOWN_DRAIN_SECS",
+        Some(input.shutdown_drain_secs.to_string()),
+    );
+    set(
+        "VIVR_SHUTDOWN_TIMEOUT_SECS",
+        Some(input.shutdown_timeout_secs.to_string()),
+    );
+    set(
+        "VIVR_CATALOG_CACHE_SECS",
+        Some(input.catalog_cache_secs.to_string()),
+    );
+    source
+}
+
+/// Checks what `vivr serve` was given against the schema (every rule, every variable the process sees), then
+/// builds the shop's typed configuration.
+pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
+    let schema = Schema::embedded();
+    let environment = Environment::parse(&input.environment);
+    let report = check::check(
+        schema,
+        environment.unwrap_or(Environment::Production),
+        vec![serve_source(&input)],
+    );
+    let refuse = |report: check::Report| {
+        let text = report::text(&report, schema, "invalid configuration for `vivr serve`");
+        ConfigReport { report, text }
+    };
+    let (Some(environment), true) = (environment, report.is_ok()) else {
+        return Err(refuse(report));
+    };
+    for finding in &report.findings {
+        tracing::warn!(variable = %finding.variable, rule = %finding.rule, "configuration: {}", finding.message);
+    }
 
     let url = input.database_url.expose_secret();
-    let backend = Backend::from_url(url);
-    match backend {
-        None => report.add("database", "DATABASE_URL", "must start with sqlite:, postgres:// or postgresql://"),
-        Some(Backend::Sqlite) if !environment.is_development() => report.add(
-            "database",
-            "DATABASE_URL",
-            "the embedded SQLite database is for development; staging and production need PostgreSQL",
-        ),
-        _ => {}
-    }
-    if !(1..=200).contains(&input.db_pool_size) {
-        report.add("database", "VIVR_DB_POOL_SIZE", "must be between 1 and 200");
-    }
-
-    let bind = input
-        .bind
-        .parse::<SocketAddr>()
-        .map_err(|_| {
-            report.add(
-                "server",
-                "VIVR_BIND",
-                "must be an address:port such as 127.0.0.1:3000",
-            )
-        })
-        .ok();
-    let admin_bind = match &input.admin_bind {
-        Some(v) if !v.is_empty() => v
-            .parse::<SocketAddr>()
-            .map_err(|_| {
-                report.add(
-                    "server",
-                    "VIVR_ADMIN_BIND",
-                    "must be an address:port such as 127.0.0.1:9090",
-                )
-            })
-            .ok(),
-        _ => None,
+    // The schema check passed: every value below parses.
+    let parsed = (
+        Backend::from_url(url),
+        input.bind.parse::<SocketAddr>().ok(),
+        input
+            .trusted_proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(IpNet::parse)
+            .collect::<Option<Vec<_>>>(),
+    );
+    let (Some(backend), Some(bind), Some(trusted)) = parsed else {
+        return Err(refuse(report));
     };
-    if let (Some(a), Some(b)) = (bind, admin_bind)
-        && a == b
-    {
-        report.add("server", "VIVR_ADMIN_BIND", "must differ from VIVR_BIND");
-    }
-    if !(1..=300).contains(&input.request_timeout_secs) {
-        report.add(
-            "server",
-            "VIVR_REQUEST_TIMEOUT_SECS",
-            "must be between 1 and 300",
-        );
-    }
-    if !(1024..=10 * 1024 * 1024).contains(&input.max_body_bytes) {
-        report.add(
-            "server",
-            "VIVR_MAX_BODY_BYTES",
-            "must be between 1024 and 10485760",
-        );
-    }
-    if input.shutdown_drain_secs > 300 {
-        report.add(
-            "server",
-            "VIVR_SHUTDOWN_DRAIN_SECS",
-            "must be between 0 and 300",
-        );
-    }
-    if !(1..=3600).contains(&input.shutdown_timeout_secs) {
-        report.add(
-            "server",
-            "VIVR_SHUTDOWN_TIMEOUT_SECS",
-            "must be between 1 and 3600",
-        );
-    }
-    if input.catalog_cache_secs > 300 {
-        report.add(
-            "server",
-            "VIVR_CATALOG_CACHE_SECS",
-            "must be between 0 and 300",
-        );
-    }
-    let mut trusted = Vec::new();
-    for proxy in input
-        .trusted_proxies
-        .iter()
-        .map(|p| p.trim())
-        .filter(|p| !p.is_empty())
-    {
-        match IpNet::parse(proxy) {
-            Some(net) => trusted.push(net),
-            None => report.add(
-                "server",
-                "VIVR_TRUSTED_PROXIES",
-                format!("{proxy:?} is not an IP address or CIDR network"),
-            ),
-        }
-    }
-    match &input.public_url {
-        Some(u) if !environment.is_development() && !u.starts_with("https://") => report.add(
-            "server",
-            "VIVR_PUBLIC_URL",
-            "must be an https:// URL outside development",
-        ),
-        Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => report.add(
-            "server",
-            "VIVR_PUBLIC_URL",
-            "must be an http:// or https:// URL",
-        ),
-        _ => {}
-    }
+    let admin_bind = input
+        .admin_bind
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .and_then(|v| v.parse::<SocketAddr>().ok());
 
     let mut shop = ShopConfig::development(url);
-    match &input.session_secret {
-        Some(secret) if secret.expose_secret().len() < MIN_SECRET_LEN => report.add(
-            "auth",
-            "VIVR_SESSION_SECRET",
-            format!("must be at least {MIN_SECRET_LEN} characters"),
-        ),
-        Some(secret) => shop.session_secret = secret.clone(),
-        None if !environment.is_development() => report.add(
-            "auth",
-            "VIVR_SESSION_SECRET",
-            format!(
-                "is required outside development (at least {MIN_SECRET_LEN} random characters)"
-            ),
-        ),
-        // Development: a random secret per process (tokens do not survive a restart; nothing else depends on it).
-        None => {}
+    if let Some(secret) = &input.session_secret {
+        shop.session_secret = secret.clone();
     }
-
-    if !report.is_empty() {
-        return Err(report);
-    }
-    let (Some(backend), Some(bind)) = (backend, bind) else {
-        return Err(report);
-    };
     shop.environment = environment;
     shop.pool = PoolOptions {
         max_connections: input.db_pool_size,
@@ -291,14 +225,14 @@ mod tests {
         bad.trusted_proxies = vec!["10.0.0.0/99".into()];
         let report = validate(bad).err().unwrap();
         let text = report.to_string();
-        assert_eq!(report.len(), 4, "{text}");
+        assert_eq!(report.report.errors(), 5, "{text}");
         for needle in [
             "DATABASE_URL",
             "VIVR_SESSION_SECRET",
             "VIVR_BIND",
             "VIVR_TRUSTED_PROXIES",
-            "database:",
-            "auth:",
+            "[Database]",
+            "[Authentication]",
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }

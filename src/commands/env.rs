@@ -1,0 +1,192 @@
+//! `vivr env`: check a configuration against the schema, write `.env.example`, print the variables' table, and
+//! compare two configurations without showing a value.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use vivr_shop::config::Environment;
+
+use crate::cli::Format;
+use crate::config::check::check;
+use crate::config::diff::diff;
+use crate::config::report;
+use crate::config::schema::Schema;
+use crate::config::sources::{Source, SourceSpec, describe_spec};
+use crate::exit::Outcome;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Validate the merged configuration (env files, then the process environment) for an environment; exit 1
+    /// on errors.
+    Check(CheckArgs),
+    /// Write .env.example from the schema (every variable, commented out, with its rules).
+    Example(ExampleArgs),
+    /// Print every variable as a markdown table.
+    Doc,
+    /// Compare two sources (env files, or `env:` for the process environment): missing keys, type drift, and
+    /// equal values found through keyed hashes — no value is shown. Exit 1 on missing keys, drift or a shared
+    /// secret.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// development, staging or production.
+    #[arg(long = "env", env = "VIVR_ENV", default_value = "development")]
+    pub environment: String,
+    /// A dotenv file; repeat for several (a later file overrides an earlier one).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Check only the files given, not the process environment.
+    #[arg(long)]
+    pub no_process_env: bool,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExampleArgs {
+    /// Where to write it; `-` for standard output.
+    #[arg(long, short, default_value = ".env.example")]
+    pub output: PathBuf,
+    /// Write nothing; exit 1 when the file differs from what the schema gives (for CI).
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The first source: a dotenv file, or `env:` for the process environment.
+    pub a: String,
+    /// The second source.
+    pub b: String,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn parse_environment(value: &str) -> anyhow::Result<Environment> {
+    Environment::parse(value).with_context(|| {
+        format!("--env (VIVR_ENV) must be development, staging or production, not {value:?}")
+    })
+}
+
+fn load(spec: &str) -> anyhow::Result<Source> {
+    match describe_spec(spec)? {
+        SourceSpec::ProcessEnv => Ok(Source::process_env()),
+        SourceSpec::File(path) => Source::env_file(&path),
+    }
+}
+
+pub fn run(command: Command) -> anyhow::Result<Outcome> {
+    let schema = Schema::embedded();
+    match command {
+        Command::Check(args) => {
+            let environment = parse_environment(&args.environment)?;
+            let mut sources = Vec::new();
+            for file in &args.env_files {
+                sources.push(Source::env_file(file)?);
+            }
+            if !args.no_process_env {
+                sources.push(Source::process_env());
+            }
+            let report = check(schema, environment, sources);
+            match args.format {
+                CheckFormat::Text => print!("{}", report::text(&report, schema, "vivr env check")),
+                CheckFormat::Json => println!("{:#}", serde_json::to_value(&report)?),
+                CheckFormat::Sarif => println!("{:#}", report::sarif(&report)),
+            }
+            Ok(if report.is_ok() {
+                Outcome::Success
+            } else {
+                Outcome::CheckFailed
+            })
+        }
+        Command::Example(args) => {
+            let text = report::env_example(schema);
+            if args.check {
+                let current = std::fs::read_to_string(&args.output)
+                    .with_context(|| format!("reading {}", args.output.display()))?;
+                if current == text {
+                    println!("{} is up to date", args.output.display());
+                    return Ok(Outcome::Success);
+                }
+                println!(
+                    "{} differs from the schema; run `vivr env example` to regenerate it",
+                    args.output.display()
+                );
+                return Ok(Outcome::CheckFailed);
+            }
+            if args.output.as_os_str() == "-" {
+                print!("{text}");
+            } else {
+                std::fs::write(&args.output, text)
+                    .with_context(|| format!("writing {}", args.output.display()))?;
+                eprintln!(
+                    "wrote {} ({} variables)",
+                    args.output.display(),
+                    schema.variables.len()
+                );
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Doc => {
+            print!("{}", report::markdown(schema));
+            Ok(Outcome::Success)
+        }
+        Command::Diff(args) => {
+            let (a, b) = (load(&args.a)?, load(&args.b)?);
+            let report = diff(schema, &a, &b);
+            match args.format {
+                Format::Json => println!("{:#}", serde_json::to_value(&report)?),
+                Format::Text => {
+                    let mut table = Table::new();
+                    table.load_preset(UTF8_FULL_CONDENSED);
+                    table.set_header(["variable", &report.a, &report.b, "finding"]);
+                    for k in &report.only_in_a {
+                        table.add_row([k.as_str(), "set", "—", "missing on one side"]);
+                    }
+                    for k in &report.only_in_b {
+                        table.add_row([k.as_str(), "—", "set", "missing on one side"]);
+                    }
+                    for d in &report.type_drift {
+                        table.add_row([d.variable.as_str(), &d.a, &d.b, "type drift"]);
+                    }
+                    for s in &report.same_value {
+                        let finding = if s.secret {
+                            "same secret value in both"
+                        } else {
+                            "same value"
+                        };
+                        table.add_row([s.variable.as_str(), "=", "=", finding]);
+                    }
+                    for k in &report.different {
+                        table.add_row([k.as_str(), "set", "set", "differs"]);
+                    }
+                    println!("{table}");
+                    println!(
+                        "{} only in {}, {} only in {}, {} type drift, {} shared secret(s)",
+                        report.only_in_a.len(),
+                        report.a,
+                        report.only_in_b.len(),
+                        report.b,
+                        report.type_drift.len(),
+                        report.same_value.iter().filter(|s| s.secret).count()
+                    );
+                }
+            }
+            Ok(if report.has_findings() {
+                Outcome::CheckFailed
+            } else {
+                Outcome::Success
+            })
+        }
+    }
+}
