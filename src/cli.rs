@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{admin, backup, completions, env, healthcheck, migrate, serve};
+use crate::commands::{admin, backup, completions, env, healthcheck, migrate, secrets, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -75,6 +75,8 @@ pub enum Command {
     /// Configuration: check it against the schema, write .env.example, document or compare it.
     #[command(subcommand)]
     Env(env::Command),
+    /// Secrets in AWS Secrets Manager: list, get (redacted), put, run a command with them, rotate, audit.
+    Secrets(secrets::Args),
     /// Manage shop accounts (create the first administrator).
     #[command(subcommand)]
     Admin(admin::Command),

@@ -1,9 +1,25 @@
 //! Tracing setup: human-readable logs on stderr, or JSON lines when `VIVR_LOG_FORMAT=json`. `RUST_LOG` overrides
-//! the level chosen by `-q`/`-v`.
+//! the level chosen by `-q`/`-v`, except for the AWS SDK and HTTP internals, capped at info.
 
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{ColorChoice, GlobalArgs};
+
+const SECRET_BEARING_TARGETS: [&str; 13] = [
+    "aws_runtime",
+    "aws_sigv4",
+    "aws_types",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_config",
+    "aws_sdk_s3",
+    "aws_sdk_secretsmanager",
+    "aws_sdk_sts",
+    "hyper",
+    "hyper_util",
+    "h2",
+];
 
 pub fn init(global: &GlobalArgs, json: bool) {
     let default = match (global.quiet, global.verbose) {
@@ -12,7 +28,14 @@ pub fn init(global: &GlobalArgs, json: bool) {
         (false, 1) => "debug,sqlx=info,hyper=info",
         (false, _) => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // Wire-level logs of the AWS SDK and the HTTP stack can hold request and response bodies — secret values
+    // among them. They stay at info whatever -v or RUST_LOG asks.
+    for target in SECRET_BEARING_TARGETS {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let ansi = match global.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

@@ -46,7 +46,8 @@ fn main() -> ExitCode {
             Command::Healthcheck(args) => commands::healthcheck::run(args).await,
             Command::Migrate(cmd) => commands::migrate::run(cmd, &cli.global).await,
             Command::Backup(cmd) => commands::backup::run(cmd, &cli.global).await,
-            Command::Env(cmd) => commands::env::run(cmd),
+            Command::Env(cmd) => commands::env::run(cmd, &cli.global).await,
+            Command::Secrets(args) => commands::secrets::run(args, &cli.global).await,
             Command::Admin(cmd) => commands::admin::run(cmd).await,
             Command::Completions(args) => commands::completions::run(args),
         }

@@ -3,30 +3,31 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use vivr_shop::config::Environment;
 
-use crate::cli::Format;
+use crate::cli::{Format, GlobalArgs};
 use crate::config::check::check;
 use crate::config::diff::diff;
 use crate::config::report;
 use crate::config::schema::Schema;
-use crate::config::sources::{Source, SourceSpec, describe_spec};
+use crate::config::sources::{Entry, Source, SourceKind, SourceSpec, describe_spec};
 use crate::exit::Outcome;
+use crate::secrets::Secrets;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Validate the merged configuration (env files, then the process environment) for an environment; exit 1
-    /// on errors.
+    /// Validate the merged configuration (env files, then Secrets Manager, then the process environment) for an
+    /// environment; exit 1 on errors.
     Check(CheckArgs),
     /// Write .env.example from the schema (every variable, commented out, with its rules).
     Example(ExampleArgs),
     /// Print every variable as a markdown table.
     Doc,
-    /// Compare two sources (env files, or `env:` for the process environment): missing keys, type drift, and
-    /// equal values found through keyed hashes — no value is shown. Exit 1 on missing keys, drift or a shared
-    /// secret.
+    /// Compare two sources (env files, `env:` for the process environment, `aws-sm://NAME`): missing keys, type
+    /// drift, and equal values found through keyed hashes — no value is shown. Exit 1 on missing keys, drift or
+    /// a shared secret.
     Diff(DiffArgs),
 }
 
@@ -45,9 +46,15 @@ pub struct CheckArgs {
     /// A dotenv file; repeat for several (a later file overrides an earlier one).
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
-    /// Check only the files given, not the process environment.
+    /// A secret in AWS Secrets Manager holding a JSON object of variables; repeat for several.
+    #[arg(long = "from", value_name = "aws-sm://NAME")]
+    pub from: Vec<String>,
+    /// Check only the files and secrets given, not the process environment.
     #[arg(long)]
     pub no_process_env: bool,
+    /// Another Secrets Manager endpoint.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
 }
@@ -64,12 +71,15 @@ pub struct ExampleArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
-    /// The first source: a dotenv file, or `env:` for the process environment.
+    /// The first source: a dotenv file, `env:` for the process environment, or `aws-sm://NAME`.
     pub a: String,
     /// The second source.
     pub b: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Another Secrets Manager endpoint.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
 }
 
 pub fn parse_environment(value: &str) -> anyhow::Result<Environment> {
@@ -78,14 +88,47 @@ pub fn parse_environment(value: &str) -> anyhow::Result<Environment> {
     })
 }
 
-fn load(spec: &str) -> anyhow::Result<Source> {
+/// Loads a source; Secrets Manager is connected on first use (and each read audited).
+async fn load(
+    spec: &str,
+    secrets: &mut Option<Secrets>,
+    endpoint_url: Option<&str>,
+    command: &str,
+    global: &GlobalArgs,
+) -> anyhow::Result<Source> {
     match describe_spec(spec)? {
         SourceSpec::ProcessEnv => Ok(Source::process_env()),
         SourceSpec::File(path) => Source::env_file(&path),
+        SourceSpec::SecretsManager(name) => {
+            if secrets.is_none() {
+                *secrets = Some(super::secrets::connect(endpoint_url, command, global).await?);
+            }
+            let client = secrets.as_ref().expect("connected above");
+            let value = client.read(&name, "AWSCURRENT").await?;
+            Ok(Source {
+                name: spec.to_string(),
+                kind: SourceKind::SecretsManager,
+                entries: value
+                    .variables
+                    .into_iter()
+                    .map(|(k, v)| {
+                        (
+                            k,
+                            Entry {
+                                value: v,
+                                line: None,
+                            },
+                        )
+                    })
+                    .collect(),
+                problems: Vec::new(),
+            })
+        }
     }
 }
 
-pub fn run(command: Command) -> anyhow::Result<Outcome> {
+pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let mut secrets = None;
     let schema = Schema::embedded();
     match command {
         Command::Check(args) => {
@@ -93,6 +136,21 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
             let mut sources = Vec::new();
             for file in &args.env_files {
                 sources.push(Source::env_file(file)?);
+            }
+            for spec in &args.from {
+                if !spec.starts_with("aws-sm://") {
+                    bail!("--from {spec}: name a secret as aws-sm://NAME (files go to --env-file)");
+                }
+                sources.push(
+                    load(
+                        spec,
+                        &mut secrets,
+                        args.endpoint_url.as_deref(),
+                        "vivr env check",
+                        global,
+                    )
+                    .await?,
+                );
             }
             if !args.no_process_env {
                 sources.push(Source::process_env());
@@ -142,7 +200,9 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Diff(args) => {
-            let (a, b) = (load(&args.a)?, load(&args.b)?);
+            let endpoint = args.endpoint_url.as_deref();
+            let a = load(&args.a, &mut secrets, endpoint, "vivr env diff", global).await?;
+            let b = load(&args.b, &mut secrets, endpoint, "vivr env diff", global).await?;
             let report = diff(schema, &a, &b);
             match args.format {
                 Format::Json => println!("{:#}", serde_json::to_value(&report)?),

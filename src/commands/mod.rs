@@ -6,4 +6,5 @@ pub mod completions;
 pub mod env;
 pub mod healthcheck;
 pub mod migrate;
+pub mod secrets;
 pub mod serve;

@@ -347,7 +347,7 @@ fn format_rules(v: &Variable, value: &str, environment: Environment) -> Vec<Rule
             if !ok {
                 rules.push(error(
                     "stripe_webhook_secret_format",
-                    "must be the signing secret Stripe shows for the webhook endpoint (whsec, an underscore, then letters and digits)",
+                    "must be the signing secret Stripe shows for the webhook endpoint",
                 ));
             }
         }

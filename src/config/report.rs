@@ -161,7 +161,8 @@ pub fn env_example(schema: &Schema) -> String {
          # Every variable vivr reads, commented out: development needs none of them. Copy what you set into\n\
          # .env.<environment> (never commit real secrets) and check it with\n\
          # `vivr env check --env production --env-file .env.production`.\n\
-         # Precedence, lowest first: defaults, --env-file files in order, the process environment.\n",
+         # Precedence, lowest first: defaults, --env-file files in order, --from aws-sm://NAME secrets in order,\n\
+         # the process environment.\n",
     );
     for (category, title) in &schema.categories {
         let _ = write!(out, "\n# ── {title} ──\n");

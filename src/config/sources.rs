@@ -1,8 +1,9 @@
-//! Where configuration values come from — the process environment and `.env` files — and how they merge.
-//! Values are `SecretString` from the moment they are read; nothing here prints one.
+//! Where configuration values come from — the process environment, `.env` files, AWS Secrets Manager — and how
+//! they merge. Values are `SecretString` from the moment they are read; nothing here prints one.
 //!
 //! Precedence, lowest first: schema defaults, then `.env` files in the order given (a later file overrides an
-//! earlier one), then the process environment (what a deploy sets explicitly wins, as with dotenv).
+//! earlier one), then Secrets Manager secrets in the order given, then the process environment (what a deploy
+//! sets explicitly wins, as with dotenv).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,11 +24,12 @@ pub enum SourceKind {
     /// Holds everything the process inherited: only vivr's namespaces are checked for unknown keys.
     ProcessEnv,
     File,
+    SecretsManager,
 }
 
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// How reports name it: "process environment" or the file's path.
+    /// How reports name it: "process environment", the file's path, `aws-sm://name`.
     pub name: String,
     pub kind: SourceKind,
     pub entries: BTreeMap<String, Entry>,
@@ -216,22 +218,29 @@ pub fn merge(sources: &[Source]) -> BTreeMap<String, Resolved> {
     merged
 }
 
-/// Sorts sources into the documented precedence: files (in the given order), then the process environment.
+/// Sorts sources into the documented precedence: files (in the given order), Secrets Manager, process env.
 pub fn in_precedence(mut sources: Vec<Source>) -> Vec<Source> {
     sources.sort_by_key(|s| match s.kind {
         SourceKind::File => 0,
+        SourceKind::SecretsManager => 1,
         SourceKind::ProcessEnv => 2,
     });
     sources
 }
 
-/// A source named on the command line: a file path, or `env:` for the process environment.
+/// A source named on the command line: a file path, `env:` for the process environment, or `aws-sm://NAME`.
 pub fn describe_spec(spec: &str) -> anyhow::Result<SourceSpec> {
     if spec == "env:" {
         return Ok(SourceSpec::ProcessEnv);
     }
+    if let Some(name) = spec.strip_prefix("aws-sm://") {
+        if name.is_empty() {
+            bail!("{spec}: name the secret, aws-sm://NAME");
+        }
+        return Ok(SourceSpec::SecretsManager(name.to_string()));
+    }
     if spec.contains("://") {
-        bail!("{spec}: a source is a dotenv file or env: (the process environment)");
+        bail!("{spec}: a source is a dotenv file, env: (the process environment) or aws-sm://NAME");
     }
     Ok(SourceSpec::File(spec.into()))
 }
@@ -240,6 +249,7 @@ pub fn describe_spec(spec: &str) -> anyhow::Result<SourceSpec> {
 pub enum SourceSpec {
     ProcessEnv,
     File(std::path::PathBuf),
+    SecretsManager(String),
 }
 
 #[cfg(test)]

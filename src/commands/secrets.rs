@@ -1,0 +1,450 @@
+//! `vivr secrets`: the shop's secrets in AWS Secrets Manager — list, get (redacted unless `--reveal`), put, run a
+//! command with them, rotate, and audit their posture. Every read is written to the local audit file.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use crate::cli::{Format, GlobalArgs};
+use crate::config::sources::Source;
+use crate::exit::Outcome;
+use crate::secrets::posture::{self, Policy, Severity};
+use crate::secrets::{RotationOutcome, Secrets, redacted};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Another Secrets Manager endpoint (a local emulator, a VPC endpoint).
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Secrets, with rotation and access dates (no value is read).
+    List {
+        /// Only secrets whose name starts with this.
+        #[arg(long, default_value = "")]
+        prefix: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// A secret's variables, redacted unless --reveal.
+    Get {
+        name: String,
+        /// Only this variable.
+        #[arg(long)]
+        key: Option<String>,
+        /// Print the values themselves.
+        #[arg(long)]
+        reveal: bool,
+        /// The version before the last rotation (AWSPREVIOUS), to roll back.
+        #[arg(long)]
+        previous: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Set one variable (its value read from standard input) or every variable of a dotenv file, as a new
+    /// version; creates the secret if needed.
+    Put {
+        name: String,
+        /// The variable to set; its value is read from standard input (never from the command line).
+        #[arg(
+            long,
+            required_unless_present = "from_env_file",
+            conflicts_with = "from_env_file"
+        )]
+        key: Option<String>,
+        /// Store every variable of this dotenv file (replacing the secret's variables).
+        #[arg(long, value_name = "FILE")]
+        from_env_file: Option<PathBuf>,
+    },
+    /// Run a command with the secrets' variables in its environment (later secrets override earlier ones).
+    Run {
+        /// One or more secrets.
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Only fill variables the environment sets to the sentinel value, and fail if a secret lacks one.
+        #[arg(long)]
+        strict: bool,
+        /// The sentinel of --strict.
+        #[arg(long, default_value = "vivr-secret")]
+        strict_value: String,
+        /// Start the command with the secrets' variables only, not the inherited environment.
+        #[arg(long)]
+        pristine: bool,
+        /// The command and its arguments, after --.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Start a rotation and follow the version stages until AWSPENDING clears; exit 1 if it gets stuck.
+    Rotate {
+        name: String,
+        /// The rotation function (else the one configured on the secret).
+        #[arg(long)]
+        lambda_arn: Option<String>,
+        /// How long to wait for the rotation to finish, in seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout_secs: u64,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Posture of each secret: rotation, age, stuck rotation, unused, scheduled deletion, KMS key, owner tag.
+    Audit {
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Rotated secrets must have rotated within this many days.
+        #[arg(long, default_value_t = 90)]
+        max_age_days: i64,
+        /// Report secrets not read for this many days.
+        #[arg(long, default_value_t = 90)]
+        unused_days: i64,
+        /// Require customer-managed KMS keys.
+        #[arg(long)]
+        require_cmk: bool,
+        /// The tag naming a secret's owner.
+        #[arg(long, default_value = "owner")]
+        owner_tag: String,
+        /// Exit 1 when a finding is at least this severe.
+        #[arg(long, value_enum, default_value_t = Severity::High)]
+        fail_on: Severity,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::List { .. } => "vivr secrets list",
+        Command::Get { .. } => "vivr secrets get",
+        Command::Put { .. } => "vivr secrets put",
+        Command::Run { .. } => "vivr secrets run",
+        Command::Rotate { .. } => "vivr secrets rotate",
+        Command::Audit { .. } => "vivr secrets audit",
+    }
+}
+
+/// Connects, and resolves who is calling: shown with -v, and recorded in the audit file.
+pub async fn connect(
+    endpoint_url: Option<&str>,
+    command: &str,
+    global: &GlobalArgs,
+) -> anyhow::Result<Secrets> {
+    let secrets = Secrets::connect(endpoint_url, command).await?;
+    match secrets.identity().await {
+        Ok(identity) => {
+            secrets.audit.set_identity(&identity.arn);
+            if global.verbose > 0 {
+                tracing::info!(account = %identity.account, "AWS identity: {}", identity.arn);
+            }
+        }
+        Err(err) => tracing::warn!("the AWS identity is unknown: {err:#}"),
+    }
+    Ok(secrets)
+}
+
+pub async fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let secrets = connect(
+        args.endpoint_url.as_deref(),
+        command_name(&args.command),
+        global,
+    )
+    .await?;
+    match args.command {
+        Command::List { prefix, format } => {
+            let list = secrets.list(&prefix).await?;
+            match format {
+                Format::Json => println!("{:#}", json!({ "secrets": list })),
+                Format::Text => {
+                    let mut table = Table::new();
+                    table.load_preset(UTF8_FULL_CONDENSED);
+                    table.set_header([
+                        "name",
+                        "rotation",
+                        "last changed",
+                        "last rotated",
+                        "last accessed",
+                    ]);
+                    for s in &list {
+                        table.add_row([
+                            s.name.clone(),
+                            if s.rotation_enabled { "on" } else { "off" }.to_string(),
+                            s.last_changed.clone().unwrap_or_else(|| "—".into()),
+                            s.last_rotated.clone().unwrap_or_else(|| "—".into()),
+                            s.last_accessed.clone().unwrap_or_else(|| "—".into()),
+                        ]);
+                    }
+                    println!("{table}");
+                }
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Get {
+            name,
+            key,
+            reveal,
+            previous,
+            format,
+        } => {
+            let stage = if previous {
+                "AWSPREVIOUS"
+            } else {
+                "AWSCURRENT"
+            };
+            let value = secrets.read(&name, stage).await?;
+            let mut variables = value.variables;
+            if let Some(key) = &key {
+                variables.retain(|k, _| k == key);
+                if variables.is_empty() {
+                    bail!("secret {name} has no variable {key}");
+                }
+            }
+            let shown: BTreeMap<String, String> = variables
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        if reveal {
+                            v.expose_secret().to_string()
+                        } else {
+                            redacted(v)
+                        },
+                    )
+                })
+                .collect();
+            match format {
+                Format::Json => println!(
+                    "{:#}",
+                    json!({
+                        "secret": name, "arn": value.arn, "version_id": value.version_id,
+                        "stages": value.stages, "revealed": reveal, "variables": shown,
+                    })
+                ),
+                Format::Text => {
+                    eprintln!(
+                        "{name} version {} ({}){}",
+                        value.version_id,
+                        value.stages.join(", "),
+                        if reveal {
+                            ""
+                        } else {
+                            " — redacted; --reveal shows the values"
+                        }
+                    );
+                    if reveal && key.is_some() {
+                        // One value alone, for `$(vivr secrets get NAME --key K --reveal)`.
+                        for v in shown.values() {
+                            println!("{v}");
+                        }
+                    } else {
+                        for (k, v) in &shown {
+                            println!("{k}={v}");
+                        }
+                    }
+                }
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Put {
+            name,
+            key,
+            from_env_file,
+        } => {
+            let variables = match (key, from_env_file) {
+                (_, Some(file)) => {
+                    let source = Source::env_file(&file)?;
+                    if let Some((line, problem)) = source.problems.first() {
+                        bail!("{}:{line}: {problem}; nothing was stored", file.display());
+                    }
+                    source
+                        .entries
+                        .into_iter()
+                        .map(|(k, e)| (k, e.value))
+                        .collect()
+                }
+                (Some(key), None) => {
+                    let mut input = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut input)
+                        .context("reading the value from standard input")?;
+                    let input =
+                        SecretString::from(input.strip_suffix('\n').unwrap_or(&input).to_string());
+                    if input.expose_secret().is_empty() {
+                        bail!("no value on standard input for {key}; nothing was stored");
+                    }
+                    // Read-modify-write: the other variables stay.
+                    let mut variables = match secrets.describe(&name).await {
+                        Ok(_) => secrets.read(&name, "AWSCURRENT").await?.variables,
+                        Err(_) => BTreeMap::new(),
+                    };
+                    variables.insert(key, input);
+                    variables
+                }
+                (None, None) => {
+                    bail!("give --key KEY (value on standard input) or --from-env-file FILE")
+                }
+            };
+            let version = secrets.write(&name, &variables).await?;
+            println!(
+                "{name}: version {version} stored with {} variable(s)",
+                variables.len()
+            );
+            Ok(Outcome::Success)
+        }
+        Command::Run {
+            names,
+            strict,
+            strict_value,
+            pristine,
+            command,
+        } => {
+            let mut injected: BTreeMap<String, SecretString> = BTreeMap::new();
+            for name in &names {
+                injected.extend(secrets.read(name, "AWSCURRENT").await?.variables);
+            }
+            let mut child = std::process::Command::new(&command[0]);
+            child.args(&command[1..]);
+            if pristine {
+                child.env_clear();
+            }
+            if strict {
+                let wanted: Vec<String> = std::env::vars()
+                    .filter(|(_, v)| *v == strict_value)
+                    .map(|(k, _)| k)
+                    .collect();
+                let missing: Vec<&String> = wanted
+                    .iter()
+                    .filter(|k| !injected.contains_key(*k))
+                    .collect();
+                if !missing.is_empty() {
+                    bail!(
+                        "--strict: {} set to {strict_value:?} but not in the secret(s): {}",
+                        if missing.len() == 1 {
+                            "this variable is"
+                        } else {
+                            "these variables are"
+                        },
+                        missing
+                            .iter()
+                            .map(|k| k.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                injected.retain(|k, _| wanted.contains(k));
+            }
+            for (k, v) in &injected {
+                child.env(k, v.expose_secret());
+            }
+            tracing::debug!(
+                count = injected.len(),
+                "starting {} with the secrets' variables",
+                command[0]
+            );
+            use std::os::unix::process::CommandExt;
+            let err = child.exec();
+            Err(anyhow::anyhow!("cannot run {}: {err}", command[0]))
+        }
+        Command::Rotate {
+            name,
+            lambda_arn,
+            timeout_secs,
+            format,
+        } => {
+            let outcome = secrets
+                .rotate(
+                    &name,
+                    lambda_arn.as_deref(),
+                    Duration::from_secs(timeout_secs),
+                )
+                .await?;
+            match format {
+                Format::Json => println!("{:#}", json!({ "secret": name, "rotation": outcome })),
+                Format::Text => match &outcome {
+                    RotationOutcome::Finished {
+                        previous_version,
+                        current_version,
+                    } => println!(
+                        "{name}: rotated; AWSCURRENT is version {} (was {})",
+                        current_version.as_deref().unwrap_or("?"),
+                        previous_version.as_deref().unwrap_or("?")
+                    ),
+                    RotationOutcome::Stuck {
+                        pending_version,
+                        current_version,
+                    } => println!(
+                        "{name}: the rotation is stuck — AWSPENDING is on version {pending_version}, AWSCURRENT on {} \
+                         after {timeout_secs} s; check the rotation function's logs",
+                        current_version.as_deref().unwrap_or("?")
+                    ),
+                },
+            }
+            Ok(match outcome {
+                RotationOutcome::Finished { .. } => Outcome::Success,
+                RotationOutcome::Stuck { .. } => Outcome::CheckFailed,
+            })
+        }
+        Command::Audit {
+            prefix,
+            max_age_days,
+            unused_days,
+            require_cmk,
+            owner_tag,
+            fail_on,
+            format,
+        } => {
+            let policy = Policy {
+                max_age_days,
+                unused_days,
+                require_cmk,
+                owner_tag,
+            };
+            let now = chrono::Utc::now();
+            let mut findings = Vec::new();
+            let list = secrets.list(&prefix).await?;
+            for s in &list {
+                let described = secrets.describe(&s.name).await?;
+                findings.extend(posture::assess(&described, now, &policy));
+            }
+            let failing = findings.iter().filter(|f| f.severity >= fail_on).count();
+            match format {
+                Format::Json => println!(
+                    "{:#}",
+                    json!({ "secrets": list.len(), "findings": findings, "fail_on": fail_on, "failing": failing })
+                ),
+                Format::Text => {
+                    let mut table = Table::new();
+                    table.load_preset(UTF8_FULL_CONDENSED);
+                    table.set_header(["secret", "severity", "check", "finding"]);
+                    for f in &findings {
+                        table.add_row([
+                            f.secret.clone(),
+                            format!("{:?}", f.severity).to_lowercase(),
+                            f.check.to_string(),
+                            f.message.clone(),
+                        ]);
+                    }
+                    println!("{table}");
+                    println!(
+                        "{} secret(s), {} finding(s), {failing} at or above {:?}",
+                        list.len(),
+                        findings.len(),
+                        fail_on
+                    );
+                }
+            }
+            Ok(if failing > 0 {
+                Outcome::CheckFailed
+            } else {
+                Outcome::Success
+            })
+        }
+    }
+}
