@@ -375,7 +375,7 @@ macro_rules! impl_store {
             }
 
             async fn create_product(&self, new: &NewProduct, now: NaiveDateTime) -> StoreResult<Product> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let category_id = match &new.category_slug {
                     Some(slug) => Some(
                         sqlx::query_scalar::<$db, String>(r#"SELECT "id" FROM "Category" WHERE "slug" = $1"#)
@@ -413,7 +413,7 @@ macro_rules! impl_store {
             }
 
             async fn update_product(&self, slug: &str, patch: &ProductPatch, now: NaiveDateTime) -> StoreResult<Product> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let sql = format!(r#"{PRODUCT_COLUMNS} WHERE p."slug" = $1 AND p."archivedAt" IS NULL"#);
                 let current: Product = sqlx::query_as::<$db, ProductRow>(AssertSqlSafe(sql))
                     .bind(slug)
@@ -461,7 +461,7 @@ macro_rules! impl_store {
             }
 
             async fn archive_product(&self, slug: &str, now: NaiveDateTime) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let id = sqlx::query_scalar::<$db, String>(
                     r#"SELECT "id" FROM "Product" WHERE "slug" = $1 AND "archivedAt" IS NULL"#,
                 )
@@ -503,7 +503,7 @@ macro_rules! impl_store {
             ) -> StoreResult<SeedReport> {
                 let now = millis(now);
                 let mut report = SeedReport::default();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 for c in categories {
                     let done = sqlx::query(
                         r#"INSERT INTO "Category" ("id", "name", "slug", "description", "image", "createdAt", "updatedAt")

@@ -50,6 +50,13 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// A transaction that will write takes SQLite's write lock at BEGIN (waiting up to the busy timeout). A
+    /// deferred transaction that reads first and writes later fails at once with SQLITE_BUSY when another
+    /// connection wrote in between (its read snapshot cannot be upgraded), and no busy timeout helps then.
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
 }
 
 impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite);
