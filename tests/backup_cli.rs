@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::process::vivr_output;
-use common::{TestDb, add_migration, migrations_copy, migrations_copy_of};
+use common::{TestDb, add_migration, migrations_copy, migrations_copy_of, newest_migration};
 use sqlx::Connection;
 
 const SECRET: &str = "Sup3r-Secret-Pw";
@@ -118,7 +118,7 @@ async fn backup_verify_and_restore_round_trip() {
     assert_eq!(manifest["tables"]["User"], 3);
     assert_eq!(
         manifest["migration_head"]["name"],
-        "20261124160000_rating_stats_and_listing_indexes"
+        newest_migration().as_str()
     );
     assert!(manifest["toc_entries"].as_u64().unwrap() > 20);
     assert!(
@@ -156,10 +156,7 @@ async fn backup_verify_and_restore_round_trip() {
     let target_url = with_password(&target.url);
     let (code, out, err) = backup(&["restore", &id, "--to", &target_url, "--store", store]);
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("20261124160000_rating_stats_and_listing_indexes"),
-        "{out}"
-    );
+    assert!(out.contains(&newest_migration()), "{out}");
     assert_eq!(
         counts(&db.url).await,
         counts(&target.url).await,
@@ -428,7 +425,8 @@ async fn production_deploy_takes_a_verified_pinned_backup_first() {
     );
     assert!(manifest["pinned_until"].is_string());
     assert_eq!(
-        manifest["migration_head"]["name"], "20261124160000_rating_stats_and_listing_indexes",
+        manifest["migration_head"]["name"],
+        newest_migration().as_str(),
         "the backup holds the schema before the migration"
     );
 
@@ -718,10 +716,7 @@ async fn sqlite_backups_are_consistent_copies_that_verify_and_restore() {
     let target = format!("sqlite://{}", dir.path().join("restored.db").display());
     let (code, out, err) = backup(&["restore", &id, "--to", &target, "--store", backups]);
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("20261124160000_rating_stats_and_listing_indexes"),
-        "{out}"
-    );
+    assert!(out.contains(&newest_migration()), "{out}");
     let (code, _, err) = backup(&["restore", &id, "--to", &target, "--store", backups]);
     assert_eq!(code, 2);
     assert!(err.contains("--clean"), "{err}");
@@ -803,7 +798,7 @@ async fn a_production_deploy_on_sqlite_takes_a_verified_copy_first() {
     );
     assert_eq!(
         manifest["migration_head"]["name"],
-        "20261124160000_rating_stats_and_listing_indexes"
+        newest_migration().as_str()
     );
 
     // The copy is the database as it was before the migration.

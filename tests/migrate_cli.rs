@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::process::{vivr_into_closed_pipe, vivr_output};
-use common::{TestDb, add_migration, migrations_copy};
+use common::{TestDb, add_migration, migrations_copy, postgres_migration_count};
 use sqlx::Connection;
 
 /// `vivr migrate ARGS --database-url URL`: (exit code, stdout, stderr).
@@ -48,7 +48,10 @@ async fn status_plan_and_deploy_on_postgresql() {
     let (code, out, err) = migrate(&db.url, &["plan", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
     let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(plan["pending"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        plan["pending"].as_array().unwrap().len(),
+        postgres_migration_count()
+    );
     assert_eq!(plan["pending"][0]["name"], "20260130000000_init");
     assert_eq!(plan["pending"][0]["session"]["lock_timeout"], "5000ms");
     assert_eq!(
@@ -73,7 +76,13 @@ async fn status_plan_and_deploy_on_postgresql() {
 
     let (code, out, err) = migrate(&db.url, &["deploy"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Applied 5 migration(s)"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Applied {} migration(s)",
+            postgres_migration_count()
+        )),
+        "{out}"
+    );
     let (code, out, _) = migrate(&db.url, &["status"]);
     assert_eq!(code, 0);
     assert!(out.contains("Database schema is up to date."), "{out}");
@@ -88,7 +97,7 @@ async fn status_plan_and_deploy_on_postgresql() {
     .fetch_all(&mut pg(&db.url).await)
     .await
     .unwrap();
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), postgres_migration_count());
     assert!(
         rows.iter()
             .all(|(_, steps, finished)| *steps == 1 && *finished)
@@ -302,7 +311,7 @@ async fn lock_timeout_names_the_holder_and_concurrent_deploys_apply_once() {
     applied.sort();
     assert_eq!(
         applied,
-        vec![0, 5],
+        vec![0, postgres_migration_count()],
         "one applies everything, the other finds nothing pending"
     );
 }
@@ -374,7 +383,11 @@ fn sqlite_status_plan_deploy_and_new() {
     assert!(!path.exists(), "status and plan create nothing");
     let (code, out, err) = migrate(&url, &["deploy"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Applied 2 migration(s)"), "{out}");
+    let sqlite_count = vivr::migrate::embedded(vivr_shop::store::Backend::Sqlite).len();
+    assert!(
+        out.contains(&format!("Applied {sqlite_count} migration(s)")),
+        "{out}"
+    );
     assert_eq!(migrate(&url, &["status"]).0, 0);
 
     let migrations = migrations_copy();

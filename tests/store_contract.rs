@@ -9,7 +9,7 @@ use common::TestDb;
 use vivr_shop::auth::now;
 use vivr_shop::domain::{Money, Role};
 use vivr_shop::store::{
-    NewProduct, NewSession, NewUser, ProductPatch, ProductQuery, ProductSort, StoreError,
+    CartOwner, NewProduct, NewSession, NewUser, ProductPatch, ProductQuery, ProductSort, StoreError,
 };
 
 fn words(s: &str) -> Vec<String> {
@@ -561,5 +561,105 @@ async fn concurrent_rate_limit_hits_are_all_counted() {
             "{}",
             db.backend.as_str()
         );
+    }
+}
+
+#[tokio::test]
+async fn carts_belong_to_a_visitor_or_a_user_and_merge_at_sign_in() {
+    for db in TestDb::both().await {
+        let store = db.seeded_store().await;
+        let b = db.backend.as_str();
+        let t = now();
+        let lamp = store
+            .product_by_slug("lampe-table-nordique")
+            .await
+            .unwrap()
+            .unwrap();
+        let vase = store
+            .product_by_slug("vase-ceramique-minimal")
+            .await
+            .unwrap()
+            .unwrap();
+        let user = store
+            .create_user(
+                &NewUser {
+                    email: "panier@test.fr".into(),
+                    name: None,
+                    password_hash: "h".into(),
+                    role: Role::User,
+                },
+                t,
+            )
+            .await
+            .unwrap();
+        let visitor = CartOwner::Visitor("a".repeat(64));
+        let member = CartOwner::User(user.id.clone());
+        assert!(store.cart_lines(&visitor).await.unwrap().is_empty(), "{b}");
+
+        store.set_cart_line(&visitor, &lamp.id, 2, t).await.unwrap();
+        store.set_cart_line(&visitor, &vase.id, 1, t).await.unwrap();
+        store.set_cart_line(&visitor, &vase.id, 3, t).await.unwrap();
+        let lines = store.cart_lines(&visitor).await.unwrap();
+        let quantities: Vec<(&str, i32)> = lines
+            .iter()
+            .map(|l| (l.product.slug.as_str(), l.quantity))
+            .collect();
+        assert_eq!(
+            quantities,
+            [("lampe-table-nordique", 2), ("vase-ceramique-minimal", 3)],
+            "{b}: one line per product, the last quantity set wins"
+        );
+        assert_eq!(lines[0].product.price.cents(), 8999, "{b}: the live price");
+
+        // The user already has the lamp; merging adds quantities, capped at the stock.
+        store
+            .set_cart_line(&member, &lamp.id, lamp.stock, t)
+            .await
+            .unwrap();
+        store
+            .merge_cart(&"a".repeat(64), &user.id, t)
+            .await
+            .unwrap();
+        let merged: Vec<(String, i32)> = store
+            .cart_lines(&member)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.product.slug, l.quantity))
+            .collect();
+        assert_eq!(
+            merged,
+            [
+                ("lampe-table-nordique".to_string(), lamp.stock),
+                ("vase-ceramique-minimal".to_string(), 3)
+            ],
+            "{b}"
+        );
+        assert!(
+            store.cart_lines(&visitor).await.unwrap().is_empty(),
+            "{b}: the visitor's cart is gone"
+        );
+
+        store.set_cart_line(&member, &vase.id, 0, t).await.unwrap();
+        assert_eq!(store.cart_lines(&member).await.unwrap().len(), 1, "{b}");
+        // An archived product leaves the cart's lines.
+        store
+            .archive_product("lampe-table-nordique", t)
+            .await
+            .unwrap();
+        assert!(store.cart_lines(&member).await.unwrap().is_empty(), "{b}");
+        store.set_cart_line(&member, &vase.id, 1, t).await.unwrap();
+        store.clear_cart(&member).await.unwrap();
+        assert!(store.cart_lines(&member).await.unwrap().is_empty(), "{b}");
+
+        store
+            .set_cart_line(&CartOwner::Visitor("b".repeat(64)), &vase.id, 1, t)
+            .await
+            .unwrap();
+        let purged = store
+            .purge_visitor_carts(t + chrono::TimeDelta::days(31))
+            .await
+            .unwrap();
+        assert_eq!(purged, 1, "{b}: only visitors' carts are purged");
     }
 }

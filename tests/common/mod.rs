@@ -331,3 +331,17 @@ pub fn add_migration(dir: &std::path::Path, name: &str, sql: &str) {
     std::fs::create_dir(dir.join(name)).unwrap();
     std::fs::write(dir.join(name).join("migration.sql"), sql).unwrap();
 }
+
+/// The newest built-in migration (the same name in both histories): a fully migrated database's head.
+pub fn newest_migration() -> String {
+    vivr::migrate::embedded(Backend::Postgres)
+        .last()
+        .expect("built-in migrations")
+        .name
+        .to_string()
+}
+
+/// How many built-in PostgreSQL migrations there are.
+pub fn postgres_migration_count() -> usize {
+    vivr::migrate::embedded(Backend::Postgres).len()
+}

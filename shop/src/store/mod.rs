@@ -188,4 +188,27 @@ pub trait Store: Send + Sync + 'static {
         now: NaiveDateTime,
     ) -> StoreResult<Option<RateWindow>>;
     async fn rate_limit_reset(&self, key: &str) -> StoreResult<()>;
+
+    // Carts
+    /// The lines of the owner's cart with their live products (archived products left out), oldest first.
+    async fn cart_lines(&self, owner: &CartOwner) -> StoreResult<Vec<CartLine>>;
+    /// Sets a line's quantity (0 removes the line), creating the cart when needed.
+    async fn set_cart_line(
+        &self,
+        owner: &CartOwner,
+        product_id: &str,
+        quantity: i32,
+        now: NaiveDateTime,
+    ) -> StoreResult<()>;
+    async fn clear_cart(&self, owner: &CartOwner) -> StoreResult<()>;
+    /// Moves a visitor's lines into the user's cart (quantities added, then capped at the stock when there is
+    /// some) and deletes the visitor's cart. One transaction.
+    async fn merge_cart(
+        &self,
+        visitor_hash: &str,
+        user_id: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<()>;
+    /// Deletes visitors' carts untouched since `before`.
+    async fn purge_visitor_carts(&self, before: NaiveDateTime) -> StoreResult<u64>;
 }

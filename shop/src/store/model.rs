@@ -189,3 +189,27 @@ pub struct RateWindow {
     pub count: i64,
     pub window_start: NaiveDateTime,
 }
+
+/// Whose cart: a signed-in user's, or an anonymous visitor's (the SHA-256 of the cart cookie's token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CartOwner {
+    User(String),
+    Visitor(String),
+}
+
+impl CartOwner {
+    /// The `"Cart"` column that identifies this owner, and its value.
+    pub(super) fn column(&self) -> (&'static str, &str) {
+        match self {
+            CartOwner::User(id) => ("userId", id),
+            CartOwner::Visitor(hash) => ("tokenHash", hash),
+        }
+    }
+}
+
+/// A cart line as stored: the live product (its current price and stock) and the quantity asked for.
+#[derive(Debug, Clone)]
+pub struct CartLine {
+    pub product: Product,
+    pub quantity: i32,
+}

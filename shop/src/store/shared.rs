@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::model::{AppliedMigration, Category, CategoryRef, Product, Review, User};
+use super::model::{AppliedMigration, CartLine, Category, CategoryRef, Product, Review, User};
 use crate::domain::{Money, Role};
 
 #[derive(sqlx::FromRow)]
@@ -26,6 +26,22 @@ pub(super) struct ProductRow {
     category_slug: Option<String>,
     rating_count: i64,
     rating_sum: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct CartRow {
+    #[sqlx(flatten)]
+    product: ProductRow,
+    quantity: i32,
+}
+
+impl From<CartRow> for CartLine {
+    fn from(row: CartRow) -> Self {
+        CartLine {
+            product: row.product.into(),
+            quantity: row.quantity,
+        }
+    }
 }
 
 impl From<ProductRow> for Product {
@@ -683,6 +699,129 @@ macro_rules! impl_store {
             async fn rate_limit_reset(&self, key: &str) -> StoreResult<()> {
                 sqlx::query(r#"DELETE FROM "RateLimit" WHERE "key" = $1"#).bind(key).execute(&self.pool).await?;
                 Ok(())
+            }
+
+            async fn cart_lines(&self, owner: &$crate::store::CartOwner) -> StoreResult<Vec<CartLine>> {
+                let (column, value) = owner.column();
+                let sql = format!(
+                    r#"SELECT p."id", p."name", p."slug", p."description", p."priceCents", p."comparePriceCents",
+                              p."images", p."stock", p."featured", p."createdAt", p."updatedAt",
+                              c."id" AS "categoryId", c."name" AS "categoryName", c."slug" AS "categorySlug",
+                              p."ratingCount", p."ratingSum", i."quantity"
+                       FROM "Cart" k
+                       JOIN "CartItem" i ON i."cartId" = k."id"
+                       JOIN "Product" p ON p."id" = i."productId"
+                       LEFT JOIN "Category" c ON c."id" = p."categoryId"
+                       WHERE k."{column}" = $1 AND p."archivedAt" IS NULL
+                       ORDER BY i."addedAt", p."name""#
+                );
+                let rows = sqlx::query_as::<$db, CartRow>(AssertSqlSafe(sql)).bind(value).fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn set_cart_line(
+                &self,
+                owner: &$crate::store::CartOwner,
+                product_id: &str,
+                quantity: i32,
+                now: NaiveDateTime,
+            ) -> StoreResult<()> {
+                let (column, value) = owner.column();
+                let now = millis(now);
+                let mut tx = self.begin_write().await?;
+                let cart_id: String = sqlx::query_scalar::<$db, String>(AssertSqlSafe(format!(
+                    r#"INSERT INTO "Cart" ("id", "{column}", "createdAt", "updatedAt") VALUES ($1, $2, $3, $3)
+                       ON CONFLICT ("{column}") DO UPDATE SET "updatedAt" = excluded."updatedAt"
+                       RETURNING "id""#
+                )))
+                .bind(new_id())
+                .bind(value)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                if quantity <= 0 {
+                    sqlx::query(r#"DELETE FROM "CartItem" WHERE "cartId" = $1 AND "productId" = $2"#)
+                        .bind(&cart_id)
+                        .bind(product_id)
+                        .execute(&mut *tx)
+                        .await?;
+                } else {
+                    sqlx::query(
+                        r#"INSERT INTO "CartItem" ("cartId", "productId", "quantity", "addedAt") VALUES ($1, $2, $3, $4)
+                           ON CONFLICT ("cartId", "productId") DO UPDATE SET "quantity" = excluded."quantity""#,
+                    )
+                    .bind(&cart_id)
+                    .bind(product_id)
+                    .bind(quantity)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn clear_cart(&self, owner: &$crate::store::CartOwner) -> StoreResult<()> {
+                let (column, value) = owner.column();
+                sqlx::query(AssertSqlSafe(format!(
+                    r#"DELETE FROM "CartItem" WHERE "cartId" IN (SELECT "id" FROM "Cart" WHERE "{column}" = $1)"#
+                )))
+                .bind(value)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn merge_cart(&self, visitor_hash: &str, user_id: &str, now: NaiveDateTime) -> StoreResult<()> {
+                let now = millis(now);
+                let mut tx = self.begin_write().await?;
+                let visitor: Option<String> =
+                    sqlx::query_scalar::<$db, String>(r#"SELECT "id" FROM "Cart" WHERE "tokenHash" = $1"#)
+                        .bind(visitor_hash)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let Some(visitor) = visitor else {
+                    return Ok(());
+                };
+                let user_cart: String = sqlx::query_scalar::<$db, String>(
+                    r#"INSERT INTO "Cart" ("id", "userId", "createdAt", "updatedAt") VALUES ($1, $2, $3, $3)
+                       ON CONFLICT ("userId") DO UPDATE SET "updatedAt" = excluded."updatedAt"
+                       RETURNING "id""#,
+                )
+                .bind(new_id())
+                .bind(user_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    r#"INSERT INTO "CartItem" ("cartId", "productId", "quantity", "addedAt")
+                       SELECT $1, v."productId", v."quantity", v."addedAt" FROM "CartItem" v WHERE v."cartId" = $2
+                       ON CONFLICT ("cartId", "productId") DO UPDATE SET "quantity" = "CartItem"."quantity" + excluded."quantity""#,
+                )
+                .bind(&user_cart)
+                .bind(&visitor)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    r#"UPDATE "CartItem" SET "quantity" = (SELECT p."stock" FROM "Product" p WHERE p."id" = "CartItem"."productId")
+                       WHERE "cartId" = $1
+                         AND "quantity" > (SELECT p."stock" FROM "Product" p WHERE p."id" = "CartItem"."productId")
+                         AND (SELECT p."stock" FROM "Product" p WHERE p."id" = "CartItem"."productId") > 0"#,
+                )
+                .bind(&user_cart)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(r#"DELETE FROM "Cart" WHERE "id" = $1"#).bind(&visitor).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn purge_visitor_carts(&self, before: NaiveDateTime) -> StoreResult<u64> {
+                let done = sqlx::query(r#"DELETE FROM "Cart" WHERE "tokenHash" IS NOT NULL AND "updatedAt" < $1"#)
+                    .bind(millis(before))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
             }
         }
     };
