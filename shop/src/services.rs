@@ -2,4 +2,5 @@
 
 pub mod accounts;
 pub mod cache;
+pub mod cart;
 pub mod catalog;

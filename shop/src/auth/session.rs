@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::config::ShopConfig;
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::store::{NewSession, User};
+use crate::store::{CartOwner, NewSession, User};
 use crate::web::CspNonce;
 
 /// Cookie names. Outside development they carry the `__Host-` prefix, which browsers accept only with `Secure`,
@@ -25,6 +25,8 @@ use crate::web::CspNonce;
 pub struct SessionCookies {
     pub session: &'static str,
     pub csrf: &'static str,
+    /// An anonymous visitor's cart.
+    pub cart: &'static str,
     secure: bool,
 }
 
@@ -34,12 +36,14 @@ impl SessionCookies {
             SessionCookies {
                 session: "__Host-vivr_session",
                 csrf: "__Host-vivr_csrf",
+                cart: "__Host-vivr_cart",
                 secure: true,
             }
         } else {
             SessionCookies {
                 session: "vivr_session",
                 csrf: "vivr_csrf",
+                cart: "vivr_cart",
                 secure: false,
             }
         }
@@ -65,11 +69,23 @@ impl SessionCookies {
         self.build(self.session, "", Some(TimeDelta::zero()))
     }
 
+    /// A visitor's cart is kept 30 days after its last change.
+    pub fn cart_cookie(&self, token: &str) -> HeaderValue {
+        self.build(self.cart, token, Some(VISITOR_CART_LIFETIME))
+    }
+
+    pub fn clear_cart_cookie(&self) -> HeaderValue {
+        self.build(self.cart, "", Some(TimeDelta::zero()))
+    }
+
     /// The CSRF cookie lives as long as the browser session.
     pub fn csrf_cookie(&self, value: &str) -> HeaderValue {
         self.build(self.csrf, value, None)
     }
 }
+
+/// How long an anonymous visitor's cart (cookie and rows) is kept after its last change.
+pub const VISITOR_CART_LIFETIME: TimeDelta = TimeDelta::days(30);
 
 pub fn random_token() -> String {
     use base64::Engine;
@@ -103,6 +119,10 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub struct RequestContext {
     pub user: Option<User>,
     pub session_hash: Option<String>,
+    /// The SHA-256 of the visitor's cart cookie, when the browser has one.
+    pub cart_token_hash: Option<String>,
+    /// Items in the cart, for the header of pages (0 for API requests, where it is not counted).
+    pub cart_count: i64,
     pub csrf_cookie: Option<String>,
     pub csrf_token: String,
     pub nonce: String,
@@ -111,6 +131,15 @@ pub struct RequestContext {
 impl RequestContext {
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.role == Role::Admin)
+    }
+
+    /// Whose cart this request sees: the user's once signed in, else the visitor's cookie's, if any.
+    pub fn cart_owner(&self) -> Option<CartOwner> {
+        match (&self.user, &self.cart_token_hash) {
+            (Some(user), _) => Some(CartOwner::User(user.id.clone())),
+            (None, Some(hash)) => Some(CartOwner::Visitor(hash.clone())),
+            (None, None) => None,
+        }
     }
 }
 
@@ -198,13 +227,27 @@ pub async fn session_layer(
         .get::<CspNonce>()
         .map(|n| n.0.clone())
         .unwrap_or_default();
-    let ctx = RequestContext {
+    let cart_token_hash = cookie_value(headers, cookies.cart)
+        .filter(|t| !t.is_empty())
+        .map(hash_token);
+    let mut ctx = RequestContext {
         user,
         session_hash,
+        cart_token_hash,
+        cart_count: 0,
         csrf_token: state.csrf().token_for(&csrf_cookie_for_tokens),
         csrf_cookie: existing_csrf,
         nonce,
     };
+    // Pages show the cart's item count in their header.
+    if !request.uri().path().starts_with("/api/")
+        && let Some(owner) = ctx.cart_owner()
+    {
+        match state.store().cart_lines(&owner).await {
+            Ok(lines) => ctx.cart_count = lines.iter().map(|l| i64::from(l.quantity)).sum(),
+            Err(err) => return AppError::from(err).into_response(),
+        }
+    }
     request.extensions_mut().insert(ctx);
 
     let mut response = next.run(request).await;

@@ -18,19 +18,31 @@ use crate::services::accounts::{self as service, Registration, SignedIn, safe_re
 use crate::views::UserView;
 use crate::web::{CachePolicy, set_cache_control};
 
-/// The cookies for a new session: the session token, and a rotated CSRF cookie (a new session gets new tokens).
-/// Returns them with the CSRF token that matches the new cookie.
-fn session_cookies(state: &AppState, signed_in: &SignedIn) -> ([HeaderValue; 2], String) {
+/// What a new session needs: the session cookie, a rotated CSRF cookie (a new session gets new tokens), and —
+/// when the visitor had a cart — that cart merged into the user's and its cookie cleared. Returns the cookies
+/// with the CSRF token that matches the new CSRF cookie.
+async fn session_cookies(
+    state: &AppState,
+    ctx: &RequestContext,
+    signed_in: &SignedIn,
+) -> Result<(Vec<HeaderValue>, String), AppError> {
     let cookies = state.cookies();
     let csrf_cookie = random_token();
-    let values = [
+    let mut values = vec![
         cookies.session_cookie(&signed_in.token, signed_in.lifetime),
         cookies.csrf_cookie(&csrf_cookie),
     ];
-    (values, state.csrf().token_for(&csrf_cookie))
+    if let Some(visitor) = &ctx.cart_token_hash {
+        state
+            .store()
+            .merge_cart(visitor, &signed_in.user.id, crate::auth::now())
+            .await?;
+        values.push(cookies.clear_cart_cookie());
+    }
+    Ok((values, state.csrf().token_for(&csrf_cookie)))
 }
 
-fn with_cookies(mut response: Response, cookies: [HeaderValue; 2]) -> Response {
+fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) -> Response {
     for cookie in cookies {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
@@ -80,6 +92,7 @@ fn session_response(
 
 pub async fn api_register(
     State(state): State<AppState>,
+    ctx: RequestContext,
     ip: ClientIp,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<Response, AppError> {
@@ -92,7 +105,7 @@ pub async fn api_register(
     let user = service::register_user(state.store(), registration, Role::User).await?;
     tracing::info!(user = %user.id, "account created");
     let signed_in = service::sign_in(&state, &body.email, password, ip).await?;
-    let (cookies, token) = session_cookies(&state, &signed_in);
+    let (cookies, token) = session_cookies(&state, &ctx, &signed_in).await?;
     Ok(with_cookies(
         session_response(StatusCode::CREATED, Some(&signed_in.user), token),
         cookies,
@@ -101,12 +114,13 @@ pub async fn api_register(
 
 pub async fn api_login(
     State(state): State<AppState>,
+    ctx: RequestContext,
     ip: ClientIp,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, AppError> {
     let signed_in =
         service::sign_in(&state, &body.email, SecretString::from(body.password), ip).await?;
-    let (cookies, token) = session_cookies(&state, &signed_in);
+    let (cookies, token) = session_cookies(&state, &ctx, &signed_in).await?;
     Ok(with_cookies(
         session_response(StatusCode::OK, Some(&signed_in.user), token),
         cookies,
@@ -202,7 +216,7 @@ pub async fn page_login_submit(
     let next = safe_redirect_target(form.next.as_deref());
     match service::sign_in(&state, &form.email, SecretString::from(form.password), ip).await {
         Ok(signed_in) => {
-            let (cookies, _) = session_cookies(&state, &signed_in);
+            let (cookies, _) = session_cookies(&state, &ctx, &signed_in).await?;
             let mut response = with_cookies(Redirect::to(&next).into_response(), cookies);
             set_cache_control(&mut response, CachePolicy::NoStore);
             Ok(response)
@@ -310,7 +324,7 @@ pub async fn page_register_submit(
         Err(other) => return Err(other.into()),
     }
     let signed_in = service::sign_in(&state, &form.email, password, ip).await?;
-    let (cookies, _) = session_cookies(&state, &signed_in);
+    let (cookies, _) = session_cookies(&state, &ctx, &signed_in).await?;
     Ok(with_cookies(
         Redirect::to("/compte").into_response(),
         cookies,

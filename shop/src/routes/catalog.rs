@@ -409,6 +409,7 @@ pub struct ReviewItem {
 struct ProductPage<'a> {
     layout: Layout<'a>,
     json_ld: String,
+    slug: String,
     name: String,
     category: Option<CategoryRef>,
     images: Vec<String>,
@@ -465,6 +466,7 @@ pub async fn page_product(
     let page = ProductPage {
         layout: Layout::new(&state, &ctx, p.name.clone()),
         json_ld: script_safe_json(&json_ld),
+        slug: p.slug.clone(),
         name: p.name.clone(),
         category: p.category.clone(),
         images,

@@ -1,6 +1,7 @@
 //! The HTTP surface: one file per resource. Page handlers and `/api` handlers call the same services.
 
 mod accounts;
+mod cart;
 mod catalog;
 mod extract;
 mod health;
@@ -52,7 +53,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/register", post(accounts::api_register))
         .route("/api/v1/auth/login", post(accounts::api_login))
         .route("/api/v1/auth/logout", post(accounts::api_logout))
-        .route("/api/v1/auth/session", get(accounts::api_session));
+        .route("/api/v1/auth/session", get(accounts::api_session))
+        .route("/api/v1/cart", get(cart::api_cart))
+        .route("/api/v1/cart/items", post(cart::api_add))
+        .route(
+            "/api/v1/cart/items/{slug}",
+            axum::routing::put(cart::api_set).delete(cart::api_remove),
+        );
     let pages = Router::new()
         .route("/", get(pages::home))
         .route("/produits", get(catalog::page_catalogue))
@@ -68,6 +75,10 @@ pub fn router(state: AppState) -> Router {
             get(accounts::page_register).post(accounts::page_register_submit),
         )
         .route("/compte", get(accounts::page_account))
+        .route("/panier", get(cart::page_cart))
+        .route("/panier/ajouter", post(cart::page_add))
+        .route("/panier/modifier", post(cart::page_set))
+        .route("/panier/retirer", post(cart::page_remove))
         .route("/deconnexion", post(accounts::page_logout));
     let with_sessions = api
         .merge(pages)

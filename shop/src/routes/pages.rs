@@ -23,6 +23,8 @@ pub struct Layout<'a> {
     pub css: &'a str,
     pub favicon: &'a str,
     pub search: &'a str,
+    /// Items in the visitor's cart, for the header's mini-cart.
+    pub cart_count: i64,
 }
 
 const DEFAULT_DESCRIPTION: &str =
@@ -39,6 +41,7 @@ impl<'a> Layout<'a> {
             css: state.assets().url("app.css"),
             favicon: state.assets().url("favicon.svg"),
             search: "",
+            cart_count: ctx.cart_count,
         }
     }
 
@@ -53,6 +56,7 @@ impl<'a> Layout<'a> {
             css: state.assets().url("app.css"),
             favicon: state.assets().url("favicon.svg"),
             search: "",
+            cart_count: 0,
         }
     }
 }

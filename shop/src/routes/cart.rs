@@ -1,0 +1,257 @@
+//! The cart: `/panier` (works without JavaScript: plain forms) and `/api/v1/cart`. A visitor gets a cart cookie on
+//! the first addition; once signed in, the cart is the user's (see the merge in `accounts`).
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::extract::{ApiJson, PageForm};
+use super::pages::{Layout, PageError, render};
+use crate::AppState;
+use crate::auth::{RequestContext, hash_token, random_token, verify_api_csrf};
+use crate::domain::Money;
+use crate::error::AppError;
+use crate::services::cart::{self as service, CartView};
+use crate::store::CartOwner;
+use crate::web::{CachePolicy, set_cache_control};
+
+/// The owner to write to: the signed-in user, the visitor's cookie, or a new visitor cookie (returned to set).
+fn owner_for_write(state: &AppState, ctx: &RequestContext) -> (CartOwner, Option<HeaderValue>) {
+    match ctx.cart_owner() {
+        Some(owner) => (owner, None),
+        None => {
+            let token = random_token();
+            let cookie = state.cookies().cart_cookie(&token);
+            (CartOwner::Visitor(hash_token(&token)), Some(cookie))
+        }
+    }
+}
+
+fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    response
+}
+
+// ----- API -----
+
+fn cart_response(cart: &CartView) -> Response {
+    let mut response = axum::Json(serde_json::json!({ "data": cart })).into_response();
+    set_cache_control(&mut response, CachePolicy::NoStore);
+    response
+}
+
+pub async fn api_cart(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+) -> Result<Response, AppError> {
+    let cart = service::load(state.store(), ctx.cart_owner().as_ref()).await?;
+    Ok(cart_response(&cart))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddBody {
+    slug: String,
+    quantity: i32,
+}
+
+pub async fn api_add(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<AddBody>,
+) -> Result<Response, AppError> {
+    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    let (owner, cookie) = owner_for_write(&state, &ctx);
+    let cart = service::add(state.store(), &owner, &body.slug, body.quantity).await?;
+    Ok(with_cookie(cart_response(&cart), cookie))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetBody {
+    quantity: i32,
+}
+
+pub async fn api_set(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<SetBody>,
+) -> Result<Response, AppError> {
+    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    let (owner, cookie) = owner_for_write(&state, &ctx);
+    let cart = service::set(state.store(), &owner, &slug, body.quantity).await?;
+    Ok(with_cookie(cart_response(&cart), cookie))
+}
+
+pub async fn api_remove(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    let Some(owner) = ctx.cart_owner() else {
+        return Err(AppError::NotFound("Panier vide"));
+    };
+    let cart = service::remove(state.store(), &owner, &slug).await?;
+    Ok(cart_response(&cart))
+}
+
+// ----- Pages -----
+
+struct LineRow {
+    slug: String,
+    name: String,
+    unit_price: String,
+    quantity: i32,
+    total: String,
+    stock: i32,
+    /// The most the quantity field accepts: the stock, or the current quantity when the stock fell below it.
+    max: i32,
+    available: bool,
+}
+
+#[derive(Template)]
+#[template(path = "cart.html")]
+struct CartPage<'a> {
+    layout: Layout<'a>,
+    cart: CartView,
+    lines: Vec<LineRow>,
+    subtotal: String,
+    error: Option<String>,
+}
+
+fn cart_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    cart: CartView,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let mut layout = Layout::new(state, ctx, "Mon panier");
+    layout.cart_count = cart.item_count;
+    let lines = cart
+        .lines
+        .iter()
+        .map(|l| LineRow {
+            slug: l.slug.clone(),
+            name: l.name.clone(),
+            unit_price: Money::from_cents(l.unit_price_cents).display_fr(),
+            quantity: l.quantity,
+            total: Money::from_cents(l.line_total_cents).display_fr(),
+            stock: l.stock,
+            max: l.stock.max(l.quantity),
+            available: l.available,
+        })
+        .collect();
+    let page = CartPage {
+        layout,
+        subtotal: cart.subtotal().display_fr(),
+        lines,
+        cart,
+        error,
+    };
+    let mut response = render(&page, CachePolicy::NoStore)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+pub async fn page_cart(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+) -> Result<Response, PageError> {
+    let cart = service::load(state.store(), ctx.cart_owner().as_ref()).await?;
+    cart_page(&state, &ctx, cart, None, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct LineForm {
+    csrf_token: String,
+    slug: String,
+    #[serde(default)]
+    quantity: Option<String>,
+}
+
+/// What a cart form asks.
+#[derive(Clone, Copy)]
+pub enum FormAction {
+    Add,
+    Set,
+    Remove,
+}
+
+async fn page_change(
+    state: AppState,
+    ctx: RequestContext,
+    form: LineForm,
+    action: FormAction,
+) -> Result<Response, PageError> {
+    state
+        .csrf()
+        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
+    let (owner, cookie) = owner_for_write(&state, &ctx);
+    let quantity = match (action, form.quantity.as_deref()) {
+        (FormAction::Remove, _) => Ok(0),
+        (_, Some(raw)) => service::parse_quantity(raw).map_err(AppError::from),
+        (_, None) => Err(AppError::from(crate::domain::FieldError::new(
+            "quantity",
+            "est requise",
+        ))),
+    };
+    let result = match quantity {
+        Ok(quantity) => match action {
+            FormAction::Add => service::add(state.store(), &owner, &form.slug, quantity).await,
+            FormAction::Set | FormAction::Remove => {
+                service::set(state.store(), &owner, &form.slug, quantity).await
+            }
+        },
+        Err(err) => Err(err),
+    };
+    match result {
+        // Post/redirect/get: a reload does not add the item again.
+        Ok(_) => Ok(with_cookie(Redirect::to("/panier").into_response(), cookie)),
+        Err(
+            err @ (AppError::Validation(_) | AppError::Conflict { .. } | AppError::NotFound(_)),
+        ) => {
+            let status = err.status();
+            let cart = service::load(state.store(), Some(&owner)).await?;
+            Ok(with_cookie(
+                cart_page(&state, &ctx, cart, Some(err.to_string()), status)?,
+                cookie,
+            ))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub async fn page_add(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    PageForm(form): PageForm<LineForm>,
+) -> Result<Response, PageError> {
+    page_change(state, ctx, form, FormAction::Add).await
+}
+
+pub async fn page_set(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    PageForm(form): PageForm<LineForm>,
+) -> Result<Response, PageError> {
+    page_change(state, ctx, form, FormAction::Set).await
+}
+
+pub async fn page_remove(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    PageForm(form): PageForm<LineForm>,
+) -> Result<Response, PageError> {
+    page_change(state, ctx, form, FormAction::Remove).await
+}

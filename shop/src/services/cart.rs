@@ -1,0 +1,170 @@
+//! The cart: kept server-side (it survives restarts and follows the customer across devices once signed in),
+//! priced from the database on every read — a client never sends a price — with quantities from 1 up to the
+//! product's stock.
+
+use serde::Serialize;
+
+use crate::auth::now;
+use crate::domain::{FieldError, Money};
+use crate::error::AppError;
+use crate::store::{CartLine, CartOwner, Product, Store};
+
+/// One line as shown: the live product, the quantity, and whether the stock still covers it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineView {
+    pub slug: String,
+    pub name: String,
+    pub image: Option<String>,
+    pub unit_price_cents: i64,
+    pub quantity: i32,
+    pub line_total_cents: i64,
+    pub stock: i32,
+    /// False when the stock fell below the quantity since it was added (checkout refuses until it is fixed).
+    pub available: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct CartView {
+    pub lines: Vec<LineView>,
+    pub item_count: i64,
+    pub subtotal_cents: i64,
+    pub currency: &'static str,
+    /// True when every line can be ordered as it is.
+    pub orderable: bool,
+}
+
+impl CartView {
+    pub fn subtotal(&self) -> Money {
+        Money::from_cents(self.subtotal_cents)
+    }
+}
+
+fn view(lines: Vec<CartLine>) -> CartView {
+    let lines: Vec<LineView> = lines
+        .into_iter()
+        .map(|CartLine { product, quantity }| LineView {
+            line_total_cents: product.price.cents() * i64::from(quantity),
+            unit_price_cents: product.price.cents(),
+            available: product.stock >= quantity,
+            image: product.images.first().cloned(),
+            stock: product.stock,
+            slug: product.slug,
+            name: product.name,
+            quantity,
+        })
+        .collect();
+    CartView {
+        item_count: lines.iter().map(|l| i64::from(l.quantity)).sum(),
+        subtotal_cents: lines.iter().map(|l| l.line_total_cents).sum(),
+        orderable: !lines.is_empty() && lines.iter().all(|l| l.available),
+        currency: "EUR",
+        lines,
+    }
+}
+
+/// The owner's cart; an owner without one has an empty cart.
+pub async fn load(store: &dyn Store, owner: Option<&CartOwner>) -> Result<CartView, AppError> {
+    match owner {
+        Some(owner) => Ok(view(store.cart_lines(owner).await?)),
+        None => Ok(view(Vec::new())),
+    }
+}
+
+/// A quantity as a form or a client sent it: a whole number.
+pub fn parse_quantity(raw: &str) -> Result<i32, FieldError> {
+    raw.trim()
+        .parse::<i32>()
+        .map_err(|_| FieldError::new("quantity", "doit être un nombre entier"))
+}
+
+async fn live_product(store: &dyn Store, slug: &str) -> Result<Product, AppError> {
+    store
+        .product_by_slug(slug)
+        .await?
+        .ok_or(AppError::NotFound("Produit introuvable"))
+}
+
+fn check_quantity(product: &Product, quantity: i32) -> Result<(), AppError> {
+    if quantity < 1 {
+        return Err(FieldError::new("quantity", "doit être au moins 1").into());
+    }
+    if product.stock < 1 {
+        return Err(AppError::Conflict {
+            code: "out_of_stock",
+            message: format!("« {} » est en rupture de stock", product.name),
+        });
+    }
+    if quantity > product.stock {
+        return Err(AppError::Conflict {
+            code: "insufficient_stock",
+            message: format!(
+                "Stock insuffisant pour « {} » : {} exemplaire(s) disponible(s)",
+                product.name, product.stock
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Adds `quantity` of a product to what the cart holds (the total must stay within the stock).
+pub async fn add(
+    store: &dyn Store,
+    owner: &CartOwner,
+    slug: &str,
+    quantity: i32,
+) -> Result<CartView, AppError> {
+    let product = live_product(store, slug).await?;
+    if quantity < 1 {
+        return Err(FieldError::new("quantity", "doit être au moins 1").into());
+    }
+    let held = store
+        .cart_lines(owner)
+        .await?
+        .into_iter()
+        .find(|l| l.product.id == product.id)
+        .map(|l| l.quantity)
+        .unwrap_or(0);
+    let total = held.saturating_add(quantity);
+    check_quantity(&product, total)?;
+    write_line(store, owner, &product, total).await
+}
+
+/// Stores a line's quantity and returns the cart as it now is.
+async fn write_line(
+    store: &dyn Store,
+    owner: &CartOwner,
+    product: &Product,
+    quantity: i32,
+) -> Result<CartView, AppError> {
+    store
+        .set_cart_line(owner, &product.id, quantity, now())
+        .await?;
+    Ok(view(store.cart_lines(owner).await?))
+}
+
+/// Sets a line's quantity; 0 removes it.
+pub async fn set(
+    store: &dyn Store,
+    owner: &CartOwner,
+    slug: &str,
+    quantity: i32,
+) -> Result<CartView, AppError> {
+    let product = live_product(store, slug).await?;
+    if quantity < 0 {
+        return Err(
+            FieldError::new("quantity", "doit être positif ou nul (0 retire l'article)").into(),
+        );
+    }
+    if quantity > 0 {
+        check_quantity(&product, quantity)?;
+    }
+    write_line(store, owner, &product, quantity).await
+}
+
+pub async fn remove(
+    store: &dyn Store,
+    owner: &CartOwner,
+    slug: &str,
+) -> Result<CartView, AppError> {
+    set(store, owner, slug, 0).await
+}
