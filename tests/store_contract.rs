@@ -610,6 +610,7 @@ async fn carts_belong_to_a_visitor_or_a_user_and_merge_at_sign_in() {
             "{b}: one line per product, the last quantity set wins"
         );
         assert_eq!(lines[0].product.price.cents(), 8999, "{b}: the live price");
+        assert_eq!(store.cart_item_count(&visitor).await.unwrap(), 5, "{b}");
 
         // The user already has the lamp; merging adds quantities, capped at the stock.
         store

@@ -84,30 +84,29 @@ impl Report {
 /// What the value of a variable is, in the terms of its type, when it is wrong: `None` when it is well-formed.
 /// Never includes the value.
 pub fn type_problem(v: &Variable, value: &str) -> Option<String> {
-    let bounds = |what: &str| match (v.min, v.max) {
-        (Some(min), Some(max)) => format!("{what} between {min} and {max}"),
-        (Some(min), None) => format!("{what} of at least {min}"),
-        (None, Some(max)) => format!("{what} of at most {max}"),
-        (None, None) => what.to_string(),
+    // "between 1 and 200", "at least 32", "at most 300", or nothing.
+    let limits = match (v.min, v.max) {
+        (Some(min), Some(max)) => format!(" between {min} and {max}"),
+        (Some(min), None) => format!(" at least {min}"),
+        (None, Some(max)) => format!(" at most {max}"),
+        (None, None) => String::new(),
     };
+    let outside = |n: i64| v.min.is_some_and(|min| n < min) || v.max.is_some_and(|max| n > max);
     match v.kind {
-        Type::Int => match value.trim().parse::<i64>() {
-            Ok(n) if v.min.is_some_and(|min| n < min) || v.max.is_some_and(|max| n > max) => {
-                Some(format!("must be {}", bounds("a whole number")))
+        Type::Int => {
+            let of = if v.min.is_some() != v.max.is_some() {
+                " of"
+            } else {
+                ""
+            };
+            match value.trim().parse::<i64>() {
+                Ok(n) if !outside(n) => None,
+                _ => Some(format!("must be a whole number{of}{limits}")),
             }
-            Ok(_) => None,
-            Err(_) => Some(format!("must be {}", bounds("a whole number"))),
-        },
+        }
         Type::String => {
             let len = value.chars().count() as i64;
-            let limits = match (v.min, v.max) {
-                (Some(min), Some(max)) => format!("between {min} and {max}"),
-                (Some(min), None) => format!("at least {min}"),
-                (None, Some(max)) => format!("at most {max}"),
-                (None, None) => String::new(),
-            };
-            (v.min.is_some_and(|min| len < min) || v.max.is_some_and(|max| len > max))
-                .then(|| format!("must be {limits} characters long (it has {len})"))
+            outside(len).then(|| format!("must be{limits} characters long (it has {len})"))
         }
         Type::Bool => (!matches!(
             value.to_ascii_lowercase().as_str(),

@@ -298,7 +298,8 @@ impl Secrets {
         timeout: Duration,
     ) -> anyhow::Result<RotationOutcome> {
         let before = self.describe(name).await?;
-        let previous_current = current_version(before.version_ids_to_stages());
+        let previous_current =
+            posture::version_with_stage(before.version_ids_to_stages(), "AWSCURRENT");
         let mut request = self.client.rotate_secret().secret_id(name);
         if let Some(arn) = lambda_arn {
             request = request.rotation_lambda_arn(arn);
@@ -313,8 +314,8 @@ impl Secrets {
         loop {
             let now = self.describe(name).await?;
             let stages = now.version_ids_to_stages();
-            let pending = posture::pending_version(stages);
-            let current = current_version(stages);
+            let pending = posture::version_with_stage(stages, "AWSPENDING");
+            let current = posture::version_with_stage(stages, "AWSCURRENT");
             if pending.is_none() || pending == current {
                 return Ok(RotationOutcome::Finished {
                     previous_version: previous_current,
@@ -330,19 +331,6 @@ impl Secrets {
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
     }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-}
-
-fn current_version(
-    stages: Option<&std::collections::HashMap<String, Vec<String>>>,
-) -> Option<String> {
-    stages?
-        .iter()
-        .find(|(_, s)| s.iter().any(|s| s == "AWSCURRENT"))
-        .map(|(v, _)| v.clone())
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -38,11 +38,14 @@ fn time(d: Option<&aws_sdk_secretsmanager::primitives::DateTime>) -> Option<Date
     d.and_then(|d| DateTime::from_timestamp(d.secs(), d.subsec_nanos()))
 }
 
-/// The version holding AWSPENDING, if any.
-pub fn pending_version(stages: Option<&HashMap<String, Vec<String>>>) -> Option<String> {
+/// The version holding a staging label (AWSCURRENT, AWSPENDING, …), if any.
+pub fn version_with_stage(
+    stages: Option<&HashMap<String, Vec<String>>>,
+    stage: &str,
+) -> Option<String> {
     stages?
         .iter()
-        .find(|(_, s)| s.iter().any(|s| s == "AWSPENDING"))
+        .find(|(_, s)| s.iter().any(|s| s == stage))
         .map(|(v, _)| v.clone())
 }
 
@@ -79,7 +82,7 @@ pub fn assess(secret: &DescribeSecretOutput, now: DateTime<Utc>, policy: &Policy
         );
     }
     let stages = secret.version_ids_to_stages();
-    if let Some(pending) = pending_version(stages) {
+    if let Some(pending) = version_with_stage(stages, "AWSPENDING") {
         let current = stages
             .and_then(|s| s.get(&pending))
             .is_some_and(|s| s.iter().any(|s| s == "AWSCURRENT"));

@@ -243,8 +243,8 @@ pub async fn session_layer(
     if !request.uri().path().starts_with("/api/")
         && let Some(owner) = ctx.cart_owner()
     {
-        match state.store().cart_lines(&owner).await {
-            Ok(lines) => ctx.cart_count = lines.iter().map(|l| i64::from(l.quantity)).sum(),
+        match state.store().cart_item_count(&owner).await {
+            Ok(count) => ctx.cart_count = count,
             Err(err) => return AppError::from(err).into_response(),
         }
     }

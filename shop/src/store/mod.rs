@@ -192,6 +192,8 @@ pub trait Store: Send + Sync + 'static {
     // Carts
     /// The lines of the owner's cart with their live products (archived products left out), oldest first.
     async fn cart_lines(&self, owner: &CartOwner) -> StoreResult<Vec<CartLine>>;
+    /// How many items (the sum of quantities) the owner's cart holds, for page headers.
+    async fn cart_item_count(&self, owner: &CartOwner) -> StoreResult<i64>;
     /// Sets a line's quantity (0 removes the line), creating the cart when needed.
     async fn set_cart_line(
         &self,

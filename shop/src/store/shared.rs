@@ -719,6 +719,21 @@ macro_rules! impl_store {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            async fn cart_item_count(&self, owner: &$crate::store::CartOwner) -> StoreResult<i64> {
+                let (column, value) = owner.column();
+                let count = sqlx::query_scalar::<$db, i64>(AssertSqlSafe(format!(
+                    r#"SELECT CAST(COALESCE(SUM(i."quantity"), 0) AS BIGINT)
+                       FROM "Cart" k
+                       JOIN "CartItem" i ON i."cartId" = k."id"
+                       JOIN "Product" p ON p."id" = i."productId"
+                       WHERE k."{column}" = $1 AND p."archivedAt" IS NULL"#
+                )))
+                .bind(value)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(count)
+            }
+
             async fn set_cart_line(
                 &self,
                 owner: &$crate::store::CartOwner,
