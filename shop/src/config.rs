@@ -132,6 +132,14 @@ pub struct ShopConfig {
     /// The migrations this build expects applied; `/api/health` reports any difference.
     pub expected_migrations: Vec<AppliedMigration>,
     pub login_throttle: LoginThrottle,
+    /// Stripe keys; `None` (the demo default): checkout says payment is not configured.
+    pub stripe: Option<crate::payments::StripeConfig>,
+    /// SMTP for order emails; `None`: emails are logged instead.
+    pub mail: Option<crate::mail::MailConfig>,
+    /// How long an unpaid order keeps its stock before the expiry job cancels it.
+    pub order_expiry: Duration,
+    /// How often background jobs (order expiry, cleanups) run; emails are sent as soon as they are queued.
+    pub job_interval: Duration,
 }
 
 impl ShopConfig {
@@ -157,6 +165,10 @@ impl ShopConfig {
             metrics_on_public_listener: true,
             expected_migrations: Vec::new(),
             login_throttle: LoginThrottle::default(),
+            stripe: None,
+            mail: None,
+            order_expiry: Duration::from_secs(30 * 60),
+            job_interval: Duration::from_secs(30),
         }
     }
 
@@ -202,6 +214,9 @@ impl fmt::Debug for ShopConfig {
                 &self.metrics_on_public_listener,
             )
             .field("expected_migrations", &self.expected_migrations.len())
+            .field("stripe", &self.stripe)
+            .field("mail", &self.mail)
+            .field("order_expiry", &self.order_expiry)
             .finish()
     }
 }

@@ -38,6 +38,9 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("Service momentanément indisponible")]
     Unavailable,
+    /// The payment provider failed or is not configured; the message says what the customer can do.
+    #[error("{0}")]
+    PaymentUnavailable(String),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -61,7 +64,9 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::PaymentUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -79,6 +84,7 @@ impl AppError {
             AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Unavailable => "service_unavailable",
+            AppError::PaymentUnavailable(_) => "payment_unavailable",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -127,6 +133,7 @@ impl From<StoreError> for AppError {
                 code: "conflict",
                 message: format!("{what} déjà utilisé"),
             },
+            StoreError::Refused { code, message } => AppError::Conflict { code, message },
             StoreError::Invalid(field) => {
                 AppError::Validation(FieldError::new(field, "n'existe pas"))
             }

@@ -6,6 +6,9 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod jobs;
+pub mod mail;
+pub mod payments;
 mod routes;
 pub mod seed;
 mod server;
@@ -35,6 +38,10 @@ pub struct App {
     csrf: CsrfKey,
     cookies: SessionCookies,
     catalog: CatalogCache,
+    stripe: Option<payments::stripe::StripeClient>,
+    mailer: mail::Mailer,
+    /// Wakes the email worker when a change queued an email.
+    mail_queued: tokio::sync::Notify,
     /// Set when shutdown begins; readiness answers 503 from then on.
     shutting_down: AtomicBool,
 }
@@ -43,12 +50,21 @@ pub struct App {
 pub struct AppState(Arc<App>);
 
 impl AppState {
-    pub fn new(config: ShopConfig, store: Box<dyn Store>) -> Self {
+    /// Fails when the Stripe or SMTP settings cannot be used (the message names the variable).
+    pub fn new(config: ShopConfig, store: Box<dyn Store>) -> Result<Self, String> {
+        let stripe = match &config.stripe {
+            Some(c) => Some(
+                payments::stripe::StripeClient::new(c.clone())
+                    .map_err(|e| format!("Stripe client: {e}"))?,
+            ),
+            None => None,
+        };
+        let mailer = mail::Mailer::new(config.mail.as_ref())?;
         let metrics = Metrics::new(store.backend().as_str());
         let csrf = CsrfKey::new(config.session_secret.clone());
         let cookies = SessionCookies::for_config(&config);
         let catalog = CatalogCache::new(config.catalog_cache_ttl);
-        AppState(Arc::new(App {
+        Ok(AppState(Arc::new(App {
             config,
             store,
             metrics,
@@ -56,14 +72,17 @@ impl AppState {
             csrf,
             cookies,
             catalog,
+            stripe,
+            mailer,
+            mail_queued: tokio::sync::Notify::new(),
             shutting_down: AtomicBool::new(false),
-        }))
+        })))
     }
 
     /// Connects the store the configuration names.
-    pub async fn connect(config: ShopConfig) -> Result<Self, store::StoreError> {
+    pub async fn connect(config: ShopConfig) -> anyhow::Result<Self> {
         let store = store::connect(config.database_url.expose_secret(), &config.pool).await?;
-        Ok(Self::new(config, store))
+        Self::new(config, store).map_err(anyhow::Error::msg)
     }
 
     pub fn config(&self) -> &ShopConfig {
@@ -93,6 +112,25 @@ impl AppState {
     /// The cache of public catalogue reads.
     pub fn catalog(&self) -> &CatalogCache {
         &self.0.catalog
+    }
+
+    /// The Stripe client, when payments are configured.
+    pub fn stripe(&self) -> Option<&payments::stripe::StripeClient> {
+        self.0.stripe.as_ref()
+    }
+
+    pub fn mailer(&self) -> &mail::Mailer {
+        &self.0.mailer
+    }
+
+    /// Tells the email worker that an email was queued.
+    pub fn wake_mailer(&self) {
+        self.0.mail_queued.notify_one();
+    }
+
+    /// Resolves when [`wake_mailer`](Self::wake_mailer) is called.
+    pub async fn mail_queued(&self) {
+        self.0.mail_queued.notified().await
     }
 
     /// True once [`serve`] received its shutdown signal.

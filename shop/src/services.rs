@@ -1,6 +1,10 @@
 //! What the shop does, independent of how it was asked: page handlers and `/api` handlers both call these.
 
 pub mod accounts;
+pub mod addresses;
 pub mod cache;
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
+pub mod orders;
+pub mod payments;

@@ -245,26 +245,14 @@ pub async fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
             }
         });
     }
-    let cleanup_state = state.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match cleanup_state
-                .store()
-                .delete_expired_sessions(vivr_shop::auth::now())
-                .await
-            {
-                Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
-                Ok(_) => {}
-                Err(err) => tracing::warn!(error = %err, "could not remove expired sessions"),
-            }
-        }
-    });
+    let jobs = vivr_shop::jobs::spawn(&state);
     tracing::info!("Listening at http://{addr}");
     vivr_shop::serve(&state, router(state.clone()), listener, stopped(stop))
         .await
         .context("serving")?;
+    for job in jobs {
+        job.abort();
+    }
     tracing::info!("stopped");
     Ok(Outcome::Success)
 }

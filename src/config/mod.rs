@@ -15,6 +15,8 @@ use schema::Schema;
 use secrecy::{ExposeSecret, SecretString};
 use sources::Source;
 use vivr_shop::config::{Environment, IpNet, LoginThrottle, ShopConfig};
+use vivr_shop::mail::MailConfig;
+use vivr_shop::payments::StripeConfig;
 use vivr_shop::store::{Backend, PoolOptions};
 
 /// What `vivr serve` was given, before validation. Secrets are already wrapped.
@@ -124,10 +126,11 @@ fn serve_source(input: &ServeInput) -> Source {
 pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
     let schema = Schema::embedded();
     let environment = Environment::parse(&input.environment);
+    let source = serve_source(&input);
     let report = check::check(
         schema,
         environment.unwrap_or(Environment::Production),
-        vec![serve_source(&input)],
+        vec![source.clone()],
     );
     let refuse = |report: check::Report| {
         let text = report::text(&report, schema, "invalid configuration for `vivr serve`");
@@ -181,6 +184,34 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
     shop.metrics_on_public_listener = admin_bind.is_none();
     shop.expected_migrations = crate::migrate::expected(backend);
     shop.login_throttle = LoginThrottle::default();
+    let value = |key: &str| {
+        source
+            .entries
+            .get(key)
+            .map(|e| e.value.expose_secret().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let secret = |key: &str| value(key).map(SecretString::from);
+    // The schema's `requires` rules make these come together.
+    shop.stripe = match (secret("STRIPE_SECRET_KEY"), value("STRIPE_PUBLISHABLE_KEY")) {
+        (Some(secret_key), Some(publishable_key)) => Some(StripeConfig {
+            secret_key,
+            publishable_key,
+            webhook_secrets: ["STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET_PREVIOUS"]
+                .into_iter()
+                .filter_map(secret)
+                .collect(),
+            api_base: value("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+        }),
+        _ => None,
+    };
+    shop.mail = match (secret("VIVR_SMTP_URL"), value("VIVR_MAIL_FROM")) {
+        (Some(smtp_url), Some(from)) => Some(MailConfig { smtp_url, from }),
+        _ => None,
+    };
+    if let Some(minutes) = value("VIVR_ORDER_EXPIRY_MINS").and_then(|v| v.parse::<u64>().ok()) {
+        shop.order_expiry = Duration::from_secs(minutes * 60);
+    }
     Ok(ServeConfig {
         shop,
         backend,

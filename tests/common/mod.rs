@@ -173,7 +173,7 @@ impl TestApp {
         let mut config = ShopConfig::development(&db.url);
         config.expected_migrations = migrate::expected(db.backend);
         configure(&mut config);
-        let state = AppState::new(config, store);
+        let state = AppState::new(config, store).expect("shop configuration");
         let router =
             router(state.clone()).layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 10], 4000))));
         TestApp { router, state, db }

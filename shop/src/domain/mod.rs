@@ -1,8 +1,11 @@
 //! Validated value types. Every value that comes from a user or a client is parsed into one of these at the edge,
 //! so the rest of the shop never sees an unchecked price, email, slug or password.
 
+pub mod address;
+pub mod checkout;
 mod email;
 mod money;
+mod order;
 mod password;
 mod role;
 mod search;
@@ -10,6 +13,7 @@ mod slug;
 
 pub use email::Email;
 pub use money::Money;
+pub use order::{Actor, OrderStatus};
 pub use password::{PasswordPolicyError, check_password_policy};
 pub use role::Role;
 pub use search::fold_for_search;

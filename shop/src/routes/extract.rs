@@ -65,3 +65,15 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PageForm<T> {
         }
     }
 }
+
+/// Refuses a body or form that carries fields the handler does not read (a price or a quantity slipped into a
+/// checkout form): for types that flatten another and cannot use `deny_unknown_fields`.
+pub fn refuse_unknown<V>(unknown: &std::collections::BTreeMap<String, V>) -> Result<(), AppError> {
+    match unknown.keys().next() {
+        None => Ok(()),
+        Some(name) => Err(AppError::Validation(FieldError::new(
+            "body",
+            format!("champ non accepté : {name}"),
+        ))),
+    }
+}

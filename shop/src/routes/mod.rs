@@ -1,11 +1,15 @@
 //! The HTTP surface: one file per resource. Page handlers and `/api` handlers call the same services.
 
 mod accounts;
+mod addresses;
 mod cart;
 mod catalog;
+mod checkout;
 mod extract;
 mod health;
+mod orders;
 mod pages;
+mod payments;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -59,7 +63,25 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/cart/items/{slug}",
             axum::routing::put(cart::api_set).delete(cart::api_remove),
-        );
+        )
+        .route("/api/v1/checkout", post(checkout::api_checkout))
+        .route("/api/v1/checkout/quote", get(checkout::api_quote))
+        .route("/api/v1/orders", get(orders::api_orders))
+        .route("/api/v1/orders/{number}", get(orders::api_order))
+        .route("/api/v1/admin/orders", get(orders::api_admin_orders))
+        .route(
+            "/api/v1/admin/orders/{number}",
+            axum::routing::patch(orders::api_admin_move),
+        )
+        .route(
+            "/api/v1/addresses",
+            get(addresses::api_list).post(addresses::api_create),
+        )
+        .route(
+            "/api/v1/addresses/{id}",
+            axum::routing::put(addresses::api_update).delete(addresses::api_delete),
+        )
+        .route("/api/v1/stripe/webhook", post(payments::webhook));
     let pages = Router::new()
         .route("/", get(pages::home))
         .route("/produits", get(catalog::page_catalogue))
@@ -79,7 +101,28 @@ pub fn router(state: AppState) -> Router {
         .route("/panier/ajouter", post(cart::page_add))
         .route("/panier/modifier", post(cart::page_set))
         .route("/panier/retirer", post(cart::page_remove))
-        .route("/deconnexion", post(accounts::page_logout));
+        .route("/deconnexion", post(accounts::page_logout))
+        .route(
+            "/commande",
+            get(checkout::page_checkout).post(checkout::page_checkout_submit),
+        )
+        .route("/commande/{number}/paiement", get(checkout::page_payment))
+        .route("/compte/commandes", get(orders::page_orders))
+        .route("/compte/commandes/{number}", get(orders::page_order))
+        .route(
+            "/compte/adresses",
+            get(addresses::page_list).post(addresses::page_create),
+        )
+        .route("/compte/adresses/{id}", post(addresses::page_update))
+        .route(
+            "/compte/adresses/{id}/supprimer",
+            post(addresses::page_delete),
+        )
+        .route("/admin/commandes", get(orders::page_admin_orders))
+        .route(
+            "/admin/commandes/{number}/statut",
+            post(orders::page_admin_move),
+        );
     let with_sessions = api
         .merge(pages)
         .fallback(pages::not_found)

@@ -2,6 +2,7 @@
 //! (staging, production) implement it. The SQL text is shared ([`sql`]): both databases accept the same quoted
 //! identifiers, `$n` placeholders, `RETURNING` and `ON CONFLICT`, so the backends differ only in how they connect.
 
+pub mod commerce;
 mod model;
 mod postgres;
 mod query;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 
+pub use commerce::CommerceStore;
 pub use model::*;
 pub use postgres::PgStore;
 pub use query::{ProductQuery, ProductSort};
@@ -28,6 +30,9 @@ pub enum StoreError {
     /// The write would break a reference (for example a category that does not exist).
     #[error("{0}")]
     Invalid(&'static str),
+    /// A business rule refused the write (a product out of stock, a price that changed); nothing was written.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -89,7 +94,7 @@ pub async fn connect(url: &str, options: &PoolOptions) -> StoreResult<Box<dyn St
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CommerceStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Connections open and idle, for metrics.
     fn pool_stats(&self) -> PoolStats;

@@ -213,3 +213,176 @@ pub struct CartLine {
     pub product: Product,
     pub quantity: i32,
 }
+
+/// A customer's saved address.
+#[derive(Debug, Clone, Serialize)]
+pub struct Address {
+    pub id: String,
+    pub label: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub street: String,
+    pub apartment: Option<String>,
+    pub city: String,
+    pub postal_code: String,
+    pub country: String,
+    pub phone: Option<String>,
+    pub is_default: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One line of an order being placed: the price the customer was shown, re-checked when stock is reserved.
+#[derive(Debug, Clone)]
+pub struct NewOrderLine {
+    pub product_id: String,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: i32,
+    pub image: Option<String>,
+}
+
+/// An order to place: lines, amounts computed by the checkout service, and the address snapshot (JSON).
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub number: String,
+    pub user_id: String,
+    pub email: String,
+    pub idempotency_key: Option<String>,
+    pub lines: Vec<NewOrderLine>,
+    pub subtotal: Money,
+    pub shipping: Money,
+    pub total: Money,
+    pub vat: Money,
+    pub vat_rate_bp: i32,
+    pub shipping_method: String,
+    pub address_json: String,
+    pub expires_at: NaiveDateTime,
+    pub now: NaiveDateTime,
+}
+
+/// What placing an order did.
+#[derive(Debug, Clone)]
+pub enum Placed {
+    Created(Order),
+    /// The idempotency key was used before: this is the order it created.
+    Existing(Order),
+}
+
+impl Placed {
+    pub fn order(&self) -> &Order {
+        match self {
+            Placed::Created(o) | Placed::Existing(o) => o,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderItem {
+    pub product_id: String,
+    /// The product's current slug, when it is still in the catalogue.
+    pub product_slug: Option<String>,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: i32,
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Order {
+    pub id: String,
+    pub number: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    pub status: crate::domain::OrderStatus,
+    pub subtotal: Money,
+    pub shipping: Money,
+    pub total: Money,
+    pub vat: Money,
+    pub vat_rate_bp: i32,
+    pub currency: String,
+    pub shipping_method: Option<String>,
+    /// The address as it was when the order was placed.
+    pub address: serde_json::Value,
+    pub payment_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub items: Vec<OrderItem>,
+}
+
+/// Emails the shop sends about orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EmailKind {
+    OrderConfirmation,
+    OrderShipped,
+}
+
+impl EmailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailKind::OrderConfirmation => "ORDER_CONFIRMATION",
+            EmailKind::OrderShipped => "ORDER_SHIPPED",
+        }
+    }
+
+    pub fn from_db(value: &str) -> Option<Self> {
+        match value {
+            "ORDER_CONFIRMATION" => Some(EmailKind::OrderConfirmation),
+            "ORDER_SHIPPED" => Some(EmailKind::OrderShipped),
+            _ => None,
+        }
+    }
+}
+
+/// A status change, applied in one transaction with everything that goes with it.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub order_id: String,
+    /// The statuses the order may be in for the change to apply.
+    pub from: Vec<crate::domain::OrderStatus>,
+    pub to: crate::domain::OrderStatus,
+    /// Recorded on the order when it has none yet.
+    pub payment_id: Option<String>,
+    /// The Stripe event causing the change: recorded once; a second delivery changes nothing.
+    pub event: Option<PaymentEventRef>,
+    /// Queued in the same transaction when the change applies.
+    pub email: Option<EmailKind>,
+    pub now: NaiveDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct PaymentEventRef {
+    pub id: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    Changed {
+        from: crate::domain::OrderStatus,
+        stock_released: bool,
+    },
+    /// The event was handled before.
+    Duplicate,
+    /// The order is in a status the change does not apply to (it stays there).
+    NotApplicable { current: crate::domain::OrderStatus },
+}
+
+/// An email waiting to be sent, claimed by one worker.
+#[derive(Debug, Clone)]
+pub struct QueuedEmail {
+    pub id: String,
+    pub kind: EmailKind,
+    pub order_id: String,
+    pub recipient: String,
+    pub attempts: i32,
+}
+
+/// An unpaid order past its deadline.
+#[derive(Debug, Clone)]
+pub struct ExpiringOrder {
+    pub id: String,
+    pub number: String,
+    pub payment_id: Option<String>,
+}

@@ -6,11 +6,13 @@ use chrono::NaiveDateTime;
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use super::commerce::{ADDRESS_COLUMNS, ORDER_COLUMNS, ORDER_ITEMS, impl_commerce_store};
 use super::model::*;
 use super::query::{Bind, PRODUCT_COLUMNS, ProductQuery};
 use super::shared::*;
 use super::{Backend, PoolOptions, StoreError, StoreResult};
-use crate::domain::{Money, fold_for_search};
+use crate::domain::address::AddressInput;
+use crate::domain::{Money, OrderStatus, fold_for_search};
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -40,3 +42,4 @@ impl PgStore {
 }
 
 impl_store!(PgStore, sqlx::Postgres, Backend::Postgres);
+impl_commerce_store!(PgStore, sqlx::Postgres);

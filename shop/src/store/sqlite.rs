@@ -8,11 +8,13 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use super::commerce::{ADDRESS_COLUMNS, ORDER_COLUMNS, ORDER_ITEMS, impl_commerce_store};
 use super::model::*;
 use super::query::{Bind, PRODUCT_COLUMNS, ProductQuery};
 use super::shared::*;
 use super::{Backend, PoolOptions, StoreError, StoreResult};
-use crate::domain::{Money, fold_for_search};
+use crate::domain::address::AddressInput;
+use crate::domain::{Money, OrderStatus, fold_for_search};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -60,3 +62,4 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite);
+impl_commerce_store!(SqliteStore, sqlx::Sqlite);

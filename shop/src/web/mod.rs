@@ -9,4 +9,4 @@ mod security;
 pub use assets::{Assets, static_asset};
 pub use caching::{CachePolicy, json_with_etag, set_cache_control};
 pub use metrics::{Metrics, metrics_layer, metrics_text};
-pub use security::{CspNonce, security_headers};
+pub use security::{CspNonce, StripeElements, security_headers};

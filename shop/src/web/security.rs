@@ -21,11 +21,25 @@ pub struct CspNonce(pub String);
 /// Image hosts the catalogue uses (the demo catalogue's photos).
 const IMAGE_SOURCES: &str = "'self' data: https://images.unsplash.com";
 
-pub fn content_security_policy(nonce: &str, production_like: bool) -> String {
+/// A response extension set by the one page that mounts Stripe's Payment Element: its CSP then also allows
+/// Stripe.js, Stripe's frames and Stripe's API (as Stripe documents), and nothing more.
+#[derive(Debug, Clone, Copy)]
+pub struct StripeElements;
+
+pub fn content_security_policy(nonce: &str, production_like: bool, stripe: bool) -> String {
+    let (script, frame, connect) = if stripe {
+        (
+            " https://js.stripe.com",
+            "; frame-src https://js.stripe.com https://hooks.stripe.com",
+            " https://api.stripe.com",
+        )
+    } else {
+        ("", "", "")
+    };
     let mut csp = format!(
-        "default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src {IMAGE_SOURCES}; \
-         font-src 'self'; connect-src 'self'; manifest-src 'self'; form-action 'self'; frame-ancestors 'none'; \
-         base-uri 'none'"
+        "default-src 'none'; script-src 'self' 'nonce-{nonce}'{script}; style-src 'self'; img-src {IMAGE_SOURCES}; \
+         font-src 'self'; connect-src 'self'{connect}{frame}; manifest-src 'self'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'"
     );
     if production_like {
         csp.push_str("; upgrade-insecure-requests");
@@ -46,8 +60,11 @@ pub async fn security_headers(
 
     let mut response = next.run(request).await;
     let production_like = !state.config().environment.is_development();
+    let stripe = response.extensions().get::<StripeElements>().is_some();
     let headers = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce, production_like)) {
+    if let Ok(csp) =
+        HeaderValue::from_str(&content_security_policy(&nonce, production_like, stripe))
+    {
         headers.insert(CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

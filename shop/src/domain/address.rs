@@ -1,0 +1,178 @@
+//! A shipping address as a customer enters it, validated field by field.
+
+use serde::{Deserialize, Serialize};
+
+use super::FieldError;
+use super::checkout::Country;
+
+/// The fields a client sends (every one a string, so a form and a JSON body read alike).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressFields {
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub street: String,
+    #[serde(default)]
+    pub apartment: Option<String>,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub postal_code: String,
+    #[serde(default)]
+    pub country: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// A validated address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddressInput {
+    pub label: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub street: String,
+    pub apartment: Option<String>,
+    pub city: String,
+    pub postal_code: String,
+    pub country: Country,
+    pub phone: Option<String>,
+}
+
+fn required(field: &'static str, raw: &str, max: usize) -> Result<String, FieldError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(FieldError::new(field, "est requis"));
+    }
+    limited(field, value, max)
+}
+
+fn optional(
+    field: &'static str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
+    match raw.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(value) => limited(field, value, max).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn limited(field: &'static str, value: &str, max: usize) -> Result<String, FieldError> {
+    if value.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("ne peut pas dépasser {max} caractères"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "contient des caractères de contrôle",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+impl AddressInput {
+    pub fn parse(fields: &AddressFields) -> Result<Self, FieldError> {
+        let country = Country::parse("country", &fields.country)?;
+        let phone = optional("phone", fields.phone.as_deref(), 20)?;
+        if let Some(phone) = &phone {
+            let digits = phone.chars().filter(char::is_ascii_digit).count();
+            let allowed = phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '.' | '-' | '(' | ')'));
+            if !allowed || !(6..=15).contains(&digits) {
+                return Err(FieldError::new(
+                    "phone",
+                    "doit être un numéro de téléphone (6 à 15 chiffres, espaces, +, ., - permis)",
+                ));
+            }
+        }
+        Ok(AddressInput {
+            label: optional("label", fields.label.as_deref(), 50)?,
+            first_name: required("first_name", &fields.first_name, 100)?,
+            last_name: required("last_name", &fields.last_name, 100)?,
+            street: required("street", &fields.street, 200)?,
+            apartment: optional("apartment", fields.apartment.as_deref(), 100)?,
+            city: required("city", &fields.city, 100)?,
+            postal_code: country.check_postal_code("postal_code", &fields.postal_code)?,
+            country,
+            phone,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> AddressFields {
+        AddressFields {
+            first_name: "Camille".into(),
+            last_name: "Durand".into(),
+            street: "12 rue des Lilas".into(),
+            city: "Lyon".into(),
+            postal_code: "69003".into(),
+            country: "FR".into(),
+            ..AddressFields::default()
+        }
+    }
+
+    #[test]
+    fn valid_and_invalid_addresses() {
+        let ok = AddressInput::parse(&fields()).unwrap();
+        assert_eq!(ok.country, Country::France);
+        assert_eq!(ok.apartment, None);
+        let mut f = fields();
+        f.city = "  ".into();
+        assert_eq!(AddressInput::parse(&f).unwrap_err().field, "city");
+        let mut f = fields();
+        f.phone = Some("06 12 34 56 78".into());
+        assert!(AddressInput::parse(&f).is_ok());
+        f.phone = Some("call me".into());
+        assert_eq!(AddressInput::parse(&f).unwrap_err().field, "phone");
+        let mut f = fields();
+        f.street = "x".repeat(201);
+        assert_eq!(AddressInput::parse(&f).unwrap_err().field, "street");
+        let mut f = fields();
+        f.country = "CH".into();
+        assert_eq!(AddressInput::parse(&f).unwrap_err().field, "country");
+    }
+}
+
+#[cfg(test)]
+mod flatten_tests {
+    use std::collections::BTreeMap;
+
+    use super::AddressFields;
+
+    #[derive(serde::Deserialize)]
+    struct Outer {
+        #[allow(dead_code)]
+        token: String,
+        #[serde(flatten)]
+        fields: AddressFields,
+        #[serde(flatten)]
+        unknown: BTreeMap<String, serde_json::Value>,
+    }
+
+    /// Flattening ignores the inner `deny_unknown_fields`: forms that flatten `AddressFields` collect the rest
+    /// in a map and refuse it themselves (`routes::extract::refuse_unknown`).
+    #[test]
+    fn fields_not_in_the_address_land_in_the_catch_all() {
+        let ok: Outer = serde_urlencoded::from_str("token=t&city=Lyon").unwrap();
+        assert_eq!(ok.fields.city, "Lyon");
+        assert!(ok.unknown.is_empty());
+        let tampered: Outer =
+            serde_urlencoded::from_str("token=t&city=Lyon&price_cents=1").unwrap();
+        assert_eq!(tampered.unknown.keys().collect::<Vec<_>>(), ["price_cents"]);
+        let tampered: Outer = serde_json::from_str(r#"{"token":"t","quantity":3}"#).unwrap();
+        assert_eq!(tampered.unknown.keys().collect::<Vec<_>>(), ["quantity"]);
+    }
+}

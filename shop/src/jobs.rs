@@ -1,0 +1,144 @@
+//! Background work of a running shop: expiring unpaid orders, sending queued emails, and cleaning up expired
+//! sessions and abandoned visitor carts. Every job is safe with several `vivr serve` processes on one database:
+//! status changes are conditional and emails are claimed before they are sent.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use tokio::task::JoinHandle;
+
+use crate::AppState;
+use crate::auth::{VISITOR_CART_LIFETIME, now};
+use crate::mail::{Delivery, compose};
+use crate::services::orders;
+use crate::store::QueuedEmail;
+
+/// An email is tried this many times (over about a day) before it is left for an operator.
+pub const MAX_EMAIL_ATTEMPTS: i32 = 10;
+/// How long a worker holds a claimed email before another may try it.
+const EMAIL_LEASE: Duration = Duration::from_secs(120);
+
+/// Starts the jobs; they stop when the returned handles are aborted or the runtime ends.
+pub fn spawn(state: &AppState) -> Vec<JoinHandle<()>> {
+    vec![
+        tokio::spawn(periodic(state.clone())),
+        tokio::spawn(email_worker(state.clone())),
+    ]
+}
+
+async fn periodic(state: AppState) {
+    let mut tick = tokio::time::interval(state.config().job_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_cleanup: Option<chrono::NaiveDateTime> = None;
+    loop {
+        tick.tick().await;
+        if state.is_shutting_down() {
+            return;
+        }
+        if let Err(err) = orders::expire_unpaid(&state).await {
+            tracing::warn!(error = %err, "order expiry failed");
+        }
+        let at = now();
+        if last_cleanup.is_none_or(|t| at - t >= TimeDelta::hours(1)) {
+            last_cleanup = Some(at);
+            cleanup(&state, at).await;
+        }
+    }
+}
+
+async fn cleanup(state: &AppState, at: chrono::NaiveDateTime) {
+    match state.store().delete_expired_sessions(at).await {
+        Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "could not remove expired sessions"),
+    }
+    match state
+        .store()
+        .purge_visitor_carts(at - VISITOR_CART_LIFETIME)
+        .await
+    {
+        Ok(n) if n > 0 => tracing::info!(carts = n, "abandoned visitor carts removed"),
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "could not remove abandoned visitor carts"),
+    }
+}
+
+/// Sends due emails, then waits to be woken (an email was queued here) or for the next poll (one was queued by
+/// another process, or a retry came due).
+async fn email_worker(state: AppState) {
+    loop {
+        if state.is_shutting_down() {
+            return;
+        }
+        if let Err(err) = send_due_emails(&state).await {
+            tracing::warn!(error = %err, "email worker failed");
+        }
+        tokio::select! {
+            () = state.mail_queued() => {}
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
+}
+
+/// Sends every email that is due now; returns how many were delivered (sent or logged).
+pub async fn send_due_emails(state: &AppState) -> Result<usize, crate::store::StoreError> {
+    let mut delivered = 0;
+    loop {
+        let batch = state
+            .store()
+            .claim_emails(now(), EMAIL_LEASE, MAX_EMAIL_ATTEMPTS, 20)
+            .await?;
+        if batch.is_empty() {
+            return Ok(delivered);
+        }
+        for email in batch {
+            if send_one(state, &email).await? {
+                delivered += 1;
+            }
+        }
+    }
+}
+
+/// Retry delays: 1, 2, 4 … minutes, at most an hour.
+fn backoff(attempts: i32) -> TimeDelta {
+    TimeDelta::minutes((1i64 << attempts.clamp(1, 7).saturating_sub(1)).min(60))
+}
+
+async fn send_one(state: &AppState, email: &QueuedEmail) -> Result<bool, crate::store::StoreError> {
+    let store = state.store();
+    let Some(order) = store.order_by_id(&email.order_id).await? else {
+        return Ok(false);
+    };
+    let public_url = state
+        .config()
+        .public_url
+        .clone()
+        .unwrap_or_else(|| "http://localhost:3000".to_string());
+    let (subject, body) = compose(email.kind, &order, &public_url);
+    match state.mailer().send(&email.recipient, &subject, body).await {
+        Ok(delivery) => {
+            store.email_sent(&email.id, now()).await?;
+            tracing::info!(order = %order.number, kind = email.kind.as_str(), sent = delivery == Delivery::Sent, "order email delivered");
+            Ok(true)
+        }
+        Err(err) => {
+            let retry_at = now() + backoff(email.attempts);
+            tracing::warn!(order = %order.number, kind = email.kind.as_str(), attempt = email.attempts, error = %err, "order email failed; will retry");
+            store.email_failed(&email.id, &err, retry_at).await?;
+            Ok(false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn retries_back_off_up_to_an_hour() {
+        assert_eq!(backoff(1).num_minutes(), 1);
+        assert_eq!(backoff(2).num_minutes(), 2);
+        assert_eq!(backoff(5).num_minutes(), 16);
+        assert_eq!(backoff(9).num_minutes(), 60);
+    }
+}

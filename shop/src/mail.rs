@@ -1,0 +1,178 @@
+//! Order emails: composed here, queued in the database by the change that causes them (see
+//! `store::CommerceStore::change_order_status`), and sent by the worker in `jobs` through SMTP (lettre). Without
+//! a mail server configured, each email is written to the log instead, and counts as delivered.
+
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::domain::checkout::rate_display_fr;
+use crate::store::{EmailKind, Order};
+
+#[derive(Clone)]
+pub struct MailConfig {
+    /// `smtps://user:pass@host:465` (TLS), `smtp://user:pass@host:587` (STARTTLS required), or
+    /// `smtp://host:25?tls=none` for a local relay without TLS.
+    pub smtp_url: SecretString,
+    pub from: String,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_url", &"[redacted]")
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+/// Where emails go.
+pub enum Mailer {
+    Smtp {
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
+        from: Mailbox,
+    },
+    /// No SMTP configured: emails are logged.
+    Log,
+}
+
+/// How an email left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    Logged,
+}
+
+/// lettre reads `smtp://` without a `tls` parameter as plain text; vivr reads it as STARTTLS required, and only an
+/// explicit `tls=none` turns encryption off.
+fn transport_url(url: &str) -> String {
+    if !url.starts_with("smtp://") {
+        return url.to_string();
+    }
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let params: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    if params.contains(&"tls=none") {
+        let rest: Vec<&str> = params.into_iter().filter(|p| *p != "tls=none").collect();
+        return if rest.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", rest.join("&"))
+        };
+    }
+    if params.iter().any(|p| p.starts_with("tls=")) {
+        return url.to_string();
+    }
+    let mut params = params;
+    params.push("tls=required");
+    format!("{base}?{}", params.join("&"))
+}
+
+impl Mailer {
+    pub fn new(config: Option<&MailConfig>) -> Result<Self, String> {
+        let Some(config) = config else {
+            return Ok(Mailer::Log);
+        };
+        let url = transport_url(config.smtp_url.expose_secret());
+        // lettre's errors may quote the URL: report the kind of failure only.
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+            .map_err(|_| "VIVR_SMTP_URL is not a valid smtp:// or smtps:// URL".to_string())?
+            .timeout(Some(Duration::from_secs(20)))
+            .build();
+        let from = config
+            .from
+            .parse::<Mailbox>()
+            .map_err(|e| format!("VIVR_MAIL_FROM is not an email address: {e}"))?;
+        Ok(Mailer::Smtp {
+            transport: Box::new(transport),
+            from,
+        })
+    }
+
+    pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<Delivery, String> {
+        match self {
+            Mailer::Log => {
+                tracing::info!(to, subject, body = %body, "email not sent: no SMTP server configured (VIVR_SMTP_URL)");
+                Ok(Delivery::Logged)
+            }
+            Mailer::Smtp { transport, from } => {
+                let to = to
+                    .parse::<Mailbox>()
+                    .map_err(|e| format!("recipient: {e}"))?;
+                let message = Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject(subject)
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body)
+                    .map_err(|e| format!("building the message: {e}"))?;
+                transport
+                    .send(message)
+                    .await
+                    .map(|_| Delivery::Sent)
+                    .map_err(|e| format!("SMTP: {e}"))
+            }
+        }
+    }
+}
+
+/// The subject and plain-text body of an order email.
+pub fn compose(kind: EmailKind, order: &Order, public_url: &str) -> (String, String) {
+    let link = format!(
+        "{}/compte/commandes/{}",
+        public_url.trim_end_matches('/'),
+        order.number
+    );
+    let mut lines = String::new();
+    for item in &order.items {
+        lines.push_str(&format!(
+            "  - {} × {} : {}\n",
+            item.quantity,
+            item.name,
+            crate::domain::Money::from_cents(item.unit_price.cents() * i64::from(item.quantity))
+                .display_fr()
+        ));
+    }
+    match kind {
+        EmailKind::OrderConfirmation => (
+            format!("VIVR : confirmation de votre commande {}", order.number),
+            format!(
+                "Bonjour,\n\nNous avons bien reçu votre paiement : votre commande {number} est confirmée.\n\n{lines}\n\
+                 Sous-total : {subtotal}\nLivraison : {shipping}\nTotal TTC : {total} (dont TVA {rate} : {vat})\n\n\
+                 Suivre votre commande : {link}\n\nMerci de votre confiance,\nL'équipe VIVR\n",
+                number = order.number,
+                subtotal = order.subtotal.display_fr(),
+                shipping = order.shipping.display_fr(),
+                total = order.total.display_fr(),
+                rate = rate_display_fr(order.vat_rate_bp),
+                vat = order.vat.display_fr(),
+            ),
+        ),
+        EmailKind::OrderShipped => (
+            format!("VIVR : votre commande {} est expédiée", order.number),
+            format!(
+                "Bonjour,\n\nVotre commande {number} vient d'être expédiée.\n\n{lines}\n\
+                 Suivre votre commande : {link}\n\nÀ bientôt,\nL'équipe VIVR\n",
+                number = order.number,
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transport_url;
+
+    #[test]
+    fn plain_smtp_means_starttls_unless_tls_none() {
+        assert_eq!(transport_url("smtp://h:587"), "smtp://h:587?tls=required");
+        assert_eq!(transport_url("smtp://h:25?tls=none"), "smtp://h:25");
+        assert_eq!(
+            transport_url("smtp://h?tls=opportunistic"),
+            "smtp://h?tls=opportunistic"
+        );
+        assert_eq!(transport_url("smtps://u:p@h:465"), "smtps://u:p@h:465");
+    }
+}

@@ -1,0 +1,243 @@
+//! Saved addresses: `/compte/adresses` (plain forms) and `/api/v1/addresses`.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use std::collections::BTreeMap;
+
+use super::extract::{ApiJson, PageForm, refuse_unknown};
+use super::pages::{Layout, PageError, render};
+use crate::AppState;
+use crate::auth::{CurrentUser, RequestContext, verify_api_csrf};
+use crate::domain::address::AddressFields;
+use crate::domain::checkout::Country;
+use crate::error::AppError;
+use crate::services::addresses as service;
+use crate::store::Address;
+use crate::web::{CachePolicy, set_cache_control};
+
+fn data(status: StatusCode, value: impl serde::Serialize) -> Response {
+    let mut response = (status, axum::Json(serde_json::json!({ "data": value }))).into_response();
+    set_cache_control(&mut response, CachePolicy::NoStore);
+    response
+}
+
+// ----- API -----
+
+pub async fn api_list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Response, AppError> {
+    Ok(data(
+        StatusCode::OK,
+        service::list(state.store(), &user.id).await?,
+    ))
+}
+
+/// An address and whether it becomes the default. Unknown fields are refused.
+#[derive(Deserialize)]
+pub struct AddressBody {
+    #[serde(flatten)]
+    fields: AddressFields,
+    #[serde(default)]
+    is_default: bool,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, serde_json::Value>,
+}
+
+pub async fn api_create(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<AddressBody>,
+) -> Result<Response, AppError> {
+    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
+    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    refuse_unknown(&body.unknown)?;
+    let address = service::create(state.store(), &user.id, &body.fields, body.is_default).await?;
+    Ok(data(StatusCode::CREATED, address))
+}
+
+pub async fn api_update(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AddressBody>,
+) -> Result<Response, AppError> {
+    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
+    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    refuse_unknown(&body.unknown)?;
+    let address =
+        service::update(state.store(), &user.id, &id, &body.fields, body.is_default).await?;
+    Ok(data(StatusCode::OK, address))
+}
+
+pub async fn api_delete(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
+    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    service::delete(state.store(), &user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ----- pages -----
+
+struct AddressCard {
+    address: Address,
+    countries: Vec<(&'static str, &'static str, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "addresses.html")]
+struct AddressesPage<'a> {
+    layout: Layout<'a>,
+    errors: Vec<String>,
+    cards: Vec<AddressCard>,
+    fields: AddressFields,
+    countries: Vec<(&'static str, &'static str, bool)>,
+}
+
+fn countries(selected: &str) -> Vec<(&'static str, &'static str, bool)> {
+    let selected = Country::parse("country", selected).unwrap_or(Country::France);
+    Country::ALL
+        .into_iter()
+        .map(|c| (c.code(), c.name_fr(), c == selected))
+        .collect()
+}
+
+async fn addresses_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    user_id: &str,
+    fields: AddressFields,
+    errors: Vec<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let saved = service::list(state.store(), user_id).await?;
+    let page = AddressesPage {
+        layout: Layout::new(state, ctx, "Mes adresses"),
+        errors,
+        cards: saved
+            .into_iter()
+            .map(|a| AddressCard {
+                countries: countries(&a.country),
+                address: a,
+            })
+            .collect(),
+        countries: countries(&fields.country),
+        fields,
+    };
+    let mut response = render(&page, CachePolicy::NoStore)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+pub async fn page_list(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+) -> Result<Response, PageError> {
+    let Some(user) = ctx.user.clone() else {
+        return Ok(Redirect::to("/connexion?next=/compte/adresses").into_response());
+    };
+    addresses_page(
+        &state,
+        &ctx,
+        &user.id,
+        AddressFields::default(),
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The address form: the CSRF token, the default flag, and the address. Unknown fields are refused.
+#[derive(Deserialize)]
+pub struct AddressForm {
+    csrf_token: String,
+    #[serde(default)]
+    is_default: Option<String>,
+    #[serde(flatten)]
+    fields: AddressFields,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, String>,
+}
+
+impl AddressForm {
+    fn split(self) -> Result<(String, AddressFields, bool), AppError> {
+        refuse_unknown(&self.unknown)?;
+        Ok((self.csrf_token, self.fields, self.is_default.is_some()))
+    }
+}
+
+async fn after_write(
+    state: &AppState,
+    ctx: &RequestContext,
+    user_id: &str,
+    fields: AddressFields,
+    result: Result<Address, AppError>,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(_) => Ok(Redirect::to("/compte/adresses").into_response()),
+        Err(err @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
+            let status = err.status();
+            addresses_page(state, ctx, user_id, fields, vec![err.to_string()], status).await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub async fn page_create(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    PageForm(form): PageForm<AddressForm>,
+) -> Result<Response, PageError> {
+    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
+    let (csrf, fields, is_default) = form.split()?;
+    state
+        .csrf()
+        .verify(ctx.csrf_cookie.as_deref(), Some(&csrf))?;
+    let result = service::create(state.store(), &user.id, &fields, is_default).await;
+    after_write(&state, &ctx, &user.id, fields, result).await
+}
+
+pub async fn page_update(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<AddressForm>,
+) -> Result<Response, PageError> {
+    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
+    let (csrf, fields, is_default) = form.split()?;
+    state
+        .csrf()
+        .verify(ctx.csrf_cookie.as_deref(), Some(&csrf))?;
+    let result = service::update(state.store(), &user.id, &id, &fields, is_default).await;
+    after_write(&state, &ctx, &user.id, AddressFields::default(), result).await
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    csrf_token: String,
+}
+
+pub async fn page_delete(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<DeleteForm>,
+) -> Result<Response, PageError> {
+    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
+    state
+        .csrf()
+        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
+    service::delete(state.store(), &user.id, &id).await?;
+    Ok(Redirect::to("/compte/adresses").into_response())
+}

@@ -1,0 +1,443 @@
+//! Checkout: `/commande` (a plain form: works without JavaScript), the payment page that mounts Stripe's Payment
+//! Element, and `/api/v1/checkout`. Only signed-in customers check out.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::extract::{ApiJson, PageForm, refuse_unknown};
+use super::orders::OrderJson;
+use super::pages::{Layout, PageError, render};
+use crate::AppState;
+use crate::auth::{CurrentUser, RequestContext, random_token, verify_api_csrf};
+use crate::domain::address::AddressFields;
+use crate::domain::checkout::{Country, FREE_SHIPPING_FROM, ShippingMethod, rate_display_fr};
+use crate::domain::{Money, OrderStatus};
+use crate::error::AppError;
+use crate::services::checkout::{
+    self as service, AddressChoice, Checkout, CheckoutRequest, Payment, cart_version,
+    parse_idempotency_key, parse_method, quote_cart,
+};
+use crate::services::{addresses, orders};
+use crate::store::{Address, CartLine, CartOwner, User};
+use crate::web::{CachePolicy, StripeElements, set_cache_control};
+
+// ----- API -----
+
+#[derive(Deserialize)]
+pub struct QuoteQuery {
+    #[serde(default)]
+    shipping_method: Option<String>,
+    #[serde(default)]
+    country: Option<String>,
+}
+
+/// What the signed-in customer's cart would cost with a method and destination.
+pub async fn api_quote(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(q): Query<QuoteQuery>,
+) -> Result<Response, AppError> {
+    let method = parse_method(q.shipping_method.as_deref()).map_err(AppError::InvalidParameter)?;
+    let country = match q.country.as_deref() {
+        Some(c) => Country::parse("country", c).map_err(AppError::InvalidParameter)?,
+        None => Country::France,
+    };
+    let lines = state.store().cart_lines(&CartOwner::User(user.id)).await?;
+    let quote = quote_cart(&lines, method, country);
+    let mut response = axum::Json(serde_json::json!({ "data": {
+        "subtotal_cents": quote.subtotal.cents(),
+        "shipping_cents": quote.shipping.cents(),
+        "total_cents": quote.total.cents(),
+        "vat_cents": quote.vat.cents(),
+        "vat_rate_bp": quote.vat_rate_bp,
+        "currency": "EUR",
+        "shipping_method": quote.method,
+        "country": quote.country,
+        "free_shipping_from_cents": FREE_SHIPPING_FROM.cents(),
+        "cart_version": cart_version(&lines),
+    }}))
+    .into_response();
+    set_cache_control(&mut response, CachePolicy::NoStore);
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutBody {
+    #[serde(default)]
+    address_id: Option<String>,
+    #[serde(default)]
+    address: Option<AddressFields>,
+    #[serde(default)]
+    save_address: bool,
+    #[serde(default)]
+    shipping_method: Option<String>,
+    #[serde(default)]
+    cart_version: Option<String>,
+}
+
+fn checkout_json(checkout: &Checkout) -> Response {
+    let status = if checkout.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (
+        status,
+        axum::Json(serde_json::json!({ "data": {
+            "order": OrderJson::from(&checkout.order),
+            "created": checkout.created,
+            "payment": checkout.payment,
+        }})),
+    )
+        .into_response();
+    set_cache_control(&mut response, CachePolicy::NoStore);
+    response
+}
+
+/// Places an order from the cart. `Idempotency-Key` makes retries safe: the same key returns the same order.
+pub async fn api_checkout(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CheckoutBody>,
+) -> Result<Response, AppError> {
+    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
+    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    let idempotency_key = match headers.get("idempotency-key") {
+        Some(v) => Some(parse_idempotency_key(v.to_str().unwrap_or_default())?),
+        None => None,
+    };
+    let address = match (body.address_id, body.address) {
+        (Some(id), None) => AddressChoice::Saved(id),
+        (None, Some(fields)) => AddressChoice::New {
+            fields,
+            save: body.save_address,
+        },
+        _ => {
+            return Err(AppError::Validation(crate::domain::FieldError::new(
+                "address",
+                "donnez soit address_id (une adresse enregistrée), soit address (une nouvelle adresse)",
+            )));
+        }
+    };
+    let request = CheckoutRequest {
+        address,
+        method: parse_method(body.shipping_method.as_deref())?,
+        idempotency_key,
+        cart_version: body.cart_version,
+    };
+    let checkout = service::place(&state, &user, request).await?;
+    Ok(checkout_json(&checkout))
+}
+
+// ----- pages -----
+
+struct SummaryLine {
+    name: String,
+    quantity: i32,
+    total: String,
+}
+
+struct MethodOption {
+    value: &'static str,
+    label: &'static str,
+    price: String,
+    checked: bool,
+}
+
+struct AddressOption {
+    id: String,
+    text: String,
+    checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "checkout.html")]
+struct CheckoutPage<'a> {
+    layout: Layout<'a>,
+    errors: Vec<String>,
+    empty: bool,
+    lines: Vec<SummaryLine>,
+    subtotal: String,
+    shipping: String,
+    total: String,
+    vat: String,
+    vat_rate: String,
+    free_from: String,
+    methods: Vec<MethodOption>,
+    saved: Vec<AddressOption>,
+    new_checked: bool,
+    fields: AddressFields,
+    countries: Vec<(&'static str, &'static str, bool)>,
+    save_address: bool,
+    idempotency_key: String,
+    cart_version: String,
+    payment_configured: bool,
+    expiry_minutes: u64,
+}
+
+/// What the customer already chose (after a refused submission), to fill the form again.
+#[derive(Default)]
+struct Choices {
+    address_id: Option<String>,
+    fields: AddressFields,
+    method: Option<ShippingMethod>,
+    save_address: bool,
+    idempotency_key: Option<String>,
+}
+
+fn address_text(a: &Address) -> String {
+    let mut text = format!("{} {}, {}", a.first_name, a.last_name, a.street);
+    if let Some(apt) = &a.apartment {
+        text.push_str(&format!(", {apt}"));
+    }
+    text.push_str(&format!(", {} {} ({})", a.postal_code, a.city, a.country));
+    match &a.label {
+        Some(label) => format!("{label} : {text}"),
+        None => text,
+    }
+}
+
+async fn checkout_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    user: &User,
+    lines: Vec<CartLine>,
+    choices: Choices,
+    errors: Vec<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let saved = addresses::list(state.store(), &user.id).await?;
+    let selected = choices
+        .address_id
+        .clone()
+        .or_else(|| saved.iter().find(|a| a.is_default).map(|a| a.id.clone()));
+    let new_checked = selected.as_deref().is_none_or(|s| s == "new") || saved.is_empty();
+    let country = if new_checked {
+        Country::parse("country", &choices.fields.country).unwrap_or(Country::France)
+    } else {
+        saved
+            .iter()
+            .find(|a| Some(a.id.as_str()) == selected.as_deref())
+            .and_then(|a| Country::parse("country", &a.country).ok())
+            .unwrap_or(Country::France)
+    };
+    let method = choices.method.unwrap_or(ShippingMethod::Standard);
+    let quote = quote_cart(&lines, method, country);
+    let page = CheckoutPage {
+        layout: Layout::new(state, ctx, "Commande"),
+        errors,
+        empty: lines.is_empty(),
+        subtotal: quote.subtotal.display_fr(),
+        shipping: quote.shipping.display_fr(),
+        total: quote.total.display_fr(),
+        vat: quote.vat.display_fr(),
+        vat_rate: rate_display_fr(quote.vat_rate_bp),
+        free_from: FREE_SHIPPING_FROM.display_fr(),
+        methods: ShippingMethod::ALL
+            .into_iter()
+            .map(|m| MethodOption {
+                value: m.as_str(),
+                label: m.label_fr(),
+                price: match m.price(quote.subtotal) {
+                    Money::ZERO => "offerte".to_string(),
+                    price => price.display_fr(),
+                },
+                checked: m == method,
+            })
+            .collect(),
+        saved: saved
+            .iter()
+            .map(|a| AddressOption {
+                id: a.id.clone(),
+                text: address_text(a),
+                checked: !new_checked && Some(a.id.as_str()) == selected.as_deref(),
+            })
+            .collect(),
+        new_checked,
+        countries: Country::ALL
+            .into_iter()
+            .map(|c| (c.code(), c.name_fr(), c == country))
+            .collect(),
+        fields: choices.fields,
+        save_address: choices.save_address,
+        idempotency_key: choices.idempotency_key.unwrap_or_else(random_token),
+        cart_version: cart_version(&lines),
+        lines: lines
+            .iter()
+            .map(|l| SummaryLine {
+                name: l.product.name.clone(),
+                quantity: l.quantity,
+                total: Money::from_cents(l.product.price.cents() * i64::from(l.quantity))
+                    .display_fr(),
+            })
+            .collect(),
+        payment_configured: state.stripe().is_some(),
+        expiry_minutes: state.config().order_expiry.as_secs() / 60,
+    };
+    let mut response = render(&page, CachePolicy::NoStore)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+pub async fn page_checkout(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+) -> Result<Response, PageError> {
+    let Some(user) = ctx.user.clone() else {
+        return Ok(Redirect::to("/connexion?next=/commande").into_response());
+    };
+    let lines = state
+        .store()
+        .cart_lines(&CartOwner::User(user.id.clone()))
+        .await?;
+    checkout_page(
+        &state,
+        &ctx,
+        &user,
+        lines,
+        Choices::default(),
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The checkout form. Unknown fields (a price, a quantity) are refused: the order is priced from the database.
+#[derive(Deserialize)]
+pub struct CheckoutForm {
+    csrf_token: String,
+    idempotency_key: String,
+    cart_version: String,
+    #[serde(default)]
+    address_id: Option<String>,
+    #[serde(default)]
+    shipping_method: Option<String>,
+    #[serde(default)]
+    save_address: Option<String>,
+    #[serde(flatten)]
+    fields: AddressFields,
+    #[serde(flatten)]
+    unknown: std::collections::BTreeMap<String, String>,
+}
+
+pub async fn page_checkout_submit(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    PageForm(form): PageForm<CheckoutForm>,
+) -> Result<Response, PageError> {
+    let Some(user) = ctx.user.clone() else {
+        return Ok(Redirect::to("/connexion?next=/commande").into_response());
+    };
+    state
+        .csrf()
+        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
+    refuse_unknown(&form.unknown)?;
+    let fields = form.fields;
+    let save = form.save_address.is_some();
+    let address = match form.address_id.as_deref() {
+        Some(id) if id != "new" => AddressChoice::Saved(id.to_string()),
+        _ => AddressChoice::New {
+            fields: fields.clone(),
+            save,
+        },
+    };
+    let method = parse_method(form.shipping_method.as_deref()).map_err(AppError::from)?;
+    let request = CheckoutRequest {
+        address,
+        method,
+        idempotency_key: Some(parse_idempotency_key(&form.idempotency_key)?),
+        cart_version: Some(form.cart_version),
+    };
+    match service::place(&state, &user, request).await {
+        Ok(checkout) => {
+            let target = match checkout.payment {
+                Payment::Stripe { .. } => format!("/commande/{}/paiement", checkout.order.number),
+                _ => format!("/compte/commandes/{}", checkout.order.number),
+            };
+            Ok(Redirect::to(&target).into_response())
+        }
+        Err(err @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
+            let status = err.status();
+            let lines = state
+                .store()
+                .cart_lines(&CartOwner::User(user.id.clone()))
+                .await?;
+            let choices = Choices {
+                address_id: form.address_id,
+                fields,
+                method: Some(method),
+                save_address: save,
+                // A refused submission placed nothing: the next one is a new attempt.
+                idempotency_key: None,
+            };
+            checkout_page(
+                &state,
+                &ctx,
+                &user,
+                lines,
+                choices,
+                vec![err.to_string()],
+                status,
+            )
+            .await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "payment.html")]
+struct PaymentPage<'a> {
+    layout: Layout<'a>,
+    number: String,
+    total: String,
+    publishable_key: String,
+    client_secret: String,
+    return_path: String,
+    script: &'a str,
+}
+
+/// The payment page: Stripe's Payment Element for a pending order of the signed-in customer.
+pub async fn page_payment(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(number): Path<String>,
+) -> Result<Response, PageError> {
+    let Some(user) = ctx.user.clone() else {
+        return Ok(Redirect::to("/connexion?next=/compte/commandes").into_response());
+    };
+    let order = orders::visible_to(state.store(), &user, &number).await?;
+    let order_page = format!("/compte/commandes/{}", order.number);
+    if order.user_id != user.id || order.status != OrderStatus::Pending {
+        return Ok(Redirect::to(&order_page).into_response());
+    }
+    let (publishable_key, client_secret) = match service::prepare_payment(&state, &order).await? {
+        Payment::Stripe {
+            publishable_key,
+            client_secret,
+            ..
+        } => (publishable_key, client_secret),
+        _ => return Ok(Redirect::to(&order_page).into_response()),
+    };
+    let page = PaymentPage {
+        layout: Layout::new(
+            &state,
+            &ctx,
+            format!("Paiement de la commande {}", order.number),
+        ),
+        number: order.number.clone(),
+        total: order.total.display_fr(),
+        publishable_key,
+        client_secret,
+        return_path: order_page,
+        script: state.assets().url("checkout.js"),
+    };
+    let mut response = render(&page, CachePolicy::NoStore)?;
+    response.extensions_mut().insert(StripeElements);
+    Ok(response)
+}

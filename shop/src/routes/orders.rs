@@ -1,0 +1,433 @@
+//! Orders: the customer's pages (`/compte/commandes`) and API (`/api/v1/orders`), and the administrators' page
+//! (`/admin/commandes`) and API (`/api/v1/admin/orders`) that move an order along its lifecycle.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{ApiJson, PageForm};
+use super::pages::{Layout, PageError, french_date, render};
+use crate::AppState;
+use crate::auth::{CurrentUser, RequestContext, verify_api_csrf};
+use crate::domain::checkout::rate_display_fr;
+use crate::domain::{FieldError, Money, OrderStatus, Role};
+use crate::error::AppError;
+use crate::services::orders as service;
+use crate::store::Order;
+use crate::web::{CachePolicy, set_cache_control};
+
+#[derive(Serialize)]
+pub struct ItemJson {
+    product_slug: Option<String>,
+    name: String,
+    unit_price_cents: i64,
+    quantity: i32,
+    line_total_cents: i64,
+    image: Option<String>,
+}
+
+/// An order as the API shows it: amounts in cents (EUR, VAT included) with the formatted total.
+#[derive(Serialize)]
+pub struct OrderJson {
+    id: String,
+    number: String,
+    status: OrderStatus,
+    status_label: &'static str,
+    currency: String,
+    subtotal_cents: i64,
+    shipping_cents: i64,
+    total_cents: i64,
+    vat_cents: i64,
+    vat_rate_bp: i32,
+    total: String,
+    shipping_method: Option<String>,
+    address: serde_json::Value,
+    created_at: chrono::NaiveDateTime,
+    /// When an unpaid order gives its stock back.
+    expires_at: Option<chrono::NaiveDateTime>,
+    items: Vec<ItemJson>,
+}
+
+impl From<&Order> for OrderJson {
+    fn from(o: &Order) -> Self {
+        OrderJson {
+            id: o.id.clone(),
+            number: o.number.clone(),
+            status: o.status,
+            status_label: o.status.label_fr(),
+            currency: o.currency.clone(),
+            subtotal_cents: o.subtotal.cents(),
+            shipping_cents: o.shipping.cents(),
+            total_cents: o.total.cents(),
+            vat_cents: o.vat.cents(),
+            vat_rate_bp: o.vat_rate_bp,
+            total: o.total.display_fr(),
+            shipping_method: o.shipping_method.clone(),
+            address: o.address.clone(),
+            created_at: o.created_at,
+            expires_at: (o.status == OrderStatus::Pending)
+                .then_some(o.expires_at)
+                .flatten(),
+            items: o
+                .items
+                .iter()
+                .map(|i| ItemJson {
+                    product_slug: i.product_slug.clone(),
+                    name: i.name.clone(),
+                    unit_price_cents: i.unit_price.cents(),
+                    quantity: i.quantity,
+                    line_total_cents: i.unit_price.cents() * i64::from(i.quantity),
+                    image: i.image.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn data<T: Serialize>(value: T) -> Response {
+    let mut response = axum::Json(serde_json::json!({ "data": value })).into_response();
+    set_cache_control(&mut response, CachePolicy::NoStore);
+    response
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    page: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+fn page_number(raw: Option<&str>) -> Result<u32, AppError> {
+    match raw {
+        None => Ok(1),
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| {
+                AppError::InvalidParameter(FieldError::new(
+                    "page",
+                    "doit être un entier entre 1 et 10000",
+                ))
+            }),
+    }
+}
+
+fn status_filter(raw: Option<&str>) -> Result<Option<OrderStatus>, AppError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(v) => OrderStatus::parse(v).map(Some).ok_or_else(|| {
+            AppError::InvalidParameter(FieldError::new(
+                "status",
+                "doit être PENDING, PAID, PROCESSING, SHIPPED, DELIVERED, CANCELLED ou REFUNDED",
+            ))
+        }),
+    }
+}
+
+// ----- customer API -----
+
+pub async fn api_orders(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let page = page_number(q.page.as_deref())?;
+    let orders = service::for_customer(state.store(), &user, page).await?;
+    Ok(data(orders.iter().map(OrderJson::from).collect::<Vec<_>>()))
+}
+
+pub async fn api_order(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(number): Path<String>,
+) -> Result<Response, AppError> {
+    let order = service::visible_to(state.store(), &user, &number).await?;
+    Ok(data(OrderJson::from(&order)))
+}
+
+// ----- admin API -----
+
+fn admin(ctx: &RequestContext) -> Result<&crate::store::User, AppError> {
+    let user = ctx.user.as_ref().ok_or(AppError::Unauthenticated)?;
+    if user.role != Role::Admin {
+        tracing::warn!(user = %user.id, "admin route refused to a non-admin");
+        return Err(AppError::Forbidden);
+    }
+    Ok(user)
+}
+
+pub async fn api_admin_orders(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    admin(&ctx)?;
+    let page = page_number(q.page.as_deref())?;
+    let status = status_filter(q.status.as_deref())?;
+    let orders = service::list_all(state.store(), status, page).await?;
+    Ok(data(orders.iter().map(OrderJson::from).collect::<Vec<_>>()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    status: String,
+}
+
+fn target_status(raw: &str) -> Result<OrderStatus, AppError> {
+    OrderStatus::parse(raw).ok_or_else(|| {
+        AppError::Validation(FieldError::new(
+            "status",
+            "doit être PROCESSING, SHIPPED, DELIVERED ou CANCELLED",
+        ))
+    })
+}
+
+pub async fn api_admin_move(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<StatusBody>,
+) -> Result<Response, AppError> {
+    admin(&ctx)?;
+    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    let order = service::admin_move(&state, &number, target_status(&body.status)?).await?;
+    Ok(data(OrderJson::from(&order)))
+}
+
+// ----- pages -----
+
+pub struct ItemRow {
+    pub slug: Option<String>,
+    pub name: String,
+    pub quantity: i32,
+    pub unit_price: String,
+    pub total: String,
+}
+
+pub struct OrderRow {
+    pub number: String,
+    pub date: String,
+    pub status: &'static str,
+    pub status_code: &'static str,
+    pub total: String,
+    pub item_count: i64,
+}
+
+impl OrderRow {
+    fn of(o: &Order) -> Self {
+        OrderRow {
+            number: o.number.clone(),
+            date: french_date(o.created_at),
+            status: o.status.label_fr(),
+            status_code: o.status.as_str(),
+            total: o.total.display_fr(),
+            item_count: o.items.iter().map(|i| i64::from(i.quantity)).sum(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "orders.html")]
+struct OrdersPage<'a> {
+    layout: Layout<'a>,
+    orders: Vec<OrderRow>,
+}
+
+fn sign_in_first(path: &str) -> Response {
+    Redirect::to(&format!("/connexion?next={path}")).into_response()
+}
+
+pub async fn page_orders(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+) -> Result<Response, PageError> {
+    let Some(user) = ctx.user.clone() else {
+        return Ok(sign_in_first("/compte/commandes"));
+    };
+    let orders = service::for_customer(state.store(), &user, 1).await?;
+    let page = OrdersPage {
+        layout: Layout::new(&state, &ctx, "Mes commandes"),
+        orders: orders.iter().map(OrderRow::of).collect(),
+    };
+    render(&page, CachePolicy::NoStore)
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct OrderPage<'a> {
+    layout: Layout<'a>,
+    order: OrderRow,
+    items: Vec<ItemRow>,
+    subtotal: String,
+    shipping: String,
+    vat: String,
+    vat_rate: String,
+    address_lines: Vec<String>,
+    pending: bool,
+    /// Stripe is configured: a pending order can be paid from here.
+    can_pay: bool,
+    expires: Option<String>,
+}
+
+fn address_lines(address: &serde_json::Value) -> Vec<String> {
+    let field = |k: &str| {
+        address
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut lines = vec![
+        format!("{} {}", field("firstName"), field("lastName"))
+            .trim()
+            .to_string(),
+        field("street"),
+    ];
+    let apartment = field("apartment");
+    if !apartment.is_empty() {
+        lines.push(apartment);
+    }
+    lines.push(
+        format!("{} {}", field("postalCode"), field("city"))
+            .trim()
+            .to_string(),
+    );
+    lines.push(field("country"));
+    lines.retain(|l| !l.is_empty());
+    lines
+}
+
+pub async fn page_order(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(number): Path<String>,
+) -> Result<Response, PageError> {
+    let Some(user) = ctx.user.clone() else {
+        return Ok(sign_in_first("/compte/commandes"));
+    };
+    let order = service::visible_to(state.store(), &user, &number).await?;
+    let pending = order.status == OrderStatus::Pending;
+    let page = OrderPage {
+        layout: Layout::new(&state, &ctx, format!("Commande {}", order.number)),
+        items: order
+            .items
+            .iter()
+            .map(|i| ItemRow {
+                slug: i.product_slug.clone(),
+                name: i.name.clone(),
+                quantity: i.quantity,
+                unit_price: i.unit_price.display_fr(),
+                total: Money::from_cents(i.unit_price.cents() * i64::from(i.quantity)).display_fr(),
+            })
+            .collect(),
+        subtotal: order.subtotal.display_fr(),
+        shipping: order.shipping.display_fr(),
+        vat: order.vat.display_fr(),
+        vat_rate: rate_display_fr(order.vat_rate_bp),
+        address_lines: address_lines(&order.address),
+        pending,
+        can_pay: pending && state.stripe().is_some() && order.user_id == user.id,
+        expires: order
+            .expires_at
+            .filter(|_| pending)
+            .map(|t| format!("{} à {} UTC", french_date(t), t.format("%H:%M"))),
+        order: OrderRow::of(&order),
+    };
+    render(&page, CachePolicy::NoStore)
+}
+
+#[derive(Template)]
+#[template(path = "admin_orders.html")]
+struct AdminOrdersPage<'a> {
+    layout: Layout<'a>,
+    orders: Vec<AdminRow>,
+    filter: String,
+    statuses: Vec<&'static str>,
+    message: Option<String>,
+}
+
+struct AdminRow {
+    row: OrderRow,
+    email: String,
+    /// The moves an administrator can make from this status.
+    moves: Vec<(&'static str, &'static str)>,
+}
+
+pub async fn page_admin_orders(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    if ctx.user.is_none() {
+        return Ok(sign_in_first("/admin/commandes"));
+    }
+    admin(&ctx)?;
+    let status = status_filter(q.status.as_deref())?;
+    let page = page_number(q.page.as_deref())?;
+    admin_page(&state, &ctx, status, page, None).await
+}
+
+async fn admin_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    status: Option<OrderStatus>,
+    page: u32,
+    message: Option<String>,
+) -> Result<Response, PageError> {
+    let orders = service::list_all(state.store(), status, page).await?;
+    let page = AdminOrdersPage {
+        layout: Layout::new(state, ctx, "Commandes (administration)"),
+        orders: orders
+            .iter()
+            .map(|o| AdminRow {
+                row: OrderRow::of(o),
+                email: o.email.clone().unwrap_or_default(),
+                moves: OrderStatus::ALL
+                    .into_iter()
+                    .filter(|to| o.status.can_move_to(*to, crate::domain::Actor::Admin))
+                    .map(|to| (to.as_str(), to.label_fr()))
+                    .collect(),
+            })
+            .collect(),
+        filter: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+        statuses: OrderStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        message,
+    };
+    render(&page, CachePolicy::NoStore)
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    csrf_token: String,
+    status: String,
+}
+
+pub async fn page_admin_move(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(number): Path<String>,
+    PageForm(form): PageForm<MoveForm>,
+) -> Result<Response, PageError> {
+    admin(&ctx)?;
+    state
+        .csrf()
+        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
+    let to = target_status(&form.status)?;
+    match service::admin_move(&state, &number, to).await {
+        Ok(_) => Ok(Redirect::to("/admin/commandes").into_response()),
+        Err(err @ AppError::Conflict { .. }) => {
+            let status = err.status();
+            let mut response = admin_page(&state, &ctx, None, 1, Some(err.to_string())).await?;
+            *response.status_mut() = status;
+            Ok(response)
+        }
+        Err(err) => Err(err.into()),
+    }
+}

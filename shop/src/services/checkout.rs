@@ -1,0 +1,341 @@
+//! Checkout: from the signed-in customer's cart to a PENDING order and its Stripe PaymentIntent.
+//!
+//! Prices come from the database, shipping and VAT from `domain::checkout` (one rule set). The order, its line
+//! snapshots and the stock reservation are written in one transaction by the store; a repeated submission with
+//! the same idempotency key returns the first order, and its PaymentIntent is created once (its Stripe
+//! idempotency key is derived from the order, and the order keeps the first PaymentIntent it is given).
+
+use chrono::TimeDelta;
+use rand::Rng;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::auth::now;
+use crate::domain::address::{AddressFields, AddressInput};
+use crate::domain::checkout::{Country, Quote, ShippingMethod, quote};
+use crate::domain::{FieldError, Money, OrderStatus};
+use crate::error::AppError;
+use crate::payments::stripe::StripeError;
+use crate::services::addresses;
+use crate::store::{CartLine, CartOwner, NewOrder, NewOrderLine, Order, Placed, StoreError, User};
+
+/// Where the order goes: a saved address, or one entered at checkout (optionally saved for next time).
+#[derive(Debug, Clone)]
+pub enum AddressChoice {
+    Saved(String),
+    New { fields: AddressFields, save: bool },
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckoutRequest {
+    pub address: AddressChoice,
+    pub method: ShippingMethod,
+    /// The same key on a retry returns the same order.
+    pub idempotency_key: Option<String>,
+    /// The cart as the customer saw it ([`cart_version`]); when given and the cart changed since, the order is
+    /// refused so the customer can review it.
+    pub cart_version: Option<String>,
+}
+
+/// How the customer pays for an order.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "provider", rename_all = "snake_case")]
+pub enum Payment {
+    /// No payment provider in this environment (the demo default).
+    NotConfigured,
+    /// The order is past payment (paid, cancelled …).
+    NotDue,
+    Stripe {
+        payment_intent: String,
+        client_secret: String,
+        publishable_key: String,
+    },
+    /// The provider failed just now; the order is kept and payment can be retried.
+    Unavailable { message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub order: Order,
+    /// False when the idempotency key returned an earlier order.
+    pub created: bool,
+    pub payment: Payment,
+}
+
+/// Client-chosen idempotency keys: 8 to 100 characters among letters, digits and `-_.:`.
+pub fn parse_idempotency_key(raw: &str) -> Result<String, AppError> {
+    let key = raw.trim();
+    let ok = (8..=100).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if ok {
+        Ok(key.to_string())
+    } else {
+        Err(AppError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key : 8 à 100 caractères parmi lettres, chiffres et - _ . :",
+        ))
+    }
+}
+
+/// A fingerprint of the cart's lines (product, quantity, unit price), shown with the checkout form.
+pub fn cart_version(lines: &[CartLine]) -> String {
+    let mut hash = Sha256::new();
+    for line in lines {
+        hash.update(format!(
+            "{}:{}:{};",
+            line.product.id,
+            line.quantity,
+            line.product.price.cents()
+        ));
+    }
+    hex::encode(&hash.finalize()[..8])
+}
+
+/// `VIV-261124-7QZ3KD`: the date and six random characters of Crockford's base 32 (no I, L, O, U).
+pub fn new_order_number(at: chrono::NaiveDateTime) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut rng = rand::rng();
+    let suffix: String = (0..6)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    format!("VIV-{}-{suffix}", at.format("%y%m%d"))
+}
+
+fn subtotal(lines: &[CartLine]) -> Money {
+    Money::from_cents(
+        lines
+            .iter()
+            .map(|l| l.product.price.cents() * i64::from(l.quantity))
+            .sum(),
+    )
+}
+
+/// The quote for the customer's cart as it is, for a method and destination.
+pub fn quote_cart(lines: &[CartLine], method: ShippingMethod, country: Country) -> Quote {
+    quote(subtotal(lines), method, country)
+}
+
+fn cart_refusal(lines: &[CartLine]) -> Option<AppError> {
+    if lines.is_empty() {
+        return Some(AppError::Conflict {
+            code: "cart_empty",
+            message: "Votre panier est vide".into(),
+        });
+    }
+    lines
+        .iter()
+        .find(|l| l.product.stock < l.quantity)
+        .map(|l| AppError::Conflict {
+            code: if l.product.stock < 1 {
+                "out_of_stock"
+            } else {
+                "insufficient_stock"
+            },
+            message: format!(
+                "Stock insuffisant pour « {} » : {} exemplaire(s) disponible(s)",
+                l.product.name,
+                l.product.stock.max(0)
+            ),
+        })
+}
+
+async fn resolve_address(
+    state: &AppState,
+    user: &User,
+    choice: &AddressChoice,
+) -> Result<AddressInput, AppError> {
+    match choice {
+        AddressChoice::Saved(id) => {
+            addresses::as_input(&addresses::get(state.store(), &user.id, id).await?)
+        }
+        AddressChoice::New { fields, .. } => Ok(AddressInput::parse(fields)?),
+    }
+}
+
+/// Places the order (or finds the one this idempotency key placed) and prepares its payment.
+pub async fn place(
+    state: &AppState,
+    user: &User,
+    request: CheckoutRequest,
+) -> Result<Checkout, AppError> {
+    let store = state.store();
+    if let Some(key) = &request.idempotency_key
+        && let Some(order) = store.order_by_idempotency_key(&user.id, key).await?
+    {
+        return existing(state, order).await;
+    }
+    let lines = store.cart_lines(&CartOwner::User(user.id.clone())).await?;
+    if let Some(refusal) = cart_refusal(&lines) {
+        return Err(refusal);
+    }
+    if let Some(seen) = &request.cart_version
+        && *seen != cart_version(&lines)
+    {
+        return Err(AppError::Conflict {
+            code: "cart_changed",
+            message: "Votre panier a changé depuis l'affichage de cette page : vérifiez-le avant de commander".into(),
+        });
+    }
+    let address = resolve_address(state, user, &request.address).await?;
+    let quote = quote_cart(&lines, request.method, address.country);
+    let placed_at = now();
+    let mut new = NewOrder {
+        number: new_order_number(placed_at),
+        user_id: user.id.clone(),
+        email: user.email.clone(),
+        idempotency_key: request.idempotency_key.clone(),
+        lines: lines
+            .iter()
+            .map(|l| NewOrderLine {
+                product_id: l.product.id.clone(),
+                name: l.product.name.clone(),
+                unit_price: l.product.price,
+                quantity: l.quantity,
+                image: l.product.images.first().cloned(),
+            })
+            .collect(),
+        subtotal: quote.subtotal,
+        shipping: quote.shipping,
+        total: quote.total,
+        vat: quote.vat,
+        vat_rate_bp: quote.vat_rate_bp,
+        shipping_method: quote.method.as_str().to_string(),
+        address_json: addresses::snapshot(&address, &user.email).to_string(),
+        expires_at: placed_at
+            + TimeDelta::from_std(state.config().order_expiry).unwrap_or(TimeDelta::minutes(30)),
+        now: placed_at,
+    };
+    let mut attempts = 0;
+    let placed = loop {
+        match store.place_order(&new).await {
+            Ok(placed) => break placed,
+            // Six random characters a day: a collision is rare, and a new number settles it.
+            Err(StoreError::Conflict("order number")) if attempts < 3 => {
+                attempts += 1;
+                new.number = new_order_number(placed_at);
+            }
+            // A concurrent submission with the same key won the race: answer with its order.
+            Err(StoreError::Conflict("idempotency key")) => {
+                let key = request.idempotency_key.as_deref().unwrap_or_default();
+                let order = store
+                    .order_by_idempotency_key(&user.id, key)
+                    .await?
+                    .ok_or(AppError::NotFound("Commande introuvable"))?;
+                break Placed::Existing(order);
+            }
+            Err(err) => return Err(err.into()),
+        }
+    };
+    let order = match placed {
+        Placed::Existing(order) => return existing(state, order).await,
+        Placed::Created(order) => order,
+    };
+    tracing::info!(order = %order.number, total_cents = order.total.cents(), "order placed");
+    state.catalog().invalidate();
+    if let AddressChoice::New { fields, save: true } = &request.address
+        && let Err(err) = addresses::create(store, &user.id, fields, false).await
+    {
+        // The order stands; only the convenience copy failed.
+        tracing::warn!(order = %order.number, error = %err, "the checkout address could not be saved");
+    }
+    let payment = payment_or_retry(state, &order).await?;
+    Ok(Checkout {
+        order,
+        created: true,
+        payment,
+    })
+}
+
+async fn existing(state: &AppState, order: Order) -> Result<Checkout, AppError> {
+    let payment = payment_or_retry(state, &order).await?;
+    Ok(Checkout {
+        order,
+        created: false,
+        payment,
+    })
+}
+
+/// The order is placed whatever the provider does: a provider failure becomes [`Payment::Unavailable`].
+async fn payment_or_retry(state: &AppState, order: &Order) -> Result<Payment, AppError> {
+    match prepare_payment(state, order).await {
+        Err(AppError::PaymentUnavailable(message)) => Ok(Payment::Unavailable { message }),
+        other => other,
+    }
+}
+
+fn provider_failed(order: &Order, err: StripeError) -> AppError {
+    tracing::warn!(order = %order.number, error = %err, "Stripe call failed");
+    AppError::PaymentUnavailable(
+        "Le service de paiement ne répond pas : votre commande est enregistrée, réessayez le paiement dans un instant"
+            .into(),
+    )
+}
+
+/// The order's PaymentIntent, created on first need. Two concurrent calls for one order end with one
+/// PaymentIntent on it: Stripe returns the same one for the same idempotency key, and should a second one appear
+/// anyway, the order keeps the first recorded and the other is cancelled.
+pub async fn prepare_payment(state: &AppState, order: &Order) -> Result<Payment, AppError> {
+    let Some(stripe) = state.stripe() else {
+        return Ok(Payment::NotConfigured);
+    };
+    if order.status != OrderStatus::Pending {
+        return Ok(Payment::NotDue);
+    }
+    let intent = match &order.payment_id {
+        Some(id) => stripe
+            .retrieve_payment_intent(id)
+            .await
+            .map_err(|e| provider_failed(order, e))?,
+        None => {
+            let created = stripe
+                .create_payment_intent(&order.id, &order.number, order.total.cents())
+                .await
+                .map_err(|e| provider_failed(order, e))?;
+            let kept = state
+                .store()
+                .set_order_payment(&order.id, &created.id)
+                .await?;
+            if kept == created.id {
+                created
+            } else {
+                if let Err(err) = stripe.cancel_payment_intent(&created.id).await {
+                    tracing::warn!(order = %order.number, error = %err, "a duplicate PaymentIntent could not be cancelled");
+                }
+                stripe
+                    .retrieve_payment_intent(&kept)
+                    .await
+                    .map_err(|e| provider_failed(order, e))?
+            }
+        }
+    };
+    if intent.amount != order.total.cents() || !intent.currency.eq_ignore_ascii_case("eur") {
+        tracing::error!(order = %order.number, intent = %intent.id, "PaymentIntent amount or currency differs from the order");
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "PaymentIntent {} does not match order {}",
+            intent.id,
+            order.number
+        )));
+    }
+    let client_secret = intent.client_secret.ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "Stripe returned no client secret for {}",
+            intent.id
+        ))
+    })?;
+    Ok(Payment::Stripe {
+        payment_intent: intent.id,
+        client_secret,
+        publishable_key: stripe.config().publishable_key.clone(),
+    })
+}
+
+/// The shipping method a form or client names, defaulting to standard.
+pub fn parse_method(raw: Option<&str>) -> Result<ShippingMethod, FieldError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(value) => ShippingMethod::parse("shipping_method", value),
+        None => Ok(ShippingMethod::Standard),
+    }
+}

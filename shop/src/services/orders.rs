@@ -1,0 +1,165 @@
+//! Orders after checkout: what a customer sees of their own, and how an administrator moves one along
+//! (PAID → PROCESSING → SHIPPED → DELIVERED, or cancelling an unpaid one). Another customer's order is "not
+//! found": its existence is not revealed.
+
+use crate::AppState;
+use crate::auth::now;
+use crate::domain::{Actor, OrderStatus};
+use crate::error::AppError;
+use crate::payments::stripe::StripeError;
+use crate::store::{ChangeOutcome, EmailKind, Order, StatusChange, Store, User};
+
+const NOT_FOUND: AppError = AppError::NotFound("Commande introuvable");
+
+pub const PAGE_SIZE: u32 = 20;
+
+pub async fn for_customer(
+    store: &dyn Store,
+    user: &User,
+    page: u32,
+) -> Result<Vec<Order>, AppError> {
+    let offset = page.saturating_sub(1).saturating_mul(PAGE_SIZE);
+    Ok(store.orders_for_user(&user.id, PAGE_SIZE, offset).await?)
+}
+
+/// The order with this number, if `viewer` owns it or is an administrator.
+pub async fn visible_to(store: &dyn Store, viewer: &User, number: &str) -> Result<Order, AppError> {
+    let order = store
+        .order_by_number(number.trim())
+        .await?
+        .ok_or(NOT_FOUND)?;
+    if order.user_id == viewer.id || viewer.role == crate::domain::Role::Admin {
+        Ok(order)
+    } else {
+        Err(NOT_FOUND)
+    }
+}
+
+pub async fn list_all(
+    store: &dyn Store,
+    status: Option<OrderStatus>,
+    page: u32,
+) -> Result<Vec<Order>, AppError> {
+    let offset = page.saturating_sub(1).saturating_mul(PAGE_SIZE);
+    Ok(store.list_orders(status, PAGE_SIZE, offset).await?)
+}
+
+fn invalid_move(from: OrderStatus, to: OrderStatus) -> AppError {
+    AppError::Conflict {
+        code: "invalid_transition",
+        message: format!(
+            "Une commande « {} » ne peut pas passer à « {} »",
+            from.label_fr(),
+            to.label_fr()
+        ),
+    }
+}
+
+/// An administrator's move. Cancelling an unpaid order cancels its PaymentIntent first, so it cannot be paid
+/// afterwards.
+pub async fn admin_move(
+    state: &AppState,
+    number: &str,
+    to: OrderStatus,
+) -> Result<Order, AppError> {
+    let store = state.store();
+    let order = store
+        .order_by_number(number.trim())
+        .await?
+        .ok_or(NOT_FOUND)?;
+    if !order.status.can_move_to(to, Actor::Admin) {
+        return Err(invalid_move(order.status, to));
+    }
+    let outcome = if to == OrderStatus::Cancelled {
+        cancel_unpaid(state, &order.id, order.payment_id.as_deref(), Actor::Admin).await?
+    } else {
+        store
+            .change_order_status(&StatusChange {
+                order_id: order.id.clone(),
+                from: OrderStatus::sources(to, Actor::Admin),
+                to,
+                payment_id: None,
+                event: None,
+                email: (to == OrderStatus::Shipped).then_some(EmailKind::OrderShipped),
+                now: now(),
+            })
+            .await?
+    };
+    match outcome {
+        ChangeOutcome::Changed { from, .. } => {
+            tracing::info!(order = %order.number, %from, %to, "order status changed by an administrator");
+            if to == OrderStatus::Shipped {
+                state.wake_mailer();
+            }
+        }
+        ChangeOutcome::NotApplicable { current } => return Err(invalid_move(current, to)),
+        ChangeOutcome::Duplicate => {}
+    }
+    store.order_by_id(&order.id).await?.ok_or(NOT_FOUND)
+}
+
+/// Cancels an unpaid order and gives its stock back. When it has a PaymentIntent, that is cancelled at Stripe
+/// first; if Stripe says the payment already went through (or is under way), the order is left for the webhook
+/// to settle. Safe to run from several processes at once: the status change is conditional.
+pub async fn cancel_unpaid(
+    state: &AppState,
+    order_id: &str,
+    payment_id: Option<&str>,
+    actor: Actor,
+) -> Result<ChangeOutcome, AppError> {
+    if let (Some(stripe), Some(intent)) = (state.stripe(), payment_id) {
+        match stripe.cancel_payment_intent(intent).await {
+            Ok(_) => {}
+            Err(StripeError::Api { .. }) => {
+                // Already cancelled, or past cancelling: ask what it is.
+                let current = stripe.retrieve_payment_intent(intent).await.map_err(|e| {
+                    tracing::warn!(order_id, error = %e, "Stripe call failed");
+                    AppError::PaymentUnavailable("Le service de paiement ne répond pas".into())
+                })?;
+                if current.status != "canceled" {
+                    tracing::info!(order_id, status = %current.status, "not cancelled: the payment is under way");
+                    return Ok(ChangeOutcome::NotApplicable {
+                        current: OrderStatus::Pending,
+                    });
+                }
+            }
+            Err(err) => {
+                tracing::warn!(order_id, error = %err, "Stripe call failed");
+                return Err(AppError::PaymentUnavailable(
+                    "Le service de paiement ne répond pas".into(),
+                ));
+            }
+        }
+    }
+    Ok(state
+        .store()
+        .change_order_status(&StatusChange {
+            order_id: order_id.to_string(),
+            from: OrderStatus::sources(OrderStatus::Cancelled, actor),
+            to: OrderStatus::Cancelled,
+            payment_id: None,
+            event: None,
+            email: None,
+            now: now(),
+        })
+        .await?)
+}
+
+/// Cancels unpaid orders past their deadline; returns how many were cancelled.
+pub async fn expire_unpaid(state: &AppState) -> Result<usize, AppError> {
+    let due = state.store().expiring_orders(now(), 100).await?;
+    let mut cancelled = 0;
+    for order in due {
+        match cancel_unpaid(state, &order.id, order.payment_id.as_deref(), Actor::Expiry).await {
+            Ok(ChangeOutcome::Changed { .. }) => {
+                tracing::info!(order = %order.number, "unpaid order expired: cancelled, stock released");
+                cancelled += 1;
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(order = %order.number, error = %err, "could not expire an unpaid order")
+            }
+        }
+    }
+    Ok(cancelled)
+}

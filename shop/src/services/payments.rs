@@ -1,0 +1,217 @@
+//! Stripe webhook events: the only way an order becomes PAID, CANCELLED by a failed payment, or REFUNDED.
+//!
+//! Each event is verified (signature, then amount, currency and PaymentIntent against the order), and applied
+//! with its event id in one transaction, so a redelivered event — even twenty at once — changes nothing twice.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::auth::now;
+use crate::domain::{Actor, OrderStatus};
+use crate::error::AppError;
+use crate::payments::webhook;
+use crate::store::{ChangeOutcome, EmailKind, Order, PaymentEventRef, StatusChange};
+
+#[derive(Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: Value,
+}
+
+/// What a delivery did, as the webhook answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Applied {
+        order: String,
+        to: OrderStatus,
+    },
+    Duplicate,
+    /// Accepted without effect (an event type the shop does not handle, a payment that is not the shop's, an
+    /// order already past the change); the reason is logged and returned.
+    Ignored(String),
+}
+
+impl WebhookOutcome {
+    pub fn describe(&self) -> String {
+        match self {
+            WebhookOutcome::Applied { order, to } => format!("applied: {order} → {to}"),
+            WebhookOutcome::Duplicate => "duplicate: already processed".into(),
+            WebhookOutcome::Ignored(why) => format!("ignored: {why}"),
+        }
+    }
+}
+
+fn str_field<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
+    object.get(key).and_then(Value::as_str)
+}
+
+fn mismatch(event: &Event, order: &Order, what: &str) -> AppError {
+    tracing::error!(
+        event = %event.id,
+        kind = %event.kind,
+        order = %order.number,
+        mismatch = what,
+        "Stripe event rejected: it does not match the order"
+    );
+    AppError::Validation(crate::domain::FieldError::new(
+        "data.object",
+        format!("ne correspond pas à la commande ({what})"),
+    ))
+}
+
+/// Checks amount, currency and PaymentIntent of an event's object against the order.
+fn check_against(
+    event: &Event,
+    order: &Order,
+    intent: &str,
+    amount: Option<i64>,
+    currency: Option<&str>,
+) -> Result<(), AppError> {
+    if let Some(recorded) = &order.payment_id
+        && recorded != intent
+    {
+        return Err(mismatch(event, order, "payment_intent"));
+    }
+    if !currency.is_some_and(|c| c.eq_ignore_ascii_case(&order.currency)) {
+        return Err(mismatch(event, order, "currency"));
+    }
+    if amount != Some(order.total.cents()) {
+        return Err(mismatch(event, order, "amount"));
+    }
+    Ok(())
+}
+
+/// Verifies and applies one webhook delivery.
+pub async fn handle(
+    state: &AppState,
+    payload: &[u8],
+    signature: Option<&str>,
+) -> Result<WebhookOutcome, AppError> {
+    let secrets = match state.config().stripe.as_ref() {
+        Some(stripe) if !stripe.webhook_secrets.is_empty() => &stripe.webhook_secrets,
+        // A 503 makes Stripe retry, so no event is lost while the configuration is fixed.
+        _ => {
+            tracing::error!("a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not configured");
+            return Err(AppError::PaymentUnavailable(
+                "Webhook Stripe non configuré dans cet environnement".into(),
+            ));
+        }
+    };
+    if let Err(err) = webhook::verify(payload, signature, secrets, chrono::Utc::now().timestamp()) {
+        tracing::warn!(reason = %err, "Stripe webhook refused");
+        return Err(AppError::bad_request(
+            "invalid_signature",
+            format!("Signature Stripe invalide : {err}"),
+        ));
+    }
+    let event: Event = serde_json::from_slice(payload).map_err(|e| {
+        AppError::bad_request(
+            "malformed_event",
+            format!("Événement Stripe illisible : {e}"),
+        )
+    })?;
+    let object = &event.data.object;
+    let store = state.store();
+
+    let (to, email) = match event.kind.as_str() {
+        "payment_intent.succeeded" => (OrderStatus::Paid, Some(EmailKind::OrderConfirmation)),
+        "payment_intent.payment_failed" | "payment_intent.canceled" => {
+            (OrderStatus::Cancelled, None)
+        }
+        "charge.refunded" => (OrderStatus::Refunded, None),
+        other => {
+            return Ok(ignored(
+                &event,
+                format!("event type {other} is not handled"),
+            ));
+        }
+    };
+    let (order, intent) = if to == OrderStatus::Refunded {
+        if object.get("refunded").and_then(Value::as_bool) != Some(true) {
+            return Ok(ignored(
+                &event,
+                "partial refund: the order keeps its status".into(),
+            ));
+        }
+        let Some(intent) = str_field(object, "payment_intent") else {
+            return Ok(ignored(&event, "the charge has no PaymentIntent".into()));
+        };
+        match store.order_by_payment_id(intent).await? {
+            Some(order) => (order, intent.to_string()),
+            None => return Ok(ignored(&event, "no order holds this PaymentIntent".into())),
+        }
+    } else {
+        let intent = str_field(object, "id").unwrap_or_default().to_string();
+        let Some(order_id) = object.pointer("/metadata/order_id").and_then(Value::as_str) else {
+            return Ok(ignored(
+                &event,
+                "not a payment of this shop (no order_id in its metadata)".into(),
+            ));
+        };
+        match store.order_by_id(order_id).await? {
+            Some(order) => (order, intent),
+            None => return Ok(ignored(&event, format!("no order {order_id}"))),
+        }
+    };
+    check_against(
+        &event,
+        &order,
+        &intent,
+        object.get("amount").and_then(Value::as_i64),
+        str_field(object, "currency"),
+    )?;
+
+    let outcome = store
+        .change_order_status(&StatusChange {
+            order_id: order.id.clone(),
+            from: OrderStatus::sources(to, Actor::Payment),
+            to,
+            payment_id: Some(intent),
+            event: Some(PaymentEventRef {
+                id: event.id.clone(),
+                kind: event.kind.clone(),
+            }),
+            email,
+            now: now(),
+        })
+        .await?;
+    Ok(match outcome {
+        ChangeOutcome::Changed {
+            from,
+            stock_released,
+        } => {
+            tracing::info!(event = %event.id, order = %order.number, %from, %to, stock_released, "payment event applied");
+            if email.is_some() {
+                state.wake_mailer();
+            }
+            WebhookOutcome::Applied {
+                order: order.number,
+                to,
+            }
+        }
+        ChangeOutcome::Duplicate => {
+            tracing::info!(event = %event.id, "Stripe event already processed");
+            WebhookOutcome::Duplicate
+        }
+        ChangeOutcome::NotApplicable { current } => {
+            if to == OrderStatus::Paid && current == OrderStatus::Cancelled {
+                tracing::error!(order = %order.number, event = %event.id,
+                    "payment succeeded for a cancelled order: refund it from the Stripe dashboard");
+            }
+            ignored(&event, format!("order {} is {current}", order.number))
+        }
+    })
+}
+
+fn ignored(event: &Event, why: String) -> WebhookOutcome {
+    tracing::info!(event = %event.id, kind = %event.kind, reason = %why, "Stripe event ignored");
+    WebhookOutcome::Ignored(why)
+}
