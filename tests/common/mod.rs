@@ -345,3 +345,90 @@ pub fn newest_migration() -> String {
 pub fn postgres_migration_count() -> usize {
     vivr::migrate::embedded(Backend::Postgres).len()
 }
+
+/// The shop served in-process on a real loopback listener (for flows that need real connections: concurrency,
+/// webhooks sent by another process), with its background jobs running.
+pub struct LiveShop {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub db: TestDb,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    jobs: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl LiveShop {
+    pub async fn start(db: TestDb, configure: impl FnOnce(&mut ShopConfig)) -> Self {
+        let store = db.seeded_store().await;
+        let mut config = ShopConfig::development(&db.url);
+        config.expected_migrations = migrate::expected(db.backend);
+        configure(&mut config);
+        let state = AppState::new(config, store).expect("shop configuration");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = state.clone();
+        tokio::spawn(async move {
+            let app = router(serving.clone());
+            vivr_shop::serve(&serving, app, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("serve");
+        });
+        let jobs = vivr_shop::jobs::spawn(&state);
+        LiveShop {
+            addr,
+            state,
+            db,
+            stop: Some(stop),
+            jobs,
+        }
+    }
+
+    /// One request on its own connection; `json` bodies get the JSON content type.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        json: Option<&serde_json::Value>,
+    ) -> process::HttpResponse {
+        let addr = self.addr;
+        let method = method.to_string();
+        let path = path.to_string();
+        let mut headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        let body = match json {
+            Some(value) => {
+                headers.push(("Content-Type".into(), "application/json".into()));
+                value.to_string().into_bytes()
+            }
+            None => Vec::new(),
+        };
+        tokio::task::spawn_blocking(move || {
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            process::http(addr, &method, &path, &headers, &body)
+        })
+        .await
+        .expect("request task")
+        .expect("HTTP exchange")
+    }
+}
+
+impl Drop for LiveShop {
+    fn drop(&mut self) {
+        for job in &self.jobs {
+            job.abort();
+        }
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
