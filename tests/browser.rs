@@ -14,7 +14,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 /// chromedriver and a headless Chromium session. In CI their absence fails the test.
 struct Browser {
-    driver: Child,
+    /// The chromedriver process; `None` in the handle a flow receives (the test keeps the process).
+    driver: Option<Child>,
     client: Client,
 }
 
@@ -67,7 +68,10 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a Chromium session");
-        Some(Browser { driver, client })
+        Some(Browser {
+            driver: Some(driver),
+            client,
+        })
     }
 
     async fn text(&self, css: &str) -> String {
@@ -123,8 +127,12 @@ impl Browser {
     }
 
     async fn fill(&self, name: &str, value: &str) {
+        self.fill_in("form.stacked", name, value).await
+    }
+
+    async fn fill_in(&self, form: &str, name: &str, value: &str) {
         self.client
-            .find(Locator::Css(&format!("form.stacked [name=\"{name}\"]")))
+            .find(Locator::Css(&format!("{form} [name=\"{name}\"]")))
             .await
             .unwrap_or_else(|e| panic!("field {name}: {e}"))
             .send_keys(value)
@@ -132,10 +140,48 @@ impl Browser {
             .unwrap();
     }
 
-    async fn finish(mut self) {
-        let _ = self.client.close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+    /// Runs a browser flow; when it fails, a screenshot of the page it failed on is kept in
+    /// `target/browser-failures/<name>.png` before the failure is reported.
+    async fn run<F, Fut>(self, name: &str, flow: F)
+    where
+        F: FnOnce(Browser) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let client = self.client.clone();
+        let mut driver = self.driver;
+        let browser = Browser {
+            driver: None,
+            client: self.client,
+        };
+        let outcome = tokio::spawn(flow(browser)).await;
+        if let Err(err) = outcome {
+            let dir =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-failures");
+            let _ = std::fs::create_dir_all(&dir);
+            let file = dir.join(format!("{name}.png"));
+            match client.screenshot().await {
+                Ok(png) => {
+                    let _ = std::fs::write(&file, png);
+                    eprintln!("browser test failed: screenshot kept at {}", file.display());
+                }
+                Err(e) => eprintln!("browser test failed; no screenshot ({e})"),
+            }
+            Self::end(client, driver.take()).await;
+            std::panic::resume_unwind(err.into_panic());
+        }
+        Self::end(client, driver.take()).await;
+    }
+
+    async fn end(client: Client, driver: Option<Child>) {
+        let _ = client.close().await;
+        if let Some(mut driver) = driver {
+            let _ = driver.kill();
+            let _ = driver.wait();
+        }
+    }
+
+    async fn finish(self) {
+        Self::end(self.client, self.driver).await;
     }
 }
 
@@ -225,5 +271,79 @@ async fn a_visitor_browses_registers_signs_out_and_back_in() {
     assert!(browser.text(".account-links").await.contains("Mon compte"));
 
     browser.finish().await;
+    drop(vivr);
+}
+
+#[tokio::test]
+async fn a_visitor_fills_a_cart_registers_and_places_an_order() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let db = TestDb::sqlite();
+    let vivr = Vivr::serve(&["--database-url", &db.url]);
+    let base = format!("http://{}", vivr.addr);
+    browser
+        .run("checkout", move |browser| async move {
+            let c = &browser.client;
+            c.goto(&format!("{base}/")).await.unwrap();
+            browser.click(Locator::LinkText("Tous les produits")).await;
+            browser
+                .click(Locator::Css(
+                    "main a[href=\"/produits/lampe-table-nordique\"]",
+                ))
+                .await;
+            assert_eq!(browser.path().await, "/produits/lampe-table-nordique");
+            browser
+                .click(Locator::Css("form.add-to-cart button[type=submit]"))
+                .await;
+            assert_eq!(browser.path().await, "/panier");
+            assert!(browser.text(".mini-cart").await.contains("Panier (1)"));
+
+            browser.click(Locator::LinkText("Créer un compte")).await;
+            browser.fill("name", "Jules Acheteur").await;
+            browser.fill("email", "jules@exemple.fr").await;
+            browser.fill("password", "Tr3s-Solide!").await;
+            browser.fill("password_confirm", "Tr3s-Solide!").await;
+            browser
+                .click(Locator::Css("form.stacked button[type=submit]"))
+                .await;
+            assert_eq!(browser.path().await, "/compte");
+            assert!(
+                browser.text(".mini-cart").await.contains("Panier (1)"),
+                "the visitor's cart followed the new account"
+            );
+
+            browser.click(Locator::Css("a.mini-cart")).await;
+            browser.click(Locator::Css("#passer-commande")).await;
+            assert_eq!(browser.path().await, "/commande");
+            assert!(browser.text("main").await.contains("n'est pas configuré"));
+            for (name, value) in [
+                ("first_name", "Jules"),
+                ("last_name", "Acheteur"),
+                ("street", "3 place Bellecour"),
+                ("postal_code", "69002"),
+                ("city", "Lyon"),
+            ] {
+                browser.fill_in("form.checkout", name, value).await;
+            }
+            browser.click(Locator::Css("#commander")).await;
+            let path = browser.path().await;
+            assert!(path.starts_with("/compte/commandes/VIV-"), "{path}");
+            let status = c
+                .find(Locator::Css("[data-status]"))
+                .await
+                .unwrap()
+                .attr("data-status")
+                .await
+                .unwrap();
+            assert_eq!(status.as_deref(), Some("PENDING"));
+            let main = browser.text("main").await;
+            assert!(
+                main.contains("89,99") && main.contains("3 place Bellecour"),
+                "{main}"
+            );
+            assert!(browser.text(".mini-cart").await.contains("Panier (0)"));
+        })
+        .await;
     drop(vivr);
 }

@@ -86,8 +86,14 @@ pub async fn admin_move(
             .await?
     };
     match outcome {
-        ChangeOutcome::Changed { from, .. } => {
+        ChangeOutcome::Changed {
+            from,
+            stock_released,
+        } => {
             tracing::info!(order = %order.number, %from, %to, "order status changed by an administrator");
+            if stock_released {
+                state.catalog().invalidate();
+            }
             if to == OrderStatus::Shipped {
                 state.wake_mailer();
             }
@@ -153,6 +159,7 @@ pub async fn expire_unpaid(state: &AppState) -> Result<usize, AppError> {
         match cancel_unpaid(state, &order.id, order.payment_id.as_deref(), Actor::Expiry).await {
             Ok(ChangeOutcome::Changed { .. }) => {
                 tracing::info!(order = %order.number, "unpaid order expired: cancelled, stock released");
+                state.catalog().invalidate();
                 cancelled += 1;
             }
             Ok(_) => {}

@@ -192,6 +192,9 @@ pub async fn handle(
             if email.is_some() {
                 state.wake_mailer();
             }
+            if stock_released {
+                state.catalog().invalidate();
+            }
             WebhookOutcome::Applied {
                 order: order.number,
                 to,
