@@ -1003,7 +1003,9 @@ async fn paid_through_localstripe_with_the_email_sent_and_a_declined_card_cancel
     assert!(
         csp.contains("script-src 'self'")
             && csp.contains("https://js.stripe.com")
-            && csp.contains("frame-src https://js.stripe.com https://hooks.stripe.com"),
+            && csp.contains(
+                "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com"
+            ),
         "{csp}"
     );
     let home = shop.request("GET", "/", &[], None).await;

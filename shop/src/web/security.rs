@@ -29,8 +29,8 @@ pub struct StripeElements;
 pub fn content_security_policy(nonce: &str, production_like: bool, stripe: bool) -> String {
     let (script, frame, connect) = if stripe {
         (
-            " https://js.stripe.com",
-            "; frame-src https://js.stripe.com https://hooks.stripe.com",
+            " https://js.stripe.com https://*.js.stripe.com",
+            "; frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com",
             " https://api.stripe.com",
         )
     } else {
@@ -73,19 +73,27 @@ pub async fn security_headers(
         REFERRER_POLICY,
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
+    // Stripe's payment flows may open a window (bank authentication, wallets) and embed Stripe's frames, which
+    // carry no cross-origin embedder headers: the payment page relaxes COOP to allow popups and sends no COEP.
     headers.insert(
         "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
+        HeaderValue::from_static(if stripe {
+            "same-origin-allow-popups"
+        } else {
+            "same-origin"
+        }),
     );
     headers.insert(
         "cross-origin-resource-policy",
         HeaderValue::from_static("same-origin"),
     );
     // credentialless, not require-corp: catalogue photos come from another origin that sends no CORP header.
-    headers.insert(
-        "cross-origin-embedder-policy",
-        HeaderValue::from_static("credentialless"),
-    );
+    if !stripe {
+        headers.insert(
+            "cross-origin-embedder-policy",
+            HeaderValue::from_static("credentialless"),
+        );
+    }
     headers.insert(
         "permissions-policy",
         HeaderValue::from_static(
