@@ -92,6 +92,9 @@ pub async fn api_delete(
 
 struct AddressCard {
     address: Address,
+    /// The address as form values, and the suffix that keeps this form's ids unique.
+    fields: AddressFields,
+    suffix: String,
     countries: Vec<(&'static str, &'static str, bool)>,
 }
 
@@ -129,6 +132,8 @@ async fn addresses_page(
             .into_iter()
             .map(|a| AddressCard {
                 countries: countries(&a.country),
+                fields: a.fields(),
+                suffix: format!("-{}", a.id),
                 address: a,
             })
             .collect(),

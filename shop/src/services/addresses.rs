@@ -82,15 +82,5 @@ pub fn snapshot(address: &AddressInput, email: &str) -> serde_json::Value {
 
 /// A saved address as checkout input (it was validated when saved; a country no longer served is refused here).
 pub fn as_input(address: &Address) -> Result<AddressInput, AppError> {
-    Ok(AddressInput::parse(&AddressFields {
-        label: address.label.clone(),
-        first_name: address.first_name.clone(),
-        last_name: address.last_name.clone(),
-        street: address.street.clone(),
-        apartment: address.apartment.clone(),
-        city: address.city.clone(),
-        postal_code: address.postal_code.clone(),
-        country: address.country.clone(),
-        phone: address.phone.clone(),
-    })?)
+    Ok(AddressInput::parse(&address.fields())?)
 }

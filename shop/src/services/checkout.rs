@@ -18,7 +18,7 @@ use crate::domain::{FieldError, Money, OrderStatus};
 use crate::error::AppError;
 use crate::payments::stripe::StripeError;
 use crate::services::addresses;
-use crate::store::{CartLine, CartOwner, NewOrder, NewOrderLine, Order, Placed, StoreError, User};
+use crate::store::{CartLine, CartOwner, NewOrder, NewOrderLine, Order, StoreError, User};
 
 /// Where the order goes: a saved address, or one entered at checkout (optionally saved for next time).
 #[derive(Debug, Clone)]
@@ -209,9 +209,9 @@ pub async fn place(
         now: placed_at,
     };
     let mut attempts = 0;
-    let placed = loop {
+    let order = loop {
         match store.place_order(&new).await {
-            Ok(placed) => break placed,
+            Ok(order) => break order,
             // Six random characters a day: a collision is rare, and a new number settles it.
             Err(StoreError::Conflict("order number")) if attempts < 3 => {
                 attempts += 1;
@@ -224,14 +224,10 @@ pub async fn place(
                     .order_by_idempotency_key(&user.id, key)
                     .await?
                     .ok_or(AppError::NotFound("Commande introuvable"))?;
-                break Placed::Existing(order);
+                return existing(state, order).await;
             }
             Err(err) => return Err(err.into()),
         }
-    };
-    let order = match placed {
-        Placed::Existing(order) => return existing(state, order).await,
-        Placed::Created(order) => order,
     };
     tracing::info!(order = %order.number, total_cents = order.total.cents(), "order placed");
     state.catalog().invalidate();

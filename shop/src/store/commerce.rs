@@ -42,9 +42,9 @@ pub trait CommerceStore: Send + Sync {
     // Orders
     /// Places a PENDING order in one transaction: stock reserved line by line (refused with
     /// `StoreError::Refused` when a product is short, gone or changed price), the order and its line snapshots
-    /// written, the customer's cart emptied. With an idempotency key already used by this customer, returns
-    /// that order instead.
-    async fn place_order(&self, new: &NewOrder) -> StoreResult<Placed>;
+    /// written, the customer's cart emptied. An idempotency key this customer already used is refused with
+    /// `StoreError::Conflict("idempotency key")` and nothing written (the caller answers with that order).
+    async fn place_order(&self, new: &NewOrder) -> StoreResult<Order>;
     async fn order_by_id(&self, id: &str) -> StoreResult<Option<Order>>;
     async fn order_by_number(&self, number: &str) -> StoreResult<Option<Order>>;
     async fn order_by_idempotency_key(
@@ -459,12 +459,7 @@ macro_rules! impl_commerce_store {
                 if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
             }
 
-            async fn place_order(&self, new: &NewOrder) -> StoreResult<Placed> {
-                if let Some(key) = &new.idempotency_key
-                    && let Some(order) = self.order_by_idempotency_key(&new.user_id, key).await?
-                {
-                    return Ok(Placed::Existing(order));
-                }
+            async fn place_order(&self, new: &NewOrder) -> StoreResult<Order> {
                 let now = millis(new.now);
                 let order_id = new_id();
                 let mut lines: Vec<&NewOrderLine> = new.lines.iter().collect();
@@ -538,8 +533,7 @@ macro_rules! impl_commerce_store {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                let order = self.order_by_id(&order_id).await?.ok_or(StoreError::NotFound)?;
-                Ok(Placed::Created(order))
+                self.order_by_id(&order_id).await?.ok_or(StoreError::NotFound)
             }
 
             async fn order_by_id(&self, id: &str) -> StoreResult<Option<Order>> {

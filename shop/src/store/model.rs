@@ -232,6 +232,23 @@ pub struct Address {
     pub updated_at: NaiveDateTime,
 }
 
+impl Address {
+    /// The address as the values of a form or a body.
+    pub fn fields(&self) -> crate::domain::address::AddressFields {
+        crate::domain::address::AddressFields {
+            label: self.label.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            street: self.street.clone(),
+            apartment: self.apartment.clone(),
+            city: self.city.clone(),
+            postal_code: self.postal_code.clone(),
+            country: self.country.clone(),
+            phone: self.phone.clone(),
+        }
+    }
+}
+
 /// One line of an order being placed: the price the customer was shown, re-checked when stock is reserved.
 #[derive(Debug, Clone)]
 pub struct NewOrderLine {
@@ -259,22 +276,6 @@ pub struct NewOrder {
     pub address_json: String,
     pub expires_at: NaiveDateTime,
     pub now: NaiveDateTime,
-}
-
-/// What placing an order did.
-#[derive(Debug, Clone)]
-pub enum Placed {
-    Created(Order),
-    /// The idempotency key was used before: this is the order it created.
-    Existing(Order),
-}
-
-impl Placed {
-    pub fn order(&self) -> &Order {
-        match self {
-            Placed::Created(o) | Placed::Existing(o) => o,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
