@@ -454,7 +454,7 @@ async fn register_login_logout_and_throttling() {
 
 #[tokio::test]
 async fn login_throttle_per_ip_covers_many_accounts() {
-    let app = TestApp::with_config(TestDb::sqlite(), |c| c.login_throttle.per_ip = 3).await;
+    let app = TestApp::with_config(TestDb::sqlite(), |c| c.rate_limits.login_ip.max = 3).await;
     for i in 0..3 {
         let r = app
             .post_json(

@@ -86,26 +86,6 @@ impl fmt::Display for IpNet {
     }
 }
 
-/// Fixed-window throttling for sign-in attempts.
-#[derive(Debug, Clone, Copy)]
-pub struct LoginThrottle {
-    pub window: Duration,
-    /// Failed attempts allowed per account in one window.
-    pub per_account: i64,
-    /// Failed attempts allowed per client IP in one window.
-    pub per_ip: i64,
-}
-
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        Self {
-            window: Duration::from_secs(15 * 60),
-            per_account: 5,
-            per_ip: 20,
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct ShopConfig {
     pub environment: Environment,
@@ -131,7 +111,8 @@ pub struct ShopConfig {
     pub metrics_on_public_listener: bool,
     /// The migrations this build expects applied; `/api/health` reports any difference.
     pub expected_migrations: Vec<AppliedMigration>,
-    pub login_throttle: LoginThrottle,
+    /// Limits of the rate-limited routes (see `auth::rate_limit`).
+    pub rate_limits: crate::auth::RateLimits,
     /// Stripe keys; `None` (the demo default): checkout says payment is not configured.
     pub stripe: Option<crate::payments::StripeConfig>,
     /// SMTP for order emails; `None`: emails are logged instead.
@@ -164,7 +145,7 @@ impl ShopConfig {
             catalog_cache_ttl: Duration::from_secs(5),
             metrics_on_public_listener: true,
             expected_migrations: Vec::new(),
-            login_throttle: LoginThrottle::default(),
+            rate_limits: crate::auth::RateLimits::default(),
             stripe: None,
             mail: None,
             order_expiry: Duration::from_secs(30 * 60),

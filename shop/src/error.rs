@@ -34,8 +34,8 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("Type de contenu non pris en charge: {expected} attendu")]
     UnsupportedMediaType { expected: &'static str },
-    #[error("Trop de tentatives. Réessayez dans {retry_after_secs} s.")]
-    TooManyRequests { retry_after_secs: u64 },
+    #[error("Trop de tentatives. Réessayez dans {} s.", .0.reset_secs)]
+    TooManyRequests(crate::auth::Quota),
     #[error("Service momentanément indisponible")]
     Unavailable,
     /// The payment provider failed or is not configured; the message says what the customer can do.
@@ -63,7 +63,7 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable | AppError::PaymentUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -82,7 +82,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
-            AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::TooManyRequests(_) => "too_many_requests",
             AppError::Unavailable => "service_unavailable",
             AppError::PaymentUnavailable(_) => "payment_unavailable",
             AppError::Internal(_) => "internal_error",
@@ -110,11 +110,7 @@ impl AppError {
 
     fn apply_headers(&self, response: &mut Response) {
         match self {
-            AppError::TooManyRequests { retry_after_secs } => {
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-            }
+            AppError::TooManyRequests(quota) => quota.apply(response.headers_mut(), true),
             AppError::Unauthenticated => {
                 response
                     .headers_mut()

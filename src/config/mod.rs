@@ -14,7 +14,7 @@ use std::time::Duration;
 use schema::Schema;
 use secrecy::{ExposeSecret, SecretString};
 use sources::Source;
-use vivr_shop::config::{Environment, IpNet, LoginThrottle, ShopConfig};
+use vivr_shop::config::{Environment, IpNet, ShopConfig};
 use vivr_shop::mail::MailConfig;
 use vivr_shop::payments::StripeConfig;
 use vivr_shop::store::{Backend, PoolOptions};
@@ -183,7 +183,6 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
     shop.catalog_cache_ttl = Duration::from_secs(input.catalog_cache_secs);
     shop.metrics_on_public_listener = admin_bind.is_none();
     shop.expected_migrations = crate::migrate::expected(backend);
-    shop.login_throttle = LoginThrottle::default();
     let value = |key: &str| {
         source
             .entries

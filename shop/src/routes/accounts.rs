@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::extract::{ApiJson, PageForm};
 use super::pages::{Layout, PageError, french_month_year, render};
 use crate::AppState;
-use crate::auth::{ClientIp, RequestContext, random_token, verify_api_csrf};
+use crate::auth::{RequestContext, random_token, verify_api_csrf};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::services::accounts::{self as service, Registration, SignedIn, safe_redirect_target};
@@ -93,7 +93,6 @@ fn session_response(
 pub async fn api_register(
     State(state): State<AppState>,
     ctx: RequestContext,
-    ip: ClientIp,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<Response, AppError> {
     let password = SecretString::from(body.password);
@@ -104,7 +103,7 @@ pub async fn api_register(
     };
     let user = service::register_user(state.store(), registration, Role::User).await?;
     tracing::info!(user = %user.id, "account created");
-    let signed_in = service::sign_in(&state, &body.email, password, ip).await?;
+    let signed_in = service::sign_in(&state, &body.email, password).await?;
     let (cookies, token) = session_cookies(&state, &ctx, &signed_in).await?;
     Ok(with_cookies(
         session_response(StatusCode::CREATED, Some(&signed_in.user), token),
@@ -115,11 +114,10 @@ pub async fn api_register(
 pub async fn api_login(
     State(state): State<AppState>,
     ctx: RequestContext,
-    ip: ClientIp,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, AppError> {
     let signed_in =
-        service::sign_in(&state, &body.email, SecretString::from(body.password), ip).await?;
+        service::sign_in(&state, &body.email, SecretString::from(body.password)).await?;
     let (cookies, token) = session_cookies(&state, &ctx, &signed_in).await?;
     Ok(with_cookies(
         session_response(StatusCode::OK, Some(&signed_in.user), token),
@@ -207,14 +205,13 @@ pub struct LoginForm {
 pub async fn page_login_submit(
     State(state): State<AppState>,
     ctx: RequestContext,
-    ip: ClientIp,
     PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
     state
         .csrf()
         .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     let next = safe_redirect_target(form.next.as_deref());
-    match service::sign_in(&state, &form.email, SecretString::from(form.password), ip).await {
+    match service::sign_in(&state, &form.email, SecretString::from(form.password)).await {
         Ok(signed_in) => {
             let (cookies, _) = session_cookies(&state, &ctx, &signed_in).await?;
             let mut response = with_cookies(Redirect::to(&next).into_response(), cookies);
@@ -273,7 +270,6 @@ pub struct RegisterForm {
 pub async fn page_register_submit(
     State(state): State<AppState>,
     ctx: RequestContext,
-    ip: ClientIp,
     PageForm(form): PageForm<RegisterForm>,
 ) -> Result<Response, PageError> {
     state
@@ -323,7 +319,7 @@ pub async fn page_register_submit(
         }
         Err(other) => return Err(other.into()),
     }
-    let signed_in = service::sign_in(&state, &form.email, password, ip).await?;
+    let signed_in = service::sign_in(&state, &form.email, password).await?;
     let (cookies, _) = session_cookies(&state, &ctx, &signed_in).await?;
     Ok(with_cookies(
         Redirect::to("/compte").into_response(),

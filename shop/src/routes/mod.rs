@@ -7,12 +7,14 @@ mod catalog;
 mod checkout;
 mod extract;
 mod health;
+mod limited;
 mod orders;
 mod pages;
 mod payments;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::http::{HeaderName, Request};
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
@@ -25,7 +27,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
-use crate::auth::session_layer;
+use crate::auth::{Policy, session_layer};
 use crate::web::{metrics_layer, security_headers, static_asset};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -33,6 +35,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole application. Pure: builds the router, does no I/O.
 pub fn router(state: AppState) -> Router {
     let config = state.config();
+    // The rate-limit layer a limited route wears (see `auth::rate_limit`).
+    let limit = |policy: Policy| from_fn_with_state((state.clone(), policy), limited::enforce);
     let api = Router::new()
         .route(
             "/api/v1/categories",
@@ -54,8 +58,14 @@ pub fn router(state: AppState) -> Router {
                 .patch(catalog::api_update_product)
                 .delete(catalog::api_delete_product),
         )
-        .route("/api/v1/auth/register", post(accounts::api_register))
-        .route("/api/v1/auth/login", post(accounts::api_login))
+        .route(
+            "/api/v1/auth/register",
+            post(accounts::api_register.layer(limit(Policy::Register))),
+        )
+        .route(
+            "/api/v1/auth/login",
+            post(accounts::api_login.layer(limit(Policy::Login))),
+        )
         .route("/api/v1/auth/logout", post(accounts::api_logout))
         .route("/api/v1/auth/session", get(accounts::api_session))
         .route("/api/v1/cart", get(cart::api_cart))
@@ -64,7 +74,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/cart/items/{slug}",
             axum::routing::put(cart::api_set).delete(cart::api_remove),
         )
-        .route("/api/v1/checkout", post(checkout::api_checkout))
+        .route(
+            "/api/v1/checkout",
+            post(checkout::api_checkout.layer(limit(Policy::Checkout))),
+        )
         .route("/api/v1/checkout/quote", get(checkout::api_quote))
         .route("/api/v1/orders", get(orders::api_orders))
         .route("/api/v1/orders/{number}", get(orders::api_order))
@@ -90,11 +103,12 @@ pub fn router(state: AppState) -> Router {
         .route("/recherche", get(catalog::page_search))
         .route(
             "/connexion",
-            get(accounts::page_login).post(accounts::page_login_submit),
+            get(accounts::page_login).post(accounts::page_login_submit.layer(limit(Policy::Login))),
         )
         .route(
             "/inscription",
-            get(accounts::page_register).post(accounts::page_register_submit),
+            get(accounts::page_register)
+                .post(accounts::page_register_submit.layer(limit(Policy::Register))),
         )
         .route("/compte", get(accounts::page_account))
         .route("/panier", get(cart::page_cart))
@@ -104,7 +118,8 @@ pub fn router(state: AppState) -> Router {
         .route("/deconnexion", post(accounts::page_logout))
         .route(
             "/commande",
-            get(checkout::page_checkout).post(checkout::page_checkout_submit),
+            get(checkout::page_checkout)
+                .post(checkout::page_checkout_submit.layer(limit(Policy::Checkout))),
         )
         .route("/commande/{number}/paiement", get(checkout::page_payment))
         .route("/compte/commandes", get(orders::page_orders))

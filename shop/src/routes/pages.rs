@@ -281,12 +281,13 @@ pub async fn render_error_pages(
         return response;
     };
     let mut page = error_page(&state, ctx.as_ref(), &info);
-    for name in [
-        axum::http::header::RETRY_AFTER,
-        axum::http::header::WWW_AUTHENTICATE,
-    ] {
-        if let Some(v) = response.headers().get(&name) {
-            page.headers_mut().insert(name, v.clone());
+    let carried = crate::auth::Quota::HEADERS
+        .into_iter()
+        .chain([axum::http::header::WWW_AUTHENTICATE.as_str()]);
+    for name in carried {
+        if let Some(v) = response.headers().get(name) {
+            page.headers_mut()
+                .insert(axum::http::HeaderName::from_static(name), v.clone());
         }
     }
     page

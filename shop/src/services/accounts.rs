@@ -4,10 +4,7 @@ use chrono::TimeDelta;
 use secrecy::SecretString;
 
 use crate::AppState;
-use crate::auth::{
-    ClientIp, LoginThrottler, PasswordCheck, ThrottleKeys, hash_password, now, start_session,
-    verify_password,
-};
+use crate::auth::{PasswordCheck, RateLimiter, hash_password, now, start_session, verify_password};
 use crate::domain::{Email, FieldError, Role, check_password_policy};
 use crate::error::AppError;
 use crate::store::{NewUser, Store, StoreError, User};
@@ -68,13 +65,13 @@ pub struct SignedIn {
     pub lifetime: TimeDelta,
 }
 
-/// Checks the credentials (throttled per account and per IP), upgrades a legacy bcrypt hash, and opens a session.
-/// Wrong email and wrong password give the same answer, in the same time.
+/// Checks the credentials, upgrades a legacy bcrypt hash, and opens a session. Failed attempts are limited per
+/// account here (per client IP, the route's rate limit counts them). Wrong email and wrong password give the
+/// same answer, in the same time.
 pub async fn sign_in(
     state: &AppState,
     email: &str,
     password: SecretString,
-    ClientIp(ip): ClientIp,
 ) -> Result<SignedIn, AppError> {
     let invalid = || AppError::BadRequest {
         code: "invalid_credentials",
@@ -82,12 +79,10 @@ pub async fn sign_in(
     };
     let email = Email::parse("email", email).map_err(|_| invalid())?;
     let store = state.store();
-    let throttler = LoginThrottler {
-        store,
-        policy: state.config().login_throttle,
-    };
-    let keys = ThrottleKeys::new(email.as_str(), ip);
-    throttler.check(&keys, now()).await?;
+    let limiter = RateLimiter { store, now: now() };
+    let account_key = format!("login:account:{}", email.as_str());
+    let account_limit = state.config().rate_limits.login_account;
+    limiter.check(&account_key, account_limit).await?;
 
     let user = store.user_by_email(email.as_str()).await?;
     let check = verify_password(
@@ -98,12 +93,13 @@ pub async fn sign_in(
     let (user, rehash) = match (user, check) {
         (Some(user), PasswordCheck::Valid { rehash }) => (user, rehash),
         _ => {
-            throttler.record_failure(&keys, now()).await?;
+            limiter.record(&account_key, account_limit).await?;
             tracing::info!("sign-in refused: wrong credentials");
             return Err(invalid());
         }
     };
-    throttler.record_success(&keys).await?;
+    // A success clears the account's count (the IP's stays: it may be guessing other accounts).
+    limiter.reset(&account_key).await?;
     if rehash {
         let hash = hash_password(password).await?;
         store.set_password_hash(&user.id, &hash, now()).await?;

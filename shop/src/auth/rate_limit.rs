@@ -1,0 +1,308 @@
+//! Rate limiting: ONE mechanism for every limited route (register, sign-in, reviews, newsletter, checkout).
+//!
+//! Counts live in the database's `RateLimit` table as fixed windows, so every `vivr serve` process on one
+//! PostgreSQL enforces one limit. A request is keyed by its signed-in user or by its client IP ([`ClientIp`]:
+//! `X-Forwarded-For` is believed only from configured proxies). Responses of limited routes carry
+//! `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds) and `RateLimit-Policy`; a refusal is a
+//! 429 with `Retry-After` as well.
+//!
+//! Most policies count every request, and the count is taken before the handler runs: it is a single atomic
+//! upsert, so N processes let exactly `max` requests through. Sign-in counts failures only (as express-rate-limit's
+//! `skipSuccessfulRequests` does): a customer who signs in often is never locked out, a guesser is.
+//!
+//! [`ClientIp`]: crate::auth::ClientIp
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use chrono::NaiveDateTime;
+
+use crate::error::AppError;
+use crate::store::{RateWindow, Store};
+
+/// At most `max` events per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub max: i64,
+    pub window: Duration,
+}
+
+impl Limit {
+    pub const fn per(max: i64, window_secs: u64) -> Self {
+        Limit {
+            max,
+            window: Duration::from_secs(window_secs),
+        }
+    }
+}
+
+const MINUTE: u64 = 60;
+const HOUR: u64 = 3600;
+
+/// The limits of every limited route. The defaults are what production runs.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    /// Accounts created per client IP.
+    pub register: Limit,
+    /// Failed sign-ins per client IP (whatever the accounts tried).
+    pub login_ip: Limit,
+    /// Failed sign-ins per account (whatever the IPs); a success clears it.
+    pub login_account: Limit,
+    /// Review submissions per customer.
+    pub reviews: Limit,
+    /// Newsletter sign-ups per client IP.
+    pub newsletter: Limit,
+    /// Orders placed per customer.
+    pub checkout: Limit,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            register: Limit::per(10, HOUR),
+            login_ip: Limit::per(20, 15 * MINUTE),
+            login_account: Limit::per(5, 15 * MINUTE),
+            reviews: Limit::per(10, HOUR),
+            newsletter: Limit::per(3, HOUR),
+            checkout: Limit::per(10, 10 * MINUTE),
+        }
+    }
+}
+
+/// A limited route's rule: which limit, who is counted, and which requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    Register,
+    Login,
+    Review,
+    Newsletter,
+    Checkout,
+}
+
+/// Whom a policy counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyBy {
+    ClientIp,
+    /// The signed-in user; the client IP for a visitor.
+    UserOrIp,
+}
+
+/// Which requests a policy counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    Every,
+    /// Only answers that are client errors (a wrong password, a bad CSRF token), checked before the handler runs.
+    Failures,
+}
+
+impl Policy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Register => "register",
+            Policy::Login => "login",
+            Policy::Review => "review",
+            Policy::Newsletter => "newsletter",
+            Policy::Checkout => "checkout",
+        }
+    }
+
+    pub fn limit(self, limits: &RateLimits) -> Limit {
+        match self {
+            Policy::Register => limits.register,
+            Policy::Login => limits.login_ip,
+            Policy::Review => limits.reviews,
+            Policy::Newsletter => limits.newsletter,
+            Policy::Checkout => limits.checkout,
+        }
+    }
+
+    pub fn key_by(self) -> KeyBy {
+        match self {
+            Policy::Register | Policy::Login | Policy::Newsletter => KeyBy::ClientIp,
+            Policy::Review | Policy::Checkout => KeyBy::UserOrIp,
+        }
+    }
+
+    pub fn counting(self) -> Counting {
+        match self {
+            Policy::Login => Counting::Failures,
+            _ => Counting::Every,
+        }
+    }
+}
+
+/// Where a client stands against one limit, for the `RateLimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: i64,
+    pub remaining: i64,
+    /// Seconds until the window ends (at least 1).
+    pub reset_secs: u64,
+    pub window_secs: u64,
+}
+
+impl Quota {
+    fn of(limit: Limit, window: Option<RateWindow>, now: NaiveDateTime) -> Self {
+        let window_secs = limit.window.as_secs().max(1);
+        let (used, reset_secs) = match window {
+            Some(w) => {
+                let ends = w.window_start + chrono::TimeDelta::seconds(window_secs as i64);
+                // Rounded up: a client that waits this long finds a new window.
+                let millis = (ends - now).num_milliseconds().max(0);
+                (w.count, ((millis + 999) / 1000).max(1) as u64)
+            }
+            None => (0, window_secs),
+        };
+        Quota {
+            limit: limit.max,
+            remaining: (limit.max - used).max(0),
+            reset_secs,
+            window_secs,
+        }
+    }
+
+    /// `RateLimit-Limit`, `-Remaining`, `-Reset` and `-Policy` (and `Retry-After` when nothing remains).
+    pub fn apply(&self, headers: &mut HeaderMap, refused: bool) {
+        const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+        const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+        const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+        const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+        headers.insert(LIMIT, HeaderValue::from(self.limit));
+        headers.insert(REMAINING, HeaderValue::from(self.remaining));
+        headers.insert(RESET, HeaderValue::from(self.reset_secs));
+        if let Ok(v) = HeaderValue::from_str(&format!("{};w={}", self.limit, self.window_secs)) {
+            headers.insert(POLICY, v);
+        }
+        if refused {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(self.reset_secs));
+        }
+    }
+
+    /// The names of the headers [`Quota::apply`] sets, for layers that rebuild a response.
+    pub const HEADERS: [&'static str; 5] = [
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "ratelimit-policy",
+        "retry-after",
+    ];
+}
+
+/// Counts events against keys in the store.
+pub struct RateLimiter<'a> {
+    pub store: &'a dyn Store,
+    pub now: NaiveDateTime,
+}
+
+impl RateLimiter<'_> {
+    /// Counts one event; refused (429) when it is over the limit. The count is one atomic upsert: concurrent
+    /// requests, in any number of processes, let exactly `max` through per window.
+    pub async fn consume(&self, key: &str, limit: Limit) -> Result<Quota, AppError> {
+        let window = self
+            .store
+            .rate_limit_hit(key, limit.window, self.now)
+            .await?;
+        let over = window.count > limit.max;
+        let quota = Quota::of(limit, Some(window), self.now);
+        if over {
+            tracing::warn!(limit = key_kind(key), "rate limit reached");
+            return Err(AppError::TooManyRequests(quota));
+        }
+        Ok(quota)
+    }
+
+    /// Refused (429) when the key has used up its window; counts nothing.
+    pub async fn check(&self, key: &str, limit: Limit) -> Result<Quota, AppError> {
+        let window = self
+            .store
+            .rate_limit_peek(key, limit.window, self.now)
+            .await?;
+        let quota = Quota::of(limit, window, self.now);
+        if quota.remaining == 0 {
+            tracing::warn!(limit = key_kind(key), "rate limit reached");
+            return Err(AppError::TooManyRequests(quota));
+        }
+        Ok(quota)
+    }
+
+    /// Counts one event without refusing anything (for failures, counted after the fact).
+    pub async fn record(&self, key: &str, limit: Limit) -> Result<Quota, AppError> {
+        let window = self
+            .store
+            .rate_limit_hit(key, limit.window, self.now)
+            .await?;
+        Ok(Quota::of(limit, Some(window), self.now))
+    }
+
+    pub async fn reset(&self, key: &str) -> Result<(), AppError> {
+        self.store.rate_limit_reset(key).await?;
+        Ok(())
+    }
+}
+
+/// The key's policy and subject kind (`login:ip`), never the IP, email or user id itself.
+fn key_kind(key: &str) -> String {
+    key.split(':').take(2).collect::<Vec<_>>().join(":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000 + secs, 0)
+            .unwrap()
+            .naive_utc()
+    }
+
+    #[test]
+    fn quota_counts_down_and_resets_at_the_end_of_the_window() {
+        let limit = Limit::per(3, 3600);
+        let fresh = Quota::of(limit, None, at(0));
+        assert_eq!((fresh.remaining, fresh.reset_secs), (3, 3600));
+        let used = Quota::of(
+            limit,
+            Some(RateWindow {
+                count: 2,
+                window_start: at(0),
+            }),
+            at(600),
+        );
+        assert_eq!((used.remaining, used.reset_secs), (1, 3000));
+        let over = Quota::of(
+            limit,
+            Some(RateWindow {
+                count: 7,
+                window_start: at(0),
+            }),
+            at(3599),
+        );
+        assert_eq!((over.remaining, over.reset_secs), (0, 1));
+    }
+
+    #[test]
+    fn headers_name_the_limit_and_when_to_retry() {
+        let quota = Quota {
+            limit: 3,
+            remaining: 0,
+            reset_secs: 42,
+            window_secs: 3600,
+        };
+        let mut headers = HeaderMap::new();
+        quota.apply(&mut headers, true);
+        assert_eq!(headers["ratelimit-limit"], "3");
+        assert_eq!(headers["ratelimit-remaining"], "0");
+        assert_eq!(headers["ratelimit-reset"], "42");
+        assert_eq!(headers["ratelimit-policy"], "3;w=3600");
+        assert_eq!(headers["retry-after"], "42");
+        let mut headers = HeaderMap::new();
+        quota.apply(&mut headers, false);
+        assert!(headers.get("retry-after").is_none());
+    }
+
+    #[test]
+    fn logs_name_the_kind_of_key_only() {
+        assert_eq!(key_kind("login:account:alice@vivr.fr"), "login:account");
+        assert_eq!(key_kind("newsletter:ip:203.0.113.9"), "newsletter:ip");
+    }
+}
