@@ -458,3 +458,146 @@ fn drain_period_keeps_serving_while_readiness_turns_503() {
         "drained for the whole period"
     );
 }
+
+/// Issue 5's acceptance: three `vivr serve` processes on one PostgreSQL enforce the newsletter's limit (3 sign-ups
+/// per hour per client IP) together. Requests go round-robin, and in parallel, to all three; exactly three are
+/// accepted. Behind a trusted proxy another client (X-Forwarded-For) has its own three; a header from an untrusted
+/// peer is ignored.
+#[tokio::test]
+async fn three_processes_on_one_postgresql_share_the_newsletter_limit() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    db.migrate().await;
+    let shops: Vec<Vivr> = (0..3)
+        .map(|_| Vivr::serve(&["--database-url", &db.url, "--trusted-proxy", "127.0.0.1"]))
+        .collect();
+    let addrs: Vec<SocketAddr> = shops.iter().map(|s| s.addr).collect();
+
+    let subscribe = |addr: SocketAddr, i: usize, forwarded: Option<&'static str>| {
+        std::thread::spawn(move || {
+            let body = format!(r#"{{"email":"lecteur{i}@vivr.fr"}}"#);
+            let mut headers = vec![("Content-Type", "application/json")];
+            if let Some(ip) = forwarded {
+                headers.push(("X-Forwarded-For", ip));
+            }
+            http(
+                addr,
+                "POST",
+                "/api/v1/newsletter",
+                &headers,
+                body.as_bytes(),
+            )
+            .expect("answer")
+        })
+    };
+    let answers: Vec<HttpResponse> = (0..12)
+        .map(|i| subscribe(addrs[i % 3], i, None))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let accepted: Vec<&HttpResponse> = answers.iter().filter(|r| r.status == 200).collect();
+    let refused: Vec<&HttpResponse> = answers.iter().filter(|r| r.status == 429).collect();
+    assert_eq!(
+        (accepted.len(), refused.len()),
+        (3, 9),
+        "statuses: {:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for r in &accepted {
+        assert_eq!(r.header("ratelimit-limit"), Some("3"));
+        assert_eq!(r.header("ratelimit-policy"), Some("3;w=3600"));
+        assert!(r.header("retry-after").is_none());
+    }
+    let remaining: std::collections::BTreeSet<_> = accepted
+        .iter()
+        .filter_map(|r| r.header("ratelimit-remaining"))
+        .collect();
+    assert_eq!(remaining, ["0", "1", "2"].into_iter().collect());
+    for r in &refused {
+        assert_eq!(
+            r.json()["error"]["code"],
+            "too_many_requests",
+            "{}",
+            r.text()
+        );
+        assert_eq!(r.header("ratelimit-remaining"), Some("0"));
+        let retry: u64 = r
+            .header("retry-after")
+            .expect("Retry-After")
+            .parse()
+            .unwrap();
+        assert!((3500..=3600).contains(&retry), "Retry-After {retry}");
+        assert_eq!(r.header("ratelimit-reset"), r.header("retry-after"));
+    }
+    // Every process refuses now, whichever accepted.
+    for addr in &addrs {
+        let r = http(
+            *addr,
+            "POST",
+            "/api/v1/newsletter",
+            &[("Content-Type", "application/json")],
+            br#"{"email":"encore@vivr.fr"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.status, 429);
+    }
+
+    // Another client behind the trusted proxy (loopback) has its own window, shared by the three processes too.
+    let behind_proxy: Vec<u16> = (100..106)
+        .map(|i| subscribe(addrs[i % 3], i, Some("203.0.113.7")))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap().status)
+        .collect();
+    assert_eq!(
+        behind_proxy.iter().filter(|s| **s == 200).count(),
+        3,
+        "{behind_proxy:?}"
+    );
+    assert_eq!(
+        behind_proxy.iter().filter(|s| **s == 429).count(),
+        3,
+        "{behind_proxy:?}"
+    );
+
+    // The accepted sign-ups are stored once each; refused ones left nothing.
+    let store = db.store().await;
+    let subscribed =
+        subscribed_count(&*store, 0..12).await + subscribed_count(&*store, 100..106).await;
+    assert_eq!(subscribed, 6);
+    drop(shops);
+
+    // A shop that does not trust the loopback ignores the header: the client is 127.0.0.1, already limited.
+    let untrusting = Vivr::serve(&["--database-url", &db.url]);
+    let r = http(
+        untrusting.addr,
+        "POST",
+        "/api/v1/newsletter",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-For", "198.51.100.1"),
+        ],
+        br#"{"email":"usurpateur@vivr.fr"}"#,
+    )
+    .unwrap();
+    assert_eq!(r.status, 429, "{}", r.text());
+}
+
+async fn subscribed_count(
+    store: &dyn vivr_shop::store::Store,
+    range: std::ops::Range<usize>,
+) -> usize {
+    let mut n = 0;
+    for i in range {
+        if store
+            .newsletter_subscribed(&format!("lecteur{i}@vivr.fr"))
+            .await
+            .unwrap()
+        {
+            n += 1;
+        }
+    }
+    n
+}

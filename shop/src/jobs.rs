@@ -9,9 +9,9 @@ use tokio::task::JoinHandle;
 
 use crate::AppState;
 use crate::auth::{VISITOR_CART_LIFETIME, now};
-use crate::mail::{Delivery, compose};
-use crate::services::orders;
-use crate::store::QueuedEmail;
+use crate::mail::{Delivery, compose, newsletter_welcome};
+use crate::services::{newsletter, orders};
+use crate::store::{EmailKind, QueuedEmail};
 
 /// An email is tried this many times (over about a day) before it is left for an operator.
 pub const MAX_EMAIL_ATTEMPTS: i32 = 10;
@@ -106,24 +106,50 @@ fn backoff(attempts: i32) -> TimeDelta {
 
 async fn send_one(state: &AppState, email: &QueuedEmail) -> Result<bool, crate::store::StoreError> {
     let store = state.store();
-    let Some(order) = store.order_by_id(&email.order_id).await? else {
-        return Ok(false);
-    };
     let public_url = state
         .config()
         .public_url
         .clone()
         .unwrap_or_else(|| "http://localhost:3000".to_string());
-    let (subject, body) = compose(email.kind, &order, &public_url);
-    match state.mailer().send(&email.recipient, &subject, body).await {
+    let (outgoing, about) = match (email.kind, email.order_id.as_deref()) {
+        (EmailKind::Order(kind), Some(order_id)) => {
+            let Some(order) = store.order_by_id(order_id).await? else {
+                return Ok(false);
+            };
+            (compose(kind, &order, &public_url), order.number)
+        }
+        (EmailKind::NewsletterWelcome, _) => {
+            // Unsubscribed before the welcome went out: nothing to send.
+            if !store.newsletter_subscribed(&email.recipient).await? {
+                store.email_sent(&email.id, now()).await?;
+                return Ok(false);
+            }
+            let url =
+                newsletter::unsubscribe_url(state.signing_key(), &public_url, &email.recipient);
+            (newsletter_welcome(&url), "newsletter".to_string())
+        }
+        (EmailKind::Order(_), None) => {
+            // The table's CHECK makes this impossible; never retried if it happens anyway.
+            store
+                .email_failed(
+                    &email.id,
+                    "order email without an order",
+                    now() + TimeDelta::days(3650),
+                )
+                .await?;
+            return Ok(false);
+        }
+    };
+    let kind = email.kind.as_str();
+    match state.mailer().send(&email.recipient, &outgoing).await {
         Ok(delivery) => {
             store.email_sent(&email.id, now()).await?;
-            tracing::info!(order = %order.number, kind = email.kind.as_str(), sent = delivery == Delivery::Sent, "order email delivered");
+            tracing::info!(about = %about, kind, sent = delivery == Delivery::Sent, "email delivered");
             Ok(true)
         }
         Err(err) => {
             let retry_at = now() + backoff(email.attempts);
-            tracing::warn!(order = %order.number, kind = email.kind.as_str(), attempt = email.attempts, error = %err, "order email failed; will retry");
+            tracing::warn!(about = %about, kind, attempt = email.attempts, error = %err, "email failed; will retry");
             store.email_failed(&email.id, &err, retry_at).await?;
             Ok(false)
         }

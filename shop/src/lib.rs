@@ -24,7 +24,7 @@ pub use server::serve;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use auth::{CsrfKey, SessionCookies};
+use auth::{SessionCookies, SigningKey};
 use services::cache::CatalogCache;
 use store::Store;
 use web::{Assets, Metrics};
@@ -35,7 +35,7 @@ pub struct App {
     store: Box<dyn Store>,
     metrics: Metrics,
     assets: Assets,
-    csrf: CsrfKey,
+    signing_key: SigningKey,
     cookies: SessionCookies,
     catalog: CatalogCache,
     stripe: Option<payments::stripe::StripeClient>,
@@ -61,7 +61,7 @@ impl AppState {
         };
         let mailer = mail::Mailer::new(config.mail.as_ref())?;
         let metrics = Metrics::new(store.backend().as_str());
-        let csrf = CsrfKey::new(config.session_secret.clone());
+        let signing_key = SigningKey::new(config.session_secret.clone());
         let cookies = SessionCookies::for_config(&config);
         let catalog = CatalogCache::new(config.catalog_cache_ttl);
         Ok(AppState(Arc::new(App {
@@ -69,7 +69,7 @@ impl AppState {
             store,
             metrics,
             assets: Assets::load(),
-            csrf,
+            signing_key,
             cookies,
             catalog,
             stripe,
@@ -101,8 +101,8 @@ impl AppState {
         &self.0.assets
     }
 
-    pub fn csrf(&self) -> &CsrfKey {
-        &self.0.csrf
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.0.signing_key
     }
 
     pub fn cookies(&self) -> SessionCookies {

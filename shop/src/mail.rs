@@ -1,16 +1,17 @@
-//! Order emails: composed here, queued in the database by the change that causes them (see
-//! `store::CommerceStore::change_order_status`), and sent by the worker in `jobs` through SMTP (lettre). Without
-//! a mail server configured, each email is written to the log instead, and counts as delivered.
+//! Order and newsletter emails: composed here, queued in the database by the change that causes them (see
+//! `store::CommerceStore::change_order_status`, `store::CommunityStore::newsletter_subscribe`), and sent by the
+//! worker in `jobs` through SMTP (lettre). Without a mail server configured, each email is written to the log
+//! instead, and counts as delivered.
 
 use std::time::Duration;
 
 use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::checkout::rate_display_fr;
-use crate::store::{EmailKind, Order};
+use crate::store::{Order, OrderEmail};
 
 #[derive(Clone)]
 pub struct MailConfig {
@@ -37,6 +38,15 @@ pub enum Mailer {
     },
     /// No SMTP configured: emails are logged.
     Log,
+}
+
+/// An email ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub subject: String,
+    pub body: String,
+    /// A one-click unsubscribe URL (RFC 8058): sent as `List-Unsubscribe` with `List-Unsubscribe-Post`.
+    pub unsubscribe: Option<String>,
 }
 
 /// How an email left.
@@ -91,22 +101,34 @@ impl Mailer {
         })
     }
 
-    pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<Delivery, String> {
+    pub async fn send(&self, to: &str, email: &Outgoing) -> Result<Delivery, String> {
         match self {
             Mailer::Log => {
-                tracing::info!(to, subject, body = %body, "email not sent: no SMTP server configured (VIVR_SMTP_URL)");
+                tracing::info!(to, subject = %email.subject, body = %email.body, "email not sent: no SMTP server configured (VIVR_SMTP_URL)");
                 Ok(Delivery::Logged)
             }
             Mailer::Smtp { transport, from } => {
                 let to = to
                     .parse::<Mailbox>()
                     .map_err(|e| format!("recipient: {e}"))?;
-                let message = Message::builder()
+                let mut builder = Message::builder()
                     .from(from.clone())
                     .to(to)
-                    .subject(subject)
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(body)
+                    .subject(email.subject.as_str())
+                    .header(ContentType::TEXT_PLAIN);
+                if let Some(url) = &email.unsubscribe {
+                    builder = builder
+                        .raw_header(HeaderValue::new(
+                            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                            format!("<{url}>"),
+                        ))
+                        .raw_header(HeaderValue::new(
+                            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                            "List-Unsubscribe=One-Click".to_string(),
+                        ));
+                }
+                let message = builder
+                    .body(email.body.clone())
                     .map_err(|e| format!("building the message: {e}"))?;
                 transport
                     .send(message)
@@ -118,8 +140,21 @@ impl Mailer {
     }
 }
 
-/// The subject and plain-text body of an order email.
-pub fn compose(kind: EmailKind, order: &Order, public_url: &str) -> (String, String) {
+/// The welcome email of a new newsletter subscriber.
+pub fn newsletter_welcome(unsubscribe_url: &str) -> Outgoing {
+    Outgoing {
+        subject: "VIVR : bienvenue dans notre newsletter".to_string(),
+        body: format!(
+            "Bonjour,\n\nVotre inscription à la newsletter VIVR est enregistrée : nouveautés et inspirations \
+             déco, au plus une fois par semaine.\n\nVous pouvez vous désinscrire à tout moment : {unsubscribe_url}\n\n\
+             À bientôt,\nL'équipe VIVR\n"
+        ),
+        unsubscribe: Some(unsubscribe_url.to_string()),
+    }
+}
+
+/// An order email: the order confirmation or the shipping notice.
+pub fn compose(kind: OrderEmail, order: &Order, public_url: &str) -> Outgoing {
     let link = format!(
         "{}/compte/commandes/{}",
         public_url.trim_end_matches('/'),
@@ -135,8 +170,8 @@ pub fn compose(kind: EmailKind, order: &Order, public_url: &str) -> (String, Str
                 .display_fr()
         ));
     }
-    match kind {
-        EmailKind::OrderConfirmation => (
+    let (subject, body) = match kind {
+        OrderEmail::Confirmation => (
             format!("VIVR : confirmation de votre commande {}", order.number),
             format!(
                 "Bonjour,\n\nNous avons bien reçu votre paiement : votre commande {number} est confirmée.\n\n{lines}\n\
@@ -150,7 +185,7 @@ pub fn compose(kind: EmailKind, order: &Order, public_url: &str) -> (String, Str
                 vat = order.vat.display_fr(),
             ),
         ),
-        EmailKind::OrderShipped => (
+        OrderEmail::Shipped => (
             format!("VIVR : votre commande {} est expédiée", order.number),
             format!(
                 "Bonjour,\n\nVotre commande {number} vient d'être expédiée.\n\n{lines}\n\
@@ -158,6 +193,11 @@ pub fn compose(kind: EmailKind, order: &Order, public_url: &str) -> (String, Str
                 number = order.number,
             ),
         ),
+    };
+    Outgoing {
+        subject,
+        body,
+        unsubscribe: None,
     }
 }
 

@@ -6,5 +6,8 @@ pub mod cache;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod newsletter;
 pub mod orders;
 pub mod payments;
+pub mod reviews;
+pub mod wishlist;

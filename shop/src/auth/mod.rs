@@ -7,7 +7,7 @@ mod rate_limit;
 mod session;
 
 pub use client_ip::ClientIp;
-pub use csrf::{CsrfKey, verify_api_csrf};
+pub use csrf::{SigningKey, verify_api_csrf};
 pub use password::{PasswordCheck, hash_password, verify_password};
 pub use rate_limit::{Counting, KeyBy, Limit, Policy, Quota, RateLimiter, RateLimits};
 pub use session::{

@@ -235,7 +235,7 @@ pub async fn session_layer(
         session_hash,
         cart_token_hash,
         cart_count: 0,
-        csrf_token: state.csrf().token_for(&csrf_cookie_for_tokens),
+        csrf_token: state.signing_key().token_for(&csrf_cookie_for_tokens),
         csrf_cookie: existing_csrf,
         nonce,
     };

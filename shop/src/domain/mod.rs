@@ -7,6 +7,7 @@ mod email;
 mod money;
 mod order;
 mod password;
+pub mod review;
 mod role;
 mod search;
 mod slug;

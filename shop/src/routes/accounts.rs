@@ -39,7 +39,7 @@ async fn session_cookies(
             .await?;
         values.push(cookies.clear_cart_cookie());
     }
-    Ok((values, state.csrf().token_for(&csrf_cookie)))
+    Ok((values, state.signing_key().token_for(&csrf_cookie)))
 }
 
 fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) -> Response {
@@ -133,7 +133,7 @@ pub async fn api_logout(
     if ctx.user.is_none() {
         return Err(AppError::Unauthenticated);
     }
-    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     service::sign_out(&state, ctx.session_hash.as_deref()).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     clear_session(&state, &mut response);
@@ -151,7 +151,7 @@ pub async fn api_session(State(state): State<AppState>, ctx: RequestContext) -> 
             let mut response = session_response(
                 StatusCode::OK,
                 ctx.user.as_ref(),
-                state.csrf().token_for(&cookie),
+                state.signing_key().token_for(&cookie),
             );
             response
                 .headers_mut()
@@ -208,7 +208,7 @@ pub async fn page_login_submit(
     PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
     state
-        .csrf()
+        .signing_key()
         .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     let next = safe_redirect_target(form.next.as_deref());
     match service::sign_in(&state, &form.email, SecretString::from(form.password)).await {
@@ -273,7 +273,7 @@ pub async fn page_register_submit(
     PageForm(form): PageForm<RegisterForm>,
 ) -> Result<Response, PageError> {
     state
-        .csrf()
+        .signing_key()
         .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     let rerender = |errors: Vec<String>, status: StatusCode| -> Result<Response, PageError> {
         let page = RegisterPage {
@@ -301,16 +301,11 @@ pub async fn page_register_submit(
     match service::register_user(state.store(), registration, Role::User).await {
         Ok(_) => {}
         Err(AppError::Validation(e)) => {
-            let label = match e.field {
-                "email" => "Email",
-                "password" => "Mot de passe",
-                "name" => "Nom",
-                other => other,
-            };
+            // The password policy's messages are whole sentences already.
             let message = if e.field == "password" {
                 e.message
             } else {
-                format!("{label} : {}", e.message)
+                super::pages::form_error_text(&AppError::Validation(e))
             };
             return rerender(vec![message], StatusCode::UNPROCESSABLE_ENTITY);
         }
@@ -365,7 +360,7 @@ pub async fn page_logout(
     PageForm(form): PageForm<LogoutForm>,
 ) -> Result<Response, PageError> {
     state
-        .csrf()
+        .signing_key()
         .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     service::sign_out(&state, ctx.session_hash.as_deref()).await?;
     let mut response = Redirect::to("/").into_response();

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use super::extract::{ApiJson, PageForm, refuse_unknown};
 use super::pages::{Layout, PageError, render};
+use super::personal_data;
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestContext, verify_api_csrf};
 use crate::domain::address::AddressFields;
@@ -17,13 +18,7 @@ use crate::domain::checkout::Country;
 use crate::error::AppError;
 use crate::services::addresses as service;
 use crate::store::Address;
-use crate::web::{CachePolicy, set_cache_control};
-
-fn data(status: StatusCode, value: impl serde::Serialize) -> Response {
-    let mut response = (status, axum::Json(serde_json::json!({ "data": value }))).into_response();
-    set_cache_control(&mut response, CachePolicy::NoStore);
-    response
-}
+use crate::web::CachePolicy;
 
 // ----- API -----
 
@@ -31,7 +26,7 @@ pub async fn api_list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response, AppError> {
-    Ok(data(
+    Ok(personal_data(
         StatusCode::OK,
         service::list(state.store(), &user.id).await?,
     ))
@@ -55,10 +50,10 @@ pub async fn api_create(
     ApiJson(body): ApiJson<AddressBody>,
 ) -> Result<Response, AppError> {
     let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     refuse_unknown(&body.unknown)?;
     let address = service::create(state.store(), &user.id, &body.fields, body.is_default).await?;
-    Ok(data(StatusCode::CREATED, address))
+    Ok(personal_data(StatusCode::CREATED, address))
 }
 
 pub async fn api_update(
@@ -69,11 +64,11 @@ pub async fn api_update(
     ApiJson(body): ApiJson<AddressBody>,
 ) -> Result<Response, AppError> {
     let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     refuse_unknown(&body.unknown)?;
     let address =
         service::update(state.store(), &user.id, &id, &body.fields, body.is_default).await?;
-    Ok(data(StatusCode::OK, address))
+    Ok(personal_data(StatusCode::OK, address))
 }
 
 pub async fn api_delete(
@@ -83,7 +78,7 @@ pub async fn api_delete(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     service::delete(state.store(), &user.id, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -193,7 +188,15 @@ async fn after_write(
         Ok(_) => Ok(Redirect::to("/compte/adresses").into_response()),
         Err(err @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
             let status = err.status();
-            addresses_page(state, ctx, user_id, fields, vec![err.to_string()], status).await
+            addresses_page(
+                state,
+                ctx,
+                user_id,
+                fields,
+                vec![super::pages::form_error_text(&err)],
+                status,
+            )
+            .await
         }
         Err(err) => Err(err.into()),
     }
@@ -207,7 +210,7 @@ pub async fn page_create(
     let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
     let (csrf, fields, is_default) = form.split()?;
     state
-        .csrf()
+        .signing_key()
         .verify(ctx.csrf_cookie.as_deref(), Some(&csrf))?;
     let result = service::create(state.store(), &user.id, &fields, is_default).await;
     after_write(&state, &ctx, &user.id, fields, result).await
@@ -222,7 +225,7 @@ pub async fn page_update(
     let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
     let (csrf, fields, is_default) = form.split()?;
     state
-        .csrf()
+        .signing_key()
         .verify(ctx.csrf_cookie.as_deref(), Some(&csrf))?;
     let result = service::update(state.store(), &user.id, &id, &fields, is_default).await;
     after_write(&state, &ctx, &user.id, AddressFields::default(), result).await
@@ -241,7 +244,7 @@ pub async fn page_delete(
 ) -> Result<Response, PageError> {
     let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
     state
-        .csrf()
+        .signing_key()
         .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     service::delete(state.store(), &user.id, &id).await?;
     Ok(Redirect::to("/compte/adresses").into_response())

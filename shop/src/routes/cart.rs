@@ -66,7 +66,7 @@ pub async fn api_add(
     headers: HeaderMap,
     ApiJson(body): ApiJson<AddBody>,
 ) -> Result<Response, AppError> {
-    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     let (owner, cookie) = owner_for_write(&state, &ctx);
     let cart = service::add(state.store(), &owner, &body.slug, body.quantity).await?;
     Ok(with_cookie(cart_response(&cart), cookie))
@@ -85,7 +85,7 @@ pub async fn api_set(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<SetBody>,
 ) -> Result<Response, AppError> {
-    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     let (owner, cookie) = owner_for_write(&state, &ctx);
     let cart = service::set(state.store(), &owner, &slug, body.quantity).await?;
     Ok(with_cookie(cart_response(&cart), cookie))
@@ -97,7 +97,7 @@ pub async fn api_remove(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     let Some(owner) = ctx.cart_owner() else {
         return Err(AppError::NotFound("Panier vide"));
     };
@@ -195,7 +195,7 @@ async fn page_change(
     action: FormAction,
 ) -> Result<Response, PageError> {
     state
-        .csrf()
+        .signing_key()
         .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     let (owner, cookie) = owner_for_write(&state, &ctx);
     let quantity = match (action, form.quantity.as_deref()) {

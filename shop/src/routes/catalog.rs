@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::services::catalog::{
     self as service, CreateCategory, CreateProduct, UpdateCategory, UpdateProduct,
 };
+use crate::services::{reviews, wishlist};
 use crate::store::{Category, CategoryRef, ProductQuery, ProductSort};
 use crate::views::{Pagination, ProductView, ReviewView};
 use crate::web::{CachePolicy, json_with_etag, set_cache_control};
@@ -127,7 +128,7 @@ fn require_admin(
     headers: &HeaderMap,
 ) -> Result<(), AppError> {
     let user = ctx.user.as_ref().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), headers)?;
+    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), headers)?;
     if user.role != Role::Admin {
         tracing::warn!(user = %user.id, "admin route refused to a non-admin");
         return Err(AppError::Forbidden);
@@ -422,6 +423,25 @@ struct ProductPage<'a> {
     review_count: i64,
     reviews: Vec<ReviewItem>,
     cards: Vec<Card>,
+    /// The signed-in customer's part: their review form and wishlist button (`None` for visitors).
+    mine: Option<MyProduct>,
+    errors: Vec<String>,
+}
+
+/// What the product page shows the signed-in customer.
+pub struct MyProduct {
+    pub review: ReviewFormValues,
+    /// Whether they already reviewed the product (the form then updates the review).
+    pub reviewed: bool,
+    pub in_wishlist: bool,
+}
+
+/// The review form's values: the saved review, or what was just submitted.
+#[derive(Default, Clone)]
+pub struct ReviewFormValues {
+    pub rating: String,
+    pub title: String,
+    pub comment: String,
 }
 
 /// JSON for a `<script>` block: `<`, `>`, `&` and the line separators escaped, so no product text can close the
@@ -441,8 +461,46 @@ pub async fn page_product(
     ctx: RequestContext,
     Path(slug): Path<String>,
 ) -> Result<Response, PageError> {
-    let detail = service::product_detail(&state, &slug).await?;
+    product_page(&state, &ctx, &slug, None, StatusCode::OK).await
+}
+
+/// The product page; `submitted` carries a review form sent back with its errors.
+pub async fn product_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    slug: &str,
+    submitted: Option<(ReviewFormValues, Vec<String>)>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let detail = service::product_detail(state, slug).await?;
     let p = &detail.product;
+    let mut errors = Vec::new();
+    let mine = match &ctx.user {
+        None => None,
+        Some(user) => {
+            let (own, in_wishlist) = tokio::try_join!(
+                reviews::own(state, user, p),
+                wishlist::contains(state, user, p)
+            )?;
+            let saved = own.as_ref().map(|r| ReviewFormValues {
+                rating: r.rating.to_string(),
+                title: r.title.clone().unwrap_or_default(),
+                comment: r.comment.clone().unwrap_or_default(),
+            });
+            let review = match submitted {
+                Some((values, submitted_errors)) => {
+                    errors = submitted_errors;
+                    values
+                }
+                None => saved.unwrap_or_default(),
+            };
+            Some(MyProduct {
+                review,
+                reviewed: own.is_some(),
+                in_wishlist,
+            })
+        }
+    };
     let json_ld = serde_json::json!({
         "@context": "https://schema.org",
         "@type": "Product",
@@ -464,7 +522,7 @@ pub async fn page_product(
         p.images.clone()
     };
     let page = ProductPage {
-        layout: Layout::new(&state, &ctx, p.name.clone()),
+        layout: Layout::new(state, ctx, p.name.clone()),
         json_ld: script_safe_json(&json_ld),
         slug: p.slug.clone(),
         name: p.name.clone(),
@@ -494,13 +552,16 @@ pub async fn page_product(
                 date: french_date(r.created_at),
             })
             .collect(),
-        cards: detail
-            .related
-            .iter()
-            .map(|r| Card::new(&state, r))
-            .collect(),
+        cards: detail.related.iter().map(|r| Card::new(state, r)).collect(),
+        mine,
+        errors,
     };
-    render(&page, CachePolicy::PrivatePage)
+    let mut response = render(&page, CachePolicy::PrivatePage)?;
+    if status != StatusCode::OK {
+        *response.status_mut() = status;
+        set_cache_control(&mut response, CachePolicy::NoStore);
+    }
+    Ok(response)
 }
 
 #[cfg(test)]

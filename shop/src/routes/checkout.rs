@@ -106,7 +106,7 @@ pub async fn api_checkout(
     ApiJson(body): ApiJson<CheckoutBody>,
 ) -> Result<Response, AppError> {
     let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     let idempotency_key = match headers.get("idempotency-key") {
         Some(v) => Some(parse_idempotency_key(v.to_str().unwrap_or_default())?),
         None => None,
@@ -334,7 +334,7 @@ pub async fn page_checkout_submit(
         return Ok(Redirect::to("/connexion?next=/commande").into_response());
     };
     state
-        .csrf()
+        .signing_key()
         .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     refuse_unknown(&form.unknown)?;
     let fields = form.fields;
@@ -381,7 +381,7 @@ pub async fn page_checkout_submit(
                 &user,
                 lines,
                 choices,
-                vec![err.to_string()],
+                vec![super::pages::form_error_text(&err)],
                 status,
             )
             .await

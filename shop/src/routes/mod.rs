@@ -8,9 +8,12 @@ mod checkout;
 mod extract;
 mod health;
 mod limited;
+mod newsletter;
 mod orders;
 mod pages;
 mod payments;
+mod reviews;
+mod wishlist;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -94,11 +97,40 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/addresses/{id}",
             axum::routing::put(addresses::api_update).delete(addresses::api_delete),
         )
+        .route(
+            "/api/v1/products/{slug}/reviews",
+            get(reviews::api_list).post(reviews::api_submit.layer(limit(Policy::Review))),
+        )
+        .route(
+            "/api/v1/products/{slug}/reviews/mine",
+            get(reviews::api_mine).delete(reviews::api_delete),
+        )
+        .route("/api/v1/wishlist", get(wishlist::api_list))
+        .route(
+            "/api/v1/wishlist/{slug}",
+            axum::routing::put(wishlist::api_add).delete(wishlist::api_remove),
+        )
+        .route(
+            "/api/v1/newsletter",
+            post(newsletter::api_subscribe.layer(limit(Policy::Newsletter))),
+        )
+        .route(
+            "/api/v1/newsletter/unsubscribe",
+            post(newsletter::api_unsubscribe),
+        )
         .route("/api/v1/stripe/webhook", post(payments::webhook));
     let pages = Router::new()
         .route("/", get(pages::home))
         .route("/produits", get(catalog::page_catalogue))
         .route("/produits/{slug}", get(catalog::page_product))
+        .route(
+            "/produits/{slug}/avis",
+            post(reviews::page_submit.layer(limit(Policy::Review))),
+        )
+        .route(
+            "/produits/{slug}/avis/supprimer",
+            post(reviews::page_delete),
+        )
         .route("/categories/{slug}", get(catalog::page_category))
         .route("/recherche", get(catalog::page_search))
         .route(
@@ -132,6 +164,17 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/compte/adresses/{id}/supprimer",
             post(addresses::page_delete),
+        )
+        .route("/compte/envies", get(wishlist::page_list))
+        .route("/compte/envies/ajouter", post(wishlist::page_add))
+        .route("/compte/envies/retirer", post(wishlist::page_remove))
+        .route(
+            "/newsletter",
+            post(newsletter::page_subscribe.layer(limit(Policy::Newsletter))),
+        )
+        .route(
+            "/newsletter/desinscription",
+            get(newsletter::page_unsubscribe_confirm).post(newsletter::page_unsubscribe),
         )
         .route("/admin/commandes", get(orders::page_admin_orders))
         .route(
@@ -168,6 +211,17 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// A personal API answer, `{"data": …}`, never stored by caches.
+fn personal_data(
+    status: axum::http::StatusCode,
+    value: impl serde::Serialize,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = (status, axum::Json(serde_json::json!({ "data": value }))).into_response();
+    crate::web::set_cache_control(&mut response, crate::web::CachePolicy::NoStore);
+    response
 }
 
 /// A separate router for `/metrics`, when metrics get their own (private) listener.

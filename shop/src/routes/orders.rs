@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, PageForm};
 use super::pages::{Layout, PageError, french_date, render};
+use super::personal_data;
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestContext, verify_api_csrf};
 use crate::domain::checkout::rate_display_fr;
@@ -16,7 +17,7 @@ use crate::domain::{FieldError, Money, OrderStatus, Role};
 use crate::error::AppError;
 use crate::services::orders as service;
 use crate::store::Order;
-use crate::web::{CachePolicy, set_cache_control};
+use crate::web::CachePolicy;
 
 #[derive(Serialize)]
 pub struct ItemJson {
@@ -86,12 +87,6 @@ impl From<&Order> for OrderJson {
     }
 }
 
-fn data<T: Serialize>(value: T) -> Response {
-    let mut response = axum::Json(serde_json::json!({ "data": value })).into_response();
-    set_cache_control(&mut response, CachePolicy::NoStore);
-    response
-}
-
 #[derive(Deserialize)]
 pub struct ListQuery {
     #[serde(default)]
@@ -100,7 +95,8 @@ pub struct ListQuery {
     status: Option<String>,
 }
 
-fn page_number(raw: Option<&str>) -> Result<u32, AppError> {
+/// A `page` query parameter: 1 when absent, else a whole number from 1 to 10000.
+pub(super) fn page_number(raw: Option<&str>) -> Result<u32, AppError> {
     match raw {
         None => Ok(1),
         Some(v) => v
@@ -138,7 +134,10 @@ pub async fn api_orders(
 ) -> Result<Response, AppError> {
     let page = page_number(q.page.as_deref())?;
     let orders = service::for_customer(state.store(), &user, page).await?;
-    Ok(data(orders.iter().map(OrderJson::from).collect::<Vec<_>>()))
+    Ok(personal_data(
+        axum::http::StatusCode::OK,
+        orders.iter().map(OrderJson::from).collect::<Vec<_>>(),
+    ))
 }
 
 pub async fn api_order(
@@ -147,7 +146,10 @@ pub async fn api_order(
     Path(number): Path<String>,
 ) -> Result<Response, AppError> {
     let order = service::visible_to(state.store(), &user, &number).await?;
-    Ok(data(OrderJson::from(&order)))
+    Ok(personal_data(
+        axum::http::StatusCode::OK,
+        OrderJson::from(&order),
+    ))
 }
 
 // ----- admin API -----
@@ -170,7 +172,10 @@ pub async fn api_admin_orders(
     let page = page_number(q.page.as_deref())?;
     let status = status_filter(q.status.as_deref())?;
     let orders = service::list_all(state.store(), status, page).await?;
-    Ok(data(orders.iter().map(OrderJson::from).collect::<Vec<_>>()))
+    Ok(personal_data(
+        axum::http::StatusCode::OK,
+        orders.iter().map(OrderJson::from).collect::<Vec<_>>(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -196,9 +201,12 @@ pub async fn api_admin_move(
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Response, AppError> {
     admin(&ctx)?;
-    verify_api_csrf(state.csrf(), ctx.csrf_cookie.as_deref(), &headers)?;
+    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     let order = service::admin_move(&state, &number, target_status(&body.status)?).await?;
-    Ok(data(OrderJson::from(&order)))
+    Ok(personal_data(
+        axum::http::StatusCode::OK,
+        OrderJson::from(&order),
+    ))
 }
 
 // ----- pages -----
@@ -417,7 +425,7 @@ pub async fn page_admin_move(
 ) -> Result<Response, PageError> {
     admin(&ctx)?;
     state
-        .csrf()
+        .signing_key()
         .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     let to = target_status(&form.status)?;
     match service::admin_move(&state, &number, to).await {

@@ -122,6 +122,34 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// `15 janvier 2024`, as the original shop wrote dates.
+/// An error as a form shows it: a broken rule names its field in French ("Code postal : format invalide").
+pub fn form_error_text(err: &AppError) -> String {
+    let AppError::Validation(e) = err else {
+        return err.public_message();
+    };
+    let label = match e.field {
+        "rating" => "Note",
+        "title" => "Titre",
+        "comment" => "Commentaire",
+        "email" => "Email",
+        "password" => "Mot de passe",
+        "name" | "last_name" => "Nom",
+        "first_name" => "Prénom",
+        "label" => "Nom de l'adresse",
+        "street" => "Adresse",
+        "apartment" => "Complément d'adresse",
+        "city" => "Ville",
+        "postal_code" => "Code postal",
+        "country" => "Pays",
+        "phone" => "Téléphone",
+        "method" | "shipping_method" => "Mode de livraison",
+        "address_id" => "Adresse enregistrée",
+        "quantity" => "Quantité",
+        other => other,
+    };
+    format!("{label} : {}", e.message)
+}
+
 pub fn french_date(t: chrono::NaiveDateTime) -> String {
     use chrono::Datelike;
     format!("{} {} {}", t.day(), MONTHS[t.month0() as usize], t.year())

@@ -7,7 +7,7 @@ use crate::auth::now;
 use crate::domain::{Actor, OrderStatus};
 use crate::error::AppError;
 use crate::payments::stripe::StripeError;
-use crate::store::{ChangeOutcome, EmailKind, Order, StatusChange, Store, User};
+use crate::store::{ChangeOutcome, Order, OrderEmail, StatusChange, Store, User};
 
 const NOT_FOUND: AppError = AppError::NotFound("Commande introuvable");
 
@@ -80,7 +80,7 @@ pub async fn admin_move(
                 to,
                 payment_id: None,
                 event: None,
-                email: (to == OrderStatus::Shipped).then_some(EmailKind::OrderShipped),
+                email: (to == OrderStatus::Shipped).then_some(OrderEmail::Shipped),
                 now: now(),
             })
             .await?

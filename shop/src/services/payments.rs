@@ -11,7 +11,7 @@ use crate::auth::now;
 use crate::domain::{Actor, OrderStatus};
 use crate::error::AppError;
 use crate::payments::webhook;
-use crate::store::{ChangeOutcome, EmailKind, Order, PaymentEventRef, StatusChange};
+use crate::store::{ChangeOutcome, Order, OrderEmail, PaymentEventRef, StatusChange};
 
 #[derive(Deserialize)]
 struct Event {
@@ -122,7 +122,7 @@ pub async fn handle(
     let store = state.store();
 
     let (to, email) = match event.kind.as_str() {
-        "payment_intent.succeeded" => (OrderStatus::Paid, Some(EmailKind::OrderConfirmation)),
+        "payment_intent.succeeded" => (OrderStatus::Paid, Some(OrderEmail::Confirmation)),
         "payment_intent.payment_failed" | "payment_intent.canceled" => {
             (OrderStatus::Cancelled, None)
         }

@@ -228,7 +228,7 @@ WHERE i."orderId" = $1 ORDER BY i."name", i."id""#;
 pub(super) struct EmailRow {
     pub(super) id: String,
     pub(super) kind: String,
-    pub(super) order_id: String,
+    pub(super) order_id: Option<String>,
     pub(super) recipient: String,
     pub(super) attempts: i32,
 }
@@ -665,7 +665,7 @@ macro_rules! impl_commerce_store {
                            ON CONFLICT ("orderId", "kind") DO NOTHING"#,
                     )
                     .bind(new_id())
-                    .bind(kind.as_str())
+                    .bind(EmailKind::Order(kind).as_str())
                     .bind(now)
                     .bind(&change.order_id)
                     .execute(&mut *tx)

@@ -3,6 +3,7 @@
 //! identifiers, `$n` placeholders, `RETURNING` and `ON CONFLICT`, so the backends differ only in how they connect.
 
 pub mod commerce;
+pub mod community;
 mod model;
 mod postgres;
 mod query;
@@ -15,6 +16,7 @@ use async_trait::async_trait;
 use chrono::NaiveDateTime;
 
 pub use commerce::CommerceStore;
+pub use community::CommunityStore;
 pub use model::*;
 pub use postgres::PgStore;
 pub use query::{ProductQuery, ProductSort};
@@ -94,7 +96,7 @@ pub async fn connect(url: &str, options: &PoolOptions) -> StoreResult<Box<dyn St
 }
 
 #[async_trait]
-pub trait Store: CommerceStore + Send + Sync + 'static {
+pub trait Store: CommerceStore + CommunityStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Connections open and idle, for metrics.
     fn pool_stats(&self) -> PoolStats;

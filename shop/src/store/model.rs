@@ -312,25 +312,35 @@ pub struct Order {
     pub items: Vec<OrderItem>,
 }
 
-/// Emails the shop sends about orders.
+/// Emails the shop sends about an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum OrderEmail {
+    Confirmation,
+    Shipped,
+}
+
+/// What a queued email is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum EmailKind {
-    OrderConfirmation,
-    OrderShipped,
+    Order(OrderEmail),
+    /// Sent once to a new newsletter subscriber, with the unsubscribe link.
+    NewsletterWelcome,
 }
 
 impl EmailKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            EmailKind::OrderConfirmation => "ORDER_CONFIRMATION",
-            EmailKind::OrderShipped => "ORDER_SHIPPED",
+            EmailKind::Order(OrderEmail::Confirmation) => "ORDER_CONFIRMATION",
+            EmailKind::Order(OrderEmail::Shipped) => "ORDER_SHIPPED",
+            EmailKind::NewsletterWelcome => "NEWSLETTER_WELCOME",
         }
     }
 
     pub fn from_db(value: &str) -> Option<Self> {
         match value {
-            "ORDER_CONFIRMATION" => Some(EmailKind::OrderConfirmation),
-            "ORDER_SHIPPED" => Some(EmailKind::OrderShipped),
+            "ORDER_CONFIRMATION" => Some(EmailKind::Order(OrderEmail::Confirmation)),
+            "ORDER_SHIPPED" => Some(EmailKind::Order(OrderEmail::Shipped)),
+            "NEWSLETTER_WELCOME" => Some(EmailKind::NewsletterWelcome),
             _ => None,
         }
     }
@@ -348,7 +358,7 @@ pub struct StatusChange {
     /// The Stripe event causing the change: recorded once; a second delivery changes nothing.
     pub event: Option<PaymentEventRef>,
     /// Queued in the same transaction when the change applies.
-    pub email: Option<EmailKind>,
+    pub email: Option<OrderEmail>,
     pub now: NaiveDateTime,
 }
 
@@ -375,7 +385,8 @@ pub enum ChangeOutcome {
 pub struct QueuedEmail {
     pub id: String,
     pub kind: EmailKind,
-    pub order_id: String,
+    /// The order an order email is about (`None` for the newsletter's).
+    pub order_id: Option<String>,
     pub recipient: String,
     pub attempts: i32,
 }

@@ -7,6 +7,7 @@ use sqlx::AssertSqlSafe;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::commerce::{ADDRESS_COLUMNS, ORDER_COLUMNS, ORDER_ITEMS, impl_commerce_store};
+use super::community::impl_community_store;
 use super::model::*;
 use super::query::{Bind, PRODUCT_COLUMNS, ProductQuery};
 use super::shared::*;
@@ -43,3 +44,4 @@ impl PgStore {
 
 impl_store!(PgStore, sqlx::Postgres, Backend::Postgres);
 impl_commerce_store!(PgStore, sqlx::Postgres);
+impl_community_store!(PgStore, sqlx::Postgres);

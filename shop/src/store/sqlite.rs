@@ -9,6 +9,7 @@ use sqlx::sqlite::{
 };
 
 use super::commerce::{ADDRESS_COLUMNS, ORDER_COLUMNS, ORDER_ITEMS, impl_commerce_store};
+use super::community::impl_community_store;
 use super::model::*;
 use super::query::{Bind, PRODUCT_COLUMNS, ProductQuery};
 use super::shared::*;
@@ -63,3 +64,4 @@ impl SqliteStore {
 
 impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite);
 impl_commerce_store!(SqliteStore, sqlx::Sqlite);
+impl_community_store!(SqliteStore, sqlx::Sqlite);

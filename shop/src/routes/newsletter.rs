@@ -1,0 +1,185 @@
+//! The newsletter: the sign-up form in every page's footer (`POST /newsletter`), `POST /api/v1/newsletter`, and
+//! the unsubscribe link of the welcome email (`/newsletter/desinscription`), which also takes RFC 8058 one-click
+//! POSTs from mail clients. Sign-ups are rate-limited per client IP by the route.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::extract::{ApiJson, PageForm};
+use super::pages::{Layout, PageError, form_error_text, render};
+use super::personal_data;
+use crate::AppState;
+use crate::auth::RequestContext;
+use crate::error::AppError;
+use crate::services::newsletter as service;
+use crate::web::CachePolicy;
+
+const SUBSCRIBED: &str = "Merci ! Votre inscription est enregistrée. Un email de bienvenue vous donne le lien \
+                          pour vous désinscrire à tout moment.";
+
+// ----- API -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeBody {
+    email: String,
+}
+
+/// `POST /api/v1/newsletter`: the same answer whether the address is new or already subscribed.
+pub async fn api_subscribe(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SubscribeBody>,
+) -> Result<Response, AppError> {
+    service::subscribe(&state, &body.email).await?;
+    Ok(personal_data(
+        StatusCode::OK,
+        serde_json::json!({ "subscribed": true, "message": SUBSCRIBED }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnsubscribeBody {
+    email: String,
+    token: String,
+}
+
+/// `POST /api/v1/newsletter/unsubscribe` with the link's email and token.
+pub async fn api_unsubscribe(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<UnsubscribeBody>,
+) -> Result<Response, AppError> {
+    service::unsubscribe(&state, &body.email, &body.token).await?;
+    Ok(personal_data(
+        StatusCode::OK,
+        serde_json::json!({ "subscribed": false }),
+    ))
+}
+
+// ----- pages -----
+
+#[derive(Template)]
+#[template(path = "newsletter.html")]
+struct NewsletterPage<'a> {
+    layout: Layout<'a>,
+    heading: &'a str,
+    lines: Vec<&'a str>,
+    errors: Vec<String>,
+    /// The unsubscribe confirmation's email and token.
+    confirm: Option<(String, String)>,
+    show_form: bool,
+    email: String,
+}
+
+impl<'a> NewsletterPage<'a> {
+    fn new(state: &'a AppState, ctx: &'a RequestContext, heading: &'a str) -> Self {
+        NewsletterPage {
+            layout: Layout::new(state, ctx, heading),
+            heading,
+            lines: Vec::new(),
+            errors: Vec::new(),
+            confirm: None,
+            show_form: false,
+            email: String::new(),
+        }
+    }
+
+    fn respond(&self, status: StatusCode) -> Result<Response, PageError> {
+        let mut response = render(self, CachePolicy::NoStore)?;
+        *response.status_mut() = status;
+        Ok(response)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeForm {
+    csrf_token: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /newsletter`.
+pub async fn page_subscribe(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    PageForm(form): PageForm<SubscribeForm>,
+) -> Result<Response, PageError> {
+    state
+        .signing_key()
+        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
+    match service::subscribe(&state, &form.email).await {
+        Ok(()) => {
+            let mut page = NewsletterPage::new(&state, &ctx, "Newsletter");
+            page.lines = vec![SUBSCRIBED];
+            page.respond(StatusCode::OK)
+        }
+        Err(err @ AppError::Validation(_)) => {
+            let mut page = NewsletterPage::new(&state, &ctx, "Newsletter");
+            page.errors = vec![form_error_text(&err)];
+            page.show_form = true;
+            page.email = form.email;
+            page.respond(err.status())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    token: String,
+}
+
+fn invalid_link<'a>(state: &'a AppState, ctx: &'a RequestContext) -> Result<Response, PageError> {
+    let mut page = NewsletterPage::new(state, ctx, "Désinscription");
+    page.lines = vec![
+        "Ce lien de désinscription n'est pas valide. Utilisez le lien complet reçu par email.",
+    ];
+    page.respond(StatusCode::BAD_REQUEST)
+}
+
+/// `GET /newsletter/desinscription?email=…&token=…`: asks for confirmation (a link opened by a mail scanner
+/// must not unsubscribe anyone).
+pub async fn page_unsubscribe_confirm(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Query(link): Query<LinkQuery>,
+) -> Result<Response, PageError> {
+    let Ok(email) = service::check_link(state.signing_key(), &link.email, &link.token) else {
+        return invalid_link(&state, &ctx);
+    };
+    let mut page = NewsletterPage::new(&state, &ctx, "Désinscription");
+    page.lines = vec!["Vous ne recevrez plus la newsletter VIVR à cette adresse."];
+    page.confirm = Some((email.as_str().to_string(), link.token.trim().to_string()));
+    page.respond(StatusCode::OK)
+}
+
+/// `POST /newsletter/desinscription`: the confirmation form (email and token in the body), or a mail client's
+/// one-click request (RFC 8058: the link's query string, and `List-Unsubscribe=One-Click` in the body). The
+/// token is the authorisation; no session or CSRF token is involved.
+pub async fn page_unsubscribe(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Query(link): Query<LinkQuery>,
+    PageForm(body): PageForm<BTreeMap<String, String>>,
+) -> Result<Response, PageError> {
+    let email = body.get("email").unwrap_or(&link.email);
+    let token = body.get("token").unwrap_or(&link.token);
+    match service::unsubscribe(&state, email, token).await {
+        Ok(()) => {
+            let mut page = NewsletterPage::new(&state, &ctx, "Désinscription");
+            page.lines = vec!["C'est fait : vous ne recevrez plus la newsletter VIVR."];
+            page.respond(StatusCode::OK)
+        }
+        Err(AppError::BadRequest { .. }) => invalid_link(&state, &ctx),
+        Err(err) => Err(err.into()),
+    }
+}

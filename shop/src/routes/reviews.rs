@@ -1,0 +1,204 @@
+//! Reviews: the product page's form (`/produits/{slug}/avis`) and `/api/v1/products/{slug}/reviews`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+
+use super::catalog::{ReviewFormValues, product_page};
+use super::extract::{ApiJson, PageForm};
+use super::pages::PageError;
+use super::personal_data;
+use crate::AppState;
+use crate::auth::{RequestContext, verify_api_csrf};
+use crate::domain::review::ReviewInput;
+use crate::error::AppError;
+use crate::services::reviews as service;
+use crate::store::User;
+use crate::views::{Pagination, ReviewView};
+use crate::web::{CachePolicy, set_cache_control};
+
+// ----- API -----
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ReviewsPage<'a> {
+    data: Vec<ReviewView<'a>>,
+    pagination: Pagination,
+}
+
+/// `GET /api/v1/products/{slug}/reviews?page=N`: newest first.
+pub async fn api_list(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    let page = super::orders::page_number(query.page.as_deref())?;
+    let (product, reviews) = service::page(&state, &slug, page).await?;
+    let body = ReviewsPage {
+        data: reviews.iter().map(ReviewView::from).collect(),
+        pagination: Pagination::new(
+            page,
+            crate::services::catalog::REVIEWS_PER_PAGE,
+            product.rating_count,
+        ),
+    };
+    let mut response = axum::Json(body).into_response();
+    set_cache_control(&mut response, CachePolicy::PublicShort);
+    Ok(response)
+}
+
+/// A review as submitted to the API. `rating` must be a JSON integer; unknown fields are refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    rating: serde_json::Value,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+fn signed_in_api(
+    state: &AppState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+) -> Result<User, AppError> {
+    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
+    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), headers)?;
+    Ok(user)
+}
+
+/// `POST /api/v1/products/{slug}/reviews`: 201 with a new review, 200 when it replaced the customer's previous one.
+pub async fn api_submit(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<ReviewBody>,
+) -> Result<Response, AppError> {
+    let user = signed_in_api(&state, &ctx, &headers)?;
+    let input = ReviewInput::parse(
+        ReviewInput::json_rating(&body.rating),
+        body.title.as_deref(),
+        body.comment.as_deref(),
+    )?;
+    let (review, created) = service::submit(&state, &user, &slug, &input).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(personal_data(status, ReviewView::from(&review)))
+}
+
+/// `GET /api/v1/products/{slug}/reviews/mine`: the customer's own review (404 when none).
+pub async fn api_mine(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
+    let product = state
+        .store()
+        .product_by_slug(&slug)
+        .await?
+        .ok_or(AppError::NotFound("Produit introuvable"))?;
+    let review = service::own(&state, &user, &product)
+        .await?
+        .ok_or(AppError::NotFound("Avis introuvable"))?;
+    Ok(personal_data(StatusCode::OK, ReviewView::from(&review)))
+}
+
+/// `DELETE /api/v1/products/{slug}/reviews/mine`.
+pub async fn api_delete(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let user = signed_in_api(&state, &ctx, &headers)?;
+    service::delete(&state, &user, &slug).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ----- pages -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewForm {
+    csrf_token: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    comment: String,
+}
+
+fn back_to(slug: &str) -> Response {
+    Redirect::to(&format!("/produits/{slug}#avis")).into_response()
+}
+
+/// `POST /produits/{slug}/avis`: back to the product on success; the page with the form's errors otherwise.
+pub async fn page_submit(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(slug): Path<String>,
+    PageForm(form): PageForm<ReviewForm>,
+) -> Result<Response, PageError> {
+    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
+    state
+        .signing_key()
+        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
+    let parsed = ReviewInput::parse(
+        ReviewInput::form_rating(&form.rating),
+        Some(&form.title),
+        Some(&form.comment),
+    );
+    let result = match parsed {
+        Ok(input) => service::submit(&state, &user, &slug, &input)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(()) => Ok(back_to(&slug)),
+        Err(err @ AppError::Validation(_)) => {
+            let values = ReviewFormValues {
+                rating: form.rating,
+                title: form.title,
+                comment: form.comment,
+            };
+            let status = err.status();
+            let message = super::pages::form_error_text(&err);
+            product_page(&state, &ctx, &slug, Some((values, vec![message])), status).await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsrfOnly {
+    csrf_token: String,
+}
+
+/// `POST /produits/{slug}/avis/supprimer`.
+pub async fn page_delete(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(slug): Path<String>,
+    PageForm(form): PageForm<CsrfOnly>,
+) -> Result<Response, PageError> {
+    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
+    state
+        .signing_key()
+        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
+    service::delete(&state, &user, &slug).await?;
+    Ok(back_to(&slug))
+}

@@ -1,0 +1,96 @@
+//! The newsletter: sign-up with a validated, normalised email (idempotent: signing up twice changes nothing and
+//! says the same thing, so the answer does not reveal who is subscribed), a welcome email carrying the
+//! unsubscribe link, and unsubscribing with that link's signed token — no account or session needed.
+
+use crate::AppState;
+use crate::auth::{SigningKey, now};
+use crate::domain::{Email, FieldError};
+use crate::error::AppError;
+
+const PURPOSE: &str = "newsletter-unsubscribe-v1";
+
+/// Signs up `raw` (trimmed and lower-cased). A new subscriber's welcome email is queued in the same
+/// transaction and the mail worker woken.
+pub async fn subscribe(state: &AppState, raw: &str) -> Result<(), AppError> {
+    let email = Email::parse("email", raw)?;
+    let new = state
+        .store()
+        .newsletter_subscribe(email.as_str(), now())
+        .await?;
+    if new {
+        tracing::info!("newsletter: new subscriber");
+        state.wake_mailer();
+    }
+    Ok(())
+}
+
+/// The token of `email`'s unsubscribe link.
+pub fn unsubscribe_token(key: &SigningKey, email: &str) -> String {
+    key.sign(PURPOSE, email)
+}
+
+/// The absolute unsubscribe link of `email`.
+pub fn unsubscribe_url(key: &SigningKey, public_url: &str, email: &str) -> String {
+    let query = serde_urlencoded::to_string([
+        ("email", email),
+        ("token", unsubscribe_token(key, email).as_str()),
+    ])
+    .unwrap_or_default();
+    format!(
+        "{}/newsletter/desinscription?{query}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// Checks an unsubscribe link's email and token: 400 `invalid_token` when they do not match.
+pub fn check_link(key: &SigningKey, email: &str, token: &str) -> Result<Email, AppError> {
+    let invalid = || {
+        AppError::bad_request(
+            "invalid_token",
+            "Lien de désinscription invalide : utilisez le lien reçu par email.",
+        )
+    };
+    let email = Email::parse("email", email).map_err(|_: FieldError| invalid())?;
+    if key.verify_signature(PURPOSE, email.as_str(), token.trim()) {
+        Ok(email)
+    } else {
+        Err(invalid())
+    }
+}
+
+/// Unsubscribes the link's address. Idempotent: an address already gone is not an error.
+pub async fn unsubscribe(state: &AppState, email: &str, token: &str) -> Result<(), AppError> {
+    let email = check_link(state.signing_key(), email, token)?;
+    if state.store().newsletter_unsubscribe(email.as_str()).await? {
+        tracing::info!("newsletter: unsubscribed");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    #[test]
+    fn links_are_signed_per_address_and_key() {
+        let key = SigningKey::new(SecretString::from("k".repeat(32)));
+        let url = unsubscribe_url(&key, "https://vivr.fr/", "lea+deco@vivr.fr");
+        assert!(url.starts_with(
+            "https://vivr.fr/newsletter/desinscription?email=lea%2Bdeco%40vivr.fr&token="
+        ));
+        let token = unsubscribe_token(&key, "lea+deco@vivr.fr");
+        assert_eq!(
+            check_link(&key, " Lea+Deco@VIVR.fr ", &token)
+                .unwrap()
+                .as_str(),
+            "lea+deco@vivr.fr"
+        );
+        assert!(check_link(&key, "other@vivr.fr", &token).is_err());
+        assert!(check_link(&key, "lea+deco@vivr.fr", "").is_err());
+        let other = SigningKey::new(SecretString::from("z".repeat(32)));
+        assert!(check_link(&other, "lea+deco@vivr.fr", &token).is_err());
+        // A CSRF token for the same text is not an unsubscribe token.
+        assert!(check_link(&key, "lea+deco@vivr.fr", &key.token_for("lea+deco@vivr.fr")).is_err());
+    }
+}
