@@ -678,6 +678,18 @@ async fn cart_is_server_side_validated_and_merged_at_sign_in() {
             )
             .await;
         assert_eq!(r.json()["data"]["item_count"], 15, "{b}: up to the stock");
+        // Each change renews the visitor's cookie: its 30 days count from the last change.
+        let renewed = r
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|c| c.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("vivr_cart="))
+            .expect("cookie renewed on change");
+        assert!(
+            renewed.starts_with(&cart_cookie) && renewed.contains("Max-Age=2592000"),
+            "{b}: {renewed}"
+        );
         let r = app
             .json_request(
                 "PUT",

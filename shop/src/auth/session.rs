@@ -121,6 +121,8 @@ pub struct RequestContext {
     pub session_hash: Option<String>,
     /// The SHA-256 of the visitor's cart cookie, when the browser has one.
     pub cart_token_hash: Option<String>,
+    /// The visitor's cart cookie itself, to renew it when the cart changes (redacted in debug output).
+    pub cart_token: Option<secrecy::SecretString>,
     /// Items in the cart, for the header of pages (0 for API requests, where it is not counted).
     pub cart_count: i64,
     pub csrf_cookie: Option<String>,
@@ -227,13 +229,13 @@ pub async fn session_layer(
         .get::<CspNonce>()
         .map(|n| n.0.clone())
         .unwrap_or_default();
-    let cart_token_hash = cookie_value(headers, cookies.cart)
-        .filter(|t| !t.is_empty())
-        .map(hash_token);
+    let cart_token = cookie_value(headers, cookies.cart).filter(|t| !t.is_empty());
+    let cart_token_hash = cart_token.map(hash_token);
     let mut ctx = RequestContext {
         user,
         session_hash,
         cart_token_hash,
+        cart_token: cart_token.map(|t| secrecy::SecretString::from(t.to_string())),
         cart_count: 0,
         csrf_token: state.signing_key().token_for(&csrf_cookie_for_tokens),
         csrf_cookie: existing_csrf,

@@ -19,8 +19,18 @@ use crate::store::CartOwner;
 use crate::web::{CachePolicy, set_cache_control};
 
 /// The owner to write to: the signed-in user, the visitor's cookie, or a new visitor cookie (returned to set).
+/// Whose cart a write changes, and the cookie to send: a new visitor gets one; a returning visitor's is renewed,
+/// so its 30 days count from the last change (as the clean-up of abandoned carts does).
 fn owner_for_write(state: &AppState, ctx: &RequestContext) -> (CartOwner, Option<HeaderValue>) {
     match ctx.cart_owner() {
+        Some(owner @ CartOwner::Visitor(_)) => {
+            use secrecy::ExposeSecret;
+            let renewed = ctx
+                .cart_token
+                .as_ref()
+                .map(|t| state.cookies().cart_cookie(t.expose_secret()));
+            (owner, renewed)
+        }
         Some(owner) => (owner, None),
         None => {
             let token = random_token();

@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::services::reviews as service;
 use crate::store::User;
 use crate::views::{Pagination, ReviewView};
-use crate::web::{CachePolicy, set_cache_control};
+use crate::web::json_with_etag;
 
 // ----- API -----
 
@@ -34,6 +34,7 @@ struct ReviewsPage<'a> {
 /// `GET /api/v1/products/{slug}/reviews?page=N`: newest first.
 pub async fn api_list(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(slug): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, AppError> {
@@ -47,9 +48,8 @@ pub async fn api_list(
             product.rating_count,
         ),
     };
-    let mut response = axum::Json(body).into_response();
-    set_cache_control(&mut response, CachePolicy::PublicShort);
-    Ok(response)
+    let bytes = serde_json::to_vec(&body).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(json_with_etag(&headers, bytes))
 }
 
 /// A review as submitted to the API. `rating` must be a JSON integer; unknown fields are refused.
