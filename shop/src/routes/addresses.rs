@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use super::extract::{ApiJson, PageForm, refuse_unknown};
 use super::pages::{Layout, PageError, render};
-use super::personal_data;
+use super::{personal_data, signed_in_writer};
 use crate::AppState;
-use crate::auth::{CurrentUser, RequestContext, verify_api_csrf};
+use crate::auth::{CurrentUser, RequestContext};
 use crate::domain::address::AddressFields;
 use crate::domain::checkout::Country;
 use crate::error::AppError;
@@ -49,8 +49,7 @@ pub async fn api_create(
     headers: HeaderMap,
     ApiJson(body): ApiJson<AddressBody>,
 ) -> Result<Response, AppError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
+    let user = signed_in_writer(&state, &ctx, &headers)?;
     refuse_unknown(&body.unknown)?;
     let address = service::create(state.store(), &user.id, &body.fields, body.is_default).await?;
     Ok(personal_data(StatusCode::CREATED, address))
@@ -63,8 +62,7 @@ pub async fn api_update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AddressBody>,
 ) -> Result<Response, AppError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
+    let user = signed_in_writer(&state, &ctx, &headers)?;
     refuse_unknown(&body.unknown)?;
     let address =
         service::update(state.store(), &user.id, &id, &body.fields, body.is_default).await?;
@@ -77,8 +75,7 @@ pub async fn api_delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
+    let user = signed_in_writer(&state, &ctx, &headers)?;
     service::delete(state.store(), &user.id, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

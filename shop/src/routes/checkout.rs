@@ -10,8 +10,9 @@ use serde::Deserialize;
 use super::extract::{ApiJson, PageForm, refuse_unknown};
 use super::orders::OrderJson;
 use super::pages::{Layout, PageError, render};
+use super::signed_in_writer;
 use crate::AppState;
-use crate::auth::{CurrentUser, RequestContext, random_token, verify_api_csrf};
+use crate::auth::{CurrentUser, RequestContext, random_token};
 use crate::domain::address::AddressFields;
 use crate::domain::checkout::{Country, FREE_SHIPPING_FROM, ShippingMethod, rate_display_fr};
 use crate::domain::{Money, OrderStatus};
@@ -105,8 +106,7 @@ pub async fn api_checkout(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CheckoutBody>,
 ) -> Result<Response, AppError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
+    let user = signed_in_writer(&state, &ctx, &headers)?;
     let idempotency_key = match headers.get("idempotency-key") {
         Some(v) => Some(parse_idempotency_key(v.to_str().unwrap_or_default())?),
         None => None,

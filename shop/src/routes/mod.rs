@@ -213,6 +213,21 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The signed-in customer of a cookie-authenticated API write (401 without a session), which must send the
+/// `X-CSRF-Token` header (403 otherwise).
+fn signed_in_writer(
+    state: &AppState,
+    ctx: &crate::auth::RequestContext,
+    headers: &axum::http::HeaderMap,
+) -> Result<crate::store::User, crate::error::AppError> {
+    let user = ctx
+        .user
+        .clone()
+        .ok_or(crate::error::AppError::Unauthenticated)?;
+    crate::auth::verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), headers)?;
+    Ok(user)
+}
+
 /// A personal API answer, `{"data": …}`, never stored by caches.
 fn personal_data(
     status: axum::http::StatusCode,

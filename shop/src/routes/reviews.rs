@@ -8,13 +8,12 @@ use serde::{Deserialize, Serialize};
 use super::catalog::{ReviewFormValues, product_page};
 use super::extract::{ApiJson, PageForm};
 use super::pages::PageError;
-use super::personal_data;
+use super::{personal_data, signed_in_writer};
 use crate::AppState;
-use crate::auth::{RequestContext, verify_api_csrf};
+use crate::auth::RequestContext;
 use crate::domain::review::ReviewInput;
 use crate::error::AppError;
 use crate::services::reviews as service;
-use crate::store::User;
 use crate::views::{Pagination, ReviewView};
 use crate::web::json_with_etag;
 
@@ -63,16 +62,6 @@ pub struct ReviewBody {
     comment: Option<String>,
 }
 
-fn signed_in_api(
-    state: &AppState,
-    ctx: &RequestContext,
-    headers: &HeaderMap,
-) -> Result<User, AppError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), headers)?;
-    Ok(user)
-}
-
 /// `POST /api/v1/products/{slug}/reviews`: 201 with a new review, 200 when it replaced the customer's previous one.
 pub async fn api_submit(
     State(state): State<AppState>,
@@ -81,7 +70,7 @@ pub async fn api_submit(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<ReviewBody>,
 ) -> Result<Response, AppError> {
-    let user = signed_in_api(&state, &ctx, &headers)?;
+    let user = signed_in_writer(&state, &ctx, &headers)?;
     let input = ReviewInput::parse(
         ReviewInput::json_rating(&body.rating),
         body.title.as_deref(),
@@ -103,11 +92,7 @@ pub async fn api_mine(
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    let product = state
-        .store()
-        .product_by_slug(&slug)
-        .await?
-        .ok_or(AppError::NotFound("Produit introuvable"))?;
+    let product = crate::services::catalog::live_product(&state, &slug).await?;
     let review = service::own(&state, &user, &product)
         .await?
         .ok_or(AppError::NotFound("Avis introuvable"))?;
@@ -121,7 +106,7 @@ pub async fn api_delete(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = signed_in_api(&state, &ctx, &headers)?;
+    let user = signed_in_writer(&state, &ctx, &headers)?;
     service::delete(&state, &user, &slug).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

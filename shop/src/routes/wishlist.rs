@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use super::extract::PageForm;
 use super::pages::{Card, Layout, PageError, render};
-use super::personal_data;
+use super::{personal_data, signed_in_writer};
 use crate::AppState;
-use crate::auth::{CurrentUser, RequestContext, verify_api_csrf};
+use crate::auth::{CurrentUser, RequestContext};
 use crate::error::AppError;
 use crate::services::accounts::safe_redirect_target;
 use crate::services::wishlist as service;
@@ -38,8 +38,7 @@ pub async fn api_add(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
+    let user = signed_in_writer(&state, &ctx, &headers)?;
     let added = service::add(&state, &user, &slug).await?;
     let status = if added {
         StatusCode::CREATED
@@ -59,8 +58,7 @@ pub async fn api_remove(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
+    let user = signed_in_writer(&state, &ctx, &headers)?;
     service::remove(&state, &user, &slug).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -157,6 +157,15 @@ pub async fn category(state: &AppState, slug: &str) -> Result<Category, AppError
         .ok_or(AppError::NotFound("Catégorie introuvable"))
 }
 
+/// A product of the catalogue (not archived), or 404.
+pub async fn live_product(state: &AppState, slug: &str) -> Result<Product, AppError> {
+    state
+        .store()
+        .product_by_slug(slug)
+        .await?
+        .ok_or(AppError::NotFound("Produit introuvable"))
+}
+
 pub struct ProductDetail {
     pub product: Product,
     pub reviews: Vec<Review>,
@@ -175,10 +184,7 @@ pub async fn product_detail(state: &AppState, slug: &str) -> Result<Arc<ProductD
 
 async fn load_product_detail(state: &AppState, slug: &str) -> Result<ProductDetail, AppError> {
     let store = state.store();
-    let product = store
-        .product_by_slug(slug)
-        .await?
-        .ok_or(AppError::NotFound("Produit introuvable"))?;
+    let product = live_product(state, slug).await?;
     let (reviews, related) = tokio::try_join!(
         store.product_reviews(&product.id, REVIEWS_PER_PAGE, 0),
         store.related_products(&product, RELATED_PRODUCTS),

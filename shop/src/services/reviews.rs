@@ -7,15 +7,8 @@ use crate::auth::now;
 use crate::domain::review::ReviewInput;
 use crate::error::AppError;
 use crate::services::catalog::REVIEWS_PER_PAGE;
+use crate::services::catalog::live_product;
 use crate::store::{Product, Review, User};
-
-async fn live_product(state: &AppState, slug: &str) -> Result<Product, AppError> {
-    state
-        .store()
-        .product_by_slug(slug)
-        .await?
-        .ok_or(AppError::NotFound("Produit introuvable"))
-}
 
 /// Writes (or replaces) the customer's review; returns it and whether it is new.
 pub async fn submit(

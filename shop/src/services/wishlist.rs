@@ -4,23 +4,16 @@
 use crate::AppState;
 use crate::auth::now;
 use crate::error::AppError;
+use crate::services::catalog::live_product;
 use crate::store::{Product, User};
 
 pub async fn list(state: &AppState, user: &User) -> Result<Vec<Product>, AppError> {
     Ok(state.store().wishlist(&user.id).await?)
 }
 
-async fn product(state: &AppState, slug: &str) -> Result<Product, AppError> {
-    state
-        .store()
-        .product_by_slug(slug)
-        .await?
-        .ok_or(AppError::NotFound("Produit introuvable"))
-}
-
 /// Adds a live product; returns whether it was new to the list.
 pub async fn add(state: &AppState, user: &User, slug: &str) -> Result<bool, AppError> {
-    let product = product(state, slug).await?;
+    let product = live_product(state, slug).await?;
     Ok(state
         .store()
         .wishlist_add(&user.id, &product.id, now())
@@ -30,7 +23,7 @@ pub async fn add(state: &AppState, user: &User, slug: &str) -> Result<bool, AppE
 /// Removes a product; returns whether it was in the list. (Archived products are not listed, so there is
 /// nothing to remove.)
 pub async fn remove(state: &AppState, user: &User, slug: &str) -> Result<bool, AppError> {
-    let product = product(state, slug).await?;
+    let product = live_product(state, slug).await?;
     Ok(state.store().wishlist_remove(&user.id, &product.id).await?)
 }
 
