@@ -531,6 +531,24 @@ async fn users_sessions_and_rate_limits() {
             None,
             "{b}"
         );
+
+        // Purging removes counters whose window started before the cut-off, and only those.
+        store.rate_limit_hit("old", window, t).await.unwrap();
+        store.rate_limit_hit("new", window, later).await.unwrap();
+        assert_eq!(store.rate_limit_purge(later).await.unwrap(), 1, "{b}");
+        assert!(
+            store
+                .rate_limit_peek("new", window, later)
+                .await
+                .unwrap()
+                .is_some(),
+            "{b}"
+        );
+        assert_eq!(
+            store.rate_limit_peek("old", window, t).await.unwrap(),
+            None,
+            "{b}"
+        );
     }
 }
 

@@ -61,6 +61,18 @@ async fn cleanup(state: &AppState, at: chrono::NaiveDateTime) {
         Ok(_) => {}
         Err(err) => tracing::warn!(error = %err, "could not remove abandoned visitor carts"),
     }
+    // A counter older than the longest window limits nothing (a day's margin for clocks and changed settings).
+    let longest =
+        TimeDelta::from_std(state.config().rate_limits.longest_window()).unwrap_or_default();
+    match state
+        .store()
+        .rate_limit_purge(at - longest - TimeDelta::days(1))
+        .await
+    {
+        Ok(n) if n > 0 => tracing::info!(counters = n, "stale rate-limit counters removed"),
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "could not remove stale rate-limit counters"),
+    }
 }
 
 /// Sends due emails, then waits to be woken (an email was queued here) or for the next poll (one was queued by

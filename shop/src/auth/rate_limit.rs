@@ -69,6 +69,24 @@ impl Default for RateLimits {
     }
 }
 
+impl RateLimits {
+    /// The longest window of any limit: a counter older than that limits nothing.
+    pub fn longest_window(&self) -> Duration {
+        [
+            self.register,
+            self.login_ip,
+            self.login_account,
+            self.reviews,
+            self.newsletter,
+            self.checkout,
+        ]
+        .iter()
+        .map(|l| l.window)
+        .max()
+        .unwrap_or_default()
+    }
+}
+
 /// A limited route's rule: which limit, who is counted, and which requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {

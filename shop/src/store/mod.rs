@@ -195,6 +195,8 @@ pub trait Store: CommerceStore + CommunityStore + Send + Sync + 'static {
         now: NaiveDateTime,
     ) -> StoreResult<Option<RateWindow>>;
     async fn rate_limit_reset(&self, key: &str) -> StoreResult<()>;
+    /// Deletes counters whose window started before `before` (they no longer limit anything).
+    async fn rate_limit_purge(&self, before: NaiveDateTime) -> StoreResult<u64>;
 
     // Carts
     /// The lines of the owner's cart with their live products (archived products left out), oldest first.

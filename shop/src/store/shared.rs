@@ -701,6 +701,14 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn rate_limit_purge(&self, before: NaiveDateTime) -> StoreResult<u64> {
+                let done = sqlx::query(r#"DELETE FROM "RateLimit" WHERE "windowStart" < $1"#)
+                    .bind(millis(before))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
             async fn cart_lines(&self, owner: &$crate::store::CartOwner) -> StoreResult<Vec<CartLine>> {
                 let (column, value) = owner.column();
                 let sql = format!(
