@@ -1037,4 +1037,29 @@ async fn paid_through_localstripe_with_the_email_sent_and_a_declined_card_cancel
     assert_ne!(r.status, 200, "the charge is declined: {}", r.text());
     wait_for_status(&shop, &cookies, &number, "CANCELLED").await;
     assert_eq!(stock(&shop.state, "miroir-test").await, 3, "stock released");
+
+    // The newsletter's welcome email goes through the same worker and SMTP server, with one-click unsubscribe
+    // headers (RFC 8058).
+    let r = shop
+        .request(
+            "POST",
+            "/api/v1/newsletter",
+            &[],
+            Some(&json!({"email": "Lecteur@VIVR.fr"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mail = tokio::time::timeout(Duration::from_secs(20), mails.recv())
+        .await
+        .expect("the welcome email within 20 s")
+        .expect("a message");
+    assert!(mail.contains("To: lecteur@vivr.fr"), "{mail}");
+    assert!(
+        mail.contains("List-Unsubscribe: <http://localhost:3000/newsletter/desinscription?email=lecteur%40vivr.fr&token="),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{mail}"
+    );
 }

@@ -165,9 +165,13 @@ impl Quota {
         let (used, reset_secs) = match window {
             Some(w) => {
                 let ends = w.window_start + chrono::TimeDelta::seconds(window_secs as i64);
-                // Rounded up: a client that waits this long finds a new window.
+                // Rounded up: a client that waits this long finds a new window. Never more than a window: another
+                // process may have opened it a few milliseconds "after" this one's clock reading.
                 let millis = (ends - now).num_milliseconds().max(0);
-                (w.count, ((millis + 999) / 1000).max(1) as u64)
+                (
+                    w.count,
+                    (((millis + 999) / 1000) as u64).clamp(1, window_secs),
+                )
             }
             None => (0, window_secs),
         };
@@ -296,6 +300,16 @@ mod tests {
             at(3599),
         );
         assert_eq!((over.remaining, over.reset_secs), (0, 1));
+        // A window opened by another process whose clock reading came a little later.
+        let ahead = Quota::of(
+            limit,
+            Some(RateWindow {
+                count: 1,
+                window_start: at(0) + chrono::TimeDelta::milliseconds(2),
+            }),
+            at(0),
+        );
+        assert_eq!(ahead.reset_secs, 3600);
     }
 
     #[test]
