@@ -5,7 +5,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
-use crate::auth::{ClientIp, Counting, KeyBy, Policy, Quota, RateLimiter, RequestContext, now};
+use crate::auth::{ClientIp, Counting, KeyBy, Policy, RateLimiter, RequestContext, now};
 use crate::error::AppError;
 
 use super::pages::PageError;
@@ -46,29 +46,24 @@ async fn run(
     let request = Request::from_parts(parts, body);
 
     let store = state.store();
-    let quota: Quota = match policy.counting() {
-        Counting::Every => {
-            RateLimiter { store, now: now() }
-                .consume(&key, limit)
-                .await?
-        }
-        Counting::Failures => RateLimiter { store, now: now() }.check(&key, limit).await?,
+    let before = RateLimiter { store, now: now() };
+    let quota = match policy.counting() {
+        Counting::Every => before.consume(&key, limit).await?,
+        Counting::Failures => before.check(&key, limit).await?,
     };
     let mut response = next.run(request).await;
     let status = response.status();
-    let quota = if policy.counting() == Counting::Failures
-        && status.is_client_error()
-        && status != axum::http::StatusCode::TOO_MANY_REQUESTS
-    {
+    // A refusal from inside the handler (sign-in's per-account limit) already carries its own figures.
+    if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+        return Ok(response);
+    }
+    let quota = if policy.counting() == Counting::Failures && status.is_client_error() {
         RateLimiter { store, now: now() }
             .record(&key, limit)
             .await?
     } else {
         quota
     };
-    // A refusal from inside the handler (sign-in's per-account limit) already carries its own figures.
-    if status != axum::http::StatusCode::TOO_MANY_REQUESTS {
-        quota.apply(response.headers_mut(), false);
-    }
+    quota.apply(response.headers_mut(), false);
     Ok(response)
 }
