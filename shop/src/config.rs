@@ -113,6 +113,10 @@ pub struct ShopConfig {
     pub expected_migrations: Vec<AppliedMigration>,
     /// Limits of the rate-limited routes (see `auth::rate_limit`).
     pub rate_limits: crate::auth::RateLimits,
+    /// Password hashes computed at once (one per CPU by default) and requests allowed to wait for one; more are
+    /// answered 503 (see `auth::Passwords`).
+    pub password_workers: usize,
+    pub password_queue: usize,
     /// Stripe keys; `None` (the demo default): checkout says payment is not configured.
     pub stripe: Option<crate::payments::StripeConfig>,
     /// SMTP for order emails; `None`: emails are logged instead.
@@ -146,6 +150,8 @@ impl ShopConfig {
             metrics_on_public_listener: true,
             expected_migrations: Vec::new(),
             rate_limits: crate::auth::RateLimits::default(),
+            password_workers: std::thread::available_parallelism().map_or(1, usize::from),
+            password_queue: 16 * std::thread::available_parallelism().map_or(1, usize::from),
             stripe: None,
             mail: None,
             order_expiry: Duration::from_secs(30 * 60),

@@ -38,6 +38,9 @@ pub enum AppError {
     TooManyRequests(crate::auth::Quota),
     #[error("Service momentanément indisponible")]
     Unavailable,
+    /// Too many requests are being served at once (password hashing): retry in a second.
+    #[error("Le service est très sollicité. Réessayez dans un instant.")]
+    Busy,
     /// The payment provider failed or is not configured; the message says what the customer can do.
     #[error("{0}")]
     PaymentUnavailable(String),
@@ -64,7 +67,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable | AppError::PaymentUnavailable(_) => {
+            AppError::Unavailable | AppError::Busy | AppError::PaymentUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -84,6 +87,7 @@ impl AppError {
             AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
             AppError::TooManyRequests(_) => "too_many_requests",
             AppError::Unavailable => "service_unavailable",
+            AppError::Busy => "busy",
             AppError::PaymentUnavailable(_) => "payment_unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -116,7 +120,21 @@ impl AppError {
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Cookie"));
             }
+            AppError::Busy => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
             _ => {}
+        }
+    }
+}
+
+impl From<crate::auth::PasswordError> for AppError {
+    fn from(err: crate::auth::PasswordError) -> Self {
+        match err {
+            crate::auth::PasswordError::Busy => AppError::Busy,
+            other => AppError::Internal(anyhow::Error::new(other)),
         }
     }
 }
@@ -134,11 +152,31 @@ impl From<StoreError> for AppError {
                 AppError::Validation(FieldError::new(field, "n'existe pas"))
             }
             StoreError::Database(e) if database_unavailable(&e) => AppError::Unavailable,
+            // Last resorts, for what validation should have caught first: a row another request still refers
+            // to, and text PostgreSQL cannot store (a NUL character).
+            StoreError::Database(e) if is_foreign_key_violation(&e) => AppError::Conflict {
+                code: "in_use",
+                message: "Cette ressource est utilisée ailleurs et ne peut pas être modifiée ainsi"
+                    .into(),
+            },
+            StoreError::Database(e) if is_invalid_text(&e) => AppError::bad_request(
+                "invalid_characters",
+                "La requête contient des caractères non acceptés",
+            ),
             StoreError::Database(e) => {
                 AppError::Internal(anyhow::Error::new(e).context("database query"))
             }
         }
     }
+}
+
+fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}
+
+/// PostgreSQL's "invalid byte sequence" (22021): a NUL character in text.
+fn is_invalid_text(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("22021"))
 }
 
 /// The database is down, restarting or unreachable (as opposed to a query that is wrong): the client may retry.

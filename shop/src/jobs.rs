@@ -156,7 +156,7 @@ async fn send_one(state: &AppState, email: &QueuedEmail) -> Result<bool, crate::
     match state.mailer().send(&email.recipient, &outgoing).await {
         Ok(delivery) => {
             store.email_sent(&email.id, now()).await?;
-            tracing::info!(about = %about, kind, sent = delivery == Delivery::Sent, "email delivered");
+            tracing::info!(email = %email.id, about = %about, kind, sent = delivery == Delivery::Sent, "email delivered");
             Ok(true)
         }
         Err(err) => {

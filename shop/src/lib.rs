@@ -36,6 +36,7 @@ pub struct App {
     metrics: Metrics,
     assets: Assets,
     signing_key: SigningKey,
+    passwords: auth::Passwords,
     cookies: SessionCookies,
     catalog: CatalogCache,
     stripe: Option<payments::stripe::StripeClient>,
@@ -62,6 +63,7 @@ impl AppState {
         let mailer = mail::Mailer::new(config.mail.as_ref())?;
         let metrics = Metrics::new(store.backend().as_str());
         let signing_key = SigningKey::new(config.session_secret.clone());
+        let passwords = auth::Passwords::new(config.password_workers, config.password_queue);
         let cookies = SessionCookies::for_config(&config);
         let catalog = CatalogCache::new(config.catalog_cache_ttl);
         Ok(AppState(Arc::new(App {
@@ -70,6 +72,7 @@ impl AppState {
             metrics,
             assets: Assets::load(),
             signing_key,
+            passwords,
             cookies,
             catalog,
             stripe,
@@ -103,6 +106,11 @@ impl AppState {
 
     pub fn signing_key(&self) -> &SigningKey {
         &self.0.signing_key
+    }
+
+    /// The password hashing pool (bounded: see `auth::Passwords`).
+    pub fn passwords(&self) -> &auth::Passwords {
+        &self.0.passwords
     }
 
     pub fn cookies(&self) -> SessionCookies {

@@ -91,6 +91,39 @@ pub struct Manifest {
     pub verification: Option<Verification>,
 }
 
+impl Manifest {
+    /// Reads a manifest as stored, and checks what later steps rely on: a manifest edited or damaged in the
+    /// store is an error naming the field, never a panic or a path outside the backup's folder.
+    pub fn parse(bytes: &[u8], id: &str) -> anyhow::Result<Manifest> {
+        let manifest: Manifest = serde_json::from_slice(bytes).with_context(|| {
+            format!("the manifest of backup {id} is not valid JSON of a manifest")
+        })?;
+        if manifest.id != id {
+            bail!(
+                "the manifest of backup {id} names another backup ({:?})",
+                manifest.id
+            );
+        }
+        if manifest.sha256.len() != 64
+            || !manifest
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            bail!("the manifest of backup {id} is damaged: sha256 must be 64 lowercase hex digits");
+        }
+        if manifest.object.is_empty()
+            || manifest.object.contains(['/', '\\'])
+            || manifest.object.starts_with('.')
+        {
+            bail!(
+                "the manifest of backup {id} is damaged: object must be a file name in the backup's folder"
+            );
+        }
+        Ok(manifest)
+    }
+}
+
 /// Above this size a logical dump is the wrong tool for routine backups: it takes long to take and longer to restore.
 const LOGICAL_DUMP_ADVISED_MAX: u64 = 50 << 30;
 /// A conservative dump rate for the estimate (bench/RESULTS.md measured about 350 MB/s of database size on 2 cores).
@@ -768,4 +801,31 @@ pub fn list(store: &dyn BackupStore) -> anyhow::Result<Vec<Manifest>> {
         .collect();
     manifests.sort_by_key(|m| std::cmp::Reverse(m.started_at));
     Ok(manifests)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_manifest_is_an_error_naming_the_field() {
+        let mut good = retention::tests::backup("20261130-120000-abcd", Utc::now());
+        good.sha256 = "ab".repeat(32);
+        let bytes = serde_json::to_vec(&good).unwrap();
+        assert!(Manifest::parse(&bytes, "20261130-120000-abcd").is_ok());
+
+        let damaged = |edit: &dyn Fn(&mut Manifest)| {
+            let mut m = good.clone();
+            edit(&mut m);
+            Manifest::parse(&serde_json::to_vec(&m).unwrap(), "20261130-120000-abcd")
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(damaged(&|m| m.sha256 = "abc".into()).contains("sha256"));
+        assert!(damaged(&|m| m.sha256 = "é".repeat(32)).contains("sha256"));
+        assert!(damaged(&|m| m.object = "../../etc/passwd".into()).contains("object"));
+        assert!(damaged(&|m| m.id = "other".into()).contains("another backup"));
+        let err = Manifest::parse(b"{\"id\": 3}", "x").unwrap_err();
+        assert!(format!("{err:#}").contains("not valid JSON"), "{err:#}");
+    }
 }

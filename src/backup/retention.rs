@@ -88,12 +88,13 @@ pub fn prune_plan(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::backup::Verification;
     use chrono::TimeZone;
 
-    fn backup(id: &str, at: DateTime<Utc>) -> Manifest {
+    /// A complete manifest of a backup taken at `at` (for tests of what reads manifests).
+    pub(in crate::backup) fn backup(id: &str, at: DateTime<Utc>) -> Manifest {
         Manifest {
             id: id.into(),
             database: "vivr".into(),

@@ -91,7 +91,7 @@ impl S3Store {
             bail!("{location}: no bucket named (s3://bucket/prefix)");
         }
         let encryption = Encryption::from_env()?;
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let config = crate::aws::sdk_config(None).await;
         let s3_config = aws_sdk_s3::config::Builder::from(&config)
             // Custom endpoints (MinIO, moto, …) serve buckets by path.
             .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
@@ -419,7 +419,7 @@ impl BackupStore for S3Store {
         let bytes = run(&self.handle, object.body.collect())
             .context("reading the manifest")?
             .into_bytes();
-        serde_json::from_slice(&bytes).with_context(|| format!("the manifest of {id} is not valid"))
+        Manifest::parse(&bytes, id)
     }
 
     fn ids(&self) -> anyhow::Result<Vec<String>> {

@@ -155,8 +155,7 @@ impl BackupStore for LocalStore {
                 path.display()
             )
         })?;
-        serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not a valid manifest", path.display()))
+        Manifest::parse(&bytes, id)
     }
 
     fn ids(&self) -> anyhow::Result<Vec<String>> {

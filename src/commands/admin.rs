@@ -74,9 +74,14 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
                 password: SecretString::from(password),
                 name: args.name,
             };
-            let user = register_user(store.as_ref(), registration, Role::Admin)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+            let user = register_user(
+                store.as_ref(),
+                &vivr_shop::auth::Passwords::new(1, 1),
+                registration,
+                Role::Admin,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
             println!("administrator {} created", user.email);
         }
         Command::Promote(args) => {

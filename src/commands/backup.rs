@@ -233,7 +233,7 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                         manifest.database,
                         human_bytes(manifest.raw_bytes),
                         human_bytes(manifest.compressed_bytes),
-                        &manifest.sha256[..16],
+                        manifest.sha256.get(..16).unwrap_or(&manifest.sha256),
                         manifest.tables.len(),
                         manifest
                             .migration_head

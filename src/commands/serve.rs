@@ -194,6 +194,24 @@ pub async fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Error);
         }
     };
+    // The addresses first: a port already taken fails before any database is created or migrated.
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("listening on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let admin_listener = match config.admin_bind {
+        Some(admin) => Some(
+            TcpListener::bind(admin)
+                .await
+                .with_context(|| format!("listening on {admin} (VIVR_ADMIN_BIND)"))?,
+        ),
+        None => None,
+    };
+    if admin_listener.is_none() && !config.shop.environment.is_development() {
+        tracing::warn!(
+            "/metrics is served only on VIVR_ADMIN_BIND outside development; set it to scrape metrics"
+        );
+    }
     let url = config.shop.database_url.expose_secret().to_string();
     tracing::info!(database = %redact_url(&url), environment = config.shop.environment.as_str(), "starting");
     prepare_database(
@@ -224,15 +242,8 @@ pub async fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
         );
     }
 
-    let listener = TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("listening on {}", config.bind))?;
-    let addr = listener.local_addr()?;
     let stop = shutdown_broadcast();
-    if let Some(admin) = config.admin_bind {
-        let admin_listener = TcpListener::bind(admin)
-            .await
-            .with_context(|| format!("listening on {admin}"))?;
+    if let Some(admin_listener) = admin_listener {
         tracing::info!("metrics at http://{}/metrics", admin_listener.local_addr()?);
         let admin_app = admin_router(state.clone());
         let admin_state = state.clone();

@@ -121,6 +121,12 @@ fn serve_source(input: &ServeInput) -> Source {
     source
 }
 
+/// Metrics name every route, status and pool size: outside development they are served only on the private
+/// admin listener, never next to the shop.
+fn metrics_on_public_listener(environment: Environment, admin_listener: bool) -> bool {
+    !admin_listener && environment.is_development()
+}
+
 /// Checks what `vivr serve` was given against the schema (every rule, every variable the process sees), then
 /// builds the shop's typed configuration.
 pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
@@ -181,7 +187,7 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
     shop.shutdown_drain = Duration::from_secs(input.shutdown_drain_secs);
     shop.shutdown_timeout = Duration::from_secs(input.shutdown_timeout_secs);
     shop.catalog_cache_ttl = Duration::from_secs(input.catalog_cache_secs);
-    shop.metrics_on_public_listener = admin_bind.is_none();
+    shop.metrics_on_public_listener = metrics_on_public_listener(environment, admin_bind.is_some());
     shop.expected_migrations = crate::migrate::expected(backend);
     let value = |key: &str| {
         source
@@ -242,6 +248,14 @@ mod tests {
     }
 
     #[test]
+    fn metrics_stay_off_the_public_listener_outside_development() {
+        assert!(metrics_on_public_listener(Environment::Development, false));
+        assert!(!metrics_on_public_listener(Environment::Development, true));
+        assert!(!metrics_on_public_listener(Environment::Staging, false));
+        assert!(!metrics_on_public_listener(Environment::Production, false));
+    }
+
+    #[test]
     fn development_defaults_are_valid() {
         assert!(validate(input()).is_ok());
     }
@@ -255,9 +269,10 @@ mod tests {
         bad.trusted_proxies = vec!["10.0.0.0/99".into()];
         let report = validate(bad).err().unwrap();
         let text = report.to_string();
-        assert_eq!(report.report.errors(), 5, "{text}");
+        assert_eq!(report.report.errors(), 6, "{text}");
         for needle in [
             "DATABASE_URL",
+            "VIVR_SMTP_URL",
             "VIVR_SESSION_SECRET",
             "VIVR_BIND",
             "VIVR_TRUSTED_PROXIES",

@@ -111,11 +111,7 @@ pub fn parse_variables(name: &str, text: &str) -> anyhow::Result<BTreeMap<String
 impl Secrets {
     /// Region and credentials from the standard chain; `endpoint_url` (or `AWS_ENDPOINT_URL`) for another endpoint.
     pub async fn connect(endpoint_url: Option<&str>, command: &str) -> anyhow::Result<Self> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(url) = endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let config = loader.load().await;
+        let config = crate::aws::sdk_config(endpoint_url).await;
         if config.region().is_none() {
             bail!("no AWS region: set AWS_REGION (or a region in the AWS profile)");
         }

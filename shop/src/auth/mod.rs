@@ -8,9 +8,11 @@ mod session;
 
 pub use client_ip::ClientIp;
 pub use csrf::{SigningKey, verify_api_csrf};
-pub use password::{PasswordCheck, hash_password, verify_password};
-pub use rate_limit::{Counting, KeyBy, Limit, Policy, Quota, RateLimiter, RateLimits};
+pub use password::{PasswordCheck, PasswordError, Passwords};
+pub use rate_limit::{
+    Counting, KeyBy, Limit, Policy, Quota, RateLimiter, RateLimits, Slot, failure_delay,
+};
 pub use session::{
-    CurrentUser, RequestContext, SessionCookies, VISITOR_CART_LIFETIME, hash_token, now,
-    random_token, session_layer, start_session,
+    CurrentUser, RequestContext, SessionCookies, VISITOR_CART_LIFETIME, hash_token,
+    is_publicly_cacheable, now, random_token, session_layer, start_session,
 };

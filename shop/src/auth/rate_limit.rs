@@ -6,9 +6,16 @@
 //! `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds) and `RateLimit-Policy`; a refusal is a
 //! 429 with `Retry-After` as well.
 //!
-//! Most policies count every request, and the count is taken before the handler runs: it is a single atomic
-//! upsert, so N processes let exactly `max` requests through. Sign-in counts failures only (as express-rate-limit's
-//! `skipSuccessfulRequests` does): a customer who signs in often is never locked out, a guesser is.
+//! Every count is taken before the handler runs, as a single atomic upsert, so N processes let exactly `max`
+//! requests through however many arrive at once. Sign-in counts failures only (as express-rate-limit's
+//! `skipSuccessfulRequests` does) without checking after the fact: each attempt takes its slot before the
+//! password is verified, and a success gives it back ([`RateLimiter::refund`]). A customer who signs in often is
+//! never locked out; thirty guesses sent at once get the allowed number evaluated, no more.
+//!
+//! Sign-in has three counts (see `services::accounts::sign_in`): per client IP (in the route's layer), per
+//! account *and* IP (a few failures: the owner, from another address, still gets in), and per account whatever the
+//! IP (a higher ceiling against guessing from many addresses). Failed answers wait longer as failures pile up
+//! ([`failure_delay`]); correct passwords never wait.
 //!
 //! [`ClientIp`]: crate::auth::ClientIp
 
@@ -46,8 +53,12 @@ pub struct RateLimits {
     pub register: Limit,
     /// Failed sign-ins per client IP (whatever the accounts tried).
     pub login_ip: Limit,
-    /// Failed sign-ins per account (whatever the IPs); a success clears it.
+    /// Failed sign-ins per account from one client IP; a success clears it.
+    pub login_account_ip: Limit,
+    /// Failed sign-ins per account from every IP together: the ceiling against guessing from many addresses.
     pub login_account: Limit,
+    /// The first step of the growing delay before a failed sign-in is answered (see [`failure_delay`]).
+    pub login_failure_delay: Duration,
     /// Review submissions per customer.
     pub reviews: Limit,
     /// Newsletter sign-ups per client IP.
@@ -61,7 +72,9 @@ impl Default for RateLimits {
         RateLimits {
             register: Limit::per(10, HOUR),
             login_ip: Limit::per(20, 15 * MINUTE),
-            login_account: Limit::per(5, 15 * MINUTE),
+            login_account_ip: Limit::per(5, 15 * MINUTE),
+            login_account: Limit::per(50, 15 * MINUTE),
+            login_failure_delay: Duration::from_secs(1),
             reviews: Limit::per(10, HOUR),
             newsletter: Limit::per(3, HOUR),
             checkout: Limit::per(10, 10 * MINUTE),
@@ -75,6 +88,7 @@ impl RateLimits {
         [
             self.register,
             self.login_ip,
+            self.login_account_ip,
             self.login_account,
             self.reviews,
             self.newsletter,
@@ -105,12 +119,25 @@ pub enum KeyBy {
     UserOrIp,
 }
 
-/// Which requests a policy counts.
+/// Which requests a policy counts. Both take their slot before the handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counting {
     Every,
-    /// Only answers that are client errors (a wrong password, a bad CSRF token), checked before the handler runs.
+    /// Only answers that are client errors (a wrong password, a bad CSRF token): any other answer gives its slot
+    /// back.
     Failures,
+}
+
+/// How long a failed sign-in waits before it is answered: nothing for the first two failures of an account from
+/// one address, then `base`, 2 × `base`, 4 × `base`… (at most 8 × `base`); failures of the account from every
+/// address add a step for each ten beyond the first ten. Guessing slows down; the owner, whose password is right,
+/// never waits.
+pub fn failure_delay(base: Duration, account_ip_failures: i64, account_failures: i64) -> Duration {
+    let steps = (account_ip_failures - 2).max(0) + ((account_failures - 10).max(0) + 9) / 10;
+    if steps == 0 {
+        return Duration::ZERO;
+    }
+    base * (1u32 << (steps - 1).min(3))
 }
 
 impl Policy {
@@ -210,6 +237,16 @@ impl Quota {
     ];
 }
 
+/// A counted event: its figures for the headers, and what [`RateLimiter::refund`] needs to give it back.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub key: String,
+    pub quota: Quota,
+    /// Events counted in this window so far, this one included.
+    pub count: i64,
+    window_start: NaiveDateTime,
+}
+
 /// Counts events against keys in the store.
 pub struct RateLimiter<'a> {
     pub store: &'a dyn Store,
@@ -219,7 +256,7 @@ pub struct RateLimiter<'a> {
 impl RateLimiter<'_> {
     /// Counts one event; refused (429) when it is over the limit. The count is one atomic upsert: concurrent
     /// requests, in any number of processes, let exactly `max` through per window.
-    pub async fn consume(&self, key: &str, limit: Limit) -> Result<Quota, AppError> {
+    pub async fn consume(&self, key: &str, limit: Limit) -> Result<Slot, AppError> {
         let window = self
             .store
             .rate_limit_hit(key, limit.window, self.now)
@@ -230,30 +267,24 @@ impl RateLimiter<'_> {
             tracing::warn!(limit = key_kind(key), "rate limit reached");
             return Err(AppError::TooManyRequests(quota));
         }
-        Ok(quota)
+        Ok(Slot {
+            key: key.to_string(),
+            quota,
+            count: window.count,
+            window_start: window.window_start,
+        })
     }
 
-    /// Refused (429) when the key has used up its window; counts nothing.
-    pub async fn check(&self, key: &str, limit: Limit) -> Result<Quota, AppError> {
-        let window = self
-            .store
-            .rate_limit_peek(key, limit.window, self.now)
+    /// Gives a slot back (the event turned out not to count: a successful sign-in). Returns the quota the client
+    /// now has.
+    pub async fn refund(&self, slot: &Slot) -> Result<Quota, AppError> {
+        self.store
+            .rate_limit_refund(&slot.key, slot.window_start)
             .await?;
-        let quota = Quota::of(limit, window, self.now);
-        if quota.remaining == 0 {
-            tracing::warn!(limit = key_kind(key), "rate limit reached");
-            return Err(AppError::TooManyRequests(quota));
-        }
-        Ok(quota)
-    }
-
-    /// Counts one event without refusing anything (for failures, counted after the fact).
-    pub async fn record(&self, key: &str, limit: Limit) -> Result<Quota, AppError> {
-        let window = self
-            .store
-            .rate_limit_hit(key, limit.window, self.now)
-            .await?;
-        Ok(Quota::of(limit, Some(window), self.now))
+        Ok(Quota {
+            remaining: (slot.quota.remaining + 1).min(slot.quota.limit),
+            ..slot.quota
+        })
     }
 
     pub async fn reset(&self, key: &str) -> Result<(), AppError> {
@@ -330,6 +361,21 @@ mod tests {
         let mut headers = HeaderMap::new();
         quota.apply(&mut headers, false);
         assert!(headers.get("retry-after").is_none());
+    }
+
+    #[test]
+    fn failed_sign_ins_wait_longer_and_longer() {
+        let base = Duration::from_secs(1);
+        let delays: Vec<u64> = (1..=6)
+            .map(|n| failure_delay(base, n, n).as_secs())
+            .collect();
+        assert_eq!(delays, [0, 0, 1, 2, 4, 8]);
+        // Many addresses on one account: each ten failures beyond ten add a step, even at an address's first.
+        assert_eq!(failure_delay(base, 1, 10), Duration::ZERO);
+        assert_eq!(failure_delay(base, 1, 11), base);
+        assert_eq!(failure_delay(base, 1, 31), base * 4);
+        assert_eq!(failure_delay(base, 5, 500), base * 8);
+        assert_eq!(failure_delay(Duration::ZERO, 5, 500), Duration::ZERO);
     }
 
     #[test]

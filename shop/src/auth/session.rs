@@ -188,7 +188,7 @@ pub async fn session_layer(
 
     let mut user = None;
     let mut session_hash = None;
-    let mut renewed_cookie = None;
+    let mut renewal = None;
     if let Some(token) = cookie_value(headers, cookies.session).filter(|t| !t.is_empty()) {
         let hash = hash_token(token);
         match state.store().session_by_token_hash(&hash, now).await {
@@ -200,11 +200,7 @@ pub async fn session_layer(
                 // Renew at most once a minute per session: enough for sliding expiry, cheap on the database.
                 if new_expiry > record.expires && now - record.last_seen_at >= TimeDelta::minutes(1)
                 {
-                    if let Err(err) = state.store().renew_session(&hash, new_expiry, now).await {
-                        tracing::warn!(error = %err, "could not renew session");
-                    } else {
-                        renewed_cookie = Some(cookies.session_cookie(token, new_expiry - now));
-                    }
+                    renewal = Some((hash.clone(), token.to_string(), new_expiry));
                 }
                 user = Some(record.user);
                 session_hash = Some(hash);
@@ -253,8 +249,20 @@ pub async fn session_layer(
     request.extensions_mut().insert(ctx);
 
     let mut response = next.run(request).await;
-    if let Some(cookie) = renewed_cookie {
-        response.headers_mut().append(SET_COOKIE, cookie);
+    // A response shared caches may keep must never carry a cookie (a CDN would hand one shopper's session to
+    // the next): the session slides on the next private answer instead.
+    if is_publicly_cacheable(response.headers()) {
+        return response;
+    }
+    if let Some((hash, token, new_expiry)) = renewal {
+        match state.store().renew_session(&hash, new_expiry, now).await {
+            Ok(()) => {
+                response
+                    .headers_mut()
+                    .append(SET_COOKIE, cookies.session_cookie(&token, new_expiry - now));
+            }
+            Err(err) => tracing::warn!(error = %err, "could not renew session"),
+        }
     }
     // Pages carry forms; give the browser the CSRF cookie their tokens were made for. JSON answers (often public
     // and cacheable) never set cookies.
@@ -274,6 +282,16 @@ pub async fn session_layer(
             .append(SET_COOKIE, cookies.csrf_cookie(&fresh));
     }
     response
+}
+
+/// Whether shared caches may store this response (`Cache-Control: public`).
+pub fn is_publicly_cacheable(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|directive| directive.trim().eq_ignore_ascii_case("public"))
 }
 
 /// Starts a session for `user`: a new token, stored hashed. Returns the token for the cookie.

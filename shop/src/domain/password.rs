@@ -1,55 +1,194 @@
-//! The password policy of the original app (reference §3.4), applied on the server only, with its French messages.
+//! Which passwords an account may have, judged as NIST SP 800-63B asks: by how guessable they are, not by
+//! composition rules. At least 8 characters (and at most 128 bytes, the cost cap of one hash), and not guessable
+//! by an attacker's dictionaries: zxcvbn's estimate (its common-password, name and English word lists, keyboard
+//! patterns, dates, repeats, l33t) with French words and the account's own email and name added, must reach
+//! "safely unguessable" (score 3, about 10^8 guesses or more). A refusal says why, in French.
 
-/// The unmet requirements, in the order the original listed them.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Le mot de passe doit contenir {}", .missing.join(", "))]
-pub struct PasswordPolicyError {
-    pub missing: Vec<&'static str>,
-}
+use zxcvbn::feedback::Warning;
+use zxcvbn::{Score, zxcvbn};
 
-const SPECIALS: &str = "!@#$%^&*(),.?\":{}|<>_-+=[]\\/`~";
-const TOO_COMMON: [&str; 9] = [
-    "password",
-    "Password1!",
-    "12345678!",
-    "Qwerty1!",
-    "Admin123!",
-    "Welcome1!",
-    "Password123!",
-    "Azerty1!",
-    "Motdepasse1!",
-];
 /// Argon2 hashes whatever it is given; a cap keeps one request from costing seconds of CPU.
 pub const MAX_PASSWORD_LEN: usize = 128;
+pub const MIN_PASSWORD_CHARS: usize = 8;
 
-pub fn check_password_policy(password: &str) -> Result<(), PasswordPolicyError> {
-    let mut missing = Vec::new();
-    if password.chars().count() < 8 {
-        missing.push("au moins 8 caractères");
+/// French words and passwords that French users pick often and that zxcvbn's English lists lack, most common
+/// first (zxcvbn ranks them by position).
+const FRENCH_WORDS: &[&str] = &[
+    "motdepasse",
+    "azerty",
+    "soleil",
+    "bonjour",
+    "doudou",
+    "loulou",
+    "chouchou",
+    "jetaime",
+    "amour",
+    "marseille",
+    "paris",
+    "princesse",
+    "chocolat",
+    "coucou",
+    "bisous",
+    "nicolas",
+    "camille",
+    "julien",
+    "maison",
+    "famille",
+    "bebe",
+    "cheval",
+    "chaton",
+    "papillon",
+    "liberte",
+    "france",
+    "toulouse",
+    "lyon",
+    "bordeaux",
+    "nantes",
+    "lille",
+    "bretagne",
+    "juillet",
+    "janvier",
+    "fevrier",
+    "decembre",
+    "vacances",
+    "bonheur",
+    "cherie",
+    "mamour",
+    "moimeme",
+    "olivier",
+    "isabelle",
+    "nathalie",
+    "sandrine",
+    "celine",
+    "sebastien",
+    "antoine",
+    "thomas",
+    "alexandre",
+    "maxime",
+    "manon",
+    "chloe",
+    "lucas",
+    "emma",
+    "louise",
+    "gabriel",
+    "arthur",
+    "jules",
+    "hugo",
+    "raphael",
+    "leo",
+    "vivr",
+    "boutique",
+    "deco",
+    "decoration",
+    "canape",
+    "lampe",
+    "bougie",
+    "coussin",
+    "salon",
+    "cuisine",
+    "jardin",
+    "etoile",
+    "lune",
+    "fleur",
+    "rose",
+    "printemps",
+    "ete",
+    "automne",
+    "hiver",
+    "mercredi",
+    "samedi",
+    "dimanche",
+    "football",
+    "psg",
+    "olympique",
+    "rugby",
+    "musique",
+    "secret",
+    "bienvenue",
+    "salut",
+    "merci",
+    "tresor",
+    "dragon",
+];
+
+/// Why a password is refused; the message is the sentence shown to the customer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PasswordPolicyError {
+    pub message: String,
+}
+
+fn refuse(message: impl Into<String>) -> PasswordPolicyError {
+    PasswordPolicyError {
+        message: message.into(),
+    }
+}
+
+/// Judges `password` for an account; `context` holds what an attacker knows of it (its email, its name).
+pub fn check_password_policy(password: &str, context: &[&str]) -> Result<(), PasswordPolicyError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(refuse(format!(
+            "Le mot de passe doit contenir au moins {MIN_PASSWORD_CHARS} caractères."
+        )));
     }
     if password.len() > MAX_PASSWORD_LEN {
-        missing.push("au plus 128 caractères");
+        return Err(refuse(format!(
+            "Le mot de passe ne peut pas dépasser {MAX_PASSWORD_LEN} caractères."
+        )));
     }
-    if !password.chars().any(char::is_uppercase) {
-        missing.push("une majuscule");
+    // The parts of the email and name, as an attacker would try them.
+    let mut known: Vec<String> = FRENCH_WORDS.iter().map(|w| w.to_string()).collect();
+    for item in context {
+        known.extend(
+            item.split(|c: char| !c.is_alphanumeric())
+                .filter(|part| part.chars().count() >= 3)
+                .map(str::to_lowercase),
+        );
     }
-    if !password.chars().any(char::is_lowercase) {
-        missing.push("une minuscule");
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    let estimate = zxcvbn(password, &known);
+    if estimate.score() >= Score::Three {
+        return Ok(());
     }
-    if !password.chars().any(|c| c.is_ascii_digit()) {
-        missing.push("un chiffre");
-    }
-    if !password.chars().any(|c| SPECIALS.contains(c)) {
-        missing.push("un caractère spécial (!@#$%^&*...)");
-    }
-    if TOO_COMMON.contains(&password) {
-        missing.push("ce mot de passe est trop courant");
-    }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(PasswordPolicyError { missing })
-    }
+    let reason = match estimate.feedback().and_then(|f| f.warning()) {
+        Some(Warning::ThisIsATop10Password | Warning::ThisIsATop100Password) => {
+            "c'est l'un des mots de passe les plus utilisés"
+        }
+        Some(Warning::ThisIsACommonPassword) => "c'est un mot de passe très courant",
+        Some(Warning::ThisIsSimilarToACommonlyUsedPassword) => {
+            "il ressemble trop à un mot de passe courant, même avec des chiffres ou des symboles ajoutés"
+        }
+        Some(Warning::StraightRowsOfKeysAreEasyToGuess) => {
+            "une rangée de touches du clavier se devine facilement"
+        }
+        Some(Warning::ShortKeyboardPatternsAreEasyToGuess) => {
+            "un motif du clavier se devine facilement"
+        }
+        Some(Warning::RepeatsLikeAaaAreEasyToGuess) => {
+            "des répétitions comme « aaa » se devinent facilement"
+        }
+        Some(Warning::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess) => {
+            "répéter un motif (« abcabc ») ne le rend guère plus sûr"
+        }
+        Some(Warning::SequencesLikeAbcAreEasyToGuess) => {
+            "des suites comme « abc » ou « 6543 » se devinent facilement"
+        }
+        Some(Warning::RecentYearsAreEasyToGuess | Warning::DatesAreOftenEasyToGuess) => {
+            "les dates et les années se devinent facilement"
+        }
+        Some(Warning::AWordByItselfIsEasyToGuess) => "un mot seul se devine facilement",
+        Some(
+            Warning::NamesAndSurnamesByThemselvesAreEasyToGuess
+            | Warning::CommonNamesAndSurnamesAreEasyToGuess,
+        ) => "les prénoms et noms courants se devinent facilement",
+        _ => {
+            "il se devine trop facilement (mots courants, votre nom ou votre email, motifs simples)"
+        }
+    };
+    Err(refuse(format!(
+        "Mot de passe trop facile à deviner : {reason}. Choisissez une phrase de plusieurs mots \
+         inhabituels, ou une suite plus longue et imprévisible."
+    )))
 }
 
 #[cfg(test)]
@@ -57,24 +196,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_a_strong_password() {
-        assert_eq!(check_password_policy("Tr3s-Solide!"), Ok(()));
+    fn accepts_long_unusual_passwords_and_passphrases() {
+        for good in [
+            "Tr3s-Solide!",
+            "Adm1n-Solide!",
+            "cheval agrafe pile correcte",
+            "Vq7#pL2m!xR9",
+        ] {
+            assert_eq!(check_password_policy(good, &[]), Ok(()), "{good}");
+        }
     }
 
     #[test]
-    fn lists_every_unmet_rule_in_french() {
-        let err = check_password_policy("abc").unwrap_err();
+    fn refuses_guessable_passwords_whatever_their_composition() {
+        for weak in [
+            "Soleil123!",
+            "Password1!",
+            "Azerty123!",
+            "Motdepasse1!",
+            "qwertyuiop",
+            "aaaaaaaaaaaa",
+            "Marseille2024",
+        ] {
+            let err = check_password_policy(weak, &[]).unwrap_err();
+            assert!(
+                err.message
+                    .starts_with("Mot de passe trop facile à deviner : "),
+                "{weak}: {}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn the_accounts_own_email_and_name_count_as_known_words() {
+        let password = "Dupontel-2025";
+        let context = ["martine.dupontel@exemple.fr", "Martine Dupontel"];
+        assert!(check_password_policy(password, &context).is_err());
+    }
+
+    #[test]
+    fn length_bounds_name_the_rule() {
         assert_eq!(
-            err.to_string(),
-            "Le mot de passe doit contenir au moins 8 caractères, une majuscule, un chiffre, un caractère spécial (!@#$%^&*...)"
+            check_password_policy("Ab1!", &[]).unwrap_err().message,
+            "Le mot de passe doit contenir au moins 8 caractères."
         );
-    }
-
-    #[test]
-    fn rejects_the_blacklist_even_when_complex() {
-        assert_eq!(
-            check_password_policy("Azerty1!").unwrap_err().missing,
-            vec!["ce mot de passe est trop courant"]
+        assert!(
+            check_password_policy(&"x".repeat(129), &[])
+                .unwrap_err()
+                .message
+                .contains("128")
         );
     }
 }

@@ -46,7 +46,8 @@ pub fn verify(
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    // abs_diff: a timestamp of i64::MIN must not overflow the subtraction.
+    if now.abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return Err(SignatureError::OutsideTolerance);
     }
     for secret in secrets {
@@ -117,6 +118,24 @@ mod tests {
         let v1 = good.split("v1=").nth(1).unwrap();
         let header = format!("t=50,v1={},v1={v1},v0=ignored", "00".repeat(32));
         assert_eq!(verify(body, Some(&header), &secrets(&["s"]), 60), Ok(()));
+    }
+
+    #[test]
+    fn extreme_timestamps_are_outside_the_tolerance_not_a_panic() {
+        let secret = secrets(&["whsec_a"]);
+        for t in [i64::MIN, i64::MAX, -1] {
+            let header = format!("t={t},v1={}", "00".repeat(32));
+            assert_eq!(
+                verify(b"{}", Some(&header), &secret, 1_800_000_000),
+                Err(SignatureError::OutsideTolerance),
+                "t={t}"
+            );
+        }
+        let header = format!("t=1,v1={}", "00".repeat(32));
+        assert_eq!(
+            verify(b"{}", Some(&header), &secret, i64::MIN),
+            Err(SignatureError::OutsideTolerance)
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::extract::{ApiJson, PageForm};
 use super::pages::{Layout, PageError, french_month_year, render};
 use crate::AppState;
-use crate::auth::{RequestContext, random_token, verify_api_csrf};
+use crate::auth::{ClientIp, RequestContext, random_token, verify_api_csrf};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::services::accounts::{self as service, Registration, SignedIn, safe_redirect_target};
@@ -95,15 +95,15 @@ pub async fn api_register(
     ctx: RequestContext,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<Response, AppError> {
-    let password = SecretString::from(body.password);
     let registration = Registration {
-        email: body.email.clone(),
-        password: password.clone(),
+        email: body.email,
+        password: SecretString::from(body.password),
         name: body.name,
     };
-    let user = service::register_user(state.store(), registration, Role::User).await?;
+    let user =
+        service::register_user(state.store(), state.passwords(), registration, Role::User).await?;
     tracing::info!(user = %user.id, "account created");
-    let signed_in = service::sign_in(&state, &body.email, password).await?;
+    let signed_in = service::open_session(&state, user).await?;
     let (cookies, token) = session_cookies(&state, &ctx, &signed_in).await?;
     Ok(with_cookies(
         session_response(StatusCode::CREATED, Some(&signed_in.user), token),
@@ -114,10 +114,11 @@ pub async fn api_register(
 pub async fn api_login(
     State(state): State<AppState>,
     ctx: RequestContext,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, AppError> {
     let signed_in =
-        service::sign_in(&state, &body.email, SecretString::from(body.password)).await?;
+        service::sign_in(&state, ip, &body.email, SecretString::from(body.password)).await?;
     let (cookies, token) = session_cookies(&state, &ctx, &signed_in).await?;
     Ok(with_cookies(
         session_response(StatusCode::OK, Some(&signed_in.user), token),
@@ -205,13 +206,14 @@ pub struct LoginForm {
 pub async fn page_login_submit(
     State(state): State<AppState>,
     ctx: RequestContext,
+    ClientIp(ip): ClientIp,
     PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
     state
         .signing_key()
         .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     let next = safe_redirect_target(form.next.as_deref());
-    match service::sign_in(&state, &form.email, SecretString::from(form.password)).await {
+    match service::sign_in(&state, ip, &form.email, SecretString::from(form.password)).await {
         Ok(signed_in) => {
             let (cookies, _) = session_cookies(&state, &ctx, &signed_in).await?;
             let mut response = with_cookies(Redirect::to(&next).into_response(), cookies);
@@ -292,29 +294,32 @@ pub async fn page_register_submit(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    let password = SecretString::from(form.password.clone());
     let registration = Registration {
         email: form.email.clone(),
-        password: password.clone(),
+        password: SecretString::from(form.password.clone()),
         name: form.name.clone(),
     };
-    match service::register_user(state.store(), registration, Role::User).await {
-        Ok(_) => {}
-        Err(AppError::Validation(e)) => {
-            // The password policy's messages are whole sentences already.
-            let message = if e.field == "password" {
-                e.message
-            } else {
-                super::pages::form_error_text(&AppError::Validation(e))
-            };
-            return rerender(vec![message], StatusCode::UNPROCESSABLE_ENTITY);
-        }
-        Err(AppError::Conflict { message, .. }) => {
-            return rerender(vec![message], StatusCode::CONFLICT);
-        }
-        Err(other) => return Err(other.into()),
-    }
-    let signed_in = service::sign_in(&state, &form.email, password).await?;
+    let user =
+        match service::register_user(state.store(), state.passwords(), registration, Role::User)
+            .await
+        {
+            Ok(user) => user,
+            Err(AppError::Validation(e)) => {
+                // The password policy's messages are whole sentences already.
+                let message = if e.field == "password" {
+                    e.message
+                } else {
+                    super::pages::form_error_text(&AppError::Validation(e))
+                };
+                return rerender(vec![message], StatusCode::UNPROCESSABLE_ENTITY);
+            }
+            Err(AppError::Conflict { message, .. }) => {
+                return rerender(vec![message], StatusCode::CONFLICT);
+            }
+            Err(other) => return Err(other.into()),
+        };
+    tracing::info!(user = %user.id, "account created");
+    let signed_in = service::open_session(&state, user).await?;
     let (cookies, _) = session_cookies(&state, &ctx, &signed_in).await?;
     Ok(with_cookies(
         Redirect::to("/compte").into_response(),

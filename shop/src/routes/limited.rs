@@ -45,24 +45,23 @@ async fn run(
     let limit = policy.limit(&state.config().rate_limits);
     let request = Request::from_parts(parts, body);
 
-    let store = state.store();
-    let before = RateLimiter { store, now: now() };
-    let quota = match policy.counting() {
-        Counting::Every => before.consume(&key, limit).await?,
-        Counting::Failures => before.check(&key, limit).await?,
+    let limiter = RateLimiter {
+        store: state.store(),
+        now: now(),
     };
+    // The slot is taken before the handler runs, whatever the policy: requests sent at once cannot all pass a
+    // check made before any of them is counted.
+    let slot = limiter.consume(&key, limit).await?;
     let mut response = next.run(request).await;
     let status = response.status();
-    // A refusal from inside the handler (sign-in's per-account limit) already carries its own figures.
+    // A refusal from inside the handler (sign-in's per-account limits) already carries its own figures.
     if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
         return Ok(response);
     }
-    let quota = if policy.counting() == Counting::Failures && status.is_client_error() {
-        RateLimiter { store, now: now() }
-            .record(&key, limit)
-            .await?
+    let quota = if policy.counting() == Counting::Failures && !status.is_client_error() {
+        limiter.refund(&slot).await?
     } else {
-        quota
+        slot.quota
     };
     quota.apply(response.headers_mut(), false);
     Ok(response)

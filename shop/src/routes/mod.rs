@@ -18,7 +18,7 @@ mod wishlist;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
-use axum::http::{HeaderName, Request};
+use axum::http::Request;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -31,9 +31,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::AppState;
 use crate::auth::{Policy, session_layer};
-use crate::web::{metrics_layer, security_headers, static_asset};
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+use crate::web::{
+    REQUEST_ID, check_request_id, metrics_layer, panic_response, refuse_oversized_bodies,
+    security_headers, static_asset,
+};
 
 /// The whole application. Pure: builds the router, does no I/O.
 pub fn router(state: AppState) -> Router {
@@ -198,18 +199,22 @@ pub fn router(state: AppState) -> Router {
         app = app.route("/metrics", get(health::metrics));
     }
     let timeout = config.request_timeout;
+    // Outermost last. Security headers and metrics sit outside the timeout and the panic catcher, so a 408 or a
+    // 500 from a panic carries the same headers and is counted like any other answer.
     app.merge(with_sessions)
-        .layer(from_fn_with_state(state.clone(), metrics_layer))
-        .layer(from_fn_with_state(state.clone(), security_headers))
         .layer(CompressionLayer::new().gzip(true).br(true))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(CatchPanicLayer::new())
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(from_fn_with_state(state.clone(), refuse_oversized_bodies))
+        .layer(from_fn_with_state(state.clone(), metrics_layer))
+        .layer(from_fn_with_state(state.clone(), security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(check_request_id))
         .with_state(state)
 }
 

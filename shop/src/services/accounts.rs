@@ -4,7 +4,7 @@ use chrono::TimeDelta;
 use secrecy::SecretString;
 
 use crate::AppState;
-use crate::auth::{PasswordCheck, RateLimiter, hash_password, now, start_session, verify_password};
+use crate::auth::{PasswordCheck, Passwords, RateLimiter, failure_delay, now, start_session};
 use crate::domain::{Email, FieldError, Role, check_password_policy};
 use crate::error::AppError;
 use crate::store::{NewUser, Store, StoreError, User};
@@ -32,18 +32,21 @@ fn validate_name(name: Option<&str>) -> Result<Option<String>, FieldError> {
     }
 }
 
-/// Creates a user account (role USER) after validating everything; nothing is written on any error.
+/// Creates a user account after validating everything; nothing is written on any error. The password is hashed
+/// once, here: the caller opens the session with [`open_session`], without verifying what it just hashed.
 pub async fn register_user(
     store: &dyn Store,
+    passwords: &Passwords,
     input: Registration,
     role: Role,
 ) -> Result<User, AppError> {
     use secrecy::ExposeSecret;
     let email = Email::parse("email", &input.email)?;
-    check_password_policy(input.password.expose_secret())
-        .map_err(|e| AppError::Validation(FieldError::new("password", e.to_string())))?;
     let name = validate_name(input.name.as_deref())?;
-    let password_hash = hash_password(input.password).await?;
+    let context = [email.as_str(), name.as_deref().unwrap_or_default()];
+    check_password_policy(input.password.expose_secret(), &context)
+        .map_err(|e| AppError::Validation(FieldError::new("password", e.message)))?;
+    let password_hash = passwords.hash(input.password).await?;
     let new = NewUser {
         email: email.as_str().to_string(),
         name,
@@ -65,11 +68,27 @@ pub struct SignedIn {
     pub lifetime: TimeDelta,
 }
 
-/// Checks the credentials, upgrades a legacy bcrypt hash, and opens a session. Failed attempts are limited per
-/// account here (per client IP, the route's rate limit counts them). Wrong email and wrong password give the
-/// same answer, in the same time.
+/// Opens a session for a user who has just proven who they are (registration, or [`sign_in`]).
+pub async fn open_session(state: &AppState, user: User) -> Result<SignedIn, AppError> {
+    let (token, lifetime) = start_session(state, &user).await?;
+    tracing::info!(user = %user.id, "signed in");
+    Ok(SignedIn {
+        user,
+        token,
+        lifetime,
+    })
+}
+
+/// Checks the credentials, upgrades a legacy bcrypt hash, and opens a session. Wrong email and wrong password give
+/// the same answer, in the same time.
+///
+/// Before the password is verified, the attempt takes a slot per account from this client IP and per account
+/// from every IP (the route's layer has taken one per IP): attempts sent at once cannot outnumber the limits, and
+/// one address guessing cannot lock the owner out from another. A correct password gives the slots back; a
+/// wrong one waits [`failure_delay`] before the answer.
 pub async fn sign_in(
     state: &AppState,
+    client_ip: std::net::IpAddr,
     email: &str,
     password: SecretString,
 ) -> Result<SignedIn, AppError> {
@@ -79,39 +98,66 @@ pub async fn sign_in(
     };
     let email = Email::parse("email", email).map_err(|_| invalid())?;
     let store = state.store();
+    let limits = &state.config().rate_limits;
     let limiter = RateLimiter { store, now: now() };
-    let account_key = format!("login:account:{}", email.as_str());
-    let account_limit = state.config().rate_limits.login_account;
-    limiter.check(&account_key, account_limit).await?;
-
-    let user = store.user_by_email(email.as_str()).await?;
-    let check = verify_password(
-        password.clone(),
-        user.as_ref().and_then(|u| u.password_hash.clone()),
-    )
-    .await?;
-    let (user, rehash) = match (user, check) {
-        (Some(user), PasswordCheck::Valid { rehash }) => (user, rehash),
-        _ => {
-            limiter.record(&account_key, account_limit).await?;
-            tracing::info!("sign-in refused: wrong credentials");
-            return Err(invalid());
+    let pair = limiter
+        .consume(
+            &format!("login:account-ip:{}|{client_ip}", email.as_str()),
+            limits.login_account_ip,
+        )
+        .await?;
+    let account = match limiter
+        .consume(
+            &format!("login:account:{}", email.as_str()),
+            limits.login_account,
+        )
+        .await
+    {
+        Ok(slot) => slot,
+        Err(refused) => {
+            // Not evaluated: the pair's slot goes back.
+            limiter.refund(&pair).await?;
+            return Err(refused);
         }
     };
-    // A success clears the account's count (the IP's stays: it may be guessing other accounts).
-    limiter.reset(&account_key).await?;
+
+    let verified = match store.user_by_email(email.as_str()).await {
+        Ok(user) => {
+            let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+            state
+                .passwords()
+                .verify(password.clone(), stored)
+                .await
+                .map(|check| (user, check))
+                .map_err(AppError::from)
+        }
+        Err(err) => Err(err.into()),
+    };
+    let (user, rehash) = match verified {
+        Ok((Some(user), PasswordCheck::Valid { rehash })) => (user, rehash),
+        Ok(_) => {
+            tracing::info!("sign-in refused: wrong credentials");
+            let delay = failure_delay(limits.login_failure_delay, pair.count, account.count);
+            tokio::time::sleep(delay).await;
+            return Err(invalid());
+        }
+        Err(err) => {
+            // Busy or the database: nothing was judged, the slots go back.
+            limiter.refund(&pair).await?;
+            limiter.refund(&account).await?;
+            return Err(err);
+        }
+    };
+    // A success clears this address's failures on the account and gives back the account-wide slot (other
+    // addresses' failures stay counted: they may be guessing).
+    limiter.reset(&pair.key).await?;
+    limiter.refund(&account).await?;
     if rehash {
-        let hash = hash_password(password).await?;
+        let hash = state.passwords().hash(password).await?;
         store.set_password_hash(&user.id, &hash, now()).await?;
         tracing::info!(user = %user.id, "password hash upgraded to argon2id");
     }
-    let (token, lifetime) = start_session(state, &user).await?;
-    tracing::info!(user = %user.id, "signed in");
-    Ok(SignedIn {
-        user,
-        token,
-        lifetime,
-    })
+    open_session(state, user).await
 }
 
 pub async fn sign_out(state: &AppState, session_hash: Option<&str>) -> Result<(), AppError> {

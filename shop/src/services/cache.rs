@@ -7,38 +7,37 @@
 //! expiring entry does not send a burst of identical queries to the database. The number of entries is bounded:
 //! search terms come from visitors.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::sync::OnceCell;
-
-struct Slot<V> {
-    born: Instant,
-    generation: u64,
-    value: Arc<OnceCell<Arc<V>>>,
-}
-
-/// One keyed cache with a time-to-live, a capacity, and loads shared between concurrent callers.
+/// One keyed cache with a time-to-live, a capacity, and loads shared between concurrent callers. When full it
+/// keeps the keys asked for most (moka's TinyLFU admission): a flood of one-off searches cannot push the popular
+/// listings out, nor empty the cache.
 pub struct TtlCache<K, V> {
     ttl: Duration,
-    capacity: usize,
-    slots: Mutex<HashMap<K, Slot<V>>>,
+    entries: moka::future::Cache<(K, u64), Arc<V>>,
 }
 
-impl<K: Hash + Eq + Clone, V> TtlCache<K, V> {
-    pub fn new(ttl: Duration, capacity: usize) -> Self {
+impl<K, V> TtlCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    pub fn new(ttl: Duration, capacity: u64) -> Self {
         TtlCache {
             ttl,
-            capacity: capacity.max(1),
-            slots: Mutex::new(HashMap::new()),
+            entries: moka::future::Cache::builder()
+                .max_capacity(capacity.max(1))
+                .time_to_live(ttl.max(Duration::from_millis(1)))
+                .build(),
         }
     }
 
-    /// The cached value for `key`, or the result of `load` (then cached). Errors are not cached.
+    /// The cached value for `key` in this `generation`, or the result of `load` (then cached). Errors are not
+    /// cached.
     pub async fn get_or_load<E, F, Fut>(
         &self,
         key: &K,
@@ -46,49 +45,33 @@ impl<K: Hash + Eq + Clone, V> TtlCache<K, V> {
         load: F,
     ) -> Result<Arc<V>, E>
     where
-        F: FnOnce() -> Fut,
+        F: Fn() -> Fut,
         Fut: Future<Output = Result<V, E>>,
     {
         if self.ttl.is_zero() {
             return load().await.map(Arc::new);
         }
-        let cell = {
-            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            let fresh =
-                |slot: &Slot<V>| slot.generation == generation && slot.born.elapsed() < self.ttl;
-            match slots.get(key) {
-                Some(slot) if fresh(slot) => slot.value.clone(),
-                _ => {
-                    if slots.len() >= self.capacity {
-                        slots.retain(|_, slot| fresh(slot));
-                        if slots.len() >= self.capacity {
-                            slots.clear();
-                        }
-                    }
-                    let value = Arc::new(OnceCell::new());
-                    slots.insert(
-                        key.clone(),
-                        Slot {
-                            born: Instant::now(),
-                            generation,
-                            value: value.clone(),
-                        },
-                    );
-                    value
-                }
-            }
-        };
-        cell.get_or_try_init(|| async { load().await.map(Arc::new) })
-            .await
-            .cloned()
+        let mut failure = None;
+        let shared = self
+            .entries
+            .try_get_with((key.clone(), generation), async {
+                load().await.map(Arc::new).map_err(|err| {
+                    failure = Some(err);
+                })
+            })
+            .await;
+        match (shared, failure) {
+            (Ok(value), _) => Ok(value),
+            (Err(_), Some(err)) => Err(err),
+            // Another caller's load failed while this one waited on it: this one tries for itself.
+            (Err(_), None) => load().await.map(Arc::new),
+        }
     }
 
-    pub fn len(&self) -> usize {
-        self.slots.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Entries held now (after pending evictions are applied).
+    pub async fn entry_count(&self) -> u64 {
+        self.entries.run_pending_tasks().await;
+        self.entries.entry_count()
     }
 }
 
@@ -104,8 +87,8 @@ impl CatalogCache {
     pub fn new(ttl: Duration) -> Self {
         CatalogCache {
             generation: AtomicU64::new(0),
-            listings: TtlCache::new(ttl, 512),
-            details: TtlCache::new(ttl, 1024),
+            listings: TtlCache::new(ttl, 2048),
+            details: TtlCache::new(ttl, 2048),
             categories: TtlCache::new(ttl, 1),
         }
     }
@@ -187,19 +170,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn stays_within_capacity_and_can_be_turned_off() {
-        let cache: TtlCache<u32, u32> = TtlCache::new(Duration::from_secs(60), 4);
-        for key in 0..100 {
-            cache
-                .get_or_load(&key, 0, || async { Ok::<_, ()>(key) })
-                .await
-                .unwrap();
-            assert!(cache.len() <= 4);
+    async fn popular_keys_survive_a_flood_of_one_off_keys_and_it_can_be_turned_off() {
+        let cache: TtlCache<u32, u32> = TtlCache::new(Duration::from_secs(60), 16);
+        let loads = AtomicUsize::new(0);
+        let load = |key: u32| {
+            let loads = &loads;
+            move || async move {
+                loads.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, ()>(key)
+            }
+        };
+        // Key 1 is the popular listing: asked once for every five one-off searches, 10,000 of them.
+        let popular_loads = AtomicUsize::new(0);
+        for key in 1_000..11_000 {
+            cache.get_or_load(&key, 0, load(key)).await.unwrap();
+            if key % 5 == 0 {
+                cache
+                    .get_or_load(&1, 0, || async {
+                        popular_loads.fetch_add(1, Ordering::SeqCst);
+                        Ok::<_, ()>(1)
+                    })
+                    .await
+                    .unwrap();
+            }
         }
+        assert!(
+            cache.entry_count().await <= 16,
+            "bounded: {}",
+            cache.entry_count().await
+        );
+        // A cache that empties itself when full (the one this replaced) reloaded it hundreds of times.
+        let reloaded = popular_loads.load(Ordering::SeqCst);
+        assert!(reloaded <= 3, "the popular key was loaded {reloaded} times");
+        assert!(loads.load(Ordering::SeqCst) >= 10_000);
+
         let off: TtlCache<u32, u32> = TtlCache::new(Duration::ZERO, 4);
         off.get_or_load(&1, 0, || async { Ok::<_, ()>(1) })
             .await
             .unwrap();
-        assert!(off.is_empty());
+        assert_eq!(off.entry_count().await, 0);
     }
 }

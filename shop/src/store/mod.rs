@@ -195,6 +195,9 @@ pub trait Store: CommerceStore + CommunityStore + Send + Sync + 'static {
         now: NaiveDateTime,
     ) -> StoreResult<Option<RateWindow>>;
     async fn rate_limit_reset(&self, key: &str) -> StoreResult<()>;
+    /// Gives back one event counted in the window that started at `window_start` (nothing when that window has
+    /// ended since, or the count is already zero).
+    async fn rate_limit_refund(&self, key: &str, window_start: NaiveDateTime) -> StoreResult<()>;
     /// Deletes counters whose window started before `before` (they no longer limit anything).
     async fn rate_limit_purge(&self, before: NaiveDateTime) -> StoreResult<u64>;
 

@@ -430,56 +430,74 @@ macro_rules! impl_store {
 
             async fn update_product(&self, slug: &str, patch: &ProductPatch, now: NaiveDateTime) -> StoreResult<Product> {
                 let mut tx = self.begin_write().await?;
-                let sql = format!(r#"{PRODUCT_COLUMNS} WHERE p."slug" = $1 AND p."archivedAt" IS NULL"#);
-                let current: Product = sqlx::query_as::<$db, ProductRow>(AssertSqlSafe(sql))
-                    .bind(slug)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound)?
-                    .into();
-                let category_id = match &patch.category_slug {
-                    Some(Some(cat)) => Some(
+                let category = match &patch.category_slug {
+                    Some(Some(cat)) => Some(Some(
                         sqlx::query_scalar::<$db, String>(r#"SELECT "id" FROM "Category" WHERE "slug" = $1"#)
                             .bind(cat)
                             .fetch_optional(&mut *tx)
                             .await?
                             .ok_or(StoreError::Invalid("category"))?,
-                    ),
-                    Some(None) => None,
-                    None => current.category.as_ref().map(|c| c.id.clone()),
+                    )),
+                    Some(None) => Some(None),
+                    None => None,
                 };
-                let name = patch.name.clone().unwrap_or(current.name);
-                let description = patch.description.clone().unwrap_or(current.description);
-                let search = fold_for_search(&format!("{name} {description}"));
-                let images = serde_json::to_string(patch.images.as_ref().unwrap_or(&current.images))
-                    .unwrap_or_else(|_| "[]".to_string());
-                sqlx::query(
-                    r#"UPDATE "Product" SET "name" = $1, "description" = $2, "priceCents" = $3, "comparePriceCents" = $4,
-                           "images" = $5, "categoryId" = $6, "stock" = $7, "featured" = $8, "searchText" = $9,
-                           "updatedAt" = $10
-                       WHERE "slug" = $11"#,
+                let images = patch
+                    .images
+                    .as_ref()
+                    .map(|i| serde_json::to_string(i).unwrap_or_else(|_| "[]".to_string()));
+                // Only the fields the patch names are written: a checkout or a webhook may change the stock (or
+                // anything else) between any read and this statement, and no value read earlier is written back.
+                let changed = sqlx::query_as::<$db, (String, String, String)>(
+                    r#"UPDATE "Product" SET
+                           "name" = COALESCE($1, "name"),
+                           "description" = COALESCE($2, "description"),
+                           "priceCents" = COALESCE($3, "priceCents"),
+                           "comparePriceCents" = CASE WHEN $4 THEN $5 ELSE "comparePriceCents" END,
+                           "images" = COALESCE($6, "images"),
+                           "categoryId" = CASE WHEN $7 THEN $8 ELSE "categoryId" END,
+                           "stock" = COALESCE($9, "stock"),
+                           "featured" = COALESCE($10, "featured"),
+                           "updatedAt" = $11
+                       WHERE "slug" = $12 AND "archivedAt" IS NULL
+                       RETURNING "id", "name", "description""#,
                 )
-                .bind(&name)
-                .bind(&description)
-                .bind(patch.price.unwrap_or(current.price).cents())
-                .bind(patch.compare_price.unwrap_or(current.compare_price).map(Money::cents))
+                .bind(&patch.name)
+                .bind(&patch.description)
+                .bind(patch.price.map(Money::cents))
+                .bind(patch.compare_price.is_some())
+                .bind(patch.compare_price.flatten().map(Money::cents))
                 .bind(images)
-                .bind(category_id)
-                .bind(patch.stock.unwrap_or(current.stock))
-                .bind(patch.featured.unwrap_or(current.featured))
-                .bind(search)
+                .bind(category.is_some())
+                .bind(category.flatten())
+                .bind(patch.stock)
+                .bind(patch.featured)
                 .bind(millis(now))
                 .bind(slug)
-                .execute(&mut *tx)
-                .await?;
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                if patch.name.is_some() || patch.description.is_some() {
+                    // The row is locked by the update above until commit: name and description are this
+                    // transaction's own.
+                    let (id, name, description) = changed;
+                    sqlx::query(r#"UPDATE "Product" SET "searchText" = $1 WHERE "id" = $2"#)
+                        .bind(fold_for_search(&format!("{name} {description}")))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 self.product_by_slug(slug).await?.ok_or(StoreError::NotFound)
             }
 
             async fn archive_product(&self, slug: &str, now: NaiveDateTime) -> StoreResult<()> {
                 let mut tx = self.begin_write().await?;
+                // A no-op update that locks the row (PostgreSQL; SQLite's write transaction locks everything):
+                // an order for this product either committed before (and is counted below) or waits and then
+                // finds the product gone or archived.
                 let id = sqlx::query_scalar::<$db, String>(
-                    r#"SELECT "id" FROM "Product" WHERE "slug" = $1 AND "archivedAt" IS NULL"#,
+                    r#"UPDATE "Product" SET "updatedAt" = "updatedAt" WHERE "slug" = $1 AND "archivedAt" IS NULL
+                       RETURNING "id""#,
                 )
                 .bind(slug)
                 .fetch_optional(&mut *tx)
@@ -698,6 +716,18 @@ macro_rules! impl_store {
 
             async fn rate_limit_reset(&self, key: &str) -> StoreResult<()> {
                 sqlx::query(r#"DELETE FROM "RateLimit" WHERE "key" = $1"#).bind(key).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn rate_limit_refund(&self, key: &str, window_start: NaiveDateTime) -> StoreResult<()> {
+                sqlx::query(
+                    r#"UPDATE "RateLimit" SET "count" = "count" - 1
+                       WHERE "key" = $1 AND "windowStart" = $2 AND "count" > 0"#,
+                )
+                .bind(key)
+                .bind(millis(window_start))
+                .execute(&self.pool)
+                .await?;
                 Ok(())
             }
 

@@ -101,7 +101,7 @@ pub async fn metrics_layer(
     next: Next,
 ) -> Response {
     let start = Instant::now();
-    let method = request.method().as_str().to_string();
+    let method = method_label(request.method()).to_string();
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -125,6 +125,24 @@ pub async fn metrics_layer(
         })
         .inc();
     response
+}
+
+/// A method as a label: the standard ones by name, anything a client invents as `OTHER`, so that labels stay a
+/// fixed, small set.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
 }
 
 /// The text exposition format, with the pool gauges read at scrape time.

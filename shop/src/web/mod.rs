@@ -3,10 +3,14 @@
 
 mod assets;
 mod caching;
+mod edge;
 mod metrics;
 mod security;
 
 pub use assets::{Assets, static_asset};
 pub use caching::{CachePolicy, json_with_etag, set_cache_control};
+pub use edge::{
+    REQUEST_ID, check_request_id, is_acceptable_request_id, panic_response, refuse_oversized_bodies,
+};
 pub use metrics::{Metrics, metrics_layer, metrics_text};
 pub use security::{CspNonce, StripeElements, security_headers};

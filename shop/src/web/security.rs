@@ -5,8 +5,8 @@
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::http::header::{
-    CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
-    X_FRAME_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, SET_COOKIE, STRICT_TRANSPORT_SECURITY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::middleware::Next;
 use axum::response::Response;
@@ -59,6 +59,15 @@ pub async fn security_headers(
     request.extensions_mut().insert(CspNonce(nonce.clone()));
 
     let mut response = next.run(request).await;
+    // Last line of defence for the rule the session layer keeps: a response that sets a cookie is personal.
+    if response.headers().contains_key(SET_COOKIE)
+        && crate::auth::is_publicly_cacheable(response.headers())
+    {
+        tracing::warn!("a public response carried Set-Cookie; it is made private");
+        response
+            .headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    }
     let production_like = !state.config().environment.is_development();
     let stripe = response.extensions().get::<StripeElements>().is_some();
     let headers = response.headers_mut();

@@ -2,14 +2,12 @@
 //! catalogue, a product page, then register → account → sign out → sign in, using only links and forms — no
 //! JavaScript is needed, and the pages' Content-Security-Policy must not get in the way.
 
-mod common;
-
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestDb;
-use common::process::{Vivr, free_port};
+use crate::common::TestDb;
+use crate::common::process::{Vivr, free_port};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 /// chromedriver and a headless Chromium session. In CI their absence fails the test.

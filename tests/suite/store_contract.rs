@@ -1,11 +1,9 @@
 //! One contract for both stores: every test runs against SQLite, and against PostgreSQL when the test cluster is
 //! there (always in CI).
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestDb;
+use crate::common::TestDb;
 use vivr_shop::auth::now;
 use vivr_shop::domain::{Money, Role};
 use vivr_shop::store::{
@@ -680,5 +678,56 @@ async fn carts_belong_to_a_visitor_or_a_user_and_merge_at_sign_in() {
             .await
             .unwrap();
         assert_eq!(purged, 1, "{b}: only visitors' carts are purged");
+    }
+}
+
+crate::common::on_both_backends! {
+    /// An administrator renaming a product while customers check it out must not write back the stock it saw:
+    /// every order placed is subtracted exactly once.
+    async fn a_name_edit_racing_checkouts_keeps_the_stock_exact(db) {
+        use std::sync::Arc;
+        let store = Arc::new(db.seeded_store().await);
+        let t = now();
+        let product = store
+            .update_product(
+                "lanterne-solaire-decorative",
+                &ProductPatch { stock: Some(500), ..ProductPatch::default() },
+                t,
+            )
+            .await
+            .unwrap();
+        let user = crate::common::customer(store.as_ref().as_ref(), "client@vivr.fr").await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..60 {
+            let (shared, product, user) = (store.clone(), product.clone(), user.clone());
+            tasks.spawn(async move {
+                let order = crate::common::order_of(format!("VIVR-RACE-{i:04}"), &user, &product, 2);
+                shared.place_order(&order).await.map(|_| 2).unwrap_or(0)
+            });
+            let store = store.clone();
+            tasks.spawn(async move {
+                let rename = ProductPatch {
+                    name: Some(format!("Lanterne n°{i}")),
+                    ..ProductPatch::default()
+                };
+                store
+                    .update_product("lanterne-solaire-decorative", &rename, now())
+                    .await
+                    .unwrap();
+                0
+            });
+        }
+        let mut sold = 0;
+        while let Some(done) = tasks.join_next().await {
+            sold += done.unwrap();
+        }
+        let after = store
+            .product_by_slug("lanterne-solaire-decorative")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(sold > 0, "some orders went through");
+        assert_eq!(after.stock, 500 - sold, "{} orders placed", sold / 2);
+        assert!(after.name.starts_with("Lanterne n°"), "{}", after.name);
     }
 }

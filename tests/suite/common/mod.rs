@@ -47,10 +47,72 @@ fn random_suffix() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
 }
 
+/// A test that runs once per backend, as two tests named after it (`stock_edits::sqlite`, `stock_edits::postgres`),
+/// so a failure names its backend. The body sees `$db: TestDb`, a fresh empty database.
+macro_rules! on_both_backends {
+    ($(#[$meta:meta])* async fn $name:ident($db:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let $db = $crate::common::TestDb::sqlite();
+                $body
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some($db) = $crate::common::TestDb::postgres().await else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
 pub struct TestDb {
     pub url: String,
     pub backend: Backend,
     _dir: Option<tempfile::TempDir>,
+    /// The database to drop at the end, on the test cluster.
+    pg_name: Option<String>,
+}
+
+impl Drop for TestDb {
+    /// SQLite files go with their temporary directory; a PostgreSQL database is dropped (its connections
+    /// closed first), so a run leaves the cluster as it found it.
+    fn drop(&mut self) {
+        let (Some(name), Ok(admin)) = (self.pg_name.take(), std::env::var("VIVR_TEST_PG_URL"))
+        else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread with its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .ok()?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("note: a test database could not be dropped");
+        }
+    }
 }
 
 impl TestDb {
@@ -62,6 +124,7 @@ impl TestDb {
             url,
             backend: Backend::Sqlite,
             _dir: Some(dir),
+            pg_name: None,
         }
     }
 
@@ -84,6 +147,7 @@ impl TestDb {
             url: format!("{base}/{name}"),
             backend: Backend::Postgres,
             _dir: None,
+            pg_name: Some(name),
         })
     }
 
@@ -105,6 +169,18 @@ impl TestDb {
         connect(&self.url, &PoolOptions::default())
             .await
             .expect("store connects")
+    }
+
+    /// The shop's state over this database, migrated and seeded, with a development configuration that
+    /// `configure` may change.
+    pub async fn seeded_state(&self, configure: impl FnOnce(&mut ShopConfig)) -> AppState {
+        let store = self.seeded_store().await;
+        let mut config = ShopConfig::development(&self.url);
+        config.expected_migrations = migrate::expected(self.backend);
+        // Failed sign-ins answer at once unless a test asks for the growing delay.
+        config.rate_limits.login_failure_delay = std::time::Duration::ZERO;
+        configure(&mut config);
+        AppState::new(config, store).expect("shop configuration")
     }
 
     /// Migrated, with the demo catalogue.
@@ -169,11 +245,7 @@ impl TestResponse {
 
 impl TestApp {
     pub async fn with_config(db: TestDb, configure: impl FnOnce(&mut ShopConfig)) -> Self {
-        let store = db.seeded_store().await;
-        let mut config = ShopConfig::development(&db.url);
-        config.expected_migrations = migrate::expected(db.backend);
-        configure(&mut config);
-        let state = AppState::new(config, store).expect("shop configuration");
+        let state = db.seeded_state(configure).await;
         let router =
             router(state.clone()).layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 10], 4000))));
         TestApp { router, state, db }
@@ -296,6 +368,57 @@ impl TestApp {
     }
 }
 
+/// A customer account created straight in the store (no password anyone can use).
+pub async fn customer(store: &dyn Store, email: &str) -> vivr_shop::store::User {
+    store
+        .create_user(
+            &vivr_shop::store::NewUser {
+                email: email.to_string(),
+                name: None,
+                password_hash: "x".into(),
+                role: vivr_shop::domain::Role::User,
+            },
+            vivr_shop::auth::now(),
+        )
+        .await
+        .expect("customer created")
+}
+
+/// An order of `quantity` × `product` for `user`, as the checkout service would hand it to the store (no
+/// shipping, VAT left at zero: store tests count stock, not money).
+pub fn order_of(
+    number: String,
+    user: &vivr_shop::store::User,
+    product: &vivr_shop::store::Product,
+    quantity: i32,
+) -> vivr_shop::store::NewOrder {
+    use vivr_shop::domain::Money;
+    let now = vivr_shop::auth::now();
+    let total = Money::from_cents(product.price.cents() * i64::from(quantity));
+    vivr_shop::store::NewOrder {
+        number,
+        user_id: user.id.clone(),
+        email: user.email.clone(),
+        idempotency_key: None,
+        lines: vec![vivr_shop::store::NewOrderLine {
+            product_id: product.id.clone(),
+            name: product.name.clone(),
+            unit_price: product.price,
+            quantity,
+            image: None,
+        }],
+        subtotal: total,
+        shipping: Money::from_cents(0),
+        total,
+        vat: Money::from_cents(0),
+        vat_rate_bp: 2000,
+        shipping_method: "standard".into(),
+        address_json: "{}".into(),
+        expires_at: now + chrono::TimeDelta::minutes(30),
+        now,
+    }
+}
+
 /// A copy of the repository's PostgreSQL migrations that a test may extend or edit.
 pub fn migrations_copy() -> tempfile::TempDir {
     migrations_copy_of(Backend::Postgres)
@@ -358,11 +481,7 @@ pub struct LiveShop {
 
 impl LiveShop {
     pub async fn start(db: TestDb, configure: impl FnOnce(&mut ShopConfig)) -> Self {
-        let store = db.seeded_store().await;
-        let mut config = ShopConfig::development(&db.url);
-        config.expected_migrations = migrate::expected(db.backend);
-        configure(&mut config);
-        let state = AppState::new(config, store).expect("shop configuration");
+        let state = db.seeded_state(configure).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -1,11 +1,9 @@
 //! Reviews, the wishlist, the newsletter and the rate limiter, through the HTTP API and the pages, on SQLite and
 //! PostgreSQL.
 
-mod common;
-
+use crate::common::{TestApp, TestDb, TestResponse, csrf_from};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{TestApp, TestDb, TestResponse, csrf_from};
 use serde_json::{Value, json};
 use vivr_shop::domain::OrderStatus;
 use vivr_shop::store::{EmailKind, StatusChange};

@@ -1,9 +1,7 @@
 //! The French pages: render, forms with CSRF, sign-in redirects.
 
-mod common;
-
+use crate::common::{TestApp, csrf_from};
 use axum::http::StatusCode;
-use common::{TestApp, csrf_from};
 
 #[tokio::test]
 async fn public_pages_render_in_french() {

@@ -1,13 +1,11 @@
 //! `vivr migrate` as operators and CI run it: the binary against PostgreSQL 15 and SQLite, checking exit codes,
 //! output and what is (or is not) left in the database.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::process::{vivr_into_closed_pipe, vivr_output};
-use common::{TestDb, add_migration, migrations_copy, postgres_migration_count};
+use crate::common::process::{vivr_into_closed_pipe, vivr_output};
+use crate::common::{TestDb, add_migration, migrations_copy, postgres_migration_count};
 use sqlx::Connection;
 
 /// `vivr migrate ARGS --database-url URL`: (exit code, stdout, stderr).

@@ -2,7 +2,7 @@
 //! and comes back, the PostgreSQL start-up path (`--migrate`) with a customer's whole visit, and the admin and
 //! healthcheck commands against it.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::process::{
+use crate::common::process::{
     CookieJar, HttpResponse, PgCluster, Vivr, http, read_response, send_request, vivr_output,
 };
-use common::{TestDb, csrf_from};
+use crate::common::{TestDb, csrf_from};
 
 const LOAD_PATHS: [&str; 5] = [
     "/api/v1/products?limit=12",
@@ -600,4 +600,148 @@ async fn subscribed_count(
         }
     }
     n
+}
+
+/// Peak resident memory of a process, from `/proc/PID/status` (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .expect("VmHWM")
+        / 1024
+}
+
+/// Two hundred failed sign-ins at once, each from its own address for its own account (so no rate limit stops
+/// them): at most one Argon2 hash per CPU is in memory, the rest wait briefly or are told to retry (503), the
+/// process stays small, and product pages are served all along.
+#[test]
+fn two_hundred_parallel_failed_sign_ins_keep_memory_bounded_and_pages_served() {
+    let db = TestDb::sqlite();
+    let shop = Vivr::serve(&["--database-url", &db.url, "--trusted-proxy", "127.0.0.1"]);
+    let addr = shop.addr;
+    assert_eq!(
+        shop.get("/produits/lanterne-solaire-decorative").status,
+        200
+    );
+    let before = peak_rss_mib(shop.pid());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let browsing = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut statuses = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let r = http(
+                    addr,
+                    "GET",
+                    "/produits/lanterne-solaire-decorative",
+                    &[],
+                    b"",
+                )
+                .expect("product page");
+                statuses.push(r.status);
+            }
+            statuses
+        })
+    };
+    let attempts: Vec<_> = (0..200)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let ip = format!("198.18.{}.{}", i / 250, i % 250 + 1);
+                let body = format!(r#"{{"email":"client{i}@vivr.fr","password":"Devine-{i}!"}}"#);
+                http(
+                    addr,
+                    "POST",
+                    "/api/v1/auth/login",
+                    &[
+                        ("Content-Type", "application/json"),
+                        ("X-Forwarded-For", &ip),
+                    ],
+                    body.as_bytes(),
+                )
+                .expect("an answer")
+            })
+        })
+        .collect();
+    let answers: Vec<HttpResponse> = attempts.into_iter().map(|t| t.join().unwrap()).collect();
+    stop.store(true, Ordering::SeqCst);
+    let pages = browsing.join().unwrap();
+
+    let count = |status: u16| answers.iter().filter(|r| r.status == status).count();
+    assert_eq!(
+        count(400) + count(503),
+        200,
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(count(400) >= 2, "some were evaluated");
+    for busy in answers.iter().filter(|r| r.status == 503) {
+        assert_eq!(busy.json()["error"]["code"], "busy");
+        assert_eq!(busy.header("retry-after"), Some("1"));
+    }
+    let peak = peak_rss_mib(shop.pid());
+    eprintln!(
+        "peak RSS {before} MiB before, {peak} MiB after 200 parallel failed sign-ins ({} evaluated, {} told to retry); \
+         {} product pages served meanwhile",
+        count(400),
+        count(503),
+        pages.len()
+    );
+    assert!(peak < 200, "peak RSS {peak} MiB");
+    assert!(
+        !pages.is_empty() && pages.iter().all(|s| *s == 200),
+        "{pages:?}"
+    );
+}
+
+/// Without an SMTP server, an email is not sent and the log names its kind and id only: never the recipient,
+/// the text, or the signed unsubscribe link it carries.
+#[test]
+fn unsent_emails_leave_no_content_in_the_log() {
+    let db = TestDb::sqlite();
+    let shop = Vivr::serve(&["--database-url", &db.url]);
+    let r = http(
+        shop.addr,
+        "POST",
+        "/api/v1/newsletter",
+        &[("Content-Type", "application/json")],
+        br#"{"email":"lectrice.secrete@vivr.fr"}"#,
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !shop.log().contains("email delivered") {
+        assert!(
+            Instant::now() < deadline,
+            "no delivery logged:\n{}",
+            shop.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = shop.log();
+    assert!(
+        log.contains("NEWSLETTER_WELCOME") || log.contains("newsletter"),
+        "{log}"
+    );
+    for leaked in ["lectrice.secrete", "token=", "desinscription", "Bienvenue"] {
+        assert!(!log.contains(leaked), "{leaked:?} in the log:\n{log}");
+    }
+}
+
+/// A port already taken fails at once, before the database is created or migrated.
+#[test]
+fn serve_on_a_taken_port_fails_before_touching_the_database() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("never.db");
+    let url = format!("sqlite://{}", file.display());
+    let (status, _, stderr) =
+        vivr_output(&["serve", "--bind", &addr, "--database-url", &url], None);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("listening on {addr}")), "{stderr}");
+    assert!(!file.exists(), "the database was created anyway");
 }

@@ -2,13 +2,11 @@
 //! `_prisma_migrations` rows the other wrote with the same meaning — applied, failed, rolled back, resolved — and
 //! the rows vivr writes have the shape of Prisma's.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::process::vivr_output;
-use common::{TestDb, add_migration, migrations_copy, missing_component};
+use crate::common::process::vivr_output;
+use crate::common::{TestDb, add_migration, migrations_copy, missing_component};
 use sqlx::Connection;
 
 /// The Prisma harness installed by `scripts/test` (`npm ci` in tests/prisma).

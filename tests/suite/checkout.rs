@@ -3,13 +3,13 @@
 //! expiry of unpaid orders, and the whole flow against localstripe with the confirmation email reaching an SMTP
 //! server.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::{LiveShop, TestApp, TestDb, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{LiveShop, TestApp, TestDb, TestResponse};
 use serde_json::{Value, json};
 use vivr_shop::ShopConfig;
 use vivr_shop::domain::Money;

@@ -1,10 +1,10 @@
 //! Handler tests through the router (no socket): every route's success and its error cases.
 
-mod common;
+use crate::common;
 
+use crate::common::{TestApp, TestDb};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{TestApp, TestDb};
 use serde_json::json;
 
 #[tokio::test]
@@ -370,7 +370,7 @@ async fn register_login_logout_and_throttling() {
         (r.status, r.json()["error"]["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("password"))
     );
-    assert!(r.text().contains("une majuscule"), "{}", r.text());
+    assert!(r.text().contains("au moins 8 caractères"), "{}", r.text());
     let r = app
         .post_json(
             "/api/v1/auth/register",

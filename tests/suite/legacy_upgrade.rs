@@ -1,10 +1,8 @@
 //! An original VIVR database (Prisma schema, float prices, bcrypt hashes) is baselined and upgraded without
 //! losing or altering a row: prices become exact cents and users sign in with their old passwords.
 
-mod common;
-
+use crate::common::{TestApp, TestDb};
 use axum::http::StatusCode;
-use common::{TestApp, TestDb};
 use serde_json::json;
 use vivr::migrate::{self, Db, DeployOptions, embedded};
 use vivr_shop::store::Backend;

@@ -1,10 +1,8 @@
 //! Both migration histories end in the same tables and columns, with the same kind of type in each.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::TestDb;
+use crate::common::TestDb;
 
 fn kind(declared: &str) -> &'static str {
     let t = declared.to_ascii_lowercase();

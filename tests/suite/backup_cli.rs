@@ -1,12 +1,12 @@
 //! `vivr backup` against PostgreSQL 15 with the real pg_dump and pg_restore: round trip, damaged objects,
 //! a dump that dies mid-stream, restore guards, retention, and no credentials in any output.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::process::vivr_output;
-use common::{TestDb, add_migration, migrations_copy, migrations_copy_of, newest_migration};
+use crate::common::process::vivr_output;
+use crate::common::{TestDb, add_migration, migrations_copy, migrations_copy_of, newest_migration};
 use sqlx::Connection;
 
 const SECRET: &str = "Sup3r-Secret-Pw";
@@ -42,18 +42,7 @@ async fn shop_database() -> Option<TestDb> {
     let db = TestDb::postgres().await?;
     let store = db.seeded_store().await;
     for i in 0..3 {
-        store
-            .create_user(
-                &vivr_shop::store::NewUser {
-                    email: format!("client{i}@exemple.fr"),
-                    name: None,
-                    password_hash: "x".into(),
-                    role: vivr_shop::domain::Role::User,
-                },
-                vivr_shop::auth::now(),
-            )
-            .await
-            .unwrap();
+        common::customer(store.as_ref(), &format!("client{i}@exemple.fr")).await;
     }
     Some(db)
 }
@@ -538,6 +527,7 @@ async fn s3_bucket() -> Option<(aws_sdk_s3::Client, String, Vec<(&'static str, S
             "AKIDTEST", AWS_SECRET, None, None, "test",
         ))
         .force_path_style(true)
+        .http_client(vivr::aws::http_client())
         .build();
     let client = aws_sdk_s3::Client::from_conf(config);
     let bucket = format!(

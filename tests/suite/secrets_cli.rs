@@ -3,11 +3,11 @@
 //! no known secret value, nor a prefix of one longer than 4 characters, in any stdout, stderr, JSON output, log
 //! (at the most verbose level) or the audit file — except where `--reveal` or the child of `run` was asked for it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::process::vivr_output_env;
+use crate::common::process::vivr_output_env;
 
 const STRIPE_SECRET: &str = "sk_live_51QzXv8RtKp3LmN7Yw";
 const SESSION_SECRET: &str = "Tq7Wz3Xn9Lp2Vr6Ks8Md4Hy1Bf5Gc0Je";
@@ -124,6 +124,7 @@ impl Moto {
             .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
                 "AKIDTEST", AWS_SECRET, None, None, "test",
             ))
+            .http_client(vivr::aws::http_client())
             .build();
         aws_sdk_secretsmanager::Client::from_conf(config)
     }

@@ -1,0 +1,296 @@
+//! The shop under abuse: parallel guessing, lock-outs, cookies on cacheable answers, metrics labels, forged
+//! request ids, answers given outside the handlers (timeouts, oversized bodies), races on the catalogue.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use futures_util::future::join_all;
+use serde_json::json;
+
+use crate::common::process::read_response;
+use crate::common::{LiveShop, TestApp, TestDb, TestResponse};
+use vivr_shop::config::IpNet;
+
+/// A shop that believes `X-Forwarded-For` from the test's peer address, so each request can come from its own
+/// client IP.
+async fn shop_behind_a_proxy(configure: impl FnOnce(&mut vivr_shop::ShopConfig)) -> TestApp {
+    TestApp::with_config(TestDb::sqlite(), |c| {
+        c.trusted_proxies = vec![IpNet::parse("192.0.2.10").unwrap()];
+        // Room for every guess to wait for a hash: this test counts limits, not the hashing queue.
+        c.password_queue = 64;
+        configure(c);
+    })
+    .await
+}
+
+async fn login_from(app: &TestApp, ip: &str, email: &str, password: &str) -> TestResponse {
+    let body = json!({ "email": email, "password": password }).to_string();
+    app.send(
+        Request::post("/api/v1/auth/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("x-forwarded-for", ip)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+/// (evaluated, refused): answers that judged a password (400 invalid_credentials), and 429s.
+fn tally(answers: &[TestResponse]) -> (usize, usize) {
+    let evaluated = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::BAD_REQUEST && r.error_code() == "invalid_credentials")
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        evaluated + refused,
+        answers.len(),
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    (evaluated, refused)
+}
+
+#[tokio::test]
+async fn parallel_guesses_are_counted_before_any_password_is_verified() {
+    let app = shop_behind_a_proxy(|_| {}).await;
+    app.register("cible@vivr.fr", "Tr3s-Solide!").await;
+
+    // Thirty guesses on one account from one address, all at once: five are evaluated.
+    let guesses = (0..30).map(|i| {
+        let app = &app;
+        async move { login_from(app, "203.0.113.5", "cible@vivr.fr", &format!("Devine-{i}!")).await }
+    });
+    let answers = join_all(guesses).await;
+    assert_eq!(tally(&answers), (5, 25));
+
+    // The owner, from another address, still gets in (the guesser locked only its own pair out).
+    let owner = login_from(&app, "198.51.100.7", "cible@vivr.fr", "Tr3s-Solide!").await;
+    assert_eq!(owner.status, StatusCode::OK, "{}", owner.text());
+    // And from the guesser's address, the right password is refused too: that pair is locked.
+    let same_ip = login_from(&app, "203.0.113.5", "cible@vivr.fr", "Tr3s-Solide!").await;
+    assert_eq!(same_ip.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(same_ip.header("retry-after").is_some());
+
+    // Thirty guesses on thirty accounts from one address, all at once: twenty are evaluated.
+    let sprayed = (0..30).map(|i| {
+        let email = format!("compte{i}@vivr.fr");
+        let app = &app;
+        async move { login_from(app, "203.0.113.9", &email, "Devine-tout!").await }
+    });
+    let answers = join_all(sprayed).await;
+    assert_eq!(tally(&answers), (20, 10));
+}
+
+#[tokio::test]
+async fn a_correct_password_gives_its_slot_back_and_many_addresses_meet_the_account_ceiling() {
+    let app = shop_behind_a_proxy(|c| c.rate_limits.login_account.max = 8).await;
+    app.register("cible@vivr.fr", "Tr3s-Solide!").await;
+    // Signing in often never uses up the per-address limit: successes are refunded.
+    for _ in 0..25 {
+        let r = login_from(&app, "198.51.100.7", "cible@vivr.fr", "Tr3s-Solide!").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    // Eight failures spread over four addresses reach the account-wide ceiling: every address is refused now.
+    for ip in ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"] {
+        for _ in 0..2 {
+            let r = login_from(&app, ip, "cible@vivr.fr", "Devine-encore!").await;
+            assert_eq!(r.error_code(), "invalid_credentials");
+        }
+    }
+    let r = login_from(&app, "198.51.100.99", "cible@vivr.fr", "Tr3s-Solide!").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
+}
+
+#[tokio::test]
+async fn a_publicly_cacheable_answer_never_carries_a_cookie() {
+    let app = TestApp::sqlite().await;
+    let (cookies, _) = app.register("client@vivr.fr", "Tr3s-Solide!").await;
+    let token = cookies
+        .split("; ")
+        .find_map(|c| c.strip_prefix("vivr_session="))
+        .unwrap()
+        .to_string();
+    // Make the session due for renewal: last seen two minutes ago, expiring sooner than a renewal would.
+    let now = vivr_shop::auth::now();
+    app.state
+        .store()
+        .renew_session(
+            &vivr_shop::auth::hash_token(&token),
+            now + chrono::TimeDelta::days(1),
+            now - chrono::TimeDelta::minutes(2),
+        )
+        .await
+        .unwrap();
+
+    let public = app.get_with_cookies("/api/v1/products", &cookies).await;
+    assert_eq!(public.status, StatusCode::OK);
+    assert!(
+        public
+            .header("cache-control")
+            .unwrap()
+            .starts_with("public"),
+        "{:?}",
+        public.header("cache-control")
+    );
+    assert!(
+        public.set_cookies().is_empty(),
+        "{:?}",
+        public.set_cookies()
+    );
+
+    // The next private answer slides the session.
+    let private = app.get_with_cookies("/compte", &cookies).await;
+    assert_eq!(private.status, StatusCode::OK);
+    assert!(
+        private
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("vivr_session=")),
+        "{:?}",
+        private.set_cookies()
+    );
+}
+
+#[tokio::test]
+async fn invented_methods_share_one_metrics_label() {
+    let app = TestApp::sqlite().await;
+    for i in 0..50 {
+        let method = format!("INVENTED{i}");
+        let r = app
+            .send(
+                Request::builder()
+                    .method(method.as_str())
+                    .uri("/api/v1/products")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let metrics = app.get("/metrics").await.text();
+    assert!(
+        !metrics.contains("INVENTED"),
+        "labels grew with the methods"
+    );
+    assert!(metrics.contains("method=\"OTHER\""), "{metrics}");
+}
+
+#[tokio::test]
+async fn request_ids_from_clients_are_kept_only_when_plain() {
+    let app = TestApp::sqlite().await;
+    let with_id = |id: &'static str| {
+        Request::get("/api/health/live")
+            .header("x-request-id", id)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let r = app.send(with_id("lb-7f3a.2_x")).await;
+    assert_eq!(r.header("x-request-id"), Some("lb-7f3a.2_x"));
+    for forged in [
+        "abc\" level=error msg=\"forged",
+        "{\"user\":\"admin\"}",
+        "a b",
+        "x".repeat(65).leak(),
+    ] {
+        let r = app.send(with_id(forged)).await;
+        let id = r.header("x-request-id").unwrap();
+        assert_ne!(id, forged);
+        assert!(
+            id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
+            "a fresh id instead: {id}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_timeout_answer_carries_the_security_headers() {
+    let app = TestApp::with_config(TestDb::sqlite(), |c| {
+        c.request_timeout = Duration::from_nanos(1);
+        c.catalog_cache_ttl = Duration::ZERO;
+    })
+    .await;
+    let r = app.get("/api/v1/products").await;
+    assert_eq!(r.status, StatusCode::REQUEST_TIMEOUT);
+    for name in [
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "x-request-id",
+    ] {
+        assert!(r.header(name).is_some(), "{name} missing on the 408");
+    }
+}
+
+#[tokio::test]
+async fn a_declared_oversized_body_is_refused_before_it_is_sent() {
+    let shop = LiveShop::start(TestDb::sqlite(), |_| {}).await;
+    let addr = shop.addr;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        // Headers only: the ten megabytes never come.
+        write!(
+            stream,
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: 10000000\r\n\r\n"
+        )
+        .unwrap();
+        read_response(&mut stream)
+    })
+    .await
+    .unwrap()
+    .expect("answered without waiting for the body");
+    assert_eq!(answer.status, 413);
+    assert_eq!(answer.json()["error"]["code"], "payload_too_large");
+    assert!(answer.header("content-security-policy").is_some());
+}
+
+crate::common::on_both_backends! {
+    /// Archiving a product while customers order it: every order either lands (and the product is archived,
+    /// not deleted) or is refused as unavailable; never a database error.
+    async fn archiving_a_product_racing_orders_never_fails(db) {
+        use std::sync::Arc;
+        use vivr_shop::store::StoreError;
+        let store = Arc::new(db.seeded_store().await);
+        let user = crate::common::customer(store.as_ref().as_ref(), "client@vivr.fr").await;
+        let products = store
+            .list_products(&vivr_shop::store::ProductQuery::default())
+            .await
+            .unwrap()
+            .items;
+        for (round, product) in products.iter().take(6).enumerate() {
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..8 {
+                let (store, product, user) = (store.clone(), product.clone(), user.clone());
+                tasks.spawn(async move {
+                    let order =
+                        crate::common::order_of(format!("VIVR-ARCH-{round}-{i}"), &user, &product, 1);
+                    match store.place_order(&order).await {
+                        Ok(_) | Err(StoreError::Refused { .. }) => Ok(()),
+                        Err(other) => Err(format!("order: {other:?}")),
+                    }
+                });
+            }
+            let store = store.clone();
+            let slug = product.slug.clone();
+            tasks.spawn(async move {
+                match store.archive_product(&slug, vivr_shop::auth::now()).await {
+                    Ok(()) => Ok(()),
+                    Err(other) => Err(format!("archive: {other:?}")),
+                }
+            });
+            while let Some(done) = tasks.join_next().await {
+                done.unwrap().unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The integration tests, in one binary: each extra test binary would link the whole dependency tree (the AWS
+//! SDK, sqlx, axum) again. Modules are named after what they cover; run one with `./scripts/test http_api::`.
+
+mod common;
+
+mod backup_cli;
+mod browser;
+mod checkout;
+mod community;
+mod env_cli;
+mod hardening;
+mod http_api;
+mod http_pages;
+mod legacy_upgrade;
+mod migrate_cli;
+mod prisma_interop;
+mod schema_parity;
+mod secrets_cli;
+mod serve_process;
+mod store_contract;
