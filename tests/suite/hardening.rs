@@ -294,3 +294,203 @@ crate::common::on_both_backends! {
         }
     }
 }
+
+/// Every state-changing route of the router, with what it needs: `Session` routes refuse a visitor (401, or the
+/// sign-in redirect for pages) before looking at the body, and every route here refuses a request without the
+/// CSRF token (403). Routes authenticated otherwise are listed in `EXEMPT` with the reason.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Needs {
+    Session,
+    TokenOnly,
+}
+
+const WRITES: &[(&str, &str, Needs)] = &[
+    ("POST", "/api/v1/categories", Needs::Session),
+    ("PATCH", "/api/v1/categories/{slug}", Needs::Session),
+    ("DELETE", "/api/v1/categories/{slug}", Needs::Session),
+    ("POST", "/api/v1/products", Needs::Session),
+    ("PATCH", "/api/v1/products/{slug}", Needs::Session),
+    ("DELETE", "/api/v1/products/{slug}", Needs::Session),
+    ("POST", "/api/v1/auth/logout", Needs::Session),
+    ("POST", "/api/v1/cart/items", Needs::TokenOnly),
+    ("PUT", "/api/v1/cart/items/{slug}", Needs::TokenOnly),
+    ("DELETE", "/api/v1/cart/items/{slug}", Needs::TokenOnly),
+    ("POST", "/api/v1/checkout", Needs::Session),
+    ("PATCH", "/api/v1/admin/orders/{number}", Needs::Session),
+    ("POST", "/api/v1/addresses", Needs::Session),
+    ("PUT", "/api/v1/addresses/{id}", Needs::Session),
+    ("DELETE", "/api/v1/addresses/{id}", Needs::Session),
+    ("POST", "/api/v1/products/{slug}/reviews", Needs::Session),
+    (
+        "DELETE",
+        "/api/v1/products/{slug}/reviews/mine",
+        Needs::Session,
+    ),
+    ("PUT", "/api/v1/wishlist/{slug}", Needs::Session),
+    ("DELETE", "/api/v1/wishlist/{slug}", Needs::Session),
+    ("POST", "/produits/{slug}/avis", Needs::Session),
+    ("POST", "/produits/{slug}/avis/supprimer", Needs::Session),
+    ("POST", "/connexion", Needs::TokenOnly),
+    ("POST", "/inscription", Needs::TokenOnly),
+    ("POST", "/panier/ajouter", Needs::TokenOnly),
+    ("POST", "/panier/modifier", Needs::TokenOnly),
+    ("POST", "/panier/retirer", Needs::TokenOnly),
+    ("POST", "/deconnexion", Needs::TokenOnly),
+    ("POST", "/commande", Needs::TokenOnly),
+    ("POST", "/compte/adresses", Needs::Session),
+    ("POST", "/compte/adresses/{id}", Needs::Session),
+    ("POST", "/compte/adresses/{id}/supprimer", Needs::Session),
+    ("POST", "/compte/envies/ajouter", Needs::Session),
+    ("POST", "/compte/envies/retirer", Needs::Session),
+    ("POST", "/newsletter", Needs::TokenOnly),
+    ("POST", "/admin/commandes/{number}/statut", Needs::Session),
+];
+
+const EXEMPT: &[(&str, &str, &str)] = &[
+    (
+        "POST",
+        "/api/v1/auth/register",
+        "JSON only: no cookie authenticates it, cross-site forms cannot send JSON",
+    ),
+    ("POST", "/api/v1/auth/login", "JSON only, as registration"),
+    ("POST", "/api/v1/newsletter", "JSON only, anonymous"),
+    (
+        "POST",
+        "/api/v1/newsletter/unsubscribe",
+        "authenticated by the signed unsubscribe token",
+    ),
+    (
+        "POST",
+        "/newsletter/desinscription",
+        "authenticated by the signed unsubscribe token (RFC 8058 one-click)",
+    ),
+    (
+        "POST",
+        "/api/v1/stripe/webhook",
+        "authenticated by Stripe's signature",
+    ),
+];
+
+/// The (method, path) pairs the router declares for anything but GET, read from its source.
+fn declared_writes() -> Vec<(String, String)> {
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shop/src/routes/mod.rs"),
+    )
+    .unwrap();
+    let mut found = Vec::new();
+    for chunk in source.split(".route(").skip(1) {
+        let path = chunk.split('"').nth(1).unwrap().to_string();
+        for method in ["post", "put", "patch", "delete"] {
+            let called = [
+                format!(".{method}("),
+                format!(" {method}("),
+                format!("::{method}("),
+                format!("({method}("),
+            ];
+            if called.iter().any(|c| chunk.contains(c.as_str())) {
+                found.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn every_state_changing_route_needs_its_session_and_token_before_its_body() {
+    // The lists cover the router exactly: a new write route must be listed (and so tested) here.
+    let mut listed: Vec<(String, String)> = WRITES
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .chain(
+            EXEMPT
+                .iter()
+                .map(|(m, p, _)| (m.to_string(), p.to_string())),
+        )
+        .collect();
+    let mut declared = declared_writes();
+    listed.sort();
+    declared.sort();
+    assert_eq!(
+        declared, listed,
+        "the router's write routes and this test's lists differ"
+    );
+
+    let app = TestApp::sqlite().await;
+    let (admin_cookies, _) = app.admin().await;
+    // A visitor with a CSRF cookie and its token, but no session.
+    let visitor = app.get("/api/v1/auth/session").await;
+    let visitor_cookies = visitor.set_cookies().join("; ");
+    let visitor_token = visitor.json()["data"]["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let concrete = |path: &str| {
+        path.replace("{slug}", "lampe-table-nordique")
+            .replace("{number}", "VIVR-0000")
+            .replace("{id}", "c000000000000000000000000")
+    };
+    for (method, path, needs) in WRITES {
+        let uri = concrete(path);
+        let api = path.starts_with("/api/");
+        // A body that breaks every rule: the guards must answer before anything reads it.
+        let bad_body = |request: axum::http::request::Builder| {
+            if api {
+                request
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(r#"{"unexpected": [1, 2, 3]}"#))
+                    .unwrap()
+            } else {
+                request
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from("unexpected=%00&quantity=-5"))
+                    .unwrap()
+            }
+        };
+
+        // Signed in (as an administrator), no token: 403.
+        let r = app
+            .send(bad_body(
+                Request::builder()
+                    .method(*method)
+                    .uri(&uri)
+                    .header(header::COOKIE, &admin_cookies),
+            ))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path} without a token: {}",
+            r.text()
+        );
+
+        // A token but no session: 401 (pages: the sign-in redirect) for routes that need one.
+        if *needs == Needs::Session {
+            let mut request = Request::builder()
+                .method(*method)
+                .uri(&uri)
+                .header(header::COOKIE, &visitor_cookies);
+            if api {
+                request = request.header("x-csrf-token", &visitor_token);
+            }
+            let r = app.send(bad_body(request)).await;
+            if api {
+                assert_eq!(
+                    (r.status, r.error_code().as_str()),
+                    (StatusCode::UNAUTHORIZED, "unauthenticated"),
+                    "{method} {path} without a session: {}",
+                    r.text()
+                );
+            } else {
+                assert!(
+                    r.status.is_redirection()
+                        && r.header("location")
+                            .is_some_and(|l| l.starts_with("/connexion")),
+                    "{method} {path} without a session: {} {:?}",
+                    r.status,
+                    r.header("location")
+                );
+            }
+        }
+    }
+}

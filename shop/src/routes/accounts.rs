@@ -3,15 +3,16 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::extract::{ApiJson, PageForm};
+use super::extract::ApiJson;
+use super::guards::{ApiWriter, CsrfForm, NoFields};
 use super::pages::{Layout, PageError, french_month_year, render};
 use crate::AppState;
-use crate::auth::{ClientIp, RequestContext, random_token, verify_api_csrf};
+use crate::auth::{ClientIp, RequestContext, random_token};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::services::accounts::{self as service, Registration, SignedIn, safe_redirect_target};
@@ -128,13 +129,9 @@ pub async fn api_login(
 
 pub async fn api_logout(
     State(state): State<AppState>,
+    _: ApiWriter,
     ctx: RequestContext,
-    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    if ctx.user.is_none() {
-        return Err(AppError::Unauthenticated);
-    }
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     service::sign_out(&state, ctx.session_hash.as_deref()).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     clear_session(&state, &mut response);
@@ -197,7 +194,6 @@ pub async fn page_login(
 
 #[derive(Deserialize)]
 pub struct LoginForm {
-    csrf_token: String,
     email: String,
     password: String,
     next: Option<String>,
@@ -207,11 +203,8 @@ pub async fn page_login_submit(
     State(state): State<AppState>,
     ctx: RequestContext,
     ClientIp(ip): ClientIp,
-    PageForm(form): PageForm<LoginForm>,
+    CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     let next = safe_redirect_target(form.next.as_deref());
     match service::sign_in(&state, ip, &form.email, SecretString::from(form.password)).await {
         Ok(signed_in) => {
@@ -262,7 +255,6 @@ pub async fn page_register(
 
 #[derive(Deserialize)]
 pub struct RegisterForm {
-    csrf_token: String,
     email: String,
     password: String,
     password_confirm: String,
@@ -272,11 +264,8 @@ pub struct RegisterForm {
 pub async fn page_register_submit(
     State(state): State<AppState>,
     ctx: RequestContext,
-    PageForm(form): PageForm<RegisterForm>,
+    CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Result<Response, PageError> {
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     let rerender = |errors: Vec<String>, status: StatusCode| -> Result<Response, PageError> {
         let page = RegisterPage {
             layout: Layout::new(&state, &ctx, "Créer un compte"),
@@ -354,19 +343,11 @@ pub async fn page_account(
     render(&page, CachePolicy::NoStore)
 }
 
-#[derive(Deserialize)]
-pub struct LogoutForm {
-    csrf_token: String,
-}
-
 pub async fn page_logout(
     State(state): State<AppState>,
     ctx: RequestContext,
-    PageForm(form): PageForm<LogoutForm>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     service::sign_out(&state, ctx.session_hash.as_deref()).await?;
     let mut response = Redirect::to("/").into_response();
     clear_session(&state, &mut response);

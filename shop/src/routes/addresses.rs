@@ -2,15 +2,17 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use std::collections::BTreeMap;
 
-use super::extract::{ApiJson, PageForm, refuse_unknown};
+use super::extract::{ApiJson, refuse_unknown};
+use super::guards::ApiWriter;
+use super::guards::{CsrfForm, NoFields, SignedIn};
 use super::pages::{Layout, PageError, render};
-use super::{personal_data, signed_in_writer};
+use super::personal_data;
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestContext};
 use crate::domain::address::AddressFields;
@@ -45,11 +47,9 @@ pub struct AddressBody {
 
 pub async fn api_create(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    ApiWriter(user): ApiWriter,
     ApiJson(body): ApiJson<AddressBody>,
 ) -> Result<Response, AppError> {
-    let user = signed_in_writer(&state, &ctx, &headers)?;
     refuse_unknown(&body.unknown)?;
     let address = service::create(state.store(), &user.id, &body.fields, body.is_default).await?;
     Ok(personal_data(StatusCode::CREATED, address))
@@ -57,12 +57,10 @@ pub async fn api_create(
 
 pub async fn api_update(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    ApiWriter(user): ApiWriter,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AddressBody>,
 ) -> Result<Response, AppError> {
-    let user = signed_in_writer(&state, &ctx, &headers)?;
     refuse_unknown(&body.unknown)?;
     let address =
         service::update(state.store(), &user.id, &id, &body.fields, body.is_default).await?;
@@ -71,11 +69,9 @@ pub async fn api_update(
 
 pub async fn api_delete(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    ApiWriter(user): ApiWriter,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = signed_in_writer(&state, &ctx, &headers)?;
     service::delete(state.store(), &user.id, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -155,10 +151,9 @@ pub async fn page_list(
     .await
 }
 
-/// The address form: the CSRF token, the default flag, and the address. Unknown fields are refused.
+/// The address form: the default flag and the address. Unknown fields are refused.
 #[derive(Deserialize)]
 pub struct AddressForm {
-    csrf_token: String,
     #[serde(default)]
     is_default: Option<String>,
     #[serde(flatten)]
@@ -168,9 +163,9 @@ pub struct AddressForm {
 }
 
 impl AddressForm {
-    fn split(self) -> Result<(String, AddressFields, bool), AppError> {
+    fn split(self) -> Result<(AddressFields, bool), AppError> {
         refuse_unknown(&self.unknown)?;
-        Ok((self.csrf_token, self.fields, self.is_default.is_some()))
+        Ok((self.fields, self.is_default.is_some()))
     }
 }
 
@@ -201,48 +196,33 @@ async fn after_write(
 
 pub async fn page_create(
     State(state): State<AppState>,
+    SignedIn(user): SignedIn,
     ctx: RequestContext,
-    PageForm(form): PageForm<AddressForm>,
+    CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Result<Response, PageError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    let (csrf, fields, is_default) = form.split()?;
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&csrf))?;
+    let (fields, is_default) = form.split()?;
     let result = service::create(state.store(), &user.id, &fields, is_default).await;
     after_write(&state, &ctx, &user.id, fields, result).await
 }
 
 pub async fn page_update(
     State(state): State<AppState>,
+    SignedIn(user): SignedIn,
     ctx: RequestContext,
     Path(id): Path<String>,
-    PageForm(form): PageForm<AddressForm>,
+    CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Result<Response, PageError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    let (csrf, fields, is_default) = form.split()?;
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&csrf))?;
+    let (fields, is_default) = form.split()?;
     let result = service::update(state.store(), &user.id, &id, &fields, is_default).await;
     after_write(&state, &ctx, &user.id, AddressFields::default(), result).await
 }
 
-#[derive(Deserialize)]
-pub struct DeleteForm {
-    csrf_token: String,
-}
-
 pub async fn page_delete(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    SignedIn(user): SignedIn,
     Path(id): Path<String>,
-    PageForm(form): PageForm<DeleteForm>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     service::delete(state.store(), &user.id, &id).await?;
     Ok(Redirect::to("/compte/adresses").into_response())
 }

@@ -4,14 +4,15 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::extract::{ApiJson, PageForm};
+use super::extract::ApiJson;
+use super::guards::{CsrfForm, CsrfHeader};
 use super::pages::{Layout, PageError, render};
 use crate::AppState;
-use crate::auth::{RequestContext, hash_token, random_token, verify_api_csrf};
+use crate::auth::{RequestContext, hash_token, random_token};
 use crate::domain::Money;
 use crate::error::AppError;
 use crate::services::cart::{self as service, CartView};
@@ -72,11 +73,10 @@ pub struct AddBody {
 
 pub async fn api_add(
     State(state): State<AppState>,
+    _: CsrfHeader,
     ctx: RequestContext,
-    headers: HeaderMap,
     ApiJson(body): ApiJson<AddBody>,
 ) -> Result<Response, AppError> {
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     let (owner, cookie) = owner_for_write(&state, &ctx);
     let cart = service::add(state.store(), &owner, &body.slug, body.quantity).await?;
     Ok(with_cookie(cart_response(&cart), cookie))
@@ -90,12 +90,11 @@ pub struct SetBody {
 
 pub async fn api_set(
     State(state): State<AppState>,
+    _: CsrfHeader,
     ctx: RequestContext,
-    headers: HeaderMap,
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<SetBody>,
 ) -> Result<Response, AppError> {
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     let (owner, cookie) = owner_for_write(&state, &ctx);
     let cart = service::set(state.store(), &owner, &slug, body.quantity).await?;
     Ok(with_cookie(cart_response(&cart), cookie))
@@ -103,11 +102,10 @@ pub async fn api_set(
 
 pub async fn api_remove(
     State(state): State<AppState>,
+    _: CsrfHeader,
     ctx: RequestContext,
-    headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     let Some(owner) = ctx.cart_owner() else {
         return Err(AppError::NotFound("Panier vide"));
     };
@@ -184,7 +182,6 @@ pub async fn page_cart(
 
 #[derive(Deserialize)]
 pub struct LineForm {
-    csrf_token: String,
     slug: String,
     #[serde(default)]
     quantity: Option<String>,
@@ -204,9 +201,6 @@ async fn page_change(
     form: LineForm,
     action: FormAction,
 ) -> Result<Response, PageError> {
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     let (owner, cookie) = owner_for_write(&state, &ctx);
     let quantity = match (action, form.quantity.as_deref()) {
         (FormAction::Remove, _) => Ok(0),
@@ -245,7 +239,7 @@ async fn page_change(
 pub async fn page_add(
     State(state): State<AppState>,
     ctx: RequestContext,
-    PageForm(form): PageForm<LineForm>,
+    CsrfForm(form): CsrfForm<LineForm>,
 ) -> Result<Response, PageError> {
     page_change(state, ctx, form, FormAction::Add).await
 }
@@ -253,7 +247,7 @@ pub async fn page_add(
 pub async fn page_set(
     State(state): State<AppState>,
     ctx: RequestContext,
-    PageForm(form): PageForm<LineForm>,
+    CsrfForm(form): CsrfForm<LineForm>,
 ) -> Result<Response, PageError> {
     page_change(state, ctx, form, FormAction::Set).await
 }
@@ -261,7 +255,7 @@ pub async fn page_set(
 pub async fn page_remove(
     State(state): State<AppState>,
     ctx: RequestContext,
-    PageForm(form): PageForm<LineForm>,
+    CsrfForm(form): CsrfForm<LineForm>,
 ) -> Result<Response, PageError> {
     page_change(state, ctx, form, FormAction::Remove).await
 }

@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::extract::ApiJson;
+use super::guards::{Admin, CsrfHeader};
 use super::pages::{Card, Layout, PageError, french_date, rating_text, render};
 use crate::AppState;
-use crate::auth::{RequestContext, verify_api_csrf};
-use crate::domain::Role;
+use crate::auth::RequestContext;
 use crate::error::AppError;
 use crate::services::catalog::{
     self as service, CreateCategory, CreateProduct, UpdateCategory, UpdateProduct,
@@ -121,21 +121,6 @@ pub async fn api_product(
 
 // ----- admin API -----
 
-/// An admin, authenticated by the session cookie, sending the CSRF header.
-fn require_admin(
-    state: &AppState,
-    ctx: &RequestContext,
-    headers: &HeaderMap,
-) -> Result<(), AppError> {
-    let user = ctx.user.as_ref().ok_or(AppError::Unauthenticated)?;
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), headers)?;
-    if user.role != Role::Admin {
-        tracing::warn!(user = %user.id, "admin route refused to a non-admin");
-        return Err(AppError::Forbidden);
-    }
-    Ok(())
-}
-
 fn written<T: Serialize>(status: StatusCode, value: &T) -> Result<Response, AppError> {
     let mut response = (status, axum::Json(serde_json::json!({ "data": value }))).into_response();
     set_cache_control(&mut response, CachePolicy::NoStore);
@@ -144,71 +129,65 @@ fn written<T: Serialize>(status: StatusCode, value: &T) -> Result<Response, AppE
 
 pub async fn api_create_product(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    Admin(admin): Admin,
+    _: CsrfHeader,
     ApiJson(input): ApiJson<CreateProduct>,
 ) -> Result<Response, AppError> {
-    require_admin(&state, &ctx, &headers)?;
     let product = service::create_product(&state, &input).await?;
-    tracing::info!(product = %product.slug, "product created");
+    tracing::info!(admin = %admin.id, product = %product.slug, "product created");
     written(StatusCode::CREATED, &ProductView::from(&product))
 }
 
 pub async fn api_update_product(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    Admin(admin): Admin,
+    _: CsrfHeader,
     Path(slug): Path<String>,
     ApiJson(input): ApiJson<UpdateProduct>,
 ) -> Result<Response, AppError> {
-    require_admin(&state, &ctx, &headers)?;
     let product = service::update_product(&state, &slug, &input).await?;
-    tracing::info!(product = %product.slug, "product updated");
+    tracing::info!(admin = %admin.id, product = %product.slug, "product updated");
     written(StatusCode::OK, &ProductView::from(&product))
 }
 
 pub async fn api_delete_product(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    Admin(admin): Admin,
+    _: CsrfHeader,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    require_admin(&state, &ctx, &headers)?;
     service::delete_product(&state, &slug).await?;
-    tracing::info!(product = %slug, "product removed from the catalogue");
+    tracing::info!(admin = %admin.id, product = %slug, "product removed from the catalogue");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn api_create_category(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    _: Admin,
+    _: CsrfHeader,
     ApiJson(input): ApiJson<CreateCategory>,
 ) -> Result<Response, AppError> {
-    require_admin(&state, &ctx, &headers)?;
     let category = service::create_category(&state, &input).await?;
     written(StatusCode::CREATED, &category)
 }
 
 pub async fn api_update_category(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    _: Admin,
+    _: CsrfHeader,
     Path(slug): Path<String>,
     ApiJson(input): ApiJson<UpdateCategory>,
 ) -> Result<Response, AppError> {
-    require_admin(&state, &ctx, &headers)?;
     let category = service::update_category(&state, &slug, &input).await?;
     written(StatusCode::OK, &category)
 }
 
 pub async fn api_delete_category(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    _: Admin,
+    _: CsrfHeader,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    require_admin(&state, &ctx, &headers)?;
     service::delete_category(&state, &slug).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

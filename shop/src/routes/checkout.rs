@@ -7,10 +7,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::extract::{ApiJson, PageForm, refuse_unknown};
+use super::extract::{ApiJson, refuse_unknown};
+use super::guards::ApiWriter;
+use super::guards::CsrfForm;
 use super::orders::OrderJson;
 use super::pages::{Layout, PageError, render};
-use super::signed_in_writer;
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestContext, random_token};
 use crate::domain::address::AddressFields;
@@ -102,11 +103,10 @@ fn checkout_json(checkout: &Checkout) -> Response {
 /// Places an order from the cart. `Idempotency-Key` makes retries safe: the same key returns the same order.
 pub async fn api_checkout(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    ApiWriter(user): ApiWriter,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CheckoutBody>,
 ) -> Result<Response, AppError> {
-    let user = signed_in_writer(&state, &ctx, &headers)?;
     let idempotency_key = match headers.get("idempotency-key") {
         Some(v) => Some(parse_idempotency_key(v.to_str().unwrap_or_default())?),
         None => None,
@@ -310,7 +310,6 @@ pub async fn page_checkout(
 /// The checkout form. Unknown fields (a price, a quantity) are refused: the order is priced from the database.
 #[derive(Deserialize)]
 pub struct CheckoutForm {
-    csrf_token: String,
     idempotency_key: String,
     cart_version: String,
     #[serde(default)]
@@ -328,14 +327,11 @@ pub struct CheckoutForm {
 pub async fn page_checkout_submit(
     State(state): State<AppState>,
     ctx: RequestContext,
-    PageForm(form): PageForm<CheckoutForm>,
+    CsrfForm(form): CsrfForm<CheckoutForm>,
 ) -> Result<Response, PageError> {
     let Some(user) = ctx.user.clone() else {
         return Ok(Redirect::to("/connexion?next=/commande").into_response());
     };
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     refuse_unknown(&form.unknown)?;
     let fields = form.fields;
     let save = form.save_address.is_some();

@@ -6,6 +6,7 @@ mod cart;
 mod catalog;
 mod checkout;
 mod extract;
+mod guards;
 mod health;
 mod limited;
 mod newsletter;
@@ -216,21 +217,6 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(axum::middleware::from_fn(check_request_id))
         .with_state(state)
-}
-
-/// The signed-in customer of a cookie-authenticated API write (401 without a session), which must send the
-/// `X-CSRF-Token` header (403 otherwise).
-fn signed_in_writer(
-    state: &AppState,
-    ctx: &crate::auth::RequestContext,
-    headers: &axum::http::HeaderMap,
-) -> Result<crate::store::User, crate::error::AppError> {
-    let user = ctx
-        .user
-        .clone()
-        .ok_or(crate::error::AppError::Unauthenticated)?;
-    crate::auth::verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), headers)?;
-    Ok(user)
 }
 
 /// A personal API answer, `{"data": …}`, never stored by caches.

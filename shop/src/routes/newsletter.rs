@@ -11,6 +11,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::extract::{ApiJson, PageForm};
+use super::guards::CsrfForm;
 use super::pages::{Layout, PageError, form_error_text, render};
 use super::personal_data;
 use crate::AppState;
@@ -99,7 +100,6 @@ impl<'a> NewsletterPage<'a> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscribeForm {
-    csrf_token: String,
     #[serde(default)]
     email: String,
 }
@@ -108,11 +108,8 @@ pub struct SubscribeForm {
 pub async fn page_subscribe(
     State(state): State<AppState>,
     ctx: RequestContext,
-    PageForm(form): PageForm<SubscribeForm>,
+    CsrfForm(form): CsrfForm<SubscribeForm>,
 ) -> Result<Response, PageError> {
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     match service::subscribe(&state, &form.email).await {
         Ok(()) => {
             let mut page = NewsletterPage::new(&state, &ctx, "Newsletter");

@@ -3,15 +3,15 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{ApiJson, PageForm};
+use super::extract::ApiJson;
+use super::guards::{Admin, CsrfForm, CsrfHeader};
 use super::pages::{Layout, PageError, french_date, render};
 use super::personal_data;
 use crate::AppState;
-use crate::auth::{CurrentUser, RequestContext, verify_api_csrf};
+use crate::auth::{CurrentUser, RequestContext};
 use crate::domain::checkout::rate_display_fr;
 use crate::domain::{FieldError, Money, OrderStatus, Role};
 use crate::error::AppError;
@@ -165,10 +165,9 @@ fn admin(ctx: &RequestContext) -> Result<&crate::store::User, AppError> {
 
 pub async fn api_admin_orders(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    _: Admin,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    admin(&ctx)?;
     let page = page_number(q.page.as_deref())?;
     let status = status_filter(q.status.as_deref())?;
     let orders = service::list_all(state.store(), status, page).await?;
@@ -195,13 +194,11 @@ fn target_status(raw: &str) -> Result<OrderStatus, AppError> {
 
 pub async fn api_admin_move(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    _: Admin,
+    _: CsrfHeader,
     Path(number): Path<String>,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Response, AppError> {
-    admin(&ctx)?;
-    verify_api_csrf(state.signing_key(), ctx.csrf_cookie.as_deref(), &headers)?;
     let order = service::admin_move(&state, &number, target_status(&body.status)?).await?;
     Ok(personal_data(
         axum::http::StatusCode::OK,
@@ -413,20 +410,16 @@ async fn admin_page(
 
 #[derive(Deserialize)]
 pub struct MoveForm {
-    csrf_token: String,
     status: String,
 }
 
 pub async fn page_admin_move(
     State(state): State<AppState>,
+    _: Admin,
     ctx: RequestContext,
     Path(number): Path<String>,
-    PageForm(form): PageForm<MoveForm>,
+    CsrfForm(form): CsrfForm<MoveForm>,
 ) -> Result<Response, PageError> {
-    admin(&ctx)?;
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     let to = target_status(&form.status)?;
     match service::admin_move(&state, &number, to).await {
         Ok(_) => Ok(Redirect::to("/admin/commandes").into_response()),

@@ -6,9 +6,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{ReviewFormValues, product_page};
-use super::extract::{ApiJson, PageForm};
+use super::extract::ApiJson;
+use super::guards::{ApiWriter, CsrfForm, NoFields, SignedIn};
 use super::pages::PageError;
-use super::{personal_data, signed_in_writer};
+use super::personal_data;
 use crate::AppState;
 use crate::auth::RequestContext;
 use crate::domain::review::ReviewInput;
@@ -65,12 +66,10 @@ pub struct ReviewBody {
 /// `POST /api/v1/products/{slug}/reviews`: 201 with a new review, 200 when it replaced the customer's previous one.
 pub async fn api_submit(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    ApiWriter(user): ApiWriter,
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<ReviewBody>,
 ) -> Result<Response, AppError> {
-    let user = signed_in_writer(&state, &ctx, &headers)?;
     let input = ReviewInput::parse(
         ReviewInput::json_rating(&body.rating),
         body.title.as_deref(),
@@ -88,10 +87,9 @@ pub async fn api_submit(
 /// `GET /api/v1/products/{slug}/reviews/mine`: the customer's own review (404 when none).
 pub async fn api_mine(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    SignedIn(user): SignedIn,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
     let product = crate::services::catalog::live_product(&state, &slug).await?;
     let review = service::own(&state, &user, &product)
         .await?
@@ -102,11 +100,9 @@ pub async fn api_mine(
 /// `DELETE /api/v1/products/{slug}/reviews/mine`.
 pub async fn api_delete(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    ApiWriter(user): ApiWriter,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = signed_in_writer(&state, &ctx, &headers)?;
     service::delete(&state, &user, &slug).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -116,7 +112,6 @@ pub async fn api_delete(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewForm {
-    csrf_token: String,
     #[serde(default)]
     rating: String,
     #[serde(default)]
@@ -132,14 +127,11 @@ fn back_to(slug: &str) -> Response {
 /// `POST /produits/{slug}/avis`: back to the product on success; the page with the form's errors otherwise.
 pub async fn page_submit(
     State(state): State<AppState>,
+    SignedIn(user): SignedIn,
     ctx: RequestContext,
     Path(slug): Path<String>,
-    PageForm(form): PageForm<ReviewForm>,
+    CsrfForm(form): CsrfForm<ReviewForm>,
 ) -> Result<Response, PageError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     let parsed = ReviewInput::parse(
         ReviewInput::form_rating(&form.rating),
         Some(&form.title),
@@ -167,23 +159,13 @@ pub async fn page_submit(
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CsrfOnly {
-    csrf_token: String,
-}
-
 /// `POST /produits/{slug}/avis/supprimer`.
 pub async fn page_delete(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    SignedIn(user): SignedIn,
     Path(slug): Path<String>,
-    PageForm(form): PageForm<CsrfOnly>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     service::delete(&state, &user, &slug).await?;
     Ok(back_to(&slug))
 }

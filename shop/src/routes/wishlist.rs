@@ -2,13 +2,13 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::extract::PageForm;
+use super::guards::{ApiWriter, CsrfForm, SignedIn};
 use super::pages::{Card, Layout, PageError, render};
-use super::{personal_data, signed_in_writer};
+use super::personal_data;
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestContext};
 use crate::error::AppError;
@@ -34,11 +34,9 @@ pub async fn api_list(
 /// `PUT /api/v1/wishlist/{slug}`: 201 when added, 200 when it was there already.
 pub async fn api_add(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    ApiWriter(user): ApiWriter,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = signed_in_writer(&state, &ctx, &headers)?;
     let added = service::add(&state, &user, &slug).await?;
     let status = if added {
         StatusCode::CREATED
@@ -54,11 +52,9 @@ pub async fn api_add(
 /// `DELETE /api/v1/wishlist/{slug}`: 204 whether or not it was there.
 pub async fn api_remove(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
+    ApiWriter(user): ApiWriter,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = signed_in_writer(&state, &ctx, &headers)?;
     service::remove(&state, &user, &slug).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -90,7 +86,6 @@ pub async fn page_list(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WishlistForm {
-    csrf_token: String,
     slug: String,
     #[serde(default)]
     next: Option<String>,
@@ -98,14 +93,10 @@ pub struct WishlistForm {
 
 async fn page_change(
     state: &AppState,
-    ctx: &RequestContext,
+    user: crate::store::User,
     form: WishlistForm,
     add: bool,
 ) -> Result<Response, PageError> {
-    let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
-    state
-        .signing_key()
-        .verify(ctx.csrf_cookie.as_deref(), Some(&form.csrf_token))?;
     if add {
         service::add(state, &user, &form.slug).await?;
     } else {
@@ -122,17 +113,17 @@ async fn page_change(
 /// `POST /compte/envies/ajouter`.
 pub async fn page_add(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    PageForm(form): PageForm<WishlistForm>,
+    SignedIn(user): SignedIn,
+    CsrfForm(form): CsrfForm<WishlistForm>,
 ) -> Result<Response, PageError> {
-    page_change(&state, &ctx, form, true).await
+    page_change(&state, user, form, true).await
 }
 
 /// `POST /compte/envies/retirer`.
 pub async fn page_remove(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    PageForm(form): PageForm<WishlistForm>,
+    SignedIn(user): SignedIn,
+    CsrfForm(form): CsrfForm<WishlistForm>,
 ) -> Result<Response, PageError> {
-    page_change(&state, &ctx, form, false).await
+    page_change(&state, user, form, false).await
 }
