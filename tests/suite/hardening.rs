@@ -216,7 +216,8 @@ async fn a_timeout_answer_carries_the_security_headers() {
         c.catalog_cache_ttl = Duration::ZERO;
     })
     .await;
-    let r = app.get("/api/v1/products").await;
+    // A sign-in always waits (the database, then a password hash on another thread): it outlives 1 ns.
+    let r = login_from(&app, "203.0.113.5", "client@vivr.fr", "Tr3s-Solide!").await;
     assert_eq!(r.status, StatusCode::REQUEST_TIMEOUT);
     for name in [
         "content-security-policy",
@@ -492,5 +493,208 @@ async fn every_state_changing_route_needs_its_session_and_token_before_its_body(
                 );
             }
         }
+    }
+}
+
+/// Every (method, path) the router declares, GETs included, read from its source.
+fn declared_routes() -> Vec<(String, String)> {
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shop/src/routes/mod.rs"),
+    )
+    .unwrap();
+    let mut found = Vec::new();
+    for chunk in source.split(".route(").skip(1) {
+        let path = chunk.split('"').nth(1).unwrap().to_string();
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let called = [
+                format!(".{method}("),
+                format!(" {method}("),
+                format!("::{method}("),
+                format!("({method}("),
+            ];
+            if called.iter().any(|c| chunk.contains(c.as_str())) {
+                found.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// Every query parameter the shop reads.
+const QUERY_PARAMETERS: &[&str] = &[
+    "search",
+    "q",
+    "category",
+    "sort",
+    "page",
+    "limit",
+    "min_price",
+    "max_price",
+    "in_stock",
+    "featured",
+    "status",
+    "next",
+    "email",
+    "token",
+    "country",
+    "shipping_method",
+];
+
+crate::common::on_both_backends! {
+    /// A NUL character in any path segment, query parameter, JSON string or form field of any route is a 400 or
+    /// a 422 naming where it was, never a 500 (PostgreSQL refuses NUL in text: SQLSTATE 22021).
+    async fn nul_characters_anywhere_are_refused_with_a_client_error(db) {
+        let app = TestApp::with_config(db, |_| {}).await;
+        let (cookies, csrf) = app.admin().await;
+        let routes = declared_routes();
+        assert!(routes.len() > 40, "{routes:?}");
+        let with_session = |method: &str, uri: &str| {
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .header(header::COOKIE, &cookies)
+                .header("x-csrf-token", &csrf)
+        };
+        let mut checked = 0;
+        for (method, path) in &routes {
+            let plain = path
+                .replace("{slug}", "lampe-table-nordique")
+                .replace("{number}", "VIVR-0000")
+                .replace("{id}", "c000000000000000000000000")
+                .replace("{file}", "app.css");
+            // Each path parameter in turn carries a NUL.
+            for param in ["{slug}", "{number}", "{id}", "{file}"] {
+                if !path.contains(param) {
+                    continue;
+                }
+                let uri = path
+                    .replace(param, "ab%00cd")
+                    .replace("{slug}", "lampe-table-nordique")
+                    .replace("{number}", "VIVR-0000")
+                    .replace("{id}", "c000000000000000000000000")
+                    .replace("{file}", "app.css");
+                let r = app.send(with_session(method, &uri).body(Body::empty()).unwrap()).await;
+                assert!(
+                    r.status == StatusCode::BAD_REQUEST || r.status == StatusCode::NOT_FOUND,
+                    "{method} {uri}: {} {}",
+                    r.status,
+                    r.text()
+                );
+                checked += 1;
+            }
+            // Each query parameter in turn. Routes outside the shop's own stack (health, static files, metrics)
+            // read no query string at all.
+            let reads_queries = !["/api/health", "/static/", "/favicon.ico", "/robots.txt", "/metrics"]
+                .iter()
+                .any(|p| path.starts_with(p));
+            if method == "GET" {
+                for name in QUERY_PARAMETERS {
+                    let uri = format!("{plain}?{name}=x%00y");
+                    let r = app.send(with_session(method, &uri).body(Body::empty()).unwrap()).await;
+                    if reads_queries {
+                        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{method} {uri}: {}", r.text());
+                    } else {
+                        assert_ne!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{method} {uri}");
+                    }
+                    checked += 1;
+                }
+            }
+            // Bodies: every string of a JSON document, every field of a form.
+            if method != "GET" && path.starts_with("/api/") {
+                let body = json!({
+                    "name": "a\u{0}b", "slug": "a\u{0}b", "email": "a\u{0}b@vivr.fr", "password": "a\u{0}b",
+                    "status": "a\u{0}b", "title": "a\u{0}b", "comment": "a\u{0}b", "quantity": 1,
+                    "address": {"line1": "1 rue\u{0}", "city": "Paris", "postal_code": "75001", "country": "FR"},
+                });
+                let r = app
+                    .send(
+                        with_session(method, &plain)
+                            .header(header::CONTENT_TYPE, "application/json")
+                            .body(Body::from(body.to_string()))
+                            .unwrap(),
+                    )
+                    .await;
+                // Routes without a body (DELETE) simply ignore it; none may fail.
+                assert_ne!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{method} {path} JSON: {}", r.text());
+                checked += 1;
+            } else if method != "GET" {
+                let form = format!("csrf_token={}&slug=a%00b&email=a%00b&name=a%00b&status=a%00b", app.state.signing_key().token_for("none"));
+                let r = app
+                    .send(
+                        with_session(method, &plain)
+                            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                            .body(Body::from(form))
+                            .unwrap(),
+                    )
+                    .await;
+                assert_ne!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{method} {path} form: {}", r.text());
+                checked += 1;
+            }
+        }
+        assert!(checked > 500, "{checked} requests");
+    }
+}
+
+#[tokio::test]
+async fn a_nul_in_a_json_string_or_a_form_field_is_named() {
+    let app = TestApp::sqlite().await;
+    let r = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({"email": "a@vivr.fr", "password": "Tr3s-Solide!", "name": "Jean\u{0}"}),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("name"), "{}", r.text());
+    let page = app.get("/connexion").await;
+    let form_cookies = page.set_cookies().join("; ");
+    let token = crate::common::csrf_from(&page.text());
+    let r = app
+        .post_form(
+            "/connexion",
+            &[
+                ("csrf_token", &token),
+                ("email", "a\u{0}@vivr.fr"),
+                ("password", "x"),
+            ],
+            &form_cookies,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("email"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn each_page_carries_a_differently_masked_csrf_token() {
+    let app = TestApp::sqlite().await;
+    let first = app.get("/connexion").await;
+    let cookies = first.set_cookies().join("; ");
+    let second = app
+        .get_with_cookies("/recherche?q=csrf_token", &cookies)
+        .await;
+    let (a, b) = (
+        crate::common::csrf_from(&first.text()),
+        crate::common::csrf_from(&second.text()),
+    );
+    assert_ne!(
+        a, b,
+        "the same token in two compressed pages is a BREACH oracle"
+    );
+    for token in [a, b] {
+        let r = app
+            .post_form(
+                "/newsletter",
+                &[("csrf_token", &token), ("email", "lecteur@vivr.fr")],
+                &cookies,
+            )
+            .await;
+        assert!(
+            r.status.is_success() || r.status.is_redirection(),
+            "{} {}",
+            r.status,
+            r.text()
+        );
     }
 }

@@ -1,6 +1,11 @@
 //! CSRF protection for forms and cookie-authenticated API calls. Each browser holds a random, HttpOnly CSRF cookie;
 //! the token put in forms (and expected in `X-CSRF-Token`) is an HMAC of that cookie under the server's secret.
 //! A cross-site page can neither read the cookie nor compute the HMAC, so it cannot produce a valid token.
+//!
+//! Pages are compressed and some reflect what the visitor typed (a search): a token sent the same way in every
+//! page would let an observer of compressed sizes guess it byte by byte (BREACH). So every rendering masks it
+//! afresh: a random pad, then the token XOR the pad, both in the value sent (as Rails and Django do). Any
+//! masking of the right token is accepted.
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
@@ -41,20 +46,47 @@ impl SigningKey {
         !signature.is_empty() && bool::from(expected.as_bytes().ct_eq(signature.as_bytes()))
     }
 
-    /// The token for forms rendered to the holder of `cookie`.
+    /// A token for forms rendered to the holder of `cookie`, masked afresh on every call.
     pub fn token_for(&self, cookie: &str) -> String {
-        self.sign("csrf-v1", cookie)
+        use base64::Engine;
+        use rand::RngCore;
+        let token = self.raw_token(cookie);
+        let mut masked = vec![0u8; token.len() * 2];
+        let (pad, xored) = masked.split_at_mut(token.len());
+        rand::rng().fill_bytes(pad);
+        for ((out, t), p) in xored.iter_mut().zip(&token).zip(pad.iter()) {
+            *out = t ^ p;
+        }
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(masked)
     }
 
-    /// Accepts `token` only if it was issued for `cookie`. Constant time.
+    /// The unmasked token: the HMAC of the cookie.
+    fn raw_token(&self, cookie: &str) -> Vec<u8> {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(self.sign("csrf-v1", cookie))
+            .unwrap_or_default()
+    }
+
+    /// Accepts `token` only if it is a masking of the token of `cookie`. Constant time.
     pub fn verify(&self, cookie: Option<&str>, token: Option<&str>) -> Result<(), AppError> {
+        use base64::Engine;
         let (Some(cookie), Some(token)) = (cookie, token) else {
             return Err(AppError::Csrf);
         };
         if cookie.is_empty() || token.is_empty() {
             return Err(AppError::Csrf);
         }
-        if self.verify_signature("csrf-v1", cookie, token) {
+        let expected = self.raw_token(cookie);
+        let Ok(masked) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token) else {
+            return Err(AppError::Csrf);
+        };
+        if masked.len() != expected.len() * 2 {
+            return Err(AppError::Csrf);
+        }
+        let (pad, xored) = masked.split_at(expected.len());
+        let unmasked: Vec<u8> = xored.iter().zip(pad).map(|(x, p)| x ^ p).collect();
+        if bool::from(unmasked.ct_eq(&expected)) {
             Ok(())
         } else {
             Err(AppError::Csrf)
@@ -86,5 +118,24 @@ mod tests {
         assert!(key.verify(Some("cookie-a"), None).is_err());
         let other = SigningKey::new(SecretString::from("z".repeat(32)));
         assert!(other.verify(Some("cookie-a"), Some(&token)).is_err());
+    }
+
+    #[test]
+    fn every_rendering_masks_the_token_afresh() {
+        let key = SigningKey::new(SecretString::from("k".repeat(32)));
+        let tokens: Vec<String> = (0..20).map(|_| key.token_for("cookie-a")).collect();
+        let distinct: std::collections::BTreeSet<&String> = tokens.iter().collect();
+        assert_eq!(distinct.len(), 20, "no two renderings share a token");
+        for token in &tokens {
+            assert!(key.verify(Some("cookie-a"), Some(token)).is_ok());
+        }
+        // The bare HMAC (unmasked) and truncated or re-padded values are refused.
+        let bare = key.sign("csrf-v1", "cookie-a");
+        assert!(key.verify(Some("cookie-a"), Some(&bare)).is_err());
+        assert!(
+            key.verify(Some("cookie-a"), Some(&tokens[0][..40]))
+                .is_err()
+        );
+        assert!(key.verify(Some("cookie-a"), Some("!!!")).is_err());
     }
 }

@@ -11,13 +11,14 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use super::extract::PageForm;
+use super::extract::{form_from_pairs, form_pairs};
 use super::pages::PageError;
 use crate::AppState;
 use crate::auth::{RequestContext, verify_api_csrf};
-use crate::domain::Role;
+use crate::domain::{FieldError, Role};
 use crate::error::AppError;
 use crate::store::User;
+use crate::web::percent_decodes_to_nul;
 
 /// A refusal, rendered for the API or for a page according to the request's path.
 pub struct Refused {
@@ -27,8 +28,12 @@ pub struct Refused {
 
 impl Refused {
     fn new(parts: &Parts, error: AppError) -> Self {
+        Self::at(&parts.uri, error)
+    }
+
+    fn at(uri: &axum::http::Uri, error: AppError) -> Self {
         Refused {
-            api: parts.uri.path().starts_with("/api/"),
+            api: uri.path().starts_with("/api/"),
             error,
         }
     }
@@ -128,8 +133,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             .extensions()
             .get::<RequestContext>()
             .and_then(|ctx| ctx.csrf_cookie.clone());
-        let PageForm(mut pairs) =
-            PageForm::<Vec<(String, String)>>::from_request(req, state).await?;
+        let mut pairs = form_pairs(req, state).await?;
         let token = pairs
             .iter()
             .position(|(name, _)| name == "csrf_token")
@@ -137,12 +141,29 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         state
             .signing_key()
             .verify(cookie.as_deref(), token.as_deref())?;
-        let rest = serde_urlencoded::to_string(&pairs)
-            .map_err(|e| AppError::bad_request("bad_form", e.to_string()))?;
-        serde_urlencoded::from_str::<T>(&rest)
-            .map(CsrfForm)
-            .map_err(|e| {
-                AppError::bad_request("bad_form", format!("Formulaire invalide : {e}")).into()
-            })
+        Ok(CsrfForm(form_from_pairs(&pairs)?))
     }
+}
+
+/// A NUL character (`%00`) anywhere in the path or the query string is refused with 400 naming where it was:
+/// no slug, id, search term or filter may carry one (PostgreSQL cannot store it in text, and nothing legitimate
+/// sends it). Bodies are checked where they are parsed ([`ApiJson`](super::extract::ApiJson), forms).
+pub async fn refuse_nul_characters(request: Request, next: axum::middleware::Next) -> Response {
+    let uri = request.uri();
+    let in_query = uri.query().and_then(|query| {
+        query.split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decodes_to_nul(name) || percent_decodes_to_nul(value))
+                .then(|| name.to_string())
+        })
+    });
+    let error = match (percent_decodes_to_nul(uri.path()), in_query) {
+        (true, _) => FieldError::new("path", "contient un caractère nul (%00)"),
+        (false, Some(name)) => FieldError::new(
+            "query",
+            format!("le paramètre {name} contient un caractère nul (%00)"),
+        ),
+        (false, None) => return next.run(request).await,
+    };
+    Refused::at(uri, AppError::InvalidParameter(error)).into_response()
 }

@@ -186,6 +186,7 @@ pub fn router(state: AppState) -> Router {
     let with_sessions = api
         .merge(pages)
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(guards::refuse_nul_characters))
         .layer(from_fn_with_state(state.clone(), pages::render_error_pages))
         .layer(from_fn_with_state(state.clone(), session_layer))
         .layer(DefaultBodyLimit::max(config.max_body_bytes));

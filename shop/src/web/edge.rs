@@ -61,6 +61,13 @@ pub async fn refuse_oversized_bodies(
     next.run(request).await
 }
 
+/// Whether `text`, once percent-decoded, holds a NUL (`%00`; a raw NUL cannot reach here).
+pub fn percent_decodes_to_nul(text: &str) -> bool {
+    text.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+}
+
 /// The answer when a handler panics: the shop's usual 500, with nothing of the panic in it (the panic is logged).
 pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let detail = panic
@@ -74,6 +81,17 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_is_found_wherever_it_is_encoded() {
+        assert!(percent_decodes_to_nul("/produits/%00"));
+        assert!(percent_decodes_to_nul("abc%00def"));
+        assert!(!percent_decodes_to_nul("/produits/lampe%20100"));
+        assert!(
+            !percent_decodes_to_nul("%2500"),
+            "an encoded percent sign followed by 00"
+        );
+    }
 
     #[test]
     fn request_ids_are_plain_tokens() {

@@ -10,7 +10,8 @@ mod security;
 pub use assets::{Assets, static_asset};
 pub use caching::{CachePolicy, json_with_etag, set_cache_control};
 pub use edge::{
-    REQUEST_ID, check_request_id, is_acceptable_request_id, panic_response, refuse_oversized_bodies,
+    REQUEST_ID, check_request_id, is_acceptable_request_id, panic_response, percent_decodes_to_nul,
+    refuse_oversized_bodies,
 };
 pub use metrics::{Metrics, metrics_layer, metrics_text};
 pub use security::{CspNonce, StripeElements, security_headers};
