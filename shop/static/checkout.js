@@ -34,3 +34,64 @@
       });
   });
 })();
+
+// Keeps the checkout summary equal to what will be charged: each change of delivery method, address or
+// country asks the server for the new quote and shows it, with the total sent back with the order. Without
+// JavaScript the "update" button does the same through the server; if this fails, the server notices the stale
+// total and asks the customer to confirm the right one.
+(function () {
+  "use strict";
+  var form = document.querySelector("form.checkout");
+  if (!form || !window.fetch) {
+    return;
+  }
+  function chosen(name) {
+    return form.querySelector("input[name=" + name + "]:checked");
+  }
+  function country() {
+    var address = chosen("address_id");
+    if (address && address.value !== "new" && address.dataset.country) {
+      return address.dataset.country;
+    }
+    var field = form.querySelector("[name=country]");
+    return field ? field.value : "FR";
+  }
+  function show(id, text) {
+    var element = document.getElementById(id);
+    if (element) {
+      element.textContent = text;
+    }
+  }
+  function refresh() {
+    var method = chosen("shipping_method");
+    var url = "/api/v1/checkout/quote?shipping_method=" +
+      encodeURIComponent(method ? method.value : "standard") + "&country=" + encodeURIComponent(country());
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.ok ? response.json() : Promise.reject(response.status);
+      })
+      .then(function (body) {
+        var quote = body.data;
+        show("recap-sous-total", quote.display.subtotal);
+        show("recap-mode", quote.display.shipping_method);
+        show("recap-livraison", quote.display.shipping);
+        show("recap-total", quote.display.total);
+        show("recap-taux", quote.display.vat_rate);
+        show("recap-tva", quote.display.vat);
+        document.getElementById("total-affiche").value = String(quote.total_cents);
+      })
+      .catch(function () {
+        // The summary stays as it was; the server checks the total before placing the order.
+      });
+  }
+  form.addEventListener("change", function (event) {
+    var name = event.target.name;
+    if (name === "shipping_method" || name === "address_id" || name === "country") {
+      refresh();
+    }
+  });
+  var update = document.getElementById("recalculer");
+  if (update) {
+    update.hidden = true;
+  }
+})();

@@ -324,6 +324,26 @@ async fn a_visitor_fills_a_cart_registers_and_places_an_order() {
             ] {
                 browser.fill_in("form.checkout", name, value).await;
             }
+            // Express delivery: the summary beside "Commander" follows at once (from the quote API), and the
+            // order then charges exactly the total it showed.
+            let standard_total = browser.text("#recap-total").await;
+            c.find(Locator::Css("#livraison-express"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while browser.text("#recap-total").await == standard_total {
+                assert!(
+                    Instant::now() < deadline,
+                    "the summary did not follow the express choice"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let shown_total = browser.text("#recap-total").await;
+            assert!(shown_total.contains("99,98"), "{shown_total}");
+            assert!(browser.text("#recap-mode").await.contains("express"));
             browser.click(Locator::Css("#commander")).await;
             let path = browser.path().await;
             assert!(path.starts_with("/compte/commandes/VIV-"), "{path}");
@@ -340,6 +360,12 @@ async fn a_visitor_fills_a_cart_registers_and_places_an_order() {
                 main.contains("89,99") && main.contains("3 place Bellecour"),
                 "{main}"
             );
+            assert_eq!(
+                browser.text(".order-total").await,
+                shown_total,
+                "charged what was shown"
+            );
+            assert!(browser.text(".shipping-method").await.contains("express"));
             assert!(browser.text(".mini-cart").await.contains("Panier (0)"));
         })
         .await;

@@ -1063,3 +1063,106 @@ async fn paid_through_localstripe_with_the_email_sent_and_a_declined_card_cancel
         "{mail}"
     );
 }
+
+/// The value of a hidden (or any) input named `name` in a page.
+fn input_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\"");
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field"));
+    let tag_end = at + html[at..].find('>').unwrap();
+    let tag_start = html[..at].rfind('<').unwrap();
+    let tag = &html[tag_start..tag_end];
+    let value = tag.split("value=\"").nth(1).unwrap_or_default();
+    value[..value.find('"').unwrap_or(0)].to_string()
+}
+
+/// Without JavaScript: the summary beside "Commander" is always what is charged. Choosing express and pressing
+/// "update" shows the express total; submitting a stale total places nothing and shows the right one; the order
+/// placed charges exactly the total shown and names its delivery method.
+#[tokio::test]
+async fn the_checkout_form_charges_the_total_it_shows() {
+    let app = TestApp::sqlite().await;
+    let who = app.register("camille@exemple.fr", "Tr3s-Solide!").await;
+    add(&app, &who, "lampe-table-nordique", 1).await;
+    let page = app.get_with_cookies("/commande", &who.0).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    let standard_total = input_value(&html, "quoted_total_cents");
+    let price = vivr_shop::domain::Money::from_cents(8999);
+    assert_eq!(
+        standard_total, "8999",
+        "standard delivery is free from 50 €"
+    );
+
+    let form = |extra: &[(&'static str, String)]| {
+        let mut fields: Vec<(&str, String)> = vec![
+            ("csrf_token", crate::common::csrf_from(&html)),
+            ("idempotency_key", input_value(&html, "idempotency_key")),
+            ("cart_version", input_value(&html, "cart_version")),
+            ("address_id", "new".into()),
+            ("first_name", "Camille".into()),
+            ("last_name", "Durand".into()),
+            ("street", "12 rue des Lilas".into()),
+            ("postal_code", "69003".into()),
+            ("city", "Lyon".into()),
+            ("country", "FR".into()),
+            ("shipping_method", "express".into()),
+        ];
+        fields.extend(extra.iter().cloned());
+        fields
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let body = serde_urlencoded::to_string(&pairs).unwrap();
+        app.send(
+            Request::post("/commande")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, &who.0)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+    };
+    let express_total = vivr_shop::domain::Money::from_cents(8999 + 999);
+
+    // "Update" with express chosen: the page shows the express total; nothing is ordered.
+    let updated = post(form(&[("action", "update".into())])).await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text());
+    let updated_html = updated.text();
+    assert_eq!(input_value(&updated_html, "quoted_total_cents"), "9998");
+    assert!(
+        updated_html.contains(&express_total.display_fr()),
+        "{updated_html}"
+    );
+    assert!(updated_html.contains("Livraison express"));
+    assert_eq!(order_count(&app, &who).await, 0);
+
+    // "Commander" with the standard total still on the page: refused, the express total shown instead.
+    let stale = post(form(&[("quoted_total_cents", standard_total.clone())])).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text());
+    assert!(stale.text().contains(&format!(
+        "Le total de votre commande est {}",
+        express_total.display_fr()
+    )));
+    assert_eq!(order_count(&app, &who).await, 0);
+
+    // With the total shown: placed, for exactly that amount, naming its delivery method.
+    let placed = post(form(&[("quoted_total_cents", "9998".into())])).await;
+    assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.text());
+    let target = placed.header("location").unwrap().to_string();
+    let order_page = app.get_with_cookies(&target, &who.0).await.text();
+    assert!(
+        order_page.contains(&express_total.display_fr()),
+        "{order_page}"
+    );
+    assert!(order_page.contains("Livraison express"), "{order_page}");
+    assert!(order_page.contains(&price.display_fr()));
+    let orders = app.get_with_cookies("/api/v1/orders", &who.0).await.json();
+    assert_eq!(orders["data"][0]["total_cents"], 9998, "{orders}");
+}
+
+async fn order_count(app: &TestApp, who: &(String, String)) -> usize {
+    app.get_with_cookies("/api/v1/orders", &who.0).await.json()["data"]
+        .as_array()
+        .map_or(0, Vec::len)
+}

@@ -60,6 +60,15 @@ pub async fn api_quote(
         "country": quote.country,
         "free_shipping_from_cents": FREE_SHIPPING_FROM.cents(),
         "cart_version": cart_version(&lines),
+        // As the checkout page shows them, for the script that keeps its summary current.
+        "display": {
+            "subtotal": quote.subtotal.display_fr(),
+            "shipping": quote.shipping.display_fr(),
+            "total": quote.total.display_fr(),
+            "vat": quote.vat.display_fr(),
+            "vat_rate": rate_display_fr(quote.vat_rate_bp),
+            "shipping_method": method.label_fr(),
+        },
     }}))
     .into_response();
     set_cache_control(&mut response, CachePolicy::NoStore);
@@ -152,6 +161,8 @@ struct MethodOption {
 struct AddressOption {
     id: String,
     text: String,
+    /// The address's country code, for the script that re-quotes when another address is chosen.
+    country: String,
     checked: bool,
 }
 
@@ -165,8 +176,11 @@ struct CheckoutPage<'a> {
     subtotal: String,
     shipping: String,
     total: String,
+    /// The total shown, sent back with the order: the server places it only if it is still the total.
+    total_cents: i64,
     vat: String,
     vat_rate: String,
+    method_label: &'static str,
     free_from: String,
     methods: Vec<MethodOption>,
     saved: Vec<AddressOption>,
@@ -178,6 +192,7 @@ struct CheckoutPage<'a> {
     cart_version: String,
     payment_configured: bool,
     expiry_minutes: u64,
+    script: &'a str,
 }
 
 /// What the customer already chose (after a refused submission), to fill the form again.
@@ -212,20 +227,7 @@ async fn checkout_page(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let saved = addresses::list(state.store(), &user.id).await?;
-    let selected = choices
-        .address_id
-        .clone()
-        .or_else(|| saved.iter().find(|a| a.is_default).map(|a| a.id.clone()));
-    let new_checked = selected.as_deref().is_none_or(|s| s == "new") || saved.is_empty();
-    let country = if new_checked {
-        Country::parse("country", &choices.fields.country).unwrap_or(Country::France)
-    } else {
-        saved
-            .iter()
-            .find(|a| Some(a.id.as_str()) == selected.as_deref())
-            .and_then(|a| Country::parse("country", &a.country).ok())
-            .unwrap_or(Country::France)
-    };
+    let (selected, new_checked, country) = destination(&saved, &choices);
     let method = choices.method.unwrap_or(ShippingMethod::Standard);
     let quote = quote_cart(&lines, method, country);
     let page = CheckoutPage {
@@ -235,8 +237,10 @@ async fn checkout_page(
         subtotal: quote.subtotal.display_fr(),
         shipping: quote.shipping.display_fr(),
         total: quote.total.display_fr(),
+        total_cents: quote.total.cents(),
         vat: quote.vat.display_fr(),
         vat_rate: rate_display_fr(quote.vat_rate_bp),
+        method_label: method.label_fr(),
         free_from: FREE_SHIPPING_FROM.display_fr(),
         methods: ShippingMethod::ALL
             .into_iter()
@@ -255,6 +259,7 @@ async fn checkout_page(
             .map(|a| AddressOption {
                 id: a.id.clone(),
                 text: address_text(a),
+                country: a.country.clone(),
                 checked: !new_checked && Some(a.id.as_str()) == selected.as_deref(),
             })
             .collect(),
@@ -278,10 +283,31 @@ async fn checkout_page(
             .collect(),
         payment_configured: state.stripe().is_some(),
         expiry_minutes: state.config().order_expiry.as_secs() / 60,
+        script: state.assets().url("checkout.js"),
     };
     let mut response = render(&page, CachePolicy::NoStore)?;
     *response.status_mut() = status;
     Ok(response)
+}
+
+/// Where the order goes: the saved address chosen (or the default one), or the new address typed. Returns the
+/// selected saved address id, whether "a new address" is the choice, and the destination country.
+fn destination(saved: &[Address], choices: &Choices) -> (Option<String>, bool, Country) {
+    let selected = choices
+        .address_id
+        .clone()
+        .or_else(|| saved.iter().find(|a| a.is_default).map(|a| a.id.clone()));
+    let new_checked = selected.as_deref().is_none_or(|s| s == "new") || saved.is_empty();
+    let country = if new_checked {
+        Country::parse("country", &choices.fields.country).unwrap_or(Country::France)
+    } else {
+        saved
+            .iter()
+            .find(|a| Some(a.id.as_str()) == selected.as_deref())
+            .and_then(|a| Country::parse("country", &a.country).ok())
+            .unwrap_or(Country::France)
+    };
+    (selected, new_checked, country)
 }
 
 pub async fn page_checkout(
@@ -318,6 +344,12 @@ pub struct CheckoutForm {
     shipping_method: Option<String>,
     #[serde(default)]
     save_address: Option<String>,
+    /// `update`: recompute the summary for the choices made, order nothing.
+    #[serde(default)]
+    action: Option<String>,
+    /// The total the page showed (cents).
+    #[serde(default)]
+    quoted_total_cents: Option<String>,
     #[serde(flatten)]
     fields: AddressFields,
     #[serde(flatten)]
@@ -335,6 +367,56 @@ pub async fn page_checkout_submit(
     refuse_unknown(&form.unknown)?;
     let fields = form.fields;
     let save = form.save_address.is_some();
+    let method = parse_method(form.shipping_method.as_deref()).map_err(AppError::from)?;
+    let choices = Choices {
+        address_id: form.address_id.clone(),
+        fields: fields.clone(),
+        method: Some(method),
+        save_address: save,
+        idempotency_key: Some(form.idempotency_key.clone()),
+    };
+    let lines = state
+        .store()
+        .cart_lines(&CartOwner::User(user.id.clone()))
+        .await?;
+    // Without JavaScript, choosing a method or a country and pressing "update" shows the new summary.
+    if form.action.as_deref() == Some("update") {
+        return checkout_page(
+            &state,
+            &ctx,
+            &user,
+            lines,
+            choices,
+            Vec::new(),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    // The total charged must be the total shown next to the button (EU consumer law): when the choices changed
+    // it since the page was drawn, show the new total and ask again.
+    let saved = addresses::list(state.store(), &user.id).await?;
+    let (_, _, country) = destination(&saved, &choices);
+    let charged = quote_cart(&lines, method, country).total;
+    let shown = form
+        .quoted_total_cents
+        .as_deref()
+        .and_then(|c| c.trim().parse::<i64>().ok());
+    if shown != Some(charged.cents()) && !lines.is_empty() {
+        let message = format!(
+            "Le total de votre commande est {} avec les choix indiqués : vérifiez-le, puis confirmez.",
+            charged.display_fr()
+        );
+        return checkout_page(
+            &state,
+            &ctx,
+            &user,
+            lines,
+            choices,
+            vec![message],
+            StatusCode::CONFLICT,
+        )
+        .await;
+    }
     let address = match form.address_id.as_deref() {
         Some(id) if id != "new" => AddressChoice::Saved(id.to_string()),
         _ => AddressChoice::New {
@@ -342,7 +424,6 @@ pub async fn page_checkout_submit(
             save,
         },
     };
-    let method = parse_method(form.shipping_method.as_deref()).map_err(AppError::from)?;
     let request = CheckoutRequest {
         address,
         method,
@@ -363,13 +444,10 @@ pub async fn page_checkout_submit(
                 .store()
                 .cart_lines(&CartOwner::User(user.id.clone()))
                 .await?;
+            // A refused submission placed nothing: the next one is a new attempt.
             let choices = Choices {
-                address_id: form.address_id,
-                fields,
-                method: Some(method),
-                save_address: save,
-                // A refused submission placed nothing: the next one is a new attempt.
                 idempotency_key: None,
+                ..choices
             };
             checkout_page(
                 &state,

@@ -272,6 +272,8 @@ struct OrderPage<'a> {
     items: Vec<ItemRow>,
     subtotal: String,
     shipping: String,
+    /// The delivery method chosen, as the checkout page named it.
+    shipping_label: String,
     vat: String,
     vat_rate: String,
     address_lines: Vec<String>,
@@ -334,6 +336,12 @@ pub async fn page_order(
             .collect(),
         subtotal: order.subtotal.display_fr(),
         shipping: order.shipping.display_fr(),
+        shipping_label: order
+            .shipping_method
+            .as_deref()
+            .and_then(|m| crate::domain::checkout::ShippingMethod::parse("shipping_method", m).ok())
+            .map_or("Livraison", |m| m.label_fr())
+            .to_string(),
         vat: order.vat.display_fr(),
         vat_rate: rate_display_fr(order.vat_rate_bp),
         address_lines: address_lines(&order.address),
