@@ -6,8 +6,7 @@ use serde::Serialize;
 use crate::store::{CategoryRef, Product, Review, User};
 
 fn iso(t: NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    crate::domain::time::rfc3339_utc(t)
 }
 
 #[derive(Serialize)]

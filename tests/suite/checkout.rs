@@ -1159,6 +1159,29 @@ async fn the_checkout_form_charges_the_total_it_shows() {
     assert!(order_page.contains(&price.display_fr()));
     let orders = app.get_with_cookies("/api/v1/orders", &who.0).await.json();
     assert_eq!(orders["data"][0]["total_cents"], 9998, "{orders}");
+
+    // Timestamps in the API carry their offset; the page shows French time.
+    let order = &orders["data"][0];
+    for field in ["created_at", "expires_at"] {
+        let value = order[field].as_str().unwrap();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(value).is_ok(),
+            "{field}: {value}"
+        );
+    }
+    let r = app
+        .post_json("/api/v1/addresses", &address(), Some(&who.0), Some(&who.1))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let created = r.json()["data"]["created_at"].as_str().unwrap().to_string();
+    assert!(created.ends_with('Z'), "{created}");
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(order["expires_at"].as_str().unwrap()).unwrap();
+    let paris = expires.with_timezone(&chrono_tz::Europe::Paris);
+    assert!(
+        order_page.contains(&paris.format("%H:%M").to_string()) && !order_page.contains("UTC"),
+        "expiry in Paris time: {order_page}"
+    );
 }
 
 async fn order_count(app: &TestApp, who: &(String, String)) -> usize {

@@ -11,6 +11,7 @@ pub mod review;
 mod role;
 mod search;
 mod slug;
+pub mod time;
 
 pub use email::Email;
 pub use money::Money;

@@ -45,8 +45,10 @@ pub struct OrderJson {
     total: String,
     shipping_method: Option<String>,
     address: serde_json::Value,
+    #[serde(serialize_with = "crate::domain::time::serialize_utc")]
     created_at: chrono::NaiveDateTime,
     /// When an unpaid order gives its stock back.
+    #[serde(serialize_with = "crate::domain::time::serialize_utc_opt")]
     expires_at: Option<chrono::NaiveDateTime>,
     items: Vec<ItemJson>,
 }
@@ -347,10 +349,10 @@ pub async fn page_order(
         address_lines: address_lines(&order.address),
         pending,
         can_pay: pending && state.stripe().is_some() && order.user_id == user.id,
-        expires: order
-            .expires_at
-            .filter(|_| pending)
-            .map(|t| format!("{} à {} UTC", french_date(t), t.format("%H:%M"))),
+        expires: order.expires_at.filter(|_| pending).map(|t| {
+            let paris = crate::domain::time::in_paris(t);
+            format!("{} à {}", french_date(t), paris.format("%H:%M"))
+        }),
         order: OrderRow::of(&order),
     };
     render(&page, CachePolicy::NoStore)

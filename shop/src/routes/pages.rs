@@ -150,14 +150,17 @@ pub fn form_error_text(err: &AppError) -> String {
     format!("{label} : {}", e.message)
 }
 
-pub fn french_date(t: chrono::NaiveDateTime) -> String {
+/// `1 décembre 2026`: the day in Paris of a stored UTC time.
+pub fn french_date(utc: chrono::NaiveDateTime) -> String {
     use chrono::Datelike;
+    let t = crate::domain::time::in_paris(utc);
     format!("{} {} {}", t.day(), MONTHS[t.month0() as usize], t.year())
 }
 
-/// `janvier 2024`
-pub fn french_month_year(t: chrono::NaiveDateTime) -> String {
+/// `janvier 2024`, in Paris.
+pub fn french_month_year(utc: chrono::NaiveDateTime) -> String {
     use chrono::Datelike;
+    let t = crate::domain::time::in_paris(utc);
     format!("{} {}", MONTHS[t.month0() as usize], t.year())
 }
 

@@ -94,14 +94,16 @@ pub fn cart_version(lines: &[CartLine]) -> String {
     hex::encode(&hash.finalize()[..8])
 }
 
-/// `VIV-261124-7QZ3KD`: the date and six random characters of Crockford's base 32 (no I, L, O, U).
+/// `VIV-261124-7QZ3KD`: the date in Paris (the customer's day) and six random characters of Crockford's base 32
+/// (no I, L, O, U).
 pub fn new_order_number(at: chrono::NaiveDateTime) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let mut rng = rand::rng();
     let suffix: String = (0..6)
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
         .collect();
-    format!("VIV-{}-{suffix}", at.format("%y%m%d"))
+    let day = crate::domain::time::in_paris(at).format("%y%m%d");
+    format!("VIV-{day}-{suffix}")
 }
 
 fn subtotal(lines: &[CartLine]) -> Money {
@@ -333,5 +335,19 @@ pub fn parse_method(raw: Option<&str>) -> Result<ShippingMethod, FieldError> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         Some(value) => ShippingMethod::parse("shipping_method", value),
         None => Ok(ShippingMethod::Standard),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_numbers_carry_the_customers_day_in_paris() {
+        let late =
+            chrono::NaiveDateTime::parse_from_str("2026-11-30 23:30", "%Y-%m-%d %H:%M").unwrap();
+        let number = new_order_number(late);
+        assert!(number.starts_with("VIV-261201-"), "{number}");
+        assert_eq!(number.len(), "VIV-261201-7QZ3KD".len());
     }
 }

@@ -228,7 +228,9 @@ pub struct Address {
     pub country: String,
     pub phone: Option<String>,
     pub is_default: bool,
+    #[serde(serialize_with = "crate::domain::time::serialize_utc")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::domain::time::serialize_utc")]
     pub updated_at: NaiveDateTime,
 }
 
