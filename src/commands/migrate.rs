@@ -707,6 +707,11 @@ pub(crate) fn print_lint(reports: &[FileLint], format: Format) {
                     message.push_str("\n→ ");
                     message.push_str(help);
                 }
+                if let Some(why) = &f.downgraded {
+                    message.push_str("\n(not blocking: ");
+                    message.push_str(why);
+                    message.push(')');
+                }
                 table.add_row([
                     f.migration.clone(),
                     f.line.to_string(),

@@ -25,6 +25,12 @@ pub struct Finding {
     pub line: usize,
     pub message: String,
     pub help: Option<String>,
+    /// The table, type or other object the statement acts on, when it names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// Why a rule that usually blocks only warns here (an empty database, an object this deploy creates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downgraded: Option<String>,
 }
 
 /// What the lint found in one file, and how the file will run.
@@ -75,6 +81,95 @@ impl FileLint {
             .iter()
             .filter(|f| f.severity == Severity::Block)
     }
+}
+
+/// What the database held when a deploy started: what decides whether a destructive statement can lose data or
+/// break the running release.
+#[derive(Debug, Clone, Default)]
+pub struct DeployContext {
+    /// No table at all (besides the history): nothing can be lost, no client depends on anything.
+    pub empty_schema: bool,
+    /// Tables, views, sequences, indexes and types that existed (lower case names).
+    pub existing: std::collections::BTreeSet<String>,
+}
+
+impl DeployContext {
+    /// Turns blocking data-loss and compatibility findings into warnings where they cannot lose data nor break
+    /// the running release: on an empty schema, and on objects that did not exist when the deploy started (so an
+    /// earlier migration of this same deploy created them). Rules about the file's atomicity keep blocking.
+    pub fn apply(&self, lints: &mut [FileLint]) {
+        for finding in lints.iter_mut().flat_map(|l| l.findings.iter_mut()) {
+            if finding.severity != Severity::Block || !is_data_or_compat_rule(&finding.rule) {
+                continue;
+            }
+            let reason = if self.empty_schema {
+                Some("the database has no table yet: nothing to lose".to_string())
+            } else {
+                finding
+                    .object
+                    .as_deref()
+                    .filter(|o| !self.existing.contains(&o.to_lowercase()))
+                    .map(|o| format!("{o} is created by an earlier migration of this deploy"))
+            };
+            if let Some(reason) = reason {
+                finding.severity = Severity::Warn;
+                finding.downgraded = Some(reason);
+            }
+        }
+    }
+}
+
+/// Blocking rules about data and the running release (as opposed to the file's atomicity or syntax).
+fn is_data_or_compat_rule(rule: &str) -> bool {
+    BLOCKING
+        .iter()
+        .filter(|r| !ATOMICITY.contains(r))
+        .any(|r| r.to_string() == rule)
+}
+
+/// Blocking rules about the file's transaction, which no database state makes safe.
+const ATOMICITY: &[Rule] = &[
+    Rule::TransactionNesting,
+    Rule::BanUncommittedTransaction,
+    Rule::BanConcurrentIndexCreationInTransaction,
+];
+
+/// The object a statement acts on: `ALTER TABLE "Order" …` → `Order`, `DROP TYPE IF EXISTS public."Role"` →
+/// `Role`. Schema qualifiers and quotes are dropped.
+pub fn object_of(statement: &str) -> Option<String> {
+    const KINDS: [&str; 10] = [
+        "TABLE",
+        "VIEW",
+        "TYPE",
+        "SEQUENCE",
+        "INDEX",
+        "DOMAIN",
+        "FUNCTION",
+        "SCHEMA",
+        "EXTENSION",
+        "TRIGGER",
+    ];
+    let words: Vec<&str> = statement.split_whitespace().take(16).collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let kind = upper.iter().position(|w| KINDS.contains(&w.as_str()))?;
+    let mut at = kind + 1;
+    while matches!(
+        upper.get(at).map(String::as_str),
+        Some("IF" | "EXISTS" | "NOT" | "ONLY" | "CONCURRENTLY" | "MATERIALIZED")
+    ) {
+        at += 1;
+    }
+    let raw = words.get(at)?;
+    let name = raw
+        .split('(')
+        .next()
+        .unwrap_or(raw)
+        .trim_end_matches([';', ','])
+        .rsplit('.')
+        .next()
+        .unwrap_or(raw)
+        .trim_matches('"');
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 /// Rules that lose data, break clients of the running release, or break the migration's atomicity.
@@ -211,6 +306,8 @@ pub fn lint(migration: &Migration, pg_version: &str) -> FileLint {
         line,
         message,
         help,
+        object: None,
+        downgraded: None,
     };
     let parse = SourceFile::parse(text);
     let mut findings: Vec<Finding> = parse
@@ -231,6 +328,25 @@ pub fn lint(migration: &Migration, pg_version: &str) -> FileLint {
         .stmts()
         .map(|s| s.syntax().text().to_string())
         .collect();
+    // Where each statement starts and ends, to name the object a finding is about.
+    let spans: Vec<(usize, usize, Option<String>)> = parse
+        .tree()
+        .stmts()
+        .map(|s| {
+            let range = s.syntax().text_range();
+            (
+                usize::from(range.start()),
+                usize::from(range.end()),
+                object_of(&s.syntax().text().to_string()),
+            )
+        })
+        .collect();
+    let object_at = |offset: usize| {
+        spans
+            .iter()
+            .find(|(start, end, _)| (*start..*end).contains(&offset))
+            .and_then(|(_, _, object)| object.clone())
+    };
     let locks: Vec<(String, String)> = statements
         .iter()
         .filter_map(|s| table_lock(s))
@@ -273,13 +389,17 @@ pub fn lint(migration: &Migration, pg_version: &str) -> FileLint {
         } else {
             Severity::Warn
         };
-        findings.push(finding(
-            &violation.code.to_string(),
-            severity,
-            line_of(text, usize::from(violation.text_range.start())),
-            violation.message,
-            violation.help,
-        ));
+        let offset = usize::from(violation.text_range.start());
+        findings.push(Finding {
+            object: object_at(offset),
+            ..finding(
+                &violation.code.to_string(),
+                severity,
+                line_of(text, offset),
+                violation.message,
+                violation.help,
+            )
+        });
     }
 
     // An ignore must say why: `-- squawk-ignore RULE -- the reason`.
@@ -313,6 +433,65 @@ pub fn lint(migration: &Migration, pg_version: &str) -> FileLint {
 mod tests {
     use super::*;
     use std::borrow::Cow;
+
+    #[test]
+    fn the_object_of_a_statement_is_named_without_schema_or_quotes() {
+        for (statement, object) in [
+            ("ALTER TABLE \"Order\" DROP COLUMN \"x\";", Some("Order")),
+            (
+                "ALTER TABLE ONLY public.\"Order\" ADD COLUMN y int",
+                Some("Order"),
+            ),
+            ("DROP TYPE IF EXISTS \"Role\";", Some("Role")),
+            ("DROP TABLE IF EXISTS \"Tmp\", \"Other\";", Some("Tmp")),
+            (
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"i\" ON \"T\"(c);",
+                Some("i"),
+            ),
+            (
+                "ALTER TYPE \"Kind_new\" RENAME TO \"Kind\";",
+                Some("Kind_new"),
+            ),
+            ("UPDATE \"T\" SET a = 1;", None),
+        ] {
+            assert_eq!(object_of(statement).as_deref(), object, "{statement}");
+        }
+    }
+
+    #[test]
+    fn destructive_findings_warn_on_an_empty_schema_or_an_object_this_deploy_creates() {
+        let mut lints = vec![file(
+            "ALTER TABLE \"Old\" DROP COLUMN \"a\";\nALTER TABLE \"New\" DROP COLUMN \"b\";\n",
+        )];
+        let blocked = |lints: &[FileLint]| -> Vec<String> {
+            lints[0]
+                .blocking()
+                .filter_map(|f| f.object.clone())
+                .collect()
+        };
+        assert_eq!(blocked(&lints), ["Old", "New"]);
+        let existing = DeployContext {
+            empty_schema: false,
+            existing: ["old".to_string()].into_iter().collect(),
+        };
+        existing.apply(&mut lints);
+        assert_eq!(blocked(&lints), ["Old"]);
+        DeployContext {
+            empty_schema: true,
+            ..existing
+        }
+        .apply(&mut lints);
+        assert!(blocked(&lints).is_empty());
+        // The file's atomicity is never excused.
+        let mut nested = vec![file("BEGIN;\nCREATE TABLE t (a int);\nCOMMIT;\n")];
+        let before = nested[0].blocking().count();
+        DeployContext {
+            empty_schema: true,
+            existing: Default::default(),
+        }
+        .apply(&mut nested);
+        assert_eq!(nested[0].blocking().count(), before);
+    }
 
     fn file(sql: &str) -> FileLint {
         lint(

@@ -566,7 +566,9 @@ impl Db {
     }
 }
 
-/// Lints the pending migrations (PostgreSQL only; SQLite has nothing to lint against).
+/// Lints the pending migrations (PostgreSQL only; SQLite has nothing to lint against), judged against what the
+/// database holds now: destructive statements on an empty schema, or on objects an earlier pending migration
+/// creates, warn instead of blocking (`lint::DeployContext`).
 pub async fn lint_pending(
     db: &mut Db,
     migrations: &[Migration],
@@ -575,11 +577,40 @@ pub async fn lint_pending(
     let Some(version) = db.server_version().await? else {
         return Ok(Vec::new());
     };
-    Ok(migrations
+    let mut lints: Vec<lint::FileLint> = migrations
         .iter()
         .filter(|m| status.pending.iter().any(|p| *p == m.name))
         .map(|m| lint::lint(m, &version))
-        .collect())
+        .collect();
+    deploy_context(db).await?.apply(&mut lints);
+    Ok(lints)
+}
+
+/// What the database holds before a deploy (PostgreSQL): whether it has any table, and the names of its objects.
+async fn deploy_context(db: &mut Db) -> anyhow::Result<lint::DeployContext> {
+    let Db::Pg(conn) = db else {
+        return Ok(lint::DeployContext::default());
+    };
+    let rows: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT lower(c.relname), c.relkind IN ('r', 'p') AND c.relname <> '_prisma_migrations'
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'f')
+         UNION ALL
+         SELECT lower(t.typname), false FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+          WHERE n.nspname = current_schema() AND t.typtype IN ('e', 'd', 'c')
+         UNION ALL
+         SELECT lower(p.proname), false FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname = current_schema()
+         UNION ALL
+         SELECT lower(extname), false FROM pg_extension",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading the schema's objects")?;
+    Ok(lint::DeployContext {
+        empty_schema: !rows.iter().any(|(_, is_table)| *is_table),
+        existing: rows.into_iter().map(|(name, _)| name).collect(),
+    })
 }
 
 /// Applies every pending migration, in order, under the advisory lock. Refuses to start while a failed
@@ -628,8 +659,13 @@ pub async fn deploy_locked(
         .iter()
         .flat_map(|l| l.blocking())
         .map(|f| {
+            let on = f
+                .object
+                .as_deref()
+                .map(|o| format!(" (on {o})"))
+                .unwrap_or_default();
             format!(
-                "  {} line {}: {} — {}",
+                "  {} line {}{on}: {} — {}",
                 f.migration, f.line, f.rule, f.message
             )
         })

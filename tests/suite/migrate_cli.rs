@@ -774,3 +774,160 @@ async fn killing_vivr_mid_migration_leaves_the_database_as_it_was() {
         "recorded as started and never finished, i.e. failed, as Prisma reads it: {out}"
     );
 }
+
+/// A long Prisma-style history (ten tables, each created, extended, renamed, retyped, given a required column,
+/// its enum rebuilt the way Prisma does, a column dropped, and a scratch table created then dropped): 80 files
+/// with destructive statements all through.
+fn long_history(dir: &Path, tables: usize) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut add = |index: usize, name: &str, sql: String| {
+        let folder = format!(
+            "2025{:02}{:02}{:06}_{name}",
+            1 + index / 28 % 12,
+            1 + index % 28,
+            index
+        );
+        add_migration(dir, &folder, &sql);
+        names.push(folder);
+    };
+    let mut i = 0;
+    for t in 0..tables {
+        let table = format!("Thing{t}");
+        let kind = format!("Kind{t}");
+        let steps: Vec<(&str, String)> = vec![
+            (
+                "create",
+                format!(
+                    "CREATE TYPE \"{kind}\" AS ENUM ('a', 'b');\nCREATE TABLE \"{table}\" (\"id\" TEXT PRIMARY KEY, \"legacy\" TEXT, \"age\" INTEGER, \"kind\" \"{kind}\" NOT NULL DEFAULT 'a');\n"
+                ),
+            ),
+            (
+                "drop_legacy",
+                format!("ALTER TABLE \"{table}\" DROP COLUMN \"legacy\";\n"),
+            ),
+            (
+                "rename_age",
+                format!("ALTER TABLE \"{table}\" RENAME COLUMN \"age\" TO \"years\";\n"),
+            ),
+            (
+                "retype_years",
+                format!("ALTER TABLE \"{table}\" ALTER COLUMN \"years\" SET DATA TYPE BIGINT;\n"),
+            ),
+            (
+                "required_country",
+                format!("ALTER TABLE \"{table}\" ADD COLUMN \"country\" TEXT NOT NULL;\n"),
+            ),
+            (
+                "rebuild_enum",
+                format!(
+                    "CREATE TYPE \"{kind}_new\" AS ENUM ('a', 'c');\n\
+                 ALTER TABLE \"{table}\" ALTER COLUMN \"kind\" DROP DEFAULT;\n\
+                 ALTER TABLE \"{table}\" ALTER COLUMN \"kind\" TYPE \"{kind}_new\" USING (\"kind\"::text::\"{kind}_new\");\n\
+                 DROP TYPE \"{kind}\";\n\
+                 ALTER TYPE \"{kind}_new\" RENAME TO \"{kind}\";\n"
+                ),
+            ),
+            (
+                "scratch",
+                format!("CREATE TABLE \"Scratch{t}\" (\"id\" INTEGER);\n"),
+            ),
+            ("drop_scratch", format!("DROP TABLE \"Scratch{t}\";\n")),
+        ];
+        for (step, sql) in steps {
+            add(i, &format!("{}_{step}", table.to_lowercase()), sql);
+            i += 1;
+        }
+    }
+    names
+}
+
+#[tokio::test]
+async fn a_long_destructive_history_applies_to_an_empty_database_but_not_over_data() {
+    let Some(empty) = TestDb::postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("migration_lock.toml"),
+        "provider = \"postgresql\"\n",
+    )
+    .unwrap();
+    let names = long_history(dir.path(), 10);
+    assert_eq!(names.len(), 80);
+    let d = dir.path().to_str().unwrap();
+
+    // Without a database, the lint reports every destructive statement.
+    let (code, out, _) = vivr_output_code(&["migrate", "lint", d]);
+    assert_eq!(code, 1, "{out}");
+
+    // An empty database: nothing to lose, nothing depends on the schema: it all applies, with warnings.
+    let (code, out, err) = migrate(&empty.url, &["plan", "--dir", d]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("not blocking"), "{out}");
+    let (code, _, err) = migrate(&empty.url, &["deploy", "--dir", d]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = migrate(&empty.url, &["status", "--dir", d]);
+    assert_eq!(code, 0, "{out}");
+
+    // A populated database that has the first half: the second half's statements on tables that hold data
+    // block; those on tables the same deploy creates do not.
+    let Some(populated) = TestDb::postgres().await else {
+        return;
+    };
+    let half = tempfile::tempdir().unwrap();
+    std::fs::write(
+        half.path().join("migration_lock.toml"),
+        "provider = \"postgresql\"\n",
+    )
+    .unwrap();
+    long_history(half.path(), 5);
+    let (code, _, err) = migrate(
+        &populated.url,
+        &["deploy", "--dir", half.path().to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    sqlx::raw_sql("INSERT INTO \"Thing0\" (\"id\", \"years\", \"country\", \"kind\") VALUES ('x', 3, 'FR', 'a')")
+        .execute(&mut pg(&populated.url).await)
+        .await
+        .unwrap();
+    // Five more files touching Thing0, which holds a row now.
+    let more = [
+        (
+            "20270101000000_thing0_drop_years",
+            "ALTER TABLE \"Thing0\" DROP COLUMN \"years\";\n",
+        ),
+        (
+            "20270101000001_thing0_required",
+            "ALTER TABLE \"Thing0\" ADD COLUMN \"zone\" TEXT NOT NULL;\n",
+        ),
+    ];
+    for (name, sql) in more {
+        add_migration(dir.path(), name, sql);
+    }
+    let (code, _, err) = migrate(&populated.url, &["deploy", "--dir", d]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("Thing0"),
+        "the existing table's findings block: {err}"
+    );
+    for t in 5..10 {
+        assert!(
+            !err.contains(&format!("\"Thing{t}\"")),
+            "Thing{t} is created by this deploy: its findings must not block: {err}"
+        );
+    }
+    let (_, out, _) = migrate(&populated.url, &["status", "--dir", d, "--format", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let applied = status["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["state"] == "applied")
+        .count();
+    assert_eq!(applied, 40, "nothing of the refused deploy was applied");
+}
+
+fn vivr_output_code(args: &[&str]) -> (i32, String, String) {
+    let (status, out, err) = vivr_output(args, None);
+    (status.code().unwrap_or(-1), out, err)
+}
