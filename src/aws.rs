@@ -20,3 +20,52 @@ pub async fn sdk_config(endpoint_url: Option<&str>) -> aws_config::SdkConfig {
     }
     loader.load().await
 }
+
+/// An AWS SDK error as one sentence: the service's own code and message, or what kept the request from getting an
+/// answer (the endpoint unreachable, a timeout), never the SDK's debug structures.
+pub fn describe<E, R>(err: aws_sdk_s3::error::SdkError<E, R>) -> anyhow::Error
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    use aws_sdk_s3::error::SdkError;
+    /// The innermost cause's own words ("Connection refused (os error 111)").
+    fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+        let mut cause = err;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        cause.to_string()
+    }
+    match &err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            anyhow::anyhow!(
+                "{}: {}",
+                e.code().unwrap_or("error"),
+                e.message().unwrap_or("(no message)")
+            )
+        }
+        SdkError::TimeoutError(_) => {
+            anyhow::anyhow!("no answer from AWS in time (a network problem, or a wrong endpoint)")
+        }
+        SdkError::DispatchFailure(failure) => match failure.as_connector_error() {
+            Some(connector) if connector.is_timeout() => {
+                anyhow::anyhow!("the AWS endpoint did not answer in time")
+            }
+            Some(connector) => anyhow::anyhow!(
+                "could not reach the AWS endpoint (check AWS_ENDPOINT_URL, the region and the network): {}",
+                root_cause(connector)
+            ),
+            None => anyhow::anyhow!("the request could not be sent: {}", root_cause(&err)),
+        },
+        SdkError::ConstructionFailure(_) => anyhow::anyhow!(
+            "the request could not be built (missing region or credentials?): {}",
+            root_cause(&err)
+        ),
+        _ => anyhow::anyhow!(
+            "AWS answered with something unreadable: {}",
+            root_cause(&err)
+        ),
+    }
+}

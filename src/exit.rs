@@ -33,3 +33,28 @@ impl From<Outcome> for ExitCode {
         }
     }
 }
+
+impl Outcome {
+    /// The exit code of an error a command returned: the typed refusals CI branches on get their own code,
+    /// anything else is 2. The one place errors become exit codes.
+    pub fn of_error(err: &anyhow::Error) -> Outcome {
+        if err.downcast_ref::<crate::migrate::LockTimeout>().is_some() {
+            return Outcome::LockTimeout;
+        }
+        if let Some(refusal) = err.downcast_ref::<crate::migrate::NotDeployable>() {
+            return Outcome::from(refusal);
+        }
+        Outcome::Error
+    }
+}
+
+impl From<&crate::migrate::NotDeployable> for Outcome {
+    fn from(refusal: &crate::migrate::NotDeployable) -> Self {
+        use crate::migrate::NotDeployable;
+        match refusal {
+            NotDeployable::Failed { .. } => Outcome::MigrationFailed,
+            NotDeployable::Edited(_) | NotDeployable::Unknown(_) => Outcome::MigrationDrift,
+            NotDeployable::NotBaselined => Outcome::NotBaselined,
+        }
+    }
+}

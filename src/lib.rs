@@ -9,4 +9,5 @@ pub mod config;
 pub mod exit;
 pub mod logging;
 pub mod migrate;
+pub mod output;
 pub mod secrets;

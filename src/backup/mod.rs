@@ -26,14 +26,26 @@ pub use s3::S3Store;
 use store::ObjectWriter;
 pub use store::{BackupStore, LocalStore};
 
-/// A backup store from `--store`: `s3://bucket/prefix` or a local directory.
+/// A backup store from `--store`, to write to: `s3://bucket/prefix` (the bucket must exist) or a local directory
+/// (created when missing).
 pub async fn open_store(location: &str) -> anyhow::Result<Box<dyn BackupStore>> {
+    open(location, true).await
+}
+
+/// A backup store from `--store` that must exist already (to read from).
+pub async fn open_existing_store(location: &str) -> anyhow::Result<Box<dyn BackupStore>> {
+    open(location, false).await
+}
+
+async fn open(location: &str, create: bool) -> anyhow::Result<Box<dyn BackupStore>> {
     if location.starts_with("s3://") {
         Ok(Box::new(S3Store::connect(location).await?))
     } else if location.contains("://") {
         bail!("--store: {location:?} is neither s3://bucket/prefix nor a directory")
-    } else {
+    } else if create {
         Ok(Box::new(LocalStore::new(location)?))
+    } else {
+        Ok(Box::new(LocalStore::existing(location)?))
     }
 }
 
@@ -148,9 +160,7 @@ fn announce_size(database: &str, bytes: u64) {
 
 /// Connects with sqlx for the catalog reads, and says which server it is.
 async fn connect(url: &str) -> anyhow::Result<(PgConnection, u32, String)> {
-    let mut conn = PgConnection::connect(url)
-        .await
-        .context("connecting to PostgreSQL")?;
+    let mut conn = crate::migrate::pg_connect(url, "vivr backup").await?;
     let (num, version): (String, String) = sqlx::query_as(
         "SELECT current_setting('server_version_num'), current_setting('server_version')",
     )
@@ -662,7 +672,7 @@ async fn verify_by_restore(
         ];
         if status.success() {
             let scratch_url = crate::migrate::url_with_database(server_url, &scratch)?;
-            let mut conn = PgConnection::connect(&scratch_url).await?;
+            let mut conn = crate::migrate::pg_connect(&scratch_url, "vivr backup verify").await?;
             let counts = pg_row_counts(&mut conn).await?;
             let head = migration_head(&mut conn).await?;
             checks.extend(compare_with_manifest(manifest, &counts, head));

@@ -109,7 +109,7 @@ impl S3Store {
             .bucket(&store.bucket)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+            .map_err(crate::aws::describe)
             .with_context(|| format!("the bucket {bucket} is not reachable"))?;
         Ok(store)
     }
@@ -142,7 +142,7 @@ impl S3Store {
                 .key(key)
                 .send(),
         )
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .map_err(crate::aws::describe)
         .with_context(|| format!("reading s3://{}/{key}", self.bucket))
     }
 
@@ -159,7 +159,7 @@ impl S3Store {
                 .body(ByteStream::from(body))
                 .send(),
         )
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .map_err(crate::aws::describe)
         .with_context(|| format!("writing s3://{}/{key}", self.bucket))?;
         Ok(())
     }
@@ -177,7 +177,7 @@ impl S3Store {
                     .set_continuation_token(token.clone())
                     .send(),
             )
-            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            .map_err(crate::aws::describe)?;
             keys.extend(
                 page.contents()
                     .iter()
@@ -230,10 +230,7 @@ impl S3Writer {
                 .send(),
         )
         .map_err(|e| {
-            let message = format!(
-                "uploading part {number}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(e)
-            );
+            let message = format!("uploading part {number}: {:#}", crate::aws::describe(e));
             self.failed = Some(message.clone());
             std::io::Error::other(message)
         })?;
@@ -257,7 +254,7 @@ impl S3Writer {
                 .send(),
         );
         if let Err(err) = aborted {
-            tracing::warn!(key = %self.key, error = %aws_sdk_s3::error::DisplayErrorContext(err),
+            tracing::warn!(key = %self.key, error = %crate::aws::describe(err),
                 "could not abort an unfinished multipart upload; a bucket lifecycle rule should remove it");
         }
     }
@@ -300,7 +297,7 @@ impl ObjectWriter for S3Writer {
                 )
                 .send(),
         )
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .map_err(crate::aws::describe)
         .with_context(|| format!("completing s3://{}/{}", self.bucket, self.key))?;
         self.finished = true;
         Ok(())
@@ -360,7 +357,7 @@ impl BackupStore for S3Store {
                 .set_ssekms_key_id(kms_key)
                 .send(),
         )
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .map_err(crate::aws::describe)
         .with_context(|| format!("starting the upload of s3://{}/{key}", self.bucket))?;
         Ok(Box::new(S3Writer {
             client: self.client.clone(),
@@ -394,7 +391,7 @@ impl BackupStore for S3Store {
                 .key(&key)
                 .send(),
         )
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .map_err(crate::aws::describe)
         .with_context(|| format!("reading s3://{}/{key}", self.bucket))?;
         Ok(head.content_length().unwrap_or(0).max(0) as u64)
     }
@@ -449,7 +446,7 @@ impl BackupStore for S3Store {
                     .key(&key)
                     .send(),
             )
-            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+            .map_err(crate::aws::describe)
             .with_context(|| format!("deleting s3://{}/{key}", self.bucket))?;
         }
         Ok(())

@@ -51,6 +51,20 @@ pub struct LocalStore {
 }
 
 impl LocalStore {
+    /// A store that must exist already (to list, verify, restore or prune): a mistyped path is an error, not
+    /// an empty store.
+    pub fn existing(root: impl Into<PathBuf>) -> anyhow::Result<Self> {
+        let root = root.into();
+        if !root.is_dir() {
+            anyhow::bail!(
+                "--store: no backup store at {} (the directory does not exist; `vivr backup create` makes one)",
+                root.display()
+            );
+        }
+        Ok(LocalStore { root })
+    }
+
+    /// A store to write to, created when missing.
     pub fn new(root: impl Into<PathBuf>) -> anyhow::Result<Self> {
         let root = root.into();
         std::fs::create_dir_all(&root)

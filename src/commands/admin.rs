@@ -12,10 +12,13 @@ use vivr_shop::store::{PoolOptions, connect};
 use crate::cli::DatabaseArgs;
 use crate::exit::Outcome;
 use crate::migrate::{self, Db};
+use crate::outln;
+use crate::output::Ctx;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Create an administrator account. The password is read from standard input.
+    /// Create an administrator account. In a terminal the password is asked twice, without echo; piped, it is
+    /// read from standard input.
     Create(CreateArgs),
     /// Give an existing account the ADMIN role.
     Promote(PromoteArgs),
@@ -25,8 +28,10 @@ pub enum Command {
 pub struct CreateArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
+    /// The administrator's email (their sign-in).
     #[arg(long)]
     pub email: String,
+    /// The name shown in the shop.
     #[arg(long)]
     pub name: Option<String>,
 }
@@ -35,7 +40,30 @@ pub struct CreateArgs {
 pub struct PromoteArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
+    /// The email of the existing account to promote.
     pub email: String,
+}
+
+/// The new administrator's password: asked twice without echo in a terminal, else the first line of stdin.
+fn read_password() -> anyhow::Result<SecretString> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password for the new administrator: ")
+            .context("reading the password from the terminal")?;
+        let second =
+            rpassword::prompt_password("Same password again: ").context("reading the password")?;
+        if first != second {
+            bail!("the two passwords differ; nothing was created");
+        }
+        return Ok(SecretString::from(first));
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .context("reading the password from standard input")?;
+    Ok(SecretString::from(
+        password.trim_end_matches(['\r', '\n']).to_string(),
+    ))
 }
 
 async fn open(url: &str) -> anyhow::Result<Box<dyn vivr_shop::store::Store>> {
@@ -60,18 +88,14 @@ async fn open(url: &str) -> anyhow::Result<Box<dyn vivr_shop::store::Store>> {
     .context("connecting to the database")
 }
 
-pub async fn run(command: Command) -> anyhow::Result<Outcome> {
+pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
     match command {
         Command::Create(args) => {
-            let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .context("reading the password from standard input")?;
-            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let password = read_password()?;
             let store = open(&args.db.database_url).await?;
             let registration = Registration {
                 email: args.email,
-                password: SecretString::from(password),
+                password,
                 name: args.name,
             };
             let user = register_user(
@@ -82,7 +106,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
             )
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
-            println!("administrator {} created", user.email);
+            outln!(ctx, "administrator {} created", user.email);
         }
         Command::Promote(args) => {
             let email = Email::parse("email", &args.email).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -96,7 +120,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
                     }
                     other => anyhow::Error::new(other),
                 })?;
-            println!("{} is now an administrator", user.email);
+            outln!(ctx, "{} is now an administrator", user.email);
         }
     }
     Ok(Outcome::Success)

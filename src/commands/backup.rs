@@ -8,8 +8,10 @@ use serde_json::json;
 use vivr_shop::config::redact_url;
 
 use crate::backup::{self, BackupStore, PgTools, Retention};
-use crate::cli::{DatabaseArgs, Format, GlobalArgs};
+use crate::cli::{DatabaseArgs, Format};
 use crate::exit::Outcome;
+use crate::outln;
+use crate::output::Ctx;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -32,6 +34,7 @@ pub struct StoreArgs {
     /// or a local directory.
     #[arg(long, env = "VIVR_BACKUP_STORE")]
     pub store: String,
+    /// How to print the result.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -64,7 +67,9 @@ pub struct CreateArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
+    /// The backup's id (as `vivr backup list` shows it).
     pub id: String,
+    /// 1: size and SHA-256 re-read; 2: a full read by pg_restore; 3: a restore into a scratch database, compared.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub level: u8,
     #[command(flatten)]
@@ -78,6 +83,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RestoreArgs {
+    /// The backup's id (as `vivr backup list` shows it).
     pub id: String,
     /// The database to restore into.
     #[arg(long)]
@@ -95,10 +101,13 @@ pub struct RestoreArgs {
 pub struct PruneArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Keep the newest backup of each of this many days.
     #[arg(long, default_value_t = 7)]
     pub keep_daily: usize,
+    /// Keep the newest backup of each of this many weeks.
     #[arg(long, default_value_t = 4)]
     pub keep_weekly: usize,
+    /// Keep the newest backup of each of this many months.
     #[arg(long, default_value_t = 6)]
     pub keep_monthly: usize,
     /// Show what would be deleted, delete nothing.
@@ -108,6 +117,10 @@ pub struct PruneArgs {
 
 async fn open_store(args: &StoreArgs) -> anyhow::Result<Box<dyn BackupStore>> {
     backup::open_store(&args.store).await
+}
+
+async fn open_existing(args: &StoreArgs) -> anyhow::Result<Box<dyn BackupStore>> {
+    backup::open_existing_store(&args.store).await
 }
 
 fn human_bytes(n: u64) -> String {
@@ -125,10 +138,10 @@ fn human_bytes(n: u64) -> String {
 struct ProgressLine(Option<indicatif::ProgressBar>);
 
 impl ProgressLine {
-    fn new(global: &GlobalArgs, format: Format, what: &str) -> Self {
+    fn new(ctx: &Ctx, format: Format, what: &str) -> Self {
         use std::io::IsTerminal;
-        if global.quiet
-            || global.no_progress
+        if ctx.quiet
+            || ctx.no_progress
             || format == Format::Json
             || !std::io::stderr().is_terminal()
         {
@@ -158,9 +171,9 @@ impl Drop for ProgressLine {
     }
 }
 
-fn print_verify(report: &backup::VerifyReport, format: Format) {
+fn print_verify(ctx: &Ctx, report: &backup::VerifyReport, format: Format) -> anyhow::Result<()> {
     match format {
-        Format::Json => println!("{:#}", json!(report)),
+        Format::Json => outln!(ctx, "{:#}", json!(report)),
         Format::Text => {
             let mut table = Table::new();
             table.load_preset(UTF8_FULL_CONDENSED);
@@ -172,8 +185,9 @@ fn print_verify(report: &backup::VerifyReport, format: Format) {
                     detail.as_str(),
                 ]);
             }
-            println!("{table}");
-            println!(
+            outln!(ctx, "{table}");
+            outln!(
+                ctx,
                 "Backup {} {} verification level {}.",
                 report.id,
                 if report.ok { "passed" } else { "FAILED" },
@@ -181,16 +195,17 @@ fn print_verify(report: &backup::VerifyReport, format: Format) {
             );
         }
     }
+    Ok(())
 }
 
-pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
     match command {
         Command::Create(args) => {
             let store = open_store(&args.store).await?;
             let tools = PgTools::locate(args.tools.pg_bin.clone());
             let url = &args.db.database_url;
             tracing::info!(database = %redact_url(url), store = %store.describe(), "backing up");
-            let line = ProgressLine::new(global, args.store.format, "dumping");
+            let line = ProgressLine::new(ctx, args.store.format, "dumping");
             let manifest = backup::create(
                 url,
                 store.as_ref(),
@@ -204,7 +219,7 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             .await?;
             drop(line);
             let verified = if args.verify > 0 {
-                let line = ProgressLine::new(global, args.store.format, "verifying");
+                let line = ProgressLine::new(ctx, args.store.format, "verifying");
                 Some(
                     backup::verify(
                         store.as_ref(),
@@ -222,12 +237,14 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                 None
             };
             match args.store.format {
-                Format::Json => println!(
+                Format::Json => outln!(
+                    ctx,
                     "{:#}",
                     json!({"manifest": manifest, "verification": verified})
                 ),
                 Format::Text => {
-                    println!(
+                    outln!(
+                        ctx,
                         "Backup {} of {}: {} dumped, {} stored (sha256 {}), {} tables, migration head {}.",
                         manifest.id,
                         manifest.database,
@@ -241,7 +258,7 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                             .map_or("none", |h| h.name.as_str())
                     );
                     if let Some(report) = &verified {
-                        print_verify(report, Format::Text);
+                        print_verify(ctx, report, Format::Text)?;
                     }
                 }
             }
@@ -251,10 +268,10 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             })
         }
         Command::List(args) => {
-            let store = open_store(&args).await?;
+            let store = open_existing(&args).await?;
             let backups = backup::list(store.as_ref())?;
             match args.format {
-                Format::Json => println!("{:#}", json!({ "backups": backups })),
+                Format::Json => outln!(ctx, "{:#}", json!({ "backups": backups })),
                 Format::Text => {
                     let mut table = Table::new();
                     table.load_preset(UTF8_FULL_CONDENSED);
@@ -283,14 +300,14 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                                 .map_or(String::new(), |t| t.format("%Y-%m-%d").to_string()),
                         ]);
                     }
-                    println!("{table}");
+                    outln!(ctx, "{table}");
                 }
             }
             Ok(Outcome::Success)
         }
         Command::Verify(args) => {
-            let store = open_store(&args.store).await?;
-            let line = ProgressLine::new(global, args.store.format, "reading");
+            let store = open_existing(&args.store).await?;
+            let line = ProgressLine::new(ctx, args.store.format, "reading");
             let report = backup::verify(
                 store.as_ref(),
                 &args.id,
@@ -303,7 +320,7 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             )
             .await?;
             drop(line);
-            print_verify(&report, args.store.format);
+            print_verify(ctx, &report, args.store.format)?;
             Ok(if report.ok {
                 Outcome::Success
             } else {
@@ -311,9 +328,9 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             })
         }
         Command::Restore(args) => {
-            let store = open_store(&args.store).await?;
+            let store = open_existing(&args.store).await?;
             let tools = PgTools::locate(args.tools.pg_bin);
-            let line = ProgressLine::new(global, args.store.format, "restoring");
+            let line = ProgressLine::new(ctx, args.store.format, "restoring");
             let report = backup::restore(
                 store.as_ref(),
                 &args.id,
@@ -325,8 +342,9 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             .await?;
             drop(line);
             match args.store.format {
-                Format::Json => println!("{:#}", json!(report)),
-                Format::Text => println!(
+                Format::Json => outln!(ctx, "{:#}", json!(report)),
+                Format::Text => outln!(
+                    ctx,
                     "Restored backup {} into {} ({} tables); migration head {}.",
                     report.id,
                     report.database,
@@ -340,7 +358,7 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             Ok(Outcome::Success)
         }
         Command::Prune(args) => {
-            let store = open_store(&args.store).await?;
+            let store = open_existing(&args.store).await?;
             let backups = backup::list(store.as_ref())?;
             let plan = backup::prune_plan(
                 &backups,
@@ -358,7 +376,11 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             }
             match args.store.format {
                 Format::Json => {
-                    println!("{:#}", json!({"dry_run": args.dry_run, "decisions": plan}))
+                    outln!(
+                        ctx,
+                        "{:#}",
+                        json!({"dry_run": args.dry_run, "decisions": plan})
+                    )
                 }
                 Format::Text => {
                     for d in &plan {
@@ -367,7 +389,7 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                             (false, true) => "would delete",
                             (false, false) => "deleted",
                         };
-                        println!("{verb:>12}  {}  {}", d.id, d.reasons.join(", "));
+                        outln!(ctx, "{verb:>12}  {}  {}", d.id, d.reasons.join(", "));
                     }
                 }
             }

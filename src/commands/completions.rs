@@ -20,12 +20,15 @@ pub enum CompletionShell {
     Fish,
 }
 
-pub fn run(args: Args) -> anyhow::Result<Outcome> {
+pub fn run(args: Args, ctx: &crate::output::Ctx) -> anyhow::Result<Outcome> {
     let shell = match args.shell {
         CompletionShell::Bash => Shell::Bash,
         CompletionShell::Zsh => Shell::Zsh,
         CompletionShell::Fish => Shell::Fish,
     };
-    clap_complete::generate(shell, &mut Cli::command(), "vivr", &mut std::io::stdout());
+    // Generated into memory, then written through the printer: a closed pipe is an error, not a panic.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "vivr", &mut script);
+    ctx.printer.write(&String::from_utf8_lossy(&script))?;
     Ok(Outcome::Success)
 }

@@ -7,14 +7,16 @@ use anyhow::{Context, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use vivr_shop::config::Environment;
 
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::Format;
 use crate::config::check::check;
 use crate::config::diff::diff;
 use crate::config::report;
 use crate::config::schema::Schema;
 use crate::config::sources::{Entry, Source, SourceKind, SourceSpec, describe_spec};
 use crate::exit::Outcome;
+use crate::output::Ctx;
 use crate::secrets::Secrets;
+use crate::{out, outln};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -55,6 +57,7 @@ pub struct CheckArgs {
     /// Another Secrets Manager endpoint.
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
+    /// How to print the result.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
 }
@@ -75,6 +78,7 @@ pub struct DiffArgs {
     pub a: String,
     /// The second source.
     pub b: String,
+    /// How to print the result.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Another Secrets Manager endpoint.
@@ -94,14 +98,14 @@ async fn load(
     secrets: &mut Option<Secrets>,
     endpoint_url: Option<&str>,
     command: &str,
-    global: &GlobalArgs,
+    ctx: &Ctx,
 ) -> anyhow::Result<Source> {
     match describe_spec(spec)? {
         SourceSpec::ProcessEnv => Ok(Source::process_env()),
         SourceSpec::File(path) => Source::env_file(&path),
         SourceSpec::SecretsManager(name) => {
             if secrets.is_none() {
-                *secrets = Some(super::secrets::connect(endpoint_url, command, global).await?);
+                *secrets = Some(super::secrets::connect(endpoint_url, command, ctx).await?);
             }
             let client = secrets.as_ref().expect("connected above");
             let value = client.read(&name, "AWSCURRENT").await?;
@@ -127,7 +131,7 @@ async fn load(
     }
 }
 
-pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let mut secrets = None;
     let schema = Schema::embedded();
     match command {
@@ -147,7 +151,7 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                         &mut secrets,
                         args.endpoint_url.as_deref(),
                         "vivr env check",
-                        global,
+                        ctx,
                     )
                     .await?,
                 );
@@ -157,9 +161,11 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             }
             let report = check(schema, environment, sources);
             match args.format {
-                CheckFormat::Text => print!("{}", report::text(&report, schema, "vivr env check")),
-                CheckFormat::Json => println!("{:#}", serde_json::to_value(&report)?),
-                CheckFormat::Sarif => println!("{:#}", report::sarif(&report)),
+                CheckFormat::Text => {
+                    out!(ctx, "{}", report::text(&report, schema, "vivr env check"))
+                }
+                CheckFormat::Json => outln!(ctx, "{:#}", serde_json::to_value(&report)?),
+                CheckFormat::Sarif => outln!(ctx, "{:#}", report::sarif(&report)),
             }
             Ok(if report.is_ok() {
                 Outcome::Success
@@ -173,17 +179,18 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                 let current = std::fs::read_to_string(&args.output)
                     .with_context(|| format!("reading {}", args.output.display()))?;
                 if current == text {
-                    println!("{} is up to date", args.output.display());
+                    outln!(ctx, "{} is up to date", args.output.display());
                     return Ok(Outcome::Success);
                 }
-                println!(
+                outln!(
+                    ctx,
                     "{} differs from the schema; run `vivr env example` to regenerate it",
                     args.output.display()
                 );
                 return Ok(Outcome::CheckFailed);
             }
             if args.output.as_os_str() == "-" {
-                print!("{text}");
+                out!(ctx, "{text}");
             } else {
                 std::fs::write(&args.output, text)
                     .with_context(|| format!("writing {}", args.output.display()))?;
@@ -196,16 +203,16 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             Ok(Outcome::Success)
         }
         Command::Doc => {
-            print!("{}", report::markdown(schema));
+            out!(ctx, "{}", report::markdown(schema));
             Ok(Outcome::Success)
         }
         Command::Diff(args) => {
             let endpoint = args.endpoint_url.as_deref();
-            let a = load(&args.a, &mut secrets, endpoint, "vivr env diff", global).await?;
-            let b = load(&args.b, &mut secrets, endpoint, "vivr env diff", global).await?;
+            let a = load(&args.a, &mut secrets, endpoint, "vivr env diff", ctx).await?;
+            let b = load(&args.b, &mut secrets, endpoint, "vivr env diff", ctx).await?;
             let report = diff(schema, &a, &b);
             match args.format {
-                Format::Json => println!("{:#}", serde_json::to_value(&report)?),
+                Format::Json => outln!(ctx, "{:#}", serde_json::to_value(&report)?),
                 Format::Text => {
                     let mut table = Table::new();
                     table.load_preset(UTF8_FULL_CONDENSED);
@@ -230,8 +237,9 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                     for k in &report.different {
                         table.add_row([k.as_str(), "set", "set", "differs"]);
                     }
-                    println!("{table}");
-                    println!(
+                    outln!(ctx, "{table}");
+                    outln!(
+                        ctx,
                         "{} only in {}, {} only in {}, {} type drift, {} shared secret(s)",
                         report.only_in_a.len(),
                         report.a,

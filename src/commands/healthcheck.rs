@@ -10,6 +10,8 @@ use hyper_util::rt::TokioIo;
 
 use crate::cli::Format;
 use crate::exit::Outcome;
+use crate::outln;
+use crate::output::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,6 +21,7 @@ pub struct Args {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 5)]
     pub timeout: u64,
+    /// text (a line) or json.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -82,7 +85,7 @@ async fn probe(target: &Target) -> anyhow::Result<(u16, String)> {
     ))
 }
 
-pub async fn run(args: Args) -> anyhow::Result<Outcome> {
+pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let target = parse_url(&args.url)?;
     let result = tokio::time::timeout(Duration::from_secs(args.timeout), probe(&target)).await;
     let (healthy, status, detail) = match result {
@@ -91,17 +94,19 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         Ok(Ok((status, body))) => (status == 200, Some(status), body),
     };
     match args.format {
-        Format::Json => println!(
+        Format::Json => outln!(
+            ctx,
             "{}",
             serde_json::json!({"url": args.url, "healthy": healthy, "status": status, "detail": detail})
         ),
         Format::Text => match status {
-            Some(code) => println!(
+            Some(code) => outln!(
+                ctx,
                 "{} {code} {}",
                 if healthy { "healthy" } else { "unhealthy" },
                 detail.trim()
             ),
-            None => println!("unhealthy: {detail}"),
+            None => outln!(ctx, "unhealthy: {detail}"),
         },
     }
     Ok(if healthy {

@@ -11,10 +11,12 @@ use vivr_shop::config::redact_url;
 use vivr_shop::store::Backend;
 
 use crate::backup::{self, BackupStore, PgTools, gate::BackupGate};
-use crate::cli::{DatabaseArgs, Format, GlobalArgs};
+use crate::cli::{DatabaseArgs, Format};
 use crate::exit::Outcome;
 use crate::migrate::lint::{self, FileLint, Severity};
 use crate::migrate::{self, Db, DeployOptions, Migration, MigrationState, Status, checksum};
+use crate::outln;
+use crate::output::Ctx;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -69,6 +71,7 @@ pub struct LintArgs {
     /// The PostgreSQL version the rules assume.
     #[arg(long, default_value = "15")]
     pub pg_version: String,
+    /// text (tables) or json.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -84,6 +87,7 @@ pub struct CommonArgs {
     /// A migrations folder in Prisma's layout to use instead of the migrations built into vivr.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// text (tables) or json.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -171,16 +175,9 @@ impl Drop for Bar {
     }
 }
 
-fn progress_bar(
-    global: &GlobalArgs,
-    format: Format,
-) -> Option<std::sync::Arc<dyn migrate::DeployProgress>> {
+fn progress_bar(ctx: &Ctx, format: Format) -> Option<std::sync::Arc<dyn migrate::DeployProgress>> {
     use std::io::IsTerminal;
-    if global.quiet
-        || global.no_progress
-        || format == Format::Json
-        || !std::io::stderr().is_terminal()
-    {
+    if ctx.quiet || ctx.no_progress || format == Format::Json || !std::io::stderr().is_terminal() {
         return None;
     }
     let bar = indicatif::ProgressBar::new(0);
@@ -290,14 +287,10 @@ fn state_word(state: MigrationState) -> &'static str {
     }
 }
 
-/// The exit code `status` gives, most serious first.
+/// The exit code `status` gives, most serious first: the same as `deploy` refusing that state.
 fn status_outcome(status: &Status) -> Outcome {
-    if !status.failed.is_empty() {
-        Outcome::MigrationFailed
-    } else if !status.edited.is_empty() || !status.missing.is_empty() {
-        Outcome::MigrationDrift
-    } else if status.table_missing && !status.schema_empty {
-        Outcome::NotBaselined
+    if let Some(refusal) = status.refusal(false) {
+        Outcome::from(&refusal)
     } else if !status.is_up_to_date() {
         Outcome::CheckFailed
     } else {
@@ -325,7 +318,7 @@ fn status_rows(status: &Status, migrations: &[Migration]) -> Vec<(String, Migrat
     rows
 }
 
-fn print_status(target: &Target, status: &Status, format: Format) {
+fn print_status(ctx: &Ctx, target: &Target, status: &Status, format: Format) -> anyhow::Result<()> {
     let rows = status_rows(status, &target.migrations);
     match format {
         Format::Json => {
@@ -342,7 +335,7 @@ fn print_status(target: &Target, status: &Status, format: Format) {
                 })).collect::<Vec<_>>(),
                 "exit_code": status_outcome(status) as u8,
             });
-            println!("{body:#}");
+            outln!(ctx, "{body:#}");
         }
         Format::Text => {
             let mut table = Table::new();
@@ -355,7 +348,7 @@ fn print_status(target: &Target, status: &Status, format: Format) {
                     sum.get(..12).unwrap_or(""),
                 ]);
             }
-            println!("{table}");
+            outln!(ctx, "{table}");
             let summary = match status_outcome(status) {
                 Outcome::Success => "Database schema is up to date.".to_string(),
                 Outcome::CheckFailed => format!(
@@ -384,17 +377,18 @@ fn print_status(target: &Target, status: &Status, format: Format) {
                 }
                 _ => String::new(),
             };
-            println!("{summary}");
+            outln!(ctx, "{summary}");
         }
     }
+    Ok(())
 }
 
-pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
     match command {
         Command::Status(args) => {
             let mut target = open(&args, true).await?;
             let status = migrate::status(&mut target.db, &target.migrations).await?;
-            print_status(&target, &status, args.format);
+            print_status(ctx, &target, &status, args.format)?;
             Ok(status_outcome(&status))
         }
         Command::Plan(args) => {
@@ -402,13 +396,13 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             let status = migrate::status(&mut target.db, &target.migrations).await?;
             let lint = migrate::lint_pending(&mut target.db, &target.migrations, &status).await?;
             let gate_store = args.gate.store().await;
-            print_plan(&target, &status, &lint, &args, gate_store);
+            print_plan(ctx, &target, &status, &lint, &args, gate_store)?;
             Ok(Outcome::Success)
         }
         Command::Deploy(args) => {
             let mut target = open(&args.common, false).await?;
             let options = DeployOptions {
-                progress: progress_bar(global, args.common.format),
+                progress: progress_bar(ctx, args.common.format),
                 ..args.options()
             };
             let gate_store = args.gate.store().await?;
@@ -452,24 +446,33 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                 tracing::info!(backup = %gate.backup_id, "pre-migration backup {how}");
             }
             match args.common.format {
-                Format::Json => println!(
+                Format::Json => outln!(
+                    ctx,
                     "{:#}",
                     json!({
                         "database": target.url,
                         "backup": gate,
                         "applied": report.applied,
                         "row_changes": report.rows.iter().map(|(name, changes)| json!({
-                            "migration": name, "tables": changes.tables,
+                            "migration": name,
+                            "method": changes.method,
+                            "tables": changes.tables,
+                            "script_ms": changes.script_ms,
+                            "guard_ms": changes.guard_ms,
                         })).collect::<Vec<_>>(),
                         "lint": report.lint,
                     })
                 ),
                 Format::Text if report.applied.is_empty() => {
-                    println!("No pending migrations: the database schema is up to date.")
+                    outln!(
+                        ctx,
+                        "No pending migrations: the database schema is up to date."
+                    )
                 }
                 Format::Text => {
                     if let Some(gate) = &gate {
-                        println!(
+                        outln!(
+                            ctx,
                             "Backup {} {} before migrating.",
                             gate.backup_id,
                             if gate.reused {
@@ -479,25 +482,34 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                             }
                         );
                     }
-                    println!("Applied {} migration(s).", report.applied.len());
+                    outln!(ctx, "Applied {} migration(s).", report.applied.len());
                     let mut table = Table::new();
                     table.load_preset(UTF8_FULL_CONDENSED);
-                    table.set_header(["migration", "table", "rows before", "rows after"]);
-                    let count = |n: Option<i64>| n.map_or("—".to_string(), |n| n.to_string());
+                    table.set_header(["migration", "table", "rows added", "rows removed", "note"]);
                     for (name, changes) in &report.rows {
                         if changes.tables.is_empty() {
-                            table.add_row([name.as_str(), "(no row count changed)", "", ""]);
+                            table.add_row([name.as_str(), "(no row changed)", "", "", ""]);
                         }
                         for t in &changes.tables {
+                            let note = [
+                                (t.created, "created"),
+                                (t.dropped, "dropped"),
+                                (t.rewritten, "rewritten"),
+                            ]
+                            .into_iter()
+                            .filter_map(|(on, word)| on.then_some(word))
+                            .collect::<Vec<_>>()
+                            .join(", ");
                             table.add_row([
                                 name.clone(),
                                 t.table.clone(),
-                                count(t.before),
-                                count(t.after),
+                                t.inserted.to_string(),
+                                t.deleted.to_string(),
+                                note,
                             ]);
                         }
                     }
-                    println!("{table}");
+                    outln!(ctx, "{table}");
                 }
             }
             Ok(Outcome::Success)
@@ -527,8 +539,8 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                 _ => bail!("give exactly one of --applied NAME or --rolled-back NAME"),
             };
             match args.common.format {
-                Format::Json => println!("{:#}", json!({"migration": name, "result": done})),
-                Format::Text => println!("Migration {name} {done}."),
+                Format::Json => outln!(ctx, "{:#}", json!({"migration": name, "result": done})),
+                Format::Text => outln!(ctx, "Migration {name} {done}."),
             }
             Ok(Outcome::Success)
         }
@@ -541,7 +553,7 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                 .iter()
                 .map(|m| lint::lint(m, &args.pg_version))
                 .collect();
-            print_lint(&reports, args.format);
+            print_lint(ctx, &reports, args.format)?;
             Ok(if reports.iter().any(|r| r.blocking().next().is_some()) {
                 Outcome::CheckFailed
             } else {
@@ -560,16 +572,17 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                     migrate::update_checksums(&mut target.db, &target.migrations, reason, &options)
                         .await?;
                 match args.common.format {
-                    Format::Json => println!(
+                    Format::Json => outln!(
+                        ctx,
                         "{:#}",
                         json!({"updated": updated.iter().map(|(n, note)| json!({"migration": n, "audit": note})).collect::<Vec<_>>()})
                     ),
                     Format::Text if updated.is_empty() => {
-                        println!("No applied migration was edited.")
+                        outln!(ctx, "No applied migration was edited.")
                     }
                     Format::Text => {
                         for (_, note) in &updated {
-                            println!("{note}");
+                            outln!(ctx, "{note}");
                         }
                     }
                 }
@@ -577,19 +590,20 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             }
             let status = migrate::status(&mut target.db, &target.migrations).await?;
             match args.common.format {
-                Format::Json => println!(
+                Format::Json => outln!(
+                    ctx,
                     "{:#}",
                     json!({"edited": status.edited, "missing": status.missing})
                 ),
                 Format::Text if status.edited.is_empty() && status.missing.is_empty() => {
-                    println!("Every applied migration matches its file.")
+                    outln!(ctx, "Every applied migration matches its file.")
                 }
                 Format::Text => {
                     for name in &status.edited {
-                        println!("edited since applied: {name}");
+                        outln!(ctx, "edited since applied: {name}");
                     }
                     for name in &status.missing {
-                        println!("applied, but not in these migrations: {name}");
+                        outln!(ctx, "applied, but not in these migrations: {name}");
                     }
                 }
             }
@@ -614,14 +628,17 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
             let differences =
                 migrate::baseline::verify_baseline(url, &migrations, &args.name).await?;
             match args.common.format {
-                Format::Json => println!(
+                Format::Json => outln!(
+                    ctx,
                     "{:#}",
                     json!({"baseline": args.name, "matches": differences.is_empty(), "differences": differences})
                 ),
-                Format::Text if differences.is_empty() => println!(
+                Format::Text if differences.is_empty() => outln!(
+                    ctx,
                     "The database matches what the migrations up to {} create: `vivr migrate resolve --applied {}` \
                      is safe.",
-                    args.name, args.name
+                    args.name,
+                    args.name
                 ),
                 Format::Text => {
                     let mut table = Table::new();
@@ -634,8 +651,9 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
                             d.actual.clone().unwrap_or_else(|| "—".into()),
                         ]);
                     }
-                    println!("{table}");
-                    println!(
+                    outln!(ctx, "{table}");
+                    outln!(
+                        ctx,
                         "{} difference(s): the database is not at {}; do not baseline it there as it is.",
                         differences.len(),
                         args.name
@@ -650,7 +668,7 @@ pub async fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcom
         }
         Command::New(args) => {
             let path = migrate::create(&args.dir, &args.name, chrono::Utc::now())?;
-            println!("{}", path.join("migration.sql").display());
+            outln!(ctx, "{}", path.join("migration.sql").display());
             Ok(Outcome::Success)
         }
     }
@@ -682,14 +700,14 @@ fn read_lint_target(path: &std::path::Path) -> anyhow::Result<Vec<Migration>> {
 }
 
 /// Lint findings as a table (text) or a list (JSON).
-pub(crate) fn print_lint(reports: &[FileLint], format: Format) {
+pub(crate) fn print_lint(ctx: &Ctx, reports: &[FileLint], format: Format) -> anyhow::Result<()> {
     match format {
-        Format::Json => println!("{:#}", json!({ "files": reports })),
+        Format::Json => outln!(ctx, "{:#}", json!({ "files": reports })),
         Format::Text => {
             let findings: Vec<&lint::Finding> = reports.iter().flat_map(|r| &r.findings).collect();
             if findings.is_empty() {
-                println!("Lint: no findings in {} file(s).", reports.len());
-                return;
+                outln!(ctx, "Lint: no findings in {} file(s).", reports.len());
+                return Ok(());
             }
             let mut table = Table::new();
             table.load_preset(UTF8_FULL_CONDENSED);
@@ -723,26 +741,29 @@ pub(crate) fn print_lint(reports: &[FileLint], format: Format) {
                     message,
                 ]);
             }
-            println!("{table}");
+            outln!(ctx, "{table}");
             let blocking = findings
                 .iter()
                 .filter(|f| f.severity == Severity::Block)
                 .count();
-            println!(
+            outln!(
+                ctx,
                 "{blocking} blocking finding(s), {} warning(s).",
                 findings.len() - blocking
             );
         }
     }
+    Ok(())
 }
 
 fn print_plan(
+    ctx: &Ctx,
     target: &Target,
     status: &Status,
     lint: &[FileLint],
     args: &DeployArgs,
     gate_store: anyhow::Result<Option<Box<dyn BackupStore>>>,
-) {
+) -> anyhow::Result<()> {
     let options = args.options();
     let holding = match target.db.backend() {
         Backend::Postgres => "holding the migration lock",
@@ -816,37 +837,39 @@ fn print_plan(
                     "session": settings(&m.name).into_iter().collect::<std::collections::BTreeMap<_, _>>(),
                 })).collect::<Vec<_>>(),
             });
-            println!("{body:#}");
+            outln!(ctx, "{body:#}");
         }
         Format::Text => {
             if let Some(refusal) = &refusal {
-                println!("deploy would refuse to start:\n{refusal}");
+                outln!(ctx, "deploy would refuse to start:\n{refusal}");
                 if blocking > 0 {
-                    print_lint(lint, Format::Text);
+                    print_lint(ctx, lint, Format::Text)?;
                 }
-                return;
+                return Ok(());
             }
             if pending.is_empty() {
-                println!("Nothing to apply: the database schema is up to date.");
-                return;
+                outln!(ctx, "Nothing to apply: the database schema is up to date.");
+                return Ok(());
             }
             if target.db.backend() == Backend::Postgres {
-                println!(
+                outln!(
+                    ctx,
                     "Takes pg_advisory_lock({}) (waits up to {} s), then applies, in order:",
                     migrate::ADVISORY_LOCK_KEY,
                     args.lock_timeout
                 );
             } else {
-                println!(
+                outln!(
+                    ctx,
                     "Applies, in order (SQLite: no advisory lock — SQLite serialises writers itself —, no lint, \
                      lock_timeout or statement_timeout; those guards exist on PostgreSQL only):"
                 );
             }
             if let Some(gate) = &backup_gate {
-                println!("  Backup first: {gate}");
+                outln!(ctx, "  Backup first: {gate}");
             }
             if status.table_missing {
-                println!("  (first creates the _prisma_migrations table)");
+                outln!(ctx, "  (first creates the _prisma_migrations table)");
             }
             let mut table = Table::new();
             table.load_preset(UTF8_FULL_CONDENSED);
@@ -881,10 +904,11 @@ fn print_plan(
                     session,
                 ]);
             }
-            println!("{table}");
+            outln!(ctx, "{table}");
             if target.db.backend() == Backend::Postgres {
-                print_lint(lint, Format::Text);
+                print_lint(ctx, lint, Format::Text)?;
             }
         }
     }
+    Ok(())
 }

@@ -11,9 +11,11 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::Format;
 use crate::config::sources::Source;
 use crate::exit::Outcome;
+use crate::outln;
+use crate::output::Ctx;
 use crate::secrets::posture::{self, Policy, Severity};
 use crate::secrets::{RotationOutcome, Secrets, redacted};
 
@@ -33,11 +35,13 @@ pub enum Command {
         /// Only secrets whose name starts with this.
         #[arg(long, default_value = "")]
         prefix: String,
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// A secret's variables, redacted unless --reveal.
     Get {
+        /// The secret's name (or ARN).
         name: String,
         /// Only this variable.
         #[arg(long)]
@@ -48,12 +52,14 @@ pub enum Command {
         /// The version before the last rotation (AWSPREVIOUS), to roll back.
         #[arg(long)]
         previous: bool,
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Set one variable (its value read from standard input) or every variable of a dotenv file, as a new
     /// version; creates the secret if needed.
     Put {
+        /// The secret's name (or ARN).
         name: String,
         /// The variable to set; its value is read from standard input (never from the command line).
         #[arg(
@@ -86,6 +92,7 @@ pub enum Command {
     },
     /// Start a rotation and follow the version stages until AWSPENDING clears; exit 1 if it gets stuck.
     Rotate {
+        /// The secret's name (or ARN).
         name: String,
         /// The rotation function (else the one configured on the secret).
         #[arg(long)]
@@ -93,11 +100,13 @@ pub enum Command {
         /// How long to wait for the rotation to finish, in seconds.
         #[arg(long, default_value_t = 300)]
         timeout_secs: u64,
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Posture of each secret: rotation, age, stuck rotation, unused, scheduled deletion, KMS key, owner tag.
     Audit {
+        /// Only secrets whose name starts with this.
         #[arg(long, default_value = "")]
         prefix: String,
         /// Rotated secrets must have rotated within this many days.
@@ -115,6 +124,7 @@ pub enum Command {
         /// Exit 1 when a finding is at least this severe.
         #[arg(long, value_enum, default_value_t = Severity::High)]
         fail_on: Severity,
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -135,13 +145,13 @@ fn command_name(command: &Command) -> &'static str {
 pub async fn connect(
     endpoint_url: Option<&str>,
     command: &str,
-    global: &GlobalArgs,
+    ctx: &Ctx,
 ) -> anyhow::Result<Secrets> {
     let secrets = Secrets::connect(endpoint_url, command).await?;
     match secrets.identity().await {
         Ok(identity) => {
             secrets.audit.set_identity(&identity.arn);
-            if global.verbose > 0 {
+            if ctx.verbose > 0 {
                 tracing::info!(account = %identity.account, "AWS identity: {}", identity.arn);
             }
         }
@@ -150,18 +160,18 @@ pub async fn connect(
     Ok(secrets)
 }
 
-pub async fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let secrets = connect(
         args.endpoint_url.as_deref(),
         command_name(&args.command),
-        global,
+        ctx,
     )
     .await?;
     match args.command {
         Command::List { prefix, format } => {
             let list = secrets.list(&prefix).await?;
             match format {
-                Format::Json => println!("{:#}", json!({ "secrets": list })),
+                Format::Json => outln!(ctx, "{:#}", json!({ "secrets": list })),
                 Format::Text => {
                     let mut table = Table::new();
                     table.load_preset(UTF8_FULL_CONDENSED);
@@ -181,7 +191,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Outcome> {
                             s.last_accessed.clone().unwrap_or_else(|| "—".into()),
                         ]);
                     }
-                    println!("{table}");
+                    outln!(ctx, "{table}");
                 }
             }
             Ok(Outcome::Success)
@@ -220,7 +230,8 @@ pub async fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Outcome> {
                 })
                 .collect();
             match format {
-                Format::Json => println!(
+                Format::Json => outln!(
+                    ctx,
                     "{:#}",
                     json!({
                         "secret": name, "arn": value.arn, "version_id": value.version_id,
@@ -241,11 +252,11 @@ pub async fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Outcome> {
                     if reveal && key.is_some() {
                         // One value alone, for `$(vivr secrets get NAME --key K --reveal)`.
                         for v in shown.values() {
-                            println!("{v}");
+                            outln!(ctx, "{v}");
                         }
                     } else {
                         for (k, v) in &shown {
-                            println!("{k}={v}");
+                            outln!(ctx, "{k}={v}");
                         }
                     }
                 }
@@ -292,7 +303,8 @@ pub async fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Outcome> {
                 }
             };
             let version = secrets.write(&name, &variables).await?;
-            println!(
+            outln!(
+                ctx,
                 "{name}: version {version} stored with {} variable(s)",
                 variables.len()
             );
@@ -366,12 +378,13 @@ pub async fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Outcome> {
                 )
                 .await?;
             match format {
-                Format::Json => println!("{:#}", json!({ "secret": name, "rotation": outcome })),
+                Format::Json => outln!(ctx, "{:#}", json!({ "secret": name, "rotation": outcome })),
                 Format::Text => match &outcome {
                     RotationOutcome::Finished {
                         previous_version,
                         current_version,
-                    } => println!(
+                    } => outln!(
+                        ctx,
                         "{name}: rotated; AWSCURRENT is version {} (was {})",
                         current_version.as_deref().unwrap_or("?"),
                         previous_version.as_deref().unwrap_or("?")
@@ -379,7 +392,8 @@ pub async fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Outcome> {
                     RotationOutcome::Stuck {
                         pending_version,
                         current_version,
-                    } => println!(
+                    } => outln!(
+                        ctx,
                         "{name}: the rotation is stuck — AWSPENDING is on version {pending_version}, AWSCURRENT on {} \
                          after {timeout_secs} s; check the rotation function's logs",
                         current_version.as_deref().unwrap_or("?")
@@ -415,7 +429,8 @@ pub async fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Outcome> {
             }
             let failing = findings.iter().filter(|f| f.severity >= fail_on).count();
             match format {
-                Format::Json => println!(
+                Format::Json => outln!(
+                    ctx,
                     "{:#}",
                     json!({ "secrets": list.len(), "findings": findings, "fail_on": fail_on, "failing": failing })
                 ),
@@ -431,8 +446,9 @@ pub async fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Outcome> {
                             f.message.clone(),
                         ]);
                     }
-                    println!("{table}");
-                    println!(
+                    outln!(ctx, "{table}");
+                    outln!(
+                        ctx,
                         "{} secret(s), {} finding(s), {failing} at or above {:?}",
                         list.len(),
                         findings.len(),

@@ -11,10 +11,11 @@ use vivr_shop::config::redact_url;
 use vivr_shop::store::Backend;
 use vivr_shop::{AppState, admin_router, router, seed};
 
-use crate::cli::{DatabaseArgs, GlobalArgs};
+use crate::cli::DatabaseArgs;
 use crate::config::{ServeInput, validate};
 use crate::exit::Outcome;
 use crate::migrate::{self, Db, DeployOptions};
+use crate::output::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -171,7 +172,7 @@ async fn prepare_database(
     Ok(())
 }
 
-pub async fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
+pub async fn run(args: Args, _ctx: &Ctx) -> anyhow::Result<Outcome> {
     let input = ServeInput {
         environment: args.environment,
         database_url: SecretString::from(args.db.database_url),

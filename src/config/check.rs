@@ -129,8 +129,13 @@ pub fn type_problem(v: &Variable, value: &str) -> Option<String> {
             .parse::<std::net::SocketAddr>()
             .is_err()
             .then(|| "must be an IP address and port such as 127.0.0.1:3000".to_string()),
-        Type::Enum => (!v.values.iter().any(|allowed| allowed == value))
-            .then(|| format!("must be one of {}", v.values.join(", "))),
+        Type::Enum => (!v.values.iter().any(|allowed| allowed == value)).then(|| {
+            let mut message = format!("must be one of {}", v.values.join(", "));
+            if let Some(nearest) = super::schema::nearest_value(value, &v.values) {
+                message.push_str(&format!(" (did you mean {nearest}?)"));
+            }
+            message
+        }),
         Type::List => value
             .split(',')
             .any(|item| item.trim().is_empty())

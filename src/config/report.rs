@@ -40,10 +40,14 @@ pub fn text(report: &Report, schema: &Schema, title: &str) -> String {
                 Severity::Error => "✗",
                 Severity::Warning => "!",
             };
+            // The variable, and the flag that sets it (what a user of `vivr serve` may have typed).
             let name = if f.variable.is_empty() {
                 "(file)".to_string()
             } else {
-                f.variable.clone()
+                match schema.variable(&f.variable).and_then(|v| v.flag.as_deref()) {
+                    Some(flag) => format!("{} ({flag})", f.variable),
+                    None => f.variable.clone(),
+                }
             };
             let category = f
                 .category

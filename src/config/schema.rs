@@ -139,7 +139,7 @@ impl Schema {
 
     pub fn parse(text: &str) -> anyhow::Result<Schema> {
         let raw: RawSchema =
-            serde_yaml::from_str(text).context("reading the configuration schema")?;
+            yaml_serde::from_str(text).context("reading the configuration schema")?;
         let schema = Schema {
             namespaces: raw.namespaces,
             categories: raw.categories.into_iter().collect(),
@@ -229,6 +229,25 @@ impl Schema {
     }
 }
 
+/// The allowed value a mistyped one most likely meant: the closest by edit distance, or the only one it starts
+/// (`prod` → `production`).
+pub fn nearest_value<'a>(typed: &str, allowed: &'a [String]) -> Option<&'a str> {
+    let typed = typed.trim().to_ascii_lowercase();
+    if typed.is_empty() {
+        return None;
+    }
+    let prefixed: Vec<&String> = allowed.iter().filter(|a| a.starts_with(&typed)).collect();
+    if let [only] = prefixed.as_slice() {
+        return Some(only.as_str());
+    }
+    allowed
+        .iter()
+        .map(|a| (edit_distance(&typed, a), a.as_str()))
+        .filter(|(d, a)| *d <= (a.len() / 3).clamp(1, 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
 /// Levenshtein distance over bytes (variable names are ASCII).
 fn edit_distance(a: &str, b: &str) -> usize {
     let b = b.as_bytes();
@@ -258,6 +277,21 @@ mod tests {
         );
         assert!(schema.in_namespace("VIVR_SESSION_SECRT"));
         assert!(!schema.in_namespace("PATH"));
+    }
+
+    #[test]
+    fn mistyped_values_get_the_value_they_meant() {
+        let environments: Vec<String> = ["development", "staging", "production"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            nearest_value("prodution", &environments),
+            Some("production")
+        );
+        assert_eq!(nearest_value("prd", &environments), None);
+        assert_eq!(nearest_value("stagin", &environments), Some("staging"));
+        assert_eq!(nearest_value("dev", &environments), Some("development"));
+        assert_eq!(nearest_value("qa", &environments), None);
     }
 
     #[test]

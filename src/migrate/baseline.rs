@@ -96,9 +96,7 @@ pub async fn verify_baseline(
     let Some(last) = migrations.iter().position(|m| m.name == name) else {
         bail!("migration {name} does not exist (P3017)");
     };
-    let mut live = PgConnection::connect(url)
-        .await
-        .context("connecting to PostgreSQL")?;
+    let mut live = super::pg_connect(url, "vivr migrate verify-baseline").await?;
     let actual = catalog(&mut live).await?;
     let scratch = format!(
         "vivr_baseline_{}",
@@ -111,7 +109,11 @@ pub async fn verify_baseline(
             "creating a scratch database to build the expected schema (the role needs CREATEDB)",
         )?;
     let expected = async {
-        let mut conn = PgConnection::connect(&super::url_with_database(url, &scratch)?).await?;
+        let mut conn = super::pg_connect(
+            &super::url_with_database(url, &scratch)?,
+            "vivr migrate verify-baseline",
+        )
+        .await?;
         for migration in &migrations[..=last] {
             sqlx::raw_sql(AssertSqlSafe(migration.sql.to_string()))
                 .execute(&mut conn)

@@ -1,7 +1,7 @@
 //! The `_prisma_migrations` table: created exactly as Prisma creates it, read and written with Prisma's meaning
 //! (applied = finished and not rolled back; failed = neither finished nor rolled back).
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use super::{Db, Migration, checksum, checksum_matches};
 
@@ -104,45 +104,68 @@ impl Status {
     }
 
     /// The refusals a deploy starts with (Prisma's P3005 and P3009, plus drift, which Prisma only reports).
-    pub fn ensure_deployable(&self) -> anyhow::Result<()> {
+    pub fn ensure_deployable(&self) -> Result<(), NotDeployable> {
         self.ensure_deployable_with(false)
     }
 
     /// As [`Status::ensure_deployable`]; `allow_edited` lets applied-but-edited migrations through (with a warning).
-    pub fn ensure_deployable_with(&self, allow_edited: bool) -> anyhow::Result<()> {
-        if let Some(row) = self.failed.first() {
-            bail!(
-                "migration {} failed earlier and is recorded as failed (P3009); fix the cause, then mark it with \
-                 `vivr migrate resolve --rolled-back {}` (to retry) or `--applied` (if applied by hand). Its log:\n{}",
-                row.migration_name,
-                row.migration_name,
-                row.logs.as_deref().unwrap_or("(empty)")
-            );
+    pub fn ensure_deployable_with(&self, allow_edited: bool) -> Result<(), NotDeployable> {
+        match self.refusal(allow_edited) {
+            Some(refusal) => Err(refusal),
+            None => {
+                if !self.edited.is_empty() {
+                    tracing::warn!(edited = %self.edited.join(", "), "applied migrations were edited since they ran; going on (--allow-edited)");
+                }
+                Ok(())
+            }
         }
-        if !self.edited.is_empty() && allow_edited {
-            tracing::warn!(edited = %self.edited.join(", "), "applied migrations were edited since they ran; going on (--allow-edited)");
-        } else if !self.edited.is_empty() {
-            bail!(
-                "applied migrations were edited since they ran: {} (restore the files as they were applied, or, if the \
-                 change is harmless, record it with `vivr migrate checksums --update --reason ...`; --allow-edited \
-                 deploys anyway)",
-                self.edited.join(", ")
-            );
+    }
+
+    /// Why a deploy would refuse to start, most serious first; the same state gives `status` its exit code.
+    pub fn refusal(&self, allow_edited: bool) -> Option<NotDeployable> {
+        if let Some(row) = self.failed.first() {
+            return Some(NotDeployable::Failed {
+                migration: row.migration_name.clone(),
+                logs: row.logs.clone().unwrap_or_else(|| "(empty)".into()),
+            });
+        }
+        if !self.edited.is_empty() && !allow_edited {
+            return Some(NotDeployable::Edited(self.edited.join(", ")));
         }
         if !self.missing.is_empty() {
-            bail!(
-                "the database has migrations this build does not know: {} (is this binary older than the database?)",
-                self.missing.join(", ")
-            );
+            return Some(NotDeployable::Unknown(self.missing.join(", ")));
         }
         if self.table_missing && !self.schema_empty {
-            bail!(
-                "the database is not empty but has no migration history (P3005); baseline it first by recording the \
-                 migrations its schema already matches with `vivr migrate resolve --applied <name>`"
-            );
+            return Some(NotDeployable::NotBaselined);
         }
-        Ok(())
+        None
     }
+}
+
+/// A database state no deploy may start from. `vivr migrate status` and `deploy` give the same exit code for
+/// each (see `exit::Outcome`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotDeployable {
+    #[error(
+        "migration {migration} failed earlier and is recorded as failed (P3009); fix the cause, then mark it with \
+         `vivr migrate resolve --rolled-back {migration}` (to retry) or `--applied` (if applied by hand). Its log:\n{logs}"
+    )]
+    Failed { migration: String, logs: String },
+    #[error(
+        "applied migrations were edited since they ran: {0} (restore the files as they were applied, or, if the \
+         change is harmless, record it with `vivr migrate checksums --update --reason ...`; --allow-edited \
+         deploys anyway)"
+    )]
+    Edited(String),
+    #[error(
+        "the database has migrations this build does not know: {0} (is this binary older than the database?)"
+    )]
+    Unknown(String),
+    #[error(
+        "the database is not empty but has no migration history (P3005); baseline it first by recording the \
+         migrations its schema already matches with `vivr migrate resolve --applied <name>`"
+    )]
+    NotBaselined,
 }
 
 pub(super) async fn read(db: &mut Db) -> anyhow::Result<Option<Vec<HistoryRow>>> {

@@ -5,6 +5,7 @@
 
 pub mod baseline;
 mod checksum;
+pub mod guard;
 pub mod lint;
 
 mod history;
@@ -17,7 +18,7 @@ use anyhow::{Context, bail};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
 
 pub use checksum::{checksum, checksum_matches};
-pub use history::{HistoryRow, MigrationState, Status};
+pub use history::{HistoryRow, MigrationState, NotDeployable, Status};
 
 use vivr_shop::store::{AppliedMigration, Backend};
 
@@ -224,20 +225,26 @@ pub enum Db {
     Sqlite(SqliteConnection),
 }
 
+/// A PostgreSQL connection for the ops commands (migrations, baselines, backups), named `application_name`.
+/// Its statements are not logged: migrations and catalog reads are slow on purpose, and sqlx's slow-statement
+/// warnings would bury what vivr itself reports.
+pub async fn pg_connect(url: &str, application_name: &str) -> anyhow::Result<PgConnection> {
+    use sqlx::ConnectOptions;
+    use std::str::FromStr;
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)
+        .context("DATABASE_URL is not a valid PostgreSQL URL")?
+        .application_name(application_name)
+        .disable_statement_logging();
+    PgConnection::connect_with(&options)
+        .await
+        .context("connecting to PostgreSQL")
+}
+
 impl Db {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         use std::str::FromStr;
         match Backend::from_url(url) {
-            Some(Backend::Postgres) => {
-                let options = sqlx::postgres::PgConnectOptions::from_str(url)
-                    .context("DATABASE_URL is not a valid PostgreSQL URL")?
-                    .application_name("vivr migrate");
-                Ok(Db::Pg(
-                    PgConnection::connect_with(&options)
-                        .await
-                        .context("connecting to PostgreSQL")?,
-                ))
-            }
+            Some(Backend::Postgres) => Ok(Db::Pg(pg_connect(url, "vivr migrate").await?)),
             Some(Backend::Sqlite) => {
                 let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
                     .context("DATABASE_URL is not a valid SQLite URL")?
@@ -356,9 +363,9 @@ impl Db {
         Ok(())
     }
 
-    /// Runs one migration inside a transaction (unless it cannot run in one), counting every table's rows
-    /// before and after in the same snapshot. A table the file never names that lost rows rolls the whole file
-    /// back: a migration must not delete data it does not mention.
+    /// Runs one migration file, guarded (see [`guard`]): in one transaction unless it holds a statement that
+    /// cannot run in one. A table the file never names that lost rows rolls the whole file back: a migration
+    /// must not delete data it does not mention.
     async fn run_script(
         &mut self,
         migration: &Migration,
@@ -366,55 +373,79 @@ impl Db {
     ) -> Result<RowChanges, ScriptError> {
         // Migration files are the operator's own SQL, run as written.
         let script = AssertSqlSafe(migration.sql.to_string());
-        let (before, after) = match self {
+        let sql: &str = &migration.sql;
+        let started = std::time::Instant::now();
+        let mut changes = match self {
             Db::Pg(conn) if !transactional => {
-                let before = pg_row_counts(&mut *conn).await?;
                 sqlx::raw_sql(script).execute(&mut *conn).await?;
-                (before, pg_row_counts(&mut *conn).await?)
+                RowChanges {
+                    method: "none",
+                    script_ms: elapsed_ms(started),
+                    ..RowChanges::default()
+                }
             }
             Db::Pg(conn) => {
-                // Repeatable read: the counts see this migration's changes, not the application's meanwhile.
+                // Repeatable read: exact counts, when taken, see this migration's changes only.
                 sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ")
                     .execute(&mut *conn)
                     .await?;
                 let outcome = async {
-                    let before = pg_row_counts(&mut *conn).await?;
+                    let t0 = std::time::Instant::now();
+                    let before = guard::pg_before(&mut *conn, sql).await?;
+                    let guard_before = elapsed_ms(t0);
+                    let t1 = std::time::Instant::now();
                     sqlx::raw_sql(script).execute(&mut *conn).await?;
-                    let after = pg_row_counts(&mut *conn).await?;
-                    Ok::<_, sqlx::Error>((before, after))
+                    let script_ms = elapsed_ms(t1);
+                    let t2 = std::time::Instant::now();
+                    let mut changes = guard::pg_after(&mut *conn, before, sql).await?;
+                    changes.script_ms = script_ms;
+                    changes.guard_ms = guard_before + elapsed_ms(t2);
+                    Ok::<_, sqlx::Error>(changes)
                 }
                 .await;
-                let (before, after) = match outcome {
-                    Ok(counts) => counts,
+                let changes = match outcome {
+                    Ok(changes) => changes,
                     Err(err) => {
                         let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
                         return Err(err.into());
                     }
                 };
-                let changes = RowChanges::between(&before, &after, &migration.sql);
                 if !changes.lost_untouched().is_empty() {
                     sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
                     return Err(ScriptError::RowsLost(changes));
                 }
                 sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
-                return Ok(changes);
+                changes
             }
             Db::Sqlite(conn) => {
                 let mut tx = conn.begin().await?;
-                let before = sqlite_row_counts(&mut tx).await?;
+                let t0 = std::time::Instant::now();
+                let before = guard::sqlite_before(&mut tx).await?;
+                let guard_before = elapsed_ms(t0);
+                let t1 = std::time::Instant::now();
                 sqlx::raw_sql(script).execute(&mut *tx).await?;
-                let after = sqlite_row_counts(&mut tx).await?;
-                let changes = RowChanges::between(&before, &after, &migration.sql);
+                let script_ms = elapsed_ms(t1);
+                let t2 = std::time::Instant::now();
+                let mut changes = guard::sqlite_after(&mut tx, &before, sql).await?;
+                changes.script_ms = script_ms;
+                changes.guard_ms = guard_before + elapsed_ms(t2);
                 if !changes.lost_untouched().is_empty() {
                     tx.rollback().await?;
                     return Err(ScriptError::RowsLost(changes));
                 }
                 tx.commit().await?;
-                return Ok(changes);
+                changes
             }
         };
-        Ok(RowChanges::between(&before, &after, &migration.sql))
+        if changes.script_ms == 0 && changes.guard_ms == 0 {
+            changes.script_ms = elapsed_ms(started);
+        }
+        Ok(changes)
     }
+}
+
+fn elapsed_ms(since: std::time::Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Why a migration did not apply.
@@ -485,55 +516,7 @@ fn count_sql(tables: &[String]) -> Option<AssertSqlSafe<String>> {
     Some(AssertSqlSafe(sql))
 }
 
-/// Row counts before and after one migration.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct RowChanges {
-    /// (table, before, after, named in the file) for every table whose count changed, appeared or disappeared.
-    pub tables: Vec<TableRows>,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct TableRows {
-    pub table: String,
-    pub before: Option<i64>,
-    pub after: Option<i64>,
-    pub named_in_file: bool,
-}
-
-impl RowChanges {
-    fn between(before: &RowCounts, after: &RowCounts, sql: &str) -> Self {
-        let lower = sql.to_lowercase();
-        let named = |table: &str| {
-            let t = table.to_lowercase();
-            lower.contains(&format!("\"{t}\""))
-                || lower
-                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                    .any(|word| word == t)
-        };
-        let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
-        names.sort();
-        names.dedup();
-        let tables = names
-            .into_iter()
-            .filter(|t| before.get(*t) != after.get(*t))
-            .map(|t| TableRows {
-                table: t.clone(),
-                before: before.get(t).copied(),
-                after: after.get(t).copied(),
-                named_in_file: named(t),
-            })
-            .collect();
-        RowChanges { tables }
-    }
-
-    /// Tables the file never names that lost rows (or vanished).
-    pub fn lost_untouched(&self) -> Vec<&TableRows> {
-        self.tables
-            .iter()
-            .filter(|t| !t.named_in_file && t.after.unwrap_or(0) < t.before.unwrap_or(0))
-            .collect()
-    }
-}
+pub use guard::{RowChanges, TableRows};
 
 /// Reads the history and compares it with `migrations`.
 pub async fn status(db: &mut Db, migrations: &[Migration]) -> anyhow::Result<Status> {
@@ -718,14 +701,7 @@ pub async fn deploy_locked(
                     let lost: Vec<String> = changes
                         .lost_untouched()
                         .iter()
-                        .map(|t| {
-                            format!(
-                                "{}: {} → {} rows",
-                                t.table,
-                                t.before.unwrap_or(0),
-                                t.after.unwrap_or(0)
-                            )
-                        })
+                        .map(|t| t.describe())
                         .collect();
                     let logs = format!(
                         "Rows lost in tables the migration does not name (rolled back):\n{}\n\nin migration {}",

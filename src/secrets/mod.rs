@@ -17,30 +17,7 @@ use serde::Serialize;
 
 /// An AWS SDK error as its code and message (the SDK's Display says only "service error", and its full context
 /// carries the raw response).
-fn aws_error<E, R>(err: aws_sdk_secretsmanager::error::SdkError<E, R>) -> anyhow::Error
-where
-    E: aws_sdk_secretsmanager::error::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match &err {
-        aws_sdk_secretsmanager::error::SdkError::ServiceError(service) => {
-            let e = service.err();
-            anyhow::anyhow!(
-                "{}: {}",
-                e.code().unwrap_or("error"),
-                e.message().unwrap_or("(no message)")
-            )
-        }
-        _ => anyhow::anyhow!(
-            "{}",
-            aws_sdk_secretsmanager::error::DisplayErrorContext(&err)
-        ),
-    }
-}
+use crate::aws::describe as aws_error;
 
 pub struct Secrets {
     client: Client,
@@ -129,7 +106,7 @@ impl Secrets {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_sts::error::DisplayErrorContext(e)))
+            .map_err(aws_error)
             .context("asking STS who this is")?;
         Ok(Identity {
             account: who.account().unwrap_or_default().into(),

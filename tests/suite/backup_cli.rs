@@ -804,3 +804,23 @@ async fn a_production_deploy_on_sqlite_takes_a_verified_copy_first() {
     .unwrap();
     assert_eq!((gift_cards, products), (0, 20));
 }
+
+#[test]
+fn reading_a_store_that_does_not_exist_is_an_error_not_an_empty_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("bakcups");
+    let typo = typo.to_str().unwrap();
+    for args in [
+        vec!["backup", "list", "--store", typo],
+        vec!["backup", "prune", "--store", typo, "--dry-run"],
+        vec!["backup", "verify", "20261130-000000-abcd", "--store", typo],
+    ] {
+        let (status, stdout, stderr) = vivr_output(&args, None);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains("no backup store at"), "{args:?}: {stderr}");
+    }
+    assert!(
+        !std::path::Path::new(typo).exists(),
+        "nothing created by reading"
+    );
+}

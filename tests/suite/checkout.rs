@@ -77,11 +77,10 @@ async fn stock(app_state: &vivr_shop::AppState, slug: &str) -> i32 {
 
 async fn add(app: &TestApp, who: &(String, String), slug: &str, quantity: i32) {
     let r = app
-        .post_json(
+        .as_user(who)
+        .post(
             "/api/v1/cart/items",
             &json!({"slug": slug, "quantity": quantity}),
-            Some(&who.0),
-            Some(&who.1),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -181,7 +180,8 @@ async fn checkout_totals_idempotency_and_tampering() {
         let mut tampered_address = address();
         tampered_address["quantity"] = json!(3);
         let bob_address = app
-            .post_json("/api/v1/addresses", &address(), Some(&bob.0), Some(&bob.1))
+            .as_user(&bob)
+            .post("/api/v1/addresses", &address())
             .await;
         assert_eq!(
             bob_address.status,
@@ -1170,7 +1170,8 @@ async fn the_checkout_form_charges_the_total_it_shows() {
         );
     }
     let r = app
-        .post_json("/api/v1/addresses", &address(), Some(&who.0), Some(&who.1))
+        .as_user(&who)
+        .post("/api/v1/addresses", &address())
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let created = r.json()["data"]["created_at"].as_str().unwrap().to_string();

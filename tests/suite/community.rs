@@ -34,12 +34,8 @@ async fn review(app: &TestApp, who: &(String, String), body: &Value) -> TestResp
 /// Places an order for the lamp (Stripe not configured: it stays PENDING) and returns its id.
 async fn order_lamp(app: &TestApp, who: &(String, String)) -> String {
     let r = app
-        .post_json(
-            "/api/v1/cart/items",
-            &json!({"slug": LAMP, "quantity": 1}),
-            Some(&who.0),
-            Some(&who.1),
-        )
+        .as_user(who)
+        .post("/api/v1/cart/items", &json!({"slug": LAMP, "quantity": 1}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let address = json!({
@@ -47,11 +43,10 @@ async fn order_lamp(app: &TestApp, who: &(String, String)) -> String {
         "city": "Lyon", "postal_code": "69003", "country": "FR"
     });
     let r = app
-        .post_json(
+        .as_user(who)
+        .post(
             "/api/v1/checkout",
             &json!({"address": address, "shipping_method": "standard"}),
-            Some(&who.0),
-            Some(&who.1),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
@@ -158,12 +153,8 @@ async fn reviews_one_per_customer_verified_escaped_and_counted() {
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}");
         let r = app
-            .post_json(
-                "/api/v1/products/nope/reviews",
-                &json!({"rating": 5}),
-                Some(&bob.0),
-                Some(&bob.1),
-            )
+            .as_user(&bob)
+            .post("/api/v1/products/nope/reviews", &json!({"rating": 5}))
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{b}");
 
@@ -720,12 +711,8 @@ async fn every_limited_route_answers_with_ratelimit_headers() {
     // Checkout: per customer.
     order_lamp(&app, &grace).await;
     let r = app
-        .post_json(
-            "/api/v1/checkout",
-            &json!({}),
-            Some(&grace.0),
-            Some(&grace.1),
-        )
+        .as_user(&grace)
+        .post("/api/v1/checkout", &json!({}))
         .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
     assert_eq!(header_of(&r, "ratelimit-policy"), "1;w=600");

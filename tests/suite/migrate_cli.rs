@@ -133,7 +133,10 @@ async fn a_failed_migration_leaves_nothing_blocks_and_is_resolved() {
     assert_eq!(code, 3, "failed → 3: {out}");
     assert!(out.contains("failed"), "{out}");
     let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d]);
-    assert_eq!(code, 2);
+    assert_eq!(
+        code, 3,
+        "deploy gives status's code for the same state: {err}"
+    );
     assert!(err.contains("P3009"), "{err}");
 
     let (code, _, err) = migrate(
@@ -194,7 +197,10 @@ async fn edited_or_unknown_applied_migrations_are_drift() {
     assert_eq!(code, 4, "edited → 4: {out}");
     assert!(out.contains("edited"), "{out}");
     let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d]);
-    assert_eq!(code, 2);
+    assert_eq!(
+        code, 4,
+        "deploy gives status's code for the same state: {err}"
+    );
     assert!(err.contains("edited"), "{err}");
 
     // An edit is let through explicitly, or recorded with a reason.
@@ -262,7 +268,10 @@ async fn a_database_without_history_is_baselined_only_by_resolve() {
     let (code, out, _) = migrate(&db.url, &["status"]);
     assert_eq!(code, 5, "not baselined → 5: {out}");
     let (code, _, err) = migrate(&db.url, &["deploy"]);
-    assert_eq!(code, 2);
+    assert_eq!(
+        code, 5,
+        "deploy gives status's code for the same state: {err}"
+    );
     assert!(err.contains("P3005"), "{err}");
     let (code, _, err) = migrate(&db.url, &["resolve", "--applied", "nope"]);
     assert_eq!(code, 2);
@@ -544,9 +553,24 @@ fn lint_needs_no_database() {
 
 #[test]
 fn output_into_a_closed_pipe_ends_quietly() {
-    let (status, err) = vivr_into_closed_pipe(&["migrate", "lint"]);
-    assert_eq!(status.code(), Some(141), "SIGPIPE's status: {err}");
-    assert!(!err.contains("panicked"), "{err}");
+    // `vivr migrate lint | head -1`, `vivr completions bash | head -1`, `vivr env doc | head -1`.
+    for args in [
+        &["migrate", "lint"][..],
+        &["completions", "bash"],
+        &["completions", "fish"],
+        &["env", "doc"],
+    ] {
+        let (status, err) = vivr_into_closed_pipe(args);
+        assert_eq!(
+            status.code(),
+            Some(141),
+            "{args:?}: SIGPIPE's status: {err}"
+        );
+        assert!(
+            !err.contains("panicked") && err.is_empty(),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -572,7 +596,7 @@ async fn a_migration_that_loses_rows_in_tables_it_does_not_name_is_rolled_back()
     );
     let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("Session: 1 → 0 rows"), "{err}");
+    assert!(err.contains("Session: 1 row(s) removed"), "{err}");
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM \"User\"")
         .fetch_one(&mut pg(&db.url).await)
         .await
@@ -604,10 +628,17 @@ async fn a_migration_that_loses_rows_in_tables_it_does_not_name_is_rolled_back()
     assert_eq!(code, 0, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     let tables = &json["row_changes"][0]["tables"];
+    assert_eq!(
+        json["row_changes"][0]["method"], "catalog",
+        "no table was scanned"
+    );
     assert_eq!(tables[0]["table"], "Session");
     assert_eq!(
-        (tables[0]["before"].as_i64(), tables[0]["after"].as_i64()),
-        (Some(1), Some(0))
+        (
+            tables[0]["inserted"].as_i64(),
+            tables[0]["deleted"].as_i64()
+        ),
+        (Some(0), Some(1))
     );
     assert_eq!(tables[1]["table"], "User");
 }
@@ -930,4 +961,37 @@ async fn a_long_destructive_history_applies_to_an_empty_database_but_not_over_da
 fn vivr_output_code(args: &[&str]) -> (i32, String, String) {
     let (status, out, err) = vivr_output(args, None);
     (status.code().unwrap_or(-1), out, err)
+}
+
+/// TRUNCATE empties tables without counting deletions: a file that mentions it is counted exactly, and a
+/// cascade into a table it does not name is refused like any other loss.
+#[tokio::test]
+async fn a_truncate_cascading_into_another_table_is_refused() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    assert_eq!(migrate(&db.url, &["deploy"]).0, 0);
+    sqlx::raw_sql(
+        r#"INSERT INTO "User" ("id", "email", "updatedAt") VALUES ('u1', 'a@vivr.fr', now());
+           INSERT INTO "Session" ("id", "sessionToken", "userId", "expires") VALUES ('s1', 't1', 'u1', now() + interval '1 day');"#,
+    )
+    .execute(&mut pg(&db.url).await)
+    .await
+    .unwrap();
+    let dir = migrations_copy();
+    let d = dir.path().to_str().unwrap();
+    add_migration(
+        dir.path(),
+        "29990101000000_reset_users",
+        "TRUNCATE \"User\" CASCADE;\n",
+    );
+    // The lint blocks it first; past the lint, the guard still refuses.
+    let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d, "--allow-destructive"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("Session: 1 → 0 rows"), "{err}");
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM \"Session\"")
+        .fetch_one(&mut pg(&db.url).await)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 1, "rolled back whole");
 }

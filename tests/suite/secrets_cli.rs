@@ -558,3 +558,32 @@ async fn no_env_command_shows_a_secret_from_any_source() {
     let text = std::fs::read_to_string(moto.audit.path().join("audit.jsonl")).unwrap();
     assert_redacted("the audit file", &text);
 }
+
+/// An AWS failure is one sentence saying what failed, never the SDK's debug structures.
+#[test]
+fn an_unreachable_aws_endpoint_is_one_readable_sentence() {
+    let closed = crate::common::process::free_port();
+    let endpoint = format!("http://127.0.0.1:{closed}");
+    let (status, stdout, stderr) = vivr_output_env(
+        &["secrets", "list", "--endpoint-url", &endpoint],
+        None,
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+            ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret-0000"),
+            ("AWS_REGION", "eu-west-3"),
+            ("AWS_MAX_ATTEMPTS", "1"),
+        ],
+    );
+    assert_eq!(status.code(), Some(2), "{stdout}{stderr}");
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_default();
+    assert!(
+        error.contains("could not reach the AWS endpoint"),
+        "{stderr}"
+    );
+    for noise in ["DispatchFailure", "ConnectorError", "{", "Some("] {
+        assert!(!stderr.contains(noise), "{noise} in: {stderr}");
+    }
+}

@@ -352,6 +352,12 @@ impl TestApp {
         )
     }
 
+    /// Requests as a signed-in browser: its cookies on every request, its CSRF token on every write (as
+    /// crates.io's `MockCookieUser`). `who` is what [`TestApp::register`] returned.
+    pub fn as_user<'a>(&'a self, who: &'a (String, String)) -> AsUser<'a> {
+        AsUser { app: self, who }
+    }
+
     /// An administrator, signed in: (cookies, csrf token).
     pub async fn admin(&self) -> (String, String) {
         let (cookies, csrf) = self.register("admin@vivr.fr", "Adm1n-Solide!").await;
@@ -416,6 +422,50 @@ pub fn order_of(
         address_json: "{}".into(),
         expires_at: now + chrono::TimeDelta::minutes(30),
         now,
+    }
+}
+
+/// A signed-in browser's requests (see [`TestApp::as_user`]).
+pub struct AsUser<'a> {
+    app: &'a TestApp,
+    who: &'a (String, String),
+}
+
+impl AsUser<'_> {
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.app.get_with_cookies(uri, &self.who.0).await
+    }
+
+    /// A JSON write (`POST`, `PUT`, `PATCH`, `DELETE`) with the CSRF header.
+    pub async fn send_json(
+        &self,
+        method: &str,
+        uri: &str,
+        body: &serde_json::Value,
+    ) -> TestResponse {
+        self.app
+            .json_request(method, uri, body, Some(&self.who.0), Some(&self.who.1))
+            .await
+    }
+
+    pub async fn post(&self, uri: &str, body: &serde_json::Value) -> TestResponse {
+        self.send_json("POST", uri, body).await
+    }
+
+    pub async fn put(&self, uri: &str, body: &serde_json::Value) -> TestResponse {
+        self.send_json("PUT", uri, body).await
+    }
+
+    pub async fn delete(&self, uri: &str) -> TestResponse {
+        self.send_json("DELETE", uri, &serde_json::Value::Null)
+            .await
+    }
+
+    /// A page form, with the CSRF token field added.
+    pub async fn post_form(&self, uri: &str, form: &[(&str, &str)]) -> TestResponse {
+        let mut fields = vec![("csrf_token", self.who.1.as_str())];
+        fields.extend_from_slice(form);
+        self.app.post_form(uri, &fields, &self.who.0).await
     }
 }
 
