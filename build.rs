@@ -1,3 +1,6 @@
+// A build script reports failure by panicking: that is how cargo shows it.
+#![allow(clippy::panic, clippy::expect_used)]
+
 //! Embeds `migrations/<provider>/<name>/migration.sql` into the binary, in lexicographic (= apply) order.
 
 use std::fmt::Write as _;

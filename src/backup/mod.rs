@@ -26,6 +26,11 @@ pub use s3::S3Store;
 use store::ObjectWriter;
 pub use store::{BackupStore, LocalStore};
 
+/// The first `n` bytes of a buffer a read or write just used (`n` never exceeds it; `Read` promises so).
+pub(crate) fn filled(buf: &[u8], n: usize) -> &[u8] {
+    buf.get(..n).unwrap_or(buf)
+}
+
 /// A backup store from `--store`, to write to: `s3://bucket/prefix` (the bucket must exist) or a local directory
 /// (created when missing).
 pub async fn open_store(location: &str) -> anyhow::Result<Box<dyn BackupStore>> {
@@ -225,7 +230,7 @@ impl Compressor {
                 break;
             }
             raw += n as u64;
-            encoder.write_all(&buf[..n])?;
+            encoder.write_all(filled(&buf, n))?;
             if let Some(report) = progress {
                 report(raw);
             }
@@ -256,7 +261,7 @@ struct Hashing<W> {
 impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        self.hasher.update(filled(buf, n));
         self.bytes += n as u64;
         Ok(n)
     }
@@ -465,7 +470,7 @@ fn pipe_to_restore(
             if let Some(report) = progress {
                 report(fed);
             }
-            match stdin.write_all(&buf[..n]) {
+            match stdin.write_all(filled(&buf, n)) {
                 Ok(()) => {}
                 // pg_restore may stop reading early (a listing needs only the header).
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
@@ -503,7 +508,7 @@ struct HashingReader<R> {
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        self.hasher.update(filled(buf, n));
         Ok(n)
     }
 }

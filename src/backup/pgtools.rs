@@ -211,7 +211,8 @@ fn percent_decode(s: &str) -> String {
 pub fn stderr_tail(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(5)..].join("\n")
+    let skip = lines.len().saturating_sub(5);
+    lines.into_iter().skip(skip).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]

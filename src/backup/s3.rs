@@ -329,7 +329,9 @@ impl Read for S3Reader {
             }
         }
         let n = buf.len().min(self.chunk.len());
-        buf[..n].copy_from_slice(&self.chunk[..n]);
+        if let (Some(into), Some(from)) = (buf.get_mut(..n), self.chunk.get(..n)) {
+            into.copy_from_slice(from);
+        }
         self.chunk = self.chunk.slice(n..);
         Ok(n)
     }

@@ -39,7 +39,7 @@ pub trait BackupStore: Send + Sync {
             if n == 0 {
                 break;
             }
-            hasher.update(&buf[..n]);
+            hasher.update(super::filled(&buf, n));
         }
         Ok(hex::encode(hasher.finalize()))
     }

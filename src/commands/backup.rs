@@ -131,7 +131,7 @@ fn human_bytes(n: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    format!("{value:.1} {}", UNITS[unit])
+    format!("{value:.1} {}", UNITS.get(unit).copied().unwrap_or("B"))
 }
 
 /// A progress line on stderr (terminal only, not with -q, --no-progress or --format json), fed byte counts.

@@ -107,7 +107,9 @@ async fn load(
             if secrets.is_none() {
                 *secrets = Some(super::secrets::connect(endpoint_url, command, ctx).await?);
             }
-            let client = secrets.as_ref().expect("connected above");
+            let client = secrets
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("no Secrets Manager client"))?;
             let value = client.read(&name, "AWSCURRENT").await?;
             Ok(Source {
                 name: spec.to_string(),

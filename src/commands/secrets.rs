@@ -321,8 +321,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             for name in &names {
                 injected.extend(secrets.read(name, "AWSCURRENT").await?.variables);
             }
-            let mut child = std::process::Command::new(&command[0]);
-            child.args(&command[1..]);
+            let Some((program, program_args)) = command.split_first() else {
+                bail!("secrets run: name the command to run after --");
+            };
+            let mut child = std::process::Command::new(program);
+            child.args(program_args);
             if pristine {
                 child.env_clear();
             }
@@ -357,12 +360,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             }
             tracing::debug!(
                 count = injected.len(),
-                "starting {} with the secrets' variables",
-                command[0]
+                "starting {program} with the secrets' variables"
             );
             use std::os::unix::process::CommandExt;
             let err = child.exec();
-            Err(anyhow::anyhow!("cannot run {}: {err}", command[0]))
+            Err(anyhow::anyhow!("cannot run {program}: {err}"))
         }
         Command::Rotate {
             name,

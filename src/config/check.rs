@@ -120,7 +120,10 @@ pub fn type_problem(v: &Variable, value: &str) -> Option<String> {
                 v.schemes.join(", "),
                 url.scheme()
             )),
-            Err(_) => Some(format!("must be a URL ({}://…)", v.schemes[0])),
+            Err(_) => Some(format!(
+                "must be a URL ({}://…)",
+                v.schemes.first().map_or("https", String::as_str)
+            )),
         },
         Type::Email => vivr_shop::domain::Email::parse("email", value)
             .is_err()

@@ -99,7 +99,8 @@ pub fn diff(schema: &Schema, a: &Source, b: &Source) -> DiffReport {
     let mut key = [0u8; 32];
     rand::rng().fill_bytes(&mut key);
     let digest = |value: &str| {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(value.as_bytes());
         mac.finalize().into_bytes()
     };
@@ -114,8 +115,10 @@ pub fn diff(schema: &Schema, a: &Source, b: &Source) -> DiffReport {
         different: Vec::new(),
     };
     for k in ka.intersection(&kb) {
-        let va = a.entries[k].value.expose_secret();
-        let vb = b.entries[k].value.expose_secret();
+        let (Some(ea), Some(eb)) = (a.entries.get(k.as_str()), b.entries.get(k.as_str())) else {
+            continue;
+        };
+        let (va, vb) = (ea.value.expose_secret(), eb.value.expose_secret());
         let (sa, sb) = (shape(schema, k, va), shape(schema, k, vb));
         if sa != sb {
             report.type_drift.push(Drift {

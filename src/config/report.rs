@@ -93,12 +93,15 @@ pub fn sarif(report: &Report) -> serde_json::Value {
                 "properties": { "kind": f.kind, "variable": f.variable, "environment": report.environment },
             });
             if let (Some(source), Some(line)) = (&f.source, f.line) {
-                result["locations"] = json!([{
+                let locations = json!([{
                     "physicalLocation": {
                         "artifactLocation": { "uri": source },
                         "region": { "startLine": line }
                     }
                 }]);
+                if let Some(object) = result.as_object_mut() {
+                    object.insert("locations".into(), locations);
+                }
             }
             result
         })

@@ -134,7 +134,11 @@ const ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
 impl Schema {
     pub fn embedded() -> &'static Schema {
         static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
-        SCHEMA.get_or_init(|| Schema::parse(EMBEDDED).expect("the embedded vivr.env.yaml is valid"))
+        // build.rs and the schema's own test parse the file this binary embeds: it cannot be invalid here.
+        SCHEMA.get_or_init(|| {
+            Schema::parse(EMBEDDED)
+                .unwrap_or_else(|e| unreachable!("the embedded vivr.env.yaml is valid: {e:#}"))
+        })
     }
 
     pub fn parse(text: &str) -> anyhow::Result<Schema> {
@@ -222,7 +226,7 @@ impl Schema {
         let upper = key.to_ascii_uppercase();
         self.variables
             .iter()
-            .map(|v| (edit_distance(&upper, &v.name), v.name.as_str()))
+            .map(|v| (strsim::levenshtein(&upper, &v.name), v.name.as_str()))
             .filter(|(d, name)| *d <= (name.len() / 4).clamp(1, 4))
             .min_by_key(|(d, _)| *d)
             .map(|(_, name)| name)
@@ -242,25 +246,10 @@ pub fn nearest_value<'a>(typed: &str, allowed: &'a [String]) -> Option<&'a str> 
     }
     allowed
         .iter()
-        .map(|a| (edit_distance(&typed, a), a.as_str()))
+        .map(|a| (strsim::levenshtein(&typed, a), a.as_str()))
         .filter(|(d, a)| *d <= (a.len() / 3).clamp(1, 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, a)| a)
-}
-
-/// Levenshtein distance over bytes (variable names are ASCII).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b = b.as_bytes();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.bytes().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]

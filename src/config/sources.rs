@@ -90,9 +90,9 @@ pub fn parse_env_file(name: &str, text: &str) -> Source {
     };
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
-    while i < lines.len() {
+    while let Some(raw_line) = lines.get(i) {
         let number = i + 1;
-        let line = lines[i].trim_start_matches('\u{feff}').trim();
+        let line = raw_line.trim_start_matches('\u{feff}').trim();
         i += 1;
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -134,11 +134,11 @@ pub fn parse_env_file(name: &str, text: &str) -> Source {
                 if let Some(value) = closed_double_quoted(&raw) {
                     break Some(value);
                 }
-                if i >= lines.len() {
+                let Some(next) = lines.get(i) else {
                     break None;
-                }
+                };
                 raw.push('\n');
-                raw.push_str(lines[i]);
+                raw.push_str(next);
                 i += 1;
             }
             .unwrap_or_else(|| {

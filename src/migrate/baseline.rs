@@ -114,7 +114,7 @@ pub async fn verify_baseline(
             "vivr migrate verify-baseline",
         )
         .await?;
-        for migration in &migrations[..=last] {
+        for migration in migrations.iter().take(last + 1) {
             sqlx::raw_sql(AssertSqlSafe(migration.sql.to_string()))
                 .execute(&mut conn)
                 .await

@@ -353,8 +353,7 @@ pub fn lint(migration: &Migration, pg_version: &str) -> FileLint {
         .map(|(table, lock)| (table, lock.to_string()))
         .collect();
     let outside_tx: Vec<&String> = statements.iter().filter(|s| non_transactional(s)).collect();
-    if !outside_tx.is_empty() && statements.len() > 1 {
-        let first = outside_tx[0];
+    if let Some(first) = outside_tx.first().filter(|_| statements.len() > 1) {
         let offset = text.find(first.as_str()).unwrap_or(0);
         findings.push(finding(
             "non-transactional-statement-not-alone",

@@ -1,3 +1,10 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 //! The integration tests, in one binary: each extra test binary would link the whole dependency tree (the AWS
 //! SDK, sqlx, axum) again. Modules are named after what they cover; run one with `./scripts/test http_api::`.
 

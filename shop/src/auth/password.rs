@@ -58,9 +58,12 @@ fn argon2_output(
         .params()
         .output_len()
         .unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let area = memory
+        .get_mut(..blocks)
+        .ok_or(argon2::password_hash::Error::Crypto)?;
     Output::init_with(length, |out| {
         argon
-            .hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+            .hash_password_into_with_memory(password, salt, out, &mut *area)
             .map_err(Into::into)
     })
 }

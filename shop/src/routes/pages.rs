@@ -150,18 +150,23 @@ pub fn form_error_text(err: &AppError) -> String {
     format!("{label} : {}", e.message)
 }
 
+/// The French name of a month, from 0 (janvier).
+fn month_fr(month0: u32) -> &'static str {
+    MONTHS.get(month0 as usize).copied().unwrap_or("")
+}
+
 /// `1 décembre 2026`: the day in Paris of a stored UTC time.
 pub fn french_date(utc: chrono::NaiveDateTime) -> String {
     use chrono::Datelike;
     let t = crate::domain::time::in_paris(utc);
-    format!("{} {} {}", t.day(), MONTHS[t.month0() as usize], t.year())
+    format!("{} {} {}", t.day(), month_fr(t.month0()), t.year())
 }
 
 /// `janvier 2024`, in Paris.
 pub fn french_month_year(utc: chrono::NaiveDateTime) -> String {
     use chrono::Datelike;
     let t = crate::domain::time::in_paris(utc);
-    format!("{} {}", MONTHS[t.month0() as usize], t.year())
+    format!("{} {}", month_fr(t.month0()), t.year())
 }
 
 /// Renders a template into a page response with the given cache policy.

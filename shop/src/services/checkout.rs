@@ -91,7 +91,7 @@ pub fn cart_version(lines: &[CartLine]) -> String {
             line.product.price.cents()
         ));
     }
-    hex::encode(&hash.finalize()[..8])
+    hex::encode(hash.finalize().get(..8).unwrap_or_default())
 }
 
 /// `VIV-261124-7QZ3KD`: the date in Paris (the customer's day) and six random characters of Crockford's base 32
@@ -100,7 +100,8 @@ pub fn new_order_number(at: chrono::NaiveDateTime) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let mut rng = rand::rng();
     let suffix: String = (0..6)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .filter_map(|_| ALPHABET.get(rng.random_range(0..ALPHABET.len())))
+        .map(|b| char::from(*b))
         .collect();
     let day = crate::domain::time::in_paris(at).format("%y%m%d");
     format!("VIV-{day}-{suffix}")

@@ -205,7 +205,9 @@ pub(super) fn new_id() -> String {
     let mut id = String::with_capacity(25);
     id.push('c');
     for _ in 0..24 {
-        id.push(char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]));
+        if let Some(b) = ALPHABET.get(rng.random_range(0..ALPHABET.len())) {
+            id.push(char::from(*b));
+        }
     }
     id
 }

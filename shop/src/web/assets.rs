@@ -50,7 +50,7 @@ impl Assets {
         let mut by_hashed_name = HashMap::new();
         let mut urls = HashMap::new();
         for (name, content_type, bytes) in FILES {
-            let hash = hex::encode(&Sha256::digest(bytes)[..6]);
+            let hash = hex::encode(Sha256::digest(bytes).get(..6).unwrap_or_default());
             let hashed = match name.rsplit_once('.') {
                 Some((stem, ext)) => format!("{stem}.{hash}.{ext}"),
                 None => format!("{name}.{hash}"),
