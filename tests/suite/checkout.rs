@@ -138,250 +138,249 @@ async fn order_status(app: &TestApp, who: &(String, String), number: &str) -> St
     r.json()["data"]["status"].as_str().unwrap().to_string()
 }
 
-#[tokio::test]
-async fn checkout_totals_idempotency_and_tampering() {
-    for db in TestDb::both().await {
-        let b = db.backend.as_str();
-        let app = TestApp::with_config(db, |_| {}).await;
-        product(&app.state, "vase-test", 2_500, 5).await;
-        let alice = app.register("alice@vivr.fr", "Alice-Solide-2026!").await;
-        let bob = app.register("bob@vivr.fr", "Bob-Solide-2026!!").await;
+crate::common::on_both_backends! {
+    async fn checkout_totals_idempotency_and_tampering(db) {
+    let b = db.backend.as_str();
+    let app = TestApp::with_config(db, |_| {}).await;
+    product(&app.state, "vase-test", 2_500, 5).await;
+    let alice = app.register("alice@vivr.fr", "Alice-Solide-2026!").await;
+    let bob = app.register("bob@vivr.fr", "Bob-Solide-2026!!").await;
 
-        // Nothing to order yet.
-        let body = json!({"address": address(), "shipping_method": "standard"});
-        let r = checkout(&app, &alice, &body, None).await;
-        assert_eq!(
-            (r.status, r.error_code().as_str()),
-            (StatusCode::CONFLICT, "cart_empty"),
-            "{b}"
-        );
+    // Nothing to order yet.
+    let body = json!({"address": address(), "shipping_method": "standard"});
+    let r = checkout(&app, &alice, &body, None).await;
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (StatusCode::CONFLICT, "cart_empty"),
+        "{b}"
+    );
 
-        add(&app, &alice, "vase-test", 1).await;
-        let quote = app
-            .get_with_cookies(
-                "/api/v1/checkout/quote?shipping_method=express&country=BE",
-                &alice.0,
-            )
-            .await
-            .json()["data"]
-            .clone();
-        // 25,00 + 9,99 = 34,99 € of which 21 % Belgian VAT: 34,99 − 34,99 / 1,21 = 6,07 €.
-        assert_eq!(
-            (
-                quote["subtotal_cents"].as_i64(),
-                quote["shipping_cents"].as_i64(),
-                quote["vat_cents"].as_i64()
-            ),
-            (Some(2_500), Some(999), Some(607)),
-            "{b}: {quote}"
-        );
+    add(&app, &alice, "vase-test", 1).await;
+    let quote = app
+        .get_with_cookies(
+            "/api/v1/checkout/quote?shipping_method=express&country=BE",
+            &alice.0,
+        )
+        .await
+        .json()["data"]
+        .clone();
+    // 25,00 + 9,99 = 34,99 € of which 21 % Belgian VAT: 34,99 − 34,99 / 1,21 = 6,07 €.
+    assert_eq!(
+        (
+            quote["subtotal_cents"].as_i64(),
+            quote["shipping_cents"].as_i64(),
+            quote["vat_cents"].as_i64()
+        ),
+        (Some(2_500), Some(999), Some(607)),
+        "{b}: {quote}"
+    );
 
-        // Tampering: a price, a quantity, an unknown address, a method, a destination — all refused, nothing placed.
-        let mut tampered_address = address();
-        tampered_address["quantity"] = json!(3);
-        let bob_address = app
-            .as_user(&bob)
-            .post("/api/v1/addresses", &address())
-            .await;
-        assert_eq!(
-            bob_address.status,
-            StatusCode::CREATED,
-            "{}",
-            bob_address.text()
-        );
-        let bob_address_id = bob_address.json()["data"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let mut swiss = address();
-        swiss["country"] = json!("CH");
-        for (body, status, what) in [
-            (
-                json!({"address": address(), "price_cents": 1}),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "a price",
-            ),
-            (
-                json!({"address": tampered_address}),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "a quantity",
-            ),
-            (
-                json!({"address_id": bob_address_id}),
-                StatusCode::NOT_FOUND,
-                "another customer's address",
-            ),
-            (
-                json!({"address": address(), "shipping_method": "free"}),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "a method",
-            ),
-            (
-                json!({"address": swiss}),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "a destination",
-            ),
-            (
-                json!({"address": address(), "cart_version": "0000"}),
-                StatusCode::CONFLICT,
-                "a stale cart",
-            ),
-        ] {
-            let r = checkout(&app, &alice, &body, None).await;
-            assert_eq!(r.status, status, "{b}: {what}: {}", r.text());
-        }
-        assert_eq!(
-            stock(&app.state, "vase-test").await,
-            5,
-            "{b}: nothing reserved"
-        );
-        let r = app.get_with_cookies("/api/v1/orders", &alice.0).await;
-        assert_eq!(
-            r.json()["data"].as_array().unwrap().len(),
-            0,
-            "{b}: nothing placed"
-        );
-
-        // Two more in the cart, then the order: 3 × 25,00 = 75,00 €, standard shipping free from 50 €.
-        add(&app, &alice, "vase-test", 2).await;
-        let body =
-            json!({"address": address(), "shipping_method": "standard", "save_address": true});
-        let r = checkout(&app, &alice, &body, Some("alice-order-0001")).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text());
-        let data = r.json()["data"].clone();
-        let order = &data["order"];
-        assert_eq!(order["status"], "PENDING", "{b}");
-        assert_eq!(
-            (
-                order["subtotal_cents"].as_i64(),
-                order["shipping_cents"].as_i64(),
-                order["total_cents"].as_i64(),
-                order["vat_cents"].as_i64()
-            ),
-            (Some(7_500), Some(0), Some(7_500), Some(1_250)),
-            "{b}: {order}"
-        );
-        assert_eq!(order["items"][0]["quantity"], 3, "{b}");
-        assert_eq!(data["payment"]["provider"], "not_configured", "{b}");
-        let number = order["number"].as_str().unwrap().to_string();
-        assert!(
-            number.starts_with("VIV-") && number.len() == 17,
-            "{b}: {number}"
-        );
-        assert_eq!(
-            stock(&app.state, "vase-test").await,
-            2,
-            "{b}: stock reserved"
-        );
-        let cart = app.get_with_cookies("/api/v1/cart", &alice.0).await.json();
-        assert_eq!(
-            cart["data"]["item_count"], 0,
-            "{b}: the cart became the order"
-        );
-        let saved = app
-            .get_with_cookies("/api/v1/addresses", &alice.0)
-            .await
-            .json();
-        assert_eq!(
-            saved["data"].as_array().unwrap().len(),
-            1,
-            "{b}: address saved"
-        );
-        assert_eq!(
-            saved["data"][0]["is_default"], true,
-            "{b}: the first address is the default"
-        );
-
-        // The same key again: the same order, nothing reserved twice.
-        add(&app, &alice, "vase-test", 1).await;
-        let again = checkout(&app, &alice, &body, Some("alice-order-0001")).await;
-        assert_eq!(again.status, StatusCode::OK, "{b}: {}", again.text());
-        assert_eq!(
-            again.json()["data"]["order"]["number"],
-            number.as_str(),
-            "{b}"
-        );
-        assert_eq!(again.json()["data"]["created"], false, "{b}");
-        assert_eq!(stock(&app.state, "vase-test").await, 2, "{b}");
-
-        // Only its owner (and admins) see an order.
-        assert_eq!(order_status(&app, &alice, &number).await, "PENDING");
-        let r = app
-            .get_with_cookies(&format!("/api/v1/orders/{number}"), &bob.0)
-            .await;
-        assert_eq!(
-            r.status,
+    // Tampering: a price, a quantity, an unknown address, a method, a destination — all refused, nothing placed.
+    let mut tampered_address = address();
+    tampered_address["quantity"] = json!(3);
+    let bob_address = app
+        .as_user(&bob)
+        .post("/api/v1/addresses", &address())
+        .await;
+    assert_eq!(
+        bob_address.status,
+        StatusCode::CREATED,
+        "{}",
+        bob_address.text()
+    );
+    let bob_address_id = bob_address.json()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut swiss = address();
+    swiss["country"] = json!("CH");
+    for (body, status, what) in [
+        (
+            json!({"address": address(), "price_cents": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a price",
+        ),
+        (
+            json!({"address": tampered_address}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a quantity",
+        ),
+        (
+            json!({"address_id": bob_address_id}),
             StatusCode::NOT_FOUND,
-            "{b}: another customer's order"
-        );
-        let page = app
-            .get_with_cookies(&format!("/compte/commandes/{number}"), &bob.0)
-            .await;
-        assert_eq!(page.status, StatusCode::NOT_FOUND, "{b}");
-        let page = app
-            .get_with_cookies(&format!("/compte/commandes/{number}"), &alice.0)
-            .await;
-        assert!(
-            page.text().contains("n'est pas configuré"),
-            "{b}: says payment is not configured"
-        );
+            "another customer's address",
+        ),
+        (
+            json!({"address": address(), "shipping_method": "free"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a method",
+        ),
+        (
+            json!({"address": swiss}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a destination",
+        ),
+        (
+            json!({"address": address(), "cart_version": "0000"}),
+            StatusCode::CONFLICT,
+            "a stale cart",
+        ),
+    ] {
+        let r = checkout(&app, &alice, &body, None).await;
+        assert_eq!(r.status, status, "{b}: {what}: {}", r.text());
+    }
+    assert_eq!(
+        stock(&app.state, "vase-test").await,
+        5,
+        "{b}: nothing reserved"
+    );
+    let r = app.get_with_cookies("/api/v1/orders", &alice.0).await;
+    assert_eq!(
+        r.json()["data"].as_array().unwrap().len(),
+        0,
+        "{b}: nothing placed"
+    );
 
-        // Admin moves: only valid transitions; cancelling gives the stock back.
-        let admin = app.admin().await;
-        let r = app
-            .json_request(
-                "PATCH",
-                &format!("/api/v1/admin/orders/{number}"),
-                &json!({"status": "SHIPPED"}),
-                Some(&admin.0),
-                Some(&admin.1),
-            )
-            .await;
-        assert_eq!(
-            (r.status, r.error_code().as_str()),
-            (StatusCode::CONFLICT, "invalid_transition"),
-            "{b}"
-        );
-        let r = app
-            .json_request(
-                "PATCH",
-                &format!("/api/v1/admin/orders/{number}"),
-                &json!({"status": "CANCELLED"}),
-                Some(&alice.0),
-                Some(&alice.1),
-            )
-            .await;
-        assert_eq!(
-            r.status,
-            StatusCode::FORBIDDEN,
-            "{b}: customers cannot move orders"
-        );
-        let r = app
-            .json_request(
-                "PATCH",
-                &format!("/api/v1/admin/orders/{number}"),
-                &json!({"status": "CANCELLED"}),
-                Some(&admin.0),
-                Some(&admin.1),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
-        assert_eq!(
-            stock(&app.state, "vase-test").await,
-            5,
-            "{b}: stock released"
-        );
-        let r = app
-            .json_request(
-                "PATCH",
-                &format!("/api/v1/admin/orders/{number}"),
-                &json!({"status": "CANCELLED"}),
-                Some(&admin.0),
-                Some(&admin.1),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CONFLICT, "{b}: no double release");
-        assert_eq!(stock(&app.state, "vase-test").await, 5, "{b}");
+    // Two more in the cart, then the order: 3 × 25,00 = 75,00 €, standard shipping free from 50 €.
+    add(&app, &alice, "vase-test", 2).await;
+    let body =
+        json!({"address": address(), "shipping_method": "standard", "save_address": true});
+    let r = checkout(&app, &alice, &body, Some("alice-order-0001")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text());
+    let data = r.json()["data"].clone();
+    let order = &data["order"];
+    assert_eq!(order["status"], "PENDING", "{b}");
+    assert_eq!(
+        (
+            order["subtotal_cents"].as_i64(),
+            order["shipping_cents"].as_i64(),
+            order["total_cents"].as_i64(),
+            order["vat_cents"].as_i64()
+        ),
+        (Some(7_500), Some(0), Some(7_500), Some(1_250)),
+        "{b}: {order}"
+    );
+    assert_eq!(order["items"][0]["quantity"], 3, "{b}");
+    assert_eq!(data["payment"]["provider"], "not_configured", "{b}");
+    let number = order["number"].as_str().unwrap().to_string();
+    assert!(
+        number.starts_with("VIV-") && number.len() == 17,
+        "{b}: {number}"
+    );
+    assert_eq!(
+        stock(&app.state, "vase-test").await,
+        2,
+        "{b}: stock reserved"
+    );
+    let cart = app.get_with_cookies("/api/v1/cart", &alice.0).await.json();
+    assert_eq!(
+        cart["data"]["item_count"], 0,
+        "{b}: the cart became the order"
+    );
+    let saved = app
+        .get_with_cookies("/api/v1/addresses", &alice.0)
+        .await
+        .json();
+    assert_eq!(
+        saved["data"].as_array().unwrap().len(),
+        1,
+        "{b}: address saved"
+    );
+    assert_eq!(
+        saved["data"][0]["is_default"], true,
+        "{b}: the first address is the default"
+    );
+
+    // The same key again: the same order, nothing reserved twice.
+    add(&app, &alice, "vase-test", 1).await;
+    let again = checkout(&app, &alice, &body, Some("alice-order-0001")).await;
+    assert_eq!(again.status, StatusCode::OK, "{b}: {}", again.text());
+    assert_eq!(
+        again.json()["data"]["order"]["number"],
+        number.as_str(),
+        "{b}"
+    );
+    assert_eq!(again.json()["data"]["created"], false, "{b}");
+    assert_eq!(stock(&app.state, "vase-test").await, 2, "{b}");
+
+    // Only its owner (and admins) see an order.
+    assert_eq!(order_status(&app, &alice, &number).await, "PENDING");
+    let r = app
+        .get_with_cookies(&format!("/api/v1/orders/{number}"), &bob.0)
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "{b}: another customer's order"
+    );
+    let page = app
+        .get_with_cookies(&format!("/compte/commandes/{number}"), &bob.0)
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{b}");
+    let page = app
+        .get_with_cookies(&format!("/compte/commandes/{number}"), &alice.0)
+        .await;
+    assert!(
+        page.text().contains("n'est pas configuré"),
+        "{b}: says payment is not configured"
+    );
+
+    // Admin moves: only valid transitions; cancelling gives the stock back.
+    let admin = app.admin().await;
+    let r = app
+        .json_request(
+            "PATCH",
+            &format!("/api/v1/admin/orders/{number}"),
+            &json!({"status": "SHIPPED"}),
+            Some(&admin.0),
+            Some(&admin.1),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (StatusCode::CONFLICT, "invalid_transition"),
+        "{b}"
+    );
+    let r = app
+        .json_request(
+            "PATCH",
+            &format!("/api/v1/admin/orders/{number}"),
+            &json!({"status": "CANCELLED"}),
+            Some(&alice.0),
+            Some(&alice.1),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "{b}: customers cannot move orders"
+    );
+    let r = app
+        .json_request(
+            "PATCH",
+            &format!("/api/v1/admin/orders/{number}"),
+            &json!({"status": "CANCELLED"}),
+            Some(&admin.0),
+            Some(&admin.1),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
+    assert_eq!(
+        stock(&app.state, "vase-test").await,
+        5,
+        "{b}: stock released"
+    );
+    let r = app
+        .json_request(
+            "PATCH",
+            &format!("/api/v1/admin/orders/{number}"),
+            &json!({"status": "CANCELLED"}),
+            Some(&admin.0),
+            Some(&admin.1),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{b}: no double release");
+    assert_eq!(stock(&app.state, "vase-test").await, 5, "{b}");
     }
 }
 
@@ -593,33 +592,32 @@ async fn webhooks_are_verified_applied_once_and_checked_against_the_order() {
     }
 }
 
-#[tokio::test]
-async fn unpaid_orders_expire_and_release_their_stock() {
-    for db in TestDb::both().await {
-        let b = db.backend.as_str();
-        let app = TestApp::with_config(db, |c| c.order_expiry = Duration::ZERO).await;
-        product(&app.state, "plaid-test", 3_000, 3).await;
-        let dan = app.register("dan@vivr.fr", "Dan-Solide-2026!!").await;
-        add(&app, &dan, "plaid-test", 3).await;
-        let r = checkout(&app, &dan, &json!({"address": address()}), None).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text());
-        let number = r.json()["data"]["order"]["number"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        assert_eq!(stock(&app.state, "plaid-test").await, 0);
-        // Two expiry runs at once (two replicas): one cancellation, one release.
-        let (a, c) = tokio::join!(
-            vivr_shop::services::orders::expire_unpaid(&app.state),
-            vivr_shop::services::orders::expire_unpaid(&app.state)
-        );
-        assert_eq!(a.unwrap() + c.unwrap(), 1, "{b}");
-        assert_eq!(order_status(&app, &dan, &number).await, "CANCELLED", "{b}");
-        assert_eq!(
-            stock(&app.state, "plaid-test").await,
-            3,
-            "{b}: released exactly once"
-        );
+crate::common::on_both_backends! {
+    async fn unpaid_orders_expire_and_release_their_stock(db) {
+    let b = db.backend.as_str();
+    let app = TestApp::with_config(db, |c| c.order_expiry = Duration::ZERO).await;
+    product(&app.state, "plaid-test", 3_000, 3).await;
+    let dan = app.register("dan@vivr.fr", "Dan-Solide-2026!!").await;
+    add(&app, &dan, "plaid-test", 3).await;
+    let r = checkout(&app, &dan, &json!({"address": address()}), None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text());
+    let number = r.json()["data"]["order"]["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(stock(&app.state, "plaid-test").await, 0);
+    // Two expiry runs at once (two replicas): one cancellation, one release.
+    let (a, c) = tokio::join!(
+        vivr_shop::services::orders::expire_unpaid(&app.state),
+        vivr_shop::services::orders::expire_unpaid(&app.state)
+    );
+    assert_eq!(a.unwrap() + c.unwrap(), 1, "{b}");
+    assert_eq!(order_status(&app, &dan, &number).await, "CANCELLED", "{b}");
+    assert_eq!(
+        stock(&app.state, "plaid-test").await,
+        3,
+        "{b}: released exactly once"
+    );
     }
 }
 

@@ -72,164 +72,163 @@ async fn mark_paid(app: &TestApp, order_id: &str) {
         .expect("paid");
 }
 
-#[tokio::test]
-async fn reviews_one_per_customer_verified_escaped_and_counted() {
-    for db in TestDb::both().await {
-        let b = db.backend.as_str();
-        let app = TestApp::with_config(db, |_| {}).await;
-        let alice = app.register("alice@vivr.fr", "Alice-Solide-2026!").await;
-        let bob = app.register("bob@vivr.fr", "Bob-Solide-2026!!").await;
-        let (count0, sum0) = rating(&app).await;
+crate::common::on_both_backends! {
+    async fn reviews_one_per_customer_verified_escaped_and_counted(db) {
+    let b = db.backend.as_str();
+    let app = TestApp::with_config(db, |_| {}).await;
+    let alice = app.register("alice@vivr.fr", "Alice-Solide-2026!").await;
+    let bob = app.register("bob@vivr.fr", "Bob-Solide-2026!!").await;
+    let (count0, sum0) = rating(&app).await;
 
-        // A first review: 201, not verified (no purchase).
-        let r = review(
-            &app,
-            &alice,
-            &json!({"rating": 4, "title": "Belle lampe", "comment": "Lumière douce."}),
+    // A first review: 201, not verified (no purchase).
+    let r = review(
+        &app,
+        &alice,
+        &json!({"rating": 4, "title": "Belle lampe", "comment": "Lumière douce."}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text());
+    assert_eq!(r.json()["data"]["verified"], false);
+    assert_eq!(rating(&app).await, (count0 + 1, sum0 + 4), "{b}");
+
+    // Submitting again updates it: 200, one review, aggregates follow the new rating.
+    let r = review(
+        &app,
+        &alice,
+        &json!({"rating": 2, "title": "Finalement bof"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
+    assert_eq!(r.json()["data"]["rating"], 2);
+    assert_eq!(
+        r.json()["data"]["comment"],
+        Value::Null,
+        "the whole review is replaced"
+    );
+    assert_eq!(rating(&app).await, (count0 + 1, sum0 + 2), "{b}");
+
+    // Bad input: 422 naming the field; nothing changes.
+    for (body, field) in [
+        (json!({"rating": 0}), "rating"),
+        (json!({"rating": 6}), "rating"),
+        (json!({"rating": 4.5}), "rating"),
+        (json!({"rating": "4"}), "rating"),
+        (json!({"rating": 4, "title": "t".repeat(121)}), "title"),
+        (json!({"rating": 4, "comment": "c".repeat(2001)}), "comment"),
+    ] {
+        let r = review(&app, &bob, &body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {body}");
+        assert_eq!(r.json()["error"]["field"], field, "{b}: {}", r.text());
+    }
+    let r = review(&app, &bob, &json!({"rating": 4, "verified": true})).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{b}: unknown field refused"
+    );
+    assert_eq!(rating(&app).await, (count0 + 1, sum0 + 2), "{b}");
+    // Limits are characters, not bytes.
+    let r = review(&app, &bob, &json!({"rating": 5, "title": "é".repeat(120)})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text());
+    assert_eq!(rating(&app).await, (count0 + 2, sum0 + 7), "{b}");
+
+    // Signed out → 401; no CSRF header → 403; unknown product → 404.
+    let r = app
+        .post_json(
+            &format!("/api/v1/products/{LAMP}/reviews"),
+            &json!({"rating": 5}),
+            None,
+            None,
         )
         .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text());
-        assert_eq!(r.json()["data"]["verified"], false);
-        assert_eq!(rating(&app).await, (count0 + 1, sum0 + 4), "{b}");
-
-        // Submitting again updates it: 200, one review, aggregates follow the new rating.
-        let r = review(
-            &app,
-            &alice,
-            &json!({"rating": 2, "title": "Finalement bof"}),
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{b}");
+    let r = app
+        .post_json(
+            &format!("/api/v1/products/{LAMP}/reviews"),
+            &json!({"rating": 5}),
+            Some(&bob.0),
+            None,
         )
         .await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
-        assert_eq!(r.json()["data"]["rating"], 2);
-        assert_eq!(
-            r.json()["data"]["comment"],
-            Value::Null,
-            "the whole review is replaced"
-        );
-        assert_eq!(rating(&app).await, (count0 + 1, sum0 + 2), "{b}");
-
-        // Bad input: 422 naming the field; nothing changes.
-        for (body, field) in [
-            (json!({"rating": 0}), "rating"),
-            (json!({"rating": 6}), "rating"),
-            (json!({"rating": 4.5}), "rating"),
-            (json!({"rating": "4"}), "rating"),
-            (json!({"rating": 4, "title": "t".repeat(121)}), "title"),
-            (json!({"rating": 4, "comment": "c".repeat(2001)}), "comment"),
-        ] {
-            let r = review(&app, &bob, &body).await;
-            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {body}");
-            assert_eq!(r.json()["error"]["field"], field, "{b}: {}", r.text());
-        }
-        let r = review(&app, &bob, &json!({"rating": 4, "verified": true})).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{b}: unknown field refused"
-        );
-        assert_eq!(rating(&app).await, (count0 + 1, sum0 + 2), "{b}");
-        // Limits are characters, not bytes.
-        let r = review(&app, &bob, &json!({"rating": 5, "title": "é".repeat(120)})).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text());
-        assert_eq!(rating(&app).await, (count0 + 2, sum0 + 7), "{b}");
-
-        // Signed out → 401; no CSRF header → 403; unknown product → 404.
-        let r = app
-            .post_json(
-                &format!("/api/v1/products/{LAMP}/reviews"),
-                &json!({"rating": 5}),
-                None,
-                None,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{b}");
-        let r = app
-            .post_json(
-                &format!("/api/v1/products/{LAMP}/reviews"),
-                &json!({"rating": 5}),
-                Some(&bob.0),
-                None,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}");
-        let r = app
-            .as_user(&bob)
-            .post("/api/v1/products/nope/reviews", &json!({"rating": 5}))
-            .await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "{b}");
-
-        // Verified once the customer has a paid order holding the product (a pending one does not count).
-        let order = order_lamp(&app, &alice).await;
-        let r = review(&app, &alice, &json!({"rating": 5, "title": "Après achat"})).await;
-        assert_eq!(
-            r.json()["data"]["verified"],
-            false,
-            "{b}: pending is not a purchase"
-        );
-        mark_paid(&app, &order).await;
-        let r = review(
-            &app,
-            &alice,
-            &json!({"rating": 5, "title": "<script>alert(1)</script>"}),
-        )
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}");
+    let r = app
+        .as_user(&bob)
+        .post("/api/v1/products/nope/reviews", &json!({"rating": 5}))
         .await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
-        assert_eq!(r.json()["data"]["verified"], true, "{b}");
-        assert_eq!(rating(&app).await, (count0 + 2, sum0 + 10), "{b}");
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{b}");
 
-        // The list: newest first, with the author's name only; the page escapes the text.
-        let list = app.get(&format!("/api/v1/products/{LAMP}/reviews")).await;
-        assert_eq!(list.status, StatusCode::OK);
-        let items = list.json()["data"].as_array().unwrap().clone();
-        assert!(
-            items
-                .iter()
-                .any(|i| i["title"] == "<script>alert(1)</script>" && i["verified"] == true)
-        );
-        assert!(
-            !list.text().contains("alice@vivr.fr"),
-            "{b}: no email in reviews"
-        );
-        assert_eq!(list.json()["pagination"]["total"], count0 + 2);
-        let page = app
-            .get_with_cookies(&format!("/produits/{LAMP}"), &bob.0)
-            .await;
-        let html = page.text();
-        assert!(
-            !html.contains("<script>alert(1)</script>"),
-            "{b}: review text escaped"
-        );
-        let i = html.find("alert(1)").expect("the review is shown");
-        assert!(
-            html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
-            "{b}: {}",
-            &html[i.saturating_sub(60)..i + 40]
-        );
-        assert!(html.contains("Achat vérifié"), "{b}");
-        assert!(
-            html.contains("Modifier votre avis"),
-            "{b}: Bob's form shows his review"
-        );
+    // Verified once the customer has a paid order holding the product (a pending one does not count).
+    let order = order_lamp(&app, &alice).await;
+    let r = review(&app, &alice, &json!({"rating": 5, "title": "Après achat"})).await;
+    assert_eq!(
+        r.json()["data"]["verified"],
+        false,
+        "{b}: pending is not a purchase"
+    );
+    mark_paid(&app, &order).await;
+    let r = review(
+        &app,
+        &alice,
+        &json!({"rating": 5, "title": "<script>alert(1)</script>"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
+    assert_eq!(r.json()["data"]["verified"], true, "{b}");
+    assert_eq!(rating(&app).await, (count0 + 2, sum0 + 10), "{b}");
 
-        // Deleting: the aggregates follow; a second delete is 404.
-        let delete = |who: &(String, String)| {
-            Request::delete(format!("/api/v1/products/{LAMP}/reviews/mine"))
-                .header(header::COOKIE, &who.0)
-                .header("x-csrf-token", &who.1)
-                .body(Body::empty())
-                .unwrap()
-        };
-        assert_eq!(
-            app.send(delete(&bob)).await.status,
-            StatusCode::NO_CONTENT,
-            "{b}"
-        );
-        assert_eq!(
-            app.send(delete(&bob)).await.status,
-            StatusCode::NOT_FOUND,
-            "{b}"
-        );
-        assert_eq!(rating(&app).await, (count0 + 1, sum0 + 5), "{b}");
+    // The list: newest first, with the author's name only; the page escapes the text.
+    let list = app.get(&format!("/api/v1/products/{LAMP}/reviews")).await;
+    assert_eq!(list.status, StatusCode::OK);
+    let items = list.json()["data"].as_array().unwrap().clone();
+    assert!(
+        items
+            .iter()
+            .any(|i| i["title"] == "<script>alert(1)</script>" && i["verified"] == true)
+    );
+    assert!(
+        !list.text().contains("alice@vivr.fr"),
+        "{b}: no email in reviews"
+    );
+    assert_eq!(list.json()["pagination"]["total"], count0 + 2);
+    let page = app
+        .get_with_cookies(&format!("/produits/{LAMP}"), &bob.0)
+        .await;
+    let html = page.text();
+    assert!(
+        !html.contains("<script>alert(1)</script>"),
+        "{b}: review text escaped"
+    );
+    let i = html.find("alert(1)").expect("the review is shown");
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "{b}: {}",
+        &html[i.saturating_sub(60)..i + 40]
+    );
+    assert!(html.contains("Achat vérifié"), "{b}");
+    assert!(
+        html.contains("Modifier votre avis"),
+        "{b}: Bob's form shows his review"
+    );
+
+    // Deleting: the aggregates follow; a second delete is 404.
+    let delete = |who: &(String, String)| {
+        Request::delete(format!("/api/v1/products/{LAMP}/reviews/mine"))
+            .header(header::COOKIE, &who.0)
+            .header("x-csrf-token", &who.1)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        app.send(delete(&bob)).await.status,
+        StatusCode::NO_CONTENT,
+        "{b}"
+    );
+    assert_eq!(
+        app.send(delete(&bob)).await.status,
+        StatusCode::NOT_FOUND,
+        "{b}"
+    );
+    assert_eq!(rating(&app).await, (count0 + 1, sum0 + 5), "{b}");
     }
 }
 
@@ -312,109 +311,108 @@ async fn the_review_form_on_the_product_page() {
     assert!(page.text().contains("Donner votre avis"));
 }
 
-#[tokio::test]
-async fn wishlist_add_list_remove() {
-    for db in TestDb::both().await {
-        let b = db.backend.as_str();
-        let app = TestApp::with_config(db, |_| {}).await;
-        let dana = app.register("dana@vivr.fr", "Dana-Solide-2026!").await;
-        let eve = app.register("eve@vivr.fr", "Eve-Solide-2026!!").await;
-        let put = |who: &(String, String), slug: &str, method: &str| {
-            Request::builder()
-                .method(method)
-                .uri(format!("/api/v1/wishlist/{slug}"))
-                .header(header::COOKIE, &who.0)
-                .header("x-csrf-token", &who.1)
-                .body(Body::empty())
-                .unwrap()
-        };
-        assert_eq!(
-            app.send(put(&dana, LAMP, "PUT")).await.status,
-            StatusCode::CREATED,
-            "{b}"
-        );
-        assert_eq!(
-            app.send(put(&dana, LAMP, "PUT")).await.status,
-            StatusCode::OK,
-            "{b}: idempotent"
-        );
-        assert_eq!(
-            app.send(put(&dana, "nope", "PUT")).await.status,
-            StatusCode::NOT_FOUND,
-            "{b}"
-        );
-        let list = app.get_with_cookies("/api/v1/wishlist", &dana.0).await;
-        let slugs: Vec<_> = list.json()["data"]
-            .as_array()
+crate::common::on_both_backends! {
+    async fn wishlist_add_list_remove(db) {
+    let b = db.backend.as_str();
+    let app = TestApp::with_config(db, |_| {}).await;
+    let dana = app.register("dana@vivr.fr", "Dana-Solide-2026!").await;
+    let eve = app.register("eve@vivr.fr", "Eve-Solide-2026!!").await;
+    let put = |who: &(String, String), slug: &str, method: &str| {
+        Request::builder()
+            .method(method)
+            .uri(format!("/api/v1/wishlist/{slug}"))
+            .header(header::COOKIE, &who.0)
+            .header("x-csrf-token", &who.1)
+            .body(Body::empty())
             .unwrap()
-            .iter()
-            .map(|p| p["slug"].clone())
-            .collect();
-        assert_eq!(slugs, vec![json!(LAMP)], "{b}");
-        let others = app.get_with_cookies("/api/v1/wishlist", &eve.0).await;
-        assert_eq!(others.json()["data"], json!([]), "{b}: lists are personal");
-        assert_eq!(
-            app.get("/api/v1/wishlist").await.status,
-            StatusCode::UNAUTHORIZED
-        );
+    };
+    assert_eq!(
+        app.send(put(&dana, LAMP, "PUT")).await.status,
+        StatusCode::CREATED,
+        "{b}"
+    );
+    assert_eq!(
+        app.send(put(&dana, LAMP, "PUT")).await.status,
+        StatusCode::OK,
+        "{b}: idempotent"
+    );
+    assert_eq!(
+        app.send(put(&dana, "nope", "PUT")).await.status,
+        StatusCode::NOT_FOUND,
+        "{b}"
+    );
+    let list = app.get_with_cookies("/api/v1/wishlist", &dana.0).await;
+    let slugs: Vec<_> = list.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["slug"].clone())
+        .collect();
+    assert_eq!(slugs, vec![json!(LAMP)], "{b}");
+    let others = app.get_with_cookies("/api/v1/wishlist", &eve.0).await;
+    assert_eq!(others.json()["data"], json!([]), "{b}: lists are personal");
+    assert_eq!(
+        app.get("/api/v1/wishlist").await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
-        // The page and the product button (plain forms).
-        let page = app.get_with_cookies("/compte/envies", &dana.0).await;
-        assert!(
-            page.text().contains("Lampe de table nordique") || page.text().contains(LAMP),
-            "{b}"
-        );
-        let product = app
-            .get_with_cookies(&format!("/produits/{LAMP}"), &dana.0)
-            .await;
-        assert!(product.text().contains("Retirer de mes envies"), "{b}");
-        let csrf = csrf_from(&product.text());
-        let r = app
-            .post_form(
-                "/compte/envies/retirer",
-                &[
-                    ("csrf_token", &csrf),
-                    ("slug", LAMP),
-                    ("next", &format!("/produits/{LAMP}")),
-                ],
-                &dana.0,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}");
-        assert_eq!(
-            r.header("location"),
-            Some(format!("/produits/{LAMP}").as_str())
-        );
-        let r = app
-            .post_form(
-                "/compte/envies/ajouter",
-                &[
-                    ("csrf_token", &csrf),
-                    ("slug", LAMP),
-                    ("next", "https://evil.example/"),
-                ],
-                &dana.0,
-            )
-            .await;
-        assert_eq!(
-            r.header("location"),
-            Some("/compte"),
-            "{b}: no open redirect"
-        );
-        assert_eq!(
-            app.send(put(&dana, LAMP, "DELETE")).await.status,
-            StatusCode::NO_CONTENT
-        );
-        assert_eq!(
-            app.send(put(&dana, LAMP, "DELETE")).await.status,
-            StatusCode::NO_CONTENT
-        );
-        let list = app.get_with_cookies("/api/v1/wishlist", &dana.0).await;
-        assert_eq!(list.json()["data"], json!([]), "{b}");
-        assert_eq!(
-            app.get("/compte/envies").await.status,
-            StatusCode::SEE_OTHER
-        );
+    // The page and the product button (plain forms).
+    let page = app.get_with_cookies("/compte/envies", &dana.0).await;
+    assert!(
+        page.text().contains("Lampe de table nordique") || page.text().contains(LAMP),
+        "{b}"
+    );
+    let product = app
+        .get_with_cookies(&format!("/produits/{LAMP}"), &dana.0)
+        .await;
+    assert!(product.text().contains("Retirer de mes envies"), "{b}");
+    let csrf = csrf_from(&product.text());
+    let r = app
+        .post_form(
+            "/compte/envies/retirer",
+            &[
+                ("csrf_token", &csrf),
+                ("slug", LAMP),
+                ("next", &format!("/produits/{LAMP}")),
+            ],
+            &dana.0,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}");
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/produits/{LAMP}").as_str())
+    );
+    let r = app
+        .post_form(
+            "/compte/envies/ajouter",
+            &[
+                ("csrf_token", &csrf),
+                ("slug", LAMP),
+                ("next", "https://evil.example/"),
+            ],
+            &dana.0,
+        )
+        .await;
+    assert_eq!(
+        r.header("location"),
+        Some("/compte"),
+        "{b}: no open redirect"
+    );
+    assert_eq!(
+        app.send(put(&dana, LAMP, "DELETE")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.send(put(&dana, LAMP, "DELETE")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let list = app.get_with_cookies("/api/v1/wishlist", &dana.0).await;
+    assert_eq!(list.json()["data"], json!([]), "{b}");
+    assert_eq!(
+        app.get("/compte/envies").await.status,
+        StatusCode::SEE_OTHER
+    );
     }
 }
 
@@ -423,155 +421,154 @@ async fn subscribe(app: &TestApp, email: &str) -> TestResponse {
         .await
 }
 
-#[tokio::test]
-async fn newsletter_subscribe_welcome_and_signed_unsubscribe() {
-    for db in TestDb::both().await {
-        let b = db.backend.as_str();
-        let app = TestApp::with_config(db, |c| c.rate_limits.newsletter.max = 100).await;
-        let store = app.state.store();
+crate::common::on_both_backends! {
+    async fn newsletter_subscribe_welcome_and_signed_unsubscribe(db) {
+    let b = db.backend.as_str();
+    let app = TestApp::with_config(db, |c| c.rate_limits.newsletter.max = 100).await;
+    let store = app.state.store();
 
-        let first = subscribe(&app, "  Lea.Martin@VIVR.fr ").await;
-        assert_eq!(first.status, StatusCode::OK, "{b}: {}", first.text());
-        let again = subscribe(&app, "lea.martin@vivr.fr").await;
-        assert_eq!(again.status, StatusCode::OK, "{b}");
-        assert_eq!(
-            first.json(),
-            again.json(),
-            "{b}: the same answer, whoever is subscribed"
-        );
-        assert!(
-            store
-                .newsletter_subscribed("lea.martin@vivr.fr")
-                .await
-                .unwrap()
-        );
-        for bad in ["", "pas-un-email", "a@b", "x@y..fr"] {
-            let r = subscribe(&app, bad).await;
-            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {bad:?}");
-            assert_eq!(r.json()["error"]["field"], "email");
-        }
-        let r = app
-            .post_json(
-                "/api/v1/newsletter",
-                &json!({"email": "a@vivr.fr", "consent": "yes"}),
-                None,
-                None,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
-
-        // One welcome email, queued once; it carries the signed unsubscribe link.
-        let queued = store
-            .claim_emails(
-                vivr_shop::auth::now(),
-                std::time::Duration::from_secs(60),
-                10,
-                100,
-            )
+    let first = subscribe(&app, "  Lea.Martin@VIVR.fr ").await;
+    assert_eq!(first.status, StatusCode::OK, "{b}: {}", first.text());
+    let again = subscribe(&app, "lea.martin@vivr.fr").await;
+    assert_eq!(again.status, StatusCode::OK, "{b}");
+    assert_eq!(
+        first.json(),
+        again.json(),
+        "{b}: the same answer, whoever is subscribed"
+    );
+    assert!(
+        store
+            .newsletter_subscribed("lea.martin@vivr.fr")
             .await
-            .unwrap();
-        let welcome: Vec<_> = queued
-            .iter()
-            .filter(|e| e.kind == EmailKind::NewsletterWelcome)
-            .collect();
-        assert_eq!(welcome.len(), 1, "{b}: {queued:?}");
-        assert_eq!(welcome[0].recipient, "lea.martin@vivr.fr");
-        assert_eq!(welcome[0].order_id, None);
-        let url = vivr_shop::services::newsletter::unsubscribe_url(
-            app.state.signing_key(),
-            "https://vivr.fr",
-            "lea.martin@vivr.fr",
-        );
-        let mail = vivr_shop::mail::newsletter_welcome(&url);
-        assert!(mail.body.contains(&url) && mail.unsubscribe.as_deref() == Some(url.as_str()));
-        let link = url.trim_start_matches("https://vivr.fr");
-
-        // The link: a confirmation page (GET never unsubscribes), then the POST.
-        let page = app.get(link).await;
-        assert_eq!(page.status, StatusCode::OK, "{b}: {}", page.text());
-        assert!(page.text().contains("Me désinscrire"));
-        assert!(
-            store
-                .newsletter_subscribed("lea.martin@vivr.fr")
-                .await
-                .unwrap(),
-            "{b}"
-        );
-        let forged = link.replace("token=", "token=x");
-        assert_eq!(
-            app.get(&forged).await.status,
-            StatusCode::BAD_REQUEST,
-            "{b}"
-        );
-        let other = link.replace("lea.martin", "paul");
-        assert_eq!(
-            app.get(&other).await.status,
-            StatusCode::BAD_REQUEST,
-            "{b}: a token is for one address"
-        );
-        let r = app
-            .send(
-                Request::post(&forged)
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(Body::from("List-Unsubscribe=One-Click"))
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}");
-        assert!(
-            store
-                .newsletter_subscribed("lea.martin@vivr.fr")
-                .await
-                .unwrap(),
-            "{b}: nothing changed"
-        );
-        // RFC 8058 one-click: the link's query, and the fixed body; no session, no CSRF token.
-        let r = app
-            .send(
-                Request::post(link)
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(Body::from("List-Unsubscribe=One-Click"))
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
-        assert!(
-            !store
-                .newsletter_subscribed("lea.martin@vivr.fr")
-                .await
-                .unwrap(),
-            "{b}"
-        );
-        // Again: still fine (idempotent).
-        let token = vivr_shop::services::newsletter::unsubscribe_token(
-            app.state.signing_key(),
-            "lea.martin@vivr.fr",
-        );
-        let r = app
-            .post_json(
-                "/api/v1/newsletter/unsubscribe",
-                &json!({"email": "lea.martin@vivr.fr", "token": token}),
-                None,
-                None,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
-
-        // Unsubscribed before the welcome went out: it is not sent.
-        subscribe(&app, "tom@vivr.fr").await;
-        let token = vivr_shop::services::newsletter::unsubscribe_token(
-            app.state.signing_key(),
-            "tom@vivr.fr",
-        );
-        app.post_json(
-            "/api/v1/newsletter/unsubscribe",
-            &json!({"email": "tom@vivr.fr", "token": token}),
+            .unwrap()
+    );
+    for bad in ["", "pas-un-email", "a@b", "x@y..fr"] {
+        let r = subscribe(&app, bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {bad:?}");
+        assert_eq!(r.json()["error"]["field"], "email");
+    }
+    let r = app
+        .post_json(
+            "/api/v1/newsletter",
+            &json!({"email": "a@vivr.fr", "consent": "yes"}),
             None,
             None,
         )
         .await;
-        let delivered = vivr_shop::jobs::send_due_emails(&app.state).await.unwrap();
-        assert_eq!(delivered, 0, "{b}: nothing for an address that left");
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+
+    // One welcome email, queued once; it carries the signed unsubscribe link.
+    let queued = store
+        .claim_emails(
+            vivr_shop::auth::now(),
+            std::time::Duration::from_secs(60),
+            10,
+            100,
+        )
+        .await
+        .unwrap();
+    let welcome: Vec<_> = queued
+        .iter()
+        .filter(|e| e.kind == EmailKind::NewsletterWelcome)
+        .collect();
+    assert_eq!(welcome.len(), 1, "{b}: {queued:?}");
+    assert_eq!(welcome[0].recipient, "lea.martin@vivr.fr");
+    assert_eq!(welcome[0].order_id, None);
+    let url = vivr_shop::services::newsletter::unsubscribe_url(
+        app.state.signing_key(),
+        "https://vivr.fr",
+        "lea.martin@vivr.fr",
+    );
+    let mail = vivr_shop::mail::newsletter_welcome(&url);
+    assert!(mail.body.contains(&url) && mail.unsubscribe.as_deref() == Some(url.as_str()));
+    let link = url.trim_start_matches("https://vivr.fr");
+
+    // The link: a confirmation page (GET never unsubscribes), then the POST.
+    let page = app.get(link).await;
+    assert_eq!(page.status, StatusCode::OK, "{b}: {}", page.text());
+    assert!(page.text().contains("Me désinscrire"));
+    assert!(
+        store
+            .newsletter_subscribed("lea.martin@vivr.fr")
+            .await
+            .unwrap(),
+        "{b}"
+    );
+    let forged = link.replace("token=", "token=x");
+    assert_eq!(
+        app.get(&forged).await.status,
+        StatusCode::BAD_REQUEST,
+        "{b}"
+    );
+    let other = link.replace("lea.martin", "paul");
+    assert_eq!(
+        app.get(&other).await.status,
+        StatusCode::BAD_REQUEST,
+        "{b}: a token is for one address"
+    );
+    let r = app
+        .send(
+            Request::post(&forged)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("List-Unsubscribe=One-Click"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}");
+    assert!(
+        store
+            .newsletter_subscribed("lea.martin@vivr.fr")
+            .await
+            .unwrap(),
+        "{b}: nothing changed"
+    );
+    // RFC 8058 one-click: the link's query, and the fixed body; no session, no CSRF token.
+    let r = app
+        .send(
+            Request::post(link)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("List-Unsubscribe=One-Click"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
+    assert!(
+        !store
+            .newsletter_subscribed("lea.martin@vivr.fr")
+            .await
+            .unwrap(),
+        "{b}"
+    );
+    // Again: still fine (idempotent).
+    let token = vivr_shop::services::newsletter::unsubscribe_token(
+        app.state.signing_key(),
+        "lea.martin@vivr.fr",
+    );
+    let r = app
+        .post_json(
+            "/api/v1/newsletter/unsubscribe",
+            &json!({"email": "lea.martin@vivr.fr", "token": token}),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
+
+    // Unsubscribed before the welcome went out: it is not sent.
+    subscribe(&app, "tom@vivr.fr").await;
+    let token = vivr_shop::services::newsletter::unsubscribe_token(
+        app.state.signing_key(),
+        "tom@vivr.fr",
+    );
+    app.post_json(
+        "/api/v1/newsletter/unsubscribe",
+        &json!({"email": "tom@vivr.fr", "token": token}),
+        None,
+        None,
+    )
+    .await;
+    let delivered = vivr_shop::jobs::send_due_emails(&app.state).await.unwrap();
+    assert_eq!(delivered, 0, "{b}: nothing for an address that left");
     }
 }
 

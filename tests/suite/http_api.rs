@@ -587,190 +587,189 @@ async fn static_assets_are_hashed_and_immutable() {
     );
 }
 
-/// The cart API and pages: server-side, priced from the database, quantities from 1 to the stock, tampering
-/// refused, and a visitor's cart merged into the user's at sign-in.
-#[tokio::test]
-async fn cart_is_server_side_validated_and_merged_at_sign_in() {
-    for db in TestDb::both().await {
-        let b = db.backend.as_str();
-        let app = TestApp::with_config(db, |_| {}).await;
-        let session = app.get("/api/v1/auth/session").await;
-        let csrf = session.json()["data"]["csrf_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let mut cookies = session.set_cookies().join("; ");
+crate::common::on_both_backends! {
+    /// The cart API and pages: server-side, priced from the database, quantities from 1 to the stock, tampering
+    /// refused, and a visitor's cart merged into the user's at sign-in.
+    async fn cart_is_server_side_validated_and_merged_at_sign_in(db) {
+    let b = db.backend.as_str();
+    let app = TestApp::with_config(db, |_| {}).await;
+    let session = app.get("/api/v1/auth/session").await;
+    let csrf = session.json()["data"]["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut cookies = session.set_cookies().join("; ");
 
+    let r = app
+        .post_json(
+            "/api/v1/cart/items",
+            &json!({"slug": "lampe-table-nordique", "quantity": 2}),
+            Some(&cookies),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}: CSRF required");
+
+    let r = app
+        .post_json(
+            "/api/v1/cart/items",
+            &json!({"slug": "lampe-table-nordique", "quantity": 2}),
+            Some(&cookies),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
+    let cart_cookie = r
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("vivr_cart="))
+        .expect("a visitor gets a cart cookie");
+    cookies = format!("{cookies}; {cart_cookie}");
+    let cart = r.json()["data"].clone();
+    assert_eq!(
+        (cart["item_count"].as_i64(), cart["subtotal_cents"].as_i64()),
+        (Some(2), Some(17998)),
+        "{b}: priced from the database: {cart}"
+    );
+
+    // Tampering and bad quantities change nothing.
+    for (body, status) in [
+        (
+            json!({"slug": "lampe-table-nordique", "quantity": 1, "price_cents": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"slug": "lampe-table-nordique", "quantity": -1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"slug": "lampe-table-nordique", "quantity": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"slug": "lampe-table-nordique", "quantity": 1.5}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"slug": "lampe-table-nordique", "quantity": 14}),
+            StatusCode::CONFLICT,
+        ),
+        (
+            json!({"slug": "nope", "quantity": 1}),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
         let r = app
-            .post_json(
-                "/api/v1/cart/items",
-                &json!({"slug": "lampe-table-nordique", "quantity": 2}),
-                Some(&cookies),
-                None,
-            )
+            .post_json("/api/v1/cart/items", &body, Some(&cookies), Some(&csrf))
             .await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}: CSRF required");
+        assert_eq!(r.status, status, "{b}: {body} → {}", r.text());
+    }
+    let r = app.get_with_cookies("/api/v1/cart", &cookies).await;
+    assert_eq!(r.json()["data"]["item_count"], 2, "{b}: unchanged");
 
-        let r = app
-            .post_json(
-                "/api/v1/cart/items",
-                &json!({"slug": "lampe-table-nordique", "quantity": 2}),
-                Some(&cookies),
-                Some(&csrf),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
-        let cart_cookie = r
-            .set_cookies()
-            .into_iter()
-            .find(|c| c.starts_with("vivr_cart="))
-            .expect("a visitor gets a cart cookie");
-        cookies = format!("{cookies}; {cart_cookie}");
-        let cart = r.json()["data"].clone();
-        assert_eq!(
-            (cart["item_count"].as_i64(), cart["subtotal_cents"].as_i64()),
-            (Some(2), Some(17998)),
-            "{b}: priced from the database: {cart}"
-        );
+    let r = app
+        .json_request(
+            "PUT",
+            "/api/v1/cart/items/lampe-table-nordique",
+            &json!({"quantity": 15}),
+            Some(&cookies),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(r.json()["data"]["item_count"], 15, "{b}: up to the stock");
+    // Each change renews the visitor's cookie: its 30 days count from the last change.
+    let renewed = r
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|c| c.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("vivr_cart="))
+        .expect("cookie renewed on change");
+    assert!(
+        renewed.starts_with(&cart_cookie) && renewed.contains("Max-Age=2592000"),
+        "{b}: {renewed}"
+    );
+    let r = app
+        .json_request(
+            "PUT",
+            "/api/v1/cart/items/lampe-table-nordique",
+            &json!({"quantity": 16}),
+            Some(&cookies),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(r.error_code(), "insufficient_stock", "{b}");
+    let r = app
+        .json_request(
+            "DELETE",
+            "/api/v1/cart/items/lampe-table-nordique",
+            &json!({}),
+            Some(&cookies),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(r.json()["data"]["item_count"], 0, "{b}");
 
-        // Tampering and bad quantities change nothing.
-        for (body, status) in [
-            (
-                json!({"slug": "lampe-table-nordique", "quantity": 1, "price_cents": 1}),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            (
-                json!({"slug": "lampe-table-nordique", "quantity": -1}),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            (
-                json!({"slug": "lampe-table-nordique", "quantity": 0}),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            (
-                json!({"slug": "lampe-table-nordique", "quantity": 1.5}),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            (
-                json!({"slug": "lampe-table-nordique", "quantity": 14}),
-                StatusCode::CONFLICT,
-            ),
-            (
-                json!({"slug": "nope", "quantity": 1}),
-                StatusCode::NOT_FOUND,
-            ),
-        ] {
-            let r = app
-                .post_json("/api/v1/cart/items", &body, Some(&cookies), Some(&csrf))
-                .await;
-            assert_eq!(r.status, status, "{b}: {body} → {}", r.text());
-        }
-        let r = app.get_with_cookies("/api/v1/cart", &cookies).await;
-        assert_eq!(r.json()["data"]["item_count"], 2, "{b}: unchanged");
+    // Without JavaScript: the product page's form, then the cart page.
+    let page = app
+        .get_with_cookies("/produits/vase-ceramique-minimal", &cookies)
+        .await;
+    let token = common::csrf_from(&page.text());
+    let r = app
+        .post_form(
+            "/panier/ajouter",
+            &[
+                ("csrf_token", &token),
+                ("slug", "vase-ceramique-minimal"),
+                ("quantity", "1"),
+            ],
+            &cookies,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}: {}", r.text());
+    let r = app
+        .post_form(
+            "/panier/modifier",
+            &[
+                ("csrf_token", &token),
+                ("slug", "vase-ceramique-minimal"),
+                ("quantity", "deux"),
+            ],
+            &cookies,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(r.text().contains("nombre entier"), "{b}");
+    let r = app.get_with_cookies("/panier", &cookies).await;
+    let html = r.text();
+    assert!(
+        html.contains("Panier (1)") && html.contains("Vase"),
+        "{b}: {html}"
+    );
 
-        let r = app
-            .json_request(
-                "PUT",
-                "/api/v1/cart/items/lampe-table-nordique",
-                &json!({"quantity": 15}),
-                Some(&cookies),
-                Some(&csrf),
-            )
-            .await;
-        assert_eq!(r.json()["data"]["item_count"], 15, "{b}: up to the stock");
-        // Each change renews the visitor's cookie: its 30 days count from the last change.
-        let renewed = r
-            .headers
+    // Signing up moves the visitor's cart to the account and clears the visitor cookie.
+    let r = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({"email": "panier@test.fr", "password": "Panier-Solide-1", "name": "P"}),
+            Some(&cookies),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text());
+    assert!(
+        r.headers
             .get_all(header::SET_COOKIE)
             .iter()
-            .map(|c| c.to_str().unwrap().to_string())
-            .find(|c| c.starts_with("vivr_cart="))
-            .expect("cookie renewed on change");
-        assert!(
-            renewed.starts_with(&cart_cookie) && renewed.contains("Max-Age=2592000"),
-            "{b}: {renewed}"
-        );
-        let r = app
-            .json_request(
-                "PUT",
-                "/api/v1/cart/items/lampe-table-nordique",
-                &json!({"quantity": 16}),
-                Some(&cookies),
-                Some(&csrf),
-            )
-            .await;
-        assert_eq!(r.error_code(), "insufficient_stock", "{b}");
-        let r = app
-            .json_request(
-                "DELETE",
-                "/api/v1/cart/items/lampe-table-nordique",
-                &json!({}),
-                Some(&cookies),
-                Some(&csrf),
-            )
-            .await;
-        assert_eq!(r.json()["data"]["item_count"], 0, "{b}");
-
-        // Without JavaScript: the product page's form, then the cart page.
-        let page = app
-            .get_with_cookies("/produits/vase-ceramique-minimal", &cookies)
-            .await;
-        let token = common::csrf_from(&page.text());
-        let r = app
-            .post_form(
-                "/panier/ajouter",
-                &[
-                    ("csrf_token", &token),
-                    ("slug", "vase-ceramique-minimal"),
-                    ("quantity", "1"),
-                ],
-                &cookies,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}: {}", r.text());
-        let r = app
-            .post_form(
-                "/panier/modifier",
-                &[
-                    ("csrf_token", &token),
-                    ("slug", "vase-ceramique-minimal"),
-                    ("quantity", "deux"),
-                ],
-                &cookies,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
-        assert!(r.text().contains("nombre entier"), "{b}");
-        let r = app.get_with_cookies("/panier", &cookies).await;
-        let html = r.text();
-        assert!(
-            html.contains("Panier (1)") && html.contains("Vase"),
-            "{b}: {html}"
-        );
-
-        // Signing up moves the visitor's cart to the account and clears the visitor cookie.
-        let r = app
-            .post_json(
-                "/api/v1/auth/register",
-                &json!({"email": "panier@test.fr", "password": "Panier-Solide-1", "name": "P"}),
-                Some(&cookies),
-                None,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text());
-        assert!(
-            r.headers
-                .get_all(header::SET_COOKIE)
-                .iter()
-                .any(|c| c.to_str().unwrap().starts_with("vivr_cart=;")),
-            "{b}: the visitor cookie is cleared"
-        );
-        let user_cookies = r.set_cookies().join("; ");
-        let r = app.get_with_cookies("/api/v1/cart", &user_cookies).await;
-        assert_eq!(
-            r.json()["data"]["lines"][0]["slug"],
-            "vase-ceramique-minimal",
-            "{b}"
-        );
+            .any(|c| c.to_str().unwrap().starts_with("vivr_cart=;")),
+        "{b}: the visitor cookie is cleared"
+    );
+    let user_cookies = r.set_cookies().join("; ");
+    let r = app.get_with_cookies("/api/v1/cart", &user_cookies).await;
+    assert_eq!(
+        r.json()["data"]["lines"][0]["slug"],
+        "vase-ceramique-minimal",
+        "{b}"
+    );
     }
 }
