@@ -182,7 +182,26 @@ pub fn check_password_policy(password: &str, context: &[&str]) -> Result<(), Pas
             | Warning::CommonNamesAndSurnamesAreEasyToGuess,
         ) => "les prénoms et noms courants se devinent facilement",
         _ => {
-            "il se devine trop facilement (mots courants, votre nom ou votre email, motifs simples)"
+            // A French word or a piece of the account's email or name: say which.
+            let known_word = estimate.sequence().iter().find_map(|m| match &m.pattern {
+                zxcvbn::matching::patterns::MatchPattern::Dictionary(word)
+                    if known.contains(&word.matched_word.as_str()) =>
+                {
+                    Some(word.matched_word.clone())
+                }
+                _ => None,
+            });
+            return Err(refuse(match known_word {
+                Some(word) => format!(
+                    "Mot de passe trop facile à deviner : il repose sur « {word} », un mot courant ou tiré de \
+                     votre nom ou de votre email. Choisissez une phrase de plusieurs mots inhabituels, ou une \
+                     suite plus longue et imprévisible."
+                ),
+                None => "Mot de passe trop facile à deviner : il se devine trop facilement (mots courants, \
+                         motifs simples). Choisissez une phrase de plusieurs mots inhabituels, ou une suite plus \
+                         longue et imprévisible."
+                    .to_string(),
+            }));
         }
     };
     Err(refuse(format!(
@@ -226,6 +245,12 @@ mod tests {
                 err.message
             );
         }
+    }
+
+    #[test]
+    fn a_refusal_names_the_common_word_it_rests_on() {
+        let err = check_password_policy("Soleil123!", &[]).unwrap_err();
+        assert!(err.message.contains("« soleil »"), "{}", err.message);
     }
 
     #[test]
