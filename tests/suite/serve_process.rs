@@ -104,7 +104,12 @@ fn sigterm_under_load_answers_every_request_accepted_before_it() {
         })
         .collect();
 
-    std::thread::sleep(Duration::from_millis(1500));
+    // Under load first: wait until a few hundred requests have been answered.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while outcomes.lock().unwrap().len() < 200 {
+        assert!(Instant::now() < deadline, "the load never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // A request whose head is only half written when the signal arrives: accepted, being read.
     let mut slow = TcpStream::connect(addr).expect("connect the slow client");
     slow.write_all(b"GET /api/v1/products?sort=price-asc HTTP/1.1\r\nHost: vivr\r\n")
@@ -442,8 +447,14 @@ fn drain_period_keeps_serving_while_readiness_turns_503() {
     assert_eq!(vivr.get("/api/health").status, 200);
     let signalled = Instant::now();
     vivr.terminate();
-    std::thread::sleep(Duration::from_millis(300));
-    let health = vivr.get("/api/health");
+    // The signal is handled asynchronously: wait for readiness to turn, within the drain period.
+    let health = loop {
+        let health = vivr.get("/api/health");
+        if health.status == 503 || signalled.elapsed() > Duration::from_millis(1500) {
+            break health;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(health.status, 503, "{}", health.text());
     assert!(health.text().contains("shutting down"), "{}", health.text());
     let products = vivr.get("/api/v1/products");
