@@ -756,3 +756,68 @@ fn serve_on_a_taken_port_fails_before_touching_the_database() {
     assert!(stderr.contains(&format!("listening on {addr}")), "{stderr}");
     assert!(!file.exists(), "the database was created anyway");
 }
+
+/// `vivr admin create` in a terminal (a pseudo-terminal from util-linux's `script`): it asks for the password,
+/// then for it again, and the terminal never shows what was typed.
+#[tokio::test]
+async fn admin_create_in_a_terminal_asks_twice_without_echo() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        crate::common::missing_component::<()>("script (util-linux)", "apt-get install util-linux");
+        return;
+    }
+    let db = TestDb::sqlite();
+    db.migrate().await;
+    let command = format!(
+        "{} admin create --database-url {} --email chef@vivr.fr",
+        env!("CARGO_BIN_EXE_vivr"),
+        db.url
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 256];
+        while let Ok(n) = stdout.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            let _ = tx.send(String::from_utf8_lossy(&buffer[..n]).into_owned());
+        }
+    });
+    let mut seen = String::new();
+    let mut wait_for = |text: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !seen.contains(text) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(chunk) => seen.push_str(&chunk),
+                Err(_) => panic!("never saw {text:?} in: {seen:?}"),
+            }
+        }
+    };
+    // Typing before the prompt would be echoed by the terminal: answer each prompt once it is shown.
+    wait_for("Password for the new administrator:");
+    stdin.write_all(b"Cle-Tres-Secrete-42\n").unwrap();
+    wait_for("Same password again:");
+    stdin.write_all(b"Cle-Tres-Secrete-42\n").unwrap();
+    wait_for("administrator chef@vivr.fr created");
+    drop(stdin);
+    let _ = child.wait();
+    assert!(
+        !seen.contains("Cle-Tres-Secrete"),
+        "the password was echoed: {seen:?}"
+    );
+}
