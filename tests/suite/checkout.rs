@@ -384,211 +384,210 @@ crate::common::on_both_backends! {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn webhooks_are_verified_applied_once_and_checked_against_the_order() {
-    for db in TestDb::both().await {
-        let b = db.backend.as_str();
-        let app = std::sync::Arc::new(TestApp::with_config(db, stripe_offline).await);
-        product(&app.state, "bol-test", 2_000, 10).await;
-        let carol = app.register("carol@vivr.fr", "Carol-Solide-2026!").await;
-        let place = |key: &'static str| {
-            let app = &app;
-            let carol = &carol;
-            async move {
-                add(app, carol, "bol-test", 2).await;
-                let r = checkout(app, carol, &json!({"address": address()}), Some(key)).await;
-                assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-                let data = r.json()["data"].clone();
-                assert_eq!(
-                    data["payment"]["provider"], "unavailable",
-                    "Stripe is unreachable here"
-                );
-                let order = data["order"].clone();
-                (
-                    order["id"].as_str().unwrap().to_string(),
-                    order["number"].as_str().unwrap().to_string(),
-                    order["total_cents"].as_i64().unwrap(),
-                )
-            }
-        };
-        let (id, number, total) = place("carol-order-0001").await;
-        assert_eq!(
-            total,
-            4_000 + 499,
-            "{b}: below 50 € standard shipping is 4,99 €"
-        );
-        assert_eq!(stock(&app.state, "bol-test").await, 8);
-
-        // Signatures: wrong secret, tampered body, stale timestamp, missing header → 400, nothing changed.
-        let payload = event(
-            "evt_paid_1",
-            "payment_intent.succeeded",
-            intent("pi_carol_1", &id, total),
-        );
-        let stale = sign(
-            &payload,
-            WEBHOOK_SECRET,
-            chrono::Utc::now().timestamp() - 301,
-        );
-        let mut tampered = payload.clone();
-        tampered.extend_from_slice(b" ");
-        for (body, signature) in [
-            (&payload, signed(&payload, "whsec_someone_else")),
-            (&tampered, signed(&payload, WEBHOOK_SECRET)),
-            (&payload, stale),
-            (&payload, String::new()),
-        ] {
-            let r = webhook(&app, body, &signature).await;
+crate::common::on_both_backends! {
+    async fn webhooks_are_verified_applied_once_and_checked_against_the_order(db) on multi_thread {
+    let b = db.backend.as_str();
+    let app = std::sync::Arc::new(TestApp::with_config(db, stripe_offline).await);
+    product(&app.state, "bol-test", 2_000, 10).await;
+    let carol = app.register("carol@vivr.fr", "Carol-Solide-2026!").await;
+    let place = |key: &'static str| {
+        let app = &app;
+        let carol = &carol;
+        async move {
+            add(app, carol, "bol-test", 2).await;
+            let r = checkout(app, carol, &json!({"address": address()}), Some(key)).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+            let data = r.json()["data"].clone();
             assert_eq!(
-                (r.status, r.error_code().as_str()),
-                (StatusCode::BAD_REQUEST, "invalid_signature"),
-                "{b}: {}",
-                r.text()
+                data["payment"]["provider"], "unavailable",
+                "Stripe is unreachable here"
             );
+            let order = data["order"].clone();
+            (
+                order["id"].as_str().unwrap().to_string(),
+                order["number"].as_str().unwrap().to_string(),
+                order["total_cents"].as_i64().unwrap(),
+            )
         }
-        assert_eq!(order_status(&app, &carol, &number).await, "PENDING", "{b}");
+    };
+    let (id, number, total) = place("carol-order-0001").await;
+    assert_eq!(
+        total,
+        4_000 + 499,
+        "{b}: below 50 € standard shipping is 4,99 €"
+    );
+    assert_eq!(stock(&app.state, "bol-test").await, 8);
 
-        // An amount that differs from the order's: rejected, order unchanged.
-        let wrong = event(
-            "evt_wrong_amount",
-            "payment_intent.succeeded",
-            intent("pi_carol_1", &id, total - 1),
-        );
-        let r = webhook(&app, &wrong, &signed(&wrong, WEBHOOK_SECRET)).await;
+    // Signatures: wrong secret, tampered body, stale timestamp, missing header → 400, nothing changed.
+    let payload = event(
+        "evt_paid_1",
+        "payment_intent.succeeded",
+        intent("pi_carol_1", &id, total),
+    );
+    let stale = sign(
+        &payload,
+        WEBHOOK_SECRET,
+        chrono::Utc::now().timestamp() - 301,
+    );
+    let mut tampered = payload.clone();
+    tampered.extend_from_slice(b" ");
+    for (body, signature) in [
+        (&payload, signed(&payload, "whsec_someone_else")),
+        (&tampered, signed(&payload, WEBHOOK_SECRET)),
+        (&payload, stale),
+        (&payload, String::new()),
+    ] {
+        let r = webhook(&app, body, &signature).await;
         assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
+            (r.status, r.error_code().as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_signature"),
             "{b}: {}",
             r.text()
         );
-        assert!(r.text().contains("amount"), "{b}: {}", r.text());
-        let mut other_currency = intent("pi_carol_1", &id, total);
-        other_currency["currency"] = json!("usd");
-        let wrong = event(
-            "evt_wrong_currency",
-            "payment_intent.succeeded",
-            other_currency,
-        );
-        let r = webhook(&app, &wrong, &signed(&wrong, WEBHOOK_SECRET)).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{b}: {}",
-            r.text()
-        );
-        assert_eq!(order_status(&app, &carol, &number).await, "PENDING", "{b}");
+    }
+    assert_eq!(order_status(&app, &carol, &number).await, "PENDING", "{b}");
 
-        // The same event delivered 20 times at once (signed with the previous secret, as during a rotation):
-        // one change, the rest duplicates.
-        let signature = signed(&payload, PREVIOUS_SECRET);
-        let deliveries: Vec<_> = (0..20)
-            .map(|_| {
-                let (app, payload, signature) = (app.clone(), payload.clone(), signature.clone());
-                tokio::spawn(async move { webhook(&app, &payload, &signature).await })
-            })
-            .collect();
-        let mut answers = Vec::new();
-        for delivery in deliveries {
-            answers.push(delivery.await.unwrap());
-        }
-        let applied = answers
-            .iter()
-            .filter(|r| r.text().contains("applied"))
-            .count();
-        let duplicates = answers
-            .iter()
-            .filter(|r| r.text().contains("duplicate"))
-            .count();
-        assert!(answers.iter().all(|r| r.status == StatusCode::OK), "{b}");
-        assert_eq!((applied, duplicates), (1, 19), "{b}");
-        assert_eq!(order_status(&app, &carol, &number).await, "PAID", "{b}");
-        assert_eq!(
-            stock(&app.state, "bol-test").await,
-            8,
-            "{b}: a paid order keeps its stock"
-        );
-        // Its confirmation email was queued once, and is delivered once (logged: no SMTP here).
-        assert_eq!(
-            vivr_shop::jobs::send_due_emails(&app.state).await.unwrap(),
-            1,
-            "{b}"
-        );
-        assert_eq!(
-            vivr_shop::jobs::send_due_emails(&app.state).await.unwrap(),
-            0,
-            "{b}"
-        );
+    // An amount that differs from the order's: rejected, order unchanged.
+    let wrong = event(
+        "evt_wrong_amount",
+        "payment_intent.succeeded",
+        intent("pi_carol_1", &id, total - 1),
+    );
+    let r = webhook(&app, &wrong, &signed(&wrong, WEBHOOK_SECRET)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{b}: {}",
+        r.text()
+    );
+    assert!(r.text().contains("amount"), "{b}: {}", r.text());
+    let mut other_currency = intent("pi_carol_1", &id, total);
+    other_currency["currency"] = json!("usd");
+    let wrong = event(
+        "evt_wrong_currency",
+        "payment_intent.succeeded",
+        other_currency,
+    );
+    let r = webhook(&app, &wrong, &signed(&wrong, WEBHOOK_SECRET)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{b}: {}",
+        r.text()
+    );
+    assert_eq!(order_status(&app, &carol, &number).await, "PENDING", "{b}");
 
-        // A failed payment cancels another order and gives its stock back.
-        let (id2, number2, total2) = place("carol-order-0002").await;
-        assert_eq!(stock(&app.state, "bol-test").await, 6);
-        let failed = event(
-            "evt_failed_2",
-            "payment_intent.payment_failed",
-            intent("pi_carol_2", &id2, total2),
-        );
-        let r = webhook(&app, &failed, &signed(&failed, WEBHOOK_SECRET)).await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
-        assert_eq!(
-            order_status(&app, &carol, &number2).await,
-            "CANCELLED",
-            "{b}"
-        );
-        assert_eq!(
-            stock(&app.state, "bol-test").await,
-            8,
-            "{b}: stock released"
-        );
-        // … and a late success for it changes nothing.
-        let late = event(
-            "evt_late_2",
-            "payment_intent.succeeded",
-            intent("pi_carol_2", &id2, total2),
-        );
-        let r = webhook(&app, &late, &signed(&late, WEBHOOK_SECRET)).await;
-        assert!(
-            r.status == StatusCode::OK && r.text().contains("ignored"),
-            "{b}: {}",
-            r.text()
-        );
-        assert_eq!(
-            order_status(&app, &carol, &number2).await,
-            "CANCELLED",
-            "{b}"
-        );
+    // The same event delivered 20 times at once (signed with the previous secret, as during a rotation):
+    // one change, the rest duplicates.
+    let signature = signed(&payload, PREVIOUS_SECRET);
+    let deliveries: Vec<_> = (0..20)
+        .map(|_| {
+            let (app, payload, signature) = (app.clone(), payload.clone(), signature.clone());
+            tokio::spawn(async move { webhook(&app, &payload, &signature).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for delivery in deliveries {
+        answers.push(delivery.await.unwrap());
+    }
+    let applied = answers
+        .iter()
+        .filter(|r| r.text().contains("applied"))
+        .count();
+    let duplicates = answers
+        .iter()
+        .filter(|r| r.text().contains("duplicate"))
+        .count();
+    assert!(answers.iter().all(|r| r.status == StatusCode::OK), "{b}");
+    assert_eq!((applied, duplicates), (1, 19), "{b}");
+    assert_eq!(order_status(&app, &carol, &number).await, "PAID", "{b}");
+    assert_eq!(
+        stock(&app.state, "bol-test").await,
+        8,
+        "{b}: a paid order keeps its stock"
+    );
+    // Its confirmation email was queued once, and is delivered once (logged: no SMTP here).
+    assert_eq!(
+        vivr_shop::jobs::send_due_emails(&app.state).await.unwrap(),
+        1,
+        "{b}"
+    );
+    assert_eq!(
+        vivr_shop::jobs::send_due_emails(&app.state).await.unwrap(),
+        0,
+        "{b}"
+    );
 
-        // A full refund of the paid order; a partial one changes nothing; an unknown event is acknowledged.
-        let partial = event(
-            "evt_refund_partial",
-            "charge.refunded",
-            json!({"id": "ch_1", "object": "charge", "payment_intent": "pi_carol_1", "amount": total, "currency": "eur", "refunded": false}),
-        );
-        let r = webhook(&app, &partial, &signed(&partial, WEBHOOK_SECRET)).await;
-        assert!(
-            r.status == StatusCode::OK && r.text().contains("partial"),
-            "{b}: {}",
-            r.text()
-        );
-        let refund = event(
-            "evt_refund_full",
-            "charge.refunded",
-            json!({"id": "ch_1", "object": "charge", "payment_intent": "pi_carol_1", "amount": total, "currency": "eur", "refunded": true}),
-        );
-        let r = webhook(&app, &refund, &signed(&refund, WEBHOOK_SECRET)).await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
-        assert_eq!(order_status(&app, &carol, &number).await, "REFUNDED", "{b}");
-        assert_eq!(
-            stock(&app.state, "bol-test").await,
-            10,
-            "{b}: refunded before shipping: stock back"
-        );
-        let unknown = event("evt_unknown", "customer.created", json!({"id": "cus_1"}));
-        let r = webhook(&app, &unknown, &signed(&unknown, WEBHOOK_SECRET)).await;
-        assert!(
-            r.status == StatusCode::OK && r.text().contains("ignored"),
-            "{b}: {}",
-            r.text()
-        );
+    // A failed payment cancels another order and gives its stock back.
+    let (id2, number2, total2) = place("carol-order-0002").await;
+    assert_eq!(stock(&app.state, "bol-test").await, 6);
+    let failed = event(
+        "evt_failed_2",
+        "payment_intent.payment_failed",
+        intent("pi_carol_2", &id2, total2),
+    );
+    let r = webhook(&app, &failed, &signed(&failed, WEBHOOK_SECRET)).await;
+    assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
+    assert_eq!(
+        order_status(&app, &carol, &number2).await,
+        "CANCELLED",
+        "{b}"
+    );
+    assert_eq!(
+        stock(&app.state, "bol-test").await,
+        8,
+        "{b}: stock released"
+    );
+    // … and a late success for it changes nothing.
+    let late = event(
+        "evt_late_2",
+        "payment_intent.succeeded",
+        intent("pi_carol_2", &id2, total2),
+    );
+    let r = webhook(&app, &late, &signed(&late, WEBHOOK_SECRET)).await;
+    assert!(
+        r.status == StatusCode::OK && r.text().contains("ignored"),
+        "{b}: {}",
+        r.text()
+    );
+    assert_eq!(
+        order_status(&app, &carol, &number2).await,
+        "CANCELLED",
+        "{b}"
+    );
+
+    // A full refund of the paid order; a partial one changes nothing; an unknown event is acknowledged.
+    let partial = event(
+        "evt_refund_partial",
+        "charge.refunded",
+        json!({"id": "ch_1", "object": "charge", "payment_intent": "pi_carol_1", "amount": total, "currency": "eur", "refunded": false}),
+    );
+    let r = webhook(&app, &partial, &signed(&partial, WEBHOOK_SECRET)).await;
+    assert!(
+        r.status == StatusCode::OK && r.text().contains("partial"),
+        "{b}: {}",
+        r.text()
+    );
+    let refund = event(
+        "evt_refund_full",
+        "charge.refunded",
+        json!({"id": "ch_1", "object": "charge", "payment_intent": "pi_carol_1", "amount": total, "currency": "eur", "refunded": true}),
+    );
+    let r = webhook(&app, &refund, &signed(&refund, WEBHOOK_SECRET)).await;
+    assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
+    assert_eq!(order_status(&app, &carol, &number).await, "REFUNDED", "{b}");
+    assert_eq!(
+        stock(&app.state, "bol-test").await,
+        10,
+        "{b}: refunded before shipping: stock back"
+    );
+    let unknown = event("evt_unknown", "customer.created", json!({"id": "cus_1"}));
+    let r = webhook(&app, &unknown, &signed(&unknown, WEBHOOK_SECRET)).await;
+    assert!(
+        r.status == StatusCode::OK && r.text().contains("ignored"),
+        "{b}: {}",
+        r.text()
+    );
     }
 }
 
@@ -621,102 +620,101 @@ crate::common::on_both_backends! {
     }
 }
 
-/// 50 customers, each with the last-chance product in their cart, check out at once over real connections:
-/// exactly as many orders as there was stock.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_concurrent_checkouts_never_oversell() {
-    for db in TestDb::both().await {
-        let b = db.backend.as_str();
-        // Fifty accounts from one address: more than the registration limit allows in production.
-        let shop = LiveShop::start(db, |c| c.rate_limits.register.max = 100).await;
-        product(&shop.state, "derniere-chance", 1_500, 10).await;
-        let mut customers = Vec::new();
-        for i in 0..50 {
-            let r = shop
-                .request(
-                    "POST",
-                    "/api/v1/auth/register",
-                    &[],
-                    Some(&json!({
-                    "email": format!("client{i}@vivr.fr"), "password": "Client-Solide-2026!"})),
-                )
-                .await;
-            assert_eq!(r.status, 201, "{b}: {}", r.text());
-            let cookies = r
-                .headers
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-                .map(|(_, v)| v.split(';').next().unwrap().to_string())
-                .collect::<Vec<_>>()
-                .join("; ");
-            let csrf = r.json()["data"]["csrf_token"].as_str().unwrap().to_string();
-            let r = shop
-                .request(
-                    "POST",
-                    "/api/v1/cart/items",
-                    &[("Cookie", &cookies), ("X-CSRF-Token", &csrf)],
-                    Some(&json!({"slug": "derniere-chance", "quantity": 1})),
-                )
-                .await;
-            assert_eq!(r.status, 200, "{b}: {}", r.text());
-            customers.push((cookies, csrf));
-        }
-        let shop = std::sync::Arc::new(shop);
-        let mut tasks = Vec::new();
-        for (cookies, csrf) in customers {
-            let shop = shop.clone();
-            tasks.push(tokio::spawn(async move {
-                shop.request(
-                    "POST",
-                    "/api/v1/checkout",
-                    &[("Cookie", &cookies), ("X-CSRF-Token", &csrf)],
-                    Some(&json!({"address": address()})),
-                )
-                .await
-            }));
-        }
-        let mut created = 0;
-        let mut refused = 0;
-        for task in tasks {
-            let r = task.await.unwrap();
-            match r.status {
-                201 => created += 1,
-                409 => {
-                    let code = r.json()["error"]["code"]
+crate::common::on_both_backends! {
+    /// 50 customers, each with the last-chance product in their cart, check out at once over real connections:
+    /// exactly as many orders as there was stock.
+    async fn fifty_concurrent_checkouts_never_oversell(db) on multi_thread {
+    let b = db.backend.as_str();
+    // Fifty accounts from one address: more than the registration limit allows in production.
+    let shop = LiveShop::start(db, |c| c.rate_limits.register.max = 100).await;
+    product(&shop.state, "derniere-chance", 1_500, 10).await;
+    let mut customers = Vec::new();
+    for i in 0..50 {
+        let r = shop
+            .request(
+                "POST",
+                "/api/v1/auth/register",
+                &[],
+                Some(&json!({
+                "email": format!("client{i}@vivr.fr"), "password": "Client-Solide-2026!"})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{b}: {}", r.text());
+        let cookies = r
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.split(';').next().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let csrf = r.json()["data"]["csrf_token"].as_str().unwrap().to_string();
+        let r = shop
+            .request(
+                "POST",
+                "/api/v1/cart/items",
+                &[("Cookie", &cookies), ("X-CSRF-Token", &csrf)],
+                Some(&json!({"slug": "derniere-chance", "quantity": 1})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{b}: {}", r.text());
+        customers.push((cookies, csrf));
+    }
+    let shop = std::sync::Arc::new(shop);
+    let mut tasks = Vec::new();
+    for (cookies, csrf) in customers {
+        let shop = shop.clone();
+        tasks.push(tokio::spawn(async move {
+            shop.request(
+                "POST",
+                "/api/v1/checkout",
+                &[("Cookie", &cookies), ("X-CSRF-Token", &csrf)],
+                Some(&json!({"address": address()})),
+            )
+            .await
+        }));
+    }
+    let mut created = 0;
+    let mut refused = 0;
+    for task in tasks {
+        let r = task.await.unwrap();
+        match r.status {
+            201 => created += 1,
+            409 => {
+                let code = r.json()["error"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                assert!(
+                    code == "out_of_stock" || code == "insufficient_stock",
+                    "{b}: {}",
+                    r.text()
+                );
+                assert!(
+                    r.json()["error"]["message"]
                         .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    assert!(
-                        code == "out_of_stock" || code == "insufficient_stock",
-                        "{b}: {}",
-                        r.text()
-                    );
-                    assert!(
-                        r.json()["error"]["message"]
-                            .as_str()
-                            .unwrap()
-                            .contains("Produit derniere-chance"),
-                        "{b}"
-                    );
-                    refused += 1;
-                }
-                other => panic!("{b}: unexpected {other}: {}", r.text()),
+                        .unwrap()
+                        .contains("Produit derniere-chance"),
+                    "{b}"
+                );
+                refused += 1;
             }
+            other => panic!("{b}: unexpected {other}: {}", r.text()),
         }
-        assert_eq!((created, refused), (10, 40), "{b}");
-        assert_eq!(
-            stock(&shop.state, "derniere-chance").await,
-            0,
-            "{b}: never negative"
-        );
-        let orders = shop.state.store().list_orders(None, 100, 0).await.unwrap();
-        assert_eq!(orders.len(), 10, "{b}");
-        assert!(
-            orders
-                .iter()
-                .all(|o| o.items.iter().map(|i| i.quantity).sum::<i32>() == 1),
-            "{b}"
-        );
+    }
+    assert_eq!((created, refused), (10, 40), "{b}");
+    assert_eq!(
+        stock(&shop.state, "derniere-chance").await,
+        0,
+        "{b}: never negative"
+    );
+    let orders = shop.state.store().list_orders(None, 100, 0).await.unwrap();
+    assert_eq!(orders.len(), 10, "{b}");
+    assert!(
+        orders
+            .iter()
+            .all(|o| o.items.iter().map(|i| i.quantity).sum::<i32>() == 1),
+        "{b}"
+    );
     }
 }
 

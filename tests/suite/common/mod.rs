@@ -50,6 +50,28 @@ fn random_suffix() -> String {
 /// A test that runs once per backend, as two tests named after it (`stock_edits::sqlite`, `stock_edits::postgres`),
 /// so a failure names its backend. The body sees `$db: TestDb`, a fresh empty database.
 macro_rules! on_both_backends {
+    // `async fn name(db) on multi_thread { … }`: for tests that need a multi-threaded runtime.
+    ($(#[$meta:meta])* async fn $name:ident($db:ident) on multi_thread $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let $db = $crate::common::TestDb::sqlite();
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let Some($db) = $crate::common::TestDb::postgres().await else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
     ($(#[$meta:meta])* async fn $name:ident($db:ident) $body:block) => {
         $(#[$meta])*
         mod $name {
@@ -149,12 +171,6 @@ impl TestDb {
             _dir: None,
             pg_name: Some(name),
         })
-    }
-
-    pub async fn both() -> Vec<Self> {
-        let mut dbs = vec![Self::sqlite()];
-        dbs.extend(Self::postgres().await);
-        dbs
     }
 
     pub async fn migrate(&self) {
