@@ -630,24 +630,9 @@ crate::common::on_both_backends! {
     product(&shop.state, "derniere-chance", 1_500, 10).await;
     let mut customers = Vec::new();
     for i in 0..50 {
-        let r = shop
-            .request(
-                "POST",
-                "/api/v1/auth/register",
-                &[],
-                Some(&json!({
-                "email": format!("client{i}@vivr.fr"), "password": "Client-Solide-2026!"})),
-            )
+        let (cookies, csrf) = shop
+            .register(&format!("client{i}@vivr.fr"), "Client-Solide-2026!")
             .await;
-        assert_eq!(r.status, 201, "{b}: {}", r.text());
-        let cookies = r
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-            .map(|(_, v)| v.split(';').next().unwrap().to_string())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let csrf = r.json()["data"]["csrf_token"].as_str().unwrap().to_string();
         let r = shop
             .request(
                 "POST",
@@ -902,23 +887,7 @@ async fn paid_through_localstripe_with_the_email_sent_and_a_declined_card_cancel
     assert_eq!(r.status, 200, "{}", r.text());
     product(&shop.state, "miroir-test", 3_000, 5).await;
 
-    let r = shop
-        .request(
-            "POST",
-            "/api/v1/auth/register",
-            &[],
-            Some(&json!({"email": "eve@vivr.fr", "password": "Eve-Solide-2026!!"})),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let cookies = r
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, v)| v.split(';').next().unwrap().to_string())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let csrf = r.json()["data"]["csrf_token"].as_str().unwrap().to_string();
+    let (cookies, csrf) = shop.register("eve@vivr.fr", "Eve-Solide-2026!!").await;
     let auth = [
         ("Cookie", cookies.as_str()),
         ("X-CSRF-Token", csrf.as_str()),

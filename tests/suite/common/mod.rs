@@ -607,6 +607,33 @@ impl LiveShop {
     }
 }
 
+impl LiveShop {
+    /// Registers through the API: the cookie header to act as that customer, and its CSRF token.
+    pub async fn register(&self, email: &str, password: &str) -> (String, String) {
+        let r = self
+            .request(
+                "POST",
+                "/api/v1/auth/register",
+                &[],
+                Some(&serde_json::json!({"email": email, "password": password})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let cookies = r
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.split(';').next().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let csrf = r.json()["data"]["csrf_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        (cookies, csrf)
+    }
+}
+
 impl Drop for LiveShop {
     fn drop(&mut self) {
         for job in &self.jobs {
