@@ -139,12 +139,7 @@ struct ProgressLine(Option<indicatif::ProgressBar>);
 
 impl ProgressLine {
     fn new(ctx: &Ctx, format: Format, what: &str) -> Self {
-        use std::io::IsTerminal;
-        if ctx.quiet
-            || ctx.no_progress
-            || format == Format::Json
-            || !std::io::stderr().is_terminal()
-        {
+        if !ctx.printer.progress_allowed() || format == Format::Json {
             return ProgressLine(None);
         }
         let bar = indicatif::ProgressBar::new_spinner();

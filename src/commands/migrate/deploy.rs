@@ -97,8 +97,7 @@ impl Drop for Bar {
 }
 
 fn progress_bar(ctx: &Ctx, format: Format) -> Option<std::sync::Arc<dyn migrate::DeployProgress>> {
-    use std::io::IsTerminal;
-    if ctx.quiet || ctx.no_progress || format == Format::Json || !std::io::stderr().is_terminal() {
+    if !ctx.printer.progress_allowed() || format == Format::Json {
         return None;
     }
     let bar = indicatif::ProgressBar::new(0);
