@@ -180,11 +180,6 @@ pub async fn pg_after(
     }
 }
 
-/// Exact counts of every SQLite table, before.
-pub async fn sqlite_before(conn: &mut SqliteConnection) -> Result<RowCounts, sqlx::Error> {
-    sqlite_row_counts(conn).await
-}
-
 /// Exact counts of every SQLite table, after, compared.
 pub async fn sqlite_after(
     conn: &mut SqliteConnection,

@@ -374,9 +374,9 @@ impl Db {
         // Migration files are the operator's own SQL, run as written.
         let script = AssertSqlSafe(migration.sql.to_string());
         let sql: &str = &migration.sql;
-        let started = std::time::Instant::now();
-        let mut changes = match self {
+        let changes = match self {
             Db::Pg(conn) if !transactional => {
+                let started = std::time::Instant::now();
                 sqlx::raw_sql(script).execute(&mut *conn).await?;
                 RowChanges {
                     method: "none",
@@ -420,7 +420,7 @@ impl Db {
             Db::Sqlite(conn) => {
                 let mut tx = conn.begin().await?;
                 let t0 = std::time::Instant::now();
-                let before = guard::sqlite_before(&mut tx).await?;
+                let before = sqlite_row_counts(&mut tx).await?;
                 let guard_before = elapsed_ms(t0);
                 let t1 = std::time::Instant::now();
                 sqlx::raw_sql(script).execute(&mut *tx).await?;
@@ -437,9 +437,6 @@ impl Db {
                 changes
             }
         };
-        if changes.script_ms == 0 && changes.guard_ms == 0 {
-            changes.script_ms = elapsed_ms(started);
-        }
         Ok(changes)
     }
 }

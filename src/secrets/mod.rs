@@ -15,10 +15,6 @@ use aws_sdk_secretsmanager::types::Filter;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-/// An AWS SDK error as its code and message (the SDK's Display says only "service error", and its full context
-/// carries the raw response).
-use crate::aws::describe as aws_error;
-
 pub struct Secrets {
     client: Client,
     config: aws_config::SdkConfig,
@@ -106,7 +102,7 @@ impl Secrets {
             .get_caller_identity()
             .send()
             .await
-            .map_err(aws_error)
+            .map_err(crate::aws::describe)
             .context("asking STS who this is")?;
         Ok(Identity {
             account: who.account().unwrap_or_default().into(),
@@ -131,7 +127,7 @@ impl Secrets {
             let page = request
                 .send()
                 .await
-                .map_err(aws_error)
+                .map_err(crate::aws::describe)
                 .context("listing secrets")?;
             for s in page.secret_list() {
                 let name = s.name().unwrap_or_default();
@@ -168,7 +164,7 @@ impl Secrets {
             .version_stage(stage)
             .send()
             .await
-            .map_err(aws_error)
+            .map_err(crate::aws::describe)
             .with_context(|| format!("reading secret {name} ({stage})"));
         let output = match result {
             Ok(output) => output,
@@ -221,7 +217,7 @@ impl Secrets {
                 .secret_string(text.expose_secret())
                 .send()
                 .await
-                .map_err(aws_error)
+                .map_err(crate::aws::describe)
                 .with_context(|| format!("writing secret {name}"))?
                 .version_id()
                 .map(str::to_string),
@@ -236,13 +232,13 @@ impl Secrets {
                     .secret_string(text.expose_secret())
                     .send()
                     .await
-                    .map_err(aws_error)
+                    .map_err(crate::aws::describe)
                     .with_context(|| format!("creating secret {name}"))?
                     .version_id()
                     .map(str::to_string)
             }
             Err(err) => {
-                return Err(aws_error(err).context(format!("describing secret {name}")));
+                return Err(crate::aws::describe(err).context(format!("describing secret {name}")));
             }
         };
         Ok(version.unwrap_or_default())
@@ -258,7 +254,7 @@ impl Secrets {
             .secret_id(name)
             .send()
             .await
-            .map_err(aws_error)
+            .map_err(crate::aws::describe)
             .with_context(|| format!("describing secret {name}"))
     }
 
@@ -280,7 +276,7 @@ impl Secrets {
         let started = request
             .send()
             .await
-            .map_err(aws_error)
+            .map_err(crate::aws::describe)
             .with_context(|| format!("starting the rotation of {name}"))?;
         let new_version = started.version_id().unwrap_or_default().to_string();
         let deadline = tokio::time::Instant::now() + timeout;

@@ -573,15 +573,31 @@ fn output_into_a_closed_pipe_ends_quietly() {
     }
 }
 
+/// The built-in migrations applied, and user `u1` (`email`) with session `s1`: a session table that a change to
+/// users can cascade into.
+async fn migrated_with_a_signed_in_user(url: &str, email: &str) {
+    assert_eq!(migrate(url, &["deploy"]).0, 0);
+    sqlx::query(r#"INSERT INTO "User" ("id", "email", "updatedAt") VALUES ('u1', $1, now())"#)
+        .bind(email)
+        .execute(&mut pg(url).await)
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        r#"INSERT INTO "Session" ("id", "sessionToken", "userId", "expires") VALUES ('s1', 't1', 'u1', now() + interval '1 day')"#,
+    )
+    .execute(&mut pg(url).await)
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn a_migration_that_loses_rows_in_tables_it_does_not_name_is_rolled_back() {
     let Some(db) = TestDb::postgres().await else {
         return;
     };
-    assert_eq!(migrate(&db.url, &["deploy"]).0, 0);
+    migrated_with_a_signed_in_user(&db.url, "ancien@old.test").await;
     sqlx::raw_sql(
-        r#"INSERT INTO "User" ("id", "email", "updatedAt") VALUES ('u1', 'ancien@old.test', now()), ('u2', 'gardee@vivr.fr', now());
-           INSERT INTO "Session" ("id", "sessionToken", "userId", "expires") VALUES ('s1', 't1', 'u1', now() + interval '1 day');"#,
+        r#"INSERT INTO "User" ("id", "email", "updatedAt") VALUES ('u2', 'gardee@vivr.fr', now())"#,
     )
     .execute(&mut pg(&db.url).await)
     .await
@@ -970,14 +986,7 @@ async fn a_truncate_cascading_into_another_table_is_refused() {
     let Some(db) = TestDb::postgres().await else {
         return;
     };
-    assert_eq!(migrate(&db.url, &["deploy"]).0, 0);
-    sqlx::raw_sql(
-        r#"INSERT INTO "User" ("id", "email", "updatedAt") VALUES ('u1', 'a@vivr.fr', now());
-           INSERT INTO "Session" ("id", "sessionToken", "userId", "expires") VALUES ('s1', 't1', 'u1', now() + interval '1 day');"#,
-    )
-    .execute(&mut pg(&db.url).await)
-    .await
-    .unwrap();
+    migrated_with_a_signed_in_user(&db.url, "a@vivr.fr").await;
     let dir = migrations_copy();
     let d = dir.path().to_str().unwrap();
     add_migration(
