@@ -808,10 +808,27 @@ async fn admin_create_in_a_terminal_asks_twice_without_echo() {
             }
         }
     };
-    // Typing before the prompt would be echoed by the terminal: answer each prompt once it is shown.
+    // The prompt is printed just before echo is turned off: answer once the terminal really stops echoing, as a
+    // person typing would (anything sooner is the terminal's echo, not vivr's).
+    let url = db.url.clone();
+    let echo_off = move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(tty) = terminal_of(&url)
+                && let Ok(out) = Command::new("stty").args(["-F", &tty, "-a"]).output()
+                && String::from_utf8_lossy(&out.stdout).contains(" -echo ")
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "echo was never turned off");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
     wait_for("Password for the new administrator:");
+    echo_off();
     stdin.write_all(b"Cle-Tres-Secrete-42\n").unwrap();
     wait_for("Same password again:");
+    echo_off();
     stdin.write_all(b"Cle-Tres-Secrete-42\n").unwrap();
     wait_for("administrator chef@vivr.fr created");
     drop(stdin);
@@ -820,4 +837,19 @@ async fn admin_create_in_a_terminal_asks_twice_without_echo() {
         !seen.contains("Cle-Tres-Secrete"),
         "the password was echoed: {seen:?}"
     );
+}
+
+/// The terminal (`/dev/pts/N`) of the `vivr admin create` process working on `database_url`.
+fn terminal_of(database_url: &str) -> Option<String> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            let is_vivr = cmdline.contains("admin\0create") && cmdline.contains(database_url);
+            let tty = std::fs::read_link(entry.path().join("fd/0")).ok()?;
+            let tty = tty.to_string_lossy().into_owned();
+            (is_vivr && tty.starts_with("/dev/pts/")).then_some(tty)
+        })
 }
