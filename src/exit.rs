@@ -20,17 +20,33 @@ pub enum Outcome {
     LockTimeout,
 }
 
+impl Outcome {
+    /// The process exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::CheckFailed => 1,
+            Outcome::Error => 2,
+            Outcome::MigrationFailed => 3,
+            Outcome::MigrationDrift => 4,
+            Outcome::NotBaselined => 5,
+            Outcome::LockTimeout => 6,
+        }
+    }
+
+    /// `CheckFailed` when `failed`, else `Success`: the usual verdict of a check.
+    pub fn check(failed: bool) -> Outcome {
+        if failed {
+            Outcome::CheckFailed
+        } else {
+            Outcome::Success
+        }
+    }
+}
+
 impl From<Outcome> for ExitCode {
     fn from(outcome: Outcome) -> Self {
-        match outcome {
-            Outcome::Success => ExitCode::SUCCESS,
-            Outcome::CheckFailed => ExitCode::from(1),
-            Outcome::Error => ExitCode::from(2),
-            Outcome::MigrationFailed => ExitCode::from(3),
-            Outcome::MigrationDrift => ExitCode::from(4),
-            Outcome::NotBaselined => ExitCode::from(5),
-            Outcome::LockTimeout => ExitCode::from(6),
-        }
+        ExitCode::from(outcome.code())
     }
 }
 

@@ -1,12 +1,60 @@
 //! What every command receives ([`Ctx`]) and how it speaks ([`Printer`], uv's pattern): stdout carries the data a
-//! command was asked for (a report, a table, JSON) and nothing else; the chatter goes to stderr through
+//! command was asked for and nothing else — a typed [`Report`], rendered as text, JSON or SARIF by
+//! [`Ctx::emit`] alone; the chatter goes to stderr through
 //! `tracing` (silenced by `-q`); progress bars are drawn only on a terminal and never with `-q`, `--no-progress`
 //! or JSON output. Writing to a stdout whose reader has gone (`vivr … | head -1`) is an error of its own,
 //! [`StdoutClosed`], which `main` turns into a quiet exit 141 (as SIGPIPE would), never a panic.
 
 use std::io::{IsTerminal, Write};
 
+use anyhow::Context as _;
+use serde::Serialize;
+
 use crate::cli::GlobalArgs;
+use crate::exit::Outcome;
+
+/// What a command found or did, as one typed value: serialised as is for `--format json`, rendered for people
+/// by [`Report::text`], and carrying the exit code it implies. Commands build a report and hand it to
+/// [`Ctx::emit`]; no command chooses between text and JSON itself.
+pub trait Report: Serialize {
+    /// The human rendering: tables and sentences, each line ending with a newline.
+    fn text(&self) -> String;
+
+    /// The exit code this result implies.
+    fn outcome(&self) -> Outcome {
+        Outcome::Success
+    }
+
+    /// A SARIF 2.1.0 log, for reports that are lists of findings in files (code-scanning upload).
+    fn sarif(&self) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+/// A table in the house style (comfy-table's condensed UTF-8 borders) with its header row.
+pub fn table<T: std::fmt::Display>(header: impl IntoIterator<Item = T>) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(header.into_iter().map(|h| h.to_string()));
+    table
+}
+
+/// How a report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Text,
+    Json,
+    Sarif,
+}
+
+impl From<crate::cli::Format> for Style {
+    fn from(format: crate::cli::Format) -> Self {
+        match format {
+            crate::cli::Format::Text => Style::Text,
+            crate::cli::Format::Json => Style::Json,
+        }
+    }
+}
 
 /// The reader of stdout went away (a closed pipe).
 #[derive(Debug, Clone, Copy, thiserror::Error)]
@@ -72,24 +120,28 @@ impl Ctx {
             verbose: global.verbose,
         }
     }
-}
 
-/// `outln!(ctx, "…", args)`: a line of data on stdout through the context's printer; returns early with the
-/// error when stdout is closed or fails.
-#[macro_export]
-macro_rules! outln {
-    ($ctx:expr) => {
-        $ctx.printer.line("")?
-    };
-    ($ctx:expr, $($arg:tt)*) => {
-        $ctx.printer.line(&format!($($arg)*))?
-    };
-}
-
-/// `out!(ctx, "…", args)`: data on stdout without a newline.
-#[macro_export]
-macro_rules! out {
-    ($ctx:expr, $($arg:tt)*) => {
-        $ctx.printer.write(&format!($($arg)*))?
-    };
+    /// Prints a command's report in the style asked and returns its exit code: the one place where results
+    /// become output. JSON is pretty-printed, one document, with a final newline.
+    pub fn emit<R: Report>(&self, report: &R, style: impl Into<Style>) -> anyhow::Result<Outcome> {
+        match style.into() {
+            Style::Text => {
+                let mut text = report.text();
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                self.printer.write(&text)?;
+            }
+            Style::Json => self
+                .printer
+                .line(&serde_json::to_string_pretty(report).context("serialising the report")?)?,
+            Style::Sarif => {
+                let log = report
+                    .sarif()
+                    .context("this command has no SARIF output; use --format text or json")?;
+                self.printer.line(&format!("{log:#}"))?;
+            }
+        }
+        Ok(report.outcome())
+    }
 }

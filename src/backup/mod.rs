@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
 
 pub use pgtools::{PgEnv, PgTools};
-pub use retention::{Retention, prune_plan};
+pub use retention::{PruneDecision, Retention, prune_plan};
 pub use s3::S3Store;
 use store::ObjectWriter;
 pub use store::{BackupStore, LocalStore};

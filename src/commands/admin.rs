@@ -9,11 +9,11 @@ use vivr_shop::domain::{Email, Role};
 use vivr_shop::services::accounts::{Registration, register_user};
 use vivr_shop::store::{PoolOptions, connect};
 
-use crate::cli::DatabaseArgs;
+use crate::cli::{DatabaseArgs, Format};
 use crate::exit::Outcome;
 use crate::migrate::{self, Db};
-use crate::outln;
-use crate::output::Ctx;
+use crate::output::{Ctx, Report};
+use serde::Serialize;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -34,6 +34,9 @@ pub struct CreateArgs {
     /// The name shown in the shop.
     #[arg(long)]
     pub name: Option<String>,
+    /// How to print the result.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,6 +45,32 @@ pub struct PromoteArgs {
     pub db: DatabaseArgs,
     /// The email of the existing account to promote.
     pub email: String,
+    /// How to print the result.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// The administrator account created or promoted.
+#[derive(Debug, Serialize)]
+pub struct Administrator {
+    email: String,
+    result: Done,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Done {
+    Created,
+    Promoted,
+}
+
+impl Report for Administrator {
+    fn text(&self) -> String {
+        match self.result {
+            Done::Created => format!("administrator {} created\n", self.email),
+            Done::Promoted => format!("{} promoted: now an administrator\n", self.email),
+        }
+    }
 }
 
 /// The new administrator's password: asked twice without echo in a terminal, else the first line of stdin.
@@ -106,7 +135,11 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
             )
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
-            outln!(ctx, "administrator {} created", user.email);
+            let report = Administrator {
+                email: user.email,
+                result: Done::Created,
+            };
+            ctx.emit(&report, args.format)
         }
         Command::Promote(args) => {
             let email = Email::parse("email", &args.email).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -120,8 +153,11 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
                     }
                     other => anyhow::Error::new(other),
                 })?;
-            outln!(ctx, "{} is now an administrator", user.email);
+            let report = Administrator {
+                email: user.email,
+                result: Done::Promoted,
+            };
+            ctx.emit(&report, args.format)
         }
     }
-    Ok(Outcome::Success)
 }

@@ -3,15 +3,13 @@
 
 use std::path::PathBuf;
 
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use serde_json::json;
+use serde::Serialize;
 use vivr_shop::config::redact_url;
 
 use crate::backup::{self, BackupStore, PgTools, Retention};
 use crate::cli::{DatabaseArgs, Format};
 use crate::exit::Outcome;
-use crate::outln;
-use crate::output::Ctx;
+use crate::output::{Ctx, Report, table};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -166,31 +164,134 @@ impl Drop for ProgressLine {
     }
 }
 
-fn print_verify(ctx: &Ctx, report: &backup::VerifyReport, format: Format) -> anyhow::Result<()> {
-    match format {
-        Format::Json => outln!(ctx, "{:#}", json!(report)),
-        Format::Text => {
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
-            table.set_header(["check", "result", "detail"]);
-            for (check, ok, detail) in &report.checks {
-                table.add_row([
-                    check.as_str(),
-                    if *ok { "ok" } else { "FAILED" },
-                    detail.as_str(),
-                ]);
-            }
-            outln!(ctx, "{table}");
-            outln!(
-                ctx,
-                "Backup {} {} verification level {}.",
-                report.id,
-                if report.ok { "passed" } else { "FAILED" },
-                report.level
-            );
+impl Report for backup::VerifyReport {
+    fn text(&self) -> String {
+        let mut table = table(["check", "result", "detail"]);
+        for (check, ok, detail) in &self.checks {
+            table.add_row([
+                check.as_str(),
+                if *ok { "ok" } else { "FAILED" },
+                detail.as_str(),
+            ]);
         }
+        format!(
+            "{table}\nBackup {} {} verification level {}.\n",
+            self.id,
+            if self.ok { "passed" } else { "FAILED" },
+            self.level
+        )
     }
-    Ok(())
+
+    fn outcome(&self) -> Outcome {
+        Outcome::check(!self.ok)
+    }
+}
+
+fn head_name(head: Option<&backup::MigrationHead>) -> &str {
+    head.map_or("none", |h| h.name.as_str())
+}
+
+/// `backup create`: the new backup's manifest and, when asked, its verification.
+#[derive(Debug, Serialize)]
+pub struct CreatedReport {
+    manifest: backup::Manifest,
+    verification: Option<backup::VerifyReport>,
+}
+
+impl Report for CreatedReport {
+    fn text(&self) -> String {
+        let m = &self.manifest;
+        let mut text = format!(
+            "Backup {} of {}: {} dumped, {} stored (sha256 {}), {} tables, migration head {}.\n",
+            m.id,
+            m.database,
+            human_bytes(m.raw_bytes),
+            human_bytes(m.compressed_bytes),
+            m.sha256.get(..16).unwrap_or(&m.sha256),
+            m.tables.len(),
+            head_name(m.migration_head.as_ref())
+        );
+        if let Some(verification) = &self.verification {
+            text += &verification.text();
+        }
+        text
+    }
+
+    fn outcome(&self) -> Outcome {
+        self.verification
+            .as_ref()
+            .map_or(Outcome::Success, Report::outcome)
+    }
+}
+
+/// `backup list`: the complete backups, newest first.
+#[derive(Debug, Serialize)]
+pub struct ListReport {
+    backups: Vec<backup::Manifest>,
+}
+
+impl Report for ListReport {
+    fn text(&self) -> String {
+        let mut table = table([
+            "id",
+            "database",
+            "size",
+            "tables",
+            "migration head",
+            "verified",
+            "pinned until",
+        ]);
+        for m in &self.backups {
+            table.add_row([
+                m.id.clone(),
+                m.database.clone(),
+                human_bytes(m.compressed_bytes),
+                m.tables.len().to_string(),
+                head_name(m.migration_head.as_ref()).to_string(),
+                m.verification.as_ref().map_or("no".into(), |v| {
+                    format!("L{} {}", v.level, if v.ok { "ok" } else { "FAILED" })
+                }),
+                m.pinned_until
+                    .map_or(String::new(), |t| t.format("%Y-%m-%d").to_string()),
+            ]);
+        }
+        format!("{table}\n")
+    }
+}
+
+impl Report for backup::RestoreReport {
+    fn text(&self) -> String {
+        format!(
+            "Restored backup {} into {} ({} tables); migration head {}.\n",
+            self.id,
+            self.database,
+            self.tables,
+            head_name(self.migration_head.as_ref())
+        )
+    }
+}
+
+/// `backup prune`: what was (or, with --dry-run, would be) kept and deleted, and why.
+#[derive(Debug, Serialize)]
+pub struct PruneReport {
+    dry_run: bool,
+    decisions: Vec<backup::PruneDecision>,
+}
+
+impl Report for PruneReport {
+    fn text(&self) -> String {
+        self.decisions
+            .iter()
+            .map(|d| {
+                let verb = match (d.keep, self.dry_run) {
+                    (true, _) => "keep",
+                    (false, true) => "would delete",
+                    (false, false) => "deleted",
+                };
+                format!("{verb:>12}  {}  {}\n", d.id, d.reasons.join(", "))
+            })
+            .collect()
+    }
 }
 
 pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -213,7 +314,7 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
             )
             .await?;
             drop(line);
-            let verified = if args.verify > 0 {
+            let verification = if args.verify > 0 {
                 let line = ProgressLine::new(ctx, args.store.format, "verifying");
                 Some(
                     backup::verify(
@@ -231,74 +332,18 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
             } else {
                 None
             };
-            match args.store.format {
-                Format::Json => outln!(
-                    ctx,
-                    "{:#}",
-                    json!({"manifest": manifest, "verification": verified})
-                ),
-                Format::Text => {
-                    outln!(
-                        ctx,
-                        "Backup {} of {}: {} dumped, {} stored (sha256 {}), {} tables, migration head {}.",
-                        manifest.id,
-                        manifest.database,
-                        human_bytes(manifest.raw_bytes),
-                        human_bytes(manifest.compressed_bytes),
-                        manifest.sha256.get(..16).unwrap_or(&manifest.sha256),
-                        manifest.tables.len(),
-                        manifest
-                            .migration_head
-                            .as_ref()
-                            .map_or("none", |h| h.name.as_str())
-                    );
-                    if let Some(report) = &verified {
-                        print_verify(ctx, report, Format::Text)?;
-                    }
-                }
-            }
-            Ok(match verified {
-                Some(report) if !report.ok => Outcome::CheckFailed,
-                _ => Outcome::Success,
-            })
+            let report = CreatedReport {
+                manifest,
+                verification,
+            };
+            ctx.emit(&report, args.store.format)
         }
         Command::List(args) => {
             let store = open_existing(&args).await?;
-            let backups = backup::list(store.as_ref())?;
-            match args.format {
-                Format::Json => outln!(ctx, "{:#}", json!({ "backups": backups })),
-                Format::Text => {
-                    let mut table = Table::new();
-                    table.load_preset(UTF8_FULL_CONDENSED);
-                    table.set_header([
-                        "id",
-                        "database",
-                        "size",
-                        "tables",
-                        "migration head",
-                        "verified",
-                        "pinned until",
-                    ]);
-                    for m in &backups {
-                        table.add_row([
-                            m.id.clone(),
-                            m.database.clone(),
-                            human_bytes(m.compressed_bytes),
-                            m.tables.len().to_string(),
-                            m.migration_head
-                                .as_ref()
-                                .map_or("none".into(), |h| h.name.clone()),
-                            m.verification.as_ref().map_or("no".into(), |v| {
-                                format!("L{} {}", v.level, if v.ok { "ok" } else { "FAILED" })
-                            }),
-                            m.pinned_until
-                                .map_or(String::new(), |t| t.format("%Y-%m-%d").to_string()),
-                        ]);
-                    }
-                    outln!(ctx, "{table}");
-                }
-            }
-            Ok(Outcome::Success)
+            let report = ListReport {
+                backups: backup::list(store.as_ref())?,
+            };
+            ctx.emit(&report, args.format)
         }
         Command::Verify(args) => {
             let store = open_existing(&args.store).await?;
@@ -315,12 +360,7 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
             )
             .await?;
             drop(line);
-            print_verify(ctx, &report, args.store.format)?;
-            Ok(if report.ok {
-                Outcome::Success
-            } else {
-                Outcome::CheckFailed
-            })
+            ctx.emit(&report, args.store.format)
         }
         Command::Restore(args) => {
             let store = open_existing(&args.store).await?;
@@ -336,26 +376,12 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
             )
             .await?;
             drop(line);
-            match args.store.format {
-                Format::Json => outln!(ctx, "{:#}", json!(report)),
-                Format::Text => outln!(
-                    ctx,
-                    "Restored backup {} into {} ({} tables); migration head {}.",
-                    report.id,
-                    report.database,
-                    report.tables,
-                    report
-                        .migration_head
-                        .as_ref()
-                        .map_or("none", |h| h.name.as_str())
-                ),
-            }
-            Ok(Outcome::Success)
+            ctx.emit(&report, args.store.format)
         }
         Command::Prune(args) => {
             let store = open_existing(&args.store).await?;
             let backups = backup::list(store.as_ref())?;
-            let plan = backup::prune_plan(
+            let decisions = backup::prune_plan(
                 &backups,
                 Retention {
                     daily: args.keep_daily,
@@ -365,30 +391,15 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
                 chrono::Utc::now(),
             );
             if !args.dry_run {
-                for decision in plan.iter().filter(|d| !d.keep) {
+                for decision in decisions.iter().filter(|d| !d.keep) {
                     store.delete(&decision.id)?;
                 }
             }
-            match args.store.format {
-                Format::Json => {
-                    outln!(
-                        ctx,
-                        "{:#}",
-                        json!({"dry_run": args.dry_run, "decisions": plan})
-                    )
-                }
-                Format::Text => {
-                    for d in &plan {
-                        let verb = match (d.keep, args.dry_run) {
-                            (true, _) => "keep",
-                            (false, true) => "would delete",
-                            (false, false) => "deleted",
-                        };
-                        outln!(ctx, "{verb:>12}  {}  {}", d.id, d.reasons.join(", "));
-                    }
-                }
-            }
-            Ok(Outcome::Success)
+            let report = PruneReport {
+                dry_run: args.dry_run,
+                decisions,
+            };
+            ctx.emit(&report, args.store.format)
         }
     }
 }

@@ -4,19 +4,18 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde::Serialize;
 use vivr_shop::config::Environment;
 
 use crate::cli::Format;
 use crate::config::check::check;
-use crate::config::diff::diff;
+use crate::config::diff::{DiffReport, diff};
 use crate::config::report;
 use crate::config::schema::Schema;
 use crate::config::sources::{Entry, Source, SourceKind, SourceSpec, describe_spec};
 use crate::exit::Outcome;
-use crate::output::Ctx;
+use crate::output::{Ctx, Report, Style, table};
 use crate::secrets::Secrets;
-use crate::{out, outln};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -38,6 +37,102 @@ pub enum CheckFormat {
     Text,
     Json,
     Sarif,
+}
+
+impl From<CheckFormat> for Style {
+    fn from(format: CheckFormat) -> Self {
+        match format {
+            CheckFormat::Text => Style::Text,
+            CheckFormat::Json => Style::Json,
+            CheckFormat::Sarif => Style::Sarif,
+        }
+    }
+}
+
+/// `env check`: the configuration's findings against the schema.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct Checked {
+    report: crate::config::check::CheckReport,
+    #[serde(skip)]
+    schema: &'static Schema,
+}
+
+impl Report for Checked {
+    fn text(&self) -> String {
+        report::text(&self.report, self.schema, "vivr env check")
+    }
+
+    fn outcome(&self) -> Outcome {
+        Outcome::check(!self.report.is_ok())
+    }
+
+    fn sarif(&self) -> Option<serde_json::Value> {
+        Some(report::sarif(&self.report))
+    }
+}
+
+/// `env example --check`: whether the file on disk is what the schema gives.
+#[derive(Debug, Serialize)]
+pub struct ExampleCheck {
+    file: PathBuf,
+    up_to_date: bool,
+}
+
+impl Report for ExampleCheck {
+    fn text(&self) -> String {
+        if self.up_to_date {
+            format!("{} is up to date\n", self.file.display())
+        } else {
+            format!(
+                "{} differs from the schema; run `vivr env example` to regenerate it\n",
+                self.file.display()
+            )
+        }
+    }
+
+    fn outcome(&self) -> Outcome {
+        Outcome::check(!self.up_to_date)
+    }
+}
+
+impl Report for DiffReport {
+    fn text(&self) -> String {
+        let mut table = table(["variable", &self.a, &self.b, "finding"]);
+        for k in &self.only_in_a {
+            table.add_row([k.as_str(), "set", "—", "missing on one side"]);
+        }
+        for k in &self.only_in_b {
+            table.add_row([k.as_str(), "—", "set", "missing on one side"]);
+        }
+        for d in &self.type_drift {
+            table.add_row([d.variable.as_str(), &d.a, &d.b, "type drift"]);
+        }
+        for s in &self.same_value {
+            let finding = if s.secret {
+                "same secret value in both"
+            } else {
+                "same value"
+            };
+            table.add_row([s.variable.as_str(), "=", "=", finding]);
+        }
+        for k in &self.different {
+            table.add_row([k.as_str(), "set", "set", "differs"]);
+        }
+        format!(
+            "{table}\n{} only in {}, {} only in {}, {} type drift, {} shared secret(s)\n",
+            self.only_in_a.len(),
+            self.a,
+            self.only_in_b.len(),
+            self.b,
+            self.type_drift.len(),
+            self.same_value.iter().filter(|s| s.secret).count()
+        )
+    }
+
+    fn outcome(&self) -> Outcome {
+        Outcome::check(self.has_findings())
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,6 +165,9 @@ pub struct ExampleArgs {
     /// Write nothing; exit 1 when the file differs from what the schema gives (for CI).
     #[arg(long)]
     pub check: bool,
+    /// With --check: how to print the result.
+    #[arg(long, value_enum, default_value_t = Format::Text, requires = "check")]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -161,42 +259,29 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
             if !args.no_process_env {
                 sources.push(Source::process_env());
             }
-            let report = check(schema, environment, sources);
-            match args.format {
-                CheckFormat::Text => {
-                    out!(ctx, "{}", report::text(&report, schema, "vivr env check"))
-                }
-                CheckFormat::Json => outln!(ctx, "{:#}", serde_json::to_value(&report)?),
-                CheckFormat::Sarif => outln!(ctx, "{:#}", report::sarif(&report)),
-            }
-            Ok(if report.is_ok() {
-                Outcome::Success
-            } else {
-                Outcome::CheckFailed
-            })
+            let checked = Checked {
+                report: check(schema, environment, sources),
+                schema,
+            };
+            ctx.emit(&checked, args.format)
         }
         Command::Example(args) => {
             let text = report::env_example(schema);
             if args.check {
                 let current = std::fs::read_to_string(&args.output)
                     .with_context(|| format!("reading {}", args.output.display()))?;
-                if current == text {
-                    outln!(ctx, "{} is up to date", args.output.display());
-                    return Ok(Outcome::Success);
-                }
-                outln!(
-                    ctx,
-                    "{} differs from the schema; run `vivr env example` to regenerate it",
-                    args.output.display()
-                );
-                return Ok(Outcome::CheckFailed);
+                let report = ExampleCheck {
+                    up_to_date: current == text,
+                    file: args.output,
+                };
+                return ctx.emit(&report, args.format);
             }
             if args.output.as_os_str() == "-" {
-                out!(ctx, "{text}");
+                ctx.printer.write(&text)?;
             } else {
                 std::fs::write(&args.output, text)
                     .with_context(|| format!("writing {}", args.output.display()))?;
-                eprintln!(
+                tracing::info!(
                     "wrote {} ({} variables)",
                     args.output.display(),
                     schema.variables.len()
@@ -205,58 +290,14 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Doc => {
-            out!(ctx, "{}", report::markdown(schema));
+            ctx.printer.write(&report::markdown(schema))?;
             Ok(Outcome::Success)
         }
         Command::Diff(args) => {
             let endpoint = args.endpoint_url.as_deref();
             let a = load(&args.a, &mut secrets, endpoint, "vivr env diff", ctx).await?;
             let b = load(&args.b, &mut secrets, endpoint, "vivr env diff", ctx).await?;
-            let report = diff(schema, &a, &b);
-            match args.format {
-                Format::Json => outln!(ctx, "{:#}", serde_json::to_value(&report)?),
-                Format::Text => {
-                    let mut table = Table::new();
-                    table.load_preset(UTF8_FULL_CONDENSED);
-                    table.set_header(["variable", &report.a, &report.b, "finding"]);
-                    for k in &report.only_in_a {
-                        table.add_row([k.as_str(), "set", "—", "missing on one side"]);
-                    }
-                    for k in &report.only_in_b {
-                        table.add_row([k.as_str(), "—", "set", "missing on one side"]);
-                    }
-                    for d in &report.type_drift {
-                        table.add_row([d.variable.as_str(), &d.a, &d.b, "type drift"]);
-                    }
-                    for s in &report.same_value {
-                        let finding = if s.secret {
-                            "same secret value in both"
-                        } else {
-                            "same value"
-                        };
-                        table.add_row([s.variable.as_str(), "=", "=", finding]);
-                    }
-                    for k in &report.different {
-                        table.add_row([k.as_str(), "set", "set", "differs"]);
-                    }
-                    outln!(ctx, "{table}");
-                    outln!(
-                        ctx,
-                        "{} only in {}, {} only in {}, {} type drift, {} shared secret(s)",
-                        report.only_in_a.len(),
-                        report.a,
-                        report.only_in_b.len(),
-                        report.b,
-                        report.type_drift.len(),
-                        report.same_value.iter().filter(|s| s.secret).count()
-                    );
-                }
-            }
-            Ok(if report.has_findings() {
-                Outcome::CheckFailed
-            } else {
-                Outcome::Success
-            })
+            ctx.emit(&diff(schema, &a, &b), args.format)
         }
     }
 }

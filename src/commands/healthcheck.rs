@@ -10,8 +10,8 @@ use hyper_util::rt::TokioIo;
 
 use crate::cli::Format;
 use crate::exit::Outcome;
-use crate::outln;
-use crate::output::Ctx;
+use crate::output::{Ctx, Report};
+use serde::Serialize;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -93,27 +93,41 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         Ok(Err(err)) => (false, None, format!("{err:#}")),
         Ok(Ok((status, body))) => (status == 200, Some(status), body),
     };
-    match args.format {
-        Format::Json => outln!(
-            ctx,
-            "{}",
-            serde_json::json!({"url": args.url, "healthy": healthy, "status": status, "detail": detail})
-        ),
-        Format::Text => match status {
-            Some(code) => outln!(
-                ctx,
-                "{} {code} {}",
-                if healthy { "healthy" } else { "unhealthy" },
-                detail.trim()
+    let report = Probe {
+        url: args.url,
+        healthy,
+        status,
+        detail,
+    };
+    ctx.emit(&report, args.format)
+}
+
+/// What the readiness endpoint answered, or why it did not.
+#[derive(Debug, Serialize)]
+pub struct Probe {
+    url: String,
+    healthy: bool,
+    /// The HTTP status, when the server answered.
+    status: Option<u16>,
+    /// The answer's body (at most 2,000 characters), or the error.
+    detail: String,
+}
+
+impl Report for Probe {
+    fn text(&self) -> String {
+        match self.status {
+            Some(code) => format!(
+                "{} {code} {}\n",
+                if self.healthy { "healthy" } else { "unhealthy" },
+                self.detail.trim()
             ),
-            None => outln!(ctx, "unhealthy: {detail}"),
-        },
+            None => format!("unhealthy: {}\n", self.detail),
+        }
     }
-    Ok(if healthy {
-        Outcome::Success
-    } else {
-        Outcome::CheckFailed
-    })
+
+    fn outcome(&self) -> Outcome {
+        Outcome::check(!self.healthy)
+    }
 }
 
 #[cfg(test)]

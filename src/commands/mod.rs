@@ -1,4 +1,5 @@
-//! One module per subcommand: each parses its arguments, calls the capability modules, and prints.
+//! One module per subcommand: each parses its arguments, calls the capability modules, and hands a typed report
+//! (`output::Report`) to `Ctx::emit`, which prints it as text or JSON and gives the exit code.
 
 pub mod admin;
 pub mod backup;

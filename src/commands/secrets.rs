@@ -7,17 +7,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::cli::Format;
 use crate::config::sources::Source;
 use crate::exit::Outcome;
-use crate::outln;
-use crate::output::Ctx;
+use crate::output::{Ctx, Report, table};
 use crate::secrets::posture::{self, Policy, Severity};
-use crate::secrets::{RotationOutcome, Secrets, redacted};
+use crate::secrets::{RotationOutcome, Secrets, Summary, redacted};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -71,6 +69,9 @@ pub enum Command {
         /// Store every variable of this dotenv file (replacing the secret's variables).
         #[arg(long, value_name = "FILE")]
         from_env_file: Option<PathBuf>,
+        /// How to print the result.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Run a command with the secrets' variables in its environment (later secrets override earlier ones).
     Run {
@@ -169,32 +170,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     .await?;
     match args.command {
         Command::List { prefix, format } => {
-            let list = secrets.list(&prefix).await?;
-            match format {
-                Format::Json => outln!(ctx, "{:#}", json!({ "secrets": list })),
-                Format::Text => {
-                    let mut table = Table::new();
-                    table.load_preset(UTF8_FULL_CONDENSED);
-                    table.set_header([
-                        "name",
-                        "rotation",
-                        "last changed",
-                        "last rotated",
-                        "last accessed",
-                    ]);
-                    for s in &list {
-                        table.add_row([
-                            s.name.clone(),
-                            if s.rotation_enabled { "on" } else { "off" }.to_string(),
-                            s.last_changed.clone().unwrap_or_else(|| "—".into()),
-                            s.last_rotated.clone().unwrap_or_else(|| "—".into()),
-                            s.last_accessed.clone().unwrap_or_else(|| "—".into()),
-                        ]);
-                    }
-                    outln!(ctx, "{table}");
-                }
-            }
-            Ok(Outcome::Success)
+            let report = ListReport {
+                secrets: secrets.list(&prefix).await?,
+            };
+            ctx.emit(&report, format)
         }
         Command::Get {
             name,
@@ -229,44 +208,32 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
                     )
                 })
                 .collect();
-            match format {
-                Format::Json => outln!(
-                    ctx,
-                    "{:#}",
-                    json!({
-                        "secret": name, "arn": value.arn, "version_id": value.version_id,
-                        "stages": value.stages, "revealed": reveal, "variables": shown,
-                    })
-                ),
-                Format::Text => {
-                    eprintln!(
-                        "{name} version {} ({}){}",
-                        value.version_id,
-                        value.stages.join(", "),
-                        if reveal {
-                            ""
-                        } else {
-                            " — redacted; --reveal shows the values"
-                        }
-                    );
-                    if reveal && key.is_some() {
-                        // One value alone, for `$(vivr secrets get NAME --key K --reveal)`.
-                        for v in shown.values() {
-                            outln!(ctx, "{v}");
-                        }
-                    } else {
-                        for (k, v) in &shown {
-                            outln!(ctx, "{k}={v}");
-                        }
-                    }
+            tracing::info!(
+                "{name} version {} ({}){}",
+                value.version_id,
+                value.stages.join(", "),
+                if reveal {
+                    ""
+                } else {
+                    " — redacted; --reveal shows the values"
                 }
-            }
-            Ok(Outcome::Success)
+            );
+            let report = GetReport {
+                secret: name,
+                arn: value.arn,
+                version_id: value.version_id,
+                stages: value.stages,
+                revealed: reveal,
+                variables: shown,
+                one_value: reveal && key.is_some(),
+            };
+            ctx.emit(&report, format)
         }
         Command::Put {
             name,
             key,
             from_env_file,
+            format,
         } => {
             let variables = match (key, from_env_file) {
                 (_, Some(file)) => {
@@ -303,12 +270,12 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
                 }
             };
             let version = secrets.write(&name, &variables).await?;
-            outln!(
-                ctx,
-                "{name}: version {version} stored with {} variable(s)",
-                variables.len()
-            );
-            Ok(Outcome::Success)
+            let report = PutReport {
+                secret: name,
+                version_id: version,
+                variables: variables.keys().cloned().collect(),
+            };
+            ctx.emit(&report, format)
         }
         Command::Run {
             names,
@@ -379,33 +346,12 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
                     Duration::from_secs(timeout_secs),
                 )
                 .await?;
-            match format {
-                Format::Json => outln!(ctx, "{:#}", json!({ "secret": name, "rotation": outcome })),
-                Format::Text => match &outcome {
-                    RotationOutcome::Finished {
-                        previous_version,
-                        current_version,
-                    } => outln!(
-                        ctx,
-                        "{name}: rotated; AWSCURRENT is version {} (was {})",
-                        current_version.as_deref().unwrap_or("?"),
-                        previous_version.as_deref().unwrap_or("?")
-                    ),
-                    RotationOutcome::Stuck {
-                        pending_version,
-                        current_version,
-                    } => outln!(
-                        ctx,
-                        "{name}: the rotation is stuck — AWSPENDING is on version {pending_version}, AWSCURRENT on {} \
-                         after {timeout_secs} s; check the rotation function's logs",
-                        current_version.as_deref().unwrap_or("?")
-                    ),
-                },
-            }
-            Ok(match outcome {
-                RotationOutcome::Finished { .. } => Outcome::Success,
-                RotationOutcome::Stuck { .. } => Outcome::CheckFailed,
-            })
+            let report = RotateReport {
+                secret: name,
+                rotation: outcome,
+                timeout_secs,
+            };
+            ctx.emit(&report, format)
         }
         Command::Audit {
             prefix,
@@ -430,39 +376,164 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
                 findings.extend(posture::assess(&described, now, &policy));
             }
             let failing = findings.iter().filter(|f| f.severity >= fail_on).count();
-            match format {
-                Format::Json => outln!(
-                    ctx,
-                    "{:#}",
-                    json!({ "secrets": list.len(), "findings": findings, "fail_on": fail_on, "failing": failing })
-                ),
-                Format::Text => {
-                    let mut table = Table::new();
-                    table.load_preset(UTF8_FULL_CONDENSED);
-                    table.set_header(["secret", "severity", "check", "finding"]);
-                    for f in &findings {
-                        table.add_row([
-                            f.secret.clone(),
-                            format!("{:?}", f.severity).to_lowercase(),
-                            f.check.to_string(),
-                            f.message.clone(),
-                        ]);
-                    }
-                    outln!(ctx, "{table}");
-                    outln!(
-                        ctx,
-                        "{} secret(s), {} finding(s), {failing} at or above {:?}",
-                        list.len(),
-                        findings.len(),
-                        fail_on
-                    );
-                }
-            }
-            Ok(if failing > 0 {
-                Outcome::CheckFailed
-            } else {
-                Outcome::Success
-            })
+            let report = AuditReport {
+                secrets: list.len(),
+                findings,
+                fail_on,
+                failing,
+            };
+            ctx.emit(&report, format)
         }
+    }
+}
+
+/// `secrets list`.
+#[derive(Debug, Serialize)]
+pub struct ListReport {
+    secrets: Vec<Summary>,
+}
+
+impl Report for ListReport {
+    fn text(&self) -> String {
+        let mut table = table([
+            "name",
+            "rotation",
+            "last changed",
+            "last rotated",
+            "last accessed",
+        ]);
+        let or_dash = |d: &Option<String>| d.clone().unwrap_or_else(|| "—".into());
+        for s in &self.secrets {
+            table.add_row([
+                s.name.clone(),
+                if s.rotation_enabled { "on" } else { "off" }.to_string(),
+                or_dash(&s.last_changed),
+                or_dash(&s.last_rotated),
+                or_dash(&s.last_accessed),
+            ]);
+        }
+        format!("{table}\n")
+    }
+}
+
+/// `secrets get`: the variables, redacted unless revealed.
+#[derive(Debug, Serialize)]
+pub struct GetReport {
+    secret: String,
+    arn: String,
+    version_id: String,
+    stages: Vec<String>,
+    revealed: bool,
+    variables: BTreeMap<String, String>,
+    /// `--reveal --key K`: the text is the value alone, for `$(vivr secrets get NAME --key K --reveal)`.
+    #[serde(skip)]
+    one_value: bool,
+}
+
+impl Report for GetReport {
+    fn text(&self) -> String {
+        self.variables
+            .iter()
+            .map(|(k, v)| {
+                if self.one_value {
+                    format!("{v}\n")
+                } else {
+                    format!("{k}={v}\n")
+                }
+            })
+            .collect()
+    }
+}
+
+/// `secrets put`: the version stored and the names of its variables (never their values).
+#[derive(Debug, Serialize)]
+pub struct PutReport {
+    secret: String,
+    version_id: String,
+    variables: Vec<String>,
+}
+
+impl Report for PutReport {
+    fn text(&self) -> String {
+        format!(
+            "{}: version {} stored with {} variable(s): {}\n",
+            self.secret,
+            self.version_id,
+            self.variables.len(),
+            self.variables.join(", ")
+        )
+    }
+}
+
+/// `secrets rotate`: finished, or stuck with AWSPENDING on a version.
+#[derive(Debug, Serialize)]
+pub struct RotateReport {
+    secret: String,
+    rotation: RotationOutcome,
+    #[serde(skip)]
+    timeout_secs: u64,
+}
+
+impl Report for RotateReport {
+    fn text(&self) -> String {
+        let name = &self.secret;
+        let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+        match &self.rotation {
+            RotationOutcome::Finished {
+                previous_version,
+                current_version,
+            } => format!(
+                "{name}: rotated; AWSCURRENT is version {} (was {})\n",
+                version(current_version),
+                version(previous_version)
+            ),
+            RotationOutcome::Stuck {
+                pending_version,
+                current_version,
+            } => format!(
+                "{name}: the rotation is stuck — AWSPENDING is on version {pending_version}, AWSCURRENT on {} after \
+                 {} s; check the rotation function's logs\n",
+                version(current_version),
+                self.timeout_secs
+            ),
+        }
+    }
+
+    fn outcome(&self) -> Outcome {
+        Outcome::check(matches!(self.rotation, RotationOutcome::Stuck { .. }))
+    }
+}
+
+/// `secrets audit`: posture findings, and how many reach `--fail-on`.
+#[derive(Debug, Serialize)]
+pub struct AuditReport {
+    secrets: usize,
+    findings: Vec<posture::Finding>,
+    fail_on: Severity,
+    failing: usize,
+}
+
+impl Report for AuditReport {
+    fn text(&self) -> String {
+        let mut table = table(["secret", "severity", "check", "finding"]);
+        for f in &self.findings {
+            table.add_row([
+                f.secret.clone(),
+                format!("{:?}", f.severity).to_lowercase(),
+                f.check.to_string(),
+                f.message.clone(),
+            ]);
+        }
+        format!(
+            "{table}\n{} secret(s), {} finding(s), {} at or above {:?}\n",
+            self.secrets,
+            self.findings.len(),
+            self.failing,
+            self.fail_on
+        )
+    }
+
+    fn outcome(&self) -> Outcome {
+        Outcome::check(self.failing > 0)
     }
 }

@@ -57,14 +57,14 @@ pub struct Finding {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct CheckReport {
     pub environment: &'static str,
     /// The sources, lowest precedence first.
     pub sources: Vec<String>,
     pub findings: Vec<Finding>,
 }
 
-impl Report {
+impl CheckReport {
     pub fn errors(&self) -> usize {
         self.findings
             .iter()
@@ -404,7 +404,7 @@ fn is_set(merged: &BTreeMap<String, Resolved>, name: &str) -> bool {
 }
 
 /// Checks `sources` (in any order; they are merged in the documented precedence) for `environment`.
-pub fn check(schema: &Schema, environment: Environment, sources: Vec<Source>) -> Report {
+pub fn check(schema: &Schema, environment: Environment, sources: Vec<Source>) -> CheckReport {
     let sources = in_precedence(sources);
     let mut findings = Vec::new();
     let category_of = |name: &str| schema.variable(name).map(|v| v.category.clone());
@@ -623,7 +623,7 @@ pub fn check(schema: &Schema, environment: Environment, sources: Vec<Source>) ->
             &b.source,
         ))
     });
-    Report {
+    CheckReport {
         environment: environment.as_str(),
         sources: sources.iter().map(|s| s.name.clone()).collect(),
         findings,

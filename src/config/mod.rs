@@ -47,7 +47,7 @@ pub struct ServeConfig {
 /// The configuration `vivr serve` was given failed the schema: the grouped report, ready to print.
 #[derive(Debug)]
 pub struct ConfigReport {
-    pub report: check::Report,
+    pub report: check::CheckReport,
     text: String,
 }
 
@@ -138,7 +138,7 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
         environment.unwrap_or(Environment::Production),
         vec![source.clone()],
     );
-    let refuse = |report: check::Report| {
+    let refuse = |report: check::CheckReport| {
         let text = report::text(&report, schema, "invalid configuration for `vivr serve`");
         ConfigReport { report, text }
     };

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::check::{Kind, Report, Severity};
+use super::check::{CheckReport, Kind, Severity};
 use super::schema::Schema;
 
 fn location(source: Option<&str>, line: Option<usize>) -> String {
@@ -17,7 +17,7 @@ fn location(source: Option<&str>, line: Option<usize>) -> String {
 }
 
 /// One grouped report: missing, invalid, unknown keys, warnings; then the totals.
-pub fn text(report: &Report, schema: &Schema, title: &str) -> String {
+pub fn text(report: &CheckReport, schema: &Schema, title: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -78,7 +78,7 @@ pub fn text(report: &Report, schema: &Schema, title: &str) -> String {
 }
 
 /// SARIF 2.1.0: one result per finding; findings in files point at their line.
-pub fn sarif(report: &Report) -> serde_json::Value {
+pub fn sarif(report: &CheckReport) -> serde_json::Value {
     let mut rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
     rules.sort_unstable();
     rules.dedup();

@@ -15,13 +15,27 @@ pub struct HistoryRow {
     pub logs: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MigrationState {
     Applied,
     Pending,
     Failed,
     Edited,
     Missing,
+}
+
+impl MigrationState {
+    /// The word `status` prints (the JSON value too).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationState::Applied => "applied",
+            MigrationState::Pending => "pending",
+            MigrationState::Failed => "failed",
+            MigrationState::Edited => "edited",
+            MigrationState::Missing => "missing",
+        }
+    }
 }
 
 /// The database's history against this build's migrations.

@@ -21,6 +21,7 @@ mod http_pages;
 mod legacy_upgrade;
 mod migrate_cli;
 mod prisma_interop;
+mod reports;
 mod schema_parity;
 mod secrets_cli;
 mod serve_process;

@@ -37,14 +37,14 @@ fn assert_redacted(what: &str, text: &str) {
     }
 }
 
-struct Moto {
+pub(crate) struct Moto {
     env: Vec<(&'static str, String)>,
     audit: tempfile::TempDir,
     prefix: String,
 }
 
 impl Moto {
-    fn new() -> Option<Self> {
+    pub(crate) fn new() -> Option<Self> {
         let Ok(endpoint) = std::env::var("VIVR_TEST_S3_ENDPOINT") else {
             return common::missing_component(
                 "VIVR_TEST_S3_ENDPOINT (moto_server)",
@@ -74,12 +74,17 @@ impl Moto {
         })
     }
 
-    fn name(&self, suffix: &str) -> String {
+    pub(crate) fn name(&self, suffix: &str) -> String {
         format!("{}/{suffix}", self.prefix)
     }
 
     /// Runs vivr; asserts the redaction of its output unless `reveals` (the caller asked for values).
-    fn vivr(&self, args: &[&str], stdin: Option<&str>, reveals: bool) -> (i32, String, String) {
+    pub(crate) fn vivr(
+        &self,
+        args: &[&str],
+        stdin: Option<&str>,
+        reveals: bool,
+    ) -> (i32, String, String) {
         self.vivr_with(args, stdin, reveals, &[])
     }
 

@@ -388,7 +388,7 @@ async fn postgresql_start_up_requires_migrate_then_serves_a_whole_visit() {
     );
     assert!(status.success(), "{stdout}{stderr}");
     assert!(
-        stdout.contains("camille@exemple.fr is now an administrator"),
+        stdout.contains("camille@exemple.fr promoted: now an administrator"),
         "{stdout}"
     );
     let (status, _, stderr) = vivr_output(

@@ -1,12 +1,10 @@
 //! `vivr migrate checksums`: applied migrations edited since, and recording their new checksums.
 
 use super::*;
-use crate::cli::Format;
 use crate::exit::Outcome;
 use crate::migrate::{self, DeployOptions};
-use crate::outln;
-use crate::output::Ctx;
-use serde_json::json;
+use crate::output::{Ctx, Report};
+use serde::Serialize;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
@@ -24,6 +22,62 @@ pub struct ChecksumsArgs {
     pub lock_timeout: u64,
 }
 
+/// `checksums --update`: the migrations whose checksum was recorded anew, with the audit note kept.
+#[derive(Debug, Serialize)]
+pub struct UpdatedReport {
+    updated: Vec<Updated>,
+}
+
+#[derive(Debug, Serialize)]
+struct Updated {
+    migration: String,
+    audit: String,
+}
+
+impl Report for UpdatedReport {
+    fn text(&self) -> String {
+        if self.updated.is_empty() {
+            return "No applied migration was edited.\n".to_string();
+        }
+        self.updated
+            .iter()
+            .map(|u| format!("{}\n", u.audit))
+            .collect()
+    }
+}
+
+/// `checksums`: the applied migrations that no longer match a file (edited) or have none (missing).
+#[derive(Debug, Serialize)]
+pub struct DriftReport {
+    edited: Vec<String>,
+    missing: Vec<String>,
+}
+
+impl Report for DriftReport {
+    fn text(&self) -> String {
+        if self.edited.is_empty() && self.missing.is_empty() {
+            return "Every applied migration matches its file.\n".to_string();
+        }
+        let edited = self
+            .edited
+            .iter()
+            .map(|name| format!("edited since applied: {name}\n"));
+        let missing = self
+            .missing
+            .iter()
+            .map(|name| format!("applied, but not in these migrations: {name}\n"));
+        edited.chain(missing).collect()
+    }
+
+    fn outcome(&self) -> Outcome {
+        if self.edited.is_empty() && self.missing.is_empty() {
+            Outcome::Success
+        } else {
+            Outcome::MigrationDrift
+        }
+    }
+}
+
 pub async fn run(args: ChecksumsArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let mut target = open(&args.common, !args.update).await?;
     if args.update {
@@ -34,45 +88,18 @@ pub async fn run(args: ChecksumsArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let reason = args.reason.as_deref().unwrap_or_default();
         let updated =
             migrate::update_checksums(&mut target.db, &target.migrations, reason, &options).await?;
-        match args.common.format {
-            Format::Json => outln!(
-                ctx,
-                "{:#}",
-                json!({"updated": updated.iter().map(|(n, note)| json!({"migration": n, "audit": note})).collect::<Vec<_>>()})
-            ),
-            Format::Text if updated.is_empty() => {
-                outln!(ctx, "No applied migration was edited.")
-            }
-            Format::Text => {
-                for (_, note) in &updated {
-                    outln!(ctx, "{note}");
-                }
-            }
-        }
-        return Ok(Outcome::Success);
+        let report = UpdatedReport {
+            updated: updated
+                .into_iter()
+                .map(|(migration, audit)| Updated { migration, audit })
+                .collect(),
+        };
+        return ctx.emit(&report, args.common.format);
     }
     let status = migrate::status(&mut target.db, &target.migrations).await?;
-    match args.common.format {
-        Format::Json => outln!(
-            ctx,
-            "{:#}",
-            json!({"edited": status.edited, "missing": status.missing})
-        ),
-        Format::Text if status.edited.is_empty() && status.missing.is_empty() => {
-            outln!(ctx, "Every applied migration matches its file.")
-        }
-        Format::Text => {
-            for name in &status.edited {
-                outln!(ctx, "edited since applied: {name}");
-            }
-            for name in &status.missing {
-                outln!(ctx, "applied, but not in these migrations: {name}");
-            }
-        }
-    }
-    Ok(if status.edited.is_empty() && status.missing.is_empty() {
-        Outcome::Success
-    } else {
-        Outcome::MigrationDrift
-    })
+    let report = DriftReport {
+        edited: status.edited,
+        missing: status.missing,
+    };
+    ctx.emit(&report, args.common.format)
 }

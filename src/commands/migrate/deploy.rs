@@ -1,15 +1,16 @@
 //! `vivr migrate deploy`: the backup gate, then the pending migrations under the lock, with progress.
 
 use super::*;
+use crate::backup::gate::GateOutcome;
 use crate::backup::{self, BackupStore, PgTools, gate::BackupGate};
 use crate::cli::Format;
 use crate::exit::Outcome;
+use crate::migrate::RowChanges;
+use crate::migrate::lint::FileLint;
 use crate::migrate::{self, DeployOptions};
-use crate::outln;
-use crate::output::Ctx;
+use crate::output::{Ctx, Report, table};
 use anyhow::{Context, bail};
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use serde_json::json;
+use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -165,72 +166,80 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
         };
         tracing::info!(backup = %gate.backup_id, "pre-migration backup {how}");
     }
-    match args.common.format {
-        Format::Json => outln!(
-            ctx,
-            "{:#}",
-            json!({
-                "database": target.url,
-                "backup": gate,
-                "applied": report.applied,
-                "row_changes": report.rows.iter().map(|(name, changes)| json!({
-                    "migration": name,
-                    "method": changes.method,
-                    "tables": changes.tables,
-                    "script_ms": changes.script_ms,
-                    "guard_ms": changes.guard_ms,
-                })).collect::<Vec<_>>(),
-                "lint": report.lint,
-            })
-        ),
-        Format::Text if report.applied.is_empty() => {
-            outln!(
-                ctx,
-                "No pending migrations: the database schema is up to date."
-            )
+    ctx.emit(
+        &DeployedReport {
+            database: target.url,
+            backup: gate,
+            applied: report.applied,
+            row_changes: report
+                .rows
+                .into_iter()
+                .map(|(migration, changes)| MigrationRows { migration, changes })
+                .collect(),
+            lint: report.lint,
+        },
+        args.common.format,
+    )
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeployedReport {
+    database: String,
+    backup: Option<GateOutcome>,
+    applied: Vec<String>,
+    row_changes: Vec<MigrationRows>,
+    lint: Vec<FileLint>,
+}
+
+#[derive(Debug, Serialize)]
+struct MigrationRows {
+    migration: String,
+    #[serde(flatten)]
+    changes: RowChanges,
+}
+
+impl Report for DeployedReport {
+    fn text(&self) -> String {
+        if self.applied.is_empty() {
+            return "No pending migrations: the database schema is up to date.\n".to_string();
         }
-        Format::Text => {
-            if let Some(gate) = &gate {
-                outln!(
-                    ctx,
-                    "Backup {} {} before migrating.",
-                    gate.backup_id,
-                    if gate.reused {
-                        "(reused, verified)"
-                    } else {
-                        "taken and verified"
-                    }
-                );
-            }
-            outln!(ctx, "Applied {} migration(s).", report.applied.len());
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
-            table.set_header(["migration", "table", "rows added", "rows removed", "note"]);
-            for (name, changes) in &report.rows {
-                if changes.tables.is_empty() {
-                    table.add_row([name.as_str(), "(no row changed)", "", "", ""]);
+        let mut text = String::new();
+        if let Some(gate) = &self.backup {
+            text += &format!(
+                "Backup {} {} before migrating.\n",
+                gate.backup_id,
+                if gate.reused {
+                    "(reused, verified)"
+                } else {
+                    "taken and verified"
                 }
-                for t in &changes.tables {
-                    let note = [
-                        (t.created, "created"),
-                        (t.dropped, "dropped"),
-                        (t.rewritten, "rewritten"),
-                    ]
-                    .into_iter()
-                    .filter_map(|(on, word)| on.then_some(word))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                    table.add_row([
-                        name.clone(),
-                        t.table.clone(),
-                        t.inserted.to_string(),
-                        t.deleted.to_string(),
-                        note,
-                    ]);
-                }
-            }
-            outln!(ctx, "{table}");
+            );
         }
+        text += &format!("Applied {} migration(s).\n", self.applied.len());
+        let mut table = table(["migration", "table", "rows added", "rows removed", "note"]);
+        for MigrationRows { migration, changes } in &self.row_changes {
+            if changes.tables.is_empty() {
+                table.add_row([migration.as_str(), "(no row changed)", "", "", ""]);
+            }
+            for t in &changes.tables {
+                let note = [
+                    (t.created, "created"),
+                    (t.dropped, "dropped"),
+                    (t.rewritten, "rewritten"),
+                ]
+                .into_iter()
+                .filter_map(|(on, word)| on.then_some(word))
+                .collect::<Vec<_>>()
+                .join(", ");
+                table.add_row([
+                    migration.clone(),
+                    t.table.clone(),
+                    t.inserted.to_string(),
+                    t.deleted.to_string(),
+                    note,
+                ]);
+            }
+        }
+        text + &format!("{table}\n")
     }
-    Ok(Outcome::Success)
 }

@@ -4,11 +4,9 @@ use crate::cli::Format;
 use crate::exit::Outcome;
 use crate::migrate::lint::{FileLint, Severity};
 use crate::migrate::{self, Migration};
-use crate::outln;
-use crate::output::Ctx;
+use crate::output::{Ctx, Report, table};
 use anyhow::Context;
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use serde_json::json;
+use serde::Serialize;
 use std::path::PathBuf;
 use vivr_shop::store::Backend;
 
@@ -49,62 +47,73 @@ fn read_lint_target(path: &std::path::Path) -> anyhow::Result<Vec<Migration>> {
     migrate::from_dir(path, Backend::Postgres)
 }
 
-/// Lint findings as a table (text) or a list (JSON).
-pub(super) fn print_lint(ctx: &Ctx, reports: &[FileLint], format: Format) -> anyhow::Result<()> {
-    match format {
-        Format::Json => outln!(ctx, "{:#}", json!({ "files": reports })),
-        Format::Text => {
-            let findings: Vec<&crate::migrate::lint::Finding> =
-                reports.iter().flat_map(|r| &r.findings).collect();
-            if findings.is_empty() {
-                outln!(ctx, "Lint: no findings in {} file(s).", reports.len());
-                return Ok(());
-            }
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
-            table.set_header(["migration", "line", "rule", "severity", "message"]);
-            for f in &findings {
-                // The first sentence; the rest is squawk's explanation, in the JSON output.
-                let mut message = f
-                    .message
-                    .split_inclusive(". ")
-                    .next()
-                    .unwrap_or(&f.message)
-                    .trim()
-                    .to_string();
-                if let Some(help) = &f.help {
-                    message.push_str("\n→ ");
-                    message.push_str(help);
-                }
-                if let Some(why) = &f.downgraded {
-                    message.push_str("\n(not blocking: ");
-                    message.push_str(why);
-                    message.push(')');
-                }
-                table.add_row([
-                    f.migration.clone(),
-                    f.line.to_string(),
-                    f.rule.clone(),
-                    match f.severity {
-                        Severity::Block => "BLOCKS".to_string(),
-                        Severity::Warn => "warning".to_string(),
-                    },
-                    message,
-                ]);
-            }
-            outln!(ctx, "{table}");
-            let blocking = findings
-                .iter()
-                .filter(|f| f.severity == Severity::Block)
-                .count();
-            outln!(
-                ctx,
-                "{blocking} blocking finding(s), {} warning(s).",
-                findings.len() - blocking
-            );
-        }
+/// The lint of some migration files: findings as a table (text) or the files with all their detail (JSON).
+#[derive(Debug, Serialize)]
+pub struct LintReport {
+    pub files: Vec<FileLint>,
+}
+
+impl LintReport {
+    pub fn blocking(&self) -> usize {
+        self.files.iter().flat_map(|f| f.blocking()).count()
     }
-    Ok(())
+}
+
+impl Report for LintReport {
+    fn text(&self) -> String {
+        findings_text(&self.files)
+    }
+
+    fn outcome(&self) -> Outcome {
+        Outcome::check(self.blocking() > 0)
+    }
+}
+
+/// The findings of some files as a table, with a count of blocking ones (also under `plan`'s steps).
+pub(super) fn findings_text(files: &[FileLint]) -> String {
+    let findings: Vec<&crate::migrate::lint::Finding> =
+        files.iter().flat_map(|r| &r.findings).collect();
+    if findings.is_empty() {
+        return format!("Lint: no findings in {} file(s).\n", files.len());
+    }
+    let mut table = table(["migration", "line", "rule", "severity", "message"]);
+    for f in &findings {
+        // The first sentence; the rest is squawk's explanation, in the JSON output.
+        let mut message = f
+            .message
+            .split_inclusive(". ")
+            .next()
+            .unwrap_or(&f.message)
+            .trim()
+            .to_string();
+        if let Some(help) = &f.help {
+            message.push_str("\n→ ");
+            message.push_str(help);
+        }
+        if let Some(why) = &f.downgraded {
+            message.push_str("\n(not blocking: ");
+            message.push_str(why);
+            message.push(')');
+        }
+        table.add_row([
+            f.migration.clone(),
+            f.line.to_string(),
+            f.rule.clone(),
+            match f.severity {
+                Severity::Block => "BLOCKS".to_string(),
+                Severity::Warn => "warning".to_string(),
+            },
+            message,
+        ]);
+    }
+    let blocking = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Block)
+        .count();
+    format!(
+        "{table}\n{blocking} blocking finding(s), {} warning(s).\n",
+        findings.len() - blocking
+    )
 }
 
 pub async fn run(args: LintArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -112,14 +121,9 @@ pub async fn run(args: LintArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
         None => migrate::embedded(Backend::Postgres),
         Some(path) => read_lint_target(path)?,
     };
-    let reports: Vec<FileLint> = migrations
+    let files = migrations
         .iter()
         .map(|m| crate::migrate::lint::lint(m, &args.pg_version))
         .collect();
-    print_lint(ctx, &reports, args.format)?;
-    Ok(if reports.iter().any(|r| r.blocking().next().is_some()) {
-        Outcome::CheckFailed
-    } else {
-        Outcome::Success
-    })
+    ctx.emit(&LintReport { files }, args.format)
 }

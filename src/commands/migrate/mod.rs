@@ -9,7 +9,7 @@ use vivr_shop::store::Backend;
 
 use crate::cli::{DatabaseArgs, Format};
 use crate::exit::Outcome;
-use crate::migrate::{self, Db, Migration, MigrationState};
+use crate::migrate::{self, Db, Migration};
 use crate::output::Ctx;
 
 mod checksums;
@@ -113,16 +113,6 @@ async fn open(common: &CommonArgs, read_only: bool) -> anyhow::Result<Target> {
         migrations,
         url: redact_url(database_url),
     })
-}
-
-fn state_word(state: MigrationState) -> &'static str {
-    match state {
-        MigrationState::Applied => "applied",
-        MigrationState::Pending => "pending",
-        MigrationState::Failed => "failed",
-        MigrationState::Edited => "edited",
-        MigrationState::Missing => "missing",
-    }
 }
 
 pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {

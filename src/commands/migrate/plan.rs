@@ -1,172 +1,203 @@
 //! `vivr migrate plan`: what `deploy` would do, changing nothing.
 
+use std::collections::BTreeMap;
+
 use super::*;
 use crate::backup::BackupStore;
-use crate::cli::Format;
 use crate::exit::Outcome;
 use crate::migrate::lint::FileLint;
-use crate::migrate::{self, Db, Migration, Status, checksum};
-use crate::outln;
-use crate::output::Ctx;
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use serde_json::json;
+use crate::migrate::{self, Db, Status, checksum};
+use crate::output::{Ctx, Report, table};
+use serde::Serialize;
 use vivr_shop::store::Backend;
 
-fn print_plan(
-    ctx: &Ctx,
-    target: &Target,
-    status: &Status,
-    lint: &[FileLint],
-    args: &DeployArgs,
-    gate_store: anyhow::Result<Option<Box<dyn BackupStore>>>,
-) -> anyhow::Result<()> {
-    let options = args.options();
-    let holding = match target.db.backend() {
-        Backend::Postgres => "holding the migration lock",
-        Backend::Sqlite => "a VACUUM INTO copy checked by PRAGMA integrity_check",
-    };
-    let backup_gate = match gate_store {
-        Ok(Some(store)) => Some(match args.gate.backup_max_age {
-            Some(age) => format!(
-                "reuses a verified backup (level ≥ 2) at the current head from the last {age} min in {}, or takes one \
-                 there and verifies it (level 2), {holding}; pinned {} days",
-                store.describe(),
-                args.gate.backup_pin_days
-            ),
-            None => format!(
-                "takes a backup into {} and verifies it (level 2), {holding}; pinned {} days",
-                store.describe(),
-                args.gate.backup_pin_days
-            ),
-        }),
-        Ok(None) => None,
-        Err(err) => Some(format!("refuses: {err:#}")),
-    };
-    let blocking = lint.iter().flat_map(|l| l.blocking()).count();
-    let refusal = status
-        .ensure_deployable()
-        .err()
-        .map(|e| format!("{e:#}"))
-        .or_else(|| {
-            (blocking > 0 && !args.allow_destructive).then(|| {
-                format!("lint finds {blocking} blocking problem(s) (see below; --allow-destructive overrides)")
-            })
-        });
-    let pending: Vec<&Migration> = target
-        .migrations
-        .iter()
-        .filter(|m| status.pending.iter().any(|p| *p == m.name))
-        .collect();
-    let transaction = |name: &str| match target.db.backend() {
-        Backend::Postgres if lint.iter().any(|l| l.migration == name && !l.transactional) => {
-            "none: one statement that cannot run in a transaction"
-        }
-        Backend::Postgres => "one transaction (the file runs as a single simple query)",
-        Backend::Sqlite => "one explicit transaction",
-    };
-    let settings = |name: &str| match target.db.backend() {
-        Backend::Postgres => Db::session_settings(name, &options),
-        Backend::Sqlite => Vec::new(),
-    };
-    match args.common.format {
-        Format::Json => {
-            let body = json!({
-                "database": target.url,
-                "backend": target.db.backend().as_str(),
-                "would_refuse": refusal,
-                "postgres_only_guards_skipped": match target.db.backend() {
-                    Backend::Sqlite => json!(["advisory lock", "lint", "lock_timeout", "statement_timeout", "lock retries"]),
-                    Backend::Postgres => json!([]),
-                },
-                "creates_history_table": status.table_missing && refusal.is_none(),
-                "advisory_lock": match target.db.backend() {
-                    Backend::Postgres => json!({"key": migrate::ADVISORY_LOCK_KEY, "wait_secs": args.lock_timeout}),
-                    Backend::Sqlite => json!(null),
-                },
-                "lint": lint,
-                "backup": if pending.is_empty() { None } else { backup_gate.clone() },
-                "pending": pending.iter().map(|m| json!({
-                    "name": m.name,
-                    "checksum": checksum(&m.sql),
-                    "transaction": transaction(&m.name),
-                    "locks": lint.iter().find(|l| l.migration == m.name).map(|l| l.strongest_locks()).unwrap_or_default(),
-                    "session": settings(&m.name).into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-                })).collect::<Vec<_>>(),
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    database: String,
+    backend: &'static str,
+    /// Why deploy would not start, if it would not.
+    would_refuse: Option<String>,
+    postgres_only_guards_skipped: Vec<&'static str>,
+    creates_history_table: bool,
+    advisory_lock: Option<AdvisoryLock>,
+    lint: Vec<FileLint>,
+    /// What the backup gate would do (only when something is pending).
+    backup: Option<String>,
+    pending: Vec<PlannedMigration>,
+}
+
+#[derive(Debug, Serialize)]
+struct AdvisoryLock {
+    key: i64,
+    wait_secs: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct PlannedMigration {
+    name: String,
+    checksum: String,
+    transaction: &'static str,
+    /// The strongest lock taken on each table: (table, mode).
+    locks: Vec<(String, String)>,
+    session: BTreeMap<&'static str, String>,
+}
+
+impl PlanReport {
+    fn new(
+        target: &Target,
+        status: &Status,
+        lint: Vec<FileLint>,
+        args: &DeployArgs,
+        gate_store: anyhow::Result<Option<Box<dyn BackupStore>>>,
+    ) -> Self {
+        let options = args.options();
+        let backend = target.db.backend();
+        let holding = match backend {
+            Backend::Postgres => "holding the migration lock",
+            Backend::Sqlite => "a VACUUM INTO copy checked by PRAGMA integrity_check",
+        };
+        let backup_gate = match gate_store {
+            Ok(Some(store)) => Some(match args.gate.backup_max_age {
+                Some(age) => format!(
+                    "reuses a verified backup (level ≥ 2) at the current head from the last {age} min in {}, or takes \
+                     one there and verifies it (level 2), {holding}; pinned {} days",
+                    store.describe(),
+                    args.gate.backup_pin_days
+                ),
+                None => format!(
+                    "takes a backup into {} and verifies it (level 2), {holding}; pinned {} days",
+                    store.describe(),
+                    args.gate.backup_pin_days
+                ),
+            }),
+            Ok(None) => None,
+            Err(err) => Some(format!("refuses: {err:#}")),
+        };
+        let blocking = lint.iter().flat_map(|l| l.blocking()).count();
+        let would_refuse = status
+            .ensure_deployable()
+            .err()
+            .map(|e| format!("{e:#}"))
+            .or_else(|| {
+                (blocking > 0 && !args.allow_destructive).then(|| {
+                    format!("lint finds {blocking} blocking problem(s) (see below; --allow-destructive overrides)")
+                })
             });
-            outln!(ctx, "{body:#}");
-        }
-        Format::Text => {
-            if let Some(refusal) = &refusal {
-                outln!(ctx, "deploy would refuse to start:\n{refusal}");
-                if blocking > 0 {
-                    super::lint::print_lint(ctx, lint, Format::Text)?;
+        let pending: Vec<PlannedMigration> = target
+            .migrations
+            .iter()
+            .filter(|m| status.pending.iter().any(|p| *p == m.name))
+            .map(|m| {
+                let file_lint = lint.iter().find(|l| l.migration == m.name);
+                PlannedMigration {
+                    name: m.name.to_string(),
+                    checksum: checksum(&m.sql),
+                    transaction: match backend {
+                        Backend::Postgres if file_lint.is_some_and(|l| !l.transactional) => {
+                            "none: one statement that cannot run in a transaction"
+                        }
+                        Backend::Postgres => {
+                            "one transaction (the file runs as a single simple query)"
+                        }
+                        Backend::Sqlite => "one explicit transaction",
+                    },
+                    locks: file_lint.map(FileLint::strongest_locks).unwrap_or_default(),
+                    session: match backend {
+                        Backend::Postgres => Db::session_settings(&m.name, &options)
+                            .into_iter()
+                            .collect(),
+                        Backend::Sqlite => BTreeMap::new(),
+                    },
                 }
-                return Ok(());
-            }
-            if pending.is_empty() {
-                outln!(ctx, "Nothing to apply: the database schema is up to date.");
-                return Ok(());
-            }
-            if target.db.backend() == Backend::Postgres {
-                outln!(
-                    ctx,
-                    "Takes pg_advisory_lock({}) (waits up to {} s), then applies, in order:",
-                    migrate::ADVISORY_LOCK_KEY,
-                    args.lock_timeout
-                );
+            })
+            .collect();
+        PlanReport {
+            database: target.url.clone(),
+            backend: backend.as_str(),
+            creates_history_table: status.table_missing && would_refuse.is_none(),
+            would_refuse,
+            postgres_only_guards_skipped: match backend {
+                Backend::Sqlite => vec![
+                    "advisory lock",
+                    "lint",
+                    "lock_timeout",
+                    "statement_timeout",
+                    "lock retries",
+                ],
+                Backend::Postgres => Vec::new(),
+            },
+            advisory_lock: (backend == Backend::Postgres).then_some(AdvisoryLock {
+                key: migrate::ADVISORY_LOCK_KEY,
+                wait_secs: args.lock_timeout,
+            }),
+            lint,
+            backup: if pending.is_empty() {
+                None
             } else {
-                outln!(
-                    ctx,
-                    "Applies, in order (SQLite: no advisory lock — SQLite serialises writers itself —, no lint, \
-                     lock_timeout or statement_timeout; those guards exist on PostgreSQL only):"
-                );
-            }
-            if let Some(gate) = &backup_gate {
-                outln!(ctx, "  Backup first: {gate}");
-            }
-            if status.table_missing {
-                outln!(ctx, "  (first creates the _prisma_migrations table)");
-            }
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
-            table.set_header([
-                "#",
-                "migration",
-                "checksum",
-                "transaction",
-                "session settings",
-            ]);
-            for (i, m) in pending.iter().enumerate() {
-                let session = settings(&m.name)
-                    .into_iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                table.add_row([
-                    (i + 1).to_string(),
-                    m.name.to_string(),
-                    checksum(&m.sql)[..12].to_string(),
-                    transaction(&m.name).to_string(),
-                    lint.iter()
-                        .find(|l| l.migration == m.name)
-                        .map(|l| {
-                            l.strongest_locks()
-                                .iter()
-                                .map(|(t, mode)| format!("{t}: {mode}"))
-                                .collect::<Vec<_>>()
-                                .join("\n")
-                        })
-                        .unwrap_or_default(),
-                    session,
-                ]);
-            }
-            outln!(ctx, "{table}");
-            if target.db.backend() == Backend::Postgres {
-                super::lint::print_lint(ctx, lint, Format::Text)?;
-            }
+                backup_gate
+            },
+            pending,
         }
     }
-    Ok(())
+}
+
+impl Report for PlanReport {
+    fn text(&self) -> String {
+        if let Some(refusal) = &self.would_refuse {
+            let mut text = format!("deploy would refuse to start:\n{refusal}\n");
+            if self.lint.iter().any(|l| l.blocking().next().is_some()) {
+                text += &super::lint::findings_text(&self.lint);
+            }
+            return text;
+        }
+        if self.pending.is_empty() {
+            return "Nothing to apply: the database schema is up to date.\n".to_string();
+        }
+        let mut text = match &self.advisory_lock {
+            Some(lock) => format!(
+                "Takes pg_advisory_lock({}) (waits up to {} s), then applies, in order:\n",
+                lock.key, lock.wait_secs
+            ),
+            None => "Applies, in order (SQLite: no advisory lock — SQLite serialises writers itself —, no lint, \
+                     lock_timeout or statement_timeout; those guards exist on PostgreSQL only):\n"
+                .to_string(),
+        };
+        if let Some(gate) = &self.backup {
+            text += &format!("  Backup first: {gate}\n");
+        }
+        if self.creates_history_table {
+            text += "  (first creates the _prisma_migrations table)\n";
+        }
+        let mut table = table([
+            "#",
+            "migration",
+            "checksum",
+            "transaction",
+            "locks",
+            "session settings",
+        ]);
+        for (i, m) in self.pending.iter().enumerate() {
+            let lines = |pairs: Vec<String>| pairs.join("\n");
+            table.add_row([
+                (i + 1).to_string(),
+                m.name.clone(),
+                m.checksum.get(..12).unwrap_or_default().to_string(),
+                m.transaction.to_string(),
+                lines(
+                    m.locks
+                        .iter()
+                        .map(|(t, mode)| format!("{t}: {mode}"))
+                        .collect(),
+                ),
+                lines(m.session.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            ]);
+        }
+        text += &format!("{table}\n");
+        if self.advisory_lock.is_some() {
+            text += &super::lint::findings_text(&self.lint);
+        }
+        text
+    }
 }
 
 pub async fn run(args: DeployArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -174,6 +205,6 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let status = migrate::status(&mut target.db, &target.migrations).await?;
     let lint = migrate::lint_pending(&mut target.db, &target.migrations, &status).await?;
     let gate_store = args.gate.store().await;
-    print_plan(ctx, &target, &status, &lint, &args, gate_store)?;
-    Ok(Outcome::Success)
+    let report = PlanReport::new(&target, &status, lint, &args, gate_store);
+    ctx.emit(&report, args.common.format)
 }

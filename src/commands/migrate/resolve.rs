@@ -1,13 +1,11 @@
 //! `vivr migrate resolve`: record a migration as applied (baseline) or a failed one as rolled back.
 
 use super::*;
-use crate::cli::Format;
 use crate::exit::Outcome;
 use crate::migrate::{self, DeployOptions};
-use crate::outln;
-use crate::output::Ctx;
+use crate::output::{Ctx, Report};
 use anyhow::bail;
-use serde_json::json;
+use serde::Serialize;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
@@ -44,9 +42,21 @@ pub async fn run(args: ResolveArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
         }
         _ => bail!("give exactly one of --applied NAME or --rolled-back NAME"),
     };
-    match args.common.format {
-        Format::Json => outln!(ctx, "{:#}", json!({"migration": name, "result": done})),
-        Format::Text => outln!(ctx, "Migration {name} {done}."),
+    let report = Resolved {
+        migration: name.clone(),
+        result: done,
+    };
+    ctx.emit(&report, args.common.format)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Resolved {
+    migration: String,
+    result: &'static str,
+}
+
+impl Report for Resolved {
+    fn text(&self) -> String {
+        format!("Migration {} {}.\n", self.migration, self.result)
     }
-    Ok(Outcome::Success)
 }

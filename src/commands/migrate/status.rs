@@ -1,13 +1,10 @@
 //! `vivr migrate status`: the history against the migrations, and its exit code.
 
 use super::*;
-use crate::cli::Format;
 use crate::exit::Outcome;
 use crate::migrate::{self, Migration, MigrationState, Status, checksum};
-use crate::outln;
-use crate::output::Ctx;
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use serde_json::json;
+use crate::output::{Ctx, Report, table};
+use serde::Serialize;
 
 /// The exit code `status` gives, most serious first: the same as `deploy` refusing that state.
 fn status_outcome(status: &Status) -> Outcome {
@@ -20,94 +17,132 @@ fn status_outcome(status: &Status) -> Outcome {
     }
 }
 
-fn status_rows(status: &Status, migrations: &[Migration]) -> Vec<(String, MigrationState, String)> {
-    let mut rows: Vec<(String, MigrationState, String)> = migrations
-        .iter()
-        .map(|m| {
-            let state = if status.failed.iter().any(|r| r.migration_name == m.name)
-                && !status.applied.iter().any(|a| *a == m.name)
-            {
-                MigrationState::Failed
-            } else {
-                status.state_of(&m.name)
-            };
-            (m.name.to_string(), state, checksum(&m.sql))
-        })
-        .collect();
-    for name in &status.missing {
-        rows.push((name.clone(), MigrationState::Missing, String::new()));
-    }
-    rows
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    database: String,
+    backend: &'static str,
+    up_to_date: bool,
+    history_table: bool,
+    migrations: Vec<MigrationLine>,
+    failed: Vec<FailedLine>,
+    exit_code: u8,
+    #[serde(skip)]
+    outcome: Outcome,
 }
 
-fn print_status(ctx: &Ctx, target: &Target, status: &Status, format: Format) -> anyhow::Result<()> {
-    let rows = status_rows(status, &target.migrations);
-    match format {
-        Format::Json => {
-            let body = json!({
-                "database": target.url,
-                "backend": target.db.backend().as_str(),
-                "up_to_date": status.is_up_to_date(),
-                "history_table": !status.table_missing,
-                "migrations": rows.iter().map(|(name, state, sum)| json!({
-                    "name": name, "state": state_word(*state), "checksum": sum,
-                })).collect::<Vec<_>>(),
-                "failed": status.failed.iter().map(|r| json!({
-                    "name": r.migration_name, "logs": r.logs,
-                })).collect::<Vec<_>>(),
-                "exit_code": status_outcome(status) as u8,
-            });
-            outln!(ctx, "{body:#}");
-        }
-        Format::Text => {
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
-            table.set_header(["migration", "state", "checksum"]);
-            for (name, state, sum) in &rows {
-                table.add_row([
-                    name.as_str(),
-                    state_word(*state),
-                    sum.get(..12).unwrap_or(""),
-                ]);
-            }
-            outln!(ctx, "{table}");
-            let summary = match status_outcome(status) {
-                Outcome::Success => "Database schema is up to date.".to_string(),
-                Outcome::CheckFailed => format!(
-                    "{} migration(s) pending: run `vivr migrate deploy`.",
-                    status.pending.len()
-                ),
-                Outcome::MigrationFailed => format!(
-                    "A migration failed: {}. Fix the cause, then `vivr migrate resolve --rolled-back NAME` (to retry) or \
-                     `--applied NAME` (if you applied it by hand).",
-                    status
-                        .failed
-                        .iter()
-                        .map(|r| r.migration_name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                Outcome::MigrationDrift => format!(
-                    "Drift: edited since applied: [{}]; applied but unknown to this build: [{}].",
-                    status.edited.join(", "),
-                    status.missing.join(", ")
-                ),
-                Outcome::NotBaselined => {
-                    "The database is not empty but has no migration history (P3005): baseline it \
-                     with `vivr migrate resolve --applied NAME`."
-                        .to_string()
+#[derive(Debug, Serialize)]
+struct MigrationLine {
+    name: String,
+    state: MigrationState,
+    checksum: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FailedLine {
+    name: String,
+    logs: Option<String>,
+}
+
+impl StatusReport {
+    fn new(target: &Target, status: &Status) -> Self {
+        let outcome = status_outcome(status);
+        let mut migrations: Vec<MigrationLine> = target
+            .migrations
+            .iter()
+            .map(|m: &Migration| {
+                let state = if status.failed.iter().any(|r| r.migration_name == m.name)
+                    && !status.applied.iter().any(|a| *a == m.name)
+                {
+                    MigrationState::Failed
+                } else {
+                    status.state_of(&m.name)
+                };
+                MigrationLine {
+                    name: m.name.to_string(),
+                    state,
+                    checksum: checksum(&m.sql),
                 }
-                _ => String::new(),
-            };
-            outln!(ctx, "{summary}");
+            })
+            .collect();
+        migrations.extend(status.missing.iter().map(|name| MigrationLine {
+            name: name.clone(),
+            state: MigrationState::Missing,
+            checksum: String::new(),
+        }));
+        StatusReport {
+            database: target.url.clone(),
+            backend: target.db.backend().as_str(),
+            up_to_date: status.is_up_to_date(),
+            history_table: !status.table_missing,
+            migrations,
+            failed: status
+                .failed
+                .iter()
+                .map(|r| FailedLine {
+                    name: r.migration_name.clone(),
+                    logs: r.logs.clone(),
+                })
+                .collect(),
+            exit_code: outcome.code(),
+            outcome,
         }
     }
-    Ok(())
+
+    fn named(&self, state: MigrationState) -> Vec<&str> {
+        self.migrations
+            .iter()
+            .filter(|m| m.state == state)
+            .map(|m| m.name.as_str())
+            .collect()
+    }
+}
+
+impl Report for StatusReport {
+    fn text(&self) -> String {
+        let mut table = table(["migration", "state", "checksum"]);
+        for m in &self.migrations {
+            table.add_row([
+                m.name.as_str(),
+                m.state.as_str(),
+                m.checksum.get(..12).unwrap_or(""),
+            ]);
+        }
+        let summary = match self.outcome {
+            Outcome::CheckFailed => format!(
+                "{} migration(s) pending: run `vivr migrate deploy`.",
+                self.named(MigrationState::Pending).len()
+            ),
+            Outcome::MigrationFailed => format!(
+                "A migration failed: {}. Fix the cause, then `vivr migrate resolve --rolled-back NAME` (to retry) or \
+                 `--applied NAME` (if you applied it by hand).",
+                self.failed
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Outcome::MigrationDrift => format!(
+                "Drift: edited since applied: [{}]; applied but unknown to this build: [{}].",
+                self.named(MigrationState::Edited).join(", "),
+                self.named(MigrationState::Missing).join(", ")
+            ),
+            Outcome::NotBaselined => {
+                "The database is not empty but has no migration history (P3005): baseline it \
+                                      with `vivr migrate resolve --applied NAME`."
+                    .to_string()
+            }
+            _ => "Database schema is up to date.".to_string(),
+        };
+        format!("{table}\n{summary}\n")
+    }
+
+    fn outcome(&self) -> Outcome {
+        self.outcome
+    }
 }
 
 pub async fn run(args: CommonArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let mut target = open(&args, true).await?;
     let status = migrate::status(&mut target.db, &target.migrations).await?;
-    print_status(ctx, &target, &status, args.format)?;
-    Ok(status_outcome(&status))
+    ctx.emit(&StatusReport::new(&target, &status), args.format)
 }

@@ -1,14 +1,12 @@
 //! `vivr migrate verify-baseline`: an existing database against what the migrations would create.
 
 use super::*;
-use crate::cli::Format;
 use crate::exit::Outcome;
 use crate::migrate;
-use crate::outln;
-use crate::output::Ctx;
+use crate::migrate::baseline::Difference;
+use crate::output::{Ctx, Report, table};
 use anyhow::bail;
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use serde_json::json;
+use serde::Serialize;
 use vivr_shop::store::Backend;
 
 #[derive(Debug, clap::Args)]
@@ -30,42 +28,45 @@ pub async fn run(args: VerifyBaselineArgs, ctx: &Ctx) -> anyhow::Result<Outcome>
         None => migrate::embedded(Backend::Postgres),
     };
     let differences = migrate::baseline::verify_baseline(url, &migrations, &args.name).await?;
-    match args.common.format {
-        Format::Json => outln!(
-            ctx,
-            "{:#}",
-            json!({"baseline": args.name, "matches": differences.is_empty(), "differences": differences})
-        ),
-        Format::Text if differences.is_empty() => outln!(
-            ctx,
-            "The database matches what the migrations up to {} create: `vivr migrate resolve --applied {}` \
-             is safe.",
-            args.name,
-            args.name
-        ),
-        Format::Text => {
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
-            table.set_header(["object", "the migrations create", "the database has"]);
-            for d in &differences {
-                table.add_row([
-                    d.object.clone(),
-                    d.expected.clone().unwrap_or_else(|| "—".into()),
-                    d.actual.clone().unwrap_or_else(|| "—".into()),
-                ]);
-            }
-            outln!(ctx, "{table}");
-            outln!(
-                ctx,
-                "{} difference(s): the database is not at {}; do not baseline it there as it is.",
-                differences.len(),
-                args.name
+    let report = BaselineReport {
+        matches: differences.is_empty(),
+        baseline: args.name,
+        differences,
+    };
+    ctx.emit(&report, args.common.format)
+}
+
+#[derive(Debug, Serialize)]
+pub struct BaselineReport {
+    baseline: String,
+    matches: bool,
+    differences: Vec<Difference>,
+}
+
+impl Report for BaselineReport {
+    fn text(&self) -> String {
+        let name = &self.baseline;
+        if self.differences.is_empty() {
+            return format!(
+                "The database matches what the migrations up to {name} create: `vivr migrate resolve --applied \
+                 {name}` is safe.\n"
             );
         }
+        let mut table = table(["object", "the migrations create", "the database has"]);
+        for d in &self.differences {
+            table.add_row([
+                d.object.clone(),
+                d.expected.clone().unwrap_or_else(|| "—".into()),
+                d.actual.clone().unwrap_or_else(|| "—".into()),
+            ]);
+        }
+        format!(
+            "{table}\n{} difference(s): the database is not at {name}; do not baseline it there as it is.\n",
+            self.differences.len()
+        )
     }
-    Ok(if differences.is_empty() {
-        Outcome::Success
-    } else {
-        Outcome::CheckFailed
-    })
+
+    fn outcome(&self) -> Outcome {
+        Outcome::check(!self.matches)
+    }
 }
