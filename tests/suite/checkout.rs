@@ -138,8 +138,8 @@ async fn order_status(app: &TestApp, who: &(String, String), number: &str) -> St
     r.json()["data"]["status"].as_str().unwrap().to_string()
 }
 
-crate::common::on_both_backends! {
-    async fn checkout_totals_idempotency_and_tampering(db) {
+crate::common::on_both_backends!(checkout_totals_idempotency_and_tampering);
+async fn checkout_totals_idempotency_and_tampering(db: TestDb) {
     let b = db.backend.as_str();
     let app = TestApp::with_config(db, |_| {}).await;
     product(&app.state, "vase-test", 2_500, 5).await;
@@ -243,8 +243,7 @@ crate::common::on_both_backends! {
 
     // Two more in the cart, then the order: 3 × 25,00 = 75,00 €, standard shipping free from 50 €.
     add(&app, &alice, "vase-test", 2).await;
-    let body =
-        json!({"address": address(), "shipping_method": "standard", "save_address": true});
+    let body = json!({"address": address(), "shipping_method": "standard", "save_address": true});
     let r = checkout(&app, &alice, &body, Some("alice-order-0001")).await;
     assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text());
     let data = r.json()["data"].clone();
@@ -381,11 +380,13 @@ crate::common::on_both_backends! {
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{b}: no double release");
     assert_eq!(stock(&app.state, "vase-test").await, 5, "{b}");
-    }
 }
 
-crate::common::on_both_backends! {
-    async fn webhooks_are_verified_applied_once_and_checked_against_the_order(db) on multi_thread {
+crate::common::on_both_backends!(
+    webhooks_are_verified_applied_once_and_checked_against_the_order,
+    multi_thread
+);
+async fn webhooks_are_verified_applied_once_and_checked_against_the_order(db: TestDb) {
     let b = db.backend.as_str();
     let app = std::sync::Arc::new(TestApp::with_config(db, stripe_offline).await);
     product(&app.state, "bol-test", 2_000, 10).await;
@@ -588,11 +589,10 @@ crate::common::on_both_backends! {
         "{b}: {}",
         r.text()
     );
-    }
 }
 
-crate::common::on_both_backends! {
-    async fn unpaid_orders_expire_and_release_their_stock(db) {
+crate::common::on_both_backends!(unpaid_orders_expire_and_release_their_stock);
+async fn unpaid_orders_expire_and_release_their_stock(db: TestDb) {
     let b = db.backend.as_str();
     let app = TestApp::with_config(db, |c| c.order_expiry = Duration::ZERO).await;
     product(&app.state, "plaid-test", 3_000, 3).await;
@@ -617,13 +617,12 @@ crate::common::on_both_backends! {
         3,
         "{b}: released exactly once"
     );
-    }
 }
 
-crate::common::on_both_backends! {
-    /// 50 customers, each with the last-chance product in their cart, check out at once over real connections:
-    /// exactly as many orders as there was stock.
-    async fn fifty_concurrent_checkouts_never_oversell(db) on multi_thread {
+crate::common::on_both_backends!(fifty_concurrent_checkouts_never_oversell, multi_thread);
+/// 50 customers, each with the last-chance product in their cart, check out at once over real connections:
+/// exactly as many orders as there was stock.
+async fn fifty_concurrent_checkouts_never_oversell(db: TestDb) {
     let b = db.backend.as_str();
     // Fifty accounts from one address: more than the registration limit allows in production.
     let shop = LiveShop::start(db, |c| c.rate_limits.register.max = 100).await;
@@ -700,7 +699,6 @@ crate::common::on_both_backends! {
             .all(|o| o.items.iter().map(|i| i.quantity).sum::<i32>() == 1),
         "{b}"
     );
-    }
 }
 
 /// A minimal SMTP server on loopback: accepts every message and hands its DATA to the test.

@@ -72,8 +72,8 @@ async fn mark_paid(app: &TestApp, order_id: &str) {
         .expect("paid");
 }
 
-crate::common::on_both_backends! {
-    async fn reviews_one_per_customer_verified_escaped_and_counted(db) {
+crate::common::on_both_backends!(reviews_one_per_customer_verified_escaped_and_counted);
+async fn reviews_one_per_customer_verified_escaped_and_counted(db: TestDb) {
     let b = db.backend.as_str();
     let app = TestApp::with_config(db, |_| {}).await;
     let alice = app.register("alice@vivr.fr", "Alice-Solide-2026!").await;
@@ -229,7 +229,6 @@ crate::common::on_both_backends! {
         "{b}"
     );
     assert_eq!(rating(&app).await, (count0 + 1, sum0 + 5), "{b}");
-    }
 }
 
 #[tokio::test]
@@ -311,8 +310,8 @@ async fn the_review_form_on_the_product_page() {
     assert!(page.text().contains("Donner votre avis"));
 }
 
-crate::common::on_both_backends! {
-    async fn wishlist_add_list_remove(db) {
+crate::common::on_both_backends!(wishlist_add_list_remove);
+async fn wishlist_add_list_remove(db: TestDb) {
     let b = db.backend.as_str();
     let app = TestApp::with_config(db, |_| {}).await;
     let dana = app.register("dana@vivr.fr", "Dana-Solide-2026!").await;
@@ -413,7 +412,6 @@ crate::common::on_both_backends! {
         app.get("/compte/envies").await.status,
         StatusCode::SEE_OTHER
     );
-    }
 }
 
 async fn subscribe(app: &TestApp, email: &str) -> TestResponse {
@@ -421,8 +419,8 @@ async fn subscribe(app: &TestApp, email: &str) -> TestResponse {
         .await
 }
 
-crate::common::on_both_backends! {
-    async fn newsletter_subscribe_welcome_and_signed_unsubscribe(db) {
+crate::common::on_both_backends!(newsletter_subscribe_welcome_and_signed_unsubscribe);
+async fn newsletter_subscribe_welcome_and_signed_unsubscribe(db: TestDb) {
     let b = db.backend.as_str();
     let app = TestApp::with_config(db, |c| c.rate_limits.newsletter.max = 100).await;
     let store = app.state.store();
@@ -556,10 +554,8 @@ crate::common::on_both_backends! {
 
     // Unsubscribed before the welcome went out: it is not sent.
     subscribe(&app, "tom@vivr.fr").await;
-    let token = vivr_shop::services::newsletter::unsubscribe_token(
-        app.state.signing_key(),
-        "tom@vivr.fr",
-    );
+    let token =
+        vivr_shop::services::newsletter::unsubscribe_token(app.state.signing_key(), "tom@vivr.fr");
     app.post_json(
         "/api/v1/newsletter/unsubscribe",
         &json!({"email": "tom@vivr.fr", "token": token}),
@@ -569,7 +565,6 @@ crate::common::on_both_backends! {
     .await;
     let delivered = vivr_shop::jobs::send_due_emails(&app.state).await.unwrap();
     assert_eq!(delivered, 0, "{b}: nothing for an address that left");
-    }
 }
 
 #[tokio::test]

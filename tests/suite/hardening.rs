@@ -255,43 +255,42 @@ async fn a_declared_oversized_body_is_refused_before_it_is_sent() {
     assert!(answer.header("content-security-policy").is_some());
 }
 
-crate::common::on_both_backends! {
-    /// Archiving a product while customers order it: every order either lands (and the product is archived,
-    /// not deleted) or is refused as unavailable; never a database error.
-    async fn archiving_a_product_racing_orders_never_fails(db) {
-        use std::sync::Arc;
-        use vivr_shop::store::StoreError;
-        let store = Arc::new(db.seeded_store().await);
-        let user = crate::common::customer(store.as_ref().as_ref(), "client@vivr.fr").await;
-        let products = store
-            .list_products(&vivr_shop::store::ProductQuery::default())
-            .await
-            .unwrap()
-            .items;
-        for (round, product) in products.iter().take(6).enumerate() {
-            let mut tasks = tokio::task::JoinSet::new();
-            for i in 0..8 {
-                let (store, product, user) = (store.clone(), product.clone(), user.clone());
-                tasks.spawn(async move {
-                    let order =
-                        crate::common::order_of(format!("VIVR-ARCH-{round}-{i}"), &user, &product, 1);
-                    match store.place_order(&order).await {
-                        Ok(_) | Err(StoreError::Refused { .. }) => Ok(()),
-                        Err(other) => Err(format!("order: {other:?}")),
-                    }
-                });
-            }
-            let store = store.clone();
-            let slug = product.slug.clone();
+crate::common::on_both_backends!(archiving_a_product_racing_orders_never_fails);
+/// Archiving a product while customers order it: every order either lands (and the product is archived,
+/// not deleted) or is refused as unavailable; never a database error.
+async fn archiving_a_product_racing_orders_never_fails(db: TestDb) {
+    use std::sync::Arc;
+    use vivr_shop::store::StoreError;
+    let store = Arc::new(db.seeded_store().await);
+    let user = crate::common::customer(store.as_ref().as_ref(), "client@vivr.fr").await;
+    let products = store
+        .list_products(&vivr_shop::store::ProductQuery::default())
+        .await
+        .unwrap()
+        .items;
+    for (round, product) in products.iter().take(6).enumerate() {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let (store, product, user) = (store.clone(), product.clone(), user.clone());
             tasks.spawn(async move {
-                match store.archive_product(&slug, vivr_shop::auth::now()).await {
-                    Ok(()) => Ok(()),
-                    Err(other) => Err(format!("archive: {other:?}")),
+                let order =
+                    crate::common::order_of(format!("VIVR-ARCH-{round}-{i}"), &user, &product, 1);
+                match store.place_order(&order).await {
+                    Ok(_) | Err(StoreError::Refused { .. }) => Ok(()),
+                    Err(other) => Err(format!("order: {other:?}")),
                 }
             });
-            while let Some(done) = tasks.join_next().await {
-                done.unwrap().unwrap();
+        }
+        let store = store.clone();
+        let slug = product.slug.clone();
+        tasks.spawn(async move {
+            match store.archive_product(&slug, vivr_shop::auth::now()).await {
+                Ok(()) => Ok(()),
+                Err(other) => Err(format!("archive: {other:?}")),
             }
+        });
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap().unwrap();
         }
     }
 }
@@ -524,99 +523,130 @@ const QUERY_PARAMETERS: &[&str] = &[
     "shipping_method",
 ];
 
-crate::common::on_both_backends! {
-    /// A NUL character in any path segment, query parameter, JSON string or form field of any route is a 400 or
-    /// a 422 naming where it was, never a 500 (PostgreSQL refuses NUL in text: SQLSTATE 22021).
-    async fn nul_characters_anywhere_are_refused_with_a_client_error(db) {
-        let app = TestApp::with_config(db, |_| {}).await;
-        let (cookies, csrf) = app.admin().await;
-        let routes = declared_routes();
-        assert!(routes.len() > 40, "{routes:?}");
-        let with_session = |method: &str, uri: &str| {
-            Request::builder()
-                .method(method)
-                .uri(uri)
-                .header(header::COOKIE, &cookies)
-                .header("x-csrf-token", &csrf)
-        };
-        let mut checked = 0;
-        for (method, path) in &routes {
-            let plain = path
+crate::common::on_both_backends!(nul_characters_anywhere_are_refused_with_a_client_error);
+/// A NUL character in any path segment, query parameter, JSON string or form field of any route is a 400 or
+/// a 422 naming where it was, never a 500 (PostgreSQL refuses NUL in text: SQLSTATE 22021).
+async fn nul_characters_anywhere_are_refused_with_a_client_error(db: TestDb) {
+    let app = TestApp::with_config(db, |_| {}).await;
+    let (cookies, csrf) = app.admin().await;
+    let routes = declared_routes();
+    assert!(routes.len() > 40, "{routes:?}");
+    let with_session = |method: &str, uri: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::COOKIE, &cookies)
+            .header("x-csrf-token", &csrf)
+    };
+    let mut checked = 0;
+    for (method, path) in &routes {
+        let plain = path
+            .replace("{slug}", "lampe-table-nordique")
+            .replace("{number}", "VIVR-0000")
+            .replace("{id}", "c000000000000000000000000")
+            .replace("{file}", "app.css");
+        // Each path parameter in turn carries a NUL.
+        for param in ["{slug}", "{number}", "{id}", "{file}"] {
+            if !path.contains(param) {
+                continue;
+            }
+            let uri = path
+                .replace(param, "ab%00cd")
                 .replace("{slug}", "lampe-table-nordique")
                 .replace("{number}", "VIVR-0000")
                 .replace("{id}", "c000000000000000000000000")
                 .replace("{file}", "app.css");
-            // Each path parameter in turn carries a NUL.
-            for param in ["{slug}", "{number}", "{id}", "{file}"] {
-                if !path.contains(param) {
-                    continue;
-                }
-                let uri = path
-                    .replace(param, "ab%00cd")
-                    .replace("{slug}", "lampe-table-nordique")
-                    .replace("{number}", "VIVR-0000")
-                    .replace("{id}", "c000000000000000000000000")
-                    .replace("{file}", "app.css");
-                let r = app.send(with_session(method, &uri).body(Body::empty()).unwrap()).await;
-                assert!(
-                    r.status == StatusCode::BAD_REQUEST || r.status == StatusCode::NOT_FOUND,
-                    "{method} {uri}: {} {}",
-                    r.status,
-                    r.text()
-                );
-                checked += 1;
-            }
-            // Each query parameter in turn. Routes outside the shop's own stack (health, static files, metrics)
-            // read no query string at all.
-            let reads_queries = !["/api/health", "/static/", "/favicon.ico", "/robots.txt", "/metrics"]
-                .iter()
-                .any(|p| path.starts_with(p));
-            if method == "GET" {
-                for name in QUERY_PARAMETERS {
-                    let uri = format!("{plain}?{name}=x%00y");
-                    let r = app.send(with_session(method, &uri).body(Body::empty()).unwrap()).await;
-                    if reads_queries {
-                        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{method} {uri}: {}", r.text());
-                    } else {
-                        assert_ne!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{method} {uri}");
-                    }
-                    checked += 1;
-                }
-            }
-            // Bodies: every string of a JSON document, every field of a form.
-            if method != "GET" && path.starts_with("/api/") {
-                let body = json!({
-                    "name": "a\u{0}b", "slug": "a\u{0}b", "email": "a\u{0}b@vivr.fr", "password": "a\u{0}b",
-                    "status": "a\u{0}b", "title": "a\u{0}b", "comment": "a\u{0}b", "quantity": 1,
-                    "address": {"line1": "1 rue\u{0}", "city": "Paris", "postal_code": "75001", "country": "FR"},
-                });
+            let r = app
+                .send(with_session(method, &uri).body(Body::empty()).unwrap())
+                .await;
+            assert!(
+                r.status == StatusCode::BAD_REQUEST || r.status == StatusCode::NOT_FOUND,
+                "{method} {uri}: {} {}",
+                r.status,
+                r.text()
+            );
+            checked += 1;
+        }
+        // Each query parameter in turn. Routes outside the shop's own stack (health, static files, metrics)
+        // read no query string at all.
+        let reads_queries = ![
+            "/api/health",
+            "/static/",
+            "/favicon.ico",
+            "/robots.txt",
+            "/metrics",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p));
+        if method == "GET" {
+            for name in QUERY_PARAMETERS {
+                let uri = format!("{plain}?{name}=x%00y");
                 let r = app
-                    .send(
-                        with_session(method, &plain)
-                            .header(header::CONTENT_TYPE, "application/json")
-                            .body(Body::from(body.to_string()))
-                            .unwrap(),
-                    )
+                    .send(with_session(method, &uri).body(Body::empty()).unwrap())
                     .await;
-                // Routes without a body (DELETE) simply ignore it; none may fail.
-                assert_ne!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{method} {path} JSON: {}", r.text());
-                checked += 1;
-            } else if method != "GET" {
-                let form = format!("csrf_token={}&slug=a%00b&email=a%00b&name=a%00b&status=a%00b", app.state.signing_key().token_for("none"));
-                let r = app
-                    .send(
-                        with_session(method, &plain)
-                            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                            .body(Body::from(form))
-                            .unwrap(),
-                    )
-                    .await;
-                assert_ne!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{method} {path} form: {}", r.text());
+                if reads_queries {
+                    assert_eq!(
+                        r.status,
+                        StatusCode::BAD_REQUEST,
+                        "{method} {uri}: {}",
+                        r.text()
+                    );
+                } else {
+                    assert_ne!(
+                        r.status,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "{method} {uri}"
+                    );
+                }
                 checked += 1;
             }
         }
-        assert!(checked > 500, "{checked} requests");
+        // Bodies: every string of a JSON document, every field of a form.
+        if method != "GET" && path.starts_with("/api/") {
+            let body = json!({
+                "name": "a\u{0}b", "slug": "a\u{0}b", "email": "a\u{0}b@vivr.fr", "password": "a\u{0}b",
+                "status": "a\u{0}b", "title": "a\u{0}b", "comment": "a\u{0}b", "quantity": 1,
+                "address": {"line1": "1 rue\u{0}", "city": "Paris", "postal_code": "75001", "country": "FR"},
+            });
+            let r = app
+                .send(
+                    with_session(method, &plain)
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(Body::from(body.to_string()))
+                        .unwrap(),
+                )
+                .await;
+            // Routes without a body (DELETE) simply ignore it; none may fail.
+            assert_ne!(
+                r.status,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{method} {path} JSON: {}",
+                r.text()
+            );
+            checked += 1;
+        } else if method != "GET" {
+            let form = format!(
+                "csrf_token={}&slug=a%00b&email=a%00b&name=a%00b&status=a%00b",
+                app.state.signing_key().token_for("none")
+            );
+            let r = app
+                .send(
+                    with_session(method, &plain)
+                        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(Body::from(form))
+                        .unwrap(),
+                )
+                .await;
+            assert_ne!(
+                r.status,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{method} {path} form: {}",
+                r.text()
+            );
+            checked += 1;
+        }
     }
+    assert!(checked > 500, "{checked} requests");
 }
 
 #[tokio::test]

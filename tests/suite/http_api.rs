@@ -587,10 +587,10 @@ async fn static_assets_are_hashed_and_immutable() {
     );
 }
 
-crate::common::on_both_backends! {
-    /// The cart API and pages: server-side, priced from the database, quantities from 1 to the stock, tampering
-    /// refused, and a visitor's cart merged into the user's at sign-in.
-    async fn cart_is_server_side_validated_and_merged_at_sign_in(db) {
+crate::common::on_both_backends!(cart_is_server_side_validated_and_merged_at_sign_in);
+/// The cart API and pages: server-side, priced from the database, quantities from 1 to the stock, tampering
+/// refused, and a visitor's cart merged into the user's at sign-in.
+async fn cart_is_server_side_validated_and_merged_at_sign_in(db: TestDb) {
     let b = db.backend.as_str();
     let app = TestApp::with_config(db, |_| {}).await;
     let session = app.get("/api/v1/auth/session").await;
@@ -771,5 +771,4 @@ crate::common::on_both_backends! {
         "vase-ceramique-minimal",
         "{b}"
     );
-    }
 }

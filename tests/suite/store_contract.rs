@@ -17,8 +17,8 @@ fn words(s: &str) -> Vec<String> {
         .collect()
 }
 
-crate::common::on_both_backends! {
-    async fn catalogue_listing_filters_sorts_and_pages(db) {
+crate::common::on_both_backends!(catalogue_listing_filters_sorts_and_pages);
+async fn catalogue_listing_filters_sorts_and_pages(db: TestDb) {
     let store = db.seeded_store().await;
     let b = db.backend.as_str();
     let all = store
@@ -119,11 +119,10 @@ crate::common::on_both_backends! {
         counts.contains(&("salon".into(), 5)) && counts.contains(&("exterieur".into(), 3)),
         "{b}: {counts:?}"
     );
-    }
 }
 
-crate::common::on_both_backends! {
-    async fn ratings_count_every_review_and_sorts_follow_them(db) {
+crate::common::on_both_backends!(ratings_count_every_review_and_sorts_follow_them);
+async fn ratings_count_every_review_and_sorts_follow_them(db: TestDb) {
     let store = db.seeded_store().await;
     let b = db.backend.as_str();
     let t = now();
@@ -226,10 +225,10 @@ crate::common::on_both_backends! {
         "{b}: review deleted"
     );
     exec(&db, format!(
-        r#"UPDATE "Review" SET "productId" = '{}' WHERE "id" IN (SELECT "id" FROM "Review" WHERE "productId" = '{}' LIMIT 1)"#,
-        vase.id, lamp.id
-    ))
-    .await;
+    r#"UPDATE "Review" SET "productId" = '{}' WHERE "id" IN (SELECT "id" FROM "Review" WHERE "productId" = '{}' LIMIT 1)"#,
+    vase.id, lamp.id
+))
+.await;
     assert_eq!(
         stats("lampe-table-nordique").await,
         (6, 30),
@@ -245,12 +244,10 @@ crate::common::on_both_backends! {
     assert_eq!(related.len(), 4, "{b}");
     assert!(
         related.iter().all(
-            |p| p.category.as_ref().map(|c| c.slug.as_str()) == Some("salon")
-                && p.id != lamp.id
+            |p| p.category.as_ref().map(|c| c.slug.as_str()) == Some("salon") && p.id != lamp.id
         ),
         "{b}"
     );
-    }
 }
 
 async fn exec(db: &TestDb, sql: String) {
@@ -300,8 +297,8 @@ async fn raw_review(db: &TestDb, user: &str, product: &str, rating: i32) {
     }
 }
 
-crate::common::on_both_backends! {
-    async fn admin_writes_validate_references_and_keep_history(db) {
+crate::common::on_both_backends!(admin_writes_validate_references_and_keep_history);
+async fn admin_writes_validate_references_and_keep_history(db: TestDb) {
     let store = db.seeded_store().await;
     let b = db.backend.as_str();
     let t = now();
@@ -396,11 +393,10 @@ crate::common::on_both_backends! {
         lantern.category.is_none(),
         "{b}: products survive their category"
     );
-    }
 }
 
-crate::common::on_both_backends! {
-    async fn users_sessions_and_rate_limits(db) {
+crate::common::on_both_backends!(users_sessions_and_rate_limits);
+async fn users_sessions_and_rate_limits(db: TestDb) {
     let store = db.seeded_store().await;
     let b = db.backend.as_str();
     let t = now();
@@ -543,11 +539,10 @@ crate::common::on_both_backends! {
         None,
         "{b}"
     );
-    }
 }
 
-crate::common::on_both_backends! {
-    async fn concurrent_rate_limit_hits_are_all_counted(db) {
+crate::common::on_both_backends!(concurrent_rate_limit_hits_are_all_counted);
+async fn concurrent_rate_limit_hits_are_all_counted(db: TestDb) {
     let store = std::sync::Arc::new(db.seeded_store().await);
     let t = now();
     let mut tasks = vec![];
@@ -572,11 +567,10 @@ crate::common::on_both_backends! {
         "{}",
         db.backend.as_str()
     );
-    }
 }
 
-crate::common::on_both_backends! {
-    async fn carts_belong_to_a_visitor_or_a_user_and_merge_at_sign_in(db) {
+crate::common::on_both_backends!(carts_belong_to_a_visitor_or_a_user_and_merge_at_sign_in);
+async fn carts_belong_to_a_visitor_or_a_user_and_merge_at_sign_in(db: TestDb) {
     let store = db.seeded_store().await;
     let b = db.backend.as_str();
     let t = now();
@@ -672,56 +666,57 @@ crate::common::on_both_backends! {
         .await
         .unwrap();
     assert_eq!(purged, 1, "{b}: only visitors' carts are purged");
-    }
 }
 
-crate::common::on_both_backends! {
-    /// An administrator renaming a product while customers check it out must not write back the stock it saw:
-    /// every order placed is subtracted exactly once.
-    async fn a_name_edit_racing_checkouts_keeps_the_stock_exact(db) {
-        use std::sync::Arc;
-        let store = Arc::new(db.seeded_store().await);
-        let t = now();
-        let product = store
-            .update_product(
-                "lanterne-solaire-decorative",
-                &ProductPatch { stock: Some(500), ..ProductPatch::default() },
-                t,
-            )
-            .await
-            .unwrap();
-        let user = crate::common::customer(store.as_ref().as_ref(), "client@vivr.fr").await;
-        let mut tasks = tokio::task::JoinSet::new();
-        for i in 0..60 {
-            let (shared, product, user) = (store.clone(), product.clone(), user.clone());
-            tasks.spawn(async move {
-                let order = crate::common::order_of(format!("VIVR-RACE-{i:04}"), &user, &product, 2);
-                shared.place_order(&order).await.map(|_| 2).unwrap_or(0)
-            });
-            let store = store.clone();
-            tasks.spawn(async move {
-                let rename = ProductPatch {
-                    name: Some(format!("Lanterne n°{i}")),
-                    ..ProductPatch::default()
-                };
-                store
-                    .update_product("lanterne-solaire-decorative", &rename, now())
-                    .await
-                    .unwrap();
-                0
-            });
-        }
-        let mut sold = 0;
-        while let Some(done) = tasks.join_next().await {
-            sold += done.unwrap();
-        }
-        let after = store
-            .product_by_slug("lanterne-solaire-decorative")
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(sold > 0, "some orders went through");
-        assert_eq!(after.stock, 500 - sold, "{} orders placed", sold / 2);
-        assert!(after.name.starts_with("Lanterne n°"), "{}", after.name);
+crate::common::on_both_backends!(a_name_edit_racing_checkouts_keeps_the_stock_exact);
+/// An administrator renaming a product while customers check it out must not write back the stock it saw:
+/// every order placed is subtracted exactly once.
+async fn a_name_edit_racing_checkouts_keeps_the_stock_exact(db: TestDb) {
+    use std::sync::Arc;
+    let store = Arc::new(db.seeded_store().await);
+    let t = now();
+    let product = store
+        .update_product(
+            "lanterne-solaire-decorative",
+            &ProductPatch {
+                stock: Some(500),
+                ..ProductPatch::default()
+            },
+            t,
+        )
+        .await
+        .unwrap();
+    let user = crate::common::customer(store.as_ref().as_ref(), "client@vivr.fr").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let (shared, product, user) = (store.clone(), product.clone(), user.clone());
+        tasks.spawn(async move {
+            let order = crate::common::order_of(format!("VIVR-RACE-{i:04}"), &user, &product, 2);
+            shared.place_order(&order).await.map(|_| 2).unwrap_or(0)
+        });
+        let store = store.clone();
+        tasks.spawn(async move {
+            let rename = ProductPatch {
+                name: Some(format!("Lanterne n°{i}")),
+                ..ProductPatch::default()
+            };
+            store
+                .update_product("lanterne-solaire-decorative", &rename, now())
+                .await
+                .unwrap();
+            0
+        });
     }
+    let mut sold = 0;
+    while let Some(done) = tasks.join_next().await {
+        sold += done.unwrap();
+    }
+    let after = store
+        .product_by_slug("lanterne-solaire-decorative")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(sold > 0, "some orders went through");
+    assert_eq!(after.stock, 500 - sold, "{} orders placed", sold / 2);
+    assert!(after.name.starts_with("Lanterne n°"), "{}", after.name);
 }

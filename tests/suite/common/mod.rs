@@ -47,49 +47,32 @@ fn random_suffix() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
 }
 
-/// A test that runs once per backend, as two tests named after it (`stock_edits::sqlite`, `stock_edits::postgres`),
-/// so a failure names its backend. The body sees `$db: TestDb`, a fresh empty database.
+/// `on_both_backends!(stock_edits);` next to an ordinary `async fn stock_edits(db: TestDb)`: the function runs once
+/// per backend, on a fresh empty database, as two tests named after it (`stock_edits::sqlite`,
+/// `stock_edits::postgres`), so a failure names its backend. The function is plain code (rustfmt formats it,
+/// errors point into it). `on_both_backends!(name, multi_thread)` gives it a multi-threaded runtime.
 macro_rules! on_both_backends {
-    // `async fn name(db) on multi_thread { … }`: for tests that need a multi-threaded runtime.
-    ($(#[$meta:meta])* async fn $name:ident($db:ident) on multi_thread $body:block) => {
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let $db = $crate::common::TestDb::sqlite();
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let Some($db) = $crate::common::TestDb::postgres().await else {
-                    return;
-                };
-                $body
-            }
-        }
+    ($name:ident) => {
+        $crate::common::on_both_backends!($name, current_thread);
     };
-    ($(#[$meta:meta])* async fn $name:ident($db:ident) $body:block) => {
-        $(#[$meta])*
+    ($name:ident, multi_thread) => {
+        $crate::common::on_both_backends!(@tests $name, flavor = "multi_thread", worker_threads = 4);
+    };
+    ($name:ident, current_thread) => {
+        $crate::common::on_both_backends!(@tests $name, flavor = "current_thread");
+    };
+    (@tests $name:ident, $($runtime:tt)*) => {
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test]
+            #[tokio::test($($runtime)*)]
             async fn sqlite() {
-                let $db = $crate::common::TestDb::sqlite();
-                $body
+                super::$name($crate::common::TestDb::sqlite()).await;
             }
 
-            #[tokio::test]
+            #[tokio::test($($runtime)*)]
             async fn postgres() {
-                let Some($db) = $crate::common::TestDb::postgres().await else {
-                    return;
-                };
-                $body
+                if let Some(db) = $crate::common::TestDb::postgres().await {
+                    super::$name(db).await;
+                }
             }
         }
     };
