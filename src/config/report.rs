@@ -79,45 +79,32 @@ pub fn text(report: &CheckReport, schema: &Schema, title: &str) -> String {
 
 /// SARIF 2.1.0: one result per finding; findings in files point at their line.
 pub fn sarif(report: &CheckReport) -> serde_json::Value {
-    let mut rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
-    rules.sort_unstable();
-    rules.dedup();
-    let results: Vec<serde_json::Value> = report
+    let mut rules: Vec<(String, String)> = report
         .findings
         .iter()
-        .map(|f| {
-            let mut result = json!({
-                "ruleId": f.rule,
-                "level": match f.severity { Severity::Error => "error", Severity::Warning => "warning" },
-                "message": { "text": if f.variable.is_empty() { f.message.clone() } else { format!("{}: {}", f.variable, f.message) } },
-                "properties": { "kind": f.kind, "variable": f.variable, "environment": report.environment },
-            });
-            if let (Some(source), Some(line)) = (&f.source, f.line) {
-                let locations = json!([{
-                    "physicalLocation": {
-                        "artifactLocation": { "uri": source },
-                        "region": { "startLine": line }
-                    }
-                }]);
-                if let Some(object) = result.as_object_mut() {
-                    object.insert("locations".into(), locations);
-                }
-            }
-            result
+        .map(|f| (f.rule.clone(), f.rule.clone()))
+        .collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let results: Vec<crate::sarif::Result> = report
+        .findings
+        .iter()
+        .map(|f| crate::sarif::Result {
+            rule: f.rule.clone(),
+            level: match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            },
+            message: if f.variable.is_empty() {
+                f.message.clone()
+            } else {
+                format!("{}: {}", f.variable, f.message)
+            },
+            location: f.source.clone().zip(f.line),
+            properties: json!({ "kind": f.kind, "variable": f.variable, "environment": report.environment }),
         })
         .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "vivr env check",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules.iter().map(|r| json!({ "id": r, "shortDescription": { "text": r } })).collect::<Vec<_>>(),
-            }},
-            "results": results,
-        }]
-    })
+    crate::sarif::log("vivr env check", &rules, &results)
 }
 
 /// Words of `text` in lines of at most `width` characters, each starting with `prefix`.

@@ -14,6 +14,7 @@ mod backup_cli;
 mod browser;
 mod checkout;
 mod community;
+mod dockerfile_lint;
 mod env_cli;
 mod hardening;
 mod http_api;
