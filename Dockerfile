@@ -33,7 +33,7 @@ FROM scratch AS runtime
 ARG VERSION=dev
 ARG REVISION=unknown
 ARG CREATED=unknown
-ARG SOURCE=https://github.com/vivr/vivr
+ARG SOURCE=unknown
 LABEL org.opencontainers.image.title="vivr" \
       org.opencontainers.image.description="The VIVR shop and the tools that run it in production" \
       org.opencontainers.image.source="${SOURCE}" \

@@ -2,7 +2,9 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{admin, backup, completions, env, healthcheck, migrate, secrets, serve};
+use crate::commands::{
+    admin, backup, build, completions, env, healthcheck, migrate, secrets, serve,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,6 +80,9 @@ pub enum Command {
     Env(env::Command),
     /// Secrets in AWS Secrets Manager: list, get (redacted), put, run a command with them, rotate, audit.
     Secrets(secrets::Args),
+    /// Lint the Dockerfile, build the production image through the Docker engine, and check the image.
+    /// Exit 0 built, 1 a lint or image check failed, 2 usage, 3 no engine answers.
+    Build(build::Args),
     /// Manage shop accounts (create the first administrator).
     #[command(subcommand)]
     Admin(admin::Command),

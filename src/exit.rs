@@ -18,6 +18,8 @@ pub enum Outcome {
     NotBaselined,
     /// 6: `vivr migrate`: another migrator held the lock past the timeout.
     LockTimeout,
+    /// 3: `vivr build`: no Docker engine (or registry) answers.
+    Unreachable,
 }
 
 impl Outcome {
@@ -31,6 +33,7 @@ impl Outcome {
             Outcome::MigrationDrift => 4,
             Outcome::NotBaselined => 5,
             Outcome::LockTimeout => 6,
+            Outcome::Unreachable => 3,
         }
     }
 
@@ -56,6 +59,12 @@ impl Outcome {
     pub fn of_error(err: &anyhow::Error) -> Outcome {
         if err.downcast_ref::<crate::migrate::LockTimeout>().is_some() {
             return Outcome::LockTimeout;
+        }
+        if err
+            .downcast_ref::<crate::image::engine::EngineUnreachable>()
+            .is_some()
+        {
+            return Outcome::Unreachable;
         }
         if let Some(refusal) = err.downcast_ref::<crate::migrate::NotDeployable>() {
             return Outcome::from(refusal);

@@ -11,5 +11,6 @@ pub mod image;
 pub mod logging;
 pub mod migrate;
 pub mod output;
+pub mod probe;
 pub mod sarif;
 pub mod secrets;

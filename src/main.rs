@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             Command::Backup(cmd) => commands::backup::run(cmd, &ctx).await,
             Command::Env(cmd) => commands::env::run(cmd, &ctx).await,
             Command::Secrets(args) => commands::secrets::run(args, &ctx).await,
+            Command::Build(args) => commands::build::run(args, &ctx).await,
             Command::Admin(cmd) => commands::admin::run(cmd, &ctx).await,
             Command::Completions(args) => commands::completions::run(args, &ctx),
         }

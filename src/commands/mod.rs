@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod backup;
+pub mod build;
 pub mod completions;
 pub mod env;
 pub mod healthcheck;

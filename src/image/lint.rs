@@ -989,7 +989,7 @@ fn declared_names(arguments: &str) -> Vec<String> {
 }
 
 /// hadolint DL3064's notion of a sensitive name: a known credential variable, or one of its keywords.
-fn is_sensitive_name(name: &str) -> bool {
+pub(crate) fn is_sensitive_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     [
         "api_key",

@@ -4,4 +4,9 @@
 //! digest, the shop's own secret names, a `.dockerignore` that keeps the build context clean — are vivr's own
 //! rules (VIVR…). The `Report` trait renders the findings as text, JSON or SARIF.
 
+pub mod context;
+pub mod engine;
+pub mod inspect;
 pub mod lint;
+pub mod smoke;
+pub mod source;

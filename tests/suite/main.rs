@@ -12,6 +12,7 @@ mod common;
 
 mod backup_cli;
 mod browser;
+mod build_cli;
 mod checkout;
 mod community;
 mod dockerfile_lint;

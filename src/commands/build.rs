@@ -1,0 +1,358 @@
+//! `vivr build`: lint the Dockerfile, build the production image from a static vivr binary through the Docker
+//! engine's API, and check the image that came out.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+
+use crate::exit::Outcome;
+use crate::image::engine::Engine;
+use crate::image::inspect::{self, Check, megabytes};
+use crate::image::lint::{DockerfileLint, lint};
+use crate::image::source::{self, SourceFacts};
+use crate::image::{context, smoke};
+use crate::output::{Ctx, Report, Style, table};
+
+/// The platform images are built for, and the target the static binary is compiled for.
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The project directory: its Dockerfile, .dockerignore and git history.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Only lint the Dockerfile (no engine needed). Exit 1 on a warning or an error.
+    #[arg(long)]
+    pub lint_only: bool,
+    /// The static vivr binary to put in the image. Default: build it with cargo (profile dist, glibc linked
+    /// statically, target x86_64-unknown-linux-gnu).
+    #[arg(long, value_name = "FILE")]
+    pub binary: Option<PathBuf>,
+    /// The image's repository (name), e.g. vivr or 123456789012.dkr.ecr.eu-west-3.amazonaws.com/vivr.
+    #[arg(long, default_value = "vivr")]
+    pub repo: String,
+    /// Another tag besides the commit's (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Build although files differ from the last commit (the tag then ends in -dirty).
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// Fail when the image weighs more than this many megabytes.
+    #[arg(long, default_value_t = 25, value_name = "MB")]
+    pub max_size: u64,
+    /// Run the built image (read-only, data on a tmpfs, port on loopback): it must turn healthy, answer
+    /// /api/health and a product page, and exit 0 on SIGTERM. The container is removed afterwards.
+    #[arg(long)]
+    pub smoke: bool,
+    /// text, json, or sarif (the Dockerfile's findings, for code scanning).
+    #[arg(long, value_enum, default_value_t = BuildFormat::Text)]
+    pub format: BuildFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BuildFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+impl From<BuildFormat> for Style {
+    fn from(format: BuildFormat) -> Self {
+        match format {
+            BuildFormat::Text => Style::Text,
+            BuildFormat::Json => Style::Json,
+            BuildFormat::Sarif => Style::Sarif,
+        }
+    }
+}
+
+/// The Dockerfile's lint, and when it passed and a build was asked for, the image.
+#[derive(Debug, Serialize)]
+pub struct BuildReport {
+    lint: DockerfileLint,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<Built>,
+}
+
+#[derive(Debug, Serialize)]
+struct Built {
+    id: String,
+    tags: Vec<String>,
+    size_bytes: u64,
+    layers: usize,
+    context_bytes: usize,
+    binary: PathBuf,
+    source: SourceFacts,
+    checks: Vec<Check>,
+    timings_ms: Timings,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Timings {
+    lint: u64,
+    cargo: u64,
+    build: u64,
+    inspect: u64,
+    smoke: u64,
+}
+
+impl Report for BuildReport {
+    fn text(&self) -> String {
+        let mut text = self.lint.text();
+        if let Some(image) = &self.image {
+            text += &format!(
+                "Built {} ({}): {}, {} layer(s), from a {} context (build {:.1} s).\n",
+                image.tags.join(", "),
+                image.id,
+                megabytes(image.size_bytes),
+                image.layers,
+                megabytes(image.context_bytes as u64),
+                image.timings_ms.build as f64 / 1000.0
+            );
+            let mut table = table(["check", "result", "detail"]);
+            for c in &image.checks {
+                table.add_row([
+                    format!("{} {}", c.id, c.title),
+                    if c.ok { "ok" } else { "FAILED" }.to_string(),
+                    c.detail.clone(),
+                ]);
+            }
+            text += &format!("{table}\n");
+            let failed = image.checks.iter().filter(|c| !c.ok).count();
+            text += &if failed == 0 {
+                "Every check passed.\n".to_string()
+            } else {
+                format!("{failed} check(s) failed.\n")
+            };
+        }
+        text
+    }
+
+    fn outcome(&self) -> Outcome {
+        let checks_failed = self
+            .image
+            .as_ref()
+            .is_some_and(|i| i.checks.iter().any(|c| !c.ok));
+        Outcome::check(self.lint.failed() || checks_failed)
+    }
+
+    fn sarif(&self) -> Option<serde_json::Value> {
+        Some(self.lint.sarif())
+    }
+}
+
+fn millis(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let dockerfile_path = args.path.join("Dockerfile");
+    let dockerfile = std::fs::read_to_string(&dockerfile_path)
+        .with_context(|| format!("reading {}", dockerfile_path.display()))?;
+    let lint = lint(
+        &dockerfile_path.display().to_string(),
+        &dockerfile,
+        Some(&args.path),
+    );
+    let mut timings = Timings {
+        lint: millis(started),
+        ..Timings::default()
+    };
+    if args.lint_only || lint.failed() {
+        if lint.failed() && !args.lint_only {
+            tracing::warn!("the Dockerfile's findings stop the build before it starts");
+        }
+        return ctx.emit(&BuildReport { lint, image: None }, args.format);
+    }
+
+    let source = source::read(&args.path)?;
+    if source.dirty && !args.allow_dirty {
+        bail!(
+            "{} has changes that are not committed: the image's revision label would name a commit it does not \
+             hold. Commit them, or build anyway with --allow-dirty (the tag then ends in -dirty)",
+            args.path.display()
+        );
+    }
+    let cargo_started = Instant::now();
+    let binary = match &args.binary {
+        Some(binary) => binary.clone(),
+        None => cargo_build(&args.path)?,
+    };
+    timings.cargo = if args.binary.is_some() {
+        0
+    } else {
+        millis(cargo_started)
+    };
+    let binary_bytes = std::fs::read(&binary)
+        .with_context(|| format!("reading the binary {}", binary.display()))?;
+    if !context::is_static_elf(&binary_bytes).with_context(|| format!("{}", binary.display()))? {
+        bail!(
+            "{} is linked dynamically: a scratch image has no C library. Build it with \
+             RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build --release --target {TARGET}",
+            binary.display()
+        );
+    }
+    let version = binary_version(&binary)?;
+
+    let engine = Engine::connect().await?;
+    let runtime = context::runtime_stage(&dockerfile)?;
+    let tar = context::archive(&runtime, &binary)?;
+    let context_bytes = tar.len();
+    let tag = source.tag();
+    let reference = format!("{}:{tag}", args.repo);
+    let build_args: HashMap<String, String> = [
+        ("VERSION", version),
+        ("REVISION", source.revision.clone()),
+        ("CREATED", source.created.clone()),
+        (
+            "SOURCE",
+            source.url.clone().unwrap_or_else(|| "unknown".into()),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let bar = StepBar::new(ctx, args.format);
+    let build_started = Instant::now();
+    let id = engine
+        .build(tar, &reference, &build_args, &HashMap::new(), &|step| {
+            bar.step(&step)
+        })
+        .await?;
+    drop(bar);
+    timings.build = millis(build_started);
+    let mut tags = vec![reference.clone()];
+    for extra in &args.tags {
+        engine.tag(&id, &args.repo, extra).await?;
+        tags.push(format!("{}:{extra}", args.repo));
+    }
+
+    let inspect_started = Instant::now();
+    let inspected = engine.inspect(&id).await?;
+    let export = engine.export(&id).await?;
+    let history = engine.history(&id).await?;
+    let mut checks = inspect::check(
+        &inspect::Image {
+            inspect: &inspected,
+            export: &export,
+            history: &history,
+        },
+        args.max_size.saturating_mul(1_000_000),
+    )?;
+    timings.inspect = millis(inspect_started);
+    if args.smoke {
+        let smoke_started = Instant::now();
+        let limits = smoke::Limits {
+            healthy_within: Duration::from_secs(60),
+            stopped_within: Duration::from_secs(35),
+        };
+        checks.extend(smoke::smoke(&engine, &id, &limits).await?);
+        timings.smoke = millis(smoke_started);
+    }
+    let image = Built {
+        id,
+        tags,
+        size_bytes: u64::try_from(inspected.size.unwrap_or_default()).unwrap_or_default(),
+        layers: inspected
+            .root_fs
+            .as_ref()
+            .and_then(|r| r.layers.as_ref())
+            .map_or(0, Vec::len),
+        context_bytes,
+        binary,
+        source,
+        checks,
+        timings_ms: timings,
+    };
+    ctx.emit(
+        &BuildReport {
+            lint,
+            image: Some(image),
+        },
+        args.format,
+    )
+}
+
+/// `cargo build` of the static binary, cargo's own progress on stderr.
+fn cargo_build(project: &Path) -> anyhow::Result<PathBuf> {
+    tracing::info!("building the static binary (cargo build --profile dist --target {TARGET})");
+    let status = Command::new("cargo")
+        .current_dir(project)
+        .args([
+            "build",
+            "--profile",
+            "dist",
+            "--locked",
+            "--bin",
+            "vivr",
+            "--target",
+            TARGET,
+        ])
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .status()
+        .context("running cargo (or give a static binary with --binary FILE)")?;
+    if !status.success() {
+        bail!("cargo build failed ({status})");
+    }
+    Ok(project
+        .join("target")
+        .join(TARGET)
+        .join("dist")
+        .join("vivr"))
+}
+
+/// `vivr --version` of the binary going into the image ("0.1.0").
+fn binary_version(binary: &Path) -> anyhow::Result<String> {
+    let output = Command::new(binary)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("running {} --version", binary.display()))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    match text.trim().strip_prefix("vivr ") {
+        Some(version) if output.status.success() => Ok(version.to_string()),
+        _ => bail!(
+            "{} --version did not answer `vivr <version>`: is it vivr?",
+            binary.display()
+        ),
+    }
+}
+
+/// The build's steps as a progress bar on stderr (a terminal only; not with -q, --no-progress or JSON).
+struct StepBar(Option<indicatif::ProgressBar>);
+
+impl StepBar {
+    fn new(ctx: &Ctx, format: BuildFormat) -> Self {
+        if !ctx.printer.progress_allowed() || format != BuildFormat::Text {
+            return StepBar(None);
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
+        StepBar(Some(bar))
+    }
+
+    fn step(&self, step: &crate::image::engine::Step<'_>) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(step.total);
+            bar.set_position(step.index);
+            bar.set_message(step.text.chars().take(60).collect::<String>());
+        }
+    }
+}
+
+impl Drop for StepBar {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! `vivr build` against a real Docker engine: the project's Dockerfile (in a throwaway git repository) built from
+//! the static binary `scripts/test` compiles, inspected, run read-only until healthy, asked for a product page and
+//! stopped with SIGTERM; no secret of the environment reaches the image; and each refusal — a failing lint, a
+//! dirty tree, a dynamic binary, no engine — says what to do and gives its exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common;
+use crate::common::process::vivr_output_env;
+
+/// The statically linked vivr `scripts/test` builds (`VIVR_TEST_STATIC_BIN`).
+fn static_binary() -> Option<PathBuf> {
+    match std::env::var("VIVR_TEST_STATIC_BIN") {
+        Ok(path) if Path::new(&path).is_file() => Some(PathBuf::from(path)),
+        _ => common::missing_component(
+            "VIVR_TEST_STATIC_BIN (a vivr linked with +crt-static)",
+            "run scripts/test",
+        ),
+    }
+}
+
+/// A Docker engine answers (scripts/test starts dockerd when none does).
+async fn engine() -> Option<vivr::image::engine::Engine> {
+    match vivr::image::engine::Engine::connect().await {
+        Ok(engine) => Some(engine),
+        Err(err) => common::missing_component(
+            &format!("a Docker engine ({err})"),
+            "run scripts/test as root",
+        ),
+    }
+}
+
+/// The project's Dockerfile and .dockerignore in a fresh git repository with one commit.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in ["Dockerfile", ".dockerignore"] {
+        std::fs::copy(root.join(file), dir.path().join(file)).unwrap();
+    }
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "."]);
+    git(
+        dir.path(),
+        &[
+            "-c",
+            "user.name=vivr",
+            "-c",
+            "user.email=ci@vivr.example",
+            "commit",
+            "-qm",
+            "image",
+        ],
+    );
+    dir
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn build(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut all = vec!["build"];
+    all.extend_from_slice(args);
+    let (status, out, err) = vivr_output_env(&all, None, env);
+    (status.code().unwrap_or(-1), out, err)
+}
+
+fn repo_name() -> String {
+    format!(
+        "vivr-test-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+const SECRETS: [(&str, &str); 4] = [
+    ("STRIPE_SECRET_KEY", "sk_live_51BuildSecretQzXv8RtKp"),
+    (
+        "VIVR_SESSION_SECRET",
+        "Build-Session-Secret-Tq7Wz3Xn9Lp2Vr6Ks8",
+    ),
+    ("AWS_SECRET_ACCESS_KEY", "BuildAwsSecretmQ7vZ2xR9pL4kT8w"),
+    (
+        "DATABASE_URL",
+        "postgres://vivr:BuildDbPassw0rd@db.internal/vivr",
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_image_builds_passes_its_checks_serves_the_shop_and_holds_no_secret() {
+    let Some(binary) = static_binary() else {
+        return;
+    };
+    let Some(engine) = engine().await else { return };
+    let project = project();
+    let repo = repo_name();
+    let (code, out, err) = build(
+        &[
+            project.path().to_str().unwrap(),
+            "--binary",
+            binary.to_str().unwrap(),
+            "--repo",
+            &repo,
+            "--tag",
+            "candidate",
+            "--max-size",
+            "150",
+            "--smoke",
+            "--format",
+            "json",
+        ],
+        &SECRETS,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let image = &report["image"];
+    let revision = git(project.path(), &["rev-parse", "HEAD"]);
+    assert_eq!(image["source"]["revision"], revision.as_str());
+    assert_eq!(image["source"]["dirty"], false);
+    let tags: Vec<&str> = image["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            format!("{repo}:{}", &revision[..12]),
+            format!("{repo}:candidate")
+        ]
+    );
+    let checks = image["checks"].as_array().unwrap();
+    for id in [
+        "CIS-DI-0001",
+        "CIS-DI-0006",
+        "CIS-DI-0008",
+        "CIS-DI-0010",
+        "VIVR-LABELS",
+        "VIVR-SIZE",
+        "SMOKE-HEALTHY",
+        "SMOKE-HEALTH",
+        "SMOKE-PAGE",
+        "SMOKE-SIGTERM",
+    ] {
+        let check = checks
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {out}"));
+        assert_eq!(check["ok"], true, "{id}: {check}");
+    }
+
+    // What the engine holds: a numeric non-root user, the health check, the labels from git.
+    let id = image["id"].as_str().unwrap();
+    let inspected = engine.inspect(id).await.unwrap();
+    let config = inspected.config.clone().unwrap();
+    assert_eq!(config.user.as_deref(), Some("10001:10001"));
+    let labels = config.labels.clone().unwrap();
+    assert_eq!(labels["org.opencontainers.image.revision"], revision);
+    assert_eq!(
+        labels["org.opencontainers.image.version"],
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(config.entrypoint, Some(vec!["/vivr".to_string()]));
+
+    // No secret of the environment vivr build ran in is anywhere in the image: files, config, labels, history.
+    let export = engine.export(id).await.unwrap();
+    let history = engine.history(id).await.unwrap().join("\n");
+    let haystack = format!(
+        "{}\n{history}\n{:?}",
+        String::from_utf8_lossy(&export),
+        inspected
+    );
+    for (name, value) in SECRETS {
+        let fragment = &value[value.len() - 12..];
+        assert!(
+            !haystack.contains(fragment),
+            "{name}'s value is in the image"
+        );
+    }
+
+    for tag in tags {
+        engine.untag(tag).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_failing_lint_stops_before_the_engine_and_names_the_rule() {
+    let project = project();
+    let dockerfile = project.path().join("Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile)
+        .unwrap()
+        .replace("USER 10001:10001\n", "");
+    std::fs::write(&dockerfile, text).unwrap();
+    // No engine at all: the lint must not need one.
+    let no_engine = [("DOCKER_HOST", "unix:///nonexistent/docker.sock")];
+    let (code, out, err) = build(
+        &[project.path().to_str().unwrap(), "--allow-dirty"],
+        &no_engine,
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("VIVR001") && out.contains("USER"), "{out}");
+    let (code, out, _) = build(
+        &[
+            project.path().to_str().unwrap(),
+            "--lint-only",
+            "--format",
+            "sarif",
+        ],
+        &no_engine,
+    );
+    assert_eq!(code, 1);
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "VIVR001", "{out}");
+
+    let clean = project_lint_only(Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert_eq!(clean.0, 0, "the project's own Dockerfile: {}", clean.1);
+}
+
+fn project_lint_only(dir: &Path) -> (i32, String) {
+    let (code, out, err) = build(&[dir.to_str().unwrap(), "--lint-only"], &[]);
+    (code, format!("{out}{err}"))
+}
+
+#[tokio::test]
+async fn refusals_say_what_to_do_and_give_their_exit_codes() {
+    let Some(binary) = static_binary() else {
+        return;
+    };
+    let project = project();
+    let path = project.path().to_str().unwrap();
+
+    // A work tree that differs from its commit: the revision label would lie.
+    std::fs::write(project.path().join("notes.txt"), "uncommitted\n").unwrap();
+    let (code, _, err) = build(&[path, "--binary", binary.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("not committed") && err.contains("--allow-dirty"),
+        "{err}"
+    );
+
+    // A dynamically linked binary cannot run in a scratch image.
+    let dynamic = env!("CARGO_BIN_EXE_vivr");
+    let (code, _, err) = build(&[path, "--allow-dirty", "--binary", dynamic], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("linked dynamically") && err.contains("crt-static"),
+        "{err}"
+    );
+
+    // No engine: exit 3, and how to start or point at one.
+    let (code, _, err) = build(
+        &[path, "--allow-dirty", "--binary", binary.to_str().unwrap()],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("no Docker engine answers") && err.contains("DOCKER_HOST"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
+}
