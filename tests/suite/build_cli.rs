@@ -271,3 +271,172 @@ async fn refusals_say_what_to_do_and_give_their_exit_codes() {
     );
     assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
 }
+
+/// Runs `args` in a container of `image` on the host's network (the test cluster listens on loopback), with
+/// `vivr-db.test` naming 127.0.0.1 in its /etc/hosts, and returns the container's id.
+async fn run_on_host_network(
+    engine: &vivr::image::engine::Engine,
+    image: &str,
+    env: Vec<String>,
+    args: &[&str],
+) -> String {
+    use bollard::models::{ContainerCreateBody, HostConfig};
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        cmd: Some(args.iter().map(|a| a.to_string()).collect()),
+        env: Some(env),
+        host_config: Some(HostConfig {
+            network_mode: Some("host".into()),
+            extra_hosts: Some(vec!["vivr-db.test:127.0.0.1".into()]),
+            readonly_rootfs: Some(true),
+            ..HostConfig::default()
+        }),
+        ..ContainerCreateBody::default()
+    };
+    let id = engine
+        .docker()
+        .create_container(None, body)
+        .await
+        .unwrap()
+        .id;
+    engine.docker().start_container(&id, None).await.unwrap();
+    id
+}
+
+async fn exit_code(engine: &vivr::image::engine::Engine, id: &str) -> Option<i64> {
+    let state = engine
+        .docker()
+        .inspect_container(id, None)
+        .await
+        .unwrap()
+        .state
+        .unwrap();
+    if state.running.unwrap_or(false) {
+        None
+    } else {
+        state.exit_code
+    }
+}
+
+async fn remove(engine: &vivr::image::engine::Engine, id: &str) {
+    let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .build();
+    engine
+        .docker()
+        .remove_container(id, Some(options))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_image_migrates_and_serves_a_postgresql_database_it_finds_by_host_name() {
+    let Some(binary) = static_binary() else {
+        return;
+    };
+    let Some(engine) = engine().await else { return };
+    let Some(db) = common::TestDb::postgres().await else {
+        return;
+    };
+    let project = project();
+    let repo = repo_name();
+    let (code, out, err) = build(
+        &[
+            project.path().to_str().unwrap(),
+            "--binary",
+            binary.to_str().unwrap(),
+            "--repo",
+            &repo,
+            "--max-size",
+            "150",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let tag = report["image"]["tags"][0].as_str().unwrap().to_string();
+    // The test cluster's URL, its host replaced by a name only the container's /etc/hosts knows.
+    let url = db.url.replacen("127.0.0.1", "vivr-db.test", 1);
+    assert_ne!(url, db.url, "the test cluster is on 127.0.0.1: {}", db.url);
+    let database_url = format!("DATABASE_URL={url}");
+
+    // migrate deploy as a one-off container.
+    let migrate = run_on_host_network(
+        &engine,
+        &tag,
+        vec![database_url.clone()],
+        &["migrate", "deploy"],
+    )
+    .await;
+    let mut code = None;
+    for _ in 0..300 {
+        code = exit_code(&engine, &migrate).await;
+        if code.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    remove(&engine, &migrate).await;
+    assert_eq!(code, Some(0), "migrate deploy in the container");
+
+    // Then the shop, on a free loopback port, with the demo catalogue loaded into PostgreSQL.
+    let port = common::process::free_port();
+    let serve = run_on_host_network(
+        &engine,
+        &tag,
+        vec![database_url, format!("VIVR_BIND=127.0.0.1:{port}")],
+        &["serve", "--seed-demo"],
+    )
+    .await;
+    let mut page = None;
+    for _ in 0..300 {
+        if let Ok((200, body)) = vivr::probe::get(&format!(
+            "http://127.0.0.1:{port}/produits/vase-ceramique-minimal"
+        ))
+        .await
+        {
+            page = Some(body);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    engine
+        .docker()
+        .kill_container(
+            &serve,
+            Some(
+                bollard::query_parameters::KillContainerOptionsBuilder::default()
+                    .signal("SIGTERM")
+                    .build(),
+            ),
+        )
+        .await
+        .unwrap();
+    let mut stopped = None;
+    for _ in 0..100 {
+        stopped = exit_code(&engine, &serve).await;
+        if stopped.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    remove(&engine, &serve).await;
+    let page = page.expect("the product page answered 200 from the container");
+    assert!(page.contains("Vase"), "{}", &page[..page.len().min(500)]);
+    assert_eq!(stopped, Some(0), "serve exits 0 on SIGTERM");
+    let products: i64 = sqlx::query_scalar("SELECT count(*) FROM \"Product\"")
+        .fetch_one(
+            &mut <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        products, 20,
+        "the catalogue the page came from is in PostgreSQL"
+    );
+    engine.untag(&tag).await.unwrap();
+}
