@@ -34,13 +34,16 @@ ARG VERSION=dev
 ARG REVISION=unknown
 ARG CREATED=unknown
 ARG SOURCE=unknown
+# The SHA-256 of the CycloneDX SBOM `vivr build --sbom FILE` wrote for the binary inside.
+ARG SBOM_SHA256=none
 LABEL org.opencontainers.image.title="vivr" \
       org.opencontainers.image.description="The VIVR shop and the tools that run it in production" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.licenses="MIT"
+      org.opencontainers.image.licenses="MIT" \
+      dev.vivr.sbom.sha256="${SBOM_SHA256}"
 COPY --from=builder /out/vivr /vivr
 # The embedded SQLite default lives in /data (sqlite://data/vivr.db from /): with `docker run --read-only`,
 # mount a volume or a tmpfs there.

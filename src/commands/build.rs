@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::exit::Outcome;
 use crate::image::engine::Engine;
 use crate::image::inspect::{self, Check, megabytes};
 use crate::image::lint::{DockerfileLint, lint};
 use crate::image::source::{self, SourceFacts};
-use crate::image::{context, smoke};
+use crate::image::{context, sbom, smoke};
 use crate::output::{Ctx, Report, Style, table};
 
 /// The platform images are built for, and the target the static binary is compiled for.
@@ -44,6 +45,10 @@ pub struct Args {
     /// Fail when the image weighs more than this many megabytes.
     #[arg(long, default_value_t = 25, value_name = "MB")]
     pub max_size: u64,
+    /// Write a CycloneDX SBOM of the crates compiled into the binary to FILE (from this project's Cargo.lock);
+    /// its SHA-256 goes into the image's `dev.vivr.sbom.sha256` label (through the Dockerfile's SBOM_SHA256).
+    #[arg(long, value_name = "FILE")]
+    pub sbom: Option<PathBuf>,
     /// Run the built image (read-only, data on a tmpfs, port on loopback): it must turn healthy, answer
     /// /api/health and a product page, and exit 0 on SIGTERM. The container is removed afterwards.
     #[arg(long)]
@@ -86,9 +91,18 @@ struct Built {
     layers: usize,
     context_bytes: usize,
     binary: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sbom: Option<Sbom>,
     source: SourceFacts,
     checks: Vec<Check>,
     timings_ms: Timings,
+}
+
+#[derive(Debug, Serialize)]
+struct Sbom {
+    path: PathBuf,
+    sha256: String,
+    components: usize,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -113,6 +127,14 @@ impl Report for BuildReport {
                 megabytes(image.context_bytes as u64),
                 image.timings_ms.build as f64 / 1000.0
             );
+            if let Some(sbom) = &image.sbom {
+                text += &format!(
+                    "SBOM: {} ({} crates, sha256 {}).\n",
+                    sbom.path.display(),
+                    sbom.components,
+                    sbom.sha256.get(..16).unwrap_or_default()
+                );
+            }
             let mut table = table(["check", "result", "detail"]);
             for c in &image.checks {
                 table.add_row([
@@ -205,7 +227,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let context_bytes = tar.len();
     let tag = source.tag();
     let reference = format!("{}:{tag}", args.repo);
-    let build_args: HashMap<String, String> = [
+    let mut build_args: HashMap<String, String> = [
         ("VERSION", version),
         ("REVISION", source.revision.clone()),
         ("CREATED", source.created.clone()),
@@ -217,12 +239,29 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    let sbom = match &args.sbom {
+        Some(path) => {
+            let document = sbom::cyclonedx(&args.path, TARGET, &source.created)?;
+            let text = format!("{document:#}\n");
+            std::fs::write(path, &text)
+                .with_context(|| format!("writing the SBOM to {}", path.display()))?;
+            let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
+            build_args.insert("SBOM_SHA256".to_string(), sha256.clone());
+            Some(Sbom {
+                path: path.clone(),
+                sha256,
+                components: document
+                    .get("components")
+                    .and_then(serde_json::Value::as_array)
+                    .map_or(0, Vec::len),
+            })
+        }
+        None => None,
+    };
     let bar = StepBar::new(ctx, args.format);
     let build_started = Instant::now();
     let id = engine
-        .build(tar, &reference, &build_args, &HashMap::new(), &|step| {
-            bar.step(&step)
-        })
+        .build(tar, &reference, &build_args, &|step| bar.step(&step))
         .await?;
     drop(bar);
     timings.build = millis(build_started);
@@ -265,6 +304,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             .map_or(0, Vec::len),
         context_bytes,
         binary,
+        sbom,
         source,
         checks,
         timings_ms: timings,

@@ -57,14 +57,13 @@ impl Engine {
         Ok(Engine { docker, endpoint })
     }
 
-    /// Builds the context `tar` (its `Dockerfile` at the root) as `tag`, with build arguments and labels; `step`
+    /// Builds the context `tar` (its `Dockerfile` at the root) as `tag`, with build arguments; `step`
     /// hears of every step. Returns the image id. The engine's error is the error's text.
     pub async fn build(
         &self,
         tar: Vec<u8>,
         tag: &str,
         build_args: &HashMap<String, String>,
-        labels: &HashMap<String, String>,
         step: &(dyn Fn(Step<'_>) + Sync),
     ) -> anyhow::Result<String> {
         let options = BuildImageOptionsBuilder::default()
@@ -73,7 +72,6 @@ impl Engine {
             .rm(true)
             .forcerm(true)
             .buildargs(build_args)
-            .labels(labels)
             .build();
         let mut stream =
             self.docker

@@ -8,5 +8,6 @@ pub mod context;
 pub mod engine;
 pub mod inspect;
 pub mod lint;
+pub mod sbom;
 pub mod smoke;
 pub mod source;

@@ -31,12 +31,23 @@ async fn engine() -> Option<vivr::image::engine::Engine> {
     }
 }
 
-/// The project's Dockerfile and .dockerignore in a fresh git repository with one commit.
+/// The project's files (those git tracks or would track) in a fresh git repository with one commit: a clean
+/// work tree whatever state the checkout is in.
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for file in ["Dockerfile", ".dockerignore"] {
-        std::fs::copy(root.join(file), dir.path().join(file)).unwrap();
+    let listed = git(
+        root,
+        &["ls-files", "--cached", "--others", "--exclude-standard"],
+    );
+    for file in listed.lines() {
+        let source = root.join(file);
+        if !source.is_file() {
+            continue; // deleted in the work tree
+        }
+        let target = dir.path().join(file);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&source, &target).unwrap();
     }
     git(dir.path(), &["init", "-q"]);
     git(dir.path(), &["add", "."]);
@@ -105,6 +116,8 @@ async fn the_image_builds_passes_its_checks_serves_the_shop_and_holds_no_secret(
     let Some(engine) = engine().await else { return };
     let project = project();
     let repo = repo_name();
+    let sbom_dir = tempfile::tempdir().unwrap();
+    let sbom_path = sbom_dir.path().join("sbom.cdx.json");
     let (code, out, err) = build(
         &[
             project.path().to_str().unwrap(),
@@ -114,6 +127,8 @@ async fn the_image_builds_passes_its_checks_serves_the_shop_and_holds_no_secret(
             &repo,
             "--tag",
             "candidate",
+            "--sbom",
+            sbom_path.to_str().unwrap(),
             "--max-size",
             "150",
             "--smoke",
@@ -173,6 +188,35 @@ async fn the_image_builds_passes_its_checks_serves_the_shop_and_holds_no_secret(
         env!("CARGO_PKG_VERSION")
     );
     assert_eq!(config.entrypoint, Some(vec!["/vivr".to_string()]));
+
+    // The SBOM: the crates in the binary (no proc-macro, no dev-dependency), its digest in a label.
+    let sbom_text = std::fs::read_to_string(&sbom_path).unwrap();
+    let sbom: serde_json::Value = serde_json::from_str(&sbom_text).unwrap();
+    assert_eq!(sbom["bomFormat"], "CycloneDX");
+    let names: Vec<&str> = sbom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for name in ["axum", "sqlx-postgres", "bollard", "vivr-shop"] {
+        assert!(
+            names.contains(&name),
+            "{name} is compiled into vivr: {names:?}"
+        );
+    }
+    for name in ["serde_derive", "clap_derive", "fantoccini"] {
+        assert!(!names.contains(&name), "{name} is not in the binary");
+    }
+    use sha2::Digest;
+    assert_eq!(
+        labels["dev.vivr.sbom.sha256"],
+        hex::encode(sha2::Sha256::digest(sbom_text.as_bytes()))
+    );
+    assert_eq!(
+        image["sbom"]["components"].as_u64().unwrap() as usize,
+        names.len()
+    );
 
     // No secret of the environment vivr build ran in is anywhere in the image: files, config, labels, history.
     let export = engine.export(id).await.unwrap();
