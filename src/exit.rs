@@ -18,7 +18,7 @@ pub enum Outcome {
     NotBaselined,
     /// 6: `vivr migrate`: another migrator held the lock past the timeout.
     LockTimeout,
-    /// 3: `vivr build`: no Docker engine (or registry) answers.
+    /// 3: `vivr build`: no Docker engine answers, or the registry refused the push.
     Unreachable,
 }
 
@@ -63,6 +63,9 @@ impl Outcome {
         if err
             .downcast_ref::<crate::image::engine::EngineUnreachable>()
             .is_some()
+            || err
+                .downcast_ref::<crate::image::registry::PushRefused>()
+                .is_some()
         {
             return Outcome::Unreachable;
         }

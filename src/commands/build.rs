@@ -15,7 +15,7 @@ use crate::image::engine::Engine;
 use crate::image::inspect::{self, Check, megabytes};
 use crate::image::lint::{DockerfileLint, lint};
 use crate::image::source::{self, SourceFacts};
-use crate::image::{context, sbom, smoke};
+use crate::image::{context, registry, sbom, smoke};
 use crate::output::{Ctx, Report, Style, table};
 
 /// The platform images are built for, and the target the static binary is compiled for.
@@ -49,6 +49,11 @@ pub struct Args {
     /// its SHA-256 goes into the image's `dev.vivr.sbom.sha256` label (through the Dockerfile's SBOM_SHA256).
     #[arg(long, value_name = "FILE")]
     pub sbom: Option<PathBuf>,
+    /// Push every tag to the registry --repo names (e.g. 127.0.0.1:5000/vivr), once every check passed, with the
+    /// Docker configuration's credentials for it; prints repo@sha256:…, the reference `vivr deploy` takes. A
+    /// refused push exits 3 and leaves no tag of this build behind.
+    #[arg(long)]
+    pub push: bool,
     /// Run the built image (read-only, data on a tmpfs, port on loopback): it must turn healthy, answer
     /// /api/health and a product page, and exit 0 on SIGTERM. The container is removed afterwards.
     #[arg(long)]
@@ -93,6 +98,9 @@ struct Built {
     binary: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
     sbom: Option<Sbom>,
+    /// `repo@sha256:…`, when pushed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pushed: Option<String>,
     source: SourceFacts,
     checks: Vec<Check>,
     timings_ms: Timings,
@@ -112,6 +120,7 @@ struct Timings {
     build: u64,
     inspect: u64,
     smoke: u64,
+    push: u64,
 }
 
 impl Report for BuildReport {
@@ -144,6 +153,9 @@ impl Report for BuildReport {
                 ]);
             }
             text += &format!("{table}\n");
+            if let Some(pushed) = &image.pushed {
+                text += &format!("Pushed {pushed}\n");
+            }
             let failed = image.checks.iter().filter(|c| !c.ok).count();
             text += &if failed == 0 {
                 "Every check passed.\n".to_string()
@@ -192,6 +204,13 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         return ctx.emit(&BuildReport { lint, image: None }, args.format);
     }
 
+    if args.push && registry::registry_of(&args.repo).is_none() {
+        bail!(
+            "--push needs --repo to name a registry (host[:port]/name, e.g. 127.0.0.1:5000/vivr or \
+             <account>.dkr.ecr.<region>.amazonaws.com/vivr), not {:?}",
+            args.repo
+        );
+    }
     let source = source::read(&args.path)?;
     if source.dirty && !args.allow_dirty {
         bail!(
@@ -293,6 +312,30 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         checks.extend(smoke::smoke(&engine, &id, &limits).await?);
         timings.smoke = millis(smoke_started);
     }
+    let mut pushed = None;
+    if args.push {
+        if checks.iter().all(|c| c.ok) {
+            let push_started = Instant::now();
+            let mut digest = None;
+            for tag in std::iter::once(&source.tag()).chain(&args.tags) {
+                match registry::push(&engine, &args.repo, tag).await {
+                    Ok(d) => digest = digest.or(Some(d)),
+                    Err(refused) => {
+                        for local in &tags {
+                            if let Err(err) = engine.untag(local).await {
+                                tracing::warn!("{err:#}");
+                            }
+                        }
+                        return Err(refused.into());
+                    }
+                }
+            }
+            timings.push = millis(push_started);
+            pushed = digest.map(|d| format!("{}@{d}", args.repo));
+        } else {
+            tracing::warn!("not pushed: a check failed");
+        }
+    }
     let image = Built {
         id,
         tags,
@@ -305,6 +348,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         context_bytes,
         binary,
         sbom,
+        pushed,
         source,
         checks,
         timings_ms: timings,

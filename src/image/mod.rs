@@ -8,6 +8,7 @@ pub mod context;
 pub mod engine;
 pub mod inspect;
 pub mod lint;
+pub mod registry;
 pub mod sbom;
 pub mod smoke;
 pub mod source;

@@ -484,3 +484,205 @@ async fn the_image_migrates_and_serves_a_postgresql_database_it_finds_by_host_na
     );
     engine.untag(&tag).await.unwrap();
 }
+
+/// A registry (Debian's `docker-registry`) on a free loopback port, its storage in a temporary directory; with
+/// `password`, it wants the user `ci` with that password (htpasswd). Stopped when dropped.
+struct Registry {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start(password: Option<&str>) -> Option<Registry> {
+        let Ok(path) = which("docker-registry") else {
+            return common::missing_component("docker-registry", "apt-get install docker-registry");
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let port = common::process::free_port();
+        let auth = match password {
+            Some(password) => {
+                let htpasswd = dir.path().join("htpasswd");
+                std::fs::write(
+                    &htpasswd,
+                    format!("ci:{}\n", bcrypt::hash(password, 4).unwrap()),
+                )
+                .unwrap();
+                format!(
+                    "auth:\n  htpasswd:\n    realm: vivr-test\n    path: {}\n",
+                    htpasswd.display()
+                )
+            }
+            None => String::new(),
+        };
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: \
+                 127.0.0.1:{port}\n{auth}",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(path)
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Registry {
+                    child,
+                    port,
+                    _dir: dir,
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("docker-registry did not listen on {port}");
+    }
+
+    fn repo(&self, name: &str) -> String {
+        format!("127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn which(program: &str) -> Result<PathBuf, ()> {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join(program))
+                .find(|p| p.is_file())
+        })
+        .ok_or(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pushed_image_comes_back_by_its_digest_and_a_refused_push_leaves_no_tag() {
+    use bollard::query_parameters::CreateImageOptionsBuilder;
+    use futures_util::StreamExt;
+    let Some(binary) = static_binary() else {
+        return;
+    };
+    let Some(engine) = engine().await else { return };
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let project = project();
+    let repo = registry.repo(&repo_name());
+    let (code, out, err) = build(
+        &[
+            project.path().to_str().unwrap(),
+            "--binary",
+            binary.to_str().unwrap(),
+            "--repo",
+            &repo,
+            "--max-size",
+            "150",
+            "--push",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let pushed = report["image"]["pushed"].as_str().unwrap().to_string();
+    assert!(pushed.starts_with(&format!("{repo}@sha256:")), "{pushed}");
+    let tag = report["image"]["tags"][0].as_str().unwrap().to_string();
+
+    // Gone locally, then pulled back by the digest printed: the same image.
+    let id = report["image"]["id"].as_str().unwrap().to_string();
+    engine.untag(&tag).await.unwrap();
+    assert!(engine.inspect(&tag).await.is_err());
+    let mut pull = engine.docker().create_image(
+        Some(
+            CreateImageOptionsBuilder::default()
+                .from_image(&pushed)
+                .build(),
+        ),
+        None,
+        None,
+    );
+    while let Some(step) = pull.next().await {
+        step.unwrap();
+    }
+    let pulled = engine.inspect(&pushed).await.unwrap();
+    assert_eq!(pulled.id.as_deref(), Some(id.as_str()));
+    assert!(pulled.repo_digests.unwrap_or_default().contains(&pushed));
+    engine.untag(&pushed).await.unwrap();
+
+    // A registry that wants credentials vivr does not have: exit 3, and the build's tag is not left behind.
+    let Some(guarded) = Registry::start(Some("registry-password")) else {
+        return;
+    };
+    let repo = guarded.repo(&repo_name());
+    let empty_config = tempfile::tempdir().unwrap();
+    let (code, out, err) = build(
+        &[
+            project.path().to_str().unwrap(),
+            "--binary",
+            binary.to_str().unwrap(),
+            "--repo",
+            &repo,
+            "--max-size",
+            "150",
+            "--push",
+        ],
+        &[("DOCKER_CONFIG", empty_config.path().to_str().unwrap())],
+    );
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains("did not take") && err.contains(&repo), "{err}");
+    let revision = git(project.path(), &["rev-parse", "HEAD"]);
+    assert!(
+        engine
+            .inspect(&format!("{repo}:{}", &revision[..12]))
+            .await
+            .is_err(),
+        "the tag was left behind"
+    );
+
+    // With credentials for it in the Docker configuration, the same push goes through.
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode("ci:registry-password");
+    std::fs::write(
+        empty_config.path().join("config.json"),
+        format!(
+            "{{\"auths\": {{\"127.0.0.1:{}\": {{\"auth\": \"{auth}\"}}}}}}",
+            guarded.port
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = build(
+        &[
+            project.path().to_str().unwrap(),
+            "--binary",
+            binary.to_str().unwrap(),
+            "--repo",
+            &repo,
+            "--max-size",
+            "150",
+            "--push",
+        ],
+        &[("DOCKER_CONFIG", empty_config.path().to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("Pushed {repo}@sha256:")), "{out}");
+    assert!(!out.contains("registry-password") && !err.contains("registry-password"));
+    engine
+        .untag(&format!("{repo}:{}", &revision[..12]))
+        .await
+        .unwrap();
+}
