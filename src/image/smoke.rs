@@ -88,7 +88,28 @@ async fn run(engine: &Engine, id: &str, limits: &Limits) -> anyhow::Result<Vec<C
         .await
         .context("starting the smoke-test container")?;
     let started = Instant::now();
+    let port = docker
+        .inspect_container(id, None)
+        .await
+        .context("inspecting the smoke-test container")?
+        .network_settings
+        .and_then(|n| n.ports)
+        .and_then(|p| p.get("3000/tcp").cloned().flatten())
+        .and_then(|b| b.into_iter().find_map(|b| b.host_port))
+        .context("the container's port 3000 is not published")?;
+    let base = format!("http://127.0.0.1:{port}");
+    // When the server first answers, apart from when the engine's health check (every --interval) says so.
+    let mut answering: Option<Duration> = None;
     let (healthy, detail) = loop {
+        if answering.is_none()
+            && let Ok(Ok((200, _))) = tokio::time::timeout(
+                Duration::from_secs(1),
+                crate::probe::get(&format!("{base}/api/health")),
+            )
+            .await
+        {
+            answering = Some(started.elapsed());
+        }
         let state = docker
             .inspect_container(id, None)
             .await
@@ -106,7 +127,11 @@ async fn run(engine: &Engine, id: &str, limits: &Limits) -> anyhow::Result<Vec<C
         if health == Some(HealthStatusEnum::HEALTHY) {
             break (
                 true,
-                format!("healthy after {:.1} s", started.elapsed().as_secs_f64()),
+                format!(
+                    "healthy after {:.1} s (answering after {:.2} s)",
+                    started.elapsed().as_secs_f64(),
+                    answering.unwrap_or_default().as_secs_f64()
+                ),
             );
         }
         if !running {
@@ -136,16 +161,7 @@ async fn run(engine: &Engine, id: &str, limits: &Limits) -> anyhow::Result<Vec<C
     if !healthy {
         return Ok(checks);
     }
-    let port = docker
-        .inspect_container(id, None)
-        .await
-        .context("inspecting the smoke-test container")?
-        .network_settings
-        .and_then(|n| n.ports)
-        .and_then(|p| p.get("3000/tcp").cloned().flatten())
-        .and_then(|b| b.into_iter().find_map(|b| b.host_port))
-        .context("the container's port 3000 is not published")?;
-    let base = format!("http://127.0.0.1:{port}");
+
     let (ok, detail) = match get(&format!("{base}/api/health")).await {
         Ok((status, _)) => (status == 200, format!("GET /api/health → {status}")),
         Err(err) => (false, format!("GET /api/health: {err:#}")),
