@@ -1,14 +1,55 @@
 //! How every AWS client vivr makes is configured: the standard chain for region and credentials, an optional
 //! endpoint (`--endpoint-url` or `AWS_ENDPOINT_URL`, for moto or S3-compatible stores), and one HTTPS client on
 //! rustls with ring, the TLS stack the rest of vivr already uses.
+//!
+//! The certificates it trusts are Mozilla's roots compiled into the binary (the image is `FROM scratch`: there is
+//! no system store to read), plus the system's store or `SSL_CERT_FILE` / `SSL_CERT_DIR` when there are any (a
+//! private CA in front of a VPC endpoint, for instance).
 
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use base64::Engine as _;
 
 /// The HTTPS client every AWS client uses.
 pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    let context = TlsContext::builder().with_trust_store(trust_store());
+    let builder =
+        aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    match context.build() {
+        Ok(context) => builder.tls_context(context).build_https(),
+        Err(err) => {
+            tracing::warn!("the AWS client's certificates: {err}; using the SDK's defaults");
+            builder.build_https()
+        }
+    }
+}
+
+/// Mozilla's roots, and the local store's certificates when it has any. The SDK's own loading of the local
+/// store asserts that it found some, which a scratch image never does, and stops on the first certificate it
+/// cannot use: the local ones are read here instead, and only those rustls accepts as roots are kept.
+fn trust_store() -> TrustStore {
+    let mut store = TrustStore::empty().with_native_roots(false);
+    let local = rustls_native_certs::load_native_certs().certs;
+    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .chain(local.iter())
+    {
+        if rustls::RootCertStore::empty().add(der.clone()).is_ok() {
+            store.add_pem_certificate(pem(der.as_ref()));
+        }
+    }
+    store
+}
+
+/// A certificate in PEM, as the SDK's trust store takes it.
+fn pem(der: &[u8]) -> Vec<u8> {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut text = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        text.push_str(&String::from_utf8_lossy(line));
+        text.push('\n');
+    }
+    text.push_str("-----END CERTIFICATE-----\n");
+    text.into_bytes()
 }
 
 /// The shared SDK configuration. `endpoint_url` overrides `AWS_ENDPOINT_URL` when given.

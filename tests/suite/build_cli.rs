@@ -88,6 +88,26 @@ fn build(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     (status.code().unwrap_or(-1), out, err)
 }
 
+/// `vivr build` of `project` with the static binary into `repo`, `extra` flags added, asserted to succeed: its
+/// JSON report.
+fn built(project: &Path, binary: &Path, repo: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        project.to_str().unwrap(),
+        "--binary",
+        binary.to_str().unwrap(),
+        "--repo",
+        repo,
+        "--max-size",
+        "150",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let (code, out, err) = build(&args, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
 fn repo_name() -> String {
     format!(
         "vivr-test-{}",
@@ -316,12 +336,14 @@ async fn refusals_say_what_to_do_and_give_their_exit_codes() {
     assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
 }
 
-/// Runs `args` in a container of `image` on the host's network (the test cluster listens on loopback), with
-/// `vivr-db.test` naming 127.0.0.1 in its /etc/hosts, and returns the container's id.
+/// Starts `args` in a container of `image` on the host's network (the test cluster and endpoints listen on
+/// loopback), read-only, with `vivr-db.test` and `vivr-aws.test` naming 127.0.0.1 in its /etc/hosts and `mounts`
+/// (host path, container path) bound read-only; returns the container's id.
 async fn run_on_host_network(
     engine: &vivr::image::engine::Engine,
     image: &str,
     env: Vec<String>,
+    mounts: &[(&Path, &str)],
     args: &[&str],
 ) -> String {
     use bollard::models::{ContainerCreateBody, HostConfig};
@@ -331,8 +353,17 @@ async fn run_on_host_network(
         env: Some(env),
         host_config: Some(HostConfig {
             network_mode: Some("host".into()),
-            extra_hosts: Some(vec!["vivr-db.test:127.0.0.1".into()]),
+            extra_hosts: Some(vec![
+                "vivr-db.test:127.0.0.1".into(),
+                "vivr-aws.test:127.0.0.1".into(),
+            ]),
             readonly_rootfs: Some(true),
+            binds: Some(
+                mounts
+                    .iter()
+                    .map(|(host, inside)| format!("{}:{inside}:ro", host.display()))
+                    .collect(),
+            ),
             ..HostConfig::default()
         }),
         ..ContainerCreateBody::default()
@@ -383,23 +414,7 @@ async fn the_image_migrates_and_serves_a_postgresql_database_it_finds_by_host_na
         return;
     };
     let project = project();
-    let repo = repo_name();
-    let (code, out, err) = build(
-        &[
-            project.path().to_str().unwrap(),
-            "--binary",
-            binary.to_str().unwrap(),
-            "--repo",
-            &repo,
-            "--max-size",
-            "150",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let report = built(project.path(), &binary, &repo_name(), &[]);
     let tag = report["image"]["tags"][0].as_str().unwrap().to_string();
     // The test cluster's URL, its host replaced by a name only the container's /etc/hosts knows.
     let url = db.url.replacen("127.0.0.1", "vivr-db.test", 1);
@@ -407,23 +422,15 @@ async fn the_image_migrates_and_serves_a_postgresql_database_it_finds_by_host_na
     let database_url = format!("DATABASE_URL={url}");
 
     // migrate deploy as a one-off container.
-    let migrate = run_on_host_network(
+    let (code, output) = run_to_end(
         &engine,
         &tag,
         vec![database_url.clone()],
+        &[],
         &["migrate", "deploy"],
     )
     .await;
-    let mut code = None;
-    for _ in 0..300 {
-        code = exit_code(&engine, &migrate).await;
-        if code.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    remove(&engine, &migrate).await;
-    assert_eq!(code, Some(0), "migrate deploy in the container");
+    assert_eq!(code, 0, "migrate deploy in the container: {output}");
 
     // Then the shop, on a free loopback port, with the demo catalogue loaded into PostgreSQL.
     let port = common::process::free_port();
@@ -431,6 +438,7 @@ async fn the_image_migrates_and_serves_a_postgresql_database_it_finds_by_host_na
         &engine,
         &tag,
         vec![database_url, format!("VIVR_BIND=127.0.0.1:{port}")],
+        &[],
         &["serve", "--seed-demo"],
     )
     .await;
@@ -582,23 +590,7 @@ async fn a_pushed_image_comes_back_by_its_digest_and_a_refused_push_leaves_no_ta
     };
     let project = project();
     let repo = registry.repo(&repo_name());
-    let (code, out, err) = build(
-        &[
-            project.path().to_str().unwrap(),
-            "--binary",
-            binary.to_str().unwrap(),
-            "--repo",
-            &repo,
-            "--max-size",
-            "150",
-            "--push",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let report = built(project.path(), &binary, &repo, &["--push"]);
     let pushed = report["image"]["pushed"].as_str().unwrap().to_string();
     assert!(pushed.starts_with(&format!("{repo}@sha256:")), "{pushed}");
     let tag = report["image"]["tags"][0].as_str().unwrap().to_string();
@@ -685,4 +677,215 @@ async fn a_pushed_image_comes_back_by_its_digest_and_a_refused_push_leaves_no_ta
         .untag(&format!("{repo}:{}", &revision[..12]))
         .await
         .unwrap();
+}
+
+/// A test CA and a certificate it signs for `vivr-aws.test` (openssl), in `dir`: (ca.pem, server.pem, server.key).
+fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=vivr test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=vivr-aws.test",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:vivr-aws.test\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.pem",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+/// An HTTPS server on a free loopback port that answers every request with an AWS JSON error naming itself.
+struct TlsEndpoint {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl TlsEndpoint {
+    fn start(cert: &Path, key: &Path) -> TlsEndpoint {
+        let port = common::process::free_port();
+        let script = format!(
+            r#"
+import http.server, ssl
+class Answer(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        body = b'{{"__type":"ReachedOverTls","message":"the test endpoint answered"}}'
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("x-amzn-ErrorType", "ReachedOverTls")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_GET = do_HEAD = do_PUT = do_POST = answer
+    def log_message(self, *args): pass
+server = http.server.HTTPServer(("127.0.0.1", {port}), Answer)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain("{cert}", "{key}")
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"#,
+            cert = cert.display(),
+            key = key.display()
+        );
+        let mut child = Command::new("python3")
+            .args(["-c", &script])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return TlsEndpoint { child, port };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the TLS endpoint did not listen on {port}");
+    }
+}
+
+impl Drop for TlsEndpoint {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `args` in a container of `image` on the host network with `mounts` (host path, container path) read-only
+/// and waits for it: (exit code, its output).
+async fn run_to_end(
+    engine: &vivr::image::engine::Engine,
+    image: &str,
+    env: Vec<String>,
+    mounts: &[(&Path, &str)],
+    args: &[&str],
+) -> (i64, String) {
+    use futures_util::StreamExt;
+    let id = run_on_host_network(engine, image, env, mounts, args).await;
+    let mut code = None;
+    for _ in 0..300 {
+        code = exit_code(engine, &id).await;
+        if code.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let options = bollard::query_parameters::LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .build();
+    let mut logs = engine.docker().logs(&id, Some(options));
+    let mut output = String::new();
+    while let Some(Ok(chunk)) = logs.next().await {
+        output.push_str(&chunk.to_string());
+    }
+    remove(engine, &id).await;
+    (code.expect("the container ended"), output)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inside_the_scratch_image_aws_calls_verify_certificates_and_accept_a_private_ca() {
+    let Some(binary) = static_binary() else {
+        return;
+    };
+    let Some(engine) = engine().await else { return };
+    let project = project();
+    let report = built(project.path(), &binary, &repo_name(), &[]);
+    let tag = report["image"]["tags"][0].as_str().unwrap().to_string();
+
+    let pki = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_ca(pki.path());
+    let endpoint = TlsEndpoint::start(&cert, &key);
+    let env = |extra: &[&str]| -> Vec<String> {
+        [
+            format!("AWS_ENDPOINT_URL=https://vivr-aws.test:{}", endpoint.port),
+            "AWS_REGION=eu-west-3".into(),
+            "AWS_ACCESS_KEY_ID=AKIDTESTTLS".into(),
+            "AWS_SECRET_ACCESS_KEY=not-a-real-secret".into(),
+        ]
+        .into_iter()
+        .chain(extra.iter().map(|e| e.to_string()))
+        .collect()
+    };
+    let list = ["secrets", "list"];
+
+    // The image has no system certificates: an endpoint signed by an unknown CA is refused, as it must be —
+    // a certificate error, not a crash for want of a certificate store.
+    let (code, output) = run_to_end(&engine, &tag, env(&[]), &[], &list).await;
+    assert_eq!(code, 2, "{output}");
+    assert!(
+        !output.contains("ReachedOverTls"),
+        "the request went through an unverified connection: {output}"
+    );
+    assert!(!output.contains("panicked"), "{output}");
+    assert!(
+        output.contains("certificate") || output.contains("UnknownIssuer"),
+        "a certificate error: {output}"
+    );
+
+    // With the private CA named by SSL_CERT_FILE, the connection is verified and the request reaches the endpoint.
+    let (code, output) = run_to_end(
+        &engine,
+        &tag,
+        env(&["SSL_CERT_FILE=/ca.pem"]),
+        &[(&ca, "/ca.pem")],
+        &list,
+    )
+    .await;
+    assert_eq!(code, 2, "{output}");
+    assert!(
+        output.contains("ReachedOverTls"),
+        "the endpoint's own answer: {output}"
+    );
+    engine.untag(&tag).await.unwrap();
 }
