@@ -679,7 +679,8 @@ async fn a_pushed_image_comes_back_by_its_digest_and_a_refused_push_leaves_no_ta
         .unwrap();
 }
 
-/// A test CA and a certificate it signs for `vivr-aws.test` (openssl), in `dir`: (ca.pem, server.pem, server.key).
+/// A test CA and a certificate it signs for `vivr-aws.test` and `vivr-db.test` (openssl), in `dir`: (ca.pem,
+/// server.pem, server.key).
 fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let run = |args: &[&str]| {
         let output = Command::new("openssl")
@@ -720,7 +721,11 @@ fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         "-out",
         "server.csr",
     ]);
-    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:vivr-aws.test\n").unwrap();
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=DNS:vivr-aws.test,DNS:vivr-db.test\n",
+    )
+    .unwrap();
     run(&[
         "x509",
         "-req",
@@ -886,6 +891,54 @@ async fn inside_the_scratch_image_aws_calls_verify_certificates_and_accept_a_pri
     assert!(
         output.contains("ReachedOverTls"),
         "the endpoint's own answer: {output}"
+    );
+    engine.untag(&tag).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inside_the_scratch_image_postgresql_is_verified_against_a_private_ca() {
+    let Some(binary) = static_binary() else {
+        return;
+    };
+    let Some(engine) = engine().await else { return };
+    let Some(cluster) = common::process::PgCluster::start() else {
+        return;
+    };
+    let pki = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_ca(pki.path());
+    cluster.enable_tls(&cert, &key);
+    let project = project();
+    let report = built(project.path(), &binary, &repo_name(), &[]);
+    let tag = report["image"]["tags"][0].as_str().unwrap().to_string();
+    let url = |extra: &str| {
+        format!(
+            "DATABASE_URL=postgres://postgres@vivr-db.test:{}/postgres?sslmode=verify-full{extra}",
+            cluster.port
+        )
+    };
+
+    // verify-full with the CA mounted and named: connected, and the empty database has migrations pending.
+    let (code, output) = run_to_end(
+        &engine,
+        &tag,
+        vec![url("&sslrootcert=/ca.pem")],
+        &[(&ca, "/ca.pem")],
+        &["migrate", "status"],
+    )
+    .await;
+    assert_eq!(
+        code, 1,
+        "pending migrations, over a verified connection: {output}"
+    );
+    assert!(output.contains("pending"), "{output}");
+
+    // Without it the server's certificate is not trusted, and nothing is sent in clear instead.
+    let (code, output) =
+        run_to_end(&engine, &tag, vec![url("")], &[], &["migrate", "status"]).await;
+    assert_eq!(code, 2, "{output}");
+    assert!(
+        output.to_lowercase().contains("certificate") || output.contains("UnknownIssuer"),
+        "{output}"
     );
     engine.untag(&tag).await.unwrap();
 }

@@ -418,6 +418,31 @@ impl PgCluster {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
+    /// Turns TLS on with this certificate and key (files copied into the data directory, owned by the server's
+    /// user, the key readable by it alone) and reloads the server.
+    pub fn enable_tls(&self, cert: &std::path::Path, key: &std::path::Path) {
+        let data = std::path::PathBuf::from(self.data_dir());
+        for (source, name, mode) in [(cert, "server.crt", 0o644), (key, "server.key", 0o600)] {
+            let target = data.join(name);
+            std::fs::copy(source, &target).expect("copy a TLS file");
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))
+                .expect("chmod");
+            if self.as_postgres {
+                let ok = Command::new("chown")
+                    .args(["postgres", &target.display().to_string()])
+                    .status()
+                    .expect("chown");
+                assert!(ok.success(), "chown postgres");
+            }
+        }
+        let conf = data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).expect("postgresql.conf");
+        text.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(&conf, text).expect("postgresql.conf");
+        self.run("pg_ctl", &["-D", &self.data_dir(), "reload"]);
+    }
+
     pub fn start_server(&self) {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
