@@ -81,7 +81,7 @@ pub enum Command {
     /// Secrets in AWS Secrets Manager: list, get (redacted), put, run a command with them, rotate, audit.
     Secrets(secrets::Args),
     /// Lint the Dockerfile, build the production image through the Docker engine, and check the image.
-    /// Exit 0 built, 1 a lint or image check failed, 2 usage, 3 no engine answers.
+    /// Exit 0 built, 1 a lint or image check failed, 2 usage, 3 no engine answers or the registry refused the push.
     Build(build::Args),
     /// Manage shop accounts (create the first administrator).
     #[command(subcommand)]

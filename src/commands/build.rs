@@ -50,7 +50,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub sbom: Option<PathBuf>,
     /// Push every tag to the registry --repo names (e.g. 127.0.0.1:5000/vivr), once every check passed, with the
-    /// Docker configuration's credentials for it; prints repo@sha256:…, the reference `vivr deploy` takes. A
+    /// Docker configuration's credentials for it; prints repo@sha256:…, the digest to deploy. A
     /// refused push exits 3 and leaves no tag of this build behind.
     #[arg(long)]
     pub push: bool,
@@ -222,23 +222,13 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let cargo_started = Instant::now();
     let binary = match &args.binary {
         Some(binary) => binary.clone(),
-        None => cargo_build(&args.path)?,
+        None => {
+            let built = cargo_build(&args.path)?;
+            timings.cargo = millis(cargo_started);
+            built
+        }
     };
-    timings.cargo = if args.binary.is_some() {
-        0
-    } else {
-        millis(cargo_started)
-    };
-    let binary_bytes = std::fs::read(&binary)
-        .with_context(|| format!("reading the binary {}", binary.display()))?;
-    if !context::is_static_elf(&binary_bytes).with_context(|| format!("{}", binary.display()))? {
-        bail!(
-            "{} is linked dynamically: a scratch image has no C library. Build it with \
-             RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build --release --target {TARGET}",
-            binary.display()
-        );
-    }
-    let version = binary_version(&binary)?;
+    let version = check_binary(&binary)?;
 
     let engine = Engine::connect().await?;
     let runtime = context::runtime_stage(&dockerfile)?;
@@ -246,34 +236,12 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let context_bytes = tar.len();
     let tag = source.tag();
     let reference = format!("{}:{tag}", args.repo);
-    let mut build_args: HashMap<String, String> = [
-        ("VERSION", version),
-        ("REVISION", source.revision.clone()),
-        ("CREATED", source.created.clone()),
-        (
-            "SOURCE",
-            source.url.clone().unwrap_or_else(|| "unknown".into()),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let mut build_args = build_args(&source, version);
     let sbom = match &args.sbom {
         Some(path) => {
-            let document = sbom::cyclonedx(&args.path, TARGET, &source.created)?;
-            let text = format!("{document:#}\n");
-            std::fs::write(path, &text)
-                .with_context(|| format!("writing the SBOM to {}", path.display()))?;
-            let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
-            build_args.insert("SBOM_SHA256".to_string(), sha256.clone());
-            Some(Sbom {
-                path: path.clone(),
-                sha256,
-                components: document
-                    .get("components")
-                    .and_then(serde_json::Value::as_array)
-                    .map_or(0, Vec::len),
-            })
+            let sbom = write_sbom(&args.path, path, &source.created)?;
+            build_args.insert("SBOM_SHA256".to_string(), sbom.sha256.clone());
+            Some(sbom)
         }
         None => None,
     };
@@ -316,22 +284,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     if args.push {
         if checks.iter().all(|c| c.ok) {
             let push_started = Instant::now();
-            let mut digest = None;
-            for tag in std::iter::once(&source.tag()).chain(&args.tags) {
-                match registry::push(&engine, &args.repo, tag).await {
-                    Ok(d) => digest = digest.or(Some(d)),
-                    Err(refused) => {
-                        for local in &tags {
-                            if let Err(err) = engine.untag(local).await {
-                                tracing::warn!("{err:#}");
-                            }
-                        }
-                        return Err(refused.into());
-                    }
-                }
-            }
+            let digest = push_all(&engine, &args.repo, &source.tag(), &args.tags, &tags).await?;
             timings.push = millis(push_started);
-            pushed = digest.map(|d| format!("{}@{d}", args.repo));
+            pushed = Some(format!("{}@{digest}", args.repo));
         } else {
             tracing::warn!("not pushed: a check failed");
         }
@@ -360,6 +315,78 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         },
         args.format,
     )
+}
+
+/// Checks that `binary` is a static vivr and returns its version.
+fn check_binary(binary: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(binary)
+        .with_context(|| format!("reading the binary {}", binary.display()))?;
+    if !context::is_static_elf(&bytes).with_context(|| format!("{}", binary.display()))? {
+        bail!(
+            "{} is linked dynamically: a scratch image has no C library. Build it with \
+             RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build --release --target {TARGET}",
+            binary.display()
+        );
+    }
+    binary_version(binary)
+}
+
+/// The Dockerfile's ARGs that become the OCI labels.
+fn build_args(source: &SourceFacts, version: String) -> HashMap<String, String> {
+    [
+        ("VERSION", version),
+        ("REVISION", source.revision.clone()),
+        ("CREATED", source.created.clone()),
+        (
+            "SOURCE",
+            source.url.clone().unwrap_or_else(|| "unknown".into()),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Writes the SBOM of `project`'s binary to `path`.
+fn write_sbom(project: &Path, path: &Path, created: &str) -> anyhow::Result<Sbom> {
+    let document = sbom::cyclonedx(project, TARGET, created)?;
+    let text = format!("{document:#}\n");
+    std::fs::write(path, &text)
+        .with_context(|| format!("writing the SBOM to {}", path.display()))?;
+    Ok(Sbom {
+        path: path.to_path_buf(),
+        sha256: hex::encode(Sha256::digest(text.as_bytes())),
+        components: document
+            .get("components")
+            .and_then(serde_json::Value::as_array)
+            .map_or(0, Vec::len),
+    })
+}
+
+/// Pushes the commit's tag and the extra ones; on a refusal, removes the build's local tags (`local`) and fails.
+/// Returns the digest.
+async fn push_all(
+    engine: &Engine,
+    repo: &str,
+    commit_tag: &str,
+    extra: &[String],
+    local: &[String],
+) -> anyhow::Result<String> {
+    let mut digest = None;
+    for tag in std::iter::once(commit_tag).chain(extra.iter().map(String::as_str)) {
+        match registry::push(engine, repo, tag).await {
+            Ok(d) => digest = digest.or(Some(d)),
+            Err(refused) => {
+                for reference in local {
+                    if let Err(err) = engine.untag(reference).await {
+                        tracing::warn!("{err:#}");
+                    }
+                }
+                return Err(refused.into());
+            }
+        }
+    }
+    digest.context("nothing was pushed")
 }
 
 /// `cargo build` of the static binary, cargo's own progress on stderr.

@@ -1,5 +1,5 @@
 //! Pushing to a registry: which registry a repository names, the credentials the Docker configuration holds for
-//! it, and the digest the registry gave the pushed image — what `vivr deploy` deploys.
+//! it, and the digest the registry gave the pushed image — the reference a deploy names.
 
 use std::path::PathBuf;
 
