@@ -91,6 +91,22 @@ impl Printer {
             .map_err(closed_or_io)
     }
 
+    /// A bar counting steps on stderr (`[====>   ] 3/12 <step> (elapsed)`), when progress may be drawn and the
+    /// output is text (`text_output`); the caller sets its length, position and message.
+    pub fn step_bar(&self, text_output: bool) -> Option<indicatif::ProgressBar> {
+        if !self.progress || !text_output {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Some(bar)
+    }
+
     /// Whether progress bars may be drawn (a terminal, no `-q`, no `--no-progress`); commands also leave them out
     /// for JSON output.
     pub fn progress_allowed(&self) -> bool {

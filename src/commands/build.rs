@@ -438,17 +438,7 @@ struct StepBar(Option<indicatif::ProgressBar>);
 
 impl StepBar {
     fn new(ctx: &Ctx, format: BuildFormat) -> Self {
-        if !ctx.printer.progress_allowed() || format != BuildFormat::Text {
-            return StepBar(None);
-        }
-        let bar = indicatif::ProgressBar::new(0);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.enable_steady_tick(Duration::from_millis(120));
-        StepBar(Some(bar))
+        StepBar(ctx.printer.step_bar(format == BuildFormat::Text))
     }
 
     fn step(&self, step: &crate::image::engine::Step<'_>) {

@@ -622,19 +622,22 @@ async fn a_pushed_image_comes_back_by_its_digest_and_a_refused_push_leaves_no_ta
     };
     let repo = guarded.repo(&repo_name());
     let empty_config = tempfile::tempdir().unwrap();
-    let (code, out, err) = build(
-        &[
-            project.path().to_str().unwrap(),
-            "--binary",
-            binary.to_str().unwrap(),
-            "--repo",
-            &repo,
-            "--max-size",
-            "150",
-            "--push",
-        ],
-        &[("DOCKER_CONFIG", empty_config.path().to_str().unwrap())],
-    );
+    let push = || {
+        build(
+            &[
+                project.path().to_str().unwrap(),
+                "--binary",
+                binary.to_str().unwrap(),
+                "--repo",
+                &repo,
+                "--max-size",
+                "150",
+                "--push",
+            ],
+            &[("DOCKER_CONFIG", empty_config.path().to_str().unwrap())],
+        )
+    };
+    let (code, out, err) = push();
     assert_eq!(code, 3, "{out}{err}");
     assert!(err.contains("did not take") && err.contains(&repo), "{err}");
     let revision = git(project.path(), &["rev-parse", "HEAD"]);
@@ -657,19 +660,7 @@ async fn a_pushed_image_comes_back_by_its_digest_and_a_refused_push_leaves_no_ta
         ),
     )
     .unwrap();
-    let (code, out, err) = build(
-        &[
-            project.path().to_str().unwrap(),
-            "--binary",
-            binary.to_str().unwrap(),
-            "--repo",
-            &repo,
-            "--max-size",
-            "150",
-            "--push",
-        ],
-        &[("DOCKER_CONFIG", empty_config.path().to_str().unwrap())],
-    );
+    let (code, out, err) = push();
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains(&format!("Pushed {repo}@sha256:")), "{out}");
     assert!(!out.contains("registry-password") && !err.contains("registry-password"));

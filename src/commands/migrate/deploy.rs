@@ -98,16 +98,7 @@ impl Drop for Bar {
 }
 
 fn progress_bar(ctx: &Ctx, format: Format) -> Option<std::sync::Arc<dyn migrate::DeployProgress>> {
-    if !ctx.printer.progress_allowed() || format == Format::Json {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.enable_steady_tick(Duration::from_millis(120));
+    let bar = ctx.printer.step_bar(format == Format::Text)?;
     Some(std::sync::Arc::new(Bar(bar)))
 }
 
