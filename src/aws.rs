@@ -3,8 +3,7 @@
 //! rustls with ring, the TLS stack the rest of vivr already uses.
 //!
 //! The certificates it trusts are Mozilla's roots compiled into the binary (the image is `FROM scratch`: there is
-//! no system store to read), plus the system's store or `SSL_CERT_FILE` / `SSL_CERT_DIR` when there are any (a
-//! private CA in front of a VPC endpoint, for instance).
+//! no system store to read), plus `tls::local_roots`.
 
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use base64::Engine as _;
@@ -25,17 +24,15 @@ pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
 
 /// Mozilla's roots, and the local store's certificates when it has any. The SDK's own loading of the local
 /// store asserts that it found some, which a scratch image never does, and stops on the first certificate it
-/// cannot use: the local ones are read here instead, and only those rustls accepts as roots are kept.
+/// cannot use: the local ones are read by `tls::local_roots` instead.
 fn trust_store() -> TrustStore {
     let mut store = TrustStore::empty().with_native_roots(false);
-    let local = rustls_native_certs::load_native_certs().certs;
     for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
-        .chain(local.iter())
+        .cloned()
+        .chain(crate::tls::local_roots())
     {
-        if rustls::RootCertStore::empty().add(der.clone()).is_ok() {
-            store.add_pem_certificate(pem(der.as_ref()));
-        }
+        store.add_pem_certificate(pem(der.as_ref()));
     }
     store
 }
@@ -54,12 +51,17 @@ fn pem(der: &[u8]) -> Vec<u8> {
 
 /// The shared SDK configuration. `endpoint_url` overrides `AWS_ENDPOINT_URL` when given.
 pub async fn sdk_config(endpoint_url: Option<&str>) -> aws_config::SdkConfig {
-    let mut loader =
+    loader(endpoint_url).load().await
+}
+
+/// The shared SDK configuration's loader, for a caller that sets more (the region an ECR registry names).
+pub fn loader(endpoint_url: Option<&str>) -> aws_config::ConfigLoader {
+    let loader =
         aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client());
-    if let Some(url) = endpoint_url {
-        loader = loader.endpoint_url(url);
+    match endpoint_url {
+        Some(url) => loader.endpoint_url(url),
+        None => loader,
     }
-    loader.load().await
 }
 
 /// An AWS SDK error as one sentence: the service's own code and message, or what kept the request from getting an

@@ -64,7 +64,7 @@ impl Outcome {
             .downcast_ref::<crate::image::engine::EngineUnreachable>()
             .is_some()
             || err
-                .downcast_ref::<crate::image::registry::PushRefused>()
+                .downcast_ref::<crate::image::registry::RegistryRefused>()
                 .is_some()
         {
             return Outcome::Unreachable;

@@ -49,9 +49,11 @@ pub struct Args {
     /// its SHA-256 goes into the image's `dev.vivr.sbom.sha256` label (through the Dockerfile's SBOM_SHA256).
     #[arg(long, value_name = "FILE")]
     pub sbom: Option<PathBuf>,
-    /// Push every tag to the registry --repo names (e.g. 127.0.0.1:5000/vivr), once every check passed, with the
-    /// Docker configuration's credentials for it; prints repo@sha256:…, the digest to deploy. A
-    /// refused push exits 3 and leaves no tag of this build behind.
+    /// Push every tag to the registry --repo names (e.g. 127.0.0.1:5000/vivr), once every check passed; prints
+    /// repo@sha256:…, the digest to deploy. An ECR repository (<account>.dkr.ecr.<region>.amazonaws.com/name)
+    /// logs in with a token from ECR's GetAuthorizationToken (AWS credentials and AWS_ENDPOINT_URL as for every
+    /// AWS call); any other registry with the Docker configuration's credentials (credHelpers, credsStore,
+    /// auths). A refused push exits 3 and leaves no tag of this build behind.
     #[arg(long)]
     pub push: bool,
     /// Run the built image (read-only, data on a tmpfs, port on loopback): it must turn healthy, answer
@@ -236,6 +238,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let context_bytes = tar.len();
     let tag = source.tag();
     let reference = format!("{}:{tag}", args.repo);
+    // Credentials for the push are found before the build: a registry vivr cannot log in to stops it early.
+    let credentials = match registry::registry_of(&args.repo) {
+        Some(host) if args.push => registry::credentials_for(host).await?,
+        _ => None,
+    };
     let mut build_args = build_args(&source, version);
     let sbom = match &args.sbom {
         Some(path) => {
@@ -284,7 +291,15 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     if args.push {
         if checks.iter().all(|c| c.ok) {
             let push_started = Instant::now();
-            let digest = push_all(&engine, &args.repo, &source.tag(), &args.tags, &tags).await?;
+            let digest = push_all(
+                &engine,
+                &args.repo,
+                &source.tag(),
+                &args.tags,
+                &tags,
+                credentials,
+            )
+            .await?;
             timings.push = millis(push_started);
             pushed = Some(format!("{}@{digest}", args.repo));
         } else {
@@ -363,7 +378,7 @@ fn write_sbom(project: &Path, path: &Path, created: &str) -> anyhow::Result<Sbom
     })
 }
 
-/// Pushes the commit's tag and the extra ones; on a refusal, removes the build's local tags (`local`) and fails.
+/// Pushes the commit's tag and the extra ones with `credentials`; on a refusal, removes the build's local tags (`local`) and fails.
 /// Returns the digest.
 async fn push_all(
     engine: &Engine,
@@ -371,10 +386,11 @@ async fn push_all(
     commit_tag: &str,
     extra: &[String],
     local: &[String],
+    credentials: Option<bollard::auth::DockerCredentials>,
 ) -> anyhow::Result<String> {
     let mut digest = None;
     for tag in std::iter::once(commit_tag).chain(extra.iter().map(String::as_str)) {
-        match registry::push(engine, repo, tag).await {
+        match registry::push(engine, repo, tag, credentials.clone()).await {
             Ok(d) => digest = digest.or(Some(d)),
             Err(refused) => {
                 for reference in local {

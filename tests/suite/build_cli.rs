@@ -91,7 +91,18 @@ fn build(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
 /// `vivr build` of `project` with the static binary into `repo`, `extra` flags added, asserted to succeed: its
 /// JSON report.
 fn built(project: &Path, binary: &Path, repo: &str, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec![
+    let mut args = build_args(project, binary, repo).to_vec();
+    args.extend_from_slice(&["--format", "json"]);
+    args.extend_from_slice(extra);
+    let (code, out, err) = build(&args, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// `vivr build` arguments that build `project`'s image with `binary` into `repo` (a debug binary: a larger
+/// size budget).
+fn build_args<'a>(project: &'a Path, binary: &'a Path, repo: &'a str) -> [&'a str; 7] {
+    [
         project.to_str().unwrap(),
         "--binary",
         binary.to_str().unwrap(),
@@ -99,13 +110,14 @@ fn built(project: &Path, binary: &Path, repo: &str, extra: &[&str]) -> serde_jso
         repo,
         "--max-size",
         "150",
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    let (code, out, err) = build(&args, &[]);
-    assert_eq!(code, 0, "{out}{err}");
-    serde_json::from_str(&out).unwrap()
+    ]
+}
+
+/// [`build_args`] and `--push`.
+fn push_args<'a>(project: &'a Path, binary: &'a Path, repo: &'a str) -> Vec<&'a str> {
+    let mut args = build_args(project, binary, repo).to_vec();
+    args.push("--push");
+    args
 }
 
 fn repo_name() -> String {
@@ -494,7 +506,7 @@ async fn the_image_migrates_and_serves_a_postgresql_database_it_finds_by_host_na
 }
 
 /// A registry (Debian's `docker-registry`) on a free loopback port, its storage in a temporary directory; with
-/// `password`, it wants the user `ci` with that password (htpasswd). Stopped when dropped.
+/// `login` (user, password), it wants that user and password (htpasswd). Stopped when dropped.
 struct Registry {
     child: std::process::Child,
     port: u16,
@@ -502,18 +514,18 @@ struct Registry {
 }
 
 impl Registry {
-    fn start(password: Option<&str>) -> Option<Registry> {
+    fn start(login: Option<(&str, &str)>) -> Option<Registry> {
         let Ok(path) = which("docker-registry") else {
             return common::missing_component("docker-registry", "apt-get install docker-registry");
         };
         let dir = tempfile::tempdir().unwrap();
         let port = common::process::free_port();
-        let auth = match password {
-            Some(password) => {
+        let auth = match login {
+            Some((user, password)) => {
                 let htpasswd = dir.path().join("htpasswd");
                 std::fs::write(
                     &htpasswd,
-                    format!("ci:{}\n", bcrypt::hash(password, 4).unwrap()),
+                    format!("{user}:{}\n", bcrypt::hash(password, 4).unwrap()),
                 )
                 .unwrap();
                 format!(
@@ -533,26 +545,18 @@ impl Registry {
             ),
         )
         .unwrap();
-        let mut child = Command::new(path)
+        let mut command = Command::new(path);
+        command
             .arg("serve")
             .arg(&config)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Registry {
-                    child,
-                    port,
-                    _dir: dir,
-                });
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("docker-registry did not listen on {port}");
+            .stderr(std::process::Stdio::null());
+        let child = common::process::spawn_listening(command, port, "docker-registry");
+        Some(Registry {
+            child,
+            port,
+            _dir: dir,
+        })
     }
 
     fn repo(&self, name: &str) -> String {
@@ -617,27 +621,17 @@ async fn a_pushed_image_comes_back_by_its_digest_and_a_refused_push_leaves_no_ta
     engine.untag(&pushed).await.unwrap();
 
     // A registry that wants credentials vivr does not have: exit 3, and the build's tag is not left behind.
-    let Some(guarded) = Registry::start(Some("registry-password")) else {
+    let Some(guarded) = Registry::start(Some(("ci", "registry-password"))) else {
         return;
     };
     let repo = guarded.repo(&repo_name());
     let empty_config = tempfile::tempdir().unwrap();
-    let push = || {
-        build(
-            &[
-                project.path().to_str().unwrap(),
-                "--binary",
-                binary.to_str().unwrap(),
-                "--repo",
-                &repo,
-                "--max-size",
-                "150",
-                "--push",
-            ],
-            &[("DOCKER_CONFIG", empty_config.path().to_str().unwrap())],
-        )
+    let push = |env: &[(&str, &str)]| {
+        let mut env = env.to_vec();
+        env.push(("DOCKER_CONFIG", empty_config.path().to_str().unwrap()));
+        build(&push_args(project.path(), &binary, &repo), &env)
     };
-    let (code, out, err) = push();
+    let (code, out, err) = push(&[]);
     assert_eq!(code, 3, "{out}{err}");
     assert!(err.contains("did not take") && err.contains(&repo), "{err}");
     let revision = git(project.path(), &["rev-parse", "HEAD"]);
@@ -652,149 +646,120 @@ async fn a_pushed_image_comes_back_by_its_digest_and_a_refused_push_leaves_no_ta
     // With credentials for it in the Docker configuration, the same push goes through.
     use base64::Engine as _;
     let auth = base64::engine::general_purpose::STANDARD.encode("ci:registry-password");
+    let registry = format!("127.0.0.1:{}", guarded.port);
+    let configure = |config: serde_json::Value| {
+        std::fs::write(empty_config.path().join("config.json"), config.to_string()).unwrap();
+    };
+    configure(serde_json::json!({ "auths": { &registry: { "auth": auth } } }));
+    let tag = format!("{repo}:{}", &revision[..12]);
+    went_through(&engine, push(&[]), &repo, &tag).await;
+
+    // Or from a credential helper the configuration names for that registry (the docker credential helpers'
+    // protocol: the server on stdin, JSON on stdout).
+    let helpers = tempfile::tempdir().unwrap();
+    let helper = helpers.path().join("docker-credential-vivrtest");
     std::fs::write(
-        empty_config.path().join("config.json"),
-        format!(
-            "{{\"auths\": {{\"127.0.0.1:{}\": {{\"auth\": \"{auth}\"}}}}}}",
-            guarded.port
-        ),
+        &helper,
+        "#!/bin/sh\nread server\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"ci\",\"Secret\":\"registry-password\"}' \"$server\"\n",
     )
     .unwrap();
-    let (code, out, err) = push();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    configure(serde_json::json!({ "credHelpers": { &registry: "vivrtest" } }));
+    let path = format!(
+        "{}:{}",
+        helpers.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    went_through(&engine, push(&[("PATH", &path)]), &repo, &tag).await;
+}
+
+/// The push `outcome` (of `vivr build --push`) succeeded, printed `repo`'s digest and no password; removes `tag`.
+async fn went_through(
+    engine: &vivr::image::engine::Engine,
+    (code, out, err): (i32, String, String),
+    repo: &str,
+    tag: &str,
+) {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains(&format!("Pushed {repo}@sha256:")), "{out}");
     assert!(!out.contains("registry-password") && !err.contains("registry-password"));
-    engine
-        .untag(&format!("{repo}:{}", &revision[..12]))
-        .await
-        .unwrap();
+    engine.untag(tag).await.unwrap();
 }
 
-/// A test CA and a certificate it signs for `vivr-aws.test` and `vivr-db.test` (openssl), in `dir`: (ca.pem,
-/// server.pem, server.key).
-fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let run = |args: &[&str]| {
-        let output = Command::new("openssl")
-            .current_dir(dir)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+/// A name of the ECR registry of moto's account (123456789012) that `scripts/test` maps to loopback in
+/// /etc/hosts: the engine pushes to it over plain HTTP, as it does to any registry on a loopback address.
+const ECR_HOST: &str = "123456789012.dkr.ecr.eu-west-3.amazonaws.com";
+/// The password in the token moto's GetAuthorizationToken gives for that account.
+const ECR_PASSWORD: &str = "123456789012-auth-token";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ecr_repository_is_pushed_with_a_token_from_ecr_and_an_unreachable_ecr_pushes_nothing() {
+    use std::net::ToSocketAddrs;
+    let Some(binary) = static_binary() else {
+        return;
     };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=vivr test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=vivr-aws.test",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ]);
-    std::fs::write(
-        dir.join("san.ext"),
-        "subjectAltName=DNS:vivr-aws.test,DNS:vivr-db.test\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-        "-out",
-        "server.pem",
-    ]);
-    (
-        dir.join("ca.pem"),
-        dir.join("server.pem"),
-        dir.join("server.key"),
-    )
-}
+    let Some(engine) = engine().await else { return };
+    let Some(moto) = std::env::var("VIVR_TEST_S3_ENDPOINT").ok().or_else(|| {
+        common::missing_component("VIVR_TEST_S3_ENDPOINT (moto_server)", "run scripts/test")
+    }) else {
+        return;
+    };
+    let loopback = (ECR_HOST, 443)
+        .to_socket_addrs()
+        .map(|mut addrs| addrs.all(|a| a.ip().is_loopback()))
+        .unwrap_or(false);
+    if !loopback {
+        return common::missing_component::<()>(
+            &format!("{ECR_HOST} resolving to 127.0.0.1"),
+            "run scripts/test as root (it adds the line to /etc/hosts)",
+        )
+        .unwrap_or_default();
+    }
+    let Some(registry) = Registry::start(Some(("AWS", ECR_PASSWORD))) else {
+        return;
+    };
+    let project = project();
+    let repo = format!("{ECR_HOST}:{}/{}", registry.port, repo_name());
+    let no_docker_config = tempfile::tempdir().unwrap();
+    let push = |endpoint: &str| {
+        build(
+            &push_args(project.path(), &binary, &repo),
+            &[
+                ("DOCKER_CONFIG", no_docker_config.path().to_str().unwrap()),
+                ("AWS_ENDPOINT_URL", endpoint),
+                ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+                ("AWS_SECRET_ACCESS_KEY", "EcrTestSecretKey"),
+                ("AWS_REGION", "us-east-1"),
+                ("RUST_LOG", "trace"),
+            ],
+        )
+    };
+    let revision = git(project.path(), &["rev-parse", "HEAD"]);
+    let tag = format!("{repo}:{}", &revision[..12]);
 
-/// An HTTPS server on a free loopback port that answers every request with an AWS JSON error naming itself.
-struct TlsEndpoint {
-    child: std::process::Child,
-    port: u16,
-}
+    // ECR unreachable: refused before anything is built, exit 3, the call named.
+    let closed = format!("http://127.0.0.1:{}", common::process::free_port());
+    let (code, out, err) = push(&closed);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        err.contains("GetAuthorizationToken") && err.contains("could not reach"),
+        "{err}"
+    );
+    assert!(engine.inspect(&tag).await.is_err(), "a tag was left behind");
 
-impl TlsEndpoint {
-    fn start(cert: &Path, key: &Path) -> TlsEndpoint {
-        let port = common::process::free_port();
-        let script = format!(
-            r#"
-import http.server, ssl
-class Answer(http.server.BaseHTTPRequestHandler):
-    def answer(self):
-        body = b'{{"__type":"ReachedOverTls","message":"the test endpoint answered"}}'
-        self.send_response(400)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
-        self.send_header("x-amzn-ErrorType", "ReachedOverTls")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    do_GET = do_HEAD = do_PUT = do_POST = answer
-    def log_message(self, *args): pass
-server = http.server.HTTPServer(("127.0.0.1", {port}), Answer)
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.load_cert_chain("{cert}", "{key}")
-server.socket = context.wrap_socket(server.socket, server_side=True)
-server.serve_forever()
-"#,
-            cert = cert.display(),
-            key = key.display()
+    // ECR (moto) gives the token; the registry takes the push; the token is never printed.
+    let (code, out, err) = push(&moto);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("Pushed {repo}@sha256:")), "{out}");
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{ECR_PASSWORD}"));
+    for secret in [ECR_PASSWORD, token.as_str(), "EcrTestSecretKey"] {
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{secret} printed"
         );
-        let mut child = Command::new("python3")
-            .args(["-c", &script])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return TlsEndpoint { child, port };
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the TLS endpoint did not listen on {port}");
     }
-}
-
-impl Drop for TlsEndpoint {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    engine.untag(&tag).await.unwrap();
 }
 
 /// Runs `args` in a container of `image` on the host network with `mounts` (host path, container path) read-only
@@ -840,8 +805,8 @@ async fn inside_the_scratch_image_aws_calls_verify_certificates_and_accept_a_pri
     let tag = report["image"]["tags"][0].as_str().unwrap().to_string();
 
     let pki = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = test_ca(pki.path());
-    let endpoint = TlsEndpoint::start(&cert, &key);
+    let (ca, cert, key) = common::tls::test_ca(pki.path());
+    let endpoint = common::tls::TlsEndpoint::start(&cert, &key);
     let env = |extra: &[&str]| -> Vec<String> {
         [
             format!("AWS_ENDPOINT_URL=https://vivr-aws.test:{}", endpoint.port),
@@ -896,7 +861,7 @@ async fn inside_the_scratch_image_postgresql_is_verified_against_a_private_ca() 
         return;
     };
     let pki = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = test_ca(pki.path());
+    let (ca, cert, key) = common::tls::test_ca(pki.path());
     cluster.enable_tls(&cert, &key);
     let project = project();
     let report = built(project.path(), &binary, &repo_name(), &[]);

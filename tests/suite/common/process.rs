@@ -63,9 +63,15 @@ pub fn vivr_output_env(
 impl Vivr {
     /// Starts `vivr serve` on a free loopback port with `args` and waits until it listens.
     pub fn serve(args: &[&str]) -> Vivr {
+        Vivr::serve_env(args, &[])
+    }
+
+    /// [`Vivr::serve`] with `env` added to its environment.
+    pub fn serve_env(args: &[&str], env: &[(&str, &str)]) -> Vivr {
         let mut child = vivr_command()
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -321,6 +327,22 @@ impl CookieJar {
 }
 
 /// A free loopback port (bound then released; good enough for tests).
+/// Spawns `command` and waits until something listens on loopback `port`; panics naming `what` otherwise.
+pub fn spawn_listening(mut command: Command, port: u16, what: &str) -> std::process::Child {
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|err| panic!("{what} could not be started: {err}"));
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{what} did not listen on {port}");
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
