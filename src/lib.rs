@@ -14,3 +14,4 @@ pub mod output;
 pub mod probe;
 pub mod sarif;
 pub mod secrets;
+pub mod tls;

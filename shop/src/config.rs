@@ -121,6 +121,8 @@ pub struct ShopConfig {
     pub stripe: Option<crate::payments::StripeConfig>,
     /// SMTP for order emails; `None`: emails are logged instead.
     pub mail: Option<crate::mail::MailConfig>,
+    /// Certificates Stripe and SMTP connections trust besides Mozilla's roots (see `tls`).
+    pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// How long an unpaid order keeps its stock before the expiry job cancels it.
     pub order_expiry: Duration,
     /// How often background jobs (order expiry, cleanups) run; emails are sent as soon as they are queued.
@@ -154,6 +156,7 @@ impl ShopConfig {
             password_queue: 16 * std::thread::available_parallelism().map_or(1, usize::from),
             stripe: None,
             mail: None,
+            extra_roots: Vec::new(),
             order_expiry: Duration::from_secs(30 * 60),
             job_interval: Duration::from_secs(30),
         }
@@ -203,6 +206,7 @@ impl fmt::Debug for ShopConfig {
             .field("expected_migrations", &self.expected_migrations.len())
             .field("stripe", &self.stripe)
             .field("mail", &self.mail)
+            .field("extra_roots", &self.extra_roots.len())
             .field("order_expiry", &self.order_expiry)
             .finish()
     }

@@ -14,6 +14,7 @@ pub mod seed;
 mod server;
 pub mod services;
 pub mod store;
+pub mod tls;
 mod views;
 pub mod web;
 
@@ -55,12 +56,12 @@ impl AppState {
     pub fn new(config: ShopConfig, store: Box<dyn Store>) -> Result<Self, String> {
         let stripe = match &config.stripe {
             Some(c) => Some(
-                payments::stripe::StripeClient::new(c.clone())
+                payments::stripe::StripeClient::new(c.clone(), &config.extra_roots)
                     .map_err(|e| format!("Stripe client: {e}"))?,
             ),
             None => None,
         };
-        let mailer = mail::Mailer::new(config.mail.as_ref())?;
+        let mailer = mail::Mailer::new(config.mail.as_ref(), &config.extra_roots)?;
         let metrics = Metrics::new(store.backend().as_str());
         let signing_key = SigningKey::new(config.session_secret.clone());
         let passwords = auth::Passwords::new(config.password_workers, config.password_queue);

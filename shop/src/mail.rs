@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -80,17 +81,58 @@ fn transport_url(url: &str) -> String {
     format!("{base}?{}", params.join("&"))
 }
 
+/// The TLS lettre's URL parsing chose for `url` (normalised by [`transport_url`]), redone with the shop's roots:
+/// Mozilla's and `extra_roots` (see `tls`). `None` when the URL asks for no TLS.
+fn tls_with_roots(
+    url: &str,
+    extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+) -> Result<Option<Tls>, String> {
+    let parsed = url::Url::parse(url).map_err(|_| INVALID_URL.to_string())?;
+    let host = parsed.host_str().ok_or(INVALID_URL)?.to_string();
+    let mode = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    let mut builder = TlsParameters::builder(host).certificate_store(CertificateStore::WebpkiRoots);
+    for der in extra_roots {
+        if let Ok(certificate) = Certificate::from_der(der.to_vec()) {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    let parameters = || {
+        builder
+            .clone()
+            .build_rustls()
+            .map_err(|e| format!("VIVR_SMTP_URL: the TLS settings cannot be used: {e}"))
+    };
+    Ok(match (parsed.scheme(), mode.as_deref()) {
+        ("smtps", _) => Some(Tls::Wrapper(parameters()?)),
+        ("smtp", Some("required")) => Some(Tls::Required(parameters()?)),
+        ("smtp", Some("opportunistic")) => Some(Tls::Opportunistic(parameters()?)),
+        _ => None,
+    })
+}
+
+const INVALID_URL: &str = "VIVR_SMTP_URL is not a valid smtp:// or smtps:// URL";
+
 impl Mailer {
-    pub fn new(config: Option<&MailConfig>) -> Result<Self, String> {
+    /// A mailer for `config` (logging only without one) whose TLS trusts Mozilla's roots and `extra_roots`.
+    pub fn new(
+        config: Option<&MailConfig>,
+        extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+    ) -> Result<Self, String> {
         let Some(config) = config else {
             return Ok(Mailer::Log);
         };
         let url = transport_url(config.smtp_url.expose_secret());
         // lettre's errors may quote the URL: report the kind of failure only.
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
-            .map_err(|_| "VIVR_SMTP_URL is not a valid smtp:// or smtps:// URL".to_string())?
-            .timeout(Some(Duration::from_secs(20)))
-            .build();
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+            .map_err(|_| INVALID_URL.to_string())?
+            .timeout(Some(Duration::from_secs(20)));
+        if let Some(tls) = tls_with_roots(&url, extra_roots)? {
+            builder = builder.tls(tls);
+        }
+        let transport = builder.build();
         let from = config
             .from
             .parse::<Mailbox>()

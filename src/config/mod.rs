@@ -214,6 +214,9 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
         (Some(smtp_url), Some(from)) => Some(MailConfig { smtp_url, from }),
         _ => None,
     };
+    if shop.stripe.is_some() || shop.mail.is_some() {
+        shop.extra_roots = crate::tls::local_roots();
+    }
     if let Some(minutes) = value("VIVR_ORDER_EXPIRY_MINS").and_then(|v| v.parse::<u64>().ok()) {
         shop.order_expiry = Duration::from_secs(minutes * 60);
     }

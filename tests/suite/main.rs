@@ -22,6 +22,7 @@ mod http_api;
 mod http_pages;
 mod legacy_upgrade;
 mod migrate_cli;
+mod outbound_tls;
 mod prisma_interop;
 mod reports;
 mod schema_parity;

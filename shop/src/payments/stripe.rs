@@ -81,11 +81,29 @@ fn check_id(id: &str) -> Result<&str, StripeError> {
     }
 }
 
+/// An error and its causes in one line ("client error (Connect): invalid peer certificate: UnknownIssuer"): the
+/// HTTP client's own message alone does not say what failed.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
+}
+
 impl StripeClient {
-    pub fn new(config: StripeConfig) -> Result<Self, StripeError> {
+    /// A client trusting Mozilla's roots and `extra_roots` (see `tls`).
+    pub fn new(
+        config: StripeConfig,
+        extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+    ) -> Result<Self, StripeError> {
+        let tls = crate::tls::client_config(extra_roots)
+            .map_err(|e| StripeError::Transport(e.to_string()))?;
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .map_err(|e| StripeError::Transport(e.to_string()))?
+            .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .build();
@@ -127,7 +145,7 @@ impl StripeClient {
             .map_err(|_| {
                 StripeError::Transport(format!("no answer within {} s", TIMEOUT.as_secs()))
             })?
-            .map_err(|e| StripeError::Transport(e.to_string()))?;
+            .map_err(|e| StripeError::Transport(causes(&e)))?;
         let status = response.status();
         let bytes = tokio::time::timeout(TIMEOUT, response.into_body().collect())
             .await
