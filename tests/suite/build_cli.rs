@@ -898,3 +898,121 @@ async fn inside_the_scratch_image_postgresql_is_verified_against_a_private_ca() 
     );
     engine.untag(&tag).await.unwrap();
 }
+
+/// A DNS server on 127.0.0.153:53 (UDP; port 53 needs root) that knows one name, `shop.vivr.test` →
+/// 127.0.0.1, and answers NXDOMAIN for every other. Stopped when dropped.
+struct Dns {
+    child: std::process::Child,
+}
+
+impl Dns {
+    const ADDRESS: &str = "127.0.0.153";
+
+    fn start() -> Option<Dns> {
+        use std::io::BufRead;
+        let script = r#"
+import socket, sys
+known = {b"shop.vivr.test": bytes([127, 0, 0, 1])}
+server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+server.bind(("127.0.0.153", 53))
+print("ready", flush=True)
+while True:
+    query, client = server.recvfrom(512)
+    i, labels = 12, []
+    while query[i]:
+        labels.append(query[i + 1:i + 1 + query[i]])
+        i += 1 + query[i]
+    name = b".".join(labels).lower()
+    qtype = int.from_bytes(query[i + 1:i + 3], "big")
+    question = query[12:i + 5]
+    answer = b""
+    if name in known and qtype == 1:
+        answer = b"\xc0\x0c\x00\x01\x00\x01" + (60).to_bytes(4, "big") + b"\x00\x04" + known[name]
+    rcode = 0 if name in known else 3
+    header = query[:2] + (0x8180 | rcode).to_bytes(2, "big") + b"\x00\x01"
+    header += (1 if answer else 0).to_bytes(2, "big") + b"\x00\x00\x00\x00"
+    server.sendto(header + question + answer, client)
+"#;
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        if line.trim() == "ready" {
+            return Some(Dns { child });
+        }
+        let _ = child.wait();
+        let mut why = String::new();
+        let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut why);
+        common::missing_component(
+            &format!("a DNS server on {}:53 ({})", Dns::ADDRESS, why.trim()),
+            "run scripts/test as root",
+        )
+    }
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inside_the_scratch_image_host_names_resolve_through_dns() {
+    let Some(binary) = static_binary() else {
+        return;
+    };
+    let Some(engine) = engine().await else { return };
+    let Some(_dns) = Dns::start() else { return };
+    let db = common::TestDb::sqlite();
+    let shop = common::process::Vivr::serve(&["--database-url", &db.url]);
+    let project = project();
+    let report = built(project.path(), &binary, &repo_name(), &[]);
+    let tag = report["image"]["tags"][0].as_str().unwrap().to_string();
+    let etc = tempfile::tempdir().unwrap();
+    let resolv = etc.path().join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        format!(
+            "nameserver {}\noptions timeout:1 attempts:2\n",
+            Dns::ADDRESS
+        ),
+    )
+    .unwrap();
+    let port = shop.addr.port();
+
+    // The name only the DNS server knows: the statically linked resolver asks it, and the shop answers.
+    let url = format!("http://shop.vivr.test:{port}/api/health");
+    let (code, output) = run_to_end(
+        &engine,
+        &tag,
+        Vec::new(),
+        &[(&resolv, "/etc/resolv.conf")],
+        &["healthcheck", &url],
+    )
+    .await;
+    assert_eq!(code, 0, "{output}");
+
+    // A name nobody knows: a failure that names it, not a crash.
+    let url = format!("http://nowhere.vivr.test:{port}/api/health");
+    let (code, output) = run_to_end(
+        &engine,
+        &tag,
+        Vec::new(),
+        &[(&resolv, "/etc/resolv.conf")],
+        &["healthcheck", &url],
+    )
+    .await;
+    assert_ne!(code, 0, "{output}");
+    assert!(
+        output.contains("nowhere.vivr.test") && !output.contains("panicked"),
+        "{output}"
+    );
+    engine.untag(&tag).await.unwrap();
+}
