@@ -98,11 +98,7 @@ impl Printer {
             return None;
         }
         let bar = indicatif::ProgressBar::new(0);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
+        bar.set_style(step_style());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         Some(bar)
     }
@@ -112,6 +108,22 @@ impl Printer {
     pub fn progress_allowed(&self) -> bool {
         self.progress
     }
+}
+
+/// A step bar's look: `⠁ [=====>    ] 3/8 COPY … (2s)`.
+pub fn step_style() -> indicatif::ProgressStyle {
+    bar_style("{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+}
+
+/// A step bar's look while it counts bytes: `⠁ [==>       ] 12.50 MiB/92.94 MiB sending the context (1s)`.
+pub fn bytes_style() -> indicatif::ProgressStyle {
+    bar_style("{spinner} [{bar:30}] {bytes}/{total_bytes} {msg} ({elapsed})")
+}
+
+fn bar_style(template: &str) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }
 
 fn closed_or_io(err: std::io::Error) -> anyhow::Error {

@@ -255,7 +255,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let bar = StepBar::new(ctx, args.format);
     let build_started = Instant::now();
     let id = engine
-        .build(tar, &reference, &build_args, &|step| bar.step(&step))
+        .build(tar, &reference, &build_args, bar.sent(), &|step| {
+            bar.step(&step)
+        })
         .await?;
     drop(bar);
     timings.build = millis(build_started);
@@ -457,8 +459,27 @@ impl StepBar {
         StepBar(ctx.printer.step_bar(format == BuildFormat::Text))
     }
 
+    /// Follows the context's bytes to the engine ("12.50 MiB/92.94 MiB sending the context"), until the first
+    /// step.
+    fn sent(&self) -> std::sync::Arc<dyn Fn(u64, u64) + Send + Sync> {
+        let bar = self.0.clone();
+        if let Some(bar) = &bar {
+            bar.set_style(crate::output::bytes_style());
+            bar.set_message("sending the context");
+        }
+        std::sync::Arc::new(move |so_far, total| {
+            if let Some(bar) = &bar {
+                bar.set_length(total);
+                bar.set_position(so_far);
+            }
+        })
+    }
+
     fn step(&self, step: &crate::image::engine::Step<'_>) {
         if let Some(bar) = &self.0 {
+            if step.index <= 1 {
+                bar.set_style(crate::output::step_style());
+            }
             bar.set_length(step.total);
             bar.set_position(step.index);
             bar.set_message(step.text.chars().take(60).collect::<String>());

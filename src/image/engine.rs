@@ -2,6 +2,7 @@
 //! an in-memory context, to describe and export images, and to tag and remove them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -35,6 +36,26 @@ pub struct Step<'a> {
     pub text: &'a str,
 }
 
+/// The context as a stream of 256 KiB chunks, `sent` told of the bytes handed over so far as the engine's
+/// connection takes each one.
+fn counted_chunks(
+    tar: Vec<u8>,
+    sent: Arc<dyn Fn(u64, u64) + Send + Sync>,
+) -> impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static {
+    const CHUNK: usize = 256 * 1024;
+    let tar = bytes::Bytes::from(tar);
+    let total = tar.len() as u64;
+    let chunks: Vec<bytes::Bytes> = (0..tar.len())
+        .step_by(CHUNK)
+        .map(|start| tar.slice(start..(start + CHUNK).min(tar.len())))
+        .collect();
+    let mut so_far = 0u64;
+    futures_util::stream::iter(chunks).inspect(move |chunk| {
+        so_far += chunk.len() as u64;
+        sent(so_far, total);
+    })
+}
+
 impl Engine {
     /// Connects to `DOCKER_HOST` (or the local socket) and checks that an engine answers within 5 seconds.
     pub async fn connect() -> Result<Engine, EngineUnreachable> {
@@ -57,13 +78,15 @@ impl Engine {
         Ok(Engine { docker, endpoint })
     }
 
-    /// Builds the context `tar` (its `Dockerfile` at the root) as `tag`, with build arguments; `step`
-    /// hears of every step. Returns the image id. The engine's error is the error's text.
+    /// Builds the context `tar` (its `Dockerfile` at the root) as `tag`, with build arguments; `sent` hears of
+    /// the context's bytes as they leave (so far, total), `step` of every step. Returns the image id. The
+    /// engine's error is the error's text.
     pub async fn build(
         &self,
         tar: Vec<u8>,
         tag: &str,
         build_args: &HashMap<String, String>,
+        sent: Arc<dyn Fn(u64, u64) + Send + Sync>,
         step: &(dyn Fn(Step<'_>) + Sync),
     ) -> anyhow::Result<String> {
         let options = BuildImageOptionsBuilder::default()
@@ -73,9 +96,11 @@ impl Engine {
             .forcerm(true)
             .buildargs(build_args)
             .build();
-        let mut stream =
-            self.docker
-                .build_image(options, None, Some(bollard::body_full(tar.into())));
+        let mut stream = self.docker.build_image(
+            options,
+            None,
+            Some(bollard::body_stream(counted_chunks(tar, sent))),
+        );
         let mut image_id = None;
         let mut log = String::new();
         while let Some(event) = stream.next().await {
@@ -186,6 +211,24 @@ fn first_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_context_is_sent_in_chunks_and_every_byte_is_counted() {
+        let tar: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+        let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        let chunks: Vec<bytes::Bytes> = counted_chunks(
+            tar.clone(),
+            Arc::new(move |so_far, total| sink.lock().unwrap().push((so_far, total))),
+        )
+        .collect()
+        .await;
+        assert_eq!(chunks.concat(), tar);
+        assert_eq!(
+            *heard.lock().unwrap(),
+            vec![(262_144, 600_000), (524_288, 600_000), (600_000, 600_000)]
+        );
+    }
 
     #[test]
     fn build_steps_are_read_from_the_engine_stream() {
