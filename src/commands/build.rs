@@ -216,9 +216,16 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let source = source::read(&args.path)?;
     if source.dirty && !args.allow_dirty {
         bail!(
-            "{} has changes that are not committed: the image's revision label would name a commit it does not \
-             hold. Commit them, or build anyway with --allow-dirty (the tag then ends in -dirty)",
-            args.path.display()
+            "{} has changes that are not committed ({}{}): the image's revision label would name a commit it \
+             does not hold. Commit them (or ignore them in .gitignore; write --sbom outside the work tree), or \
+             build anyway with --allow-dirty (the tag then ends in -dirty)",
+            args.path.display(),
+            source.changes.join(", "),
+            if source.changes.len() == 5 {
+                ", …"
+            } else {
+                ""
+            }
         );
     }
     let cargo_started = Instant::now();

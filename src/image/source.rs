@@ -12,8 +12,11 @@ use serde::Serialize;
 pub struct SourceFacts {
     /// The full commit id.
     pub revision: String,
-    /// Files differ from the commit (changed, staged or untracked).
+    /// Files differ from the commit (changed, staged or untracked: an untracked source file can be compiled in).
     pub dirty: bool,
+    /// The first of those files, as `git status --short` shows them (`?? sbom.json`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
     /// The commit's time, RFC 3339 in UTC.
     pub created: String,
     /// The repository's web address (no credentials), when it has an `origin` remote.
@@ -52,7 +55,9 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
 pub fn read(dir: &Path) -> anyhow::Result<SourceFacts> {
     let revision = git(dir, &["rev-parse", "HEAD"])
         .with_context(|| format!("{} is not a git work tree with a commit", dir.display()))?;
-    let dirty = !git(dir, &["status", "--porcelain"])?.is_empty();
+    let status = git(dir, &["status", "--porcelain"])?;
+    let dirty = !status.is_empty();
+    let changes = status.lines().take(5).map(str::to_string).collect();
     let committed = git(dir, &["log", "-1", "--format=%cI"])?;
     let created = chrono::DateTime::parse_from_rfc3339(&committed)
         .map(|t| {
@@ -66,6 +71,7 @@ pub fn read(dir: &Path) -> anyhow::Result<SourceFacts> {
     Ok(SourceFacts {
         revision,
         dirty,
+        changes,
         created,
         url,
     })

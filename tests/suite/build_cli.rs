@@ -322,7 +322,7 @@ async fn refusals_say_what_to_do_and_give_their_exit_codes() {
     let (code, _, err) = build(&[path, "--binary", binary.to_str().unwrap()], &[]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("not committed") && err.contains("--allow-dirty"),
+        err.contains("not committed (?? notes.txt)") && err.contains("--allow-dirty"),
         "{err}"
     );
 
