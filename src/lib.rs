@@ -6,6 +6,7 @@ pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deploy;
 pub mod exit;
 pub mod image;
 pub mod logging;

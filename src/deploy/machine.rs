@@ -1,0 +1,565 @@
+//! The deploy state machine, written once for every platform: preflight, register, update, a bounded wait that
+//! decides itself whether the deploy won (our deployment PRIMARY, COMPLETED, running our revision — a rollback
+//! done by ECS is a failure), a bake under the triggers, then the last known good recorded; on any failure, a
+//! rollback to the last known good, waited for and verified the same way. Every step is told as an [`Event`].
+//!
+//! Time is tokio's: tests run the timelines on a paused clock.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::platform::{
+    Deployment, DeploymentStatus, KnownGood, Platform, PlatformError, RevisionSpec, Rollout,
+    ServiceState, StoppedTask,
+};
+use super::triggers::{MetricSource, Reading, Trigger, Verdict};
+
+/// What to deploy and how to judge it.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub spec: RevisionSpec,
+    /// The image reference the revision runs (`repo@sha256:…`), recorded with the last known good.
+    pub image: String,
+    /// Who deploys (recorded with the last known good).
+    pub actor: String,
+    /// How long the rollout may take before it is rolled back (and the same again for the rollback).
+    pub timeout: Duration,
+    /// How long the triggers keep watching after ECS says COMPLETED.
+    pub bake: Duration,
+    /// Time between two looks at the service.
+    pub poll: Duration,
+    /// A deployment with no running task this long after it started is a crash loop.
+    pub grace: Duration,
+    /// This many stopped tasks of the new revision is a crash loop.
+    pub crash_stops: usize,
+    pub triggers: Vec<Trigger>,
+    /// Consecutive failures to read the service (or a trigger's source) tolerated before giving up on it.
+    pub error_limit: u32,
+}
+
+/// Why a deploy failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Failure {
+    /// ECS replaced our deployment (circuit breaker or alarm rollback).
+    RolledBackByEcs { primary: Option<String> },
+    /// ECS marked our rollout FAILED.
+    RolloutFailed { reason: String },
+    /// Tasks of the new revision keep stopping, or none runs after the grace period.
+    CrashLoop { detail: String },
+    /// A trigger breached.
+    Trigger { reading: Reading },
+    /// The service could not be read any more.
+    LostContact { error: String },
+    /// The rollout did not complete in time.
+    TimedOut { after_secs: u64 },
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::RolledBackByEcs { primary } => write!(
+                f,
+                "ECS rolled the deployment back (circuit breaker or alarm); PRIMARY now runs {}",
+                primary.as_deref().unwrap_or("nothing")
+            ),
+            Failure::RolloutFailed { reason } => {
+                write!(f, "ECS marked the rollout FAILED: {reason}")
+            }
+            Failure::CrashLoop { detail } => write!(f, "crash loop: {detail}"),
+            Failure::Trigger { reading } => write!(
+                f,
+                "trigger {} breached: {} above {} for its whole window",
+                reading.trigger,
+                reading
+                    .value
+                    .map_or_else(|| "no data".to_string(), |v| format!("{v}")),
+                reading.threshold
+            ),
+            Failure::LostContact { error } => write!(f, "the service could not be read: {error}"),
+            Failure::TimedOut { after_secs } => {
+                write!(f, "the rollout did not complete within {after_secs} s")
+            }
+        }
+    }
+}
+
+/// What happened, in order: the progress stream on stderr, or the JSON event stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Preflight {
+        primary: Option<String>,
+        known_good: Option<KnownGood>,
+    },
+    Registered {
+        revision: String,
+    },
+    Updated {
+        deployment: String,
+        revision: String,
+    },
+    Deployments {
+        deployments: Vec<Deployment>,
+    },
+    ServiceEvent {
+        message: String,
+    },
+    TaskStopped {
+        task: StoppedTask,
+    },
+    Trigger {
+        reading: Reading,
+    },
+    Completed {
+        deployment: String,
+    },
+    Failed {
+        failure: Failure,
+    },
+    RollingBack {
+        to: String,
+    },
+    RolledBack {
+        to: String,
+    },
+    Recorded {
+        known_good: KnownGood,
+    },
+    Warning {
+        message: String,
+    },
+}
+
+/// How a deploy or rollback ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Ending {
+    /// Verified and baked; `inconclusive` lists the triggers that could not judge it.
+    Deployed {
+        revision: String,
+        inconclusive: Vec<Reading>,
+    },
+    /// Failed, and the service runs the last known good again (exit 1; 5 when the failure was the timeout).
+    RolledBack { failure: Failure, to: String },
+    /// Failed, and the rollback failed or could not be confirmed (exit 4).
+    RollbackFailed { failure: Failure, rollback: String },
+    /// Nothing was changed: preflight refused (exit 2).
+    Refused { reason: String },
+}
+
+/// Deploys `plan` on `platform`, judging it with `metrics`; `emit` hears every step. An error is returned only
+/// when the platform cannot be reached or refuses before anything changed (exit 3 or 2).
+pub async fn deploy<P: Platform, M: MetricSource>(
+    platform: &P,
+    metrics: &M,
+    plan: &Plan,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Ending, PlatformError> {
+    let before = platform.service().await?;
+    emit(Event::Preflight {
+        primary: before.primary().map(|d| d.revision.clone()),
+        known_good: before.known_good.clone(),
+    });
+    if !before.settled() {
+        return Ok(Ending::Refused {
+            reason: format!(
+                "another deployment is in progress ({}); wait for it to finish, or roll it back with `vivr \
+                 rollback`",
+                describe(&before.deployments)
+            ),
+        });
+    }
+    // The last known good, else what the service ran, settled, before this deploy.
+    let fallback = before
+        .known_good
+        .as_ref()
+        .map(|g| g.revision.clone())
+        .or_else(|| before.primary().map(|d| d.revision.clone()));
+
+    let revision = platform.register(&plan.spec).await?;
+    emit(Event::Registered {
+        revision: revision.clone(),
+    });
+    let deployment = platform.update(&revision).await?;
+    emit(Event::Updated {
+        deployment: deployment.clone(),
+        revision: revision.clone(),
+    });
+
+    let mut watch = Watch::new(platform, metrics, plan, emit, before);
+    let judged = match watch.rollout(&deployment, &revision).await {
+        Ok(()) => watch.bake(&deployment, &revision).await,
+        Err(failure) => Err(failure),
+    };
+    match judged {
+        Ok(inconclusive) => {
+            let good = KnownGood {
+                revision: revision.clone(),
+                image: plan.image.clone(),
+                at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                by: plan.actor.clone(),
+            };
+            match platform.record_known_good(&good).await {
+                Ok(()) => emit(Event::Recorded { known_good: good }),
+                Err(err) => emit(Event::Warning {
+                    message: format!(
+                        "deployed, but the last known good could not be recorded ({err}): a rollback would \
+                         target the previous one"
+                    ),
+                }),
+            }
+            Ok(Ending::Deployed {
+                revision,
+                inconclusive,
+            })
+        }
+        Err(failure) => {
+            emit(Event::Failed {
+                failure: failure.clone(),
+            });
+            Ok(watch.roll_back(failure, fallback).await)
+        }
+    }
+}
+
+/// Rolls the service back to `to`, or to its last known good: refused when there is none, or when a deployment
+/// is in progress and `to` was not named.
+pub async fn rollback<P: Platform, M: MetricSource>(
+    platform: &P,
+    metrics: &M,
+    plan: &Plan,
+    to: Option<String>,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Ending, PlatformError> {
+    let before = platform.service().await?;
+    emit(Event::Preflight {
+        primary: before.primary().map(|d| d.revision.clone()),
+        known_good: before.known_good.clone(),
+    });
+    let Some(target) = to.or_else(|| before.known_good.as_ref().map(|g| g.revision.clone())) else {
+        return Ok(Ending::Refused {
+            reason: "no last known good is recorded on this service (no `vivr deploy` has succeeded on it): \
+                     name the revision with --to"
+                .into(),
+        });
+    };
+    if before.settled() && before.primary().is_some_and(|p| p.revision == target) {
+        return Ok(Ending::Refused {
+            reason: format!("the service already runs {target}, settled"),
+        });
+    }
+    let mut watch = Watch::new(platform, metrics, plan, emit, before);
+    let manual = Failure::RolloutFailed {
+        reason: "rollback asked for".into(),
+    };
+    Ok(match watch.roll_back(manual, Some(target)).await {
+        // A rollback asked for that lands is the command's success.
+        Ending::RolledBack { to, .. } => Ending::Deployed {
+            revision: to,
+            inconclusive: Vec::new(),
+        },
+        other => other,
+    })
+}
+
+/// "PRIMARY web:4 IN_PROGRESS 1/2 running, ACTIVE web:3 COMPLETED 2/2 running".
+fn describe(deployments: &[Deployment]) -> String {
+    deployments
+        .iter()
+        .map(|d| {
+            format!(
+                "{:?} {} {:?} {}/{} running",
+                d.status,
+                short_revision(&d.revision),
+                d.rollout,
+                d.running,
+                d.desired
+            )
+            .to_uppercase()
+            .replace("INPROGRESS", "IN_PROGRESS")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `arn:aws:ecs:…:task-definition/vivr:12` → `vivr:12`.
+pub fn short_revision(revision: &str) -> &str {
+    revision.rsplit('/').next().unwrap_or(revision)
+}
+
+/// The watching half of a deploy: polls, emits what changed, judges.
+struct Watch<'a, P, M> {
+    platform: &'a P,
+    metrics: &'a M,
+    plan: &'a Plan,
+    emit: &'a (dyn Fn(Event) + Sync),
+    started: Instant,
+    last: ServiceState,
+    seen_events: HashSet<String>,
+    seen_stops: HashSet<String>,
+    source_errors: Vec<u32>,
+}
+
+impl<'a, P: Platform, M: MetricSource> Watch<'a, P, M> {
+    fn new(
+        platform: &'a P,
+        metrics: &'a M,
+        plan: &'a Plan,
+        emit: &'a (dyn Fn(Event) + Sync),
+        before: ServiceState,
+    ) -> Self {
+        Watch {
+            platform,
+            metrics,
+            plan,
+            emit,
+            started: Instant::now(),
+            seen_events: before.events.iter().map(|e| e.id.clone()).collect(),
+            last: before,
+            seen_stops: HashSet::new(),
+            source_errors: vec![0; plan.triggers.len()],
+        }
+    }
+
+    /// Reads the service, tolerating `error_limit` failures in a row; emits new deployments and events.
+    async fn look(&mut self) -> Result<ServiceState, Failure> {
+        let mut errors = 0;
+        loop {
+            match self.platform.service().await {
+                Ok(state) => {
+                    if state.deployments != self.last.deployments {
+                        (self.emit)(Event::Deployments {
+                            deployments: state.deployments.clone(),
+                        });
+                    }
+                    for event in state.events.iter().rev() {
+                        if self.seen_events.insert(event.id.clone()) {
+                            (self.emit)(Event::ServiceEvent {
+                                message: event.message.clone(),
+                            });
+                        }
+                    }
+                    self.last = state.clone();
+                    return Ok(state);
+                }
+                Err(err) => {
+                    errors += 1;
+                    if errors >= self.plan.error_limit {
+                        return Err(Failure::LostContact {
+                            error: err.to_string(),
+                        });
+                    }
+                    tokio::time::sleep(self.plan.poll).await;
+                }
+            }
+        }
+    }
+
+    /// Waits for our deployment to complete, failing as soon as something says it will not.
+    async fn rollout(&mut self, deployment: &str, revision: &str) -> Result<(), Failure> {
+        let deadline = self.started + self.plan.timeout;
+        loop {
+            let state = self.look().await?;
+            let ours = ours(&state, deployment)?;
+            self.crash_loop(revision, ours.running).await?;
+            self.judge().await?;
+            if ours.rollout == Rollout::Completed
+                && ours.revision == revision
+                && state.deployments.len() == 1
+                && ours.running >= ours.desired
+            {
+                (self.emit)(Event::Completed {
+                    deployment: deployment.to_string(),
+                });
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Failure::TimedOut {
+                    after_secs: self.plan.timeout.as_secs(),
+                });
+            }
+            tokio::time::sleep(self.plan.poll).await;
+        }
+    }
+
+    /// Keeps judging for the bake time after completion; returns the readings left inconclusive.
+    async fn bake(&mut self, deployment: &str, revision: &str) -> Result<Vec<Reading>, Failure> {
+        let until = Instant::now() + self.plan.bake;
+        let mut inconclusive = self.judge().await?;
+        while Instant::now() < until {
+            tokio::time::sleep(self.plan.poll.min(until - Instant::now())).await;
+            let state = self.look().await?;
+            ours(&state, deployment)?;
+            self.crash_loop(revision, i32::MAX).await?;
+            inconclusive = self.judge().await?;
+        }
+        Ok(inconclusive)
+    }
+
+    /// Fails on `crash_stops` stopped tasks of `revision`, or on no running task after the grace period.
+    async fn crash_loop(&mut self, revision: &str, running: i32) -> Result<(), Failure> {
+        let stopped = match self.platform.stopped_tasks(revision).await {
+            Ok(stopped) => stopped,
+            Err(err) => {
+                tracing::debug!("stopped tasks: {err}");
+                return Ok(());
+            }
+        };
+        for task in &stopped {
+            if self.seen_stops.insert(task.id.clone()) {
+                (self.emit)(Event::TaskStopped { task: task.clone() });
+            }
+        }
+        if stopped.len() >= self.plan.crash_stops {
+            let reasons: Vec<String> = stopped
+                .iter()
+                .take(3)
+                .map(|t| match t.exit_code {
+                    Some(code) => format!("{} (exit {code})", t.reason),
+                    None => t.reason.clone(),
+                })
+                .collect();
+            return Err(Failure::CrashLoop {
+                detail: format!(
+                    "{} task(s) of the new revision stopped: {}",
+                    stopped.len(),
+                    reasons.join("; ")
+                ),
+            });
+        }
+        if running == 0 && self.started.elapsed() >= self.plan.grace {
+            return Err(Failure::CrashLoop {
+                detail: format!(
+                    "no task of the new revision is running {} s after the deploy started",
+                    self.plan.grace.as_secs()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads every trigger; fails on a breach; returns the inconclusive readings.
+    async fn judge(&mut self) -> Result<Vec<Reading>, Failure> {
+        let elapsed = self.started.elapsed();
+        let mut inconclusive = Vec::new();
+        for (trigger, errors) in self.plan.triggers.iter().zip(self.source_errors.iter_mut()) {
+            let reading = match self.metrics.datapoints(trigger).await {
+                Ok(points) => {
+                    *errors = 0;
+                    trigger.evaluate(&points, elapsed)
+                }
+                Err(err) => {
+                    *errors += 1;
+                    if *errors < self.plan.error_limit {
+                        continue;
+                    }
+                    trigger.unreadable(&err)
+                }
+            };
+            (self.emit)(Event::Trigger {
+                reading: reading.clone(),
+            });
+            match reading.verdict {
+                Verdict::Breached => return Err(Failure::Trigger { reading }),
+                Verdict::Inconclusive { .. } => inconclusive.push(reading),
+                Verdict::Healthy | Verdict::WarmingUp => {}
+            }
+        }
+        Ok(inconclusive)
+    }
+
+    /// After `failure`: back to `target`, waited for and verified. ECS may already be rolling back to it.
+    async fn roll_back(&mut self, failure: Failure, target: Option<String>) -> Ending {
+        let Some(target) = target else {
+            return Ending::RollbackFailed {
+                failure,
+                rollback: "nothing to roll back to: no last known good is recorded and the service was not \
+                           settled before this deploy"
+                    .into(),
+            };
+        };
+        (self.emit)(Event::RollingBack { to: target.clone() });
+        let ecs_on_it = self
+            .last
+            .primary()
+            .is_some_and(|p| p.revision == target && p.rollout != Rollout::Failed);
+        let deployment = if ecs_on_it {
+            self.last.primary().map(|p| p.id.clone())
+        } else {
+            match self.platform.update(&target).await {
+                Ok(id) => Some(id),
+                Err(err) => {
+                    return Ending::RollbackFailed {
+                        failure,
+                        rollback: format!("the service could not be pointed at {target}: {err}"),
+                    };
+                }
+            }
+        };
+        let deadline = Instant::now() + self.plan.timeout;
+        loop {
+            let state = match self.look().await {
+                Ok(state) => state,
+                Err(lost) => {
+                    return Ending::RollbackFailed {
+                        failure,
+                        rollback: format!("not confirmed: {lost}"),
+                    };
+                }
+            };
+            let primary = state.primary();
+            if let Some(p) = primary
+                && p.revision == target
+                && state.settled()
+            {
+                (self.emit)(Event::RolledBack { to: target.clone() });
+                return Ending::RolledBack {
+                    failure,
+                    to: target,
+                };
+            }
+            if let Some(p) = primary
+                && p.rollout == Rollout::Failed
+                && deployment.as_deref() == Some(p.id.as_str())
+            {
+                return Ending::RollbackFailed {
+                    failure,
+                    rollback: format!(
+                        "the rollback deployment failed too: {}",
+                        p.reason.as_deref().unwrap_or("no reason given")
+                    ),
+                };
+            }
+            if Instant::now() >= deadline {
+                return Ending::RollbackFailed {
+                    failure,
+                    rollback: format!(
+                        "not confirmed within {} s ({})",
+                        self.plan.timeout.as_secs(),
+                        describe(&state.deployments)
+                    ),
+                };
+            }
+            tokio::time::sleep(self.plan.poll).await;
+        }
+    }
+}
+
+/// Our deployment, still PRIMARY and not failed.
+fn ours<'s>(state: &'s ServiceState, deployment: &str) -> Result<&'s Deployment, Failure> {
+    match state.deployment(deployment) {
+        Some(d) if d.status == DeploymentStatus::Primary && d.rollout == Rollout::Failed => {
+            Err(Failure::RolloutFailed {
+                reason: d.reason.clone().unwrap_or_else(|| "no reason given".into()),
+            })
+        }
+        Some(d) if d.status == DeploymentStatus::Primary => Ok(d),
+        _ => Err(Failure::RolledBackByEcs {
+            primary: state.primary().map(|p| p.revision.clone()),
+        }),
+    }
+}

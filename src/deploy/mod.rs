@@ -1,0 +1,10 @@
+//! `vivr deploy`: ECS deploys that know whether they won. The platform (ECS, or the local engine for a
+//! rehearsal) is a trait (`platform`); the state machine that deploys, verifies, bakes and rolls back is written
+//! once (`machine`), judged by rollback triggers (`triggers`).
+
+pub mod machine;
+pub mod platform;
+pub mod triggers;
+
+#[cfg(test)]
+mod timelines;

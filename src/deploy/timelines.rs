@@ -1,0 +1,625 @@
+//! The deploy state machine through scripted ECS timelines (moto cannot simulate a rollout): a fake platform
+//! that plays one list of service states per `UpdateService`, stopped tasks appearing on given polls, and
+//! scripted trigger datapoints, on tokio's paused clock. Each timeline asserts the ending (the exit code), what
+//! was rolled back to, the platform calls, and what the progress stream said.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::machine::{Ending, Event, Failure, Plan, deploy, rollback};
+use super::platform::{
+    Deployment, DeploymentStatus, KnownGood, Platform, PlatformError, RevisionSpec, Rollout,
+    ServiceEvent, ServiceState, StoppedTask,
+};
+use super::triggers::{Datapoint, MetricSource, NoData, Trigger, Verdict};
+
+const FAMILY: &str = "arn:aws:ecs:eu-west-3:123456789012:task-definition/vivr";
+
+fn rev(n: u32) -> String {
+    format!("{FAMILY}:{n}")
+}
+
+fn dep(
+    id: &str,
+    status: DeploymentStatus,
+    revision: u32,
+    running: i32,
+    rollout: Rollout,
+) -> Deployment {
+    Deployment {
+        id: id.into(),
+        status,
+        revision: rev(revision),
+        desired: 2,
+        running,
+        pending: 2 - running.min(2),
+        failed: 0,
+        rollout,
+        reason: (rollout == Rollout::Failed)
+            .then(|| "ECS deployment circuit breaker: tasks failed to start.".into()),
+    }
+}
+
+use DeploymentStatus::{Active, Primary};
+use Rollout::{Completed, Failed, InProgress};
+
+fn state(deployments: Vec<Deployment>) -> ServiceState {
+    ServiceState {
+        deployments,
+        events: Vec::new(),
+        known_good: None,
+    }
+}
+
+/// The service settled on `revision`, with `revision` recorded as last known good or not.
+fn settled(revision: u32, recorded: bool) -> ServiceState {
+    ServiceState {
+        known_good: recorded.then(|| KnownGood {
+            revision: rev(revision),
+            image: "vivr@sha256:old".into(),
+            at: "2026-11-30T10:00:00Z".into(),
+            by: "ops".into(),
+        }),
+        ..state(vec![dep("ecs-svc/7", Primary, revision, 2, Completed)])
+    }
+}
+
+struct Fake {
+    now: Mutex<ServiceState>,
+    /// One script per UpdateService: the states the following polls see (the last one stays).
+    scripts: Mutex<VecDeque<Vec<ServiceState>>>,
+    playing: Mutex<VecDeque<ServiceState>>,
+    /// (poll number from which it shows, task).
+    stops: Vec<(usize, StoppedTask)>,
+    polls: Mutex<usize>,
+    update_fails_after: Option<usize>,
+    calls: Mutex<Vec<String>>,
+    next_revision: Mutex<u32>,
+}
+
+impl Fake {
+    fn new(before: ServiceState, scripts: Vec<Vec<ServiceState>>) -> Fake {
+        Fake {
+            now: Mutex::new(before),
+            scripts: Mutex::new(scripts.into()),
+            playing: Mutex::new(VecDeque::new()),
+            stops: Vec::new(),
+            polls: Mutex::new(0),
+            update_fails_after: None,
+            calls: Mutex::new(Vec::new()),
+            next_revision: Mutex::new(8),
+        }
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn call(&self, call: String) {
+        self.calls.lock().unwrap().push(call);
+    }
+}
+
+impl Platform for Fake {
+    async fn service(&self) -> Result<ServiceState, PlatformError> {
+        *self.polls.lock().unwrap() += 1;
+        let mut playing = self.playing.lock().unwrap();
+        let mut now = self.now.lock().unwrap();
+        if let Some(next) = playing.pop_front() {
+            let known_good = now.known_good.clone();
+            *now = ServiceState { known_good, ..next };
+        }
+        Ok(now.clone())
+    }
+
+    async fn register(&self, spec: &RevisionSpec) -> Result<String, PlatformError> {
+        let mut next = self.next_revision.lock().unwrap();
+        let revision = rev(*next);
+        *next += 1;
+        self.call(format!("register {}", spec.family));
+        Ok(revision)
+    }
+
+    async fn update(&self, revision: &str) -> Result<String, PlatformError> {
+        let updates = self
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("update"))
+            .count();
+        self.call(format!(
+            "update {}",
+            super::machine::short_revision(revision)
+        ));
+        if self.update_fails_after.is_some_and(|n| updates >= n) {
+            return Err(PlatformError::Refused(
+                "AccessDeniedException: not authorized to perform ecs:UpdateService".into(),
+            ));
+        }
+        let script = self.scripts.lock().unwrap().pop_front().unwrap_or_default();
+        let id = script
+            .first()
+            .and_then(|s| s.primary())
+            .map(|p| p.id.clone())
+            .unwrap_or_default();
+        *self.playing.lock().unwrap() = script.into();
+        Ok(id)
+    }
+
+    async fn stopped_tasks(&self, _revision: &str) -> Result<Vec<StoppedTask>, PlatformError> {
+        let polls = *self.polls.lock().unwrap();
+        Ok(self
+            .stops
+            .iter()
+            .filter(|(from, _)| *from <= polls)
+            .map(|(_, task)| task.clone())
+            .collect())
+    }
+
+    async fn record_known_good(&self, good: &KnownGood) -> Result<(), PlatformError> {
+        self.call(format!(
+            "record {} {}",
+            super::machine::short_revision(&good.revision),
+            good.image
+        ));
+        self.now.lock().unwrap().known_good = Some(good.clone());
+        Ok(())
+    }
+}
+
+/// Datapoints per trigger name, one list per read (the last one stays).
+#[derive(Default)]
+struct Metrics(Mutex<Vec<(String, VecDeque<Vec<Datapoint>>)>>);
+
+impl Metrics {
+    fn with(name: &str, reads: Vec<Vec<(f64, u64)>>) -> Metrics {
+        let reads = reads
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|(value, samples)| Datapoint { value, samples })
+                    .collect()
+            })
+            .collect();
+        Metrics(Mutex::new(vec![(name.to_string(), reads)]))
+    }
+}
+
+impl MetricSource for Metrics {
+    async fn datapoints(&self, trigger: &Trigger) -> Result<Vec<Datapoint>, String> {
+        let mut all = self.0.lock().unwrap();
+        let Some((_, reads)) = all.iter_mut().find(|(name, _)| *name == trigger.name) else {
+            // Healthy traffic.
+            return Ok(vec![
+                Datapoint {
+                    value: 0.0,
+                    samples: 500
+                };
+                trigger.needed()
+            ]);
+        };
+        let read = if reads.len() > 1 {
+            reads.pop_front().unwrap_or_default()
+        } else {
+            reads.front().cloned().unwrap_or_default()
+        };
+        Ok(read)
+    }
+}
+
+fn trigger(name: &str, threshold: f64) -> Trigger {
+    Trigger {
+        name: name.into(),
+        threshold,
+        window: Duration::from_secs(120),
+        period: Duration::from_secs(60),
+        min_samples: 20,
+        warmup: Duration::ZERO,
+        no_data: NoData::Inconclusive,
+    }
+}
+
+fn plan() -> Plan {
+    Plan {
+        spec: RevisionSpec {
+            family: "vivr".into(),
+            document: serde_json::json!({"family": "vivr"}),
+        },
+        image: "vivr@sha256:new".into(),
+        actor: "ci".into(),
+        timeout: Duration::from_secs(600),
+        bake: Duration::from_secs(60),
+        poll: Duration::from_secs(10),
+        grace: Duration::from_secs(300),
+        crash_stops: 3,
+        triggers: vec![
+            trigger("error_rate", 0.05),
+            trigger("p99_latency", 5.0),
+            trigger("unhealthy_targets", 0.5),
+        ],
+        error_limit: 4,
+    }
+}
+
+/// Runs a deploy; returns the ending and the events.
+async fn run(fake: &Fake, metrics: &Metrics, plan: &Plan) -> (Ending, Vec<Event>) {
+    let events = Mutex::new(Vec::new());
+    let ending = deploy(fake, metrics, plan, &|e| events.lock().unwrap().push(e))
+        .await
+        .unwrap();
+    (ending, events.into_inner().unwrap())
+}
+
+/// Rollout of revision 8 over the settled 7: in progress, half, complete.
+fn good_rollout() -> Vec<ServiceState> {
+    vec![
+        state(vec![
+            dep("ecs-svc/8", Primary, 8, 0, InProgress),
+            dep("ecs-svc/7", Active, 7, 2, Completed),
+        ]),
+        state(vec![
+            dep("ecs-svc/8", Primary, 8, 1, InProgress),
+            dep("ecs-svc/7", Active, 7, 1, Completed),
+        ]),
+        state(vec![dep("ecs-svc/8", Primary, 8, 2, Completed)]),
+    ]
+}
+
+/// Back on 7 after a rollback deployment `id`.
+fn back_on_7(id: &str) -> Vec<ServiceState> {
+    vec![
+        state(vec![
+            dep(id, Primary, 7, 1, InProgress),
+            dep("ecs-svc/8", Active, 8, 0, Completed),
+        ]),
+        state(vec![dep(id, Primary, 7, 2, Completed)]),
+    ]
+}
+
+fn stopped(id: &str) -> StoppedTask {
+    StoppedTask {
+        id: id.into(),
+        reason: "Essential container in task exited".into(),
+        exit_code: Some(101),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deploy_that_completes_and_bakes_is_recorded_as_the_last_known_good() {
+    let fake = Fake::new(settled(7, true), vec![good_rollout()]);
+    let (ending, events) = run(&fake, &Metrics::default(), &plan()).await;
+    assert_eq!(
+        ending,
+        Ending::Deployed {
+            revision: rev(8),
+            inconclusive: Vec::new()
+        }
+    );
+    assert_eq!(
+        fake.calls(),
+        [
+            "register vivr",
+            "update vivr:8",
+            "record vivr:8 vivr@sha256:new"
+        ]
+    );
+    assert!(events.contains(&Event::Completed {
+        deployment: "ecs-svc/8".into()
+    }));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Recorded { known_good } if known_good.revision == rev(8)))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_circuit_breaker_rollback_by_ecs_is_a_failure_not_a_success() {
+    let ecs_rolls_back = vec![
+        state(vec![
+            dep("ecs-svc/8", Primary, 8, 0, InProgress),
+            dep("ecs-svc/7", Active, 7, 2, Completed),
+        ]),
+        // ECS's circuit breaker: a new PRIMARY on 7, ours left ACTIVE and FAILED.
+        ServiceState {
+            events: vec![ServiceEvent {
+                id: "e1".into(),
+                message:
+                    "(service vivr) deployment ecs-svc/8 deployment failed: tasks failed to start."
+                        .into(),
+            }],
+            ..state(vec![
+                dep("ecs-svc/9", Primary, 7, 2, InProgress),
+                dep("ecs-svc/8", Active, 8, 0, Failed),
+            ])
+        },
+        state(vec![
+            dep("ecs-svc/9", Primary, 7, 2, InProgress),
+            dep("ecs-svc/8", Active, 8, 0, Completed),
+        ]),
+        state(vec![dep("ecs-svc/9", Primary, 7, 2, Completed)]),
+    ];
+    let fake = Fake::new(settled(7, true), vec![ecs_rolls_back]);
+    let (ending, events) = run(&fake, &Metrics::default(), &plan()).await;
+    match &ending {
+        Ending::RolledBack {
+            failure: Failure::RolledBackByEcs { primary },
+            to,
+        } => {
+            assert_eq!(primary.as_deref(), Some(rev(7).as_str()));
+            assert_eq!(to, &rev(7));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Failed as soon as ours stopped being PRIMARY, not when ECS finished.
+    let failed = events
+        .iter()
+        .position(|e| matches!(e, Event::Failed { .. }))
+        .unwrap();
+    let settled_on_7 = events
+        .iter()
+        .position(|e| matches!(e, Event::Deployments { deployments } if deployments.len() == 1))
+        .unwrap();
+    assert!(failed < settled_on_7, "{events:#?}");
+    // ECS was already on it: vivr did not update the service a second time, and recorded nothing.
+    assert_eq!(fake.calls(), ["register vivr", "update vivr:8"]);
+    assert!(events.iter().any(
+        |e| matches!(e, Event::ServiceEvent { message } if message.contains("deployment failed"))
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollout_stuck_in_progress_times_out_and_is_rolled_back() {
+    let stuck = vec![state(vec![
+        dep("ecs-svc/8", Primary, 8, 1, InProgress),
+        dep("ecs-svc/7", Active, 7, 1, Completed),
+    ])];
+    let fake = Fake::new(settled(7, true), vec![stuck, back_on_7("ecs-svc/10")]);
+    let plan = Plan {
+        timeout: Duration::from_secs(120),
+        ..plan()
+    };
+    let started = tokio::time::Instant::now();
+    let (ending, _) = run(&fake, &Metrics::default(), &plan).await;
+    assert_eq!(
+        ending,
+        Ending::RolledBack {
+            failure: Failure::TimedOut { after_secs: 120 },
+            to: rev(7)
+        }
+    );
+    assert!(started.elapsed() >= Duration::from_secs(120));
+    assert!(
+        started.elapsed() < Duration::from_secs(200),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        fake.calls(),
+        ["register vivr", "update vivr:8", "update vivr:7"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_loop_rolls_back_without_waiting_for_ecs() {
+    let crashing = vec![state(vec![
+        dep("ecs-svc/8", Primary, 8, 0, InProgress),
+        dep("ecs-svc/7", Active, 7, 2, Completed),
+    ])];
+    let mut fake = Fake::new(settled(7, true), vec![crashing, back_on_7("ecs-svc/10")]);
+    fake.stops = vec![(2, stopped("t1")), (3, stopped("t2")), (4, stopped("t3"))];
+    let started = tokio::time::Instant::now();
+    let (ending, events) = run(&fake, &Metrics::default(), &plan()).await;
+    match &ending {
+        Ending::RolledBack {
+            failure: Failure::CrashLoop { detail },
+            to,
+        } => {
+            assert!(
+                detail.contains("3 task(s)") && detail.contains("exit 101"),
+                "{detail}"
+            );
+            assert_eq!(to, &rev(7));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    let stops = events
+        .iter()
+        .filter(|e| matches!(e, Event::TaskStopped { .. }))
+        .count();
+    assert_eq!(stops, 3, "each stopped task told once");
+    assert_eq!(
+        fake.calls(),
+        ["register vivr", "update vivr:8", "update vivr:7"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_rate_breached_during_the_bake_rolls_back() {
+    // Healthy through the rollout (three reads), then above 5 % with plenty of requests.
+    let metrics = Metrics::with(
+        "error_rate",
+        vec![
+            vec![(0.0, 400), (0.01, 400)],
+            vec![(0.0, 400), (0.01, 400)],
+            vec![(0.0, 400), (0.01, 400)],
+            vec![(0.01, 400), (0.02, 400)],
+            vec![(0.09, 400), (0.12, 400)],
+        ],
+    );
+    let fake = Fake::new(
+        settled(7, true),
+        vec![good_rollout(), back_on_7("ecs-svc/10")],
+    );
+    let (ending, events) = run(&fake, &metrics, &plan()).await;
+    match &ending {
+        Ending::RolledBack {
+            failure: Failure::Trigger { reading },
+            to,
+        } => {
+            assert_eq!(reading.trigger, "error_rate");
+            assert_eq!(reading.value, Some(0.12));
+            assert_eq!(to, &rev(7));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(events.contains(&Event::Completed {
+        deployment: "ecs-svc/8".into()
+    }));
+    assert_eq!(
+        fake.calls(),
+        ["register vivr", "update vivr:8", "update vivr:7"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_p99_breach_on_too_few_requests_is_inconclusive_and_rolls_nothing_back() {
+    let metrics = Metrics::with("p99_latency", vec![vec![(7.5, 3), (9.0, 4)]]);
+    let fake = Fake::new(settled(7, true), vec![good_rollout()]);
+    let (ending, events) = run(&fake, &metrics, &plan()).await;
+    match &ending {
+        Ending::Deployed {
+            revision,
+            inconclusive,
+        } => {
+            assert_eq!(revision, &rev(8));
+            assert_eq!(inconclusive.len(), 1);
+            assert_eq!(inconclusive[0].trigger, "p99_latency");
+            assert!(matches!(
+                inconclusive[0].verdict,
+                Verdict::Inconclusive { .. }
+            ));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::RollingBack { .. })),
+        "no rollback"
+    );
+    assert_eq!(
+        fake.calls(),
+        [
+            "register vivr",
+            "update vivr:8",
+            "record vivr:8 vivr@sha256:new"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_that_fails_too_ends_in_rollback_failed() {
+    let crashing = vec![state(vec![
+        dep("ecs-svc/8", Primary, 8, 0, InProgress),
+        dep("ecs-svc/7", Active, 7, 2, Completed),
+    ])];
+    let rollback_fails = vec![state(vec![
+        dep("ecs-svc/10", Primary, 7, 0, Failed),
+        dep("ecs-svc/8", Active, 8, 0, Completed),
+    ])];
+    let mut fake = Fake::new(settled(7, true), vec![crashing, rollback_fails]);
+    fake.stops = vec![(1, stopped("t1")), (1, stopped("t2")), (1, stopped("t3"))];
+    let (ending, _) = run(&fake, &Metrics::default(), &plan()).await;
+    match &ending {
+        Ending::RollbackFailed {
+            failure: Failure::CrashLoop { .. },
+            rollback,
+        } => assert!(rollback.contains("failed too"), "{rollback}"),
+        other => panic!("{other:?}"),
+    }
+
+    // And when the service cannot even be pointed back.
+    let crashing = vec![state(vec![
+        dep("ecs-svc/8", Primary, 8, 0, InProgress),
+        dep("ecs-svc/7", Active, 7, 2, Completed),
+    ])];
+    let mut fake = Fake::new(settled(7, true), vec![crashing]);
+    fake.stops = vec![(1, stopped("t1")), (1, stopped("t2")), (1, stopped("t3"))];
+    fake.update_fails_after = Some(1);
+    let (ending, _) = run(&fake, &Metrics::default(), &plan()).await;
+    match &ending {
+        Ending::RollbackFailed { rollback, .. } => {
+            assert!(rollback.contains("not authorized"), "{rollback}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_first_deploy_records_the_first_known_good_and_a_failed_one_goes_back_to_what_ran() {
+    let fake = Fake::new(settled(7, false), vec![good_rollout()]);
+    let (ending, _) = run(&fake, &Metrics::default(), &plan()).await;
+    assert!(matches!(ending, Ending::Deployed { .. }), "{ending:?}");
+    assert_eq!(
+        fake.calls().last().unwrap(),
+        "record vivr:8 vivr@sha256:new"
+    );
+
+    // Nothing recorded yet, and the first deploy crashes: back to the revision the service ran, settled.
+    let crashing = vec![state(vec![
+        dep("ecs-svc/8", Primary, 8, 0, InProgress),
+        dep("ecs-svc/7", Active, 7, 2, Completed),
+    ])];
+    let mut fake = Fake::new(settled(7, false), vec![crashing, back_on_7("ecs-svc/10")]);
+    fake.stops = vec![(1, stopped("t1")), (1, stopped("t2")), (1, stopped("t3"))];
+    let (ending, _) = run(&fake, &Metrics::default(), &plan()).await;
+    assert!(
+        matches!(&ending, Ending::RolledBack { to, .. } if to == &rev(7)),
+        "{ending:?}"
+    );
+
+    // And `vivr rollback` with nothing recorded refuses, naming --to.
+    let fake = Fake::new(settled(7, false), Vec::new());
+    let ending = rollback(&fake, &Metrics::default(), &plan(), None, &|_| {})
+        .await
+        .unwrap();
+    assert!(
+        matches!(&ending, Ending::Refused { reason } if reason.contains("--to")),
+        "{ending:?}"
+    );
+    assert!(fake.calls().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn someone_elses_deployment_in_progress_is_refused_before_anything_changes() {
+    let busy = state(vec![
+        dep("ecs-svc/9", Primary, 9, 1, InProgress),
+        dep("ecs-svc/7", Active, 7, 1, Completed),
+    ]);
+    let fake = Fake::new(busy, Vec::new());
+    let (ending, _) = run(&fake, &Metrics::default(), &plan()).await;
+    match &ending {
+        Ending::Refused { reason } => {
+            assert!(
+                reason.contains("in progress") && reason.contains("PRIMARY VIVR:9 IN_PROGRESS 1/2"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_manual_rollback_goes_to_the_last_known_good_and_waits_for_it() {
+    let mut on_8 = settled(8, false);
+    on_8.known_good = settled(7, true).known_good;
+    let fake = Fake::new(on_8, vec![back_on_7("ecs-svc/10")]);
+    let ending = rollback(&fake, &Metrics::default(), &plan(), None, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        ending,
+        Ending::Deployed {
+            revision: rev(7),
+            inconclusive: Vec::new()
+        }
+    );
+    assert_eq!(fake.calls(), ["update vivr:7"]);
+}
