@@ -159,11 +159,7 @@ pub async fn deploy<P: Platform, M: MetricSource>(
     plan: &Plan,
     emit: &(dyn Fn(Event) + Sync),
 ) -> Result<Ending, PlatformError> {
-    let before = platform.service().await?;
-    emit(Event::Preflight {
-        primary: before.primary().map(|d| d.revision.clone()),
-        known_good: before.known_good.clone(),
-    });
+    let before = preflight(platform, emit).await?;
     if !before.settled() {
         return Ok(Ending::Refused {
             reason: format!(
@@ -235,11 +231,7 @@ pub async fn rollback<P: Platform, M: MetricSource>(
     to: Option<String>,
     emit: &(dyn Fn(Event) + Sync),
 ) -> Result<Ending, PlatformError> {
-    let before = platform.service().await?;
-    emit(Event::Preflight {
-        primary: before.primary().map(|d| d.revision.clone()),
-        known_good: before.known_good.clone(),
-    });
+    let before = preflight(platform, emit).await?;
     let Some(target) = to.or_else(|| before.known_good.as_ref().map(|g| g.revision.clone())) else {
         return Ok(Ending::Refused {
             reason: "no last known good is recorded on this service (no `vivr deploy` has succeeded on it): \
@@ -264,6 +256,19 @@ pub async fn rollback<P: Platform, M: MetricSource>(
         },
         other => other,
     })
+}
+
+/// The service before anything changes, told.
+async fn preflight<P: Platform>(
+    platform: &P,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<ServiceState, PlatformError> {
+    let before = platform.service().await?;
+    emit(Event::Preflight {
+        primary: before.primary().map(|d| d.revision.clone()),
+        known_good: before.known_good.clone(),
+    });
+    Ok(before)
 }
 
 /// "PRIMARY web:4 IN_PROGRESS 1/2 running, ACTIVE web:3 COMPLETED 2/2 running".

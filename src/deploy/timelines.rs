@@ -276,6 +276,14 @@ fn back_on_7(id: &str) -> Vec<ServiceState> {
     ]
 }
 
+/// Revision 8 never gets a task running, next to the settled 7.
+fn crashing() -> Vec<ServiceState> {
+    vec![state(vec![
+        dep("ecs-svc/8", Primary, 8, 0, InProgress),
+        dep("ecs-svc/7", Active, 7, 2, Completed),
+    ])]
+}
+
 fn stopped(id: &str) -> StoppedTask {
     StoppedTask {
         id: id.into(),
@@ -402,11 +410,7 @@ async fn a_rollout_stuck_in_progress_times_out_and_is_rolled_back() {
 
 #[tokio::test(start_paused = true)]
 async fn a_crash_loop_rolls_back_without_waiting_for_ecs() {
-    let crashing = vec![state(vec![
-        dep("ecs-svc/8", Primary, 8, 0, InProgress),
-        dep("ecs-svc/7", Active, 7, 2, Completed),
-    ])];
-    let mut fake = Fake::new(settled(7, true), vec![crashing, back_on_7("ecs-svc/10")]);
+    let mut fake = Fake::new(settled(7, true), vec![crashing(), back_on_7("ecs-svc/10")]);
     fake.stops = vec![(2, stopped("t1")), (3, stopped("t2")), (4, stopped("t3"))];
     let started = tokio::time::Instant::now();
     let (ending, events) = run(&fake, &Metrics::default(), &plan()).await;
@@ -515,15 +519,11 @@ async fn a_p99_breach_on_too_few_requests_is_inconclusive_and_rolls_nothing_back
 
 #[tokio::test(start_paused = true)]
 async fn a_rollback_that_fails_too_ends_in_rollback_failed() {
-    let crashing = vec![state(vec![
-        dep("ecs-svc/8", Primary, 8, 0, InProgress),
-        dep("ecs-svc/7", Active, 7, 2, Completed),
-    ])];
     let rollback_fails = vec![state(vec![
         dep("ecs-svc/10", Primary, 7, 0, Failed),
         dep("ecs-svc/8", Active, 8, 0, Completed),
     ])];
-    let mut fake = Fake::new(settled(7, true), vec![crashing, rollback_fails]);
+    let mut fake = Fake::new(settled(7, true), vec![crashing(), rollback_fails]);
     fake.stops = vec![(1, stopped("t1")), (1, stopped("t2")), (1, stopped("t3"))];
     let (ending, _) = run(&fake, &Metrics::default(), &plan()).await;
     match &ending {
@@ -535,11 +535,7 @@ async fn a_rollback_that_fails_too_ends_in_rollback_failed() {
     }
 
     // And when the service cannot even be pointed back.
-    let crashing = vec![state(vec![
-        dep("ecs-svc/8", Primary, 8, 0, InProgress),
-        dep("ecs-svc/7", Active, 7, 2, Completed),
-    ])];
-    let mut fake = Fake::new(settled(7, true), vec![crashing]);
+    let mut fake = Fake::new(settled(7, true), vec![crashing()]);
     fake.stops = vec![(1, stopped("t1")), (1, stopped("t2")), (1, stopped("t3"))];
     fake.update_fails_after = Some(1);
     let (ending, _) = run(&fake, &Metrics::default(), &plan()).await;
@@ -562,11 +558,7 @@ async fn a_first_deploy_records_the_first_known_good_and_a_failed_one_goes_back_
     );
 
     // Nothing recorded yet, and the first deploy crashes: back to the revision the service ran, settled.
-    let crashing = vec![state(vec![
-        dep("ecs-svc/8", Primary, 8, 0, InProgress),
-        dep("ecs-svc/7", Active, 7, 2, Completed),
-    ])];
-    let mut fake = Fake::new(settled(7, false), vec![crashing, back_on_7("ecs-svc/10")]);
+    let mut fake = Fake::new(settled(7, false), vec![crashing(), back_on_7("ecs-svc/10")]);
     fake.stops = vec![(1, stopped("t1")), (1, stopped("t2")), (1, stopped("t3"))];
     let (ending, _) = run(&fake, &Metrics::default(), &plan()).await;
     assert!(
