@@ -2,6 +2,7 @@
 //! rehearsal) is a trait (`platform`); the state machine that deploys, verifies, bakes and rolls back is written
 //! once (`machine`), judged by rollback triggers (`triggers`).
 
+pub mod config;
 pub mod machine;
 pub mod platform;
 pub mod triggers;

@@ -1,0 +1,670 @@
+//! The deploy configuration of one environment, `deploy/<env>.yaml`: the cluster and service, the task
+//! definition's template (CPU, memory, port, roles, the environment from `vivr.env.yaml`, secrets as Secrets
+//! Manager ARNs — never values), the desired count, the safety nets and the rollback triggers. Read and checked
+//! before any AWS call; every problem names the field and its line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use vivr_shop::config::Environment;
+
+use super::triggers::{NoData, Trigger};
+use crate::config::schema::Schema;
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    /// `development`, `staging` or `production`: the environment the task runs as (its VIVR_ENV).
+    pub environment: String,
+    pub region: Option<String>,
+    pub cluster: String,
+    pub service: String,
+    pub task: TaskTemplate,
+    #[serde(default = "default_desired")]
+    pub desired_count: i32,
+    /// Seconds the load balancer's health checks are ignored after a task starts.
+    #[serde(default = "default_grace")]
+    pub health_check_grace_secs: u64,
+    /// ECS's deployment circuit breaker, with rollback (on unless turned off).
+    #[serde(default = "yes")]
+    pub circuit_breaker: bool,
+    /// CloudWatch alarms ECS watches during the deployment (and rolls back on).
+    #[serde(default)]
+    pub alarms: Vec<String>,
+    /// How long the rollout may take before it is rolled back.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// How long the triggers keep watching after ECS says COMPLETED.
+    #[serde(default = "default_bake")]
+    pub bake_secs: u64,
+    #[serde(default = "default_poll")]
+    pub poll_secs: u64,
+    #[serde(default)]
+    pub crash_loop: CrashLoop,
+    /// Where trigger datapoints come from; without it, only crash loops and ECS's own checks judge a deploy.
+    pub metrics: Option<Metrics>,
+    /// The rollback triggers; by default error rate > 5 % and p99 > 5 s for 2 minutes, unhealthy targets
+    /// > 50 % for 1 minute. An entry with a default's name changes that default.
+    #[serde(default)]
+    pub triggers: Vec<TriggerConfig>,
+    /// Task definition revisions kept (besides the running one and the last known good).
+    #[serde(default = "default_keep")]
+    pub keep: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TaskTemplate {
+    pub family: String,
+    /// CPU units (256 = ¼ vCPU) and MiB, at task level.
+    pub cpu: u32,
+    pub memory: u32,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default)]
+    pub launch_type: LaunchType,
+    pub execution_role_arn: String,
+    pub task_role_arn: Option<String>,
+    /// CloudWatch Logs group for the container's output (awslogs).
+    pub log_group: Option<String>,
+    /// Plain variables of `vivr.env.yaml` (no secret among them).
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Secret variables, each the ARN of a Secrets Manager secret (optionally `:json-key::`) or an SSM
+    /// parameter: ECS injects the value, the configuration never holds it.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LaunchType {
+    #[default]
+    Fargate,
+    Ec2,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CrashLoop {
+    /// This many stopped tasks of the new revision roll the deploy back.
+    #[serde(default = "default_stops")]
+    pub stopped_tasks: usize,
+    /// No task of the new revision running this long after the deploy started rolls it back.
+    #[serde(default = "default_crash_grace")]
+    pub grace_secs: u64,
+}
+
+impl Default for CrashLoop {
+    fn default() -> Self {
+        CrashLoop {
+            stopped_tasks: default_stops(),
+            grace_secs: default_crash_grace(),
+        }
+    }
+}
+
+/// Where trigger datapoints come from.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// The service's Application Load Balancer target group in CloudWatch (`AWS/ApplicationELB`).
+    pub cloudwatch: CloudwatchSource,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CloudwatchSource {
+    /// The load balancer's ARN suffix, `app/<name>/<id>`.
+    pub load_balancer: String,
+    /// The target group's ARN suffix, `targetgroup/<name>/<id>`.
+    pub target_group: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerConfig {
+    pub name: String,
+    pub threshold: Option<f64>,
+    pub window_secs: Option<u64>,
+    pub period_secs: Option<u64>,
+    pub min_samples: Option<u64>,
+    pub warmup_secs: Option<u64>,
+    pub no_data: Option<NoData>,
+}
+
+fn default_desired() -> i32 {
+    2
+}
+fn default_grace() -> u64 {
+    60
+}
+fn yes() -> bool {
+    true
+}
+fn default_timeout() -> u64 {
+    900
+}
+fn default_bake() -> u64 {
+    300
+}
+fn default_poll() -> u64 {
+    15
+}
+fn default_keep() -> u32 {
+    10
+}
+fn default_port() -> u16 {
+    3000
+}
+fn default_stops() -> usize {
+    3
+}
+fn default_crash_grace() -> u64 {
+    300
+}
+
+/// The three triggers of the deployment audit, on 60-second datapoints.
+pub const DEFAULT_TRIGGERS: [&str; 3] = ["error_rate", "p99_latency", "unhealthy_targets"];
+
+fn default_trigger(name: &str) -> Option<Trigger> {
+    let minute = Duration::from_secs(60);
+    let (threshold, window, min_samples) = match name {
+        // 5xx answers / requests.
+        "error_rate" => (0.05, 2 * minute, 20),
+        // Seconds.
+        "p99_latency" => (5.0, 2 * minute, 20),
+        // Unhealthy / all targets.
+        "unhealthy_targets" => (0.5, minute, 1),
+        _ => return None,
+    };
+    Some(Trigger {
+        name: name.to_string(),
+        threshold,
+        window,
+        period: minute,
+        min_samples,
+        warmup: minute,
+        no_data: NoData::Inconclusive,
+    })
+}
+
+/// One problem of a configuration file: the field, its line, what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// A configuration that cannot be used, with every problem found.
+#[derive(Debug, thiserror::Error)]
+#[error("{} is not a usable deploy configuration:\n{}", path.display(), list(problems))]
+pub struct Invalid {
+    pub path: PathBuf,
+    pub problems: Vec<Problem>,
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| match p.line {
+            Some(line) => format!("  line {line}: {}: {}", p.field, p.message),
+            None => format!("  {}: {}", p.field, p.message),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `deploy/<env>.yaml` under `root`.
+pub fn path_for(root: &Path, environment: &str) -> PathBuf {
+    root.join("deploy").join(format!("{environment}.yaml"))
+}
+
+impl DeployConfig {
+    /// Reads and checks `path` against `schema`.
+    pub fn load(path: &Path, schema: &Schema) -> Result<DeployConfig, Invalid> {
+        let invalid = |problems| Invalid {
+            path: path.to_path_buf(),
+            problems,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            invalid(vec![Problem {
+                field: "(file)".into(),
+                line: None,
+                message: format!("cannot be read: {e}"),
+            }])
+        })?;
+        let config = DeployConfig::parse(&text).map_err(|p| invalid(vec![p]))?;
+        let problems = config.problems(&text, schema);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(invalid(problems))
+        }
+    }
+
+    /// The YAML itself: syntax, types, unknown fields (serde's message carries the line).
+    pub fn parse(text: &str) -> Result<DeployConfig, Problem> {
+        yaml_serde::from_str(text).map_err(|e| {
+            let line = e.location().map(|l| l.line());
+            let message = e.to_string();
+            // serde names the field in its message ("unknown field `cpus`, expected one of …").
+            let field = message
+                .split('`')
+                .nth(1)
+                .filter(|_| message.contains("field"))
+                .unwrap_or("(document)")
+                .to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_string();
+            Problem {
+                field,
+                line,
+                message,
+            }
+        })
+    }
+
+    /// What the types cannot say: ARNs, names, bounds, the environment against the schema.
+    pub fn problems(&self, text: &str, schema: &Schema) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut problem = |path: &[&str], message: String| {
+            problems.push(Problem {
+                field: path.join("."),
+                line: line_of(text, path),
+                message,
+            });
+        };
+        if Environment::parse(&self.environment).is_none() {
+            problem(
+                &["environment"],
+                format!(
+                    "{:?} is not one of development, staging, production",
+                    self.environment
+                ),
+            );
+        }
+        for (field, value) in [("cluster", &self.cluster), ("service", &self.service)] {
+            if !ecs_name(value) {
+                problem(
+                    &[field],
+                    "must be 1 to 255 letters, digits, hyphens or underscores".into(),
+                );
+            }
+        }
+        if !ecs_name(&self.task.family) {
+            problem(
+                &["task", "family"],
+                "must be 1 to 255 letters, digits, hyphens or underscores".into(),
+            );
+        }
+        if self.task.launch_type == LaunchType::Fargate
+            && !fargate_size(self.task.cpu, self.task.memory)
+        {
+            problem(
+                &["task", "memory"],
+                format!(
+                    "{} MiB with {} CPU units is not a Fargate size (256: 512–2048; 512: 1024–4096; 1024: \
+                     2048–8192; 2048: 4096–16384; 4096: 8192–30720, in steps of 1024)",
+                    self.task.memory, self.task.cpu
+                ),
+            );
+        }
+        if !self.task.execution_role_arn.starts_with("arn:aws")
+            || !self.task.execution_role_arn.contains(":role/")
+        {
+            problem(
+                &["task", "execution_role_arn"],
+                "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)".into(),
+            );
+        }
+        if let Some(role) = &self.task.task_role_arn
+            && (!role.starts_with("arn:aws") || !role.contains(":role/"))
+        {
+            problem(
+                &["task", "task_role_arn"],
+                "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)".into(),
+            );
+        }
+        if self.desired_count < 1 {
+            problem(&["desired_count"], "must be at least 1".into());
+        }
+        if self.poll_secs == 0 || self.poll_secs > self.timeout_secs {
+            problem(
+                &["poll_secs"],
+                "must be at least 1 and at most timeout_secs".into(),
+            );
+        }
+        if self.crash_loop.stopped_tasks == 0 {
+            problem(
+                &["crash_loop", "stopped_tasks"],
+                "must be at least 1".into(),
+            );
+        }
+        for (name, value) in &self.task.environment {
+            let path = ["task", "environment", name.as_str()];
+            match schema.variable(name) {
+                None => problem(
+                    &path,
+                    match schema.nearest(name) {
+                        Some(near) => format!("is not a variable vivr reads (did you mean {near}?)"),
+                        None => "is not a variable vivr reads (see vivr.env.yaml)".into(),
+                    },
+                ),
+                Some(variable) if variable.secret => problem(
+                    &path,
+                    "is a secret: give it under task.secrets as the ARN of a Secrets Manager secret, never its \
+                     value"
+                        .into(),
+                ),
+                Some(_) if name == "VIVR_ENV" && value != &self.environment => problem(
+                    &path,
+                    format!("says {value:?} but the file is for {:?}", self.environment),
+                ),
+                Some(_) => {}
+            }
+        }
+        for (name, arn) in &self.task.secrets {
+            let path = ["task", "secrets", name.as_str()];
+            if schema.variable(name).is_none() {
+                problem(
+                    &path,
+                    "is not a variable vivr reads (see vivr.env.yaml)".into(),
+                );
+            }
+            if !(arn.starts_with("arn:aws:secretsmanager:") || arn.starts_with("arn:aws:ssm:")) {
+                problem(
+                    &path,
+                    "must be the ARN of a Secrets Manager secret or an SSM parameter (arn:aws:secretsmanager:…), \
+                     not a value"
+                        .into(),
+                );
+            }
+            if self.task.environment.contains_key(name) {
+                problem(&path, "is also under task.environment: give it once".into());
+            }
+        }
+        for trigger in &self.triggers {
+            let path = ["triggers", trigger.name.as_str()];
+            if default_trigger(&trigger.name).is_none() && trigger.threshold.is_none() {
+                problem(
+                    &path,
+                    format!(
+                        "is not one of {} and has no threshold",
+                        DEFAULT_TRIGGERS.join(", ")
+                    ),
+                );
+            }
+            if trigger.period_secs == Some(0) || trigger.window_secs == Some(0) {
+                problem(&path, "window_secs and period_secs must be above 0".into());
+            }
+        }
+        if let Some(metrics) = &self.metrics {
+            if !metrics.cloudwatch.load_balancer.starts_with("app/") {
+                problem(
+                    &["metrics", "cloudwatch", "load_balancer"],
+                    "must be the load balancer's ARN suffix, app/<name>/<id>".into(),
+                );
+            }
+            if !metrics.cloudwatch.target_group.starts_with("targetgroup/") {
+                problem(
+                    &["metrics", "cloudwatch", "target_group"],
+                    "must be the target group's ARN suffix, targetgroup/<name>/<id>".into(),
+                );
+            }
+        }
+        if !self.triggers.is_empty() && self.metrics.is_none() {
+            problem(
+                &["triggers"],
+                "need a metrics source: add metrics.cloudwatch with the load balancer and target group".into(),
+            );
+        }
+        problems
+    }
+
+    /// The triggers that judge a deploy: the defaults changed by the configuration's entries, plus its own;
+    /// none without a metrics source.
+    pub fn triggers(&self) -> Vec<Trigger> {
+        if self.metrics.is_none() {
+            return Vec::new();
+        }
+        let mut triggers: Vec<Trigger> = DEFAULT_TRIGGERS
+            .iter()
+            .filter_map(|n| default_trigger(n))
+            .collect();
+        for entry in &self.triggers {
+            let base = match triggers.iter().position(|t| t.name == entry.name) {
+                Some(index) => triggers.remove(index),
+                None => Trigger {
+                    name: entry.name.clone(),
+                    threshold: f64::INFINITY,
+                    window: Duration::from_secs(120),
+                    period: Duration::from_secs(60),
+                    min_samples: 1,
+                    warmup: Duration::from_secs(60),
+                    no_data: NoData::Inconclusive,
+                },
+            };
+            triggers.push(Trigger {
+                name: entry.name.clone(),
+                threshold: entry.threshold.unwrap_or(base.threshold),
+                window: entry.window_secs.map_or(base.window, Duration::from_secs),
+                period: entry.period_secs.map_or(base.period, Duration::from_secs),
+                min_samples: entry.min_samples.unwrap_or(base.min_samples),
+                warmup: entry.warmup_secs.map_or(base.warmup, Duration::from_secs),
+                no_data: entry.no_data.unwrap_or(base.no_data),
+            });
+        }
+        triggers
+    }
+}
+
+/// ECS names: 1–255 of letters, digits, `-`, `_`.
+fn ecs_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Fargate's CPU/memory combinations (Linux).
+fn fargate_size(cpu: u32, memory: u32) -> bool {
+    match cpu {
+        256 => [512, 1024, 2048].contains(&memory),
+        512 => (1024..=4096).contains(&memory) && memory.is_multiple_of(1024),
+        1024 => (2048..=8192).contains(&memory) && memory.is_multiple_of(1024),
+        2048 => (4096..=16384).contains(&memory) && memory.is_multiple_of(1024),
+        4096 => (8192..=30720).contains(&memory) && memory.is_multiple_of(1024),
+        _ => false,
+    }
+}
+
+/// The 1-based line of the key at `path` (each key searched below the previous one, deeper indented; a list
+/// entry is found by its `name:`); the nearest ancestor's line when the key itself is not written (a default).
+pub fn line_of(text: &str, path: &[&str]) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut from = 0;
+    let mut indent: Option<usize> = None;
+    let mut found = None;
+    for key in path {
+        let hit = lines
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take_while(|(i, l)| {
+                // Stop at the end of the parent's block.
+                *i == from
+                    || indent.is_none_or(|parent| {
+                        let depth = l.len() - l.trim_start().len();
+                        l.trim().is_empty() || l.trim_start().starts_with('#') || depth > parent
+                    })
+            })
+            .find(|(_, l)| {
+                let trimmed = l.trim_start().trim_start_matches("- ");
+                trimmed
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with(':'))
+                    || trimmed
+                        .strip_prefix(&format!("\"{key}\""))
+                        .is_some_and(|rest| rest.trim_start().starts_with(':'))
+                    // A list entry named by its `name`.
+                    || trimmed
+                        .strip_prefix("name:")
+                        .is_some_and(|rest| rest.trim().trim_matches('"') == *key)
+            });
+        match hit {
+            Some((i, l)) => {
+                found = Some(i + 1);
+                from = i + 1;
+                indent = Some(l.len() - l.trim_start().len());
+            }
+            None => break,
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\
+environment: production
+cluster: vivr-production
+service: vivr
+task:
+  family: vivr
+  cpu: 512
+  memory: 1024
+  execution_role_arn: arn:aws:iam::123456789012:role/vivr-execution
+  environment:
+    VIVR_PUBLIC_URL: https://vivr.fr
+  secrets:
+    DATABASE_URL: \"arn:aws:secretsmanager:eu-west-3:123456789012:secret:vivr/production-AbCdEf:DATABASE_URL::\"
+metrics:
+  cloudwatch:
+    load_balancer: app/vivr/50dc6c495c0c9188
+    target_group: targetgroup/vivr/73e2d6bc24d8a067
+triggers:
+  - name: error_rate
+    threshold: 0.02
+";
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match DeployConfig::parse(text) {
+            Ok(config) => config.problems(text, Schema::embedded()),
+            Err(problem) => vec![problem],
+        }
+    }
+
+    #[test]
+    fn a_good_file_reads_with_its_defaults_and_its_trigger_changes() {
+        assert_eq!(problems(GOOD), Vec::new());
+        let config = DeployConfig::parse(GOOD).unwrap();
+        assert_eq!(config.desired_count, 2);
+        assert!(config.circuit_breaker);
+        let triggers = config.triggers();
+        assert_eq!(triggers.len(), 3);
+        let error_rate = triggers.iter().find(|t| t.name == "error_rate").unwrap();
+        assert_eq!(error_rate.threshold, 0.02);
+        assert_eq!(error_rate.window, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn each_problem_names_its_field_and_line() {
+        let cases: &[(&str, &str, &str, usize)] = &[
+            ("  cpu: 512\n", "  cpus: 512\n", "cpus", 6),
+            ("  memory: 1024\n", "  memory: lots\n", "(document)", 7),
+            (
+                "    VIVR_PUBLIC_URL: https://vivr.fr\n",
+                "    STRIPE_SECRET_KEY: sk_live_abc\n",
+                "task.environment.STRIPE_SECRET_KEY",
+                10,
+            ),
+            (
+                "    VIVR_PUBLIC_URL: https://vivr.fr\n",
+                "    VIVR_PUBLIC_URLS: https://vivr.fr\n",
+                "task.environment.VIVR_PUBLIC_URLS",
+                10,
+            ),
+            (
+                "    DATABASE_URL: \"arn:aws:secretsmanager:eu-west-3:123456789012:secret:vivr/production-AbCdEf:DATABASE_URL::\"\n",
+                "    DATABASE_URL: postgres://vivr:hunter2@db/vivr\n",
+                "task.secrets.DATABASE_URL",
+                12,
+            ),
+            ("  memory: 1024\n", "  memory: 1000\n", "task.memory", 7),
+            (
+                "cluster: vivr-production\n",
+                "cluster: vivr production\n",
+                "cluster",
+                2,
+            ),
+            (
+                "environment: production\n",
+                "environment: live\n",
+                "environment",
+                1,
+            ),
+            (
+                "  execution_role_arn: arn:aws:iam::123456789012:role/vivr-execution\n",
+                "  execution_role_arn: vivr-execution\n",
+                "task.execution_role_arn",
+                8,
+            ),
+        ];
+        for (from, to, field, line) in cases {
+            assert!(GOOD.contains(from), "{from}");
+            let text = GOOD.replacen(from, to, 1);
+            let found = problems(&text);
+            assert_eq!(found.len(), 1, "{to}: {found:?}");
+            assert_eq!(found[0].field, *field, "{to}: {found:?}");
+            assert_eq!(found[0].line, Some(*line), "{to}: {found:?}");
+        }
+        // A secret's value never reaches the message.
+        let text = GOOD.replacen(
+            "\"arn:aws:secretsmanager:eu-west-3:123456789012:secret:vivr/production-AbCdEf:DATABASE_URL::\"",
+            "postgres://vivr:hunter2@db/vivr",
+            1,
+        );
+        for p in problems(&text) {
+            assert!(!p.message.contains("hunter2"), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn triggers_without_a_metrics_source_are_refused() {
+        let text = GOOD.replace(
+            "metrics:\n  cloudwatch:\n    load_balancer: app/vivr/50dc6c495c0c9188\n    target_group: \
+             targetgroup/vivr/73e2d6bc24d8a067\n",
+            "",
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].field, "triggers");
+        assert_eq!(DeployConfig::parse(&text).unwrap().triggers(), Vec::new());
+    }
+
+    #[test]
+    fn lines_are_found_under_their_parents() {
+        let text = "a:\n  name: x\nb:\n  name: y\n  c:\n    name: z\n";
+        assert_eq!(line_of(text, &["b", "name"]), Some(4));
+        assert_eq!(line_of(text, &["b", "c", "name"]), Some(6));
+        assert_eq!(line_of(text, &["a", "name"]), Some(2));
+        assert_eq!(
+            line_of(text, &["a", "c"]),
+            Some(1),
+            "the parent when absent"
+        );
+        let list = "triggers:\n  - name: error_rate\n    threshold: 1\n  - name: custom\n";
+        assert_eq!(line_of(list, &["triggers", "custom"]), Some(4));
+    }
+}
