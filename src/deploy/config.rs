@@ -45,8 +45,8 @@ pub struct DeployConfig {
     pub crash_loop: CrashLoop,
     /// Where trigger datapoints come from; without it, only crash loops and ECS's own checks judge a deploy.
     pub metrics: Option<Metrics>,
-    /// The rollback triggers; by default error rate > 5 % and p99 > 5 s for 2 minutes, unhealthy targets
-    /// > 50 % for 1 minute. An entry with a default's name changes that default.
+    /// The rollback triggers: error rate > 5 % and p99 > 5 s for 2 minutes, unhealthy targets > 50 % for 1
+    /// minute. An entry named after one changes it.
     #[serde(default)]
     pub triggers: Vec<TriggerConfig>,
     /// Task definition revisions kept (besides the running one and the last known good).
@@ -393,13 +393,10 @@ impl DeployConfig {
         }
         for trigger in &self.triggers {
             let path = ["triggers", trigger.name.as_str()];
-            if default_trigger(&trigger.name).is_none() && trigger.threshold.is_none() {
+            if default_trigger(&trigger.name).is_none() {
                 problem(
                     &path,
-                    format!(
-                        "is not one of {} and has no threshold",
-                        DEFAULT_TRIGGERS.join(", ")
-                    ),
+                    format!("is not one of {}", DEFAULT_TRIGGERS.join(", ")),
                 );
             }
             if trigger.period_secs == Some(0) || trigger.window_secs == Some(0) {
@@ -429,8 +426,8 @@ impl DeployConfig {
         problems
     }
 
-    /// The triggers that judge a deploy: the defaults changed by the configuration's entries, plus its own;
-    /// none without a metrics source.
+    /// The triggers that judge a deploy: the defaults as the configuration's entries change them; none without a
+    /// metrics source.
     pub fn triggers(&self) -> Vec<Trigger> {
         if self.metrics.is_none() {
             return Vec::new();
@@ -440,18 +437,11 @@ impl DeployConfig {
             .filter_map(|n| default_trigger(n))
             .collect();
         for entry in &self.triggers {
-            let base = match triggers.iter().position(|t| t.name == entry.name) {
-                Some(index) => triggers.remove(index),
-                None => Trigger {
-                    name: entry.name.clone(),
-                    threshold: f64::INFINITY,
-                    window: Duration::from_secs(120),
-                    period: Duration::from_secs(60),
-                    min_samples: 1,
-                    warmup: Duration::from_secs(60),
-                    no_data: NoData::Inconclusive,
-                },
+            // `problems` refuses any other name.
+            let Some(index) = triggers.iter().position(|t| t.name == entry.name) else {
+                continue;
             };
+            let base = triggers.remove(index);
             triggers.push(Trigger {
                 name: entry.name.clone(),
                 threshold: entry.threshold.unwrap_or(base.threshold),

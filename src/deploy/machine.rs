@@ -12,15 +12,16 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::platform::{
-    Deployment, DeploymentStatus, KnownGood, Platform, PlatformError, RevisionSpec, Rollout,
-    ServiceState, StoppedTask,
+    Deployment, DeploymentStatus, KnownGood, Platform, PlatformError, Rollout, ServiceState,
+    StoppedTask,
 };
+use super::task::TaskDefinition;
 use super::triggers::{MetricSource, Reading, Trigger, Verdict};
 
 /// What to deploy and how to judge it.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub spec: RevisionSpec,
+    pub definition: TaskDefinition,
     /// The image reference the revision runs (`repo@sha256:…`), recorded with the last known good.
     pub image: String,
     /// Who deploys (recorded with the last known good).
@@ -176,7 +177,7 @@ pub async fn deploy<P: Platform, M: MetricSource>(
         .map(|g| g.revision.clone())
         .or_else(|| before.primary().map(|d| d.revision.clone()));
 
-    let revision = platform.register(&plan.spec).await?;
+    let revision = platform.register(&plan.definition).await?;
     emit(Event::Registered {
         revision: revision.clone(),
     });

@@ -2,9 +2,12 @@
 //! rehearsal) is a trait (`platform`); the state machine that deploys, verifies, bakes and rolls back is written
 //! once (`machine`), judged by rollback triggers (`triggers`).
 
+pub mod cloudwatch;
 pub mod config;
+pub mod ecs;
 pub mod machine;
 pub mod platform;
+pub mod task;
 pub mod triggers;
 
 #[cfg(test)]

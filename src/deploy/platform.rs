@@ -7,6 +7,8 @@ use std::future::Future;
 
 use serde::Serialize;
 
+use super::task::TaskDefinition;
+
 /// A deployment of the service, as ECS describes it (`services[].deployments[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Deployment {
@@ -108,13 +110,6 @@ pub enum PlatformError {
     Refused(String),
 }
 
-/// A revision to register: the platform's own document (an ECS task definition as JSON), already rendered.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RevisionSpec {
-    pub family: String,
-    pub document: serde_json::Value,
-}
-
 /// The platform a service runs on.
 pub trait Platform: Sync {
     /// The service's deployments, recent events and recorded last known good.
@@ -122,7 +117,7 @@ pub trait Platform: Sync {
     /// Registers a revision; returns its identifier (a task definition ARN).
     fn register(
         &self,
-        spec: &RevisionSpec,
+        definition: &TaskDefinition,
     ) -> impl Future<Output = Result<String, PlatformError>> + Send;
     /// Points the service at `revision` (a new deployment); returns the new deployment's id.
     fn update(&self, revision: &str) -> impl Future<Output = Result<String, PlatformError>> + Send;

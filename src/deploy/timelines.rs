@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use super::machine::{Ending, Event, Failure, Plan, deploy, rollback};
 use super::platform::{
-    Deployment, DeploymentStatus, KnownGood, Platform, PlatformError, RevisionSpec, Rollout,
-    ServiceEvent, ServiceState, StoppedTask,
+    Deployment, DeploymentStatus, KnownGood, Platform, PlatformError, Rollout, ServiceEvent,
+    ServiceState, StoppedTask,
 };
+use super::task::TaskDefinition;
 use super::triggers::{Datapoint, MetricSource, NoData, Trigger, Verdict};
 
 const FAMILY: &str = "arn:aws:ecs:eu-west-3:123456789012:task-definition/vivr";
@@ -113,11 +114,11 @@ impl Platform for Fake {
         Ok(now.clone())
     }
 
-    async fn register(&self, spec: &RevisionSpec) -> Result<String, PlatformError> {
+    async fn register(&self, definition: &TaskDefinition) -> Result<String, PlatformError> {
         let mut next = self.next_revision.lock().unwrap();
         let revision = rev(*next);
         *next += 1;
-        self.call(format!("register {}", spec.family));
+        self.call(format!("register {}", definition.family));
         Ok(revision)
     }
 
@@ -221,9 +222,15 @@ fn trigger(name: &str, threshold: f64) -> Trigger {
 
 fn plan() -> Plan {
     Plan {
-        spec: RevisionSpec {
+        definition: TaskDefinition {
             family: "vivr".into(),
-            document: serde_json::json!({"family": "vivr"}),
+            cpu: "512".into(),
+            memory: "1024".into(),
+            network_mode: "awsvpc".into(),
+            requires_compatibilities: vec!["FARGATE".into()],
+            execution_role_arn: "arn:aws:iam::123456789012:role/vivr-execution".into(),
+            task_role_arn: None,
+            container_definitions: Vec::new(),
         },
         image: "vivr@sha256:new".into(),
         actor: "ci".into(),

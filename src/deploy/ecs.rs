@@ -1,0 +1,364 @@
+//! [`Platform`] on AWS ECS, through aws-sdk-ecs: the service's deployments and events, task definitions
+//! registered from [`TaskDefinition`], the service updated with its safety nets (circuit breaker with rollback,
+//! deployment alarms, health-check grace), the stopped tasks of a revision, and the last known good kept as tags
+//! on the service (`vivr:known-good:*`).
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition, DeploymentAlarms, DeploymentCircuitBreaker,
+    DeploymentConfiguration, DeploymentRolloutState, DesiredStatus, HealthCheck, KeyValuePair,
+    LogConfiguration, LogDriver, NetworkMode, PortMapping, Secret, ServiceField, Tag,
+    TransportProtocol,
+};
+
+use super::platform::{
+    Deployment, DeploymentStatus, KnownGood, Platform, PlatformError, Rollout, ServiceEvent,
+    ServiceState, StoppedTask,
+};
+use super::task::TaskDefinition;
+
+/// The tags the last known good is kept in.
+const TAG_REVISION: &str = "vivr:known-good:revision";
+const TAG_IMAGE: &str = "vivr:known-good:image";
+const TAG_AT: &str = "vivr:known-good:at";
+const TAG_BY: &str = "vivr:known-good:by";
+
+/// What every update sets on the service besides the revision.
+#[derive(Debug, Clone, Default)]
+pub struct SafetyNets {
+    pub circuit_breaker: bool,
+    pub alarms: Vec<String>,
+    pub health_check_grace_secs: Option<i32>,
+    pub desired_count: Option<i32>,
+}
+
+pub struct Ecs {
+    client: Client,
+    cluster: String,
+    service: String,
+    nets: SafetyNets,
+    /// Stopped tasks older than this are someone else's story.
+    since: aws_sdk_ecs::primitives::DateTime,
+}
+
+impl Ecs {
+    pub fn new(sdk: &aws_config::SdkConfig, cluster: &str, service: &str, nets: SafetyNets) -> Ecs {
+        Ecs {
+            client: Client::new(sdk),
+            cluster: cluster.to_string(),
+            service: service.to_string(),
+            nets,
+            since: aws_sdk_ecs::primitives::DateTime::from(std::time::SystemTime::now()),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn service_arn(&self) -> Result<String, PlatformError> {
+        let answer = self
+            .client
+            .describe_services()
+            .cluster(&self.cluster)
+            .services(&self.service)
+            .send()
+            .await
+            .map_err(error)?;
+        answer
+            .services()
+            .first()
+            .and_then(|s| s.service_arn())
+            .map(String::from)
+            .ok_or_else(|| self.missing())
+    }
+
+    fn missing(&self) -> PlatformError {
+        PlatformError::Refused(format!(
+            "the service {} is not in the cluster {} (check deploy/<env>.yaml's cluster and service, the region \
+             and the account)",
+            self.service, self.cluster
+        ))
+    }
+}
+
+/// An SDK error as a platform error: no answer is "unreachable" (exit 3), an answer is a refusal.
+fn error<E, R>(err: aws_sdk_ecs::error::SdkError<E, R>) -> PlatformError
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let unreachable = matches!(
+        err,
+        aws_sdk_ecs::error::SdkError::DispatchFailure(_)
+            | aws_sdk_ecs::error::SdkError::TimeoutError(_)
+    );
+    let message = format!("{:#}", crate::aws::describe(err));
+    if unreachable {
+        PlatformError::Unreachable(message)
+    } else {
+        PlatformError::Refused(message)
+    }
+}
+
+fn deployment(d: &aws_sdk_ecs::types::Deployment) -> Deployment {
+    Deployment {
+        id: d.id().unwrap_or_default().to_string(),
+        status: match d.status() {
+            Some("PRIMARY") => DeploymentStatus::Primary,
+            Some("ACTIVE") => DeploymentStatus::Active,
+            _ => DeploymentStatus::Inactive,
+        },
+        revision: d.task_definition().unwrap_or_default().to_string(),
+        desired: d.desired_count(),
+        running: d.running_count(),
+        pending: d.pending_count(),
+        failed: d.failed_tasks(),
+        rollout: match d.rollout_state() {
+            Some(DeploymentRolloutState::Failed) => Rollout::Failed,
+            Some(DeploymentRolloutState::Completed) => Rollout::Completed,
+            _ => Rollout::InProgress,
+        },
+        reason: d.rollout_state_reason().map(String::from),
+    }
+}
+
+fn known_good(tags: &[Tag]) -> Option<KnownGood> {
+    let tag = |key: &str| {
+        tags.iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+            .map(String::from)
+    };
+    Some(KnownGood {
+        revision: tag(TAG_REVISION)?,
+        image: tag(TAG_IMAGE).unwrap_or_default(),
+        at: tag(TAG_AT).unwrap_or_default(),
+        by: tag(TAG_BY).unwrap_or_default(),
+    })
+}
+
+/// The SDK's container definition for ours.
+fn container(c: &super::task::Container) -> Result<ContainerDefinition, PlatformError> {
+    let invalid = |e: aws_sdk_ecs::error::BuildError| PlatformError::Refused(e.to_string());
+    let mut builder = ContainerDefinition::builder()
+        .name(&c.name)
+        .image(&c.image)
+        .essential(c.essential)
+        .stop_timeout(c.stop_timeout)
+        .readonly_root_filesystem(c.readonly_root_filesystem)
+        .health_check(
+            HealthCheck::builder()
+                .set_command(Some(c.health_check.command.clone()))
+                .interval(c.health_check.interval)
+                .timeout(c.health_check.timeout)
+                .retries(c.health_check.retries)
+                .start_period(c.health_check.start_period)
+                .build()
+                .map_err(invalid)?,
+        );
+    for port in &c.port_mappings {
+        builder = builder.port_mappings(
+            PortMapping::builder()
+                .container_port(port.container_port)
+                .protocol(TransportProtocol::from(port.protocol.as_str()))
+                .build(),
+        );
+    }
+    for pair in &c.environment {
+        builder = builder.environment(
+            KeyValuePair::builder()
+                .name(&pair.name)
+                .value(&pair.value)
+                .build(),
+        );
+    }
+    for secret in &c.secrets {
+        builder = builder.secrets(
+            Secret::builder()
+                .name(&secret.name)
+                .value_from(&secret.value_from)
+                .build()
+                .map_err(invalid)?,
+        );
+    }
+    if let Some(log) = &c.log_configuration {
+        builder = builder.log_configuration(
+            LogConfiguration::builder()
+                .log_driver(LogDriver::from(log.log_driver.as_str()))
+                .set_options(Some(log.options.clone().into_iter().collect()))
+                .build()
+                .map_err(invalid)?,
+        );
+    }
+    Ok(builder.build())
+}
+
+impl Platform for Ecs {
+    async fn service(&self) -> Result<ServiceState, PlatformError> {
+        let answer = self
+            .client
+            .describe_services()
+            .cluster(&self.cluster)
+            .services(&self.service)
+            .include(ServiceField::Tags)
+            .send()
+            .await
+            .map_err(error)?;
+        let service = answer.services().first().ok_or_else(|| self.missing())?;
+        if service.status() != Some("ACTIVE") {
+            return Err(PlatformError::Refused(format!(
+                "the service {} is {}",
+                self.service,
+                service.status().unwrap_or("not active")
+            )));
+        }
+        Ok(ServiceState {
+            deployments: service.deployments().iter().map(deployment).collect(),
+            events: service
+                .events()
+                .iter()
+                .take(20)
+                .map(|e| ServiceEvent {
+                    id: e.id().unwrap_or_default().to_string(),
+                    message: e.message().unwrap_or_default().to_string(),
+                })
+                .collect(),
+            known_good: known_good(service.tags()),
+        })
+    }
+
+    async fn register(&self, definition: &TaskDefinition) -> Result<String, PlatformError> {
+        let mut request = self
+            .client
+            .register_task_definition()
+            .family(&definition.family)
+            .cpu(&definition.cpu)
+            .memory(&definition.memory)
+            .network_mode(NetworkMode::from(definition.network_mode.as_str()))
+            .execution_role_arn(&definition.execution_role_arn)
+            .set_task_role_arn(definition.task_role_arn.clone());
+        for compatibility in &definition.requires_compatibilities {
+            request = request.requires_compatibilities(Compatibility::from(compatibility.as_str()));
+        }
+        for c in &definition.container_definitions {
+            request = request.container_definitions(container(c)?);
+        }
+        let answer = request.send().await.map_err(error)?;
+        answer
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .map(String::from)
+            .ok_or_else(|| {
+                PlatformError::Refused("ECS registered a revision without an ARN".into())
+            })
+    }
+
+    async fn update(&self, revision: &str) -> Result<String, PlatformError> {
+        let mut configuration = DeploymentConfiguration::builder().deployment_circuit_breaker(
+            DeploymentCircuitBreaker::builder()
+                .enable(self.nets.circuit_breaker)
+                .rollback(self.nets.circuit_breaker)
+                .build(),
+        );
+        if !self.nets.alarms.is_empty() {
+            configuration = configuration.alarms(
+                DeploymentAlarms::builder()
+                    .set_alarm_names(Some(self.nets.alarms.clone()))
+                    .enable(true)
+                    .rollback(true)
+                    .build()
+                    .map_err(|e| PlatformError::Refused(e.to_string()))?,
+            );
+        }
+        let answer = self
+            .client
+            .update_service()
+            .cluster(&self.cluster)
+            .service(&self.service)
+            .task_definition(revision)
+            .deployment_configuration(configuration.build())
+            .set_desired_count(self.nets.desired_count)
+            .set_health_check_grace_period_seconds(self.nets.health_check_grace_secs)
+            .send()
+            .await
+            .map_err(error)?;
+        let service = answer.service().ok_or_else(|| self.missing())?;
+        let primary = service
+            .deployments()
+            .iter()
+            .find(|d| d.status() == Some("PRIMARY"))
+            .and_then(|d| d.id())
+            .ok_or_else(|| {
+                PlatformError::Refused(
+                    "ECS answered the update without a PRIMARY deployment".into(),
+                )
+            })?;
+        Ok(primary.to_string())
+    }
+
+    async fn stopped_tasks(&self, revision: &str) -> Result<Vec<StoppedTask>, PlatformError> {
+        let listed = self
+            .client
+            .list_tasks()
+            .cluster(&self.cluster)
+            .service_name(&self.service)
+            .desired_status(DesiredStatus::Stopped)
+            .send()
+            .await
+            .map_err(error)?;
+        let arns = listed.task_arns();
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let described = self
+            .client
+            .describe_tasks()
+            .cluster(&self.cluster)
+            .set_tasks(Some(arns.iter().take(100).cloned().collect()))
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(described
+            .tasks()
+            .iter()
+            .filter(|t| t.task_definition_arn() == Some(revision))
+            .filter(|t| {
+                t.created_at()
+                    .is_none_or(|at| at.secs() >= self.since.secs())
+            })
+            .map(|t| StoppedTask {
+                id: t
+                    .task_arn()
+                    .and_then(|a| a.rsplit('/').next())
+                    .unwrap_or_default()
+                    .to_string(),
+                reason: t
+                    .stopped_reason()
+                    .unwrap_or("stopped without a reason")
+                    .to_string(),
+                exit_code: t
+                    .containers()
+                    .iter()
+                    .find(|c| c.name() == Some(super::task::CONTAINER))
+                    .and_then(|c| c.exit_code()),
+            })
+            .collect())
+    }
+
+    async fn record_known_good(&self, good: &KnownGood) -> Result<(), PlatformError> {
+        let arn = self.service_arn().await?;
+        let tag = |key: &str, value: &str| Tag::builder().key(key).value(value).build();
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .tags(tag(TAG_REVISION, &good.revision))
+            .tags(tag(TAG_IMAGE, &good.image))
+            .tags(tag(TAG_AT, &good.at))
+            .tags(tag(TAG_BY, &good.by))
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+}
