@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    admin, backup, build, completions, env, healthcheck, migrate, secrets, serve,
+    admin, backup, build, completions, deploy, env, healthcheck, migrate, secrets, serve,
 };
 
 #[derive(Debug, Parser)]
@@ -83,6 +83,14 @@ pub enum Command {
     /// Lint the Dockerfile, build the production image through the Docker engine, and check the image.
     /// Exit 0 built, 1 a lint or image check failed, 2 usage, 3 no engine answers or the registry refused the push.
     Build(build::Args),
+    /// Deploy an image to AWS ECS from deploy/<env>.yaml: preflight, update, verify, bake under the rollback
+    /// triggers, and roll back to the last known good on failure. `vivr deploy status` shows the service.
+    /// Exit 0 deployed, 1 failed and rolled back, 2 usage or refused, 3 AWS unreachable, 4 the rollback failed,
+    /// 5 timed out (rolled back).
+    Deploy(deploy::Args),
+    /// Roll an ECS service back to its last known good (or --to a revision), and verify it.
+    /// Exit 0 rolled back, 2 refused, 3 AWS unreachable, 4 the rollback failed or could not be confirmed.
+    Rollback(deploy::RollbackArgs),
     /// Manage shop accounts (create the first administrator).
     #[command(subcommand)]
     Admin(admin::Command),

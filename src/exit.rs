@@ -18,8 +18,13 @@ pub enum Outcome {
     NotBaselined,
     /// 6: `vivr migrate`: another migrator held the lock past the timeout.
     LockTimeout,
-    /// 3: `vivr build`: no Docker engine answers, or the registry refused the push.
+    /// 3: `vivr build`: no Docker engine answers, or the registry refused the push; `vivr deploy`: AWS does not
+    /// answer.
     Unreachable,
+    /// 4: `vivr deploy` / `vivr rollback`: the deploy failed and the rollback failed or could not be confirmed.
+    RollbackFailed,
+    /// 5: `vivr deploy`: the rollout did not complete in time (and was rolled back).
+    DeployTimedOut,
 }
 
 impl Outcome {
@@ -34,6 +39,8 @@ impl Outcome {
             Outcome::NotBaselined => 5,
             Outcome::LockTimeout => 6,
             Outcome::Unreachable => 3,
+            Outcome::RollbackFailed => 4,
+            Outcome::DeployTimedOut => 5,
         }
     }
 
@@ -66,6 +73,10 @@ impl Outcome {
             || err
                 .downcast_ref::<crate::image::registry::RegistryRefused>()
                 .is_some()
+            || matches!(
+                err.downcast_ref::<crate::deploy::platform::PlatformError>(),
+                Some(crate::deploy::platform::PlatformError::Unreachable(_))
+            )
         {
             return Outcome::Unreachable;
         }

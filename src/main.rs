@@ -31,6 +31,8 @@ fn main() -> ExitCode {
             Command::Env(cmd) => commands::env::run(cmd, &ctx).await,
             Command::Secrets(args) => commands::secrets::run(args, &ctx).await,
             Command::Build(args) => commands::build::run(args, &ctx).await,
+            Command::Deploy(args) => commands::deploy::run(args, &ctx).await,
+            Command::Rollback(args) => commands::deploy::rollback(args, &ctx).await,
             Command::Admin(cmd) => commands::admin::run(cmd, &ctx).await,
             Command::Completions(args) => commands::completions::run(args, &ctx),
         }

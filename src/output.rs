@@ -44,6 +44,8 @@ pub fn table<T: std::fmt::Display>(header: impl IntoIterator<Item = T>) -> comfy
 pub enum Style {
     Text,
     Json,
+    /// JSON on one line: the last line of an event stream (`vivr deploy --format json`).
+    JsonLine,
     Sarif,
 }
 
@@ -163,6 +165,9 @@ impl Ctx {
             Style::Json => self
                 .printer
                 .line(&serde_json::to_string_pretty(report).context("serialising the report")?)?,
+            Style::JsonLine => self
+                .printer
+                .line(&serde_json::to_string(report).context("serialising the report")?)?,
             Style::Sarif => {
                 let log = report
                     .sarif()

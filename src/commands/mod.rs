@@ -5,6 +5,7 @@ pub mod admin;
 pub mod backup;
 pub mod build;
 pub mod completions;
+pub mod deploy;
 pub mod env;
 pub mod healthcheck;
 pub mod migrate;

@@ -73,6 +73,106 @@ impl Ecs {
             .ok_or_else(|| self.missing())
     }
 
+    /// A registered revision in [`TaskDefinition`]'s shape (the fields vivr manages), for `--dry-run`'s diff.
+    pub async fn live_definition(
+        &self,
+        revision: &str,
+    ) -> Result<Option<TaskDefinition>, PlatformError> {
+        use super::task::{
+            Container, HealthCheck as Check, LogConfiguration as Log, NameValue,
+            PortMapping as Port, SecretRef,
+        };
+        let answer = self
+            .client
+            .describe_task_definition()
+            .task_definition(revision)
+            .send()
+            .await
+            .map_err(error)?;
+        let Some(t) = answer.task_definition() else {
+            return Ok(None);
+        };
+        let mut environment: Vec<NameValue> = Vec::new();
+        let containers = t
+            .container_definitions()
+            .iter()
+            .map(|c| {
+                environment = c
+                    .environment()
+                    .iter()
+                    .map(|p| NameValue {
+                        name: p.name().unwrap_or_default().into(),
+                        value: p.value().unwrap_or_default().into(),
+                    })
+                    .collect();
+                environment.sort_by(|a, b| a.name.cmp(&b.name));
+                let mut secrets: Vec<SecretRef> = c
+                    .secrets()
+                    .iter()
+                    .map(|s| SecretRef {
+                        name: s.name().into(),
+                        value_from: s.value_from().into(),
+                    })
+                    .collect();
+                secrets.sort_by(|a, b| a.name.cmp(&b.name));
+                Container {
+                    name: c.name().unwrap_or_default().into(),
+                    image: c.image().unwrap_or_default().into(),
+                    essential: c.essential().unwrap_or(true),
+                    port_mappings: c
+                        .port_mappings()
+                        .iter()
+                        .map(|p| Port {
+                            container_port: p.container_port().unwrap_or_default(),
+                            protocol: p.protocol().map_or("tcp", |p| p.as_str()).into(),
+                        })
+                        .collect(),
+                    environment: environment.clone(),
+                    secrets,
+                    log_configuration: c.log_configuration().map(|l| Log {
+                        log_driver: l.log_driver().as_str().into(),
+                        options: l
+                            .options()
+                            .map(|o| o.clone().into_iter().collect())
+                            .unwrap_or_default(),
+                    }),
+                    health_check: c.health_check().map_or(
+                        Check {
+                            command: Vec::new(),
+                            interval: 0,
+                            timeout: 0,
+                            retries: 0,
+                            start_period: 0,
+                        },
+                        |h| Check {
+                            command: h.command().to_vec(),
+                            interval: h.interval().unwrap_or_default(),
+                            timeout: h.timeout().unwrap_or_default(),
+                            retries: h.retries().unwrap_or_default(),
+                            start_period: h.start_period().unwrap_or_default(),
+                        },
+                    ),
+                    stop_timeout: c.stop_timeout().unwrap_or_default(),
+                    readonly_root_filesystem: c.readonly_root_filesystem().unwrap_or(false),
+                }
+            })
+            .collect();
+        Ok(Some(TaskDefinition {
+            family: t.family().unwrap_or_default().into(),
+            cpu: t.cpu().unwrap_or_default().into(),
+            memory: t.memory().unwrap_or_default().into(),
+            network_mode: t.network_mode().map_or("", |m| m.as_str()).into(),
+            requires_compatibilities: t
+                .requires_compatibilities()
+                .iter()
+                .map(|c| c.as_str().to_string())
+                .collect(),
+            execution_role_arn: t.execution_role_arn().unwrap_or_default().into(),
+            task_role_arn: t.task_role_arn().map(String::from),
+            container_definitions: containers,
+        }))
+    }
+
     fn missing(&self) -> PlatformError {
         PlatformError::Refused(format!(
             "the service {} is not in the cluster {} (check deploy/<env>.yaml's cluster and service, the region \

@@ -135,6 +135,74 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// One line for people.
+    pub fn text(&self) -> String {
+        match self {
+            Event::Preflight {
+                primary,
+                known_good,
+            } => format!(
+                "the service runs {}; last known good: {}",
+                primary.as_deref().map_or("nothing", short_revision),
+                known_good.as_ref().map_or_else(
+                    || "none recorded".to_string(),
+                    |g| format!(
+                        "{} ({}, {} by {})",
+                        short_revision(&g.revision),
+                        g.image,
+                        g.at,
+                        g.by
+                    )
+                )
+            ),
+            Event::Registered { revision } => format!("registered {}", short_revision(revision)),
+            Event::Updated {
+                deployment,
+                revision,
+            } => format!(
+                "service updated: deployment {deployment} of {}",
+                short_revision(revision)
+            ),
+            Event::Deployments { deployments } => describe(deployments),
+            Event::ServiceEvent { message } => format!("ECS: {message}"),
+            Event::TaskStopped { task } => match task.exit_code {
+                Some(code) => format!("task {} stopped: {} (exit {code})", task.id, task.reason),
+                None => format!("task {} stopped: {}", task.id, task.reason),
+            },
+            Event::Trigger { reading } => {
+                let verdict = match &reading.verdict {
+                    Verdict::WarmingUp => "warming up".to_string(),
+                    Verdict::Healthy => "healthy".to_string(),
+                    Verdict::Breached => "BREACHED".to_string(),
+                    Verdict::Inconclusive { why } => format!("inconclusive: {why}"),
+                };
+                format!(
+                    "trigger {}: {} (threshold {}): {verdict}",
+                    reading.trigger,
+                    reading
+                        .value
+                        .map_or_else(|| "no value".to_string(), |v| format!("{v:.4}")),
+                    reading.threshold
+                )
+            }
+            Event::Completed { deployment } => {
+                format!("deployment {deployment} COMPLETED; baking under the triggers")
+            }
+            Event::Failed { failure } => format!("FAILED: {failure}"),
+            Event::RollingBack { to } => format!("rolling back to {}", short_revision(to)),
+            Event::RolledBack { to } => {
+                format!("rolled back: the service runs {} again", short_revision(to))
+            }
+            Event::Recorded { known_good } => format!(
+                "recorded {} as the last known good",
+                short_revision(&known_good.revision)
+            ),
+            Event::Warning { message } => format!("warning: {message}"),
+        }
+    }
+}
+
 /// How a deploy or rollback ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -218,7 +286,7 @@ pub async fn deploy<P: Platform, M: MetricSource>(
             emit(Event::Failed {
                 failure: failure.clone(),
             });
-            Ok(watch.roll_back(failure, fallback).await)
+            Ok(watch.roll_back(failure, fallback, Some(&deployment)).await)
         }
     }
 }
@@ -249,7 +317,7 @@ pub async fn rollback<P: Platform, M: MetricSource>(
     let manual = Failure::RolloutFailed {
         reason: "rollback asked for".into(),
     };
-    Ok(match watch.roll_back(manual, Some(target)).await {
+    Ok(match watch.roll_back(manual, Some(target), None).await {
         // A rollback asked for that lands is the command's success.
         Ending::RolledBack { to, .. } => Ending::Deployed {
             revision: to,
@@ -478,8 +546,14 @@ impl<'a, P: Platform, M: MetricSource> Watch<'a, P, M> {
         Ok(inconclusive)
     }
 
-    /// After `failure`: back to `target`, waited for and verified. ECS may already be rolling back to it.
-    async fn roll_back(&mut self, failure: Failure, target: Option<String>) -> Ending {
+    /// After `failure`: back to `target`, waited for and verified. ECS may already be rolling back to it: a
+    /// PRIMARY deployment on `target` that is not `ours` (the failed deployment).
+    async fn roll_back(
+        &mut self,
+        failure: Failure,
+        target: Option<String>,
+        ours: Option<&str>,
+    ) -> Ending {
         let Some(target) = target else {
             return Ending::RollbackFailed {
                 failure,
@@ -489,10 +563,9 @@ impl<'a, P: Platform, M: MetricSource> Watch<'a, P, M> {
             };
         };
         (self.emit)(Event::RollingBack { to: target.clone() });
-        let ecs_on_it = self
-            .last
-            .primary()
-            .is_some_and(|p| p.revision == target && p.rollout != Rollout::Failed);
+        let ecs_on_it = self.last.primary().is_some_and(|p| {
+            p.revision == target && p.rollout != Rollout::Failed && Some(p.id.as_str()) != ours
+        });
         let deployment = if ecs_on_it {
             self.last.primary().map(|p| p.id.clone())
         } else {

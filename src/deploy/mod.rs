@@ -7,6 +7,7 @@ pub mod config;
 pub mod ecs;
 pub mod machine;
 pub mod platform;
+pub mod preflight;
 pub mod task;
 pub mod triggers;
 

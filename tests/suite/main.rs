@@ -15,6 +15,7 @@ mod browser;
 mod build_cli;
 mod checkout;
 mod community;
+mod deploy_cli;
 mod dockerfile_lint;
 mod env_cli;
 mod hardening;
