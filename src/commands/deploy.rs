@@ -369,6 +369,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     report
         .preflight
         .extend(preflight::secrets_exist(&setup.config, &setup.sdk).await);
+    report
+        .preflight
+        .extend(preflight::alarms_ready(&setup.config, &setup.sdk).await);
     for check in &report.preflight {
         tracing::info!(
             target: "vivr::deploy",

@@ -112,6 +112,64 @@ pub async fn image_exists(image: &str) -> PreflightCheck {
     }
 }
 
+/// The deployment alarms exist, and none is already in ALARM: ECS does not watch an alarm that is in ALARM when
+/// the deployment starts (it would never roll back on it), so that is reported before anything changes.
+pub async fn alarms_ready(
+    config: &DeployConfig,
+    sdk: &aws_config::SdkConfig,
+) -> Vec<PreflightCheck> {
+    if config.alarms.is_empty() {
+        return Vec::new();
+    }
+    let answer = aws_sdk_cloudwatch::Client::new(sdk)
+        .describe_alarms()
+        .set_alarm_names(Some(config.alarms.clone()))
+        .send()
+        .await;
+    let found = match answer {
+        Ok(found) => found,
+        Err(err) => {
+            return vec![PreflightCheck {
+                check: "deployment alarms".into(),
+                ok: false,
+                detail: format!("{:#}", crate::aws::describe(err)),
+            }];
+        }
+    };
+    config
+        .alarms
+        .iter()
+        .map(|name| {
+            let check = format!("alarm {name}");
+            let alarm = found
+                .metric_alarms()
+                .iter()
+                .find(|a| a.alarm_name() == Some(name.as_str()));
+            match alarm.and_then(|a| a.state_value()) {
+                None => PreflightCheck {
+                    check,
+                    ok: false,
+                    detail: "does not exist in CloudWatch: ECS could not roll back on it".into(),
+                },
+                Some(aws_sdk_cloudwatch::types::StateValue::Alarm) => PreflightCheck {
+                    check,
+                    ok: false,
+                    detail: format!(
+                        "is in ALARM already ({}): ECS ignores an alarm in ALARM when a deployment starts; \
+                         resolve what it reports first",
+                        alarm.and_then(|a| a.state_reason()).unwrap_or("no reason")
+                    ),
+                },
+                Some(state) => PreflightCheck {
+                    check,
+                    ok: true,
+                    detail: state.as_str().to_string(),
+                },
+            }
+        })
+        .collect()
+}
+
 /// The Secrets Manager secret an ECS `valueFrom` names (without its `:json-key:stage:version` suffix).
 fn secret_id(value_from: &str) -> Option<&str> {
     if !value_from.starts_with("arn:aws:secretsmanager:") {

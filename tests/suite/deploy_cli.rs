@@ -125,6 +125,19 @@ async fn staging(sdk: &SdkConfig) -> (String, String) {
         .send()
         .await
         .unwrap();
+    aws_sdk_cloudwatch::Client::new(sdk)
+        .put_metric_alarm()
+        .alarm_name("vivr-staging-5xx")
+        .namespace("AWS/ApplicationELB")
+        .metric_name("HTTPCode_Target_5XX_Count")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(2)
+        .threshold(10.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
     let ecr = aws_sdk_ecr::Client::new(sdk);
     ecr.create_repository()
         .repository_name("vivr")
@@ -457,6 +470,23 @@ async fn the_preflight_refuses_a_missing_image_or_secret_and_a_bad_file_before_a
     assert!(
         err.contains("desired_cont") && err.contains("line 20"),
         "{err}"
+    );
+
+    // A deployment alarm already in ALARM: ECS would ignore it, so vivr refuses.
+    write_config(staging.project.path(), secret_arn, "");
+    aws_sdk_cloudwatch::Client::new(&staging.sdk)
+        .set_alarm_state()
+        .alarm_name("vivr-staging-5xx")
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("5xx above 10 for 2 minutes")
+        .send()
+        .await
+        .unwrap();
+    let (code, out, err) = deploy(&staging.image);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("alarm vivr-staging-5xx") && out.contains("in ALARM already"),
+        "{out}"
     );
 
     // Not by digest.
