@@ -155,6 +155,7 @@ impl Setup {
             crash_stops: config.crash_loop.stopped_tasks,
             triggers: config.triggers(),
             error_limit: 4,
+            keep: usize::try_from(config.keep).unwrap_or(usize::MAX),
         }
     }
 

@@ -446,6 +446,59 @@ impl Platform for Ecs {
             .collect())
     }
 
+    async fn prune(
+        &self,
+        family: &str,
+        keep: usize,
+        protect: &[String],
+    ) -> Result<Vec<String>, PlatformError> {
+        let mut arns = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_task_definitions()
+                .family_prefix(family)
+                .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(error)?;
+            arns.extend(page.task_definition_arns().iter().cloned());
+            token = page.next_token().map(String::from);
+            if token.is_none() {
+                break;
+            }
+        }
+        // `family:N`, newest first (by N: the listing's own order is not to be relied on).
+        let number = |arn: &str| -> u64 {
+            arn.rsplit(':')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        arns.retain(|arn| {
+            arn.rsplit('/')
+                .next()
+                .is_some_and(|r| r.starts_with(&format!("{family}:")))
+        });
+        arns.sort_by_key(|arn| std::cmp::Reverse(number(arn)));
+        let retired: Vec<String> = arns
+            .into_iter()
+            .filter(|arn| !protect.contains(arn))
+            .skip(keep)
+            .collect();
+        for arn in &retired {
+            self.client
+                .deregister_task_definition()
+                .task_definition(arn)
+                .send()
+                .await
+                .map_err(error)?;
+        }
+        Ok(retired)
+    }
+
     async fn record_known_good(&self, good: &KnownGood) -> Result<(), PlatformError> {
         let arn = self.service_arn().await?;
         let tag = |key: &str, value: &str| Tag::builder().key(key).value(value).build();

@@ -39,6 +39,8 @@ pub struct Plan {
     pub triggers: Vec<Trigger>,
     /// Consecutive failures to read the service (or a trigger's source) tolerated before giving up on it.
     pub error_limit: u32,
+    /// Revisions of the family kept after a successful deploy, besides the ones a rollback may need.
+    pub keep: usize,
 }
 
 /// Why a deploy failed.
@@ -130,6 +132,9 @@ pub enum Event {
     Recorded {
         known_good: KnownGood,
     },
+    Pruned {
+        revisions: Vec<String>,
+    },
     Warning {
         message: String,
     },
@@ -198,6 +203,15 @@ impl Event {
                 "recorded {} as the last known good",
                 short_revision(&known_good.revision)
             ),
+            Event::Pruned { revisions } => format!(
+                "retired {} old revision(s): {}",
+                revisions.len(),
+                revisions
+                    .iter()
+                    .map(|r| short_revision(r))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Event::Warning { message } => format!("warning: {message}"),
         }
     }
@@ -244,6 +258,13 @@ pub async fn deploy<P: Platform, M: MetricSource>(
         .as_ref()
         .map(|g| g.revision.clone())
         .or_else(|| before.primary().map(|d| d.revision.clone()));
+    // What a later rollback may want: never retired.
+    let mut protect: Vec<String> = before
+        .known_good
+        .iter()
+        .map(|g| g.revision.clone())
+        .chain(before.primary().map(|d| d.revision.clone()))
+        .collect();
 
     let revision = platform.register(&plan.definition).await?;
     emit(Event::Registered {
@@ -275,6 +296,17 @@ pub async fn deploy<P: Platform, M: MetricSource>(
                         "deployed, but the last known good could not be recorded ({err}): a rollback would \
                          target the previous one"
                     ),
+                }),
+            }
+            protect.push(revision.clone());
+            match platform
+                .prune(&plan.definition.family, plan.keep, &protect)
+                .await
+            {
+                Ok(revisions) if revisions.is_empty() => {}
+                Ok(revisions) => emit(Event::Pruned { revisions }),
+                Err(err) => emit(Event::Warning {
+                    message: format!("old revisions could not be retired: {err}"),
                 }),
             }
             Ok(Ending::Deployed {

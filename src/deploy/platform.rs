@@ -131,4 +131,12 @@ pub trait Platform: Sync {
         &self,
         good: &KnownGood,
     ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+    /// Retires old revisions of `family`: keeps the `keep` newest and every one in `protect` (the running one,
+    /// the last known good, the one before); returns those retired.
+    fn prune(
+        &self,
+        family: &str,
+        keep: usize,
+        protect: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, PlatformError>> + Send;
 }

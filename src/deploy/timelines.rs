@@ -157,6 +157,23 @@ impl Platform for Fake {
             .collect())
     }
 
+    async fn prune(
+        &self,
+        family: &str,
+        keep: usize,
+        protect: &[String],
+    ) -> Result<Vec<String>, PlatformError> {
+        let protect: Vec<&str> = protect
+            .iter()
+            .map(|p| super::machine::short_revision(p))
+            .collect();
+        self.call(format!(
+            "prune {family} keep {keep} protect {}",
+            protect.join(" ")
+        ));
+        Ok(Vec::new())
+    }
+
     async fn record_known_good(&self, good: &KnownGood) -> Result<(), PlatformError> {
         self.call(format!(
             "record {} {}",
@@ -245,6 +262,7 @@ fn plan() -> Plan {
             trigger("unhealthy_targets", 0.5),
         ],
         error_limit: 4,
+        keep: 5,
     }
 }
 
@@ -315,7 +333,8 @@ async fn a_deploy_that_completes_and_bakes_is_recorded_as_the_last_known_good() 
         [
             "register vivr",
             "update vivr:8",
-            "record vivr:8 vivr@sha256:new"
+            "record vivr:8 vivr@sha256:new",
+            "prune vivr keep 5 protect vivr:7 vivr:7 vivr:8"
         ]
     );
     assert!(events.contains(&Event::Completed {
@@ -519,7 +538,8 @@ async fn a_p99_breach_on_too_few_requests_is_inconclusive_and_rolls_nothing_back
         [
             "register vivr",
             "update vivr:8",
-            "record vivr:8 vivr@sha256:new"
+            "record vivr:8 vivr@sha256:new",
+            "prune vivr keep 5 protect vivr:7 vivr:7 vivr:8"
         ]
     );
 }
@@ -559,9 +579,13 @@ async fn a_first_deploy_records_the_first_known_good_and_a_failed_one_goes_back_
     let fake = Fake::new(settled(7, false), vec![good_rollout()]);
     let (ending, _) = run(&fake, &Metrics::default(), &plan()).await;
     assert!(matches!(ending, Ending::Deployed { .. }), "{ending:?}");
+    // Nothing recorded before: the revision that ran is still protected.
     assert_eq!(
-        fake.calls().last().unwrap(),
-        "record vivr:8 vivr@sha256:new"
+        fake.calls()[2..],
+        [
+            "record vivr:8 vivr@sha256:new",
+            "prune vivr keep 5 protect vivr:7 vivr:8"
+        ]
     );
 
     // Nothing recorded yet, and the first deploy crashes: back to the revision the service ran, settled.

@@ -563,3 +563,50 @@ async fn cloudwatch_datapoints_put_for_the_target_group_are_read_by_the_triggers
     assert_eq!(reading.verdict, Verdict::Breached, "{reading:?}");
     assert_eq!(reading.value, Some(0.15));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn old_revisions_are_retired_but_never_the_protected_ones() {
+    use vivr::deploy::platform::Platform;
+    let Some(staging) = Staging::start().await else {
+        return;
+    };
+    let ecs = aws_sdk_ecs::Client::new(&staging.sdk);
+    // vivr:1 exists; register 2 to 6.
+    for _ in 2..=6 {
+        ecs.register_task_definition()
+            .family("vivr")
+            .container_definitions(
+                aws_sdk_ecs::types::ContainerDefinition::builder()
+                    .name("vivr")
+                    .image("vivr@sha256:1")
+                    .memory(512)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let arn = |n: u32| format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/vivr:{n}");
+    let platform =
+        vivr::deploy::ecs::Ecs::new(&staging.sdk, "vivr-staging", "vivr", Default::default());
+    let retired = platform.prune("vivr", 2, &[arn(1)]).await.unwrap();
+    assert_eq!(retired, [arn(4), arn(3), arn(2)]);
+    let active = ecs
+        .list_task_definitions()
+        .family_prefix("vivr")
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    let mut active: Vec<String> = active.task_definition_arns().to_vec();
+    active.sort();
+    assert_eq!(active, [arn(1), arn(5), arn(6)]);
+    // Again: nothing more to retire.
+    assert!(
+        platform
+            .prune("vivr", 2, &[arn(1)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
