@@ -66,6 +66,32 @@ pub struct Args {
 pub enum Command {
     /// The service's deployments, its last known good and the triggers' current values.
     Status(Target),
+    /// Rehearse a deploy on the local Docker engine: the candidate next to the current image, health, a smoke
+    /// load, the triggers from its /metrics, the old one drained. Exit 0 passed, 1 failed (the reason is
+    /// printed), 2 usage, 3 no engine.
+    Rehearse(RehearseArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RehearseArgs {
+    /// The candidate image (a local tag or repo@sha256:…).
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+    /// The image running today, started first and drained once the candidate is healthy.
+    #[arg(long, value_name = "IMAGE")]
+    pub current: Option<String>,
+    /// Seconds of smoke load and trigger evaluation after the candidate is healthy.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub duration: u64,
+    /// The most requests the smoke load sends.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub requests: usize,
+    /// Seconds the candidate may take to turn healthy.
+    #[arg(long, default_value_t = 90, value_name = "SECS")]
+    pub timeout: u64,
+    /// text (progress on stderr, a summary on stdout) or json (JSON events, the report last).
+    #[arg(long, value_enum, default_value_t = crate::cli::Format::Text)]
+    pub format: crate::cli::Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -330,8 +356,10 @@ impl Report for DeployReport {
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
-    if let Some(Command::Status(target)) = &args.command {
-        return status(target, ctx).await;
+    match &args.command {
+        Some(Command::Status(target)) => return status(target, ctx).await,
+        Some(Command::Rehearse(rehearse_args)) => return rehearse(rehearse_args, ctx).await,
+        None => {}
     }
     let target = args
         .target
@@ -537,4 +565,145 @@ async fn status(target: &Target, ctx: &Ctx) -> anyhow::Result<Outcome> {
         triggers,
     };
     ctx.emit(&report, Style::from(target.format))
+}
+
+#[derive(Debug, Serialize)]
+struct RehearsalReport {
+    event: &'static str,
+    image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current: Option<String>,
+    passed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    ending: Ending,
+    #[serde(flatten)]
+    learnt: crate::deploy::rehearse::Outcome,
+}
+
+impl Report for RehearsalReport {
+    fn text(&self) -> String {
+        let mut text = match (&self.passed, &self.reason) {
+            (true, _) => format!("Rehearsal passed: {} ", self.image),
+            (false, reason) => format!(
+                "Rehearsal FAILED: {}: {}\n",
+                self.image,
+                reason.as_deref().unwrap_or("see above")
+            ),
+        };
+        if self.passed {
+            text += &format!(
+                "turned healthy and served {} smoke request(s) ({} failed) within the triggers",
+                self.learnt.load.requests, self.learnt.load.failures
+            );
+            text += &match &self.learnt.drained {
+                Some((_, how)) => format!("; the current image drained ({how}).\n"),
+                None => ".\n".into(),
+            };
+        }
+        if let Some(logs) = self
+            .learnt
+            .logs
+            .as_deref()
+            .filter(|l| !l.trim().is_empty() && !self.passed)
+        {
+            text += &format!("Its last log lines:\n{logs}");
+        }
+        text
+    }
+
+    fn outcome(&self) -> Outcome {
+        match (&self.ending, self.passed) {
+            (Ending::Refused { .. }, _) => Outcome::Error,
+            (_, true) => Outcome::Success,
+            (_, false) => Outcome::CheckFailed,
+        }
+    }
+}
+
+async fn rehearse(args: &RehearseArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
+    use crate::deploy::rehearse::{Rehearsal, triggers};
+    let style = stream_style(args.format);
+    let engine = crate::image::engine::Engine::connect().await?;
+    let rehearsal = Rehearsal::begin(
+        engine,
+        &args.image,
+        args.current.as_deref(),
+        args.requests,
+        Duration::from_secs(args.timeout),
+    )
+    .await?;
+    let plan = Plan {
+        definition: TaskDefinition {
+            family: "rehearsal".into(),
+            cpu: String::new(),
+            memory: String::new(),
+            network_mode: String::new(),
+            requires_compatibilities: Vec::new(),
+            execution_role_arn: String::new(),
+            task_role_arn: None,
+            container_definitions: vec![crate::deploy::task::Container {
+                image: args.image.clone(),
+                ..rehearsal_container()
+            }],
+        },
+        image: args.image.clone(),
+        actor: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+        timeout: Duration::from_secs(args.timeout),
+        bake: Duration::from_secs(args.duration),
+        poll: Duration::from_secs(1),
+        grace: Duration::from_secs(args.timeout),
+        crash_stops: 1,
+        triggers: triggers(),
+        error_limit: 4,
+        keep: 0,
+    };
+    let emit = printer(ctx, style);
+    let ending = machine::deploy(&rehearsal, &rehearsal, &plan, &emit).await;
+    let learnt = rehearsal.finish().await;
+    let ending = ending?;
+    let drained_ok = learnt.drained.as_ref().is_none_or(|(ok, _)| *ok);
+    let reason = match &ending {
+        Ending::Deployed { .. } if drained_ok => None,
+        Ending::Deployed { .. } => Some(format!(
+            "the current image did not drain on SIGTERM: {}",
+            learnt.drained.as_ref().map_or("", |(_, how)| how.as_str())
+        )),
+        Ending::RolledBack { failure, .. } | Ending::RollbackFailed { failure, .. } => {
+            Some(failure.to_string())
+        }
+        Ending::Refused { reason } => Some(reason.clone()),
+    };
+    let report = RehearsalReport {
+        event: "result",
+        image: args.image.clone(),
+        current: args.current.clone(),
+        passed: reason.is_none(),
+        reason,
+        ending,
+        learnt,
+    };
+    ctx.emit(&report, style)
+}
+
+/// The container a rehearsal runs (only its image matters: the engine runs the image's own configuration).
+fn rehearsal_container() -> crate::deploy::task::Container {
+    crate::deploy::task::Container {
+        name: crate::deploy::task::CONTAINER.into(),
+        image: String::new(),
+        essential: true,
+        port_mappings: Vec::new(),
+        environment: Vec::new(),
+        secrets: Vec::new(),
+        log_configuration: None,
+        health_check: crate::deploy::task::HealthCheck {
+            command: Vec::new(),
+            interval: 0,
+            timeout: 0,
+            retries: 0,
+            start_period: 0,
+        },
+        stop_timeout: 40,
+        readonly_root_filesystem: true,
+    }
 }

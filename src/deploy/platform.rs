@@ -70,9 +70,10 @@ impl ServiceState {
         self.deployments.iter().find(|d| d.id == id)
     }
 
-    /// Settled: one deployment, completed, running what it wants.
+    /// Settled: one deployment, completed, running what it wants (or nothing running at all).
     pub fn settled(&self) -> bool {
         match self.deployments.as_slice() {
+            [] => true,
             [only] => only.rollout == Rollout::Completed && only.running >= only.desired,
             _ => false,
         }

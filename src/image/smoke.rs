@@ -24,7 +24,33 @@ pub struct Limits {
 
 /// Runs `image` and returns the checks; an error only when the engine itself fails.
 pub async fn smoke(engine: &Engine, image: &str, limits: &Limits) -> anyhow::Result<Vec<Check>> {
-    let docker = engine.docker();
+    let id = create(engine, image).await?;
+    let result = run(engine, &id, limits).await;
+    let logs = if result
+        .as_ref()
+        .is_ok_and(|checks| checks.iter().all(|c| c.ok))
+    {
+        String::new()
+    } else {
+        last_logs(engine, &id).await
+    };
+    remove(engine, &id).await;
+    let mut checks = result?;
+    if !logs.is_empty() {
+        tracing::warn!("the container's last log lines:\n{logs}");
+    }
+    if let Some(last) = checks.last_mut()
+        && !last.ok
+        && !logs.is_empty()
+    {
+        last.detail.push_str(" (its last log lines are on stderr)");
+    }
+    Ok(checks)
+}
+
+/// A container of `image` as production runs it: read-only root, `/data` on a tmpfs, port 3000 published on a
+/// free loopback port. Created, not started.
+pub async fn create(engine: &Engine, image: &str) -> anyhow::Result<String> {
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
         host_config: Some(HostConfig {
@@ -44,60 +70,52 @@ pub async fn smoke(engine: &Engine, image: &str, limits: &Limits) -> anyhow::Res
         }),
         ..ContainerCreateBody::default()
     };
-    let created = docker
+    Ok(engine
+        .docker()
         .create_container(None, body)
         .await
-        .with_context(|| format!("creating a container of {image}"))?;
-    let id = created.id;
-    let result = run(engine, &id, limits).await;
-    let logs = if result
-        .as_ref()
-        .is_ok_and(|checks| checks.iter().all(|c| c.ok))
-    {
-        String::new()
-    } else {
-        last_logs(engine, &id).await
-    };
-    let removed = docker
-        .remove_container(
-            &id,
-            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
-        )
-        .await;
-    if let Err(err) = removed {
-        tracing::warn!(container = %id, "could not remove the smoke-test container: {err}");
-    }
-    let mut checks = result?;
-    if !logs.is_empty() {
-        tracing::warn!("the container's last log lines:\n{logs}");
-    }
-    if let Some(last) = checks.last_mut()
-        && !last.ok
-        && !logs.is_empty()
-    {
-        last.detail.push_str(" (its last log lines are on stderr)");
-    }
-    Ok(checks)
+        .with_context(|| format!("creating a container of {image}"))?
+        .id)
 }
 
-async fn run(engine: &Engine, id: &str, limits: &Limits) -> anyhow::Result<Vec<Check>> {
+/// Starts the container; returns the base URL its port 3000 is published at.
+pub async fn start(engine: &Engine, id: &str) -> anyhow::Result<String> {
     let docker = engine.docker();
-    let mut checks = Vec::new();
     docker
         .start_container(id, None)
         .await
-        .context("starting the smoke-test container")?;
-    let started = Instant::now();
+        .context("starting the container")?;
     let port = docker
         .inspect_container(id, None)
         .await
-        .context("inspecting the smoke-test container")?
+        .context("inspecting the container")?
         .network_settings
         .and_then(|n| n.ports)
         .and_then(|p| p.get("3000/tcp").cloned().flatten())
         .and_then(|b| b.into_iter().find_map(|b| b.host_port))
         .context("the container's port 3000 is not published")?;
-    let base = format!("http://127.0.0.1:{port}");
+    Ok(format!("http://127.0.0.1:{port}"))
+}
+
+/// Removes the container, whatever its state.
+pub async fn remove(engine: &Engine, id: &str) {
+    let removed = engine
+        .docker()
+        .remove_container(
+            id,
+            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+        )
+        .await;
+    if let Err(err) = removed {
+        tracing::warn!(container = %id, "could not remove the container: {err}");
+    }
+}
+
+async fn run(engine: &Engine, id: &str, limits: &Limits) -> anyhow::Result<Vec<Check>> {
+    let docker = engine.docker();
+    let mut checks = Vec::new();
+    let base = start(engine, id).await?;
+    let started = Instant::now();
     // When the server first answers, apart from when the engine's health check (every --interval) says so.
     let mut answering: Option<Duration> = None;
     let (healthy, detail) = loop {
@@ -182,6 +200,23 @@ async fn run(engine: &Engine, id: &str, limits: &Limits) -> anyhow::Result<Vec<C
         ok,
         detail,
     });
+    let (ok, detail) = terminate(engine, id, limits.stopped_within).await?;
+    checks.push(Check {
+        id: "SMOKE-SIGTERM",
+        title: "stops cleanly on SIGTERM",
+        ok,
+        detail,
+    });
+    Ok(checks)
+}
+
+/// Sends SIGTERM and waits up to `within` for the container to stop: (exited 0, what happened).
+pub async fn terminate(
+    engine: &Engine,
+    id: &str,
+    within: Duration,
+) -> anyhow::Result<(bool, String)> {
+    let docker = engine.docker();
     docker
         .kill_container(
             id,
@@ -192,9 +227,9 @@ async fn run(engine: &Engine, id: &str, limits: &Limits) -> anyhow::Result<Vec<C
             ),
         )
         .await
-        .context("sending SIGTERM to the smoke-test container")?;
+        .context("sending SIGTERM to the container")?;
     let stopping = Instant::now();
-    let (ok, detail) = loop {
+    Ok(loop {
         let state = docker
             .inspect_container(id, None)
             .await
@@ -210,27 +245,17 @@ async fn run(engine: &Engine, id: &str, limits: &Limits) -> anyhow::Result<Vec<C
                 ),
             );
         }
-        if stopping.elapsed() > limits.stopped_within {
+        if stopping.elapsed() > within {
             break (
                 false,
-                format!(
-                    "still running {} s after SIGTERM",
-                    limits.stopped_within.as_secs()
-                ),
+                format!("still running {} s after SIGTERM", within.as_secs()),
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    checks.push(Check {
-        id: "SMOKE-SIGTERM",
-        title: "stops cleanly on SIGTERM",
-        ok,
-        detail,
-    });
-    Ok(checks)
+    })
 }
 
-async fn get(url: &str) -> anyhow::Result<(u16, String)> {
+pub async fn get(url: &str) -> anyhow::Result<(u16, String)> {
     match tokio::time::timeout(Duration::from_secs(10), crate::probe::get(url)).await {
         Ok(answer) => answer,
         Err(_) => anyhow::bail!("GET {url}: no answer within 10 s"),
@@ -238,7 +263,7 @@ async fn get(url: &str) -> anyhow::Result<(u16, String)> {
 }
 
 /// The first product of the catalogue API, then its page: (path, status).
-async fn product_page(base: &str) -> anyhow::Result<(String, u16)> {
+pub async fn product_page(base: &str) -> anyhow::Result<(String, u16)> {
     let (status, body) = get(&format!("{base}/api/v1/products?limit=1")).await?;
     anyhow::ensure!(status == 200, "GET /api/v1/products → {status}");
     let list: serde_json::Value =
@@ -253,7 +278,7 @@ async fn product_page(base: &str) -> anyhow::Result<(String, u16)> {
 }
 
 /// The container's last 20 log lines, for a failed smoke test.
-async fn last_logs(engine: &Engine, id: &str) -> String {
+pub async fn last_logs(engine: &Engine, id: &str) -> String {
     let options = LogsOptionsBuilder::default()
         .stdout(true)
         .stderr(true)
