@@ -218,15 +218,36 @@ fn stream_style(format: crate::cli::Format) -> Style {
     }
 }
 
-/// Prints each event as it happens: a line on stderr (text), or a JSON line on stdout.
+/// Prints each event as it happens: a line on stderr (text), or a JSON line on stdout. In text, a trigger's
+/// reading is shown when its verdict changes (every reading with -v).
 fn printer(ctx: &Ctx, style: Style) -> impl Fn(Event) + Sync + '_ {
+    let verdicts = std::sync::Mutex::new(std::collections::HashMap::<String, String>::new());
     move |event: Event| match style {
         Style::Json | Style::JsonLine => {
             if let Ok(line) = serde_json::to_string(&event) {
                 let _ = ctx.printer.line(&line);
             }
         }
-        _ => tracing::info!(target: "vivr::deploy", "{}", event.text()),
+        _ => {
+            if let Event::Trigger { reading } = &event {
+                let verdict = match &reading.verdict {
+                    crate::deploy::triggers::Verdict::WarmingUp => "warming up",
+                    crate::deploy::triggers::Verdict::Healthy => "healthy",
+                    crate::deploy::triggers::Verdict::Breached => "breached",
+                    crate::deploy::triggers::Verdict::Inconclusive { .. } => "inconclusive",
+                };
+                let changed = verdicts.lock().map_or(true, |mut seen| {
+                    seen.insert(reading.trigger.clone(), verdict.to_string())
+                        .as_deref()
+                        != Some(verdict)
+                });
+                if !changed {
+                    tracing::debug!(target: "vivr::deploy", "{}", event.text());
+                    return;
+                }
+            }
+            tracing::info!(target: "vivr::deploy", "{}", event.text());
+        }
     }
 }
 
@@ -629,7 +650,7 @@ async fn rehearse(args: &RehearseArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
         engine,
         &args.image,
         args.current.as_deref(),
-        args.requests,
+        (args.requests, Duration::from_secs(args.duration)),
         Duration::from_secs(args.timeout),
     )
     .await?;

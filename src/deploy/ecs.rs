@@ -499,7 +499,7 @@ impl Platform for Ecs {
         Ok(retired)
     }
 
-    async fn record_known_good(&self, good: &KnownGood) -> Result<(), PlatformError> {
+    async fn record_known_good(&self, good: &KnownGood) -> Result<bool, PlatformError> {
         let arn = self.service_arn().await?;
         let tag = |key: &str, value: &str| Tag::builder().key(key).value(value).build();
         self.client
@@ -512,6 +512,6 @@ impl Platform for Ecs {
             .send()
             .await
             .map_err(error)?;
-        Ok(())
+        Ok(true)
     }
 }

@@ -79,7 +79,7 @@ impl std::fmt::Display for Failure {
                 reading.trigger,
                 reading
                     .value
-                    .map_or_else(|| "no data".to_string(), |v| format!("{v}")),
+                    .map_or_else(|| "no data".to_string(), |v| format!("{v:.4}")),
                 reading.threshold
             ),
             Failure::LostContact { error } => write!(f, "the service could not be read: {error}"),
@@ -290,7 +290,8 @@ pub async fn deploy<P: Platform, M: MetricSource>(
                 by: plan.actor.clone(),
             };
             match platform.record_known_good(&good).await {
-                Ok(()) => emit(Event::Recorded { known_good: good }),
+                Ok(true) => emit(Event::Recorded { known_good: good }),
+                Ok(false) => {}
                 Err(err) => emit(Event::Warning {
                     message: format!(
                         "deployed, but the last known good could not be recorded ({err}): a rollback would \
@@ -378,15 +379,13 @@ fn describe(deployments: &[Deployment]) -> String {
         .iter()
         .map(|d| {
             format!(
-                "{:?} {} {:?} {}/{} running",
-                d.status,
+                "{} {} {} {}/{} running",
+                d.status.as_str(),
                 short_revision(&d.revision),
-                d.rollout,
+                d.rollout.as_str(),
                 d.running,
                 d.desired
             )
-            .to_uppercase()
-            .replace("INPROGRESS", "IN_PROGRESS")
         })
         .collect::<Vec<_>>()
         .join(", ")

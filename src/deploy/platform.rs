@@ -43,6 +43,26 @@ pub enum Rollout {
     Failed,
 }
 
+impl DeploymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentStatus::Primary => "PRIMARY",
+            DeploymentStatus::Active => "ACTIVE",
+            DeploymentStatus::Inactive => "INACTIVE",
+        }
+    }
+}
+
+impl Rollout {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rollout::InProgress => "IN_PROGRESS",
+            Rollout::Completed => "COMPLETED",
+            Rollout::Failed => "FAILED",
+        }
+    }
+}
+
 /// One line of the service's event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceEvent {
@@ -127,11 +147,11 @@ pub trait Platform: Sync {
         &self,
         revision: &str,
     ) -> impl Future<Output = Result<Vec<StoppedTask>, PlatformError>> + Send;
-    /// Records `good` on the service.
+    /// Records `good` on the service; false when this platform keeps none (a rehearsal).
     fn record_known_good(
         &self,
         good: &KnownGood,
-    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+    ) -> impl Future<Output = Result<bool, PlatformError>> + Send;
     /// Retires old revisions of `family`: keeps the `keep` newest and every one in `protect` (the running one,
     /// the last known good, the one before); returns those retired.
     fn prune(

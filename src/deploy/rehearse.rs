@@ -53,8 +53,9 @@ pub struct Rehearsal {
     engine: Engine,
     candidate_image: String,
     current_image: Option<String>,
-    /// Requests the smoke load may send.
+    /// Requests the smoke load may send, and over how long.
     budget: usize,
+    spread: Duration,
     state: Mutex<State>,
     stop_load: Arc<AtomicBool>,
     sent: Arc<AtomicUsize>,
@@ -85,7 +86,7 @@ impl Rehearsal {
         engine: Engine,
         candidate: &str,
         current: Option<&str>,
-        budget: usize,
+        (budget, spread): (usize, Duration),
         healthy_within: Duration,
     ) -> anyhow::Result<Rehearsal> {
         let rehearsal = Rehearsal {
@@ -93,6 +94,7 @@ impl Rehearsal {
             candidate_image: candidate.to_string(),
             current_image: current.map(String::from),
             budget,
+            spread,
             state: Mutex::new(State::default()),
             stop_load: Arc::new(AtomicBool::new(false)),
             sent: Arc::new(AtomicUsize::new(0)),
@@ -123,6 +125,11 @@ impl Rehearsal {
         let id = smoke::create(&self.engine, image).await?;
         match smoke::start(&self.engine, &id).await {
             Ok(base) => Ok(Running { id, base }),
+            // Started, and already gone (its port never published): the rollout sees it exited, and why.
+            Err(_) if matches!(self.health(&id).await, Ok((false, _))) => Ok(Running {
+                id,
+                base: String::new(),
+            }),
             Err(err) => {
                 smoke::remove(&self.engine, &id).await;
                 Err(err)
@@ -168,13 +175,18 @@ impl Rehearsal {
         }
     }
 
-    /// The smoke load: the pages, the cart and the API, four at a time, until the budget is spent or the
-    /// rehearsal ends.
+    /// The smoke load: the pages, the cart and the API, the budget spread evenly over the rehearsal (at most
+    /// eight requests in flight), until it is spent or the rehearsal ends.
     fn start_load(&self, base: String) -> tokio::task::JoinHandle<()> {
         let stop = self.stop_load.clone();
         let sent = self.sent.clone();
         let failed = self.failed.clone();
         let budget = self.budget;
+        let every = self
+            .spread
+            .checked_div(u32::try_from(budget.max(1)).unwrap_or(u32::MAX))
+            .unwrap_or_default()
+            .max(Duration::from_micros(100));
         tokio::spawn(async move {
             let mut paths: Vec<String> = [
                 "/",
@@ -191,8 +203,9 @@ impl Rehearsal {
             }
             let urls: Vec<String> = paths.iter().map(|p| format!("{base}{p}")).collect();
             futures_util::stream::iter(urls.iter().cycle().take(budget))
+                .zip(ticks(every))
                 .take_while(|_| std::future::ready(!stop.load(Ordering::SeqCst)))
-                .for_each_concurrent(4, |url| {
+                .for_each_concurrent(8, |(url, ())| {
                     let sent = sent.clone();
                     let failed = failed.clone();
                     async move {
@@ -205,6 +218,14 @@ impl Rehearsal {
                 .await;
         })
     }
+}
+
+/// A tick every `every`, as a stream (the first at once).
+fn ticks(every: Duration) -> impl futures_util::Stream<Item = ()> {
+    futures_util::stream::unfold(tokio::time::interval(every), |mut interval| async move {
+        interval.tick().await;
+        Some(((), interval))
+    })
 }
 
 /// What a rehearsal learnt besides the state machine's ending.
@@ -225,7 +246,7 @@ fn deployment(
     rollout: Rollout,
 ) -> Deployment {
     Deployment {
-        id: id.to_string(),
+        id: short(id).to_string(),
         status,
         revision: image.to_string(),
         desired: 1,
@@ -235,6 +256,11 @@ fn deployment(
         rollout,
         reason: None,
     }
+}
+
+/// A container id as `docker ps` shows it.
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
 }
 
 fn engine_error(err: impl std::fmt::Display) -> PlatformError {
@@ -325,7 +351,7 @@ impl Platform for Rehearsal {
                 .run(&self.candidate_image)
                 .await
                 .map_err(|e| PlatformError::Refused(format!("{e:#}")))?;
-            let id = running.id.clone();
+            let id = short(&running.id).to_string();
             self.state.lock().await.candidate = Some(running);
             return Ok(id);
         }
@@ -342,7 +368,7 @@ impl Platform for Rehearsal {
         state
             .current
             .as_ref()
-            .map(|c| c.id.clone())
+            .map(|c| short(&c.id).to_string())
             .ok_or_else(|| PlatformError::Refused("the current container is gone".into()))
     }
 
@@ -351,8 +377,8 @@ impl Platform for Rehearsal {
         Ok(Vec::new())
     }
 
-    async fn record_known_good(&self, _good: &KnownGood) -> Result<(), PlatformError> {
-        Ok(())
+    async fn record_known_good(&self, _good: &KnownGood) -> Result<bool, PlatformError> {
+        Ok(false)
     }
 
     async fn prune(

@@ -174,14 +174,14 @@ impl Platform for Fake {
         Ok(Vec::new())
     }
 
-    async fn record_known_good(&self, good: &KnownGood) -> Result<(), PlatformError> {
+    async fn record_known_good(&self, good: &KnownGood) -> Result<bool, PlatformError> {
         self.call(format!(
             "record {} {}",
             super::machine::short_revision(&good.revision),
             good.image
         ));
         self.now.lock().unwrap().known_good = Some(good.clone());
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -620,7 +620,7 @@ async fn someone_elses_deployment_in_progress_is_refused_before_anything_changes
     match &ending {
         Ending::Refused { reason } => {
             assert!(
-                reason.contains("in progress") && reason.contains("PRIMARY VIVR:9 IN_PROGRESS 1/2"),
+                reason.contains("in progress") && reason.contains("PRIMARY vivr:9 IN_PROGRESS 1/2"),
                 "{reason}"
             );
         }

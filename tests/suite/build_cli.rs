@@ -10,7 +10,7 @@ use crate::common;
 use crate::common::process::vivr_output_env;
 
 /// The statically linked vivr `scripts/test` builds (`VIVR_TEST_STATIC_BIN`).
-fn static_binary() -> Option<PathBuf> {
+pub(crate) fn static_binary() -> Option<PathBuf> {
     match std::env::var("VIVR_TEST_STATIC_BIN") {
         Ok(path) if Path::new(&path).is_file() => Some(PathBuf::from(path)),
         _ => common::missing_component(
@@ -21,7 +21,7 @@ fn static_binary() -> Option<PathBuf> {
 }
 
 /// A Docker engine answers (scripts/test starts dockerd when none does).
-async fn engine() -> Option<vivr::image::engine::Engine> {
+pub(crate) async fn engine() -> Option<vivr::image::engine::Engine> {
     match vivr::image::engine::Engine::connect().await {
         Ok(engine) => Some(engine),
         Err(err) => common::missing_component(
@@ -33,7 +33,7 @@ async fn engine() -> Option<vivr::image::engine::Engine> {
 
 /// The project's files (those git tracks or would track) in a fresh git repository with one commit: a clean
 /// work tree whatever state the checkout is in.
-fn project() -> tempfile::TempDir {
+pub(crate) fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let listed = git(
@@ -90,7 +90,12 @@ fn build(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
 
 /// `vivr build` of `project` with the static binary into `repo`, `extra` flags added, asserted to succeed: its
 /// JSON report.
-fn built(project: &Path, binary: &Path, repo: &str, extra: &[&str]) -> serde_json::Value {
+pub(crate) fn built(
+    project: &Path,
+    binary: &Path,
+    repo: &str,
+    extra: &[&str],
+) -> serde_json::Value {
     let mut args = build_args(project, binary, repo).to_vec();
     args.extend_from_slice(&["--format", "json"]);
     args.extend_from_slice(extra);
@@ -120,7 +125,14 @@ fn push_args<'a>(project: &'a Path, binary: &'a Path, repo: &'a str) -> Vec<&'a 
     args
 }
 
-fn repo_name() -> String {
+/// The project's image, built from the static binary under a fresh name: (its tag). The caller untags it.
+pub(crate) fn project_image(binary: &Path) -> String {
+    let project = project();
+    let report = built(project.path(), binary, &repo_name(), &[]);
+    report["image"]["tags"][0].as_str().unwrap().to_string()
+}
+
+pub(crate) fn repo_name() -> String {
     format!(
         "vivr-test-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
@@ -425,9 +437,7 @@ async fn the_image_migrates_and_serves_a_postgresql_database_it_finds_by_host_na
     let Some(db) = common::TestDb::postgres().await else {
         return;
     };
-    let project = project();
-    let report = built(project.path(), &binary, &repo_name(), &[]);
-    let tag = report["image"]["tags"][0].as_str().unwrap().to_string();
+    let tag = project_image(&binary);
     // The test cluster's URL, its host replaced by a name only the container's /etc/hosts knows.
     let url = db.url.replacen("127.0.0.1", "vivr-db.test", 1);
     assert_ne!(url, db.url, "the test cluster is on 127.0.0.1: {}", db.url);
@@ -800,9 +810,7 @@ async fn inside_the_scratch_image_aws_calls_verify_certificates_and_accept_a_pri
         return;
     };
     let Some(engine) = engine().await else { return };
-    let project = project();
-    let report = built(project.path(), &binary, &repo_name(), &[]);
-    let tag = report["image"]["tags"][0].as_str().unwrap().to_string();
+    let tag = project_image(&binary);
 
     let pki = tempfile::tempdir().unwrap();
     let (ca, cert, key) = common::tls::test_ca(pki.path());
@@ -863,9 +871,7 @@ async fn inside_the_scratch_image_postgresql_is_verified_against_a_private_ca() 
     let pki = tempfile::tempdir().unwrap();
     let (ca, cert, key) = common::tls::test_ca(pki.path());
     cluster.enable_tls(&cert, &key);
-    let project = project();
-    let report = built(project.path(), &binary, &repo_name(), &[]);
-    let tag = report["image"]["tags"][0].as_str().unwrap().to_string();
+    let tag = project_image(&binary);
     let url = |extra: &str| {
         format!(
             "DATABASE_URL=postgres://postgres@vivr-db.test:{}/postgres?sslmode=verify-full{extra}",
@@ -972,9 +978,7 @@ async fn inside_the_scratch_image_host_names_resolve_through_dns() {
     let Some(_dns) = Dns::start() else { return };
     let db = common::TestDb::sqlite();
     let shop = common::process::Vivr::serve(&["--database-url", &db.url]);
-    let project = project();
-    let report = built(project.path(), &binary, &repo_name(), &[]);
-    let tag = report["image"]["tags"][0].as_str().unwrap().to_string();
+    let tag = project_image(&binary);
     let etc = tempfile::tempdir().unwrap();
     let resolv = etc.path().join("resolv.conf");
     std::fs::write(

@@ -421,7 +421,7 @@ async fn the_last_known_good_is_recorded_on_the_service_and_read_back_by_status_
         at: "2026-12-01T09:00:00Z".into(),
         by: format!("arn:aws:iam::{ACCOUNT}:user/ops"),
     };
-    ecs.record_known_good(&good).await.unwrap();
+    assert!(ecs.record_known_good(&good).await.unwrap());
     assert_eq!(ecs.service().await.unwrap().known_good, Some(good));
     let (code, out, err) = staging.vivr(&["deploy", "status", "--format", "json"]);
     assert_eq!(code, 0, "{out}{err}");

@@ -25,6 +25,7 @@ mod legacy_upgrade;
 mod migrate_cli;
 mod outbound_tls;
 mod prisma_interop;
+mod rehearse_cli;
 mod reports;
 mod schema_parity;
 mod secrets_cli;
