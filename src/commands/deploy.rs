@@ -52,6 +52,10 @@ pub struct Args {
     /// Check and show what would be registered and changed, then stop.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run `vivr migrate deploy` (with its backup gate) in a one-off task of the new revision before the
+    /// update, instead of only checking that the database is at the image's migration head.
+    #[arg(long)]
+    pub run_migrations: bool,
     /// Seconds the rollout may take (default: the file's timeout_secs).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
@@ -182,6 +186,11 @@ impl Setup {
             triggers: config.triggers(),
             error_limit: 4,
             keep: usize::try_from(config.keep).unwrap_or(usize::MAX),
+            migrations: match args {
+                Some(args) if args.run_migrations => Some(migrate_command("deploy")),
+                Some(_) if config.check_migrations => Some(migrate_command("status")),
+                _ => None,
+            },
         }
     }
 
@@ -194,6 +203,26 @@ impl Setup {
         match who {
             Ok(who) => who.arn().unwrap_or_default().to_string(),
             Err(_) => std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+        }
+    }
+}
+
+/// `vivr migrate <what>` as the one-off task runs it, under the task's VIVR_ENV: the environment's own rules
+/// (`deploy`'s backup gate included).
+fn migrate_command(what: &str) -> Vec<String> {
+    ["migrate", what].into_iter().map(String::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[test]
+    fn the_one_off_commands_parse_with_this_cli() {
+        for what in ["status", "deploy"] {
+            let mut argv = vec!["vivr".to_string()];
+            argv.extend(super::migrate_command(what));
+            assert!(crate::cli::Cli::try_parse_from(&argv).is_ok(), "{argv:?}");
         }
     }
 }
@@ -678,6 +707,8 @@ async fn rehearse(args: &RehearseArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
         triggers: triggers(),
         error_limit: 4,
         keep: 0,
+        // A throwaway database: nothing to check.
+        migrations: None,
     };
     let emit = printer(ctx, style);
     let ending = machine::deploy(&rehearsal, &rehearsal, &plan, &emit).await;
@@ -713,6 +744,7 @@ fn rehearsal_container() -> crate::deploy::task::Container {
         name: crate::deploy::task::CONTAINER.into(),
         image: String::new(),
         essential: true,
+        memory: None,
         port_mappings: Vec::new(),
         environment: Vec::new(),
         secrets: Vec::new(),

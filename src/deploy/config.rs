@@ -52,6 +52,10 @@ pub struct DeployConfig {
     /// Task definition revisions kept (besides the running one and the last known good).
     #[serde(default = "default_keep")]
     pub keep: u32,
+    /// Before the update, a one-off task with the new revision runs `vivr migrate status`: a database not at
+    /// the image's migration head stops the deploy (`--run-migrations` runs `vivr migrate deploy` instead).
+    #[serde(default = "yes")]
+    pub check_migrations: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -65,6 +69,9 @@ pub struct TaskTemplate {
     pub port: u16,
     #[serde(default)]
     pub launch_type: LaunchType,
+    /// `awsvpc` (the default; Fargate's only mode) or `bridge` (EC2).
+    #[serde(default)]
+    pub network_mode: NetworkMode,
     pub execution_role_arn: String,
     pub task_role_arn: Option<String>,
     /// CloudWatch Logs group for the container's output (awslogs).
@@ -84,6 +91,14 @@ pub enum LaunchType {
     #[default]
     Fargate,
     Ec2,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    #[default]
+    Awsvpc,
+    Bridge,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -331,6 +346,14 @@ impl DeployConfig {
             problem(
                 &["task", "task_role_arn"],
                 "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)".into(),
+            );
+        }
+        if self.task.launch_type == LaunchType::Fargate
+            && self.task.network_mode != NetworkMode::Awsvpc
+        {
+            problem(
+                &["task", "network_mode"],
+                "Fargate runs tasks in awsvpc mode only (bridge needs launch_type: EC2)".into(),
             );
         }
         if self.desired_count < 1 {

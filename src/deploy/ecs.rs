@@ -12,8 +12,8 @@ use aws_sdk_ecs::types::{
 };
 
 use super::platform::{
-    Deployment, DeploymentStatus, KnownGood, Platform, PlatformError, Rollout, ServiceEvent,
-    ServiceState, StoppedTask,
+    Deployment, DeploymentStatus, KnownGood, OneOff, Platform, PlatformError, Rollout,
+    ServiceEvent, ServiceState, StoppedTask,
 };
 use super::task::TaskDefinition;
 
@@ -56,7 +56,8 @@ impl Ecs {
         &self.client
     }
 
-    async fn service_arn(&self) -> Result<String, PlatformError> {
+    /// The service as DescribeServices gives it (without tags).
+    async fn described(&self) -> Result<aws_sdk_ecs::types::Service, PlatformError> {
         let answer = self
             .client
             .describe_services()
@@ -68,12 +69,18 @@ impl Ecs {
         answer
             .services()
             .first()
-            .and_then(|s| s.service_arn())
+            .cloned()
+            .ok_or_else(|| self.missing())
+    }
+
+    async fn service_arn(&self) -> Result<String, PlatformError> {
+        self.described()
+            .await?
+            .service_arn()
             .map(String::from)
             .ok_or_else(|| self.missing())
     }
 
-    /// A registered revision in [`TaskDefinition`]'s shape (the fields vivr manages), for `--dry-run`'s diff.
     pub async fn live_definition(
         &self,
         revision: &str,
@@ -119,6 +126,7 @@ impl Ecs {
                     name: c.name().unwrap_or_default().into(),
                     image: c.image().unwrap_or_default().into(),
                     essential: c.essential().unwrap_or(true),
+                    memory: c.memory(),
                     port_mappings: c
                         .port_mappings()
                         .iter()
@@ -245,6 +253,7 @@ fn container(c: &super::task::Container) -> Result<ContainerDefinition, Platform
         .name(&c.name)
         .image(&c.image)
         .essential(c.essential)
+        .set_memory(c.memory)
         .stop_timeout(c.stop_timeout)
         .readonly_root_filesystem(c.readonly_root_filesystem)
         .health_check(
@@ -444,6 +453,95 @@ impl Platform for Ecs {
                     .and_then(|c| c.exit_code()),
             })
             .collect())
+    }
+
+    async fn run_once(
+        &self,
+        revision: &str,
+        command: &[String],
+        timeout: std::time::Duration,
+    ) -> Result<OneOff, PlatformError> {
+        // The service's own launch type and network: the task reaches what the service reaches.
+        let service = self.described().await?;
+        let started = self
+            .client
+            .run_task()
+            .cluster(&self.cluster)
+            .task_definition(revision)
+            .set_launch_type(service.launch_type().cloned())
+            .set_network_configuration(service.network_configuration().cloned())
+            .started_by("vivr-deploy")
+            .overrides(
+                aws_sdk_ecs::types::TaskOverride::builder()
+                    .container_overrides(
+                        aws_sdk_ecs::types::ContainerOverride::builder()
+                            .name(super::task::CONTAINER)
+                            .set_command(Some(command.to_vec()))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(error)?;
+        let Some(task) = started
+            .tasks()
+            .first()
+            .and_then(|t| t.task_arn())
+            .map(String::from)
+        else {
+            let why = started
+                .failures()
+                .iter()
+                .map(|f| f.reason().unwrap_or("no reason").to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Ok(OneOff {
+                exit_code: None,
+                reason: format!("ECS did not start the task: {why}"),
+            });
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let described = self
+                .client
+                .describe_tasks()
+                .cluster(&self.cluster)
+                .tasks(&task)
+                .send()
+                .await
+                .map_err(error)?;
+            if let Some(t) = described.tasks().first()
+                && t.last_status() == Some("STOPPED")
+            {
+                return Ok(OneOff {
+                    exit_code: t
+                        .containers()
+                        .iter()
+                        .find(|c| c.name() == Some(super::task::CONTAINER))
+                        .and_then(|c| c.exit_code()),
+                    reason: t.stopped_reason().unwrap_or("stopped").to_string(),
+                });
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let _ = self
+                    .client
+                    .stop_task()
+                    .cluster(&self.cluster)
+                    .task(&task)
+                    .reason("vivr deploy: the one-off task did not finish in time")
+                    .send()
+                    .await;
+                return Ok(OneOff {
+                    exit_code: None,
+                    reason: format!(
+                        "did not finish within {} s and was stopped",
+                        timeout.as_secs()
+                    ),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
     }
 
     async fn prune(

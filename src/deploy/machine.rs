@@ -12,8 +12,8 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::platform::{
-    Deployment, DeploymentStatus, KnownGood, Platform, PlatformError, Rollout, ServiceState,
-    StoppedTask,
+    Deployment, DeploymentStatus, KnownGood, OneOff, Platform, PlatformError, Rollout,
+    ServiceState, StoppedTask,
 };
 use super::task::TaskDefinition;
 use super::triggers::{MetricSource, Reading, Trigger, Verdict};
@@ -41,6 +41,9 @@ pub struct Plan {
     pub error_limit: u32,
     /// Revisions of the family kept after a successful deploy, besides the ones a rollback may need.
     pub keep: usize,
+    /// The vivr command run once with the new revision before the service is updated: `migrate status` (the
+    /// database must be at the image's migration head) or `migrate deploy` (`--run-migrations`); none to skip.
+    pub migrations: Option<Vec<String>>,
 }
 
 /// Why a deploy failed.
@@ -100,6 +103,13 @@ pub enum Event {
     },
     Registered {
         revision: String,
+    },
+    OneOffStarted {
+        command: Vec<String>,
+    },
+    OneOffEnded {
+        command: Vec<String>,
+        ending: OneOff,
     },
     Updated {
         deployment: String,
@@ -162,6 +172,20 @@ impl Event {
                 )
             ),
             Event::Registered { revision } => format!("registered {}", short_revision(revision)),
+            Event::OneOffStarted { command } => {
+                format!(
+                    "one-off task with the new revision: vivr {}",
+                    command.join(" ")
+                )
+            }
+            Event::OneOffEnded { command, ending } => format!(
+                "vivr {} ended: {} ({})",
+                command.join(" "),
+                ending
+                    .exit_code
+                    .map_or_else(|| "no exit code".to_string(), |c| format!("exit {c}")),
+                ending.reason
+            ),
             Event::Updated {
                 deployment,
                 revision,
@@ -270,6 +294,21 @@ pub async fn deploy<P: Platform, M: MetricSource>(
     emit(Event::Registered {
         revision: revision.clone(),
     });
+    if let Some(command) = &plan.migrations {
+        emit(Event::OneOffStarted {
+            command: command.clone(),
+        });
+        let ending = platform.run_once(&revision, command, plan.timeout).await?;
+        emit(Event::OneOffEnded {
+            command: command.clone(),
+            ending: ending.clone(),
+        });
+        if ending.exit_code != Some(0) {
+            return Ok(Ending::Refused {
+                reason: migrations_refusal(command, &ending),
+            });
+        }
+    }
     let deployment = platform.update(&revision).await?;
     emit(Event::Updated {
         deployment: deployment.clone(),
@@ -358,6 +397,27 @@ pub async fn rollback<P: Platform, M: MetricSource>(
         },
         other => other,
     })
+}
+
+/// Why a one-off migration task stops the deploy, by `vivr migrate`'s exit codes.
+fn migrations_refusal(command: &[String], ending: &OneOff) -> String {
+    let deploying = command.get(1).is_some_and(|c| c == "deploy");
+    let why = match ending.exit_code {
+        Some(1) if !deploying => "the database has migrations pending that this image expects: deploy with \
+                                  --run-migrations (it runs `vivr migrate deploy`, backup first), or run them \
+                                  yourself"
+            .to_string(),
+        Some(3) => "a migration is recorded as failed: resolve it (`vivr migrate resolve`) first".to_string(),
+        Some(4) => "the database has drifted from the image's migrations (an edited or unknown migration)".to_string(),
+        Some(5) => "the database has no migration history: baseline it (`vivr migrate resolve --applied`)".to_string(),
+        Some(6) => "another migrator held the migration lock".to_string(),
+        Some(code) => format!("`vivr {}` exited {code}", command.join(" ")),
+        None => format!("`vivr {}` did not run: {}", command.join(" "), ending.reason),
+    };
+    format!(
+        "{why} (its task: {}); the service was not changed",
+        ending.reason
+    )
 }
 
 /// The service before anything changes, told.

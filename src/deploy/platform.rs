@@ -122,6 +122,14 @@ pub struct StoppedTask {
     pub exit_code: Option<i32>,
 }
 
+/// How a one-off task ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OneOff {
+    /// The essential container's exit code (none when it never ran).
+    pub exit_code: Option<i32>,
+    pub reason: String,
+}
+
 /// What went wrong talking to the platform: unreachable (exit 3) or refused (the message says why).
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
@@ -152,6 +160,14 @@ pub trait Platform: Sync {
         &self,
         good: &KnownGood,
     ) -> impl Future<Output = Result<bool, PlatformError>> + Send;
+    /// Runs `command` once in a task of `revision` (the service's network), waits up to `timeout` for it to
+    /// stop, and says how it ended.
+    fn run_once(
+        &self,
+        revision: &str,
+        command: &[String],
+        timeout: std::time::Duration,
+    ) -> impl Future<Output = Result<OneOff, PlatformError>> + Send;
     /// Retires old revisions of `family`: keeps the `keep` newest and every one in `protect` (the running one,
     /// the last known good, the one before); returns those retired.
     fn prune(

@@ -16,8 +16,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::platform::{
-    Deployment, DeploymentStatus, KnownGood, Platform, PlatformError, Rollout, ServiceState,
-    StoppedTask,
+    Deployment, DeploymentStatus, KnownGood, OneOff, Platform, PlatformError, Rollout,
+    ServiceState, StoppedTask,
 };
 use super::task::TaskDefinition;
 use super::triggers::{Datapoint, MetricSource, NoData, Trigger};
@@ -379,6 +379,51 @@ impl Platform for Rehearsal {
 
     async fn record_known_good(&self, _good: &KnownGood) -> Result<bool, PlatformError> {
         Ok(false)
+    }
+
+    async fn run_once(
+        &self,
+        revision: &str,
+        command: &[String],
+        timeout: Duration,
+    ) -> Result<OneOff, PlatformError> {
+        let id = smoke::create_with(&self.engine, revision, Some(command))
+            .await
+            .map_err(engine_error)?;
+        let ran = async {
+            self.engine
+                .docker()
+                .start_container(&id, None)
+                .await
+                .map_err(engine_error)?;
+            let deadline = Instant::now() + timeout;
+            loop {
+                let state = self
+                    .engine
+                    .docker()
+                    .inspect_container(&id, None)
+                    .await
+                    .map_err(engine_error)?
+                    .state
+                    .unwrap_or_default();
+                if !state.running.unwrap_or(false) {
+                    return Ok(OneOff {
+                        exit_code: state.exit_code.and_then(|c| i32::try_from(c).ok()),
+                        reason: "exited".into(),
+                    });
+                }
+                if Instant::now() >= deadline {
+                    return Ok(OneOff {
+                        exit_code: None,
+                        reason: format!("did not finish within {} s", timeout.as_secs()),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+        .await;
+        smoke::remove(&self.engine, &id).await;
+        ran
     }
 
     async fn prune(

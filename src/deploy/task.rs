@@ -29,6 +29,9 @@ pub struct Container {
     pub name: String,
     pub image: String,
     pub essential: bool,
+    /// The container's hard memory limit, MiB: the task's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i32>,
     pub port_mappings: Vec<PortMapping>,
     pub environment: Vec<NameValue>,
     pub secrets: Vec<SecretRef>,
@@ -90,7 +93,10 @@ impl DeployConfig {
             family: task.family.clone(),
             cpu: task.cpu.to_string(),
             memory: task.memory.to_string(),
-            network_mode: "awsvpc".into(),
+            network_mode: match task.network_mode {
+                super::config::NetworkMode::Awsvpc => "awsvpc".into(),
+                super::config::NetworkMode::Bridge => "bridge".into(),
+            },
             requires_compatibilities: vec![match task.launch_type {
                 LaunchType::Fargate => "FARGATE".into(),
                 LaunchType::Ec2 => "EC2".into(),
@@ -101,6 +107,7 @@ impl DeployConfig {
                 name: CONTAINER.into(),
                 image: image.to_string(),
                 essential: true,
+                memory: i32::try_from(task.memory).ok(),
                 port_mappings: vec![PortMapping {
                     container_port: i32::from(task.port),
                     protocol: "tcp".into(),

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use super::machine::{Ending, Event, Failure, Plan, deploy, rollback};
 use super::platform::{
-    Deployment, DeploymentStatus, KnownGood, Platform, PlatformError, Rollout, ServiceEvent,
-    ServiceState, StoppedTask,
+    Deployment, DeploymentStatus, KnownGood, OneOff, Platform, PlatformError, Rollout,
+    ServiceEvent, ServiceState, StoppedTask,
 };
 use super::task::TaskDefinition;
 use super::triggers::{Datapoint, MetricSource, NoData, Trigger, Verdict};
@@ -75,6 +75,8 @@ struct Fake {
     stops: Vec<(usize, StoppedTask)>,
     polls: Mutex<usize>,
     update_fails_after: Option<usize>,
+    /// The exit code the one-off task ends with.
+    one_off_exit: Option<i32>,
     calls: Mutex<Vec<String>>,
     next_revision: Mutex<u32>,
 }
@@ -88,6 +90,7 @@ impl Fake {
             stops: Vec::new(),
             polls: Mutex::new(0),
             update_fails_after: None,
+            one_off_exit: Some(0),
             calls: Mutex::new(Vec::new()),
             next_revision: Mutex::new(8),
         }
@@ -155,6 +158,23 @@ impl Platform for Fake {
             .filter(|(from, _)| *from <= polls)
             .map(|(_, task)| task.clone())
             .collect())
+    }
+
+    async fn run_once(
+        &self,
+        revision: &str,
+        command: &[String],
+        _timeout: Duration,
+    ) -> Result<OneOff, PlatformError> {
+        self.call(format!(
+            "run {} vivr {}",
+            super::machine::short_revision(revision),
+            command.join(" ")
+        ));
+        Ok(OneOff {
+            exit_code: self.one_off_exit,
+            reason: "Essential container in task exited".into(),
+        })
     }
 
     async fn prune(
@@ -263,6 +283,7 @@ fn plan() -> Plan {
         ],
         error_limit: 4,
         keep: 5,
+        migrations: None,
     }
 }
 
@@ -645,4 +666,56 @@ async fn a_manual_rollback_goes_to_the_last_known_good_and_waits_for_it() {
         }
     );
     assert_eq!(fake.calls(), ["update vivr:7"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_database_behind_the_image_stops_the_deploy_before_the_service_changes() {
+    let mut fake = Fake::new(settled(7, true), vec![good_rollout()]);
+    fake.one_off_exit = Some(1);
+    let plan = Plan {
+        migrations: Some(vec!["migrate".into(), "status".into()]),
+        ..plan()
+    };
+    let (ending, events) = run(&fake, &Metrics::default(), &plan).await;
+    match &ending {
+        Ending::Refused { reason } => {
+            assert!(reason.contains("--run-migrations"), "{reason}");
+            assert!(reason.contains("not changed"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        fake.calls(),
+        ["register vivr", "run vivr:8 vivr migrate status"]
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::OneOffEnded { ending, .. } if ending.exit_code == Some(1)
+    )));
+
+    // --run-migrations: `migrate deploy` runs with the new revision first, then the update.
+    let fake = Fake::new(settled(7, true), vec![good_rollout()]);
+    let plan = Plan {
+        migrations: Some(vec!["migrate".into(), "deploy".into()]),
+        ..plan
+    };
+    let (ending, _) = run(&fake, &Metrics::default(), &plan).await;
+    assert!(matches!(ending, Ending::Deployed { .. }), "{ending:?}");
+    assert_eq!(
+        fake.calls()[..3],
+        [
+            "register vivr",
+            "run vivr:8 vivr migrate deploy",
+            "update vivr:8"
+        ]
+    );
+
+    // A migration task that never ran (no exit code) stops the deploy too.
+    let mut fake = Fake::new(settled(7, true), vec![good_rollout()]);
+    fake.one_off_exit = None;
+    let (ending, _) = run(&fake, &Metrics::default(), &plan).await;
+    assert!(
+        matches!(&ending, Ending::Refused { reason } if reason.contains("did not run")),
+        "{ending:?}"
+    );
 }

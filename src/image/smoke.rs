@@ -51,8 +51,18 @@ pub async fn smoke(engine: &Engine, image: &str, limits: &Limits) -> anyhow::Res
 /// A container of `image` as production runs it: read-only root, `/data` on a tmpfs, port 3000 published on a
 /// free loopback port. Created, not started.
 pub async fn create(engine: &Engine, image: &str) -> anyhow::Result<String> {
+    create_with(engine, image, None).await
+}
+
+/// [`create`], running `command` instead of the image's CMD.
+pub async fn create_with(
+    engine: &Engine,
+    image: &str,
+    command: Option<&[String]>,
+) -> anyhow::Result<String> {
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
+        cmd: command.map(<[String]>::to_vec),
         host_config: Some(HostConfig {
             readonly_rootfs: Some(true),
             tmpfs: Some(HashMap::from([(

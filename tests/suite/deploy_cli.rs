@@ -113,6 +113,20 @@ async fn staging(sdk: &SdkConfig) -> (String, String) {
         .service_name("vivr")
         .task_definition("vivr:1")
         .desired_count(2)
+        .launch_type(aws_sdk_ecs::types::LaunchType::Ec2)
+        .send()
+        .await
+        .unwrap();
+    // An EC2 container instance for one-off tasks (moto places EC2 tasks on registered instances; it cannot run
+    // awsvpc tasks, hence bridge mode here, as the anchors' study of moto says). The instance is made with boto3,
+    // which moto_server brings: vivr has no use for an EC2 client.
+    let instance = ec2_instance(&endpoint_of(sdk));
+    let document = format!(
+        "{{\"instanceId\": \"{instance}\", \"region\": \"{REGION}\", \"accountId\": \"{ACCOUNT}\"}}"
+    );
+    ecs.register_container_instance()
+        .cluster("vivr-staging")
+        .instance_identity_document(document)
         .send()
         .await
         .unwrap();
@@ -179,6 +193,8 @@ task:
   family: vivr
   cpu: 512
   memory: 1024
+  launch_type: EC2
+  network_mode: bridge
   execution_role_arn: arn:aws:iam::{ACCOUNT}:role/vivr-execution
   log_group: /ecs/vivr-staging
   environment:
@@ -194,6 +210,76 @@ bake_secs: 0
         ),
     )
     .unwrap();
+}
+
+fn endpoint_of(sdk: &SdkConfig) -> String {
+    sdk.endpoint_url().unwrap().to_string()
+}
+
+/// An EC2 instance in moto (boto3), for a container instance: its id.
+fn ec2_instance(endpoint: &str) -> String {
+    let script = format!(
+        "import boto3\nec2 = boto3.client('ec2', endpoint_url='{endpoint}', region_name='{REGION}', \
+         aws_access_key_id='a', aws_secret_access_key='b')\nimage = ec2.describe_images()['Images'][0]['ImageId']\n\
+         print(ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType='t3.medium')\
+         ['Instances'][0]['InstanceId'])\n"
+    );
+    let output = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "boto3 run_instances: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// Waits for the deploy's one-off task, stops it, and returns its command and task definition.
+async fn stop_the_one_off(sdk: &SdkConfig) -> (Vec<String>, String) {
+    let ecs = aws_sdk_ecs::Client::new(sdk);
+    for _ in 0..200 {
+        let listed = ecs
+            .list_tasks()
+            .cluster("vivr-staging")
+            .send()
+            .await
+            .unwrap();
+        if !listed.task_arns().is_empty() {
+            let described = ecs
+                .describe_tasks()
+                .cluster("vivr-staging")
+                .set_tasks(Some(listed.task_arns().to_vec()))
+                .send()
+                .await
+                .unwrap();
+            let started_by_vivr = described
+                .tasks()
+                .iter()
+                .find(|t| t.started_by() == Some("vivr-deploy"));
+            if let Some(task) = started_by_vivr {
+                let command = task
+                    .overrides()
+                    .and_then(|o| o.container_overrides().first())
+                    .map(|c| c.command().to_vec())
+                    .unwrap_or_default();
+                ecs.stop_task()
+                    .cluster("vivr-staging")
+                    .task(task.task_arn().unwrap())
+                    .reason("Essential container in task exited")
+                    .send()
+                    .await
+                    .unwrap();
+                return (
+                    command,
+                    task.task_definition_arn().unwrap_or_default().to_string(),
+                );
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no one-off task was started");
 }
 
 /// A staging environment on a moto_server of its own, and a project whose deploy/staging.yaml names it.
@@ -277,8 +363,32 @@ async fn a_deploy_registers_digest_and_secret_arns_and_rolls_back_a_rollout_that
     );
     let ecs = aws_sdk_ecs::Client::new(sdk);
 
-    // The deploy, as a JSON event stream.
-    let (code, out, err) = staging.vivr(&["deploy", image, "--format", "json"]);
+    // The deploy, as a JSON event stream. Before the update, a one-off task of the new revision runs `vivr migrate
+    // status`; moto's tasks never end on their own, so the test stops it (moto reports exit 0).
+    let deploy = {
+        let args: Vec<String> = ["deploy", image, "--format", "json"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let staging = &staging;
+        std::thread::scope(|scope| {
+            let running = scope.spawn(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                staging.vivr(&args)
+            });
+            let one_off = tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(stop_the_one_off(sdk))
+            });
+            (running.join().unwrap(), one_off)
+        })
+    };
+    let ((code, out, err), one_off) = deploy;
+    assert_eq!(one_off.0, ["migrate", "status"], "the one-off command");
+    assert!(
+        one_off.1.ends_with("vivr:2"),
+        "the new revision: {}",
+        one_off.1
+    );
     // moto's deployment never moves to the new revision: timed out, then rolled back to vivr:1.
     assert_eq!(code, 5, "{out}{err}");
     let events: Vec<serde_json::Value> = out
@@ -289,6 +399,8 @@ async fn a_deploy_registers_digest_and_secret_arns_and_rolls_back_a_rollout_that
     for expected in [
         "preflight",
         "registered",
+        "one_off_started",
+        "one_off_ended",
         "updated",
         "failed",
         "rolling_back",
@@ -468,7 +580,7 @@ async fn the_preflight_refuses_a_missing_image_or_secret_and_a_bad_file_before_a
     let (code, out, err) = deploy(&staging.image);
     assert_eq!(code, 2, "{out}{err}");
     assert!(
-        err.contains("desired_cont") && err.contains("line 20"),
+        err.contains("desired_cont") && err.contains("line 22"),
         "{err}"
     );
 
