@@ -15,6 +15,7 @@ use crate::deploy::ecs::{Ecs, SafetyNets};
 use crate::deploy::machine::{self, Ending, Event, Failure, Plan, short_revision};
 use crate::deploy::platform::{KnownGood, Platform};
 use crate::deploy::preflight::{self, PreflightCheck};
+use crate::deploy::prometheus::Prometheus;
 use crate::deploy::task::TaskDefinition;
 use crate::deploy::triggers::{Datapoint, MetricSource, Reading, Trigger};
 use crate::exit::Outcome;
@@ -155,13 +156,18 @@ impl Setup {
     }
 
     fn metrics(&self) -> Metrics {
-        Metrics(self.config.metrics.as_ref().map(|m| {
-            CloudWatch::new(
+        let Some(metrics) = &self.config.metrics else {
+            return Metrics::None;
+        };
+        match (&metrics.cloudwatch, &metrics.prometheus) {
+            (Some(cw), _) => Metrics::CloudWatch(CloudWatch::new(
                 &self.sdk,
-                &m.cloudwatch.load_balancer,
-                &m.cloudwatch.target_group,
-            )
-        }))
+                &cw.load_balancer,
+                &cw.target_group,
+            )),
+            (None, Some(p)) => Metrics::Prometheus(Prometheus::new(&p.url, &p.selector)),
+            (None, None) => Metrics::None,
+        }
     }
 
     fn plan(
@@ -228,13 +234,18 @@ mod tests {
 }
 
 /// The configured metrics source, if any (without one the plan has no triggers and nothing asks).
-struct Metrics(Option<CloudWatch>);
+enum Metrics {
+    CloudWatch(CloudWatch),
+    Prometheus(Prometheus),
+    None,
+}
 
 impl MetricSource for Metrics {
     async fn datapoints(&self, trigger: &Trigger) -> Result<Vec<Datapoint>, String> {
-        match &self.0 {
-            Some(cloudwatch) => cloudwatch.datapoints(trigger).await,
-            None => Err("no metrics source is configured".into()),
+        match self {
+            Metrics::CloudWatch(source) => source.datapoints(trigger).await,
+            Metrics::Prometheus(source) => source.datapoints(trigger).await,
+            Metrics::None => Err("no metrics source is configured".into()),
         }
     }
 }

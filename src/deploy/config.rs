@@ -121,12 +121,24 @@ impl Default for CrashLoop {
     }
 }
 
-/// Where trigger datapoints come from.
+/// Where trigger datapoints come from: one of the two.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Metrics {
     /// The service's Application Load Balancer target group in CloudWatch (`AWS/ApplicationELB`).
-    pub cloudwatch: CloudwatchSource,
+    pub cloudwatch: Option<CloudwatchSource>,
+    /// A Prometheus server scraping the tasks' `/metrics`.
+    pub prometheus: Option<PrometheusSource>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSource {
+    /// The server, `http://host:9090`.
+    pub url: String,
+    /// Label matchers for the service's series, without braces: `job="vivr"`.
+    #[serde(default)]
+    pub selector: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -427,16 +439,33 @@ impl DeployConfig {
             }
         }
         if let Some(metrics) = &self.metrics {
-            if !metrics.cloudwatch.load_balancer.starts_with("app/") {
+            if metrics.cloudwatch.is_some() == metrics.prometheus.is_some() {
                 problem(
-                    &["metrics", "cloudwatch", "load_balancer"],
-                    "must be the load balancer's ARN suffix, app/<name>/<id>".into(),
+                    &["metrics"],
+                    "name exactly one source: cloudwatch or prometheus".into(),
                 );
             }
-            if !metrics.cloudwatch.target_group.starts_with("targetgroup/") {
+            if let Some(cloudwatch) = &metrics.cloudwatch {
+                if !cloudwatch.load_balancer.starts_with("app/") {
+                    problem(
+                        &["metrics", "cloudwatch", "load_balancer"],
+                        "must be the load balancer's ARN suffix, app/<name>/<id>".into(),
+                    );
+                }
+                if !cloudwatch.target_group.starts_with("targetgroup/") {
+                    problem(
+                        &["metrics", "cloudwatch", "target_group"],
+                        "must be the target group's ARN suffix, targetgroup/<name>/<id>".into(),
+                    );
+                }
+            }
+            if let Some(prometheus) = &metrics.prometheus
+                && !prometheus.url.starts_with("http://")
+            {
                 problem(
-                    &["metrics", "cloudwatch", "target_group"],
-                    "must be the target group's ARN suffix, targetgroup/<name>/<id>".into(),
+                    &["metrics", "prometheus", "url"],
+                    "must be an http:// URL of the Prometheus server (https and SigV4 are not supported)"
+                        .into(),
                 );
             }
         }

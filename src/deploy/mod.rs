@@ -8,6 +8,7 @@ pub mod ecs;
 pub mod machine;
 pub mod platform;
 pub mod preflight;
+pub mod prometheus;
 pub mod rehearse;
 pub mod task;
 pub mod triggers;

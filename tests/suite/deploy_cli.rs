@@ -722,3 +722,118 @@ async fn old_revisions_are_retired_but_never_the_protected_ones() {
             .is_empty()
     );
 }
+
+/// A Prometheus server (Debian's `prometheus`) scraping `target` every second as job `vivr`. Stopped when
+/// dropped.
+struct PrometheusServer {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl PrometheusServer {
+    fn start(target: std::net::SocketAddr) -> Option<PrometheusServer> {
+        let Some(binary) = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
+            .into_iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| p.is_file())
+        else {
+            return common::missing_component("prometheus", "apt-get install prometheus");
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: vivr\n    static_configs:\n      - \
+                 targets: ['{target}']\n"
+            ),
+        )
+        .unwrap();
+        let port = common::process::free_port();
+        let mut command = Command::new(binary);
+        command
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let child = common::process::spawn_listening(command, port, "prometheus");
+        Some(PrometheusServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for PrometheusServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_datapoints_of_a_scraped_shop_are_read_by_the_triggers() {
+    use vivr::deploy::triggers::{MetricSource, NoData, Trigger, Verdict};
+    let db = common::TestDb::sqlite();
+    let shop = common::process::Vivr::serve(&["--database-url", &db.url]);
+    let Some(prometheus) = PrometheusServer::start(shop.addr) else {
+        return;
+    };
+    let source = vivr::deploy::prometheus::Prometheus::new(&prometheus.url, "job=\"vivr\"");
+    let trigger = |name: &str, threshold: f64, min_samples: u64| Trigger {
+        name: name.into(),
+        threshold,
+        window: std::time::Duration::from_secs(10),
+        period: std::time::Duration::from_secs(5),
+        min_samples,
+        warmup: std::time::Duration::ZERO,
+        no_data: NoData::Inconclusive,
+    };
+    let error_rate = trigger("error_rate", 0.05, 10);
+    let p99 = trigger("p99_latency", 5.0, 10);
+    let unhealthy = trigger("unhealthy_targets", 0.5, 1);
+
+    // Traffic for long enough that both datapoints of the window rest on it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    let readings = loop {
+        for path in ["/", "/produits", "/api/v1/products", "/panier"] {
+            assert!(shop.get(path).status < 500);
+        }
+        let points = source.datapoints(&error_rate).await.unwrap();
+        let reading = error_rate.evaluate(&points, error_rate.warmup);
+        if reading.verdict == Verdict::Healthy {
+            break (
+                reading,
+                p99.evaluate(&source.datapoints(&p99).await.unwrap(), p99.warmup),
+                unhealthy.evaluate(
+                    &source.datapoints(&unhealthy).await.unwrap(),
+                    unhealthy.warmup,
+                ),
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the error rate never became conclusive: {points:?} {reading:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let (rate_reading, p99, unhealthy) = readings;
+    assert_eq!(rate_reading.value, Some(0.0), "{rate_reading:?}");
+    assert!(
+        matches!(p99.verdict, Verdict::Healthy) && p99.value.is_some_and(|v| v > 0.0 && v < 5.0),
+        "{p99:?}"
+    );
+    assert_eq!(unhealthy.verdict, Verdict::Healthy, "{unhealthy:?}");
+    assert_eq!(unhealthy.value, Some(0.0));
+
+    // A server that is not Prometheus: an error that says so, which the deploy counts as a source failure.
+    let wrong = vivr::deploy::prometheus::Prometheus::new(&format!("http://{}", shop.addr), "");
+    let err = wrong.datapoints(&error_rate).await.unwrap_err();
+    assert!(err.contains("Prometheus"), "{err}");
+}
