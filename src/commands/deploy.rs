@@ -53,6 +53,10 @@ pub struct Args {
     /// Check and show what would be registered and changed, then stop.
     #[arg(long)]
     pub dry_run: bool,
+    /// Task definition revisions of the family to keep after a successful deploy (default: the file's keep);
+    /// the new one, the previous last known good and the one that ran before are always kept.
+    #[arg(long, value_name = "N")]
+    pub keep: Option<u32>,
     /// Run `vivr migrate deploy` (with its backup gate) in a one-off task of the new revision before the
     /// update, instead of only checking that the database is at the image's migration head.
     #[arg(long)]
@@ -191,7 +195,8 @@ impl Setup {
             crash_stops: config.crash_loop.stopped_tasks,
             triggers: config.triggers(),
             error_limit: 4,
-            keep: usize::try_from(config.keep).unwrap_or(usize::MAX),
+            keep: usize::try_from(args.and_then(|a| a.keep).unwrap_or(config.keep))
+                .unwrap_or(usize::MAX),
             migrations: match args {
                 Some(args) if args.run_migrations => Some(migrate_command("deploy")),
                 Some(_) if config.check_migrations => Some(migrate_command("status")),
@@ -222,6 +227,117 @@ fn migrate_command(what: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use clap::Parser;
+
+    use super::*;
+    use crate::deploy::triggers::{Reading, Verdict};
+
+    fn report(ending: Ending) -> DeployReport {
+        DeployReport {
+            event: "result",
+            environment: "production".into(),
+            cluster: "vivr-production".into(),
+            service: "vivr".into(),
+            image: None,
+            preflight: Vec::new(),
+            dry_run: None,
+            runbook: runbook(&ending),
+            ending: Some(ending),
+        }
+    }
+
+    #[test]
+    fn each_ending_has_its_exit_code_its_sentence_and_its_runbook() {
+        let revision = "arn:aws:ecs:eu-west-3:123456789012:task-definition/vivr:7".to_string();
+        let breach = Failure::Trigger {
+            reading: Reading {
+                trigger: "error_rate".into(),
+                threshold: 0.05,
+                value: Some(0.12),
+                verdict: Verdict::Breached,
+            },
+        };
+        let cases = [
+            (
+                Ending::Deployed {
+                    revision: revision.clone(),
+                    inconclusive: Vec::new(),
+                },
+                0,
+                "Deployed vivr:7",
+                None,
+            ),
+            (
+                Ending::RolledBack {
+                    failure: breach.clone(),
+                    to: revision.clone(),
+                },
+                1,
+                "trigger error_rate breached: 0.1200 above 0.05",
+                Some("#the-deploy-was-rolled-back"),
+            ),
+            (
+                Ending::RolledBack {
+                    failure: Failure::TimedOut { after_secs: 900 },
+                    to: revision.clone(),
+                },
+                5,
+                "did not complete within 900 s",
+                Some("#the-deploy-timed-out"),
+            ),
+            (
+                Ending::RollbackFailed {
+                    failure: breach,
+                    rollback: "not confirmed within 900 s".into(),
+                },
+                4,
+                "The ROLLBACK FAILED: not confirmed",
+                Some("#the-rollback-failed"),
+            ),
+            (
+                Ending::Refused {
+                    reason: "another deployment is in progress".into(),
+                },
+                2,
+                "Refused, nothing changed",
+                Some("#the-deploy-was-refused"),
+            ),
+        ];
+        for (ending, code, sentence, anchor) in cases {
+            let report = report(ending);
+            assert_eq!(report.outcome().code(), code, "{sentence}");
+            let text = report.text();
+            assert!(text.contains(sentence), "{text}");
+            match anchor {
+                Some(anchor) => assert!(
+                    text.contains(&format!("See runbooks/rollback.md{anchor}")),
+                    "{text}"
+                ),
+                None => assert!(!text.contains("runbooks/"), "{text}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_runbook_sections_named_exist() {
+        let runbook = include_str!("../../runbooks/rollback.md");
+        let headings: Vec<String> = runbook
+            .lines()
+            .filter_map(|l| l.strip_prefix("## "))
+            .map(|h| h.to_lowercase().replace(' ', "-"))
+            .collect();
+        for anchor in [
+            "the-deploy-was-rolled-back",
+            "the-deploy-timed-out",
+            "the-rollback-failed",
+            "the-deploy-was-refused",
+            "the-rehearsal-failed",
+        ] {
+            assert!(
+                headings.iter().any(|h| h == anchor),
+                "{anchor} in {headings:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_one_off_commands_parse_with_this_cli() {
@@ -335,10 +451,16 @@ impl Report for DeployReport {
     fn text(&self) -> String {
         let mut text = String::new();
         let failed: Vec<&PreflightCheck> = self.preflight.iter().filter(|c| !c.ok).collect();
-        if !failed.is_empty() {
-            let mut t = table(["preflight check", "detail"]);
-            for c in &failed {
-                t.add_row([c.check.clone(), c.detail.clone()]);
+        let shown: Vec<&PreflightCheck> = self
+            .preflight
+            .iter()
+            .filter(|c| !c.ok || c.warning)
+            .collect();
+        if !shown.is_empty() {
+            let mut t = table(["preflight check", "result", "detail"]);
+            for c in &shown {
+                let result = if c.ok { "warning" } else { "FAILED" };
+                t.add_row([c.check.clone(), result.to_string(), c.detail.clone()]);
             }
             text += &format!("{t}\n");
         }
@@ -652,6 +774,9 @@ impl Report for RehearsalReport {
                 reason.as_deref().unwrap_or("see above")
             ),
         };
+        if !self.passed {
+            text += "See runbooks/rollback.md#the-rehearsal-failed\n";
+        }
         if self.passed {
             text += &format!(
                 "turned healthy and served {} smoke request(s) ({} failed) within the triggers",

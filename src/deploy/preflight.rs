@@ -14,6 +14,9 @@ use crate::image::registry::{ecr_of, registry_of};
 pub struct PreflightCheck {
     pub check: String,
     pub ok: bool,
+    /// Passed, but worth a look (shown with the failures).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
     pub detail: String,
 }
 
@@ -49,6 +52,7 @@ pub async fn image_exists(image: &str) -> PreflightCheck {
     let name = "image in its registry".to_string();
     let Ok((repo, digest)) = by_digest(image) else {
         return PreflightCheck {
+            warning: false,
             check: name,
             ok: false,
             detail: "not named by digest".into(),
@@ -56,6 +60,7 @@ pub async fn image_exists(image: &str) -> PreflightCheck {
     };
     let Some((registry, ecr)) = registry_of(repo).and_then(|r| ecr_of(r).map(|e| (r, e))) else {
         return PreflightCheck {
+            warning: false,
             check: name,
             ok: true,
             detail: format!("{repo} is not an ECR repository: not checked"),
@@ -82,11 +87,13 @@ pub async fn image_exists(image: &str) -> PreflightCheck {
         .await;
     match answer {
         Ok(found) if !found.image_details().is_empty() => PreflightCheck {
+            warning: false,
             check: name,
             ok: true,
             detail: format!("{repository}@{digest} is in ECR"),
         },
         Ok(_) => PreflightCheck {
+            warning: false,
             check: name,
             ok: false,
             detail: format!("{repository} has no image {digest}"),
@@ -97,6 +104,7 @@ pub async fn image_exists(image: &str) -> PreflightCheck {
                 .is_some_and(|e| e.is_image_not_found_exception()) =>
         {
             PreflightCheck {
+                warning: false,
                 check: name,
                 ok: false,
                 detail: format!(
@@ -105,6 +113,7 @@ pub async fn image_exists(image: &str) -> PreflightCheck {
             }
         }
         Err(err) => PreflightCheck {
+            warning: false,
             check: name,
             ok: false,
             detail: format!("{:#}", crate::aws::describe(err)),
@@ -112,8 +121,8 @@ pub async fn image_exists(image: &str) -> PreflightCheck {
     }
 }
 
-/// The deployment alarms exist, and none is already in ALARM: ECS does not watch an alarm that is in ALARM when
-/// the deployment starts (it would never roll back on it), so that is reported before anything changes.
+/// The deployment alarms exist; one already in ALARM is reported: ECS does not watch an alarm that is in ALARM
+/// when the deployment starts (it would never roll back on it).
 pub async fn alarms_ready(
     config: &DeployConfig,
     sdk: &aws_config::SdkConfig,
@@ -130,6 +139,7 @@ pub async fn alarms_ready(
         Ok(found) => found,
         Err(err) => {
             return vec![PreflightCheck {
+                warning: false,
                 check: "deployment alarms".into(),
                 ok: false,
                 detail: format!("{:#}", crate::aws::describe(err)),
@@ -147,20 +157,24 @@ pub async fn alarms_ready(
                 .find(|a| a.alarm_name() == Some(name.as_str()));
             match alarm.and_then(|a| a.state_value()) {
                 None => PreflightCheck {
+                    warning: false,
                     check,
                     ok: false,
                     detail: "does not exist in CloudWatch: ECS could not roll back on it".into(),
                 },
+                // Reported, not refused: a fix for what the alarm reports must be deployable.
                 Some(aws_sdk_cloudwatch::types::StateValue::Alarm) => PreflightCheck {
+                    warning: true,
                     check,
-                    ok: false,
+                    ok: true,
                     detail: format!(
-                        "is in ALARM already ({}): ECS ignores an alarm in ALARM when a deployment starts; \
-                         resolve what it reports first",
+                        "is in ALARM already ({}): ECS does not watch an alarm that is in ALARM when the \
+                         deployment starts, so it cannot roll this deployment back; vivr's own triggers still do",
                         alarm.and_then(|a| a.state_reason()).unwrap_or("no reason")
                     ),
                 },
                 Some(state) => PreflightCheck {
+                    warning: false,
                     check,
                     ok: true,
                     detail: state.as_str().to_string(),
@@ -194,6 +208,7 @@ pub async fn secrets_exist(
         let check = format!("secret {name}");
         let Some(id) = secret_id(value_from) else {
             checks.push(PreflightCheck {
+                warning: false,
                 check,
                 ok: true,
                 detail: "an SSM parameter: not checked".into(),
@@ -202,11 +217,13 @@ pub async fn secrets_exist(
         };
         checks.push(match client.describe_secret().secret_id(id).send().await {
             Ok(found) => PreflightCheck {
+                warning: false,
                 check,
                 ok: true,
                 detail: format!("{} exists", found.name().unwrap_or(id)),
             },
             Err(err) => PreflightCheck {
+                warning: false,
                 check,
                 ok: false,
                 detail: format!("{id}: {:#}", crate::aws::describe(err)),
@@ -222,6 +239,7 @@ pub fn environment_passes(config: &DeployConfig, schema: &Schema, file: &str) ->
     let check_name = "environment against vivr.env.yaml".to_string();
     let Some(environment) = vivr_shop::config::Environment::parse(&config.environment) else {
         return PreflightCheck {
+            warning: false,
             check: check_name,
             ok: false,
             detail: format!("{:?} is not an environment", config.environment),
@@ -254,6 +272,7 @@ pub fn environment_passes(config: &DeployConfig, schema: &Schema, file: &str) ->
         .map(|f| format!("{}: {}", f.variable, f.message))
         .collect();
     PreflightCheck {
+        warning: false,
         check: check_name,
         ok: problems.is_empty(),
         detail: if problems.is_empty() {

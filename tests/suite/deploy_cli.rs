@@ -584,7 +584,8 @@ async fn the_preflight_refuses_a_missing_image_or_secret_and_a_bad_file_before_a
         "{err}"
     );
 
-    // A deployment alarm already in ALARM: ECS would ignore it, so vivr refuses.
+    // A deployment alarm already in ALARM: ECS would ignore it; reported (a fix must stay deployable), and the
+    // deploy goes on — here to the dry run.
     write_config(staging.project.path(), secret_arn, "");
     aws_sdk_cloudwatch::Client::new(&staging.sdk)
         .set_alarm_state()
@@ -594,12 +595,34 @@ async fn the_preflight_refuses_a_missing_image_or_secret_and_a_bad_file_before_a
         .send()
         .await
         .unwrap();
-    let (code, out, err) = deploy(&staging.image);
-    assert_eq!(code, 2, "{out}{err}");
+    let (code, out, err) = staging.vivr(&["deploy", &staging.image, "--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("alarm vivr-staging-5xx") && out.contains("in ALARM already"),
+        out.contains("alarm vivr-staging-5xx")
+            && out.contains("warning")
+            && out.contains("in ALARM already"),
         "{out}"
     );
+
+    // From `vivr build --format json --push` output: the pushed image; a build that was not pushed is refused.
+    let build = staging.project.path().join("build.json");
+    std::fs::write(
+        &build,
+        serde_json::json!({ "image": { "pushed": staging.image } }).to_string(),
+    )
+    .unwrap();
+    let (code, out, err) = staging.vivr(&[
+        "deploy",
+        "--from-build",
+        build.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&staging.image), "{out}");
+    std::fs::write(&build, r#"{"image": {"tags": ["vivr:abc"]}}"#).unwrap();
+    let (code, _, err) = staging.vivr(&["deploy", "--from-build", build.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--push"), "{err}");
 
     // Not by digest.
     let (code, _, err) = deploy("vivr:latest");
