@@ -39,6 +39,8 @@ struct State {
     drained: Option<(bool, String)>,
     /// The candidate's last log lines, kept when it failed.
     logs: Option<String>,
+    /// The candidate was started: any later update is the rollback (the current image may be the same one).
+    started: bool,
     load: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -346,13 +348,15 @@ impl Platform for Rehearsal {
     }
 
     async fn update(&self, revision: &str) -> Result<String, PlatformError> {
-        if revision == self.candidate_image {
+        if !self.state.lock().await.started {
             let running = self
-                .run(&self.candidate_image)
+                .run(revision)
                 .await
                 .map_err(|e| PlatformError::Refused(format!("{e:#}")))?;
             let id = short(&running.id).to_string();
-            self.state.lock().await.candidate = Some(running);
+            let mut state = self.state.lock().await;
+            state.candidate = Some(running);
+            state.started = true;
             return Ok(id);
         }
         // Back to the current image: the candidate goes; the current one never stopped unless the candidate was
