@@ -561,6 +561,14 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     };
     preflight::by_digest(&image).map_err(anyhow::Error::msg)?;
     let setup = setup(target).await?;
+    let ecs = setup.ecs();
+    // The service first: AWS unreachable (exit 3) or the service missing (exit 2) before anything else is asked.
+    ecs.service().await.with_context(|| {
+        format!(
+            "reading the service {} in {} (nothing was changed; see runbooks/rollback.md#the-deploy-was-refused)",
+            setup.config.service, setup.config.cluster
+        )
+    })?;
     let mut report = DeployReport {
         event: "result",
         environment: setup.config.environment.clone(),
@@ -598,7 +606,6 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         return ctx.emit(&report, style);
     }
     let definition = setup.config.task_definition(&image, &setup.region);
-    let ecs = setup.ecs();
     if args.dry_run {
         report.dry_run = Some(dry_run(&ecs, definition).await?);
         return ctx.emit(&report, style);

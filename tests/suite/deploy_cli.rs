@@ -624,6 +624,26 @@ async fn the_preflight_refuses_a_missing_image_or_secret_and_a_bad_file_before_a
     assert_eq!(code, 2);
     assert!(err.contains("--push"), "{err}");
 
+    // AWS that does not answer: exit 3, naming what to check.
+    let closed = format!("http://127.0.0.1:{}", common::process::free_port());
+    for command in [
+        vec![
+            "deploy",
+            staging.image.as_str(),
+            "--endpoint-url",
+            closed.as_str(),
+        ],
+        vec!["deploy", "status", "--endpoint-url", closed.as_str()],
+        vec!["rollback", "--endpoint-url", closed.as_str()],
+    ] {
+        let (code, out, err) = staging.vivr(&command);
+        assert_eq!(code, 3, "{command:?}: {out}{err}");
+        assert!(
+            err.contains("could not reach the AWS endpoint"),
+            "{command:?}: {err}"
+        );
+    }
+
     // Not by digest.
     let (code, _, err) = deploy("vivr:latest");
     assert_eq!(code, 2);
