@@ -385,6 +385,14 @@ fn format_rules(v: &Variable, value: &str, environment: Environment) -> Vec<Rule
                 ));
             }
         }
+        Format::Mailbox => {
+            if !is_mailbox(value) {
+                rules.push(error(
+                    "mailbox",
+                    "must be an email address, or a name and one: VIVR <boutique@vivr.fr>",
+                ));
+            }
+        }
         Format::LogFilter => {
             if tracing_subscriber::EnvFilter::try_new(value).is_err() {
                 rules.push(error(
@@ -395,6 +403,25 @@ fn format_rules(v: &Variable, value: &str, environment: Environment) -> Vec<Rule
         }
     }
     rules
+}
+
+/// `addr` or `Display Name <addr>` (the name without angle brackets, quotes or control characters).
+fn is_mailbox(value: &str) -> bool {
+    let address = match value
+        .trim()
+        .strip_suffix('>')
+        .and_then(|v| v.rsplit_once('<'))
+    {
+        Some((name, address)) => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().any(|c| c.is_control() || "<>\"".contains(c)) {
+                return false;
+            }
+            address
+        }
+        None => value,
+    };
+    vivr_shop::domain::Email::parse("email", address).is_ok()
 }
 
 fn is_set(merged: &BTreeMap<String, Resolved>, name: &str) -> bool {

@@ -53,6 +53,8 @@ pub enum Format {
     CidrList,
     LogFilter,
     HttpsOutsideDevelopment,
+    /// An email address, or a display name and one: `VIVR <boutique@vivr.fr>`.
+    Mailbox,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
