@@ -1,6 +1,7 @@
 //! vivr: the VIVR shop and the tools that get it safely into production. `main.rs` parses the command line and
 //! dispatches to `commands/`; the logic lives in capability modules (`migrate/`, …) and in the `vivr-shop` crate.
 
+pub mod audit;
 pub mod aws;
 pub mod backup;
 pub mod cli;
