@@ -827,18 +827,10 @@ async fn rehearse(args: &RehearseArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
     )
     .await?;
     let plan = Plan {
+        // The engine runs the image's own configuration: the rehearsal registers nothing.
         definition: TaskDefinition {
             family: "rehearsal".into(),
-            cpu: String::new(),
-            memory: String::new(),
-            network_mode: String::new(),
-            requires_compatibilities: Vec::new(),
-            execution_role_arn: String::new(),
-            task_role_arn: None,
-            container_definitions: vec![crate::deploy::task::Container {
-                image: args.image.clone(),
-                ..rehearsal_container()
-            }],
+            ..TaskDefinition::default()
         },
         image: args.image.clone(),
         actor: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
@@ -879,27 +871,4 @@ async fn rehearse(args: &RehearseArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
         learnt,
     };
     ctx.emit(&report, style)
-}
-
-/// The container a rehearsal runs (only its image matters: the engine runs the image's own configuration).
-fn rehearsal_container() -> crate::deploy::task::Container {
-    crate::deploy::task::Container {
-        name: crate::deploy::task::CONTAINER.into(),
-        image: String::new(),
-        essential: true,
-        memory: None,
-        port_mappings: Vec::new(),
-        environment: Vec::new(),
-        secrets: Vec::new(),
-        log_configuration: None,
-        health_check: crate::deploy::task::HealthCheck {
-            command: Vec::new(),
-            interval: 0,
-            timeout: 0,
-            retries: 0,
-            start_period: 0,
-        },
-        stop_timeout: 40,
-        readonly_root_filesystem: true,
-    }
 }

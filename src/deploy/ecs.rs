@@ -144,22 +144,13 @@ impl Ecs {
                             .map(|o| o.clone().into_iter().collect())
                             .unwrap_or_default(),
                     }),
-                    health_check: c.health_check().map_or(
-                        Check {
-                            command: Vec::new(),
-                            interval: 0,
-                            timeout: 0,
-                            retries: 0,
-                            start_period: 0,
-                        },
-                        |h| Check {
-                            command: h.command().to_vec(),
-                            interval: h.interval().unwrap_or_default(),
-                            timeout: h.timeout().unwrap_or_default(),
-                            retries: h.retries().unwrap_or_default(),
-                            start_period: h.start_period().unwrap_or_default(),
-                        },
-                    ),
+                    health_check: c.health_check().map_or_else(Check::default, |h| Check {
+                        command: h.command().to_vec(),
+                        interval: h.interval().unwrap_or_default(),
+                        timeout: h.timeout().unwrap_or_default(),
+                        retries: h.retries().unwrap_or_default(),
+                        start_period: h.start_period().unwrap_or_default(),
+                    }),
                     stop_timeout: c.stop_timeout().unwrap_or_default(),
                     readonly_root_filesystem: c.readonly_root_filesystem().unwrap_or(false),
                 }

@@ -340,11 +340,9 @@ impl Platform for Rehearsal {
         })
     }
 
-    async fn register(&self, definition: &TaskDefinition) -> Result<String, PlatformError> {
-        Ok(definition
-            .container_definitions
-            .first()
-            .map_or_else(|| self.candidate_image.clone(), |c| c.image.clone()))
+    /// Nothing to register: the revision is the candidate image.
+    async fn register(&self, _definition: &TaskDefinition) -> Result<String, PlatformError> {
+        Ok(self.candidate_image.clone())
     }
 
     async fn update(&self, revision: &str) -> Result<String, PlatformError> {

@@ -991,28 +991,27 @@ async fn inside_the_scratch_image_host_names_resolve_through_dns() {
     .unwrap();
     let port = shop.addr.port();
 
+    let healthcheck = |host: &str| {
+        let url = format!("http://{host}:{port}/api/health");
+        let (engine, tag, resolv) = (&engine, &tag, &resolv);
+        async move {
+            run_to_end(
+                engine,
+                tag,
+                Vec::new(),
+                &[(resolv, "/etc/resolv.conf")],
+                &["healthcheck", &url],
+            )
+            .await
+        }
+    };
+
     // The name only the DNS server knows: the statically linked resolver asks it, and the shop answers.
-    let url = format!("http://shop.vivr.test:{port}/api/health");
-    let (code, output) = run_to_end(
-        &engine,
-        &tag,
-        Vec::new(),
-        &[(&resolv, "/etc/resolv.conf")],
-        &["healthcheck", &url],
-    )
-    .await;
+    let (code, output) = healthcheck("shop.vivr.test").await;
     assert_eq!(code, 0, "{output}");
 
     // A name nobody knows: a failure that names it, not a crash.
-    let url = format!("http://nowhere.vivr.test:{port}/api/health");
-    let (code, output) = run_to_end(
-        &engine,
-        &tag,
-        Vec::new(),
-        &[(&resolv, "/etc/resolv.conf")],
-        &["healthcheck", &url],
-    )
-    .await;
+    let (code, output) = healthcheck("nowhere.vivr.test").await;
     assert_ne!(code, 0, "{output}");
     assert!(
         output.contains("nowhere.vivr.test") && !output.contains("panicked"),
