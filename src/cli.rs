@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    admin, backup, build, completions, deploy, env, healthcheck, migrate, secrets, serve,
+    admin, audit, backup, build, completions, deploy, env, healthcheck, migrate, secrets, serve,
 };
 
 #[derive(Debug, Parser)]
@@ -91,6 +91,10 @@ pub enum Command {
     /// Roll an ECS service back to its last known good (or --to a revision), and verify it.
     /// Exit 0 rolled back, 2 refused, 3 AWS unreachable, 4 the rollback failed or could not be confirmed.
     Rollback(deploy::RollbackArgs),
+    /// Score the repository's production readiness (0–100 and a level) from the checks in checks/*.yaml, with
+    /// waivers, thresholds and a baseline for CI; `vivr audit checks validate` checks check files.
+    /// Exit 0 the policy holds, 1 it does not, 2 usage or an invalid check file, 3 the audit could not run.
+    Audit(audit::Args),
     /// Manage shop accounts (create the first administrator).
     #[command(subcommand)]
     Admin(admin::Command),

@@ -19,7 +19,7 @@ pub enum Outcome {
     /// 6: `vivr migrate`: another migrator held the lock past the timeout.
     LockTimeout,
     /// 3: `vivr build`: no Docker engine answers, or the registry refused the push; `vivr deploy`: AWS does not
-    /// answer.
+    /// answer; `vivr audit`: the audit could not run (an unreadable repository, a probe that got no answer).
     Unreachable,
     /// 4: `vivr deploy` / `vivr rollback`: the deploy failed and the rollback failed or could not be confirmed.
     RollbackFailed,
@@ -64,6 +64,12 @@ impl Outcome {
     /// The exit code of an error a command returned: the typed refusals CI branches on get their own code,
     /// anything else is 2. The one place errors become exit codes.
     pub fn of_error(err: &anyhow::Error) -> Outcome {
+        if err
+            .downcast_ref::<crate::commands::audit::AuditRuntimeError>()
+            .is_some()
+        {
+            return Outcome::Unreachable;
+        }
         if err.downcast_ref::<crate::migrate::LockTimeout>().is_some() {
             return Outcome::LockTimeout;
         }

@@ -29,6 +29,16 @@ pub trait Report: Serialize {
     fn sarif(&self) -> Option<serde_json::Value> {
         None
     }
+
+    /// A markdown rendering (a pull-request comment), for reports that have one.
+    fn markdown(&self) -> Option<String> {
+        None
+    }
+
+    /// A JUnit XML rendering (CI test views), for reports that have one.
+    fn junit(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A table in the house style (comfy-table's condensed UTF-8 borders) with its header row.
@@ -47,6 +57,8 @@ pub enum Style {
     /// JSON on one line: the last line of an event stream (`vivr deploy --format json`).
     JsonLine,
     Sarif,
+    Markdown,
+    Junit,
 }
 
 impl From<crate::cli::Format> for Style {
@@ -173,6 +185,18 @@ impl Ctx {
                     .sarif()
                     .context("this command has no SARIF output; use --format text or json")?;
                 self.printer.line(&format!("{log:#}"))?;
+            }
+            Style::Markdown => {
+                let text = report
+                    .markdown()
+                    .context("this command has no markdown output; use --format text or json")?;
+                self.printer.write(&text)?;
+            }
+            Style::Junit => {
+                let text = report
+                    .junit()
+                    .context("this command has no JUnit output; use --format text or json")?;
+                self.printer.write(&text)?;
             }
         }
         Ok(report.outcome())

@@ -15,8 +15,32 @@ pub struct Result {
     pub properties: Value,
 }
 
+/// A rule as a code-scanning service shows it: an id, a one-line description, and optionally a longer help
+/// text, a link and properties (`security-severity`, tags).
+#[derive(Default)]
+pub struct Rule {
+    pub id: String,
+    pub text: String,
+    pub help: Option<String>,
+    pub help_uri: Option<String>,
+    pub properties: Option<Value>,
+}
+
 /// A log of one run of `tool`: `rules` are (id, one-line description) of the rules the results use.
 pub fn log(tool: &str, rules: &[(String, String)], results: &[Result]) -> Value {
+    let rules: Vec<Rule> = rules
+        .iter()
+        .map(|(id, text)| Rule {
+            id: id.clone(),
+            text: text.clone(),
+            ..Rule::default()
+        })
+        .collect();
+    log_with_rules(tool, &rules, results)
+}
+
+/// A log of one run of `tool`, with the rules' full metadata.
+pub fn log_with_rules(tool: &str, rules: &[Rule], results: &[Result]) -> Value {
     let results: Vec<Value> = results
         .iter()
         .map(|r| {
@@ -40,6 +64,24 @@ pub fn log(tool: &str, rules: &[(String, String)], results: &[Result]) -> Value 
             result
         })
         .collect();
+    let rules: Vec<Value> = rules
+        .iter()
+        .map(|rule| {
+            let mut value = json!({ "id": rule.id, "shortDescription": { "text": rule.text } });
+            if let Some(object) = value.as_object_mut() {
+                if let Some(help) = &rule.help {
+                    object.insert("help".into(), json!({ "text": help }));
+                }
+                if let Some(uri) = &rule.help_uri {
+                    object.insert("helpUri".into(), json!(uri));
+                }
+                if let Some(properties) = &rule.properties {
+                    object.insert("properties".into(), properties.clone());
+                }
+            }
+            value
+        })
+        .collect();
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -47,10 +89,7 @@ pub fn log(tool: &str, rules: &[(String, String)], results: &[Result]) -> Value 
             "tool": { "driver": {
                 "name": tool,
                 "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules
-                    .iter()
-                    .map(|(id, text)| json!({ "id": id, "shortDescription": { "text": text } }))
-                    .collect::<Vec<_>>(),
+                "rules": rules,
             }},
             "results": results,
         }]

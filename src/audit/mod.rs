@@ -1,4 +1,435 @@
-//! `vivr audit` (issue 15, in progress): a production-readiness score from checks defined as data. So far the
-//! scoring algorithm (`score`); the check files, their matchers and the command come next.
+//! `vivr audit`: a production-readiness score from checks defined as data (`checks/*.yaml`), evaluated by a few
+//! generic matchers against a repository, with waivers kept in the repository, a policy for CI (minimum score,
+//! level, coverage, severities that fail, a baseline to ratchet against) and reports for people and machines.
 
+pub mod analysis;
+pub mod check;
+pub mod render;
+pub mod repo;
+pub mod rule;
 pub mod score;
+pub mod waiver;
+pub mod workflow;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use check::{Catalogue, Category, Check, Remediation};
+use rule::{Eval, Evidence, Scope};
+use score::{Level, Outcome, Score, Severity, Status};
+use waiver::Waiver;
+
+/// The version of the JSON report's shape.
+pub const REPORT_SCHEMA: &str = "vivr-audit/1";
+
+/// One check's result, as reported.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub id: String,
+    pub title: String,
+    pub category: Category,
+    pub severity: Severity,
+    pub level: Level,
+    /// pass, partial, fail, skipped, unknown, waived, waiver_expired.
+    pub status: String,
+    /// The credit earned, for evaluated checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit: Option<f64>,
+    /// Why it was skipped or unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub evidence: Vec<ReportedEvidence>,
+    pub remediation: Remediation,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<Waiver>,
+}
+
+/// Evidence as it appears in a report (the same fields; kept separate so the report can be read back).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReportedEvidence {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl From<Evidence> for ReportedEvidence {
+    fn from(e: Evidence) -> Self {
+        ReportedEvidence {
+            file: e.file,
+            line: e.line,
+            message: e.message,
+        }
+    }
+}
+
+impl ReportedEvidence {
+    pub fn text(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(f), Some(l)) => format!("{f}:{l}: {}", self.message),
+            (Some(f), None) => format!("{f}: {}", self.message),
+            _ => self.message.clone(),
+        }
+    }
+}
+
+impl CheckResult {
+    /// The weight it loses from the score (0 for checks left out).
+    pub fn lost(&self) -> f64 {
+        self.credit
+            .map_or(0.0, |c| (1.0 - c) * self.severity.weight())
+    }
+
+    /// Evaluated and short of full credit (failed, partial, or its waiver expired).
+    pub fn failing(&self) -> bool {
+        self.credit.is_some_and(|c| c < 1.0)
+    }
+}
+
+/// What an audit found, and what the policy made of it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditReport {
+    pub schema: String,
+    pub repository: String,
+    #[serde(flatten)]
+    pub score: ScoreView,
+    /// Every check, in id order.
+    pub checks: Vec<CheckResult>,
+    pub policy: PolicyResult,
+}
+
+/// The score as reported (and read back from a baseline).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScoreView {
+    pub score: u32,
+    pub capped: bool,
+    pub level: Option<Level>,
+    pub coverage: f64,
+    pub evaluated: usize,
+    pub unknown: usize,
+    pub skipped: usize,
+    pub waived: usize,
+    pub algorithm: String,
+    pub strict: bool,
+}
+
+impl From<(Score, bool)> for ScoreView {
+    fn from((s, strict): (Score, bool)) -> Self {
+        ScoreView {
+            score: s.score,
+            capped: s.capped,
+            level: s.level,
+            coverage: s.coverage,
+            evaluated: s.evaluated,
+            unknown: s.unknown,
+            skipped: s.skipped,
+            waived: s.waived,
+            algorithm: s.algorithm.to_string(),
+            strict,
+        }
+    }
+}
+
+/// Which failed severities fail the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+    /// No severity fails the run by itself (thresholds still do).
+    None,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::High => Some(Severity::High),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::None => None,
+        }
+    }
+}
+
+/// The CI contract.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub min_score: Option<u32>,
+    pub min_level: Option<Level>,
+    pub min_coverage: Option<f64>,
+    pub fail_on: FailOn,
+    pub strict: bool,
+    pub baseline: Option<Baseline>,
+    pub max_drop: u32,
+}
+
+/// A previous report to ratchet against.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    pub file: String,
+    pub score: u32,
+    /// The checks failing then.
+    pub failing: std::collections::BTreeSet<String>,
+}
+
+impl Baseline {
+    /// Reads a report written by `vivr audit --format json`.
+    pub fn parse(file: &str, text: &str) -> anyhow::Result<Baseline> {
+        let report: AuditReport = serde_json::from_str(text)
+            .map_err(|e| anyhow::anyhow!("{file}: not a `vivr audit --format json` report: {e}"))?;
+        anyhow::ensure!(
+            report.schema == REPORT_SCHEMA,
+            "{file}: a report of schema {:?}; this vivr reads {REPORT_SCHEMA:?}",
+            report.schema
+        );
+        Ok(Baseline {
+            file: file.to_string(),
+            score: report.score.score,
+            failing: report
+                .checks
+                .iter()
+                .filter(|c| c.failing())
+                .map(|c| c.id.clone())
+                .collect(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PolicyResult {
+    pub passed: bool,
+    /// Why it failed, one sentence each.
+    pub violations: Vec<String>,
+    /// Failing checks that were already failing in the baseline (not held against this run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_failures: Vec<String>,
+    /// Waivers for checks that pass anyway (they can go).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unused_waivers: Vec<String>,
+}
+
+/// Evaluates one check against a scope.
+pub fn evaluate(check: &Check, scope: &Scope) -> Eval {
+    if let Some(applies) = &check.applies_when {
+        match applies.eval(scope) {
+            Eval::Credit { credit, .. } if credit >= 1.0 => {}
+            Eval::Credit { evidence, .. } => {
+                let why = evidence
+                    .first()
+                    .map(|e| e.text())
+                    .unwrap_or_else(|| "its applies_when is not met".into());
+                return Eval::Skipped(format!("does not apply: {why}"));
+            }
+            other => return other,
+        }
+    }
+    check.rule.eval(scope)
+}
+
+/// Runs the catalogue against a repository.
+pub fn audit(
+    catalogue: &Catalogue,
+    repo: &repo::Repo,
+    repository: &str,
+    waivers: &[Waiver],
+    today: NaiveDate,
+    policy: &Policy,
+) -> AuditReport {
+    let scope = Scope::new(repo);
+    let mut results = Vec::new();
+    let mut outcomes = Vec::new();
+    let mut unused_waivers = Vec::new();
+    for check in &catalogue.checks {
+        let spec = &check.spec;
+        let eval = evaluate(check, &scope);
+        let waiver = waivers.iter().find(|w| w.check == spec.id).cloned();
+        let (status, credit, reason, evidence) = match eval {
+            Eval::Credit { credit, evidence } => {
+                let failing = credit < 1.0;
+                let status = match (&waiver, failing) {
+                    (Some(w), true) if w.expired(today) => Status::WaiverExpired,
+                    (Some(_), true) => Status::Waived,
+                    (Some(w), false) => {
+                        unused_waivers.push(format!(
+                            "{}: waived until {} ({}), but it passes: remove the waiver",
+                            spec.id, w.expires, w.owner
+                        ));
+                        Status::Pass
+                    }
+                    (None, false) => Status::Pass,
+                    (None, true) if credit > 0.0 => Status::Partial { credit },
+                    (None, true) => Status::Fail,
+                };
+                (status, Some(credit), None, evidence)
+            }
+            Eval::Skipped(why) => (Status::Skipped, None, Some(why), Vec::new()),
+            Eval::Unknown(why) => (Status::Unknown, None, Some(why), Vec::new()),
+        };
+        outcomes.push(Outcome {
+            id: spec.id.clone(),
+            severity: spec.severity,
+            level: spec.level,
+            status,
+        });
+        let credit = match status {
+            Status::WaiverExpired => Some(0.0),
+            Status::Waived => None,
+            Status::Unknown if policy.strict => Some(0.0),
+            _ => credit,
+        };
+        let mut evidence: Vec<ReportedEvidence> = evidence.into_iter().map(Into::into).collect();
+        evidence.sort();
+        evidence.dedup();
+        results.push(CheckResult {
+            id: spec.id.clone(),
+            title: spec.title.clone(),
+            category: spec.category,
+            severity: spec.severity,
+            level: spec.level,
+            status: status_name(status).to_string(),
+            credit,
+            reason,
+            evidence,
+            remediation: spec.remediation.clone(),
+            references: spec.references.clone(),
+            waiver: waiver.filter(|_| matches!(status, Status::Waived | Status::WaiverExpired)),
+        });
+    }
+    let score = score::score(&outcomes, policy.strict);
+    let mut result = judge(&score, &results, policy);
+    result.unused_waivers = unused_waivers;
+    AuditReport {
+        schema: REPORT_SCHEMA.to_string(),
+        repository: repository.to_string(),
+        score: (score, policy.strict).into(),
+        checks: results,
+        policy: result,
+    }
+}
+
+pub fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "pass",
+        Status::Partial { .. } => "partial",
+        Status::Fail => "fail",
+        Status::Skipped => "skipped",
+        Status::Unknown => "unknown",
+        Status::Waived => "waived",
+        Status::WaiverExpired => "waiver_expired",
+    }
+}
+
+fn level_name(level: Option<Level>) -> &'static str {
+    match level {
+        Some(Level::Gold) => "Gold",
+        Some(Level::Silver) => "Silver",
+        Some(Level::Bronze) => "Bronze",
+        None => "no level",
+    }
+}
+
+pub fn level_title(level: Option<Level>) -> &'static str {
+    level_name(level)
+}
+
+/// Applies the policy to a score and its results.
+fn judge(score: &Score, results: &[CheckResult], policy: &Policy) -> PolicyResult {
+    let mut violations = Vec::new();
+    let mut known = Vec::new();
+    if let Some(min) = policy.min_score
+        && score.score < min
+    {
+        violations.push(format!(
+            "the score {} is below --min-score {min}",
+            score.score
+        ));
+    }
+    if let Some(min) = policy.min_level
+        && score.level.is_none_or(|l| l < min)
+    {
+        violations.push(format!(
+            "the level is {}, below --min-level {}",
+            level_name(score.level),
+            level_name(Some(min)).to_lowercase()
+        ));
+    }
+    if let Some(min) = policy.min_coverage
+        && score.coverage + 1e-9 < min
+    {
+        violations.push(format!(
+            "the coverage {:.0}% is below --min-coverage {:.0}%",
+            score.coverage * 100.0,
+            min * 100.0
+        ));
+    }
+    for r in results.iter().filter(|r| r.status == "waiver_expired") {
+        if let Some(w) = &r.waiver {
+            violations.push(format!(
+                "the waiver of {} expired on {} (owner {}): fix the check or renew the waiver in {}",
+                r.id,
+                w.expires,
+                w.owner,
+                waiver::PATH
+            ));
+        }
+    }
+    let threshold = policy.fail_on.threshold();
+    for r in results
+        .iter()
+        .filter(|r| r.failing() && r.status != "waiver_expired")
+    {
+        if let Some(baseline) = &policy.baseline
+            && baseline.failing.contains(&r.id)
+        {
+            known.push(r.id.clone());
+            continue;
+        }
+        let new = if policy.baseline.is_some() {
+            "new since the baseline: "
+        } else {
+            ""
+        };
+        if policy.baseline.is_some() || threshold.is_some_and(|t| r.severity >= t) {
+            violations.push(format!(
+                "{new}{} ({}) {}",
+                r.id,
+                severity_name(r.severity),
+                if r.status == "unknown" {
+                    "could not be evaluated (--strict)".to_string()
+                } else {
+                    format!("failed: {}", r.title)
+                }
+            ));
+        }
+    }
+    if let Some(baseline) = &policy.baseline
+        && score.score + policy.max_drop < baseline.score
+    {
+        violations.push(format!(
+            "the score dropped from {} to {} since {}, more than --max-drop {}",
+            baseline.score, score.score, baseline.file, policy.max_drop
+        ));
+    }
+    PolicyResult {
+        passed: violations.is_empty(),
+        violations,
+        known_failures: known,
+        unused_waivers: Vec::new(),
+    }
+}
+
+pub fn severity_name(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "critical",
+        Severity::High => "high",
+        Severity::Medium => "medium",
+        Severity::Low => "low",
+    }
+}

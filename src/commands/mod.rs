@@ -2,6 +2,7 @@
 //! (`output::Report`) to `Ctx::emit`, which prints it as text or JSON and gives the exit code.
 
 pub mod admin;
+pub mod audit;
 pub mod backup;
 pub mod build;
 pub mod completions;
