@@ -78,7 +78,7 @@ fn env_example_current(repo: &Repo) -> Eval {
         .zip(want.lines())
         .enumerate()
         .find(|(_, (a, b))| a != b)
-        .map(|(i, (a, _))| (i + 1, format!("line {:?} differs", a)))
+        .map(|(i, (a, b))| (i + 1, format!("{a:?} where the schema gives {b:?}")))
         .unwrap_or_else(|| {
             let n = have.lines().count().min(want.lines().count()) + 1;
             (n, "the length differs".to_string())
@@ -309,7 +309,7 @@ fn secrets_in_tree(repo: &Repo) -> Eval {
             .map(String::from),
     );
     let assignment = Regex::new(&format!(
-        r#"(?m)^\s*(?:export\s+)?({})\s*[=:]\s*("[^"\n]*"|'[^'\n]*'|[^\s#]+)"#,
+        r#"(?m)^[ \t]*(?:export[ \t]+)?({})[ \t]*[=:][ \t]*("[^"\n]*"|'[^'\n]*'|[^\s#]+)"#,
         names.join("|")
     ));
     let Ok(assignment) = assignment else {

@@ -11,10 +11,34 @@ use super::rule::{Matcher, RuleSpec};
 use super::score::{Level, Severity};
 
 /// The catalogue shipped with this build, file by file (a test keeps this list equal to `checks/*.yaml`).
-pub const EMBEDDED: &[(&str, &str)] = &[(
-    "checks/environment.yaml",
-    include_str!("../../checks/environment.yaml"),
-)];
+pub const EMBEDDED: &[(&str, &str)] = &[
+    ("checks/build.yaml", include_str!("../../checks/build.yaml")),
+    ("checks/ci-cd.yaml", include_str!("../../checks/ci-cd.yaml")),
+    (
+        "checks/containers.yaml",
+        include_str!("../../checks/containers.yaml"),
+    ),
+    (
+        "checks/deployment.yaml",
+        include_str!("../../checks/deployment.yaml"),
+    ),
+    (
+        "checks/environment.yaml",
+        include_str!("../../checks/environment.yaml"),
+    ),
+    (
+        "checks/migrations.yaml",
+        include_str!("../../checks/migrations.yaml"),
+    ),
+    (
+        "checks/operations.yaml",
+        include_str!("../../checks/operations.yaml"),
+    ),
+    (
+        "checks/secrets.yaml",
+        include_str!("../../checks/secrets.yaml"),
+    ),
+];
 
 /// The areas of the deployment-readiness audit, in the order reports list them when nothing is failing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

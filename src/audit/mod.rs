@@ -248,8 +248,11 @@ pub fn audit(
     let mut unused_waivers = Vec::new();
     for check in &catalogue.checks {
         let spec = &check.spec;
-        let eval = evaluate(check, &scope);
-        let waiver = waivers.iter().find(|w| w.check == spec.id).cloned();
+        let mut eval = evaluate(check, &scope);
+        let mut waiver = waivers.iter().find(|w| w.check == spec.id).cloned();
+        if let Some(w) = waiver.take_if(|w| !w.paths.is_empty() && !w.expired(today)) {
+            eval = waive_paths(eval, &w, &mut unused_waivers);
+        }
         let (status, credit, reason, evidence) = match eval {
             Eval::Credit { credit, evidence } => {
                 let failing = credit < 1.0;
@@ -311,6 +314,52 @@ pub fn audit(
         score: (score, policy.strict).into(),
         checks: results,
         policy: result,
+    }
+}
+
+/// Applies a waiver limited to some files: the findings in them no longer count; a check left with no finding
+/// passes, and says what was waived.
+fn waive_paths(eval: Eval, waiver: &Waiver, unused: &mut Vec<String>) -> Eval {
+    let Ok(globs) = repo::Globs::new(&waiver.paths) else {
+        return eval;
+    };
+    let Eval::Credit { credit, evidence } = eval else {
+        return eval;
+    };
+    if credit >= 1.0 {
+        unused.push(format!(
+            "{}: the waiver of findings in {} is not needed (the check passes): remove it",
+            waiver.check,
+            globs.describe()
+        ));
+        return Eval::Credit { credit, evidence };
+    }
+    let (waived, kept): (Vec<Evidence>, Vec<Evidence>) = evidence
+        .into_iter()
+        .partition(|e| e.file.as_deref().is_some_and(|f| globs.is_match(f)));
+    if waived.is_empty() {
+        unused.push(format!(
+            "{}: the waiver of findings in {} matches none of them",
+            waiver.check,
+            globs.describe()
+        ));
+    }
+    let note = Evidence::note(format!(
+        "{} finding(s) in {} waived until {} by {}: {}",
+        waived.len(),
+        globs.describe(),
+        waiver.expires,
+        waiver.owner,
+        waiver.reason
+    ));
+    if kept.is_empty() {
+        Eval::pass(vec![note])
+    } else {
+        let mut evidence = kept;
+        if !waived.is_empty() {
+            evidence.push(note);
+        }
+        Eval::Credit { credit, evidence }
     }
 }
 

@@ -366,16 +366,20 @@ impl ValueSpec {
 }
 
 fn format_of(file: &str) -> Option<DataFormat> {
-    let lower = file.to_ascii_lowercase();
-    if lower.ends_with(".json") {
-        Some(DataFormat::Json)
-    } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-        Some(DataFormat::Yaml)
-    } else if lower.ends_with(".toml") {
-        Some(DataFormat::Toml)
-    } else {
-        None
-    }
+    // A glob's extension may be a choice: `deploy/*.{yml,yaml}`.
+    let extension = file
+        .rsplit_once('.')
+        .map_or("", |(_, e)| e)
+        .to_ascii_lowercase();
+    let choices = extension.trim_start_matches('{').trim_end_matches('}');
+    let mut formats = choices.split(',').map(|e| match e {
+        "json" => Some(DataFormat::Json),
+        "yaml" | "yml" => Some(DataFormat::Yaml),
+        "toml" => Some(DataFormat::Toml),
+        _ => None,
+    });
+    let first = formats.next().flatten()?;
+    formats.all(|f| f == Some(first)).then_some(first)
 }
 
 /// `a.b[0]["c.d"]` → [a, b, 0, c.d].

@@ -19,6 +19,10 @@ pub struct Waiver {
     pub owner: String,
     /// The last day the waiver holds.
     pub expires: NaiveDate,
+    /// Waive only the findings in these files (globs): the rest of the check still counts. Without paths the
+    /// whole check is waived.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
 }
 
 impl Waiver {
@@ -60,6 +64,9 @@ pub fn parse(
         if !seen.insert(waiver.check.as_str()) {
             errors.push(error("check", "waived twice".into()));
         }
+        if let Err(e) = super::repo::Globs::new(&waiver.paths) {
+            errors.push(error("paths", format!("not a glob: {e}")));
+        }
         for (field, value) in [("reason", &waiver.reason), ("owner", &waiver.owner)] {
             if value.trim().is_empty() {
                 errors.push(error(field, "required, not empty".into()));
@@ -78,12 +85,7 @@ fn waiver_line(text: &str, check: &str, field: &str) -> usize {
     let keyed = text
         .replace("- check:", "- id:")
         .replace("  check:", "  id:");
-    let line = field_line(&keyed, check, field);
-    if field == "check" {
-        // field_line returns the entry's own line for its first key.
-        return line;
-    }
-    line
+    field_line(&keyed, check, field)
 }
 
 #[cfg(test)]
@@ -97,6 +99,7 @@ mod tests {
             reason: "r".into(),
             owner: "o".into(),
             expires: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            paths: Vec::new(),
         };
         assert!(!waiver.expired(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()));
         assert!(waiver.expired(NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()));

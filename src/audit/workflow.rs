@@ -26,6 +26,9 @@ pub enum WorkflowPredicate {
     ProtectedProduction,
     /// Every `npm run`/`pnpm`/`yarn` script and every `scripts/…` file a workflow calls exists.
     ScriptsExist,
+    /// No step or job that tests, lints, type-checks, audits, scans, builds or migrates is allowed to fail
+    /// (`continue-on-error: true`).
+    NoIgnoredFailures,
 }
 
 struct Workflow {
@@ -159,6 +162,10 @@ impl WorkflowPredicate {
                     ))
                 })
             }
+            WorkflowPredicate::NoIgnoredFailures => Eval::unless(
+                workflows.iter().flat_map(ignored_failures).collect(),
+                || Evidence::note(format!("{}: no quality step may fail silently", names())),
+            ),
             WorkflowPredicate::ScriptsExist => Eval::unless(
                 workflows
                     .iter()
@@ -433,4 +440,53 @@ fn missing_scripts(repo: &Repo, w: &Workflow) -> Vec<Evidence> {
         }
     }
     found
+}
+
+static QUALITY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)test|lint|clippy|tsc|type.?check|audit|scan|trivy|deny|build|migrat|jest|vitest|pytest")
+        .unwrap_or_else(|_| unreachable!())
+});
+
+fn continues_on_error(value: &Value) -> bool {
+    match value.get("continue-on-error") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.trim() == "true",
+        _ => false,
+    }
+}
+
+fn ignored_failures(w: &Workflow) -> Vec<Evidence> {
+    let mut found = Vec::new();
+    for (id, job) in w.jobs() {
+        let job_ignores = continues_on_error(job);
+        for step in steps(job) {
+            if !(job_ignores || continues_on_error(step)) {
+                continue;
+            }
+            let what: String = ["name", "run", "uses"]
+                .iter()
+                .filter_map(|k| step.get(*k).and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if let Some(m) = QUALITY.find(&what) {
+                let label = step
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| clip_line(&what), str::to_string);
+                found.push(Evidence::at(
+                    &w.file,
+                    w.line(&label).or_else(|| w.line("continue-on-error")),
+                    format!(
+                        "job {id}: the step {label:?} ({}) may fail without failing the run (continue-on-error)",
+                        m.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+    found
+}
+
+fn clip_line(text: &str) -> String {
+    text.lines().next().unwrap_or("").chars().take(60).collect()
 }

@@ -140,7 +140,8 @@ pub(crate) fn repo_name() -> String {
 }
 
 const SECRETS: [(&str, &str); 4] = [
-    ("STRIPE_SECRET_KEY", "sk_live_51BuildSecretQzXv8RtKp"),
+    // A made-up key in the live format, so the redaction is tested on what production holds.
+    ("STRIPE_SECRET_KEY", "sk_live_51BuildSecretQzXv8RtKp"), // audit:allow-secret
     (
         "VIVR_SESSION_SECRET",
         "Build-Session-Secret-Tq7Wz3Xn9Lp2Vr6Ks8",

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use crate::common::process::vivr_output_env;
 
-const STRIPE_SECRET: &str = "sk_live_51QzXv8RtKp3LmN7Yw";
+// Made up, in the live format: what the redaction must hide in production.
+const STRIPE_SECRET: &str = "sk_live_51QzXv8RtKp3LmN7Yw"; // audit:allow-secret
 const SESSION_SECRET: &str = "Tq7Wz3Xn9Lp2Vr6Ks8Md4Hy1Bf5Gc0Je";
 const WEBHOOK_SECRET: &str = "whsec_Pq9Rs8Tu7Vw6Xy5Z";
 const DB_PASSWORD: &str = "Kx4Jm8Pq2Wn6";
