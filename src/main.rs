@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             Command::Build(args) => commands::build::run(args, &ctx).await,
             Command::Deploy(args) => commands::deploy::run(args, &ctx).await,
             Command::Rollback(args) => commands::deploy::rollback(args, &ctx).await,
-            Command::Audit(args) => commands::audit::run(&ctx, args),
+            Command::Audit(args) => commands::audit::run(&ctx, args).await,
             Command::Admin(cmd) => commands::admin::run(cmd, &ctx).await,
             Command::Completions(args) => commands::completions::run(args, &ctx),
         }

@@ -26,6 +26,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "checks/environment.yaml",
         include_str!("../../checks/environment.yaml"),
     ),
+    ("checks/http.yaml", include_str!("../../checks/http.yaml")),
     (
         "checks/migrations.yaml",
         include_str!("../../checks/migrations.yaml"),
@@ -114,6 +115,9 @@ pub struct Remediation {
 pub struct Example {
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// For checks on `--http`: the response the site gives (status, headers, body), graded as if fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<super::http::HttpFixture>,
     /// What the fixture shows, for the reader.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

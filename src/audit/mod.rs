@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod check;
+pub mod http;
 pub mod render;
 pub mod repo;
 pub mod rule;
@@ -99,6 +100,9 @@ pub struct AuditReport {
     pub score: ScoreView,
     /// Every check, in id order.
     pub checks: Vec<CheckResult>,
+    /// The Observatory-equivalent grading of `--http URL`, when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<http::Observatory>,
     pub policy: PolicyResult,
 }
 
@@ -241,8 +245,9 @@ pub fn audit(
     waivers: &[Waiver],
     today: NaiveDate,
     policy: &Policy,
+    observatory: Option<http::Observatory>,
 ) -> AuditReport {
-    let scope = Scope::new(repo);
+    let scope = Scope::new(repo).with_http(observatory.as_ref());
     let mut results = Vec::new();
     let mut outcomes = Vec::new();
     let mut unused_waivers = Vec::new();
@@ -313,6 +318,7 @@ pub fn audit(
         repository: repository.to_string(),
         score: (score, policy.strict).into(),
         checks: results,
+        http: observatory.clone(),
         policy: result,
     }
 }

@@ -11,6 +11,9 @@ use super::{AuditReport, CheckResult, level_title, severity_name};
 use crate::exit::Outcome;
 use crate::output::{Report, table};
 
+/// The width of text tables when stdout is not a terminal (a terminal's own width is used otherwise).
+const TEXT_WIDTH: u16 = 120;
+
 /// How many evidence lines a table cell shows before "(+N more)".
 const EVIDENCE_SHOWN: usize = 3;
 
@@ -96,6 +99,18 @@ impl AuditReport {
             },
             self.coverage_line()
         );
+        if let Some(o) = &self.http {
+            md += &format!(
+                "HTTP Observatory-equivalent for {}: **{} · {}**{}\n\n",
+                o.url,
+                o.score,
+                o.grade,
+                o.withholding()
+                    .iter()
+                    .map(|t| format!(" · `{}` {:+}", t.result, t.modifier))
+                    .collect::<String>()
+            );
+        }
         md += if self.policy.passed {
             "**Policy: passed** ✅\n\n"
         } else {
@@ -221,6 +236,50 @@ impl AuditReport {
     }
 }
 
+/// The Observatory-equivalent grading: score, grade, what withholds A+, each test.
+fn observatory_text(o: &super::http::Observatory) -> String {
+    let mut text = format!(
+        "\nHTTP — {}: {} · {} (MDN HTTP Observatory's tests, modifiers and grades)\n",
+        o.url, o.score, o.grade
+    );
+    let withholding = o.withholding();
+    if o.grade != "A+" || !withholding.is_empty() {
+        for t in &withholding {
+            text += &format!(
+                "  withheld by {}: {} ({:+})\n",
+                t.test, t.result, t.modifier
+            );
+        }
+    }
+    for n in &o.not_evaluated {
+        text += &format!("  not evaluated: {n}\n");
+    }
+    let mut t = table(["test", "result", "modifier", "seen"]);
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        t.set_width(TEXT_WIDTH);
+    }
+    for r in &o.tests {
+        t.add_row([
+            r.test.clone(),
+            r.result.clone(),
+            format!("{:+}", r.modifier),
+            r.data.clone().unwrap_or_default(),
+        ]);
+    }
+    text += &format!("{t}\n");
+    for c in &o.caching {
+        text += &format!(
+            "  cache, {}: {} → {} ({})\n",
+            c.what,
+            c.url,
+            c.cache_control.as_deref().unwrap_or("no Cache-Control"),
+            c.why
+        );
+    }
+    text
+}
+
 /// Text safe in a markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
@@ -260,6 +319,9 @@ impl Report for AuditReport {
             },
             self.coverage_line()
         );
+        if let Some(o) = &self.http {
+            text += &observatory_text(o);
+        }
         for (category, lost, checks) in self.by_category() {
             let failing = checks.iter().filter(|c| c.failing()).count();
             text += &format!(
@@ -272,6 +334,10 @@ impl Report for AuditReport {
                 }
             );
             let mut t = table(["status", "severity", "check", "what was seen"]);
+            t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+            if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                t.set_width(TEXT_WIDTH);
+            }
             for c in checks {
                 let seen = match (&c.waiver, &c.reason) {
                     (Some(w), _) => {

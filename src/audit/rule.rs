@@ -83,6 +83,20 @@ pub struct DockerfileSpec {
     pub files: Option<OneOrMany>,
 }
 
+/// `{test}`, `{grade}` or `{cache}`: what `--http URL` saw. A test passes when its Observatory modifier is not
+/// negative; a grade when the Observatory-equivalent grade reaches it; a cache probe (page, static asset, API)
+/// when its Cache-Control suits it. Without --http the rule is skipped.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<String>,
+}
+
 /// A rule as written: exactly one of these keys.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -107,6 +121,8 @@ pub struct RuleSpec {
     pub workflow: Option<WorkflowPredicate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis: Option<Analysis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all: Option<Vec<RuleSpec>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,11 +157,24 @@ pub enum Matcher {
     },
     Workflow(WorkflowPredicate),
     Analysis(Analysis),
+    Http(HttpMatcher),
     All(Vec<Matcher>),
     Any(Vec<Matcher>),
     Not(Box<Matcher>),
     Tiers(Vec<Matcher>),
 }
+
+#[derive(Debug, Clone)]
+pub enum HttpMatcher {
+    Test(&'static str),
+    Grade(&'static str),
+    Cache(&'static str),
+}
+
+/// The grades, best first.
+const GRADES: [&str; 13] = [
+    "A+", "A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D+", "D", "D-", "F",
+];
 
 #[derive(Debug, Clone)]
 pub struct ValueMatcher {
@@ -208,6 +237,7 @@ impl RuleSpec {
         add(self.dockerfile.is_some(), "dockerfile");
         add(self.workflow.is_some(), "workflow");
         add(self.analysis.is_some(), "analysis");
+        add(self.http.is_some(), "http");
         add(self.all.is_some(), "all");
         add(self.any.is_some(), "any");
         add(self.not.is_some(), "not");
@@ -225,7 +255,7 @@ impl RuleSpec {
                 path,
                 if keys.is_empty() {
                     "a rule needs one matcher (exists, absent, matches, no_match, value, dockerfile, workflow, \
-                     analysis, all, any, not, tiers)"
+                     analysis, http, all, any, not, tiers)"
                         .to_string()
                 } else {
                     format!("a rule has exactly one matcher; found {}", keys.join(", "))
@@ -298,6 +328,7 @@ impl RuleSpec {
             RuleSpec {
                 analysis: Some(a), ..
             } => Matcher::Analysis(*a),
+            RuleSpec { http: Some(h), .. } => Matcher::Http(h.compile(&here)?),
             RuleSpec { all: Some(r), .. } => Matcher::All(list(r)?),
             RuleSpec { any: Some(r), .. } => Matcher::Any(list(r)?),
             RuleSpec { tiers: Some(r), .. } => {
@@ -309,6 +340,116 @@ impl RuleSpec {
             RuleSpec { not: Some(r), .. } => Matcher::Not(Box::new(r.compile(&here)?)),
             _ => return Err(error(key, path, "unsupported matcher")),
         })
+    }
+}
+
+impl HttpSpec {
+    fn compile(&self, here: &str) -> Result<HttpMatcher, CompileError> {
+        match (&self.test, &self.grade, &self.cache) {
+            (Some(test), None, None) => super::http::TESTS
+                .iter()
+                .find(|t| **t == test)
+                .map(|t| HttpMatcher::Test(t))
+                .ok_or_else(|| {
+                    error(
+                        "test",
+                        here,
+                        format!(
+                            "{test:?} is not an Observatory test ({})",
+                            super::http::TESTS.join(", ")
+                        ),
+                    )
+                }),
+            (None, Some(grade), None) => GRADES
+                .iter()
+                .find(|g| **g == grade)
+                .map(|g| HttpMatcher::Grade(g))
+                .ok_or_else(|| error("grade", here, format!("{grade:?} is not a grade (A+ … F)"))),
+            (None, None, Some(cache)) => ["page", "static asset", "API"]
+                .into_iter()
+                .find(|c| c == cache)
+                .map(HttpMatcher::Cache)
+                .ok_or_else(|| error("cache", here, "one of: page, static asset, API")),
+            _ => Err(error("http", here, "exactly one of test, grade, cache")),
+        }
+    }
+}
+
+impl HttpMatcher {
+    fn eval(&self, observatory: Option<&super::http::Observatory>) -> Eval {
+        let Some(o) = observatory else {
+            return Eval::Skipped("needs --http URL (a running site)".into());
+        };
+        match self {
+            HttpMatcher::Test(name) => {
+                let Some(t) = o.test(name) else {
+                    let why = o
+                        .not_evaluated
+                        .iter()
+                        .find(|n| n.starts_with(name))
+                        .cloned()
+                        .unwrap_or_else(|| format!("{name} was not evaluated"));
+                    return Eval::Unknown(why);
+                };
+                let evidence = vec![Evidence::at(
+                    &o.url,
+                    None,
+                    format!(
+                        "{} ({:+}){}",
+                        t.result,
+                        t.modifier,
+                        t.data
+                            .as_deref()
+                            .map(|d| format!(": {}", clip(d)))
+                            .unwrap_or_default()
+                    ),
+                )];
+                if t.modifier >= 0 {
+                    Eval::pass(evidence)
+                } else {
+                    Eval::fail(evidence)
+                }
+            }
+            HttpMatcher::Grade(min) => {
+                let rank = |g: &str| GRADES.iter().position(|x| *x == g).unwrap_or(GRADES.len());
+                let mut evidence = vec![Evidence::at(
+                    &o.url,
+                    None,
+                    format!("Observatory-equivalent {} · {}", o.score, o.grade),
+                )];
+                if rank(&o.grade) <= rank(min) {
+                    Eval::pass(evidence)
+                } else {
+                    evidence.extend(o.withholding().iter().map(|t| {
+                        Evidence::at(
+                            &o.url,
+                            None,
+                            format!("{}: {} ({:+})", t.test, t.result, t.modifier),
+                        )
+                    }));
+                    Eval::fail(evidence)
+                }
+            }
+            HttpMatcher::Cache(what) => {
+                let Some(seen) = o.caching.iter().find(|c| c.what == *what) else {
+                    return Eval::Skipped(format!("the probe found no {what} to fetch"));
+                };
+                let evidence = vec![Evidence::at(
+                    &seen.url,
+                    None,
+                    format!(
+                        "Cache-Control: {} — {}",
+                        seen.cache_control.as_deref().unwrap_or("(none)"),
+                        seen.why
+                    ),
+                )];
+                if seen.ok {
+                    Eval::pass(evidence)
+                } else {
+                    Eval::fail(evidence)
+                }
+            }
+        }
     }
 }
 
@@ -504,6 +645,8 @@ impl Eval {
 /// What rules are evaluated against: the repository, and the analyses already run (each runs once per audit).
 pub struct Scope<'a> {
     pub repo: &'a Repo,
+    /// What `--http` saw, when it was asked.
+    pub http: Option<&'a super::http::Observatory>,
     analyses: RefCell<HashMap<Analysis, Rc<Eval>>>,
 }
 
@@ -511,8 +654,14 @@ impl<'a> Scope<'a> {
     pub fn new(repo: &'a Repo) -> Scope<'a> {
         Scope {
             repo,
+            http: None,
             analyses: RefCell::new(HashMap::new()),
         }
+    }
+
+    pub fn with_http(mut self, http: Option<&'a super::http::Observatory>) -> Scope<'a> {
+        self.http = http;
+        self
     }
 
     fn analysis(&self, analysis: Analysis) -> Rc<Eval> {
@@ -559,12 +708,17 @@ impl Matcher {
                 Eval::fail(vec![Evidence::note(if searched == 0 {
                     format!("no file matches {}", globs.describe())
                 } else {
-                    format!("/{}/ is not found in {}", re.as_str(), globs.describe())
+                    format!(
+                        "not found in the {searched} file(s) matching {} (`--explain` shows the pattern)",
+                        globs.describe()
+                    )
                 })])
             }
             Matcher::NoMatch(globs, re) => {
                 let mut found = Vec::new();
+                let mut searched = 0;
                 for file in repo.matching(globs) {
+                    searched += 1;
                     if let Some(text) = repo.text(file) {
                         for m in re.find_iter(&text) {
                             found.push(Evidence::at(
@@ -576,7 +730,10 @@ impl Matcher {
                     }
                 }
                 Eval::unless(found, || {
-                    Evidence::note(format!("/{}/ is not in {}", re.as_str(), globs.describe()))
+                    Evidence::note(format!(
+                        "not found in the {searched} file(s) matching {}",
+                        globs.describe()
+                    ))
                 })
             }
             Matcher::Value(v) => v.eval(repo),
@@ -617,6 +774,7 @@ impl Matcher {
             }
             Matcher::Workflow(predicate) => predicate.eval(repo),
             Matcher::Analysis(analysis) => (*scope.analysis(*analysis)).clone(),
+            Matcher::Http(http) => http.eval(scope.http),
             Matcher::All(rules) => {
                 let mut failed = Vec::new();
                 let mut evidence = Vec::new();

@@ -98,6 +98,10 @@ pub struct RunArgs {
         requires = "baseline"
     )]
     pub max_drop: u32,
+    /// Also grade a running site (headers, cookies, redirects, cache headers) as MDN's HTTP Observatory does;
+    /// an http:// URL is read as an origin behind a TLS terminator.
+    #[arg(long, value_name = "URL")]
+    pub http: Option<String>,
     /// Explain one check: what it asks, why, how to fix it, and what it sees here.
     #[arg(long, value_name = "ID")]
     pub explain: Option<String>,
@@ -128,11 +132,11 @@ pub struct ListArgs {
 #[error("{0}")]
 pub struct AuditRuntimeError(pub String);
 
-pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<Outcome> {
+pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         Some(Command::Checks(ChecksCommand::Validate(v))) => validate(ctx, &v),
         Some(Command::Checks(ChecksCommand::List(l))) => list(ctx, &l),
-        None => audit_repo(ctx, args.run),
+        None => audit_repo(ctx, args.run).await,
     }
 }
 
@@ -143,7 +147,7 @@ fn catalogue(dir: Option<&Path>) -> anyhow::Result<Catalogue> {
     }
 }
 
-fn audit_repo(ctx: &Ctx, args: RunArgs) -> anyhow::Result<Outcome> {
+async fn audit_repo(ctx: &Ctx, args: RunArgs) -> anyhow::Result<Outcome> {
     let catalogue = catalogue(args.checks.as_deref())?;
     let repo = Repo::open(&args.path).map_err(|e| AuditRuntimeError(format!("{e:#}")))?;
     let waivers_path = args.path.join(waiver::PATH);
@@ -175,6 +179,16 @@ fn audit_repo(ctx: &Ctx, args: RunArgs) -> anyhow::Result<Outcome> {
         baseline,
         max_drop: args.max_drop,
     };
+    let observatory = match &args.http {
+        None => None,
+        Some(url) => {
+            tracing::info!(url = %url, "probing the site");
+            let observed = crate::audit::http::fetch::observe(url)
+                .await
+                .map_err(|e| AuditRuntimeError(e.to_string()))?;
+            Some(crate::audit::http::grade(&observed))
+        }
+    };
     let today = chrono::Utc::now().date_naive();
     let started = std::time::Instant::now();
     let report = audit::audit(
@@ -184,6 +198,7 @@ fn audit_repo(ctx: &Ctx, args: RunArgs) -> anyhow::Result<Outcome> {
         &waivers,
         today,
         &policy,
+        observatory,
     );
     tracing::debug!(
         files = repo.files().len(),
@@ -401,7 +416,8 @@ pub fn run_examples(check: &Check) -> anyhow::Result<(usize, Vec<CheckFileError>
                 continue;
             }
             let repo = Repo::open(dir.path())?;
-            let eval = audit::evaluate(check, &Scope::new(&repo));
+            let graded = example.http.as_ref().map(crate::audit::http::grade_fixture);
+            let eval = audit::evaluate(check, &Scope::new(&repo).with_http(graded.as_ref()));
             let outcome = match &eval {
                 Eval::Credit { credit, .. } if *credit >= 1.0 => "pass",
                 Eval::Credit { .. } => "fail",
