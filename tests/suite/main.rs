@@ -10,6 +10,7 @@
 
 mod common;
 
+mod audit_cli;
 mod backup_cli;
 mod browser;
 mod build_cli;

@@ -1,0 +1,5 @@
+import { prisma } from '@/lib/prisma';
+
+export async function GET() {
+  return Response.json(await prisma.product.findMany());
+}
