@@ -118,6 +118,9 @@ pub struct Example {
     /// For checks on `--http`: the response the site gives (status, headers, body), graded as if fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<super::http::HttpFixture>,
+    /// For checks on `--backup-store`: the backups in the store, by age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backups: Option<Vec<super::backups::BackupFixture>>,
     /// What the fixture shows, for the reader.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

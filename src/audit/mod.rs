@@ -3,6 +3,7 @@
 //! level, coverage, severities that fail, a baseline to ratchet against) and reports for people and machines.
 
 pub mod analysis;
+pub mod backups;
 pub mod check;
 pub mod http;
 pub mod render;
@@ -245,9 +246,9 @@ pub fn audit(
     waivers: &[Waiver],
     today: NaiveDate,
     policy: &Policy,
-    observatory: Option<http::Observatory>,
+    probes: &rule::Probes,
 ) -> AuditReport {
-    let scope = Scope::new(repo).with_http(observatory.as_ref());
+    let scope = Scope::new(repo).with_probes(probes);
     let mut results = Vec::new();
     let mut outcomes = Vec::new();
     let mut unused_waivers = Vec::new();
@@ -318,7 +319,7 @@ pub fn audit(
         repository: repository.to_string(),
         score: (score, policy.strict).into(),
         checks: results,
-        http: observatory.clone(),
+        http: probes.http.clone(),
         policy: result,
     }
 }

@@ -123,6 +123,9 @@ pub struct RuleSpec {
     pub analysis: Option<Analysis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpSpec>,
+    /// What `--backup-store` holds: `{verified_within_hours}` or `{restore_verified_within_days}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<super::backups::BackupSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all: Option<Vec<RuleSpec>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,6 +161,7 @@ pub enum Matcher {
     Workflow(WorkflowPredicate),
     Analysis(Analysis),
     Http(HttpMatcher),
+    Backup(super::backups::BackupMatcher),
     All(Vec<Matcher>),
     Any(Vec<Matcher>),
     Not(Box<Matcher>),
@@ -238,6 +242,7 @@ impl RuleSpec {
         add(self.workflow.is_some(), "workflow");
         add(self.analysis.is_some(), "analysis");
         add(self.http.is_some(), "http");
+        add(self.backup.is_some(), "backup");
         add(self.all.is_some(), "all");
         add(self.any.is_some(), "any");
         add(self.not.is_some(), "not");
@@ -255,7 +260,7 @@ impl RuleSpec {
                 path,
                 if keys.is_empty() {
                     "a rule needs one matcher (exists, absent, matches, no_match, value, dockerfile, workflow, \
-                     analysis, http, all, any, not, tiers)"
+                     analysis, http, backup, all, any, not, tiers)"
                         .to_string()
                 } else {
                     format!("a rule has exactly one matcher; found {}", keys.join(", "))
@@ -329,6 +334,9 @@ impl RuleSpec {
                 analysis: Some(a), ..
             } => Matcher::Analysis(*a),
             RuleSpec { http: Some(h), .. } => Matcher::Http(h.compile(&here)?),
+            RuleSpec {
+                backup: Some(b), ..
+            } => Matcher::Backup(b.compile().map_err(|m| error("backup", &here, m))?),
             RuleSpec { all: Some(r), .. } => Matcher::All(list(r)?),
             RuleSpec { any: Some(r), .. } => Matcher::Any(list(r)?),
             RuleSpec { tiers: Some(r), .. } => {
@@ -645,22 +653,34 @@ impl Eval {
 /// What rules are evaluated against: the repository, and the analyses already run (each runs once per audit).
 pub struct Scope<'a> {
     pub repo: &'a Repo,
-    /// What `--http` saw, when it was asked.
-    pub http: Option<&'a super::http::Observatory>,
+    /// What the probes asked for found (`--http`, `--backup-store`).
+    pub probes: &'a Probes,
     analyses: RefCell<HashMap<Analysis, Rc<Eval>>>,
 }
+
+/// What the network probes found, when they were asked for.
+#[derive(Debug, Default)]
+pub struct Probes {
+    pub http: Option<super::http::Observatory>,
+    pub backups: Option<super::backups::BackupFacts>,
+}
+
+static NO_PROBES: Probes = Probes {
+    http: None,
+    backups: None,
+};
 
 impl<'a> Scope<'a> {
     pub fn new(repo: &'a Repo) -> Scope<'a> {
         Scope {
             repo,
-            http: None,
+            probes: &NO_PROBES,
             analyses: RefCell::new(HashMap::new()),
         }
     }
 
-    pub fn with_http(mut self, http: Option<&'a super::http::Observatory>) -> Scope<'a> {
-        self.http = http;
+    pub fn with_probes(mut self, probes: &'a Probes) -> Scope<'a> {
+        self.probes = probes;
         self
     }
 
@@ -774,7 +794,8 @@ impl Matcher {
             }
             Matcher::Workflow(predicate) => predicate.eval(repo),
             Matcher::Analysis(analysis) => (*scope.analysis(*analysis)).clone(),
-            Matcher::Http(http) => http.eval(scope.http),
+            Matcher::Http(http) => http.eval(scope.probes.http.as_ref()),
+            Matcher::Backup(backup) => backup.eval(scope.probes.backups.as_ref()),
             Matcher::All(rules) => {
                 let mut failed = Vec::new();
                 let mut evidence = Vec::new();

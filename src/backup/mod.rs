@@ -104,8 +104,12 @@ pub struct Manifest {
     /// Taken by `vivr migrate deploy` before applying these migrations.
     #[serde(default)]
     pub before_migrations: Vec<String>,
+    /// The latest verification.
     #[serde(default)]
     pub verification: Option<Verification>,
+    /// Every verification, oldest first (the audit asks when a restore was last proven, whatever ran since).
+    #[serde(default)]
+    pub verifications: Vec<Verification>,
 }
 
 impl Manifest {
@@ -420,6 +424,7 @@ pub async fn create(
         pinned_until: options.pinned_until(started_at),
         before_migrations: Vec::new(),
         verification: None,
+        verifications: Vec::new(),
     };
     store.write_manifest(&manifest)?;
     Ok(manifest)
@@ -605,7 +610,7 @@ pub async fn verify(
         }
     }
     let ok = checks.iter().all(|(_, ok, _)| *ok);
-    manifest.verification = Some(Verification {
+    let verification = Verification {
         level,
         ok,
         at: Utc::now(),
@@ -615,7 +620,9 @@ pub async fn verify(
             .map(|c| format!("{}: {}", c.0, c.2))
             .collect::<Vec<_>>()
             .join("; "),
-    });
+    };
+    manifest.verifications.push(verification.clone());
+    manifest.verification = Some(verification);
     store.write_manifest(&manifest)?;
     Ok(VerifyReport {
         id: id.to_string(),

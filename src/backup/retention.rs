@@ -117,6 +117,7 @@ pub(super) mod tests {
             pinned_until: None,
             before_migrations: Vec::new(),
             verification: None,
+            verifications: Vec::new(),
         }
     }
 

@@ -144,6 +144,7 @@ pub async fn create(
         pinned_until: options.pinned_until(started_at),
         before_migrations: Vec::new(),
         verification: None,
+        verifications: Vec::new(),
     };
     store.write_manifest(&manifest)?;
     Ok(manifest)

@@ -102,6 +102,10 @@ pub struct RunArgs {
     /// an http:// URL is read as an origin behind a TLS terminator.
     #[arg(long, value_name = "URL")]
     pub http: Option<String>,
+    /// Also check the backup store (a folder or s3://bucket/prefix): the newest verified backup's age and when a
+    /// restore was last proven.
+    #[arg(long, value_name = "STORE")]
+    pub backup_store: Option<String>,
     /// Explain one check: what it asks, why, how to fix it, and what it sees here.
     #[arg(long, value_name = "ID")]
     pub explain: Option<String>,
@@ -179,16 +183,22 @@ async fn audit_repo(ctx: &Ctx, args: RunArgs) -> anyhow::Result<Outcome> {
         baseline,
         max_drop: args.max_drop,
     };
-    let observatory = match &args.http {
-        None => None,
-        Some(url) => {
-            tracing::info!(url = %url, "probing the site");
-            let observed = crate::audit::http::fetch::observe(url)
+    let mut probes = crate::audit::rule::Probes::default();
+    if let Some(url) = &args.http {
+        tracing::info!(url = %url, "probing the site");
+        let observed = crate::audit::http::fetch::observe(url)
+            .await
+            .map_err(|e| AuditRuntimeError(e.to_string()))?;
+        probes.http = Some(crate::audit::http::grade(&observed));
+    }
+    if let Some(store) = &args.backup_store {
+        tracing::info!(store = %store, "reading the backup store");
+        probes.backups = Some(
+            crate::audit::backups::gather(store)
                 .await
-                .map_err(|e| AuditRuntimeError(e.to_string()))?;
-            Some(crate::audit::http::grade(&observed))
-        }
-    };
+                .map_err(|e| AuditRuntimeError(format!("--backup-store {store}: {e:#}")))?,
+        );
+    }
     let today = chrono::Utc::now().date_naive();
     let started = std::time::Instant::now();
     let report = audit::audit(
@@ -198,7 +208,7 @@ async fn audit_repo(ctx: &Ctx, args: RunArgs) -> anyhow::Result<Outcome> {
         &waivers,
         today,
         &policy,
-        observatory,
+        &probes,
     );
     tracing::debug!(
         files = repo.files().len(),
@@ -416,8 +426,14 @@ pub fn run_examples(check: &Check) -> anyhow::Result<(usize, Vec<CheckFileError>
                 continue;
             }
             let repo = Repo::open(dir.path())?;
-            let graded = example.http.as_ref().map(crate::audit::http::grade_fixture);
-            let eval = audit::evaluate(check, &Scope::new(&repo).with_http(graded.as_ref()));
+            let probes = crate::audit::rule::Probes {
+                http: example.http.as_ref().map(crate::audit::http::grade_fixture),
+                backups: example
+                    .backups
+                    .as_deref()
+                    .map(crate::audit::backups::from_fixture),
+            };
+            let eval = audit::evaluate(check, &Scope::new(&repo).with_probes(&probes));
             let outcome = match &eval {
                 Eval::Credit { credit, .. } if *credit >= 1.0 => "pass",
                 Eval::Credit { .. } => "fail",

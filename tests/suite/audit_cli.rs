@@ -854,3 +854,81 @@ fn http_grades_the_shop_in_production_a_plus() {
     assert_eq!(status(&report, "http.cache-static"), "pass");
     assert_eq!(status(&report, "http.cache-pages"), "pass");
 }
+
+/// `--backup-store`: the age of the newest verified backup and the last proven restore, read from a real store
+/// that `vivr backup` wrote; a restore stays proven when a lighter verification runs after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn backup_store_probe_reads_verified_backups_and_the_last_restore() {
+    let Some(db) = common::TestDb::postgres().await else {
+        return;
+    };
+    db.migrate().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let repo = empty.path().to_str().unwrap();
+    let backup = |args: &[&str]| {
+        let mut all = vec!["backup"];
+        all.extend_from_slice(args);
+        let (status, stdout, stderr) = vivr_output(&all, None);
+        assert!(status.success(), "{args:?}: {stdout}{stderr}");
+    };
+    backup(&[
+        "create",
+        "--database-url",
+        &db.url,
+        "--store",
+        store,
+        "--verify",
+        "1",
+    ]);
+    let (code, report) = audit_json(&[repo, "--backup-store", store, "--fail-on", "none"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(status(&report, "backups.recent"), "pass", "{report:#}");
+    assert_eq!(status(&report, "backups.restore-tested"), "fail");
+    assert!(
+        check(&report, "backups.restore-tested")["evidence"]
+            .to_string()
+            .contains("was ever restored"),
+        "{report:#}"
+    );
+    let id = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .next()
+        .unwrap();
+    backup(&[
+        "verify",
+        &id,
+        "--level",
+        "3",
+        "--store",
+        store,
+        "--scratch-url",
+        &db.url,
+    ]);
+    backup(&["verify", &id, "--level", "1", "--store", store]);
+    let (_, report) = audit_json(&[repo, "--backup-store", store, "--fail-on", "none"]);
+    assert_eq!(
+        status(&report, "backups.restore-tested"),
+        "pass",
+        "{report:#}"
+    );
+    assert!(
+        check(&report, "backups.restore-tested")["evidence"]
+            .to_string()
+            .contains(&format!("backup {id} was restored and compared")),
+    );
+    // Without the flag the checks are skipped; a store that is not there is exit 3.
+    let (_, report) = audit_json(&[repo, "--fail-on", "none"]);
+    assert_eq!(status(&report, "backups.recent"), "skipped");
+    let (code, _, stderr) = vivr_output(
+        &["audit", repo, "--backup-store", "/nonexistent/store"],
+        None,
+    );
+    assert_eq!(code.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("--backup-store /nonexistent/store"),
+        "{stderr}"
+    );
+}
