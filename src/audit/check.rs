@@ -12,6 +12,7 @@ use super::score::{Level, Severity};
 
 /// The catalogue shipped with this build, file by file (a test keeps this list equal to `checks/*.yaml`).
 pub const EMBEDDED: &[(&str, &str)] = &[
+    ("checks/aws.yaml", include_str!("../../checks/aws.yaml")),
     ("checks/build.yaml", include_str!("../../checks/build.yaml")),
     ("checks/ci-cd.yaml", include_str!("../../checks/ci-cd.yaml")),
     (
@@ -121,6 +122,9 @@ pub struct Example {
     /// For checks on `--backup-store`: the backups in the store, by age.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backups: Option<Vec<super::backups::BackupFixture>>,
+    /// For checks on `--aws`: what ECS, CloudWatch and Secrets Manager say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<super::aws::AwsFacts>,
     /// What the fixture shows, for the reader.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

@@ -3,6 +3,7 @@
 //! level, coverage, severities that fail, a baseline to ratchet against) and reports for people and machines.
 
 pub mod analysis;
+pub mod aws;
 pub mod backups;
 pub mod check;
 pub mod http;

@@ -126,6 +126,9 @@ pub struct RuleSpec {
     /// What `--backup-store` holds: `{verified_within_hours}` or `{restore_verified_within_days}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<super::backups::BackupSpec>,
+    /// What `--aws ENV` found on the environment's service and secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<super::aws::AwsSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all: Option<Vec<RuleSpec>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,6 +165,7 @@ pub enum Matcher {
     Analysis(Analysis),
     Http(HttpMatcher),
     Backup(super::backups::BackupMatcher),
+    Aws(super::aws::AwsMatcher),
     All(Vec<Matcher>),
     Any(Vec<Matcher>),
     Not(Box<Matcher>),
@@ -243,6 +247,7 @@ impl RuleSpec {
         add(self.analysis.is_some(), "analysis");
         add(self.http.is_some(), "http");
         add(self.backup.is_some(), "backup");
+        add(self.aws.is_some(), "aws");
         add(self.all.is_some(), "all");
         add(self.any.is_some(), "any");
         add(self.not.is_some(), "not");
@@ -260,7 +265,7 @@ impl RuleSpec {
                 path,
                 if keys.is_empty() {
                     "a rule needs one matcher (exists, absent, matches, no_match, value, dockerfile, workflow, \
-                     analysis, http, backup, all, any, not, tiers)"
+                     analysis, http, backup, aws, all, any, not, tiers)"
                         .to_string()
                 } else {
                     format!("a rule has exactly one matcher; found {}", keys.join(", "))
@@ -337,6 +342,9 @@ impl RuleSpec {
             RuleSpec {
                 backup: Some(b), ..
             } => Matcher::Backup(b.compile().map_err(|m| error("backup", &here, m))?),
+            RuleSpec { aws: Some(a), .. } => {
+                Matcher::Aws(a.compile().map_err(|m| error("aws", &here, m))?)
+            }
             RuleSpec { all: Some(r), .. } => Matcher::All(list(r)?),
             RuleSpec { any: Some(r), .. } => Matcher::Any(list(r)?),
             RuleSpec { tiers: Some(r), .. } => {
@@ -653,7 +661,7 @@ impl Eval {
 /// What rules are evaluated against: the repository, and the analyses already run (each runs once per audit).
 pub struct Scope<'a> {
     pub repo: &'a Repo,
-    /// What the probes asked for found (`--http`, `--backup-store`).
+    /// What the probes asked for found (`--http`, `--backup-store`, `--aws`).
     pub probes: &'a Probes,
     analyses: RefCell<HashMap<Analysis, Rc<Eval>>>,
 }
@@ -663,11 +671,13 @@ pub struct Scope<'a> {
 pub struct Probes {
     pub http: Option<super::http::Observatory>,
     pub backups: Option<super::backups::BackupFacts>,
+    pub aws: Option<super::aws::AwsFacts>,
 }
 
 static NO_PROBES: Probes = Probes {
     http: None,
     backups: None,
+    aws: None,
 };
 
 impl<'a> Scope<'a> {
@@ -796,6 +806,7 @@ impl Matcher {
             Matcher::Analysis(analysis) => (*scope.analysis(*analysis)).clone(),
             Matcher::Http(http) => http.eval(scope.probes.http.as_ref()),
             Matcher::Backup(backup) => backup.eval(scope.probes.backups.as_ref()),
+            Matcher::Aws(aws) => aws.eval(scope.probes.aws.as_ref()),
             Matcher::All(rules) => {
                 let mut failed = Vec::new();
                 let mut evidence = Vec::new();

@@ -106,6 +106,11 @@ pub struct RunArgs {
     /// restore was last proven.
     #[arg(long, value_name = "STORE")]
     pub backup_store: Option<String>,
+    /// Also check the environment deploy/ENV.yaml describes, on AWS (AWS_ENDPOINT_URL honoured): the ECS
+    /// service's circuit breaker and deployment alarms, its last known good, and its secrets' posture. Only
+    /// Describe calls; no secret value is read.
+    #[arg(long, value_name = "ENV")]
+    pub aws: Option<String>,
     /// Explain one check: what it asks, why, how to fix it, and what it sees here.
     #[arg(long, value_name = "ID")]
     pub explain: Option<String>,
@@ -197,6 +202,21 @@ async fn audit_repo(ctx: &Ctx, args: RunArgs) -> anyhow::Result<Outcome> {
             crate::audit::backups::gather(store)
                 .await
                 .map_err(|e| AuditRuntimeError(format!("--backup-store {store}: {e:#}")))?,
+        );
+    }
+    if let Some(environment) = &args.aws {
+        tracing::info!(environment = %environment, "asking AWS");
+        probes.aws = Some(
+            crate::audit::aws::gather(&args.path, environment)
+                .await
+                .map_err(|e| match e {
+                    crate::audit::aws::GatherError::Config(why) => {
+                        anyhow::anyhow!("--aws {environment}: {why}")
+                    }
+                    crate::audit::aws::GatherError::Aws(why) => {
+                        AuditRuntimeError(format!("--aws {environment}: {why}")).into()
+                    }
+                })?,
         );
     }
     let today = chrono::Utc::now().date_naive();
@@ -432,6 +452,7 @@ pub fn run_examples(check: &Check) -> anyhow::Result<(usize, Vec<CheckFileError>
                     .backups
                     .as_deref()
                     .map(crate::audit::backups::from_fixture),
+                aws: example.aws.clone(),
             };
             let eval = audit::evaluate(check, &Scope::new(&repo).with_probes(&probes));
             let outcome = match &eval {

@@ -32,6 +32,15 @@ pub struct SafetyNets {
     pub desired_count: Option<i32>,
 }
 
+/// What [`Ecs::safety_nets`] found on the service.
+#[derive(Debug, Clone, Default)]
+pub struct LiveNets {
+    pub circuit_breaker: (bool, bool),
+    pub alarms_enabled: (bool, bool),
+    pub alarms: Vec<String>,
+    pub known_good: Option<KnownGood>,
+}
+
 pub struct Ecs {
     client: Client,
     cluster: String,
@@ -56,13 +65,14 @@ impl Ecs {
         &self.client
     }
 
-    /// The service as DescribeServices gives it (without tags).
+    /// The service as DescribeServices gives it, with its tags (the last known good).
     async fn described(&self) -> Result<aws_sdk_ecs::types::Service, PlatformError> {
         let answer = self
             .client
             .describe_services()
             .cluster(&self.cluster)
             .services(&self.service)
+            .include(ServiceField::Tags)
             .send()
             .await
             .map_err(error)?;
@@ -71,6 +81,21 @@ impl Ecs {
             .first()
             .cloned()
             .ok_or_else(|| self.missing())
+    }
+
+    /// The service's safety nets as ECS has them: the deployment circuit breaker (enable, rollback), the
+    /// deployment alarms (enable, rollback, names), and the last known good.
+    pub async fn safety_nets(&self) -> Result<LiveNets, PlatformError> {
+        let service = &self.described().await?;
+        let configuration = service.deployment_configuration();
+        let breaker = configuration.and_then(|c| c.deployment_circuit_breaker());
+        let alarms = configuration.and_then(|c| c.alarms());
+        Ok(LiveNets {
+            circuit_breaker: breaker.map_or((false, false), |b| (b.enable(), b.rollback())),
+            alarms_enabled: alarms.map_or((false, false), |a| (a.enable(), a.rollback())),
+            alarms: alarms.map(|a| a.alarm_names().to_vec()).unwrap_or_default(),
+            known_good: known_good(service.tags()),
+        })
     }
 
     async fn service_arn(&self) -> Result<String, PlatformError> {
@@ -296,16 +321,7 @@ fn container(c: &super::task::Container) -> Result<ContainerDefinition, Platform
 
 impl Platform for Ecs {
     async fn service(&self) -> Result<ServiceState, PlatformError> {
-        let answer = self
-            .client
-            .describe_services()
-            .cluster(&self.cluster)
-            .services(&self.service)
-            .include(ServiceField::Tags)
-            .send()
-            .await
-            .map_err(error)?;
-        let service = answer.services().first().ok_or_else(|| self.missing())?;
+        let service = &self.described().await?;
         if service.status() != Some("ACTIVE") {
             return Err(PlatformError::Refused(format!(
                 "the service {} is {}",

@@ -185,7 +185,7 @@ pub async fn alarms_ready(
 }
 
 /// The Secrets Manager secret an ECS `valueFrom` names (without its `:json-key:stage:version` suffix).
-fn secret_id(value_from: &str) -> Option<&str> {
+pub fn secret_id(value_from: &str) -> Option<&str> {
     if !value_from.starts_with("arn:aws:secretsmanager:") {
         return None;
     }

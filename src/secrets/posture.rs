@@ -6,7 +6,18 @@ use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,
@@ -24,6 +35,19 @@ pub struct Policy {
     pub require_cmk: bool,
     /// The tag that names the secret's owner.
     pub owner_tag: String,
+}
+
+/// `vivr secrets audit`'s defaults: rotated within 90 days, read within 90 days, the AWS-managed key allowed, the
+/// owner in the tag `owner`.
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_age_days: 90,
+            unused_days: 90,
+            require_cmk: false,
+            owner_tag: "owner".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -880,3 +880,143 @@ async fn prometheus_datapoints_of_a_scraped_shop_are_read_by_the_triggers() {
     let err = wrong.datapoints(&error_rate).await.unwrap_err();
     assert!(err.contains("Prometheus"), "{err}");
 }
+
+/// `vivr audit --aws staging` on moto: a service made by hand has none of the safety nets and no last known good,
+/// and its secret does not rotate; once a deploy's update has put the nets on and a known good is recorded, those
+/// checks pass; an alarm deleted from CloudWatch fails again. Only Describe calls: no secret value appears.
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_aws_reads_the_live_safety_nets_known_good_and_secret_posture() {
+    use crate::audit_cli::{check, status};
+    use vivr::deploy::platform::{KnownGood, Platform};
+    let Some(staging) = Staging::start().await else {
+        return;
+    };
+    let project = staging.project.path().to_str().unwrap();
+    let env = staging.moto.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let audit = |environment: &str| {
+        let args = [
+            "audit",
+            project,
+            "--aws",
+            environment,
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+        ];
+        let (status, out, err) = vivr_output_env(&args, None, &env);
+        assert!(!out.contains(DB_PASSWORD) && !err.contains(DB_PASSWORD));
+        (status.code().unwrap_or(-1), out, err)
+    };
+    let report = |out: &str| -> serde_json::Value {
+        serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    };
+
+    let (code, out, err) = audit("staging");
+    assert_eq!(code, 0, "{out}{err}");
+    let before = report(&out);
+    for id in [
+        "deployment.live-circuit-breaker",
+        "deployment.live-alarms",
+        "deployment.live-known-good",
+        "secrets.live-posture",
+    ] {
+        assert_eq!(status(&before, id), "fail", "{id}: {before:#}");
+    }
+    let evidence = |report: &serde_json::Value, id: &str| check(report, id)["evidence"].to_string();
+    assert!(evidence(&before, "deployment.live-circuit-breaker").contains("is off"));
+    assert!(
+        evidence(&before, "deployment.live-alarms")
+            .contains("names the alarm vivr-staging-5xx, but the service does not watch it"),
+        "{before:#}"
+    );
+    let secrets = evidence(&before, "secrets.live-posture");
+    assert!(
+        secrets.contains("vivr/staging") && secrets.contains("rotation_disabled (high)"),
+        "{secrets}"
+    );
+
+    // What a deploy's update puts on the service, and the known good a successful one records.
+    let ecs = vivr::deploy::ecs::Ecs::new(
+        &staging.sdk,
+        "vivr-staging",
+        "vivr",
+        vivr::deploy::ecs::SafetyNets {
+            circuit_breaker: true,
+            alarms: vec!["vivr-staging-5xx".into()],
+            health_check_grace_secs: None,
+            desired_count: None,
+        },
+    );
+    ecs.update("vivr:1").await.unwrap();
+    let revision = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/vivr:1");
+    assert!(
+        ecs.record_known_good(&KnownGood {
+            revision: revision.clone(),
+            image: "vivr@sha256:0000".into(),
+            at: "2026-12-01T09:00:00Z".into(),
+            by: "ops".into(),
+        })
+        .await
+        .unwrap()
+    );
+    let (_, out, _) = audit("staging");
+    let after = report(&out);
+    for id in [
+        "deployment.live-circuit-breaker",
+        "deployment.live-alarms",
+        "deployment.live-known-good",
+    ] {
+        assert_eq!(status(&after, id), "pass", "{id}: {after:#}");
+    }
+    assert!(evidence(&after, "deployment.live-known-good").contains(&revision));
+    assert_eq!(status(&after, "secrets.live-posture"), "fail");
+
+    // An alarm that no longer exists can never fire.
+    aws_sdk_cloudwatch::Client::new(&staging.sdk)
+        .delete_alarms()
+        .alarm_names("vivr-staging-5xx")
+        .send()
+        .await
+        .unwrap();
+    let (_, out, _) = audit("staging");
+    let deleted = report(&out);
+    assert_eq!(status(&deleted, "deployment.live-alarms"), "fail");
+    assert!(
+        evidence(&deleted, "deployment.live-alarms")
+            .contains("vivr-staging-5xx does not exist in CloudWatch"),
+        "{deleted:#}"
+    );
+
+    // Without --aws the checks are skipped; no deploy file is exit 2 naming it; AWS not answering is exit 3.
+    let (_, stdout, _) = vivr_output_env(
+        &["audit", project, "--format", "json", "--fail-on", "none"],
+        None,
+        &env,
+    );
+    assert_eq!(
+        status(&report(&stdout), "deployment.live-alarms"),
+        "skipped"
+    );
+    let (code, _, err) = audit("production");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--aws production") && err.contains("production.yaml"),
+        "{err}"
+    );
+    let mut unreachable = env.clone();
+    let closed = format!("http://127.0.0.1:{}", common::process::free_port());
+    unreachable.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    unreachable.push(("AWS_ENDPOINT_URL", &closed));
+    let (code, _, err) = vivr_output_env(
+        &["audit", project, "--aws", "staging", "--format", "json"],
+        None,
+        &unreachable,
+    );
+    assert_eq!(code.code(), Some(3), "{err}");
+    assert!(
+        err.contains("--aws staging: ECS service vivr-staging/vivr"),
+        "{err}"
+    );
+}
