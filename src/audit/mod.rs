@@ -105,6 +105,9 @@ pub struct AuditReport {
     /// The Observatory-equivalent grading of `--http URL`, when asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<http::Observatory>,
+    /// The `.vivr-auditignore` files that left paths out of the audit: shown, never silent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_files: Vec<String>,
     pub policy: PolicyResult,
 }
 
@@ -321,6 +324,12 @@ pub fn audit(
         score: (score, policy.strict).into(),
         checks: results,
         http: probes.http.clone(),
+        ignore_files: repo
+            .files()
+            .iter()
+            .filter(|f| f.rsplit('/').next() == Some(repo::IGNORE_FILE))
+            .cloned()
+            .collect(),
         policy: result,
     }
 }

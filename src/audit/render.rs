@@ -28,8 +28,13 @@ impl AuditReport {
     }
 
     fn coverage_line(&self) -> String {
+        let ignored = if self.ignore_files.is_empty() {
+            String::new()
+        } else {
+            format!(" · paths left out by {}", self.ignore_files.join(", "))
+        };
         format!(
-            "coverage {:.0}% ({} evaluated, {} skipped, {} unknown{}, {} waived) · {}",
+            "coverage {:.0}% ({} evaluated, {} skipped, {} unknown{}, {} waived) · {}{ignored}",
             self.score.coverage * 100.0,
             self.score.evaluated,
             self.score.skipped,

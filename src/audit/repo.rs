@@ -12,6 +12,10 @@ use globset::{Glob, GlobBuilder, GlobMatcher};
 /// Files larger than this are not read as text (a checked-in binary or dump is not configuration).
 const MAX_TEXT_BYTES: u64 = 2 * 1024 * 1024;
 
+/// The audit's own ignore file, in gitignore syntax, honoured in the audited folder and below (never above it: a
+/// folder audited on its own is read whole).
+pub const IGNORE_FILE: &str = ".vivr-auditignore";
+
 /// A repository on disk, walked once.
 pub struct Repo {
     root: PathBuf,
@@ -21,7 +25,8 @@ pub struct Repo {
 }
 
 impl Repo {
-    /// Walks `root`, honouring `.gitignore` files (and `.git/info/exclude` in a git repository).
+    /// Walks `root`, honouring `.gitignore` and `.vivr-auditignore` files (and `.git/info/exclude` in a git
+    /// repository).
     pub fn open(root: &Path) -> anyhow::Result<Repo> {
         let meta = std::fs::metadata(root)
             .with_context(|| format!("the repository {} cannot be read", root.display()))?;
@@ -34,6 +39,11 @@ impl Repo {
         let walker = ignore::WalkBuilder::new(root)
             .hidden(false)
             .parents(false)
+            // What git tracks, not what a search tool's `.ignore` hides; `.vivr-auditignore` files (gitignore
+            // syntax, relative to their folder) leave out what is not the repository's own, such as the
+            // repositories its tests audit.
+            .ignore(false)
+            .add_custom_ignore_filename(IGNORE_FILE)
             .require_git(false)
             .filter_entry(|entry| entry.file_name() != ".git")
             .build();
@@ -186,5 +196,28 @@ mod tests {
         );
         assert_eq!(repo.text("src/main.rs").as_deref(), Some("fn main() {}"));
         assert!(repo.text("missing").is_none());
+    }
+
+    #[test]
+    fn an_auditignore_leaves_out_its_folders_repositories_unless_one_is_audited_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        for (file, text) in [
+            ("Cargo.toml", "[package]"),
+            ("tests/fixtures/.vivr-auditignore", "/*/\n"),
+            ("tests/fixtures/app/.env", "SECRET=1"),
+            ("tests/fixtures/app/package.json", "{}"),
+            (".ignore", "Cargo.toml\n"),
+        ] {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let repo = Repo::open(dir.path()).unwrap();
+        assert_eq!(
+            repo.files(),
+            [".ignore", "Cargo.toml", "tests/fixtures/.vivr-auditignore"]
+        );
+        let fixture = Repo::open(&dir.path().join("tests/fixtures/app")).unwrap();
+        assert_eq!(fixture.files(), [".env", "package.json"]);
     }
 }

@@ -289,6 +289,11 @@ fn vivr_audits_itself_offline() {
     assert!(failing.is_empty(), "{failing:?}: {report:#}");
     assert_eq!(report["level"], "gold", "{report:#}");
     assert_eq!(status(&report, "backups.automated"), "pass");
+    // The repositories the audit is tested on are left out, and the report says by what.
+    assert_eq!(
+        report["ignore_files"],
+        serde_json::json!(["tests/audit_fixtures/.vivr-auditignore"])
+    );
     // The committed test vectors of `vivr env check` are waived by path, with a reason, an owner and an expiry.
     let secrets = check(&report, "secrets.none-in-tree");
     assert_eq!(secrets["status"], "pass");
