@@ -174,21 +174,27 @@ mod tests {
         assert!(any.is_match("deploy/web/Dockerfile"));
     }
 
+    /// A folder holding these files.
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (file, text) in files {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
     #[test]
     fn the_walk_honours_gitignore_and_skips_git() {
-        let dir = tempfile::tempdir().unwrap();
-        for (file, text) in [
+        let dir = tree(&[
             (".gitignore", "target/\n*.log\n"),
             ("src/main.rs", "fn main() {}"),
             ("target/debug/x", "binary"),
             ("run.log", "noise"),
             (".git/config", "[core]"),
             (".github/workflows/ci.yml", "on: push"),
-        ] {
-            let path = dir.path().join(file);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
+        ]);
         let repo = Repo::open(dir.path()).unwrap();
         assert_eq!(
             repo.files(),
@@ -200,18 +206,13 @@ mod tests {
 
     #[test]
     fn an_auditignore_leaves_out_its_folders_repositories_unless_one_is_audited_itself() {
-        let dir = tempfile::tempdir().unwrap();
-        for (file, text) in [
+        let dir = tree(&[
             ("Cargo.toml", "[package]"),
             ("tests/fixtures/.vivr-auditignore", "/*/\n"),
             ("tests/fixtures/app/.env", "SECRET=1"),
             ("tests/fixtures/app/package.json", "{}"),
             (".ignore", "Cargo.toml\n"),
-        ] {
-            let path = dir.path().join(file);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
+        ]);
         let repo = Repo::open(dir.path()).unwrap();
         assert_eq!(
             repo.files(),
