@@ -576,3 +576,36 @@ fn secrets_reports_say_the_same_in_text_and_json() {
         },
     );
 }
+
+#[test]
+fn audit_reports_say_the_same_in_text_and_json() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fixture = root.join("tests/audit_fixtures/nextjs-prisma");
+    let fixture = fixture.to_str().unwrap();
+    // The original app's shape: a failed critical check, exit 1.
+    same_report(
+        "audit",
+        1,
+        &[
+            "/score",
+            "/checks/*/id",
+            "/checks/*/status",
+            "/policy/violations/*",
+        ],
+        |format| vivr(&["audit", fixture, "--format", format]),
+    );
+    // vivr itself, with the ignore file it honours.
+    let here = root.to_str().unwrap();
+    same_report(
+        "audit (vivr)",
+        0,
+        &["/score", "/ignore_files/*"],
+        |format| vivr(&["audit", here, "--format", format]),
+    );
+    same_report(
+        "audit checks list",
+        0,
+        &["/checks/*/id", "/checks/*/severity"],
+        |format| vivr(&["audit", "checks", "list", "--format", format]),
+    );
+}
