@@ -28,6 +28,7 @@ mod outbound_tls;
 mod prisma_interop;
 mod rehearse_cli;
 mod reports;
+mod runbooks;
 mod schema_parity;
 mod secrets_cli;
 mod serve_process;
