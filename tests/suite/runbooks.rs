@@ -114,3 +114,89 @@ fn a_renamed_flag_in_a_runbook_would_be_caught() {
     assert!(*whole && *line == 4, "{found:?}");
     assert!(vivr::cli::Cli::try_parse_from(block).is_ok(), "{block:?}");
 }
+
+/// GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Every file under `dir` (recursively) whose name ends with one of `extensions`.
+fn files_under(dir: &Path, extensions: &[&str], out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files_under(&path, extensions, out);
+        } else if path
+            .extension()
+            .is_some_and(|e| extensions.iter().any(|x| e == *x))
+        {
+            out.push(path);
+        }
+    }
+}
+
+/// Every link to a runbook — `runbooks/NAME.md#anchor` in vivr's messages and README, `(NAME.md#anchor)` between
+/// runbooks — names a runbook that exists and, with an anchor, one of its headings.
+#[test]
+fn every_link_to_a_runbook_resolves_to_a_file_and_a_heading() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let runbooks = root.join("runbooks");
+    let mut sources = vec![root.join("README.md")];
+    files_under(&root.join("src"), &["rs"], &mut sources);
+    files_under(&root.join("shop/src"), &["rs"], &mut sources);
+    files_under(
+        &root.join(".github/workflows"),
+        &["yml", "yaml"],
+        &mut sources,
+    );
+    let mut pages = Vec::new();
+    files_under(&runbooks, &["md"], &mut pages);
+    let link = regex::Regex::new(r"runbooks/([A-Za-z0-9_-]+\.md)(#[A-Za-z0-9_%-]+)?").unwrap();
+    let relative = regex::Regex::new(r"\]\(([A-Za-z0-9_-]+\.md)(#[^)\s]*)?\)").unwrap();
+    let mut links = Vec::new();
+    for file in sources.iter().chain(&pages) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let pattern = if pages.contains(file) {
+            &relative
+        } else {
+            &link
+        };
+        for (i, line) in text.lines().enumerate() {
+            for c in pattern.captures_iter(line) {
+                links.push((
+                    format!("{}:{}", file.display(), i + 1),
+                    c.get(1).unwrap().as_str().to_string(),
+                    c.get(2)
+                        .map(|a| a.as_str().trim_start_matches('#').to_string()),
+                ));
+            }
+        }
+    }
+    assert!(links.len() >= 10, "only {} links found", links.len());
+    let mut problems = Vec::new();
+    for (at, page, fragment) in &links {
+        let Ok(text) = std::fs::read_to_string(runbooks.join(page)) else {
+            problems.push(format!("{at}: runbooks/{page} does not exist"));
+            continue;
+        };
+        if let Some(fragment) = fragment {
+            let headings: Vec<String> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix('#'))
+                .map(|l| anchor(l.trim_start_matches('#')))
+                .collect();
+            if !headings.contains(fragment) {
+                problems.push(format!(
+                    "{at}: runbooks/{page} has no heading #{fragment} (it has {headings:?})"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
