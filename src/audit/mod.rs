@@ -99,7 +99,7 @@ pub struct AuditReport {
     pub schema: String,
     pub repository: String,
     #[serde(flatten)]
-    pub score: ScoreView,
+    pub score: Score,
     /// Every check, in id order.
     pub checks: Vec<CheckResult>,
     /// The Observatory-equivalent grading of `--http URL`, when asked.
@@ -109,38 +109,6 @@ pub struct AuditReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignore_files: Vec<String>,
     pub policy: PolicyResult,
-}
-
-/// The score as reported (and read back from a baseline).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ScoreView {
-    pub score: u32,
-    pub capped: bool,
-    pub level: Option<Level>,
-    pub coverage: f64,
-    pub evaluated: usize,
-    pub unknown: usize,
-    pub skipped: usize,
-    pub waived: usize,
-    pub algorithm: String,
-    pub strict: bool,
-}
-
-impl From<(Score, bool)> for ScoreView {
-    fn from((s, strict): (Score, bool)) -> Self {
-        ScoreView {
-            score: s.score,
-            capped: s.capped,
-            level: s.level,
-            coverage: s.coverage,
-            evaluated: s.evaluated,
-            unknown: s.unknown,
-            skipped: s.skipped,
-            waived: s.waived,
-            algorithm: s.algorithm.to_string(),
-            strict,
-        }
-    }
 }
 
 /// Which failed severities fail the run.
@@ -321,7 +289,7 @@ pub fn audit(
     AuditReport {
         schema: REPORT_SCHEMA.to_string(),
         repository: repository.to_string(),
-        score: (score, policy.strict).into(),
+        score,
         checks: results,
         http: probes.http.clone(),
         ignore_files: repo

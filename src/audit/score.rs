@@ -73,7 +73,8 @@ pub struct Outcome {
     pub status: Status,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The score as computed, reported and read back from a baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     pub score: u32,
     /// A failed critical check held the score at [`CRITICAL_CAP`].
@@ -86,7 +87,9 @@ pub struct Score {
     pub unknown: usize,
     pub skipped: usize,
     pub waived: usize,
-    pub algorithm: &'static str,
+    pub algorithm: String,
+    /// Unknown checks were counted as failed (`--strict`).
+    pub strict: bool,
 }
 
 impl Status {
@@ -157,7 +160,8 @@ pub fn score(outcomes: &[Outcome], strict: bool) -> Score {
         unknown: count(|s| *s == Status::Unknown),
         skipped: count(|s| *s == Status::Skipped),
         waived: count(|s| *s == Status::Waived),
-        algorithm: ALGORITHM,
+        algorithm: ALGORITHM.to_string(),
+        strict,
     }
 }
 
