@@ -244,7 +244,7 @@ impl AwsMatcher {
         let Some(facts) = facts else {
             return Eval::Skipped("needs --aws ENV".into());
         };
-        let at = |message: String| Evidence::at(&facts.service, None, message);
+        let at = |message: String| Evidence::about(&facts.service, message);
         match self {
             AwsMatcher::CircuitBreaker => {
                 let cb = &facts.circuit_breaker;
@@ -321,9 +321,8 @@ impl AwsMatcher {
                 let mut failing = Vec::new();
                 for secret in &facts.secrets {
                     for f in secret.findings.iter().filter(|f| f.severity >= limit) {
-                        failing.push(Evidence::at(
+                        failing.push(Evidence::about(
                             &secret.name,
-                            None,
                             format!("{} ({}): {}", f.check, severity_name(f.severity), f.message),
                         ));
                     }

@@ -152,7 +152,7 @@ impl BackupMatcher {
         let Some(facts) = facts else {
             return Eval::Skipped("needs --backup-store STORE".into());
         };
-        let at = |id: &str| Evidence::at(&facts.store, None, id.to_string());
+        let at = |message: &str| Evidence::about(&facts.store, message);
         match self {
             BackupMatcher::VerifiedWithin(limit) => {
                 let verified = facts

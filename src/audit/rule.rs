@@ -407,9 +407,8 @@ impl HttpMatcher {
                         .unwrap_or_else(|| format!("{name} was not evaluated"));
                     return Eval::Unknown(why);
                 };
-                let evidence = vec![Evidence::at(
+                let evidence = vec![Evidence::about(
                     &o.url,
-                    None,
                     format!(
                         "{} ({:+}){}",
                         t.result,
@@ -428,18 +427,16 @@ impl HttpMatcher {
             }
             HttpMatcher::Grade(min) => {
                 let rank = |g: &str| GRADES.iter().position(|x| *x == g).unwrap_or(GRADES.len());
-                let mut evidence = vec![Evidence::at(
+                let mut evidence = vec![Evidence::about(
                     &o.url,
-                    None,
                     format!("Observatory-equivalent {} · {}", o.score, o.grade),
                 )];
                 if rank(&o.grade) <= rank(min) {
                     Eval::pass(evidence)
                 } else {
                     evidence.extend(o.withholding().iter().map(|t| {
-                        Evidence::at(
+                        Evidence::about(
                             &o.url,
-                            None,
                             format!("{}: {} ({:+})", t.test, t.result, t.modifier),
                         )
                     }));
@@ -450,9 +447,8 @@ impl HttpMatcher {
                 let Some(seen) = o.caching.iter().find(|c| c.what == *what) else {
                     return Eval::Skipped(format!("the probe found no {what} to fetch"));
                 };
-                let evidence = vec![Evidence::at(
+                let evidence = vec![Evidence::about(
                     &seen.url,
-                    None,
                     format!(
                         "Cache-Control: {} — {}",
                         seen.cache_control.as_deref().unwrap_or("(none)"),
@@ -592,6 +588,12 @@ impl Evidence {
             line,
             message: message.into(),
         }
+    }
+
+    /// What a probe saw of something outside the repository (a site, a backup store, an AWS service): named in
+    /// the message, never as a file, since evidence files are the repository's (SARIF locations).
+    pub fn about(subject: &str, message: impl std::fmt::Display) -> Evidence {
+        Evidence::note(format!("{subject}: {message}"))
     }
 
     pub fn note(message: impl Into<String>) -> Evidence {
