@@ -1,6 +1,7 @@
 //! `vivr serve` as a process on a real socket: graceful shutdown under load, readiness while PostgreSQL goes down
 //! and comes back, the PostgreSQL start-up path (`--migrate`) with a customer's whole visit, and the admin and
-//! healthcheck commands against it.
+//! healthcheck commands against it; and the restore drill of runbooks/backups.md (backup, restore into a new
+//! database, serve from it, sign in).
 
 use crate::common;
 
@@ -258,6 +259,33 @@ impl Visitor {
         self.request("GET", path, &[])
     }
 
+    /// Signs up through the form: the answer (303 to /compte when it worked).
+    fn register(&mut self, email: &str, password: &str, name: &str) -> HttpResponse {
+        self.submit(
+            "/inscription",
+            "/inscription",
+            &[
+                ("email", email),
+                ("password", password),
+                ("password_confirm", password),
+                ("name", name),
+            ],
+        )
+    }
+
+    /// Signs in through the form, asking to land on /compte: the answer (303 to /compte when it worked).
+    fn sign_in(&mut self, email: &str, password: &str) -> HttpResponse {
+        self.submit(
+            "/connexion?next=/compte",
+            "/connexion",
+            &[
+                ("email", email),
+                ("password", password),
+                ("next", "/compte"),
+            ],
+        )
+    }
+
     /// Loads `page`, fills its form with its CSRF token and `fields`, posts it to `action`.
     fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> HttpResponse {
         let token = csrf_from(&self.get(page).text());
@@ -305,16 +333,7 @@ async fn postgresql_start_up_requires_migrate_then_serves_a_whole_visit() {
         addr: vivr.addr,
         jar: CookieJar::default(),
     };
-    let r = visitor.submit(
-        "/inscription",
-        "/inscription",
-        &[
-            ("email", "Camille@Exemple.fr"),
-            ("password", "Tr3s-Solide!"),
-            ("password_confirm", "Tr3s-Solide!"),
-            ("name", "Camille"),
-        ],
-    );
+    let r = visitor.register("Camille@Exemple.fr", "Tr3s-Solide!", "Camille");
     assert_eq!(
         (r.status, r.header("location")),
         (303, Some("/compte")),
@@ -330,15 +349,7 @@ async fn postgresql_start_up_requires_migrate_then_serves_a_whole_visit() {
         visitor.get("/compte").header("location"),
         Some("/connexion?next=/compte")
     );
-    let r = visitor.submit(
-        "/connexion?next=/compte",
-        "/connexion",
-        &[
-            ("email", "camille@exemple.fr"),
-            ("password", "Tr3s-Solide!"),
-            ("next", "/compte"),
-        ],
-    );
+    let r = visitor.sign_in("camille@exemple.fr", "Tr3s-Solide!");
     assert_eq!(
         (r.status, r.header("location")),
         (303, Some("/compte")),
@@ -852,4 +863,88 @@ fn terminal_of(database_url: &str) -> Option<String> {
             let tty = tty.to_string_lossy().into_owned();
             (is_vivr && tty.starts_with("/dev/pts/")).then_some(tty)
         })
+}
+
+/// The restore drill of runbooks/backups.md, run for real: a shop with a customer is backed up (verified), the
+/// backup is restored into a **new** database, `vivr migrate status` finds it at the head, and `vivr serve` on the
+/// restored database serves the catalogue and lets the customer sign in with the password they chose.
+#[tokio::test]
+async fn a_backup_restored_into_a_new_database_serves_the_shop_and_its_customers() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let vivr = Vivr::serve(&["--database-url", &db.url, "--migrate", "--seed-demo"]);
+    let mut visitor = Visitor {
+        addr: vivr.addr,
+        jar: CookieJar::default(),
+    };
+    let r = visitor.register("lea@exemple.fr", "Restaure-M0i!", "Léa");
+    assert_eq!(r.status, 303, "{}", r.text());
+    drop(vivr);
+
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let (status, stdout, stderr) = vivr_output(args, None);
+        assert!(status.success(), "{args:?}: {stdout}{stderr}");
+        stdout
+    };
+    run(&[
+        "backup",
+        "create",
+        "--database-url",
+        &db.url,
+        "--store",
+        &store,
+        "--verify",
+        "2",
+    ]);
+    let listed: serde_json::Value = serde_json::from_str(&run(&[
+        "backup", "list", "--store", &store, "--format", "json",
+    ]))
+    .unwrap();
+    let id = listed["backups"][0]["id"].as_str().unwrap().to_string();
+
+    // Step 3 and 4 of the runbook: a new database, the backup restored into it (checksum first, one
+    // transaction), then checked.
+    let Some(restored) = TestDb::postgres().await else {
+        return;
+    };
+    run(&[
+        "backup",
+        "restore",
+        &id,
+        "--to",
+        &restored.url,
+        "--store",
+        &store,
+    ]);
+    let (status, stdout, stderr) = vivr_output(
+        &["migrate", "status", "--database-url", &restored.url],
+        None,
+    );
+    assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
+
+    // The shop on the restored database: no --migrate needed, the catalogue and the customer are there.
+    let vivr = Vivr::serve(&["--database-url", &restored.url]);
+    assert_eq!(vivr.get("/api/health").status, 200);
+    assert_eq!(
+        vivr.get("/api/v1/products").json()["pagination"]["total"],
+        20
+    );
+    let page = vivr.get("/produits/lampe-table-nordique");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("89,99\u{202f}€"));
+    let mut visitor = Visitor {
+        addr: vivr.addr,
+        jar: CookieJar::default(),
+    };
+    let r = visitor.sign_in("lea@exemple.fr", "Restaure-M0i!");
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/compte")),
+        "{}",
+        r.text()
+    );
+    assert!(visitor.get("/compte").text().contains("Léa"));
 }
