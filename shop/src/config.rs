@@ -93,8 +93,11 @@ pub struct ShopConfig {
     pub pool: PoolOptions,
     /// The canonical public URL (`https://vivr.fr`), used for absolute links; `None` in development.
     pub public_url: Option<String>,
-    /// Keys the CSRF tokens. At least 32 bytes; outside development it must be configured.
+    /// Keys the CSRF tokens and signed links. At least 32 bytes; outside development it must be configured.
     pub session_secret: SecretString,
+    /// The secret before the last rotation: what it signed (forms open in a browser, unsubscribe links already
+    /// emailed) is still accepted; nothing new is signed with it.
+    pub session_secret_previous: Option<SecretString>,
     pub session_idle: Duration,
     pub session_absolute: Duration,
     pub trusted_proxies: Vec<IpNet>,
@@ -141,6 +144,7 @@ impl ShopConfig {
             pool: PoolOptions::default(),
             public_url: None,
             session_secret: SecretString::from(hex::encode(secret)),
+            session_secret_previous: None,
             session_idle: Duration::from_secs(7 * 24 * 3600),
             session_absolute: Duration::from_secs(30 * 24 * 3600),
             trusted_proxies: Vec::new(),
@@ -193,6 +197,10 @@ impl fmt::Debug for ShopConfig {
             .field("pool", &self.pool)
             .field("public_url", &self.public_url)
             .field("session_secret", &"[redacted]")
+            .field(
+                "session_secret_previous",
+                &self.session_secret_previous.as_ref().map(|_| "[redacted]"),
+            )
             .field("trusted_proxies", &self.trusted_proxies)
             .field("request_timeout", &self.request_timeout)
             .field("max_body_bytes", &self.max_body_bytes)

@@ -63,7 +63,8 @@ impl AppState {
         };
         let mailer = mail::Mailer::new(config.mail.as_ref(), &config.extra_roots)?;
         let metrics = Metrics::new(store.backend().as_str());
-        let signing_key = SigningKey::new(config.session_secret.clone());
+        let signing_key = SigningKey::new(config.session_secret.clone())
+            .with_previous(config.session_secret_previous.clone());
         let passwords = auth::Passwords::new(config.password_workers, config.password_queue);
         let cookies = SessionCookies::for_config(&config);
         let catalog = CatalogCache::new(config.catalog_cache_ttl);

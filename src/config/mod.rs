@@ -198,6 +198,7 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
     };
     let secret = |key: &str| value(key).map(SecretString::from);
     // The schema's `requires` rules make these come together.
+    shop.session_secret_previous = secret("VIVR_SESSION_SECRET_PREVIOUS");
     shop.stripe = match (secret("STRIPE_SECRET_KEY"), value("STRIPE_PUBLISHABLE_KEY")) {
         (Some(secret_key), Some(publishable_key)) => Some(StripeConfig {
             secret_key,

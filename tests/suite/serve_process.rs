@@ -948,3 +948,42 @@ async fn a_backup_restored_into_a_new_database_serves_the_shop_and_its_customers
     );
     assert!(visitor.get("/compte").text().contains("Léa"));
 }
+
+/// Rotating the session secret with an overlap (runbooks/secrets.md): an unsubscribe link emailed under the old
+/// secret still opens its confirmation page while `VIVR_SESSION_SECRET_PREVIOUS` holds the old secret, and is
+/// refused once it is gone.
+#[test]
+fn an_unsubscribe_link_signed_before_a_rotation_works_while_the_previous_secret_is_set() {
+    use secrecy::SecretString;
+    use vivr_shop::auth::SigningKey;
+    use vivr_shop::services::newsletter::unsubscribe_url;
+    let old = "Ancien-secret-de-session-4f9c2a7e1b3d5f8a";
+    let new = "Nouveau-secret-de-session-9b1e7c3a5d2f4e6b";
+    let link = unsubscribe_url(
+        &SigningKey::new(SecretString::from(old)),
+        "http://shop.test",
+        "lea@exemple.fr",
+    );
+    let path = link.trim_start_matches("http://shop.test");
+    let db = TestDb::sqlite();
+    let serve = |env: &[(&str, &str)]| {
+        let vivr = Vivr::serve_env(&["--database-url", &db.url], env);
+        let page = vivr.get(path);
+        (page.status, page.text())
+    };
+    let (status, text) = serve(&[
+        ("VIVR_SESSION_SECRET", new),
+        ("VIVR_SESSION_SECRET_PREVIOUS", old),
+    ]);
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("Vous ne recevrez plus la newsletter"),
+        "{text}"
+    );
+    let (status, text) = serve(&[("VIVR_SESSION_SECRET", new)]);
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("lien de désinscription n&#39;est pas valide"),
+        "{text}"
+    );
+}
