@@ -77,17 +77,10 @@ pub async fn gather(project: &Path, environment: &str) -> Result<AwsFacts, Gathe
     let path = config::path_for(project, environment);
     let deploy = DeployConfig::load(&path, crate::config::schema::Schema::embedded())
         .map_err(|e| GatherError::Config(e.to_string()))?;
-    let mut loader = crate::aws::loader(None);
-    if let Some(region) = &deploy.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    let sdk = loader.load().await;
-    let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
-        GatherError::Config(format!(
-            "{}: no region, and AWS_REGION is not set",
-            path.display()
-        ))
-    })?;
+    let (sdk, region) = deploy
+        .sdk(None)
+        .await
+        .map_err(|e| GatherError::Config(format!("{}: {e}", path.display())))?;
 
     let ecs =
         crate::deploy::ecs::Ecs::new(&sdk, &deploy.cluster, &deploy.service, Default::default());

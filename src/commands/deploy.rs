@@ -123,15 +123,7 @@ struct Setup {
 async fn setup(target: &Target) -> anyhow::Result<Setup> {
     let path = config::path_for(&target.project, &target.environment);
     let config = DeployConfig::load(&path, Schema::embedded())?;
-    let mut loader = crate::aws::loader(target.endpoint_url.as_deref());
-    if let Some(region) = &config.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    let sdk = loader.load().await;
-    let region = sdk
-        .region()
-        .map(|r| r.to_string())
-        .context("no AWS region: set region in the deploy file, or AWS_REGION")?;
+    let (sdk, region) = config.sdk(target.endpoint_url.as_deref()).await?;
     tracing::debug!(
         "AWS endpoint: {}",
         sdk.endpoint_url().unwrap_or("the default for the region")

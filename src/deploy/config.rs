@@ -252,6 +252,23 @@ pub fn path_for(root: &Path, environment: &str) -> PathBuf {
 }
 
 impl DeployConfig {
+    /// The AWS SDK configuration for this environment: the file's region (else the standard chain's), and
+    /// `endpoint_url` (else `AWS_ENDPOINT_URL`); with the region's name. An error when no region is known.
+    pub async fn sdk(
+        &self,
+        endpoint_url: Option<&str>,
+    ) -> anyhow::Result<(aws_config::SdkConfig, String)> {
+        let mut loader = crate::aws::loader(endpoint_url);
+        if let Some(region) = &self.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        let sdk = loader.load().await;
+        let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
+            anyhow::anyhow!("no AWS region: set region in the deploy file, or AWS_REGION")
+        })?;
+        Ok((sdk, region))
+    }
+
     /// Reads and checks `path` against `schema`.
     pub fn load(path: &Path, schema: &Schema) -> Result<DeployConfig, Invalid> {
         let invalid = |problems| Invalid {
