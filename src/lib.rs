@@ -14,6 +14,7 @@ pub mod logging;
 pub mod migrate;
 pub mod output;
 pub mod probe;
+pub mod runbook;
 pub mod sarif;
 pub mod secrets;
 pub mod tls;

@@ -44,6 +44,9 @@ fn main() -> ExitCode {
         Err(err) if err.downcast_ref::<StdoutClosed>().is_some() => ExitCode::from(141),
         Err(err) => {
             eprintln!("error: {err:#}");
+            if let Some(link) = vivr::runbook::for_error(&err) {
+                eprintln!("see {link}");
+            }
             Outcome::of_error(&err).into()
         }
     }

@@ -10,6 +10,8 @@ use crate::backup::{self, BackupStore, PgTools, Retention};
 use crate::cli::{DatabaseArgs, Format};
 use crate::exit::Outcome;
 use crate::output::{Ctx, Report, table};
+use crate::runbook::Section;
+use anyhow::Context;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -174,12 +176,16 @@ impl Report for backup::VerifyReport {
                 detail.as_str(),
             ]);
         }
-        format!(
+        let mut text = format!(
             "{table}\nBackup {} {} verification level {}.\n",
             self.id,
             if self.ok { "passed" } else { "FAILED" },
             self.level
-        )
+        );
+        if !self.ok {
+            text += &format!("See {}\n", Section::BackupFailed.link());
+        }
+        text
     }
 
     fn outcome(&self) -> Outcome {
@@ -312,7 +318,8 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
                     progress: line.reporter(),
                 },
             )
-            .await?;
+            .await
+            .context(Section::BackupFailed)?;
             drop(line);
             let verification = if args.verify > 0 {
                 let line = ProgressLine::new(ctx, args.store.format, "verifying");
@@ -327,7 +334,8 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
                             progress: line.reporter(),
                         },
                     )
-                    .await?,
+                    .await
+                    .context(Section::BackupFailed)?,
                 )
             } else {
                 None
@@ -374,7 +382,8 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
                 &tools,
                 line.reporter().as_ref(),
             )
-            .await?;
+            .await
+            .context(Section::RestoreFailed)?;
             drop(line);
             ctx.emit(&report, args.store.format)
         }

@@ -706,12 +706,13 @@ pub async fn deploy_locked(
                         migration.name
                     );
                     history::record_failure(db, &id, &logs).await?;
-                    bail!(
+                    return Err(anyhow::anyhow!(
                         "migration {} was rolled back and is recorded as failed: it removed rows from tables it does \
                          not name:\n  {}",
                         migration.name,
                         lost.join("\n  ")
-                    );
+                    )
+                    .context(crate::runbook::Section::MigrationFailed));
                 }
                 // The file ran as one transaction and was rolled back whole: safe to try again.
                 Err(ScriptError::Sql(err))
@@ -729,10 +730,11 @@ pub async fn deploy_locked(
                 Err(ScriptError::Sql(err)) => {
                     let logs = history::describe_failure(migration, &err);
                     history::record_failure(db, &id, &logs).await?;
-                    bail!(
+                    return Err(anyhow::anyhow!(
                         "migration {} failed and was rolled back; it is recorded as failed:\n{logs}",
                         migration.name
-                    );
+                    )
+                    .context(crate::runbook::Section::MigrationFailed));
                 }
             }
         }

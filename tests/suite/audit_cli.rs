@@ -856,6 +856,29 @@ fn http_grades_the_shop_in_production_a_plus() {
     assert_eq!(status(&report, "http.observatory-grade"), "pass");
     assert_eq!(status(&report, "http.cache-static"), "pass");
     assert_eq!(status(&report, "http.cache-pages"), "pass");
+
+    // The release's smoke checks (scripts/ci/smoke, run by release.yml after each deploy) pass against it, and
+    // fail, naming the endpoint, against an address where nothing answers.
+    let smoke = |base: &str| {
+        std::process::Command::new("scripts/ci/smoke")
+            .arg(base)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let passed = smoke(&format!("http://{}", vivr.addr));
+    let said = String::from_utf8_lossy(&passed.stderr).into_owned()
+        + &String::from_utf8_lossy(&passed.stdout);
+    assert!(passed.status.success(), "{said}\n{}", vivr.log());
+    assert!(said.contains("sends HSTS, CSP and nosniff"), "{said}");
+    let nobody = format!("127.0.0.1:{}", common::process::free_port());
+    let failed = smoke(&format!("http://{nobody}"));
+    let said = String::from_utf8_lossy(&failed.stderr).into_owned();
+    assert_eq!(failed.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("FAILED: http://{nobody}/api/health answered 000")),
+        "{said}"
+    );
 }
 
 /// `--backup-store`: the age of the newest verified backup and the last proven restore, read from a real store

@@ -203,6 +203,10 @@ async fn truncated_or_corrupted_backups_fail_a_full_read_and_are_not_restored() 
     let (code, out, _) = backup(&["verify", &id, "--level", "2", "--store", store]);
     assert_eq!(code, 1, "corrupted → check failed: {out}");
     assert!(out.contains("FAILED"), "{out}");
+    assert!(
+        out.contains("See runbooks/backups.md#a-scheduled-backup-failed"),
+        "{out}"
+    );
 
     std::fs::write(&object, &intact[..intact.len() * 6 / 10]).unwrap();
     let (code, out, _) = backup(&["verify", &id, "--level", "1", "--store", store]);
@@ -217,6 +221,11 @@ async fn truncated_or_corrupted_backups_fail_a_full_read_and_are_not_restored() 
     assert_eq!(code, 2);
     assert!(
         err.contains("damaged") && err.contains("nothing was restored"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: the restore failed: ")
+            && err.contains("see runbooks/backups.md#restoring-a-backup"),
         "{err}"
     );
     assert!(
@@ -245,6 +254,10 @@ async fn a_dump_that_dies_midway_leaves_no_backup() {
         bin.path().to_str().unwrap(),
     ]);
     assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("see runbooks/backups.md#a-scheduled-backup-failed"),
+        "{err}"
+    );
     assert!(
         err.contains("pg_dump failed") && err.contains("connection lost"),
         "{err}"

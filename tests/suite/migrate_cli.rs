@@ -120,6 +120,13 @@ async fn a_failed_migration_leaves_nothing_blocks_and_is_resolved() {
         err.contains("29990101000000_broken") && err.contains("22012"),
         "{err}"
     );
+    // Each refusal points at the runbook section that says what to do (tests/suite/runbooks.rs checks they exist).
+    assert!(
+        err.contains(
+            "error: the migration was rolled back: migration 29990101000000_broken failed"
+        ) && err.contains("\nsee runbooks/migrations.md#a-migration-failed\n"),
+        "{err}"
+    );
     assert!(
         !table_exists(&db.url, "Half").await,
         "nothing of the failed file stays"
@@ -132,12 +139,20 @@ async fn a_failed_migration_leaves_nothing_blocks_and_is_resolved() {
     let (code, out, _) = migrate(&db.url, &["status", "--dir", d]);
     assert_eq!(code, 3, "failed → 3: {out}");
     assert!(out.contains("failed"), "{out}");
+    assert!(
+        out.contains("See runbooks/migrations.md#a-migration-failed"),
+        "{out}"
+    );
     let (code, _, err) = migrate(&db.url, &["deploy", "--dir", d]);
     assert_eq!(
         code, 3,
         "deploy gives status's code for the same state: {err}"
     );
     assert!(err.contains("P3009"), "{err}");
+    assert!(
+        err.contains("see runbooks/migrations.md#a-migration-failed"),
+        "{err}"
+    );
 
     let (code, _, err) = migrate(
         &db.url,
@@ -298,6 +313,10 @@ async fn lock_timeout_names_the_holder_and_concurrent_deploys_apply_once() {
     let (code, _, err) = migrate(&db.url, &["deploy", "--lock-timeout", "1"]);
     assert_eq!(code, 6, "lock timeout → 6: {err}");
     assert!(err.contains("release-job-42"), "names the holder: {err}");
+    assert!(
+        err.contains("see runbooks/migrations.md#another-migrator-holds-the-lock"),
+        "{err}"
+    );
     assert!(!table_exists(&db.url, "Product").await);
     drop(holder);
 

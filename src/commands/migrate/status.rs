@@ -133,7 +133,10 @@ impl Report for StatusReport {
             }
             _ => "Database schema is up to date.".to_string(),
         };
-        format!("{table}\n{summary}\n")
+        match crate::runbook::for_outcome(self.outcome) {
+            Some(link) => format!("{table}\n{summary}\nSee {link}\n"),
+            None => format!("{table}\n{summary}\n"),
+        }
     }
 
     fn outcome(&self) -> Outcome {
