@@ -48,7 +48,8 @@ COPY --from=builder /out/vivr /vivr
 # The embedded SQLite default lives in /data (sqlite://data/vivr.db from /): with `docker run --read-only`,
 # mount a volume or a tmpfs there.
 COPY --from=builder --chown=10001:10001 /out/data /data
-ENV VIVR_BIND=0.0.0.0:3000
+# Error reports name the commit the image was built from.
+ENV VIVR_BIND=0.0.0.0:3000 VIVR_RELEASE=${REVISION}
 USER 10001:10001
 EXPOSE 3000
 STOPSIGNAL SIGTERM

@@ -17,4 +17,5 @@ pub mod probe;
 pub mod runbook;
 pub mod sarif;
 pub mod secrets;
+pub mod telemetry;
 pub mod tls;

@@ -1,7 +1,10 @@
 //! Tracing setup: human-readable logs on stderr, or JSON lines when `VIVR_LOG_FORMAT=json`. `RUST_LOG` overrides
 //! the level chosen by `-q`/`-v`, except for the AWS SDK and HTTP internals, capped at info.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::telemetry::Telemetry;
 
 use crate::cli::{ColorChoice, GlobalArgs};
 
@@ -21,7 +24,8 @@ const SECRET_BEARING_TARGETS: [&str; 13] = [
     "h2",
 ];
 
-pub fn init(global: &GlobalArgs, json: bool) {
+/// Starts logging, and the exporters `telemetry` asks for; keep the guard until the process ends.
+pub fn init(global: &GlobalArgs, json: bool, telemetry: &Telemetry) -> crate::telemetry::Guard {
     let default = match (global.quiet, global.verbose) {
         (true, _) => "error",
         (false, 0) => "info,sqlx=warn,tower_http=warn",
@@ -44,20 +48,27 @@ pub fn init(global: &GlobalArgs, json: bool) {
                 && std::env::var_os("NO_COLOR").is_none()
         }
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let result = if json {
-        builder
-            .json()
+    let errors = telemetry
+        .errors
+        .is_some()
+        .then_some(crate::telemetry::errors::ErrorReports);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = if json {
+        fmt.json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
-            .try_init()
+            .boxed()
     } else {
-        builder.with_ansi(ansi).with_target(false).try_init()
+        fmt.with_ansi(ansi).with_target(false).boxed()
     };
+    let result = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(errors)
+        .try_init();
     if let Err(err) = result {
         eprintln!("warning: logging already initialised: {err}");
     }
+    telemetry.start()
 }

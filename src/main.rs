@@ -9,7 +9,12 @@ use vivr::output::{Ctx, StdoutClosed};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json_logs = std::env::var("VIVR_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    vivr::logging::init(&cli.global, json_logs);
+    // Error reports (and traces) are the server's: the other commands report to whoever runs them.
+    let telemetry = match cli.command {
+        Command::Serve(_) => vivr::telemetry::Telemetry::from_env(),
+        _ => vivr::telemetry::Telemetry::default(),
+    };
+    let _telemetry = vivr::logging::init(&cli.global, json_logs, &telemetry);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use crate::AppState;
 use crate::auth::{VISITOR_CART_LIFETIME, now};
+use crate::error::AppError;
 use crate::mail::{Delivery, compose, newsletter_welcome};
 use crate::services::{newsletter, orders};
 use crate::store::{EmailKind, QueuedEmail};
@@ -26,6 +27,16 @@ pub fn spawn(state: &AppState) -> Vec<JoinHandle<()>> {
     ]
 }
 
+/// A job's failure: a warning while the database is unreachable (the health check and the logs say so already,
+/// and the job runs again at its next tick), else an error, which error tracking reports.
+fn failed(job: &'static str, err: impl Into<AppError>) {
+    match err.into() {
+        AppError::Unavailable => tracing::warn!(job, "job failed: database unavailable"),
+        AppError::Internal(err) => tracing::error!(job, error = format!("{err:#}"), "job failed"),
+        other => tracing::error!(job, error = %other, "job failed"),
+    }
+}
+
 async fn periodic(state: AppState) {
     let mut tick = tokio::time::interval(state.config().job_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -36,7 +47,7 @@ async fn periodic(state: AppState) {
             return;
         }
         if let Err(err) = orders::expire_unpaid(&state).await {
-            tracing::warn!(error = %err, "order expiry failed");
+            failed("order expiry", err);
         }
         let at = now();
         if last_cleanup.is_none_or(|t| at - t >= TimeDelta::hours(1)) {
@@ -50,7 +61,7 @@ async fn cleanup(state: &AppState, at: chrono::NaiveDateTime) {
     match state.store().delete_expired_sessions(at).await {
         Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
         Ok(_) => {}
-        Err(err) => tracing::warn!(error = %err, "could not remove expired sessions"),
+        Err(err) => failed("expired sessions cleanup", err),
     }
     match state
         .store()
@@ -59,7 +70,7 @@ async fn cleanup(state: &AppState, at: chrono::NaiveDateTime) {
     {
         Ok(n) if n > 0 => tracing::info!(carts = n, "abandoned visitor carts removed"),
         Ok(_) => {}
-        Err(err) => tracing::warn!(error = %err, "could not remove abandoned visitor carts"),
+        Err(err) => failed("abandoned visitor carts cleanup", err),
     }
     // A counter older than the longest window limits nothing (a day's margin for clocks and changed settings).
     let longest =
@@ -71,7 +82,7 @@ async fn cleanup(state: &AppState, at: chrono::NaiveDateTime) {
     {
         Ok(n) if n > 0 => tracing::info!(counters = n, "stale rate-limit counters removed"),
         Ok(_) => {}
-        Err(err) => tracing::warn!(error = %err, "could not remove stale rate-limit counters"),
+        Err(err) => failed("stale rate-limit counters cleanup", err),
     }
 }
 
@@ -83,7 +94,7 @@ async fn email_worker(state: AppState) {
             return;
         }
         if let Err(err) = send_due_emails(&state).await {
-            tracing::warn!(error = %err, "email worker failed");
+            failed("email worker", err);
         }
         tokio::select! {
             () = state.mail_queued() => {}

@@ -33,3 +33,4 @@ mod schema_parity;
 mod secrets_cli;
 mod serve_process;
 mod store_contract;
+mod telemetry;

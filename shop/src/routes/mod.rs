@@ -204,6 +204,7 @@ pub fn router(state: AppState) -> Router {
     // Outermost last. Security headers and metrics sit outside the timeout and the panic catcher, so a 408 or a
     // 500 from a panic carries the same headers and is counted like any other answer.
     app.merge(with_sessions)
+        .route_layer(axum::middleware::from_fn(record_route))
         .layer(CompressionLayer::new().gzip(true).br(true))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(CatchPanicLayer::custom(panic_response))
@@ -213,11 +214,23 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path(),
+                route = tracing::field::Empty)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(axum::middleware::from_fn(check_request_id))
         .with_state(state)
+}
+
+/// Names the matched route (`/produits/{slug}`, not the path a visitor typed) on the request's span, for error
+/// reports and traces.
+async fn record_route(
+    route: axum::extract::MatchedPath,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    tracing::Span::current().record("route", route.as_str());
+    next.run(request).await
 }
 
 /// A personal API answer, `{"data": …}`, never stored by caches.

@@ -1,0 +1,110 @@
+//! What `vivr serve` reports beyond its logs, each off unless its variable is set: unexpected errors to a
+//! Sentry-compatible endpoint (`SENTRY_DSN`, `errors.rs`). Read from the process environment when logging starts,
+//! like `VIVR_LOG_FORMAT`; `vivr env check` validates the same variables against `vivr.env.yaml`.
+
+pub mod errors;
+
+use crate::config::schema::Schema;
+
+/// The exporters the environment asks for.
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    pub errors: Option<errors::ErrorTracking>,
+}
+
+/// Keeps the exporters running; dropping it sends what is still queued (a few seconds at most).
+pub struct Guard {
+    _errors: Option<sentry::ClientInitGuard>,
+}
+
+/// The release reported with errors: `VIVR_RELEASE` (the image sets it to its git commit), else vivr's version.
+pub fn release(env: &dyn Fn(&str) -> Option<String>) -> String {
+    env("VIVR_RELEASE").unwrap_or_else(|| format!("vivr@{}", env!("CARGO_PKG_VERSION")))
+}
+
+impl Telemetry {
+    /// From the process environment. An invalid value turns its exporter off with a warning on stderr: `vivr
+    /// serve` then refuses to start on the same value (the schema's check), naming the variable.
+    pub fn from_env() -> Telemetry {
+        Telemetry::from(&|key: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    pub fn from(env: &dyn Fn(&str) -> Option<String>) -> Telemetry {
+        let errors =
+            env("SENTRY_DSN").and_then(|dsn| match dsn.trim().parse::<sentry::types::Dsn>() {
+                Ok(dsn) => Some(errors::ErrorTracking {
+                    dsn,
+                    release: release(env),
+                    environment: env("VIVR_ENV").unwrap_or_else(|| "development".into()),
+                    secrets: secret_values(env),
+                }),
+                Err(err) => {
+                    eprintln!(
+                        "warning: SENTRY_DSN is not a valid DSN ({err}); errors are not reported"
+                    );
+                    None
+                }
+            });
+        Telemetry { errors }
+    }
+
+    pub fn start(&self) -> Guard {
+        Guard {
+            _errors: self.errors.as_ref().map(errors::start),
+        }
+    }
+}
+
+/// The values of every variable the schema marks secret, and the password of each URL among them: what a
+/// report must never carry.
+fn secret_values(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut values = Vec::new();
+    for variable in Schema::embedded().variables.iter().filter(|v| v.secret) {
+        let Some(value) = env(&variable.name) else {
+            continue;
+        };
+        if let Ok(url) = url::Url::parse(&value)
+            && let Some(password) = url.password()
+        {
+            values.push(password.to_string());
+            if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
+                values.push(decoded.into_owned());
+            }
+        }
+        values.push(value);
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_unless_set_and_secrets_come_from_the_schema() {
+        assert!(Telemetry::from(&|_| None).errors.is_none());
+        let env = |key: &str| match key {
+            "SENTRY_DSN" => Some("https://public@errors.example.com/42".to_string()),
+            "VIVR_ENV" => Some("production".to_string()),
+            "VIVR_RELEASE" => Some("4f2a9c81e0d3".to_string()),
+            "DATABASE_URL" => Some("postgres://vivr:p%40ss-word-1@db/vivr".to_string()),
+            "VIVR_SESSION_SECRET" => Some("k9Qv2Lr8Zp4Xw7Nc3Tb6Hy1Fs5Jd0GmE4u".to_string()), // audit:allow-secret
+            "VIVR_PUBLIC_URL" => Some("https://vivr.fr".to_string()),
+            _ => None,
+        };
+        let tracking = Telemetry::from(&env).errors.unwrap();
+        assert_eq!(tracking.release, "4f2a9c81e0d3");
+        assert_eq!(tracking.environment, "production");
+        for secret in [
+            "p%40ss-word-1",
+            "p@ss-word-1",
+            "k9Qv2Lr8Zp4Xw7Nc3Tb6Hy1Fs5Jd0GmE4u",
+        ] {
+            assert!(tracking.secrets.iter().any(|s| s == secret), "{secret}");
+        }
+        assert!(!tracking.secrets.iter().any(|s| s.contains("vivr.fr")));
+        assert!(!format!("{tracking:?}").contains("k9Qv2"));
+        let invalid = |key: &str| (key == "SENTRY_DSN").then(|| "not a dsn".to_string());
+        assert!(Telemetry::from(&invalid).errors.is_none());
+    }
+}
