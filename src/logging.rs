@@ -48,10 +48,6 @@ pub fn init(global: &GlobalArgs, json: bool, telemetry: &Telemetry) -> crate::te
                 && std::env::var_os("NO_COLOR").is_none()
         }
     };
-    let errors = telemetry
-        .errors
-        .is_some()
-        .then_some(crate::telemetry::errors::ErrorReports);
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = if json {
         fmt.json()
@@ -62,13 +58,15 @@ pub fn init(global: &GlobalArgs, json: bool, telemetry: &Telemetry) -> crate::te
     } else {
         fmt.with_ansi(ansi).with_target(false).boxed()
     };
+    // Each layer filters for itself: the log filter decides what is printed, the exporters take what they report
+    // (a statement's span needs sqlx's statement events, which the logs leave out).
+    let guard = telemetry.start();
     let result = tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt)
-        .with(errors)
+        .with(fmt.with_filter(filter))
+        .with(telemetry.layers(&guard))
         .try_init();
     if let Err(err) = result {
         eprintln!("warning: logging already initialised: {err}");
     }
-    telemetry.start()
+    guard
 }

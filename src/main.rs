@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     let json_logs = std::env::var("VIVR_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     // Error reports (and traces) are the server's: the other commands report to whoever runs them.
     let telemetry = match cli.command {
-        Command::Serve(_) => vivr::telemetry::Telemetry::from_env(),
+        Command::Serve(ref args) => vivr::telemetry::Telemetry::from_env(&args.db.database_url),
         _ => vivr::telemetry::Telemetry::default(),
     };
     let _telemetry = vivr::logging::init(&cli.global, json_logs, &telemetry);

@@ -1,8 +1,10 @@
 //! What `vivr serve` reports beyond its logs, each off unless its variable is set: unexpected errors to a
-//! Sentry-compatible endpoint (`SENTRY_DSN`, `errors.rs`). Read from the process environment when logging starts,
+//! Sentry-compatible endpoint (`SENTRY_DSN`, `errors.rs`), request and database spans to an OpenTelemetry
+//! collector (`OTEL_EXPORTER_OTLP_ENDPOINT`, `traces.rs`). Read from the process environment when logging starts,
 //! like `VIVR_LOG_FORMAT`; `vivr env check` validates the same variables against `vivr.env.yaml`.
 
 pub mod errors;
+pub mod traces;
 
 use crate::config::schema::Schema;
 
@@ -10,11 +12,23 @@ use crate::config::schema::Schema;
 #[derive(Debug, Default)]
 pub struct Telemetry {
     pub errors: Option<errors::ErrorTracking>,
+    pub traces: Option<traces::Tracing>,
 }
 
 /// Keeps the exporters running; dropping it sends what is still queued (a few seconds at most).
 pub struct Guard {
     _errors: Option<sentry::ClientInitGuard>,
+    traces: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.traces.take()
+            && let Err(err) = provider.shutdown()
+        {
+            eprintln!("warning: the last traces were not exported: {err}");
+        }
+    }
 }
 
 /// The release reported with errors: `VIVR_RELEASE` (the image sets it to its git commit), else vivr's version.
@@ -25,8 +39,13 @@ pub fn release(env: &dyn Fn(&str) -> Option<String>) -> String {
 impl Telemetry {
     /// From the process environment. An invalid value turns its exporter off with a warning on stderr: `vivr
     /// serve` then refuses to start on the same value (the schema's check), naming the variable.
-    pub fn from_env() -> Telemetry {
-        Telemetry::from(&|key: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty()))
+    /// `database_url`: the one `vivr serve` was given (its flag or DATABASE_URL), named in statement spans and
+    /// scrubbed from error reports.
+    pub fn from_env(database_url: &str) -> Telemetry {
+        Telemetry::from(&|key: &str| match key {
+            "DATABASE_URL" => Some(database_url.to_string()),
+            _ => std::env::var(key).ok().filter(|v| !v.trim().is_empty()),
+        })
     }
 
     pub fn from(env: &dyn Fn(&str) -> Option<String>) -> Telemetry {
@@ -45,13 +64,65 @@ impl Telemetry {
                     None
                 }
             });
-        Telemetry { errors }
+        let environment = env("VIVR_ENV").unwrap_or_else(|| "development".into());
+        let traces = [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        ]
+        .into_iter()
+        .any(|key| env(key).is_some())
+        .then(|| traces::Tracing {
+            release: release(env),
+            environment,
+            db_system: env("DATABASE_URL").and_then(|url| {
+                if url.starts_with("postgres") {
+                    Some("postgresql")
+                } else if url.starts_with("sqlite") {
+                    Some("sqlite")
+                } else {
+                    None
+                }
+            }),
+        });
+        Telemetry { errors, traces }
     }
 
+    /// Starts the exporters; an exporter that cannot start is left off, with a warning on stderr.
     pub fn start(&self) -> Guard {
+        let traces = self
+            .traces
+            .as_ref()
+            .and_then(|config| match traces::start(config) {
+                Ok(provider) => Some(provider),
+                Err(err) => {
+                    eprintln!("warning: traces are not exported: {err:#}");
+                    None
+                }
+            });
         Guard {
             _errors: self.errors.as_ref().map(errors::start),
+            traces,
         }
+    }
+
+    /// The layers that feed the exporters `guard` runs (none when all are off).
+    pub fn layers<S>(&self, guard: &Guard) -> impl tracing_subscriber::Layer<S> + use<S>
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        use tracing_subscriber::Layer;
+        let errors = self.errors.as_ref().map(|_| {
+            errors::ErrorReports.with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+                (meta.is_span() && meta.name() == "request")
+                    || *meta.level() == tracing::Level::ERROR
+            }))
+        });
+        let traces = guard
+            .traces
+            .as_ref()
+            .zip(self.traces.as_ref())
+            .map(|(provider, config)| traces::layer(provider, config));
+        Layer::and_then(errors, traces)
     }
 }
 

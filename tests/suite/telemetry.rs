@@ -142,6 +142,27 @@ fn events(received: &[Received]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// `vivr serve` on the demo catalogue, uncached, at release 4f2a9c81e0d3, with `env`.
+fn serve(db: &TestDb, env: &[(&str, &str)]) -> Vivr {
+    let mut env = env.to_vec();
+    env.push(("VIVR_RELEASE", "4f2a9c81e0d3"));
+    Vivr::serve_env(
+        &["--database-url", &db.url, "--catalog-cache-secs", "0"],
+        &env,
+    )
+}
+
+/// The slug of the first product the catalogue lists.
+fn first_product(vivr: &Vivr) -> String {
+    let listing = vivr.get("/produits").text();
+    listing
+        .split("href=\"/produits/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a product link")
+        .to_string()
+}
+
 const SESSION_SECRET: &str = "Secret-de-session-du-test-7c1e9a4b2d5f8e3a"; // audit:allow-secret
 
 #[tokio::test(flavor = "multi_thread")]
@@ -149,21 +170,14 @@ async fn a_server_error_is_reported_with_its_request_route_and_release_and_no_se
     let db = TestDb::sqlite();
     let sentry = Recorder::start();
     let dsn = format!("http://0a1b2c3d4e5f@{}/42", sentry.addr);
-    let vivr = Vivr::serve_env(
-        &["--database-url", &db.url, "--catalog-cache-secs", "0"],
+    let vivr = serve(
+        &db,
         &[
             ("SENTRY_DSN", dsn.as_str()),
-            ("VIVR_RELEASE", "4f2a9c81e0d3"),
             ("VIVR_SESSION_SECRET", SESSION_SECRET),
         ],
     );
-    let listing = vivr.get("/produits").text();
-    let slug = listing
-        .split("href=\"/produits/")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a product link")
-        .to_string();
+    let slug = first_product(&vivr);
     // What is not unexpected is not reported: pages, a 404, a form refused.
     assert_eq!(vivr.get(&format!("/produits/{slug}")).status, 200);
     assert_eq!(vivr.get("/produits/nexiste-pas").status, 404);
@@ -244,5 +258,141 @@ fn without_a_dsn_nothing_is_sent_and_an_invalid_one_is_refused_by_name() {
     assert!(
         !err.contains("ftp://nowhere"),
         "a secret is not echoed: {err}"
+    );
+}
+
+/// The OTLP/HTTP export requests a recorder received, decoded.
+fn exported_spans(received: &[Received]) -> Vec<opentelemetry_proto::tonic::trace::v1::Span> {
+    use prost::Message;
+    received
+        .iter()
+        .filter(|r| r.path == "/v1/traces")
+        .filter_map(|r| {
+            opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest::decode(
+                r.body.as_slice(),
+            )
+            .ok()
+        })
+        .flat_map(|request| request.resource_spans)
+        .flat_map(|resource| resource.scope_spans)
+        .flat_map(|scope| scope.spans)
+        .collect()
+}
+
+fn attribute(span: &opentelemetry_proto::tonic::trace::v1::Span, key: &str) -> Option<String> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    let value = span
+        .attributes
+        .iter()
+        .find(|a| a.key == key)?
+        .value
+        .as_ref()?
+        .value
+        .as_ref()?;
+    Some(match value {
+        Value::StringValue(s) => s.clone(),
+        Value::IntValue(i) => i.to_string(),
+        Value::BoolValue(b) => b.to_string(),
+        Value::DoubleValue(d) => d.to_string(),
+        other => format!("{other:?}"),
+    })
+}
+
+#[test]
+fn requests_and_their_statements_are_exported_as_spans_over_otlp() {
+    use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+    let db = TestDb::sqlite();
+    let collector = Recorder::start();
+    let endpoint = format!("http://{}", collector.addr);
+    let vivr = serve(
+        &db,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    let slug = first_product(&vivr);
+    let page = vivr.get(&format!("/produits/{slug}"));
+    assert_eq!(page.status, 200);
+    let request_id = page
+        .header("x-request-id")
+        .expect("a request id")
+        .to_string();
+
+    let has_page = |spans: &[opentelemetry_proto::tonic::trace::v1::Span]| {
+        spans
+            .iter()
+            .any(|s| attribute(s, "request_id").as_deref() == Some(request_id.as_str()))
+    };
+    let received = collector.wait_for(Duration::from_secs(20), |r| has_page(&exported_spans(r)));
+    let spans = exported_spans(&received);
+    let server = spans
+        .iter()
+        .find(|s| attribute(s, "request_id").as_deref() == Some(request_id.as_str()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no span for request {request_id}: {spans:#?}\n{}",
+                vivr.log()
+            )
+        });
+    assert_eq!(server.name, "GET /produits/{slug}");
+    assert_eq!(server.kind, SpanKind::Server as i32);
+    assert_eq!(
+        attribute(server, "http.route").as_deref(),
+        Some("/produits/{slug}")
+    );
+    assert_eq!(
+        attribute(server, "http.request.method").as_deref(),
+        Some("GET")
+    );
+    assert_eq!(
+        attribute(server, "http.response.status_code").as_deref(),
+        Some("200")
+    );
+    assert!(server.end_time_unix_nano > server.start_time_unix_nano);
+
+    // The statements it ran: children of that span, inside its time, named by their summary, with no values.
+    let statements: Vec<_> = spans
+        .iter()
+        .filter(|s| s.trace_id == server.trace_id && s.parent_span_id == server.span_id)
+        .collect();
+    assert!(
+        !statements.is_empty(),
+        "no statement under the request: {spans:#?}"
+    );
+    for statement in &statements {
+        assert_eq!(statement.kind, SpanKind::Client as i32, "{statement:#?}");
+        assert_eq!(
+            attribute(statement, "db.system.name").as_deref(),
+            Some("sqlite")
+        );
+        let summary = attribute(statement, "db.query.summary").unwrap();
+        assert_eq!(statement.name, summary);
+        assert!(!summary.contains(&slug), "a bound value in {summary}");
+        assert!(
+            statement.start_time_unix_nano >= server.start_time_unix_nano,
+            "{statement:#?}"
+        );
+        assert!(
+            statement.end_time_unix_nano <= server.end_time_unix_nano,
+            "{statement:#?}"
+        );
+    }
+    // The product (with its category) and its reviews, each read once: sqlx's summary is the statement's start.
+    assert!(statements.len() >= 2, "{statements:#?}");
+    assert!(
+        statements.iter().all(|s| s.name.starts_with("SELECT ")),
+        "{statements:#?}"
+    );
+    assert!(
+        statements
+            .iter()
+            .any(|s| attribute(s, "db.response.returned_rows").as_deref() == Some("1")),
+        "the product's row: {statements:#?}"
+    );
+    let export = received.iter().find(|r| r.path == "/v1/traces").unwrap();
+    assert_eq!(
+        export.header("content-type"),
+        Some("application/x-protobuf")
     );
 }

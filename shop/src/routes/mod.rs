@@ -214,23 +214,27 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
+            // The route and the status are recorded as the request goes (`record_route`), for error reports and traces.
             tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path(),
-                route = tracing::field::Empty)
+                route = tracing::field::Empty, http.response.status_code = tracing::field::Empty)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(axum::middleware::from_fn(check_request_id))
         .with_state(state)
 }
 
-/// Names the matched route (`/produits/{slug}`, not the path a visitor typed) on the request's span, for error
-/// reports and traces.
+/// Names the matched route (`/produits/{slug}`, not the path a visitor typed) on the request's span, and its
+/// status once answered, for error reports and traces.
 async fn record_route(
     route: axum::extract::MatchedPath,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    tracing::Span::current().record("route", route.as_str());
-    next.run(request).await
+    let span = tracing::Span::current();
+    span.record("route", route.as_str());
+    let response = next.run(request).await;
+    span.record("http.response.status_code", response.status().as_u16());
+    response
 }
 
 /// A personal API answer, `{"data": …}`, never stored by caches.
