@@ -265,15 +265,18 @@ mod tests {
             "k9Qv2Lr8Zp4Xw7Nc3Tb6Hy1Fs5Jd0GmE4u".into(), // audit:allow-secret
             "short".into(),
         ]);
-        let text = "signing with k9Qv2Lr8Zp4Xw7Nc3Tb6Hy1Fs5Jd0GmE4u failed for marie.dupont@example.fr: \
-                    connecting to postgres://vivr:Mx4kP9qL2w@db.internal:5432/vivr with sk_live_51Hx7Yq2LkPz9Rt4Vb \
-                    and whsec_Ab12Cd34Ef56Gh78 (Authorization: Bearer eyJhbGciOi.payload.sig); short stays";
-        let scrubbed = scrubber.text(text);
+        const STRIPE_KEY: &str = "sk_live_51Hx7Yq2LkPz9Rt4Vb"; // audit:allow-secret
+        let text = format!(
+            "signing with k9Qv2Lr8Zp4Xw7Nc3Tb6Hy1Fs5Jd0GmE4u failed for marie.dupont@example.fr: connecting to \
+             postgres://vivr:Mx4kP9qL2w@db.internal:5432/vivr with {STRIPE_KEY} and whsec_Ab12Cd34Ef56Gh78 \
+             (Authorization: Bearer eyJhbGciOi.payload.sig); short stays"
+        );
+        let scrubbed = scrubber.text(&text);
         for leaked in [
             "k9Qv2Lr8Zp4Xw7Nc3Tb6Hy1Fs5Jd0GmE4u",
             "marie.dupont",
             "Mx4kP9qL2w",
-            "sk_live_51Hx7Yq2LkPz9Rt4Vb",
+            STRIPE_KEY,
             "whsec_Ab12Cd34Ef56Gh78",
             "eyJhbGciOi",
         ] {

