@@ -152,6 +152,19 @@ fn serve(db: &TestDb, env: &[(&str, &str)]) -> Vivr {
     )
 }
 
+/// Renames `table` under a running server, as if it had been dropped.
+async fn take_away(url: &str, table: &str) {
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        r#"ALTER TABLE "{table}" RENAME TO "{table}Gone""#
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
 /// The slug of the first product the catalogue lists.
 fn first_product(vivr: &Vivr) -> String {
     let listing = vivr.get("/produits").text();
@@ -183,13 +196,7 @@ async fn a_server_error_is_reported_with_its_request_route_and_release_and_no_se
     assert_eq!(vivr.get("/produits/nexiste-pas").status, 404);
 
     // The products table disappears under the running server (uncached): the product page now fails with a 500.
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
-        .await
-        .unwrap();
-    sqlx::query(r#"ALTER TABLE "Product" RENAME TO "ProductGone""#)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    take_away(db.url.as_str(), "Product").await;
     let failed = vivr.get(&format!("/produits/{slug}"));
     assert_eq!(failed.status, 500, "{}", vivr.log());
     let request_id = failed
@@ -398,5 +405,37 @@ fn requests_and_their_statements_are_exported_as_spans_over_otlp() {
     assert_eq!(
         export.header("content-type"),
         Some("application/x-protobuf")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_background_job_is_reported_with_its_name() {
+    let db = TestDb::sqlite();
+    let sentry = Recorder::start();
+    let dsn = format!("http://0a1b2c3d4e5f@{}/42", sentry.addr);
+    let vivr = serve(&db, &[("SENTRY_DSN", dsn.as_str())]);
+    assert_eq!(vivr.get("/api/health").status, 200);
+    // The email worker polls its queue every 5 s: take the queue away under it.
+    take_away(db.url.as_str(), "OutboundEmail").await;
+    let received = sentry.wait_for(Duration::from_secs(20), |r| !events(r).is_empty());
+    let events = events(&received);
+    let event = events
+        .first()
+        .unwrap_or_else(|| panic!("no report of the failed job\n{}", vivr.log()));
+    assert_eq!(event["message"], "job failed", "{event:#}");
+    assert_eq!(event["extra"]["job"], "email worker", "{event:#}");
+    assert!(
+        event["extra"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("OutboundEmail"),
+        "the cause: {event:#}"
+    );
+    assert_eq!(event["release"], "4f2a9c81e0d3", "{event:#}");
+    assert!(
+        event
+            .get("tags")
+            .is_none_or(|t| t.get("request_id").is_none()),
+        "no request: {event:#}"
     );
 }
