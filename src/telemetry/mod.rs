@@ -49,12 +49,14 @@ impl Telemetry {
     }
 
     pub fn from(env: &dyn Fn(&str) -> Option<String>) -> Telemetry {
+        let release = release(env);
+        let environment = env("VIVR_ENV").unwrap_or_else(|| "development".into());
         let errors =
             env("SENTRY_DSN").and_then(|dsn| match dsn.trim().parse::<sentry::types::Dsn>() {
                 Ok(dsn) => Some(errors::ErrorTracking {
                     dsn,
-                    release: release(env),
-                    environment: env("VIVR_ENV").unwrap_or_else(|| "development".into()),
+                    release: release.clone(),
+                    environment: environment.clone(),
                     secrets: secret_values(env),
                 }),
                 Err(err) => {
@@ -64,7 +66,6 @@ impl Telemetry {
                     None
                 }
             });
-        let environment = env("VIVR_ENV").unwrap_or_else(|| "development".into());
         let traces = [
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -72,17 +73,15 @@ impl Telemetry {
         .into_iter()
         .any(|key| env(key).is_some())
         .then(|| traces::Tracing {
-            release: release(env),
+            release,
             environment,
-            db_system: env("DATABASE_URL").and_then(|url| {
-                if url.starts_with("postgres") {
-                    Some("postgresql")
-                } else if url.starts_with("sqlite") {
-                    Some("sqlite")
-                } else {
-                    None
-                }
-            }),
+            // OpenTelemetry's names for the two backends.
+            db_system: env("DATABASE_URL")
+                .and_then(|url| vivr_shop::store::Backend::from_url(&url))
+                .map(|backend| match backend {
+                    vivr_shop::store::Backend::Postgres => "postgresql",
+                    vivr_shop::store::Backend::Sqlite => "sqlite",
+                }),
         });
         Telemetry { errors, traces }
     }
