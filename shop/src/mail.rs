@@ -1,5 +1,5 @@
 //! Order and newsletter emails: composed here, queued in the database by the change that causes them (see
-//! `store::CommerceStore::change_order_status`, `store::CommunityStore::newsletter_subscribe`), and sent by the
+//! `store::OrderStore::change_order_status`, `store::CommunityStore::newsletter_subscribe`), and sent by the
 //! worker in `jobs` through SMTP (lettre). Without a mail server configured, each email is written to the log
 //! instead, and counts as delivered.
 

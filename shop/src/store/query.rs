@@ -1,6 +1,7 @@
 //! The catalogue listing query: validated filters, and the SQL they turn into. The SQL is assembled only from
 //! the fixed fragments below; every value travels as a bind parameter.
 
+use super::db::{Arg, Sql, assembled};
 use crate::domain::{Money, Slug};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -92,14 +93,6 @@ impl Default for ProductQuery {
     }
 }
 
-/// A bind parameter of the assembled query.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Bind {
-    Text(String),
-    Int(i64),
-    Bool(bool),
-}
-
 pub(super) const PRODUCT_COLUMNS: &str = r#"SELECT p."id", p."name", p."slug", p."description", p."priceCents",
     p."comparePriceCents", p."images", p."stock", p."featured", p."createdAt", p."updatedAt",
     c."id" AS "categoryId", c."name" AS "categoryName", c."slug" AS "categorySlug",
@@ -123,10 +116,10 @@ fn like_pattern(word: &str) -> String {
 
 impl ProductQuery {
     /// The WHERE clause and its binds, numbered from `$1`.
-    fn filter(&self) -> (String, Vec<Bind>) {
+    fn filter(&self) -> (String, Vec<Arg>) {
         let mut sql = String::from(r#"WHERE p."archivedAt" IS NULL"#);
         let mut binds = Vec::new();
-        let mut push = |sql: &mut String, fragment: &str, bind: Bind| {
+        let mut push = |sql: &mut String, fragment: &str, bind: Arg| {
             binds.push(bind);
             sql.push_str(&fragment.replace("$?", &format!("${}", binds.len())));
         };
@@ -134,32 +127,32 @@ impl ProductQuery {
             push(
                 &mut sql,
                 r#" AND p."categoryId" = (SELECT "id" FROM "Category" WHERE "slug" = $?)"#,
-                Bind::Text(category.as_str().to_string()),
+                Arg::from(category.as_str().to_string()),
             );
         }
         for word in &self.search_words {
             push(
                 &mut sql,
                 r#" AND p."searchText" LIKE $? ESCAPE '\'"#,
-                Bind::Text(like_pattern(word)),
+                Arg::from(like_pattern(word)),
             );
         }
         if let Some(min) = self.min_price {
             push(
                 &mut sql,
                 r#" AND p."priceCents" >= $?"#,
-                Bind::Int(min.cents()),
+                Arg::from(min.cents()),
             );
         }
         if let Some(max) = self.max_price {
             push(
                 &mut sql,
                 r#" AND p."priceCents" <= $?"#,
-                Bind::Int(max.cents()),
+                Arg::from(max.cents()),
             );
         }
         if let Some(featured) = self.featured {
-            push(&mut sql, r#" AND p."featured" = $?"#, Bind::Bool(featured));
+            push(&mut sql, r#" AND p."featured" = $?"#, Arg::from(featured));
         }
         match self.in_stock {
             Some(true) => sql.push_str(r#" AND p."stock" > 0"#),
@@ -169,7 +162,19 @@ impl ProductQuery {
         (sql, binds)
     }
 
-    pub(super) fn page_sql(&self) -> (String, Vec<Bind>) {
+    /// One page of the listing.
+    pub(super) fn page(&self) -> Sql {
+        let (sql, binds) = self.page_sql();
+        assembled(sql).bind_all(binds)
+    }
+
+    /// How many products the listing has in all.
+    pub(super) fn count(&self) -> Sql {
+        let (filter, binds) = self.filter();
+        assembled(format!(r#"SELECT COUNT(*) FROM "Product" p {filter}"#)).bind_all(binds)
+    }
+
+    fn page_sql(&self) -> (String, Vec<Arg>) {
         let (filter, mut binds) = self.filter();
         let n = binds.len();
         let sql = format!(
@@ -178,19 +183,11 @@ impl ProductQuery {
             n + 1,
             n + 2
         );
-        binds.push(Bind::Int(i64::from(self.limit)));
-        binds.push(Bind::Int(
+        binds.push(Arg::from(i64::from(self.limit)));
+        binds.push(Arg::from(
             i64::from(self.page.saturating_sub(1)) * i64::from(self.limit),
         ));
         (sql, binds)
-    }
-
-    pub(super) fn count_sql(&self) -> (String, Vec<Bind>) {
-        let (filter, binds) = self.filter();
-        (
-            format!(r#"SELECT COUNT(*) FROM "Product" p {filter}"#),
-            binds,
-        )
     }
 }
 
@@ -214,7 +211,7 @@ mod tests {
         assert!(sql.contains(r#""priceCents" >= $3"#));
         assert!(sql.contains(r#""featured" = $4"#));
         assert!(sql.contains("LIMIT $5 OFFSET $6"));
-        assert_eq!(binds[1], Bind::Text(r"%50\%\_off%".into()));
+        assert_eq!(binds[1], Arg::Text(Some(r"%50\%\_off%".into())));
         assert_eq!(binds.len(), 6);
     }
 }

@@ -1,0 +1,419 @@
+//! The catalogue: categories, products and their listing, the reviews shown on a product page, and the demo seed.
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+
+use super::db::{assembled, sql};
+use super::model::*;
+use super::query::{PRODUCT_COLUMNS, ProductQuery};
+use super::rows::*;
+use super::{SqlStore, StoreError, StoreResult};
+use crate::domain::{Money, fold_for_search};
+
+pub(super) const CATEGORY_COLUMNS: &str = r#"SELECT c."id", c."name", c."slug", c."description", c."image",
+    (SELECT COUNT(*) FROM "Product" p WHERE p."categoryId" = c."id" AND p."archivedAt" IS NULL) AS "productCount"
+FROM "Category" c"#;
+
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    async fn list_categories(&self) -> StoreResult<Vec<Category>>;
+    async fn category_by_slug(&self, slug: &str) -> StoreResult<Option<Category>>;
+    async fn create_category(&self, new: &NewCategory, now: NaiveDateTime)
+    -> StoreResult<Category>;
+    async fn update_category(
+        &self,
+        slug: &str,
+        patch: &CategoryPatch,
+        now: NaiveDateTime,
+    ) -> StoreResult<Category>;
+    /// Deletes a category; its products stay, without a category (the schema's ON DELETE SET NULL).
+    async fn delete_category(&self, slug: &str) -> StoreResult<()>;
+    async fn list_products(&self, query: &ProductQuery) -> StoreResult<ProductPage>;
+    async fn product_by_slug(&self, slug: &str) -> StoreResult<Option<Product>>;
+    async fn product_reviews(
+        &self,
+        product_id: &str,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<Vec<Review>>;
+    /// Up to `limit` other products of the same category (none when the product has no category).
+    async fn related_products(&self, product: &Product, limit: u32) -> StoreResult<Vec<Product>>;
+    async fn create_product(&self, new: &NewProduct, now: NaiveDateTime) -> StoreResult<Product>;
+    async fn update_product(
+        &self,
+        slug: &str,
+        patch: &ProductPatch,
+        now: NaiveDateTime,
+    ) -> StoreResult<Product>;
+    /// Removes a product from the catalogue. Products that were ordered are archived rather than deleted, so that
+    /// order history keeps its references.
+    async fn archive_product(&self, slug: &str, now: NaiveDateTime) -> StoreResult<()>;
+    async fn catalog_is_empty(&self) -> StoreResult<bool>;
+    /// Inserts categories and products in one transaction; existing slugs are left untouched.
+    async fn seed_catalog(
+        &self,
+        categories: &[NewCategory],
+        products: &[SeedProduct],
+        now: NaiveDateTime,
+    ) -> StoreResult<SeedReport>;
+}
+
+#[async_trait]
+impl CatalogStore for SqlStore {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn list_categories(&self) -> StoreResult<Vec<Category>> {
+        let sql = format!(r#"{CATEGORY_COLUMNS} ORDER BY c."name" ASC, c."id" ASC"#);
+        let rows = assembled(sql).fetch_all::<CategoryRow>(&self.db).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn category_by_slug(&self, slug: &str) -> StoreResult<Option<Category>> {
+        let sql = format!(r#"{CATEGORY_COLUMNS} WHERE c."slug" = $1"#);
+        let row = assembled(sql)
+            .bind(slug)
+            .fetch_optional::<CategoryRow>(&self.db)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn create_category(
+        &self,
+        new: &NewCategory,
+        now: NaiveDateTime,
+    ) -> StoreResult<Category> {
+        let now = millis(now);
+        sql(
+            r#"INSERT INTO "Category" ("id", "name", "slug", "description", "image", "createdAt", "updatedAt")
+               VALUES ($1, $2, $3, $4, $5, $6, $6)"#,
+        )
+        .bind(new_id())
+        .bind(&new.name)
+        .bind(&new.slug)
+        .bind(&new.description)
+        .bind(&new.image)
+        .bind(now)
+        .execute(&self.db)
+        .await
+        .map_err(|e| unique_violation(e, "category slug"))?;
+        self.category_by_slug(&new.slug)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn update_category(
+        &self,
+        slug: &str,
+        patch: &CategoryPatch,
+        now: NaiveDateTime,
+    ) -> StoreResult<Category> {
+        let current = self
+            .category_by_slug(slug)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let name = patch.name.clone().unwrap_or(current.name);
+        let description = patch.description.clone().unwrap_or(current.description);
+        let image = patch.image.clone().unwrap_or(current.image);
+        sql(
+            r#"UPDATE "Category" SET "name" = $1, "description" = $2, "image" = $3, "updatedAt" = $4
+               WHERE "slug" = $5"#,
+        )
+        .bind(&name)
+        .bind(&description)
+        .bind(&image)
+        .bind(millis(now))
+        .bind(slug)
+        .execute(&self.db)
+        .await?;
+        self.category_by_slug(slug)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn delete_category(&self, slug: &str) -> StoreResult<()> {
+        let done = sql(r#"DELETE FROM "Category" WHERE "slug" = $1"#)
+            .bind(slug)
+            .execute(&self.db)
+            .await?;
+        if done == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn list_products(&self, query: &ProductQuery) -> StoreResult<ProductPage> {
+        let total = query.count().scalar::<i64>(&self.db).await?;
+        let items = query
+            .page()
+            .fetch_all::<ProductRow>(&self.db)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        Ok(ProductPage { items, total })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn product_by_slug(&self, slug: &str) -> StoreResult<Option<Product>> {
+        let sql = format!(r#"{PRODUCT_COLUMNS} WHERE p."slug" = $1 AND p."archivedAt" IS NULL"#);
+        let row = assembled(sql)
+            .bind(slug)
+            .fetch_optional::<ProductRow>(&self.db)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn product_reviews(
+        &self,
+        product_id: &str,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<Vec<Review>> {
+        let rows = sql(
+            r#"SELECT rv."id", rv."rating", rv."title", rv."comment", rv."verified", rv."createdAt",
+                      u."name" AS "authorName"
+               FROM "Review" rv JOIN "User" u ON u."id" = rv."userId"
+               WHERE rv."productId" = $1
+               ORDER BY rv."createdAt" DESC, rv."id" DESC
+               LIMIT $2 OFFSET $3"#,
+        )
+        .bind(product_id)
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all::<ReviewRow>(&self.db)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn related_products(&self, product: &Product, limit: u32) -> StoreResult<Vec<Product>> {
+        let Some(category) = &product.category else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            r#"{PRODUCT_COLUMNS} WHERE p."categoryId" = $1 AND p."id" <> $2 AND p."archivedAt" IS NULL
+               ORDER BY p."createdAt" DESC, p."id" DESC LIMIT $3"#
+        );
+        let rows = assembled(sql)
+            .bind(&category.id)
+            .bind(&product.id)
+            .bind(i64::from(limit))
+            .fetch_all::<ProductRow>(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn create_product(&self, new: &NewProduct, now: NaiveDateTime) -> StoreResult<Product> {
+        let mut tx = self.begin_write().await?;
+        let category_id = match &new.category_slug {
+            Some(slug) => Some(
+                sql(r#"SELECT "id" FROM "Category" WHERE "slug" = $1"#)
+                    .bind(slug)
+                    .scalar_optional::<String>(&mut tx)
+                    .await?
+                    .ok_or(StoreError::Invalid("category"))?,
+            ),
+            None => None,
+        };
+        let images = serde_json::to_string(&new.images).unwrap_or_else(|_| "[]".to_string());
+        let search = fold_for_search(&format!("{} {}", new.name, new.description));
+        sql(
+            r#"INSERT INTO "Product" ("id", "name", "slug", "description", "priceCents", "comparePriceCents",
+                   "currency", "images", "categoryId", "stock", "featured", "searchText", "createdAt", "updatedAt")
+               VALUES ($1, $2, $3, $4, $5, $6, 'EUR', $7, $8, $9, $10, $11, $12, $12)"#,
+        )
+        .bind(new_id())
+        .bind(&new.name)
+        .bind(&new.slug)
+        .bind(&new.description)
+        .bind(new.price.cents())
+        .bind(new.compare_price.map(Money::cents))
+        .bind(images)
+        .bind(category_id)
+        .bind(new.stock)
+        .bind(new.featured)
+        .bind(search)
+        .bind(millis(now))
+        .execute(&mut tx)
+        .await
+        .map_err(|e| unique_violation(e, "product slug"))?;
+        tx.commit().await?;
+        self.product_by_slug(&new.slug)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn update_product(
+        &self,
+        slug: &str,
+        patch: &ProductPatch,
+        now: NaiveDateTime,
+    ) -> StoreResult<Product> {
+        let mut tx = self.begin_write().await?;
+        let category = match &patch.category_slug {
+            Some(Some(cat)) => Some(Some(
+                sql(r#"SELECT "id" FROM "Category" WHERE "slug" = $1"#)
+                    .bind(cat)
+                    .scalar_optional::<String>(&mut tx)
+                    .await?
+                    .ok_or(StoreError::Invalid("category"))?,
+            )),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let images = patch
+            .images
+            .as_ref()
+            .map(|i| serde_json::to_string(i).unwrap_or_else(|_| "[]".to_string()));
+        // Only the fields the patch names are written: a checkout or a webhook may change the stock (or
+        // anything else) between any read and this statement, and no value read earlier is written back.
+        let changed = sql(r#"UPDATE "Product" SET
+                   "name" = COALESCE($1, "name"),
+                   "description" = COALESCE($2, "description"),
+                   "priceCents" = COALESCE($3, "priceCents"),
+                   "comparePriceCents" = CASE WHEN $4 THEN $5 ELSE "comparePriceCents" END,
+                   "images" = COALESCE($6, "images"),
+                   "categoryId" = CASE WHEN $7 THEN $8 ELSE "categoryId" END,
+                   "stock" = COALESCE($9, "stock"),
+                   "featured" = COALESCE($10, "featured"),
+                   "updatedAt" = $11
+               WHERE "slug" = $12 AND "archivedAt" IS NULL
+               RETURNING "id", "name", "description""#)
+        .bind(&patch.name)
+        .bind(&patch.description)
+        .bind(patch.price.map(Money::cents))
+        .bind(patch.compare_price.is_some())
+        .bind(patch.compare_price.flatten().map(Money::cents))
+        .bind(images)
+        .bind(category.is_some())
+        .bind(category.flatten())
+        .bind(patch.stock)
+        .bind(patch.featured)
+        .bind(millis(now))
+        .bind(slug)
+        .fetch_optional::<(String, String, String)>(&mut tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        if patch.name.is_some() || patch.description.is_some() {
+            // The row is locked by the update above until commit: name and description are this
+            // transaction's own.
+            let (id, name, description) = changed;
+            sql(r#"UPDATE "Product" SET "searchText" = $1 WHERE "id" = $2"#)
+                .bind(fold_for_search(&format!("{name} {description}")))
+                .bind(id)
+                .execute(&mut tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.product_by_slug(slug)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn archive_product(&self, slug: &str, now: NaiveDateTime) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        // A no-op update that locks the row (PostgreSQL; SQLite's write transaction locks everything):
+        // an order for this product either committed before (and is counted below) or waits and then
+        // finds the product gone or archived.
+        let id = sql(
+            r#"UPDATE "Product" SET "updatedAt" = "updatedAt" WHERE "slug" = $1 AND "archivedAt" IS NULL
+               RETURNING "id""#,
+        )
+        .bind(slug)
+        .scalar_optional::<String>(&mut tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let ordered = sql(r#"SELECT COUNT(*) FROM "OrderItem" WHERE "productId" = $1"#)
+            .bind(&id)
+            .scalar::<i64>(&mut tx)
+            .await?;
+        if ordered > 0 {
+            sql(r#"UPDATE "Product" SET "archivedAt" = $1, "updatedAt" = $1 WHERE "id" = $2"#)
+                .bind(millis(now))
+                .bind(&id)
+                .execute(&mut tx)
+                .await?;
+        } else {
+            sql(r#"DELETE FROM "Product" WHERE "id" = $1"#)
+                .bind(&id)
+                .execute(&mut tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn catalog_is_empty(&self) -> StoreResult<bool> {
+        let n =
+            sql(r#"SELECT (SELECT COUNT(*) FROM "Product") + (SELECT COUNT(*) FROM "Category")"#)
+                .scalar::<i64>(&self.db)
+                .await?;
+        Ok(n == 0)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn seed_catalog(
+        &self,
+        categories: &[NewCategory],
+        products: &[SeedProduct],
+        now: NaiveDateTime,
+    ) -> StoreResult<SeedReport> {
+        let now = millis(now);
+        let mut report = SeedReport::default();
+        let mut tx = self.begin_write().await?;
+        for c in categories {
+            let done = sql(
+                r#"INSERT INTO "Category" ("id", "name", "slug", "description", "image", "createdAt", "updatedAt")
+                   VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT ("slug") DO NOTHING"#,
+            )
+            .bind(new_id())
+            .bind(&c.name)
+            .bind(&c.slug)
+            .bind(&c.description)
+            .bind(&c.image)
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+            report.categories += done;
+        }
+        for seed in products {
+            let p = &seed.product;
+            let images = serde_json::to_string(&p.images).unwrap_or_else(|_| "[]".to_string());
+            let done = sql(
+                r#"INSERT INTO "Product" ("id", "name", "slug", "description", "priceCents", "comparePriceCents",
+                       "currency", "images", "categoryId", "stock", "featured", "searchText", "createdAt", "updatedAt")
+                   VALUES ($1, $2, $3, $4, $5, $6, 'EUR', $7,
+                           (SELECT "id" FROM "Category" WHERE "slug" = $8), $9, $10, $11, $12, $13)
+                   ON CONFLICT ("slug") DO NOTHING"#,
+            )
+            .bind(new_id())
+            .bind(&p.name)
+            .bind(&p.slug)
+            .bind(&p.description)
+            .bind(p.price.cents())
+            .bind(p.compare_price.map(Money::cents))
+            .bind(images)
+            .bind(&p.category_slug)
+            .bind(p.stock)
+            .bind(p.featured)
+            .bind(fold_for_search(&format!("{} {}", p.name, p.description)))
+            .bind(millis(seed.created_at))
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+            report.products += done;
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+}
