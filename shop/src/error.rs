@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::domain::FieldError;
+use crate::domain::{FieldError, StockProblem};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +147,7 @@ impl From<StoreError> for AppError {
                 code: "conflict",
                 message: format!("{what} déjà utilisé"),
             },
-            StoreError::Refused { code, message } => AppError::Conflict { code, message },
+            StoreError::Stock(problem) => problem.into(),
             StoreError::Invalid(field) => {
                 AppError::Validation(FieldError::new(field, "n'existe pas"))
             }
@@ -166,6 +166,29 @@ impl From<StoreError> for AppError {
             StoreError::Database(e) => {
                 AppError::Internal(anyhow::Error::new(e).context("database query"))
             }
+        }
+    }
+}
+
+/// The customer's words for a stock problem.
+impl From<StockProblem> for AppError {
+    fn from(problem: StockProblem) -> Self {
+        let message = match &problem {
+            StockProblem::Unavailable { product } => format!("« {product} » n'est plus proposé"),
+            StockProblem::PriceChanged { product, price } => format!(
+                "Le prix de « {product} » a changé ({}) : vérifiez votre panier avant de commander",
+                price.display_fr()
+            ),
+            StockProblem::OutOfStock { product } => {
+                format!("« {product} » est en rupture de stock")
+            }
+            StockProblem::Insufficient { product, available } => format!(
+                "Stock insuffisant pour « {product} » : {available} exemplaire(s) disponible(s)"
+            ),
+        };
+        AppError::Conflict {
+            code: problem.code(),
+            message,
         }
     }
 }

@@ -25,7 +25,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use chrono::NaiveDateTime;
 
 use crate::error::AppError;
-use crate::store::{RateWindow, Store};
+use crate::store::{RateLimitStore, RateWindow};
 
 /// At most `max` events per `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,7 +249,7 @@ pub struct Slot {
 
 /// Counts events against keys in the store.
 pub struct RateLimiter<'a> {
-    pub store: &'a dyn Store,
+    pub store: &'a dyn RateLimitStore,
     pub now: NaiveDateTime,
 }
 

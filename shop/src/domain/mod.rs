@@ -11,6 +11,7 @@ pub mod review;
 mod role;
 mod search;
 mod slug;
+mod stock;
 pub mod time;
 
 pub use email::Email;
@@ -20,6 +21,7 @@ pub use password::{PasswordPolicyError, check_password_policy};
 pub use role::Role;
 pub use search::fold_for_search;
 pub use slug::Slug;
+pub use stock::StockProblem;
 
 /// A value that failed validation: which field, and the rule it broke (in French, shown to users as is).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

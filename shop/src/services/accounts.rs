@@ -7,7 +7,7 @@ use crate::AppState;
 use crate::auth::{PasswordCheck, Passwords, RateLimiter, failure_delay, now, start_session};
 use crate::domain::{Email, FieldError, Role, check_password_policy};
 use crate::error::AppError;
-use crate::store::{NewUser, Store, StoreError, User};
+use crate::store::{AccountStore, NewUser, StoreError, User};
 
 pub const MAX_NAME_LEN: usize = 100;
 
@@ -35,7 +35,7 @@ fn validate_name(name: Option<&str>) -> Result<Option<String>, FieldError> {
 /// Creates a user account after validating everything; nothing is written on any error. The password is hashed
 /// once, here: the caller opens the session with [`open_session`], without verifying what it just hashed.
 pub async fn register_user(
-    store: &dyn Store,
+    store: &dyn AccountStore,
     passwords: &Passwords,
     input: Registration,
     role: Role,

@@ -4,7 +4,7 @@
 use crate::auth::now;
 use crate::domain::address::{AddressFields, AddressInput};
 use crate::error::AppError;
-use crate::store::{Address, Store, StoreError};
+use crate::store::{Address, AddressStore, StoreError};
 
 /// A customer may keep this many addresses.
 pub const MAX_ADDRESSES: usize = 20;
@@ -18,16 +18,16 @@ fn not_found(err: StoreError) -> AppError {
     }
 }
 
-pub async fn list(store: &dyn Store, user_id: &str) -> Result<Vec<Address>, AppError> {
+pub async fn list(store: &dyn AddressStore, user_id: &str) -> Result<Vec<Address>, AppError> {
     Ok(store.list_addresses(user_id).await?)
 }
 
-pub async fn get(store: &dyn Store, user_id: &str, id: &str) -> Result<Address, AppError> {
+pub async fn get(store: &dyn AddressStore, user_id: &str, id: &str) -> Result<Address, AppError> {
     store.address_for_user(user_id, id).await?.ok_or(NOT_FOUND)
 }
 
 pub async fn create(
-    store: &dyn Store,
+    store: &dyn AddressStore,
     user_id: &str,
     fields: &AddressFields,
     make_default: bool,
@@ -47,7 +47,7 @@ pub async fn create(
 }
 
 pub async fn update(
-    store: &dyn Store,
+    store: &dyn AddressStore,
     user_id: &str,
     id: &str,
     fields: &AddressFields,
@@ -60,7 +60,7 @@ pub async fn update(
         .map_err(not_found)
 }
 
-pub async fn delete(store: &dyn Store, user_id: &str, id: &str) -> Result<(), AppError> {
+pub async fn delete(store: &dyn AddressStore, user_id: &str, id: &str) -> Result<(), AppError> {
     store.delete_address(user_id, id).await.map_err(not_found)
 }
 

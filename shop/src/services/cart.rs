@@ -5,9 +5,9 @@
 use serde::Serialize;
 
 use crate::auth::now;
-use crate::domain::{FieldError, Money};
+use crate::domain::{FieldError, Money, StockProblem};
 use crate::error::AppError;
-use crate::store::{CartLine, CartOwner, Product, Store};
+use crate::store::{CartLine, CartOwner, CartStore, CatalogStore, Product};
 
 /// One line as shown: the live product, the quantity, and whether the stock still covers it.
 #[derive(Debug, Clone, Serialize)]
@@ -63,7 +63,7 @@ fn view(lines: Vec<CartLine>) -> CartView {
 }
 
 /// The owner's cart; an owner without one has an empty cart.
-pub async fn load(store: &dyn Store, owner: Option<&CartOwner>) -> Result<CartView, AppError> {
+pub async fn load(store: &dyn CartStore, owner: Option<&CartOwner>) -> Result<CartView, AppError> {
     match owner {
         Some(owner) => Ok(view(store.cart_lines(owner).await?)),
         None => Ok(view(Vec::new())),
@@ -77,7 +77,10 @@ pub fn parse_quantity(raw: &str) -> Result<i32, FieldError> {
         .map_err(|_| FieldError::new("quantity", "doit être un nombre entier"))
 }
 
-async fn live_product(store: &dyn Store, slug: &str) -> Result<Product, AppError> {
+async fn live_product<S: CatalogStore + ?Sized>(
+    store: &S,
+    slug: &str,
+) -> Result<Product, AppError> {
     store
         .product_by_slug(slug)
         .await?
@@ -88,27 +91,12 @@ fn check_quantity(product: &Product, quantity: i32) -> Result<(), AppError> {
     if quantity < 1 {
         return Err(FieldError::new("quantity", "doit être au moins 1").into());
     }
-    if product.stock < 1 {
-        return Err(AppError::Conflict {
-            code: "out_of_stock",
-            message: format!("« {} » est en rupture de stock", product.name),
-        });
-    }
-    if quantity > product.stock {
-        return Err(AppError::Conflict {
-            code: "insufficient_stock",
-            message: format!(
-                "Stock insuffisant pour « {} » : {} exemplaire(s) disponible(s)",
-                product.name, product.stock
-            ),
-        });
-    }
-    Ok(())
+    Ok(StockProblem::check(&product.name, product.stock, quantity)?)
 }
 
 /// Adds `quantity` of a product to what the cart holds (the total must stay within the stock).
-pub async fn add(
-    store: &dyn Store,
+pub async fn add<S: CartStore + CatalogStore + ?Sized>(
+    store: &S,
     owner: &CartOwner,
     slug: &str,
     quantity: i32,
@@ -130,8 +118,8 @@ pub async fn add(
 }
 
 /// Stores a line's quantity and returns the cart as it now is.
-async fn write_line(
-    store: &dyn Store,
+async fn write_line<S: CartStore + CatalogStore + ?Sized>(
+    store: &S,
     owner: &CartOwner,
     product: &Product,
     quantity: i32,
@@ -143,8 +131,8 @@ async fn write_line(
 }
 
 /// Sets a line's quantity; 0 removes it.
-pub async fn set(
-    store: &dyn Store,
+pub async fn set<S: CartStore + CatalogStore + ?Sized>(
+    store: &S,
     owner: &CartOwner,
     slug: &str,
     quantity: i32,
@@ -161,8 +149,8 @@ pub async fn set(
     write_line(store, owner, &product, quantity).await
 }
 
-pub async fn remove(
-    store: &dyn Store,
+pub async fn remove<S: CartStore + CatalogStore + ?Sized>(
+    store: &S,
     owner: &CartOwner,
     slug: &str,
 ) -> Result<CartView, AppError> {

@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::auth::now;
 use crate::domain::address::{AddressFields, AddressInput};
 use crate::domain::checkout::{Country, Quote, ShippingMethod, quote};
-use crate::domain::{FieldError, Money, OrderStatus};
+use crate::domain::{FieldError, Money, OrderStatus, StockProblem};
 use crate::error::AppError;
 use crate::payments::stripe::StripeError;
 use crate::services::addresses;
@@ -130,19 +130,8 @@ fn cart_refusal(lines: &[CartLine]) -> Option<AppError> {
     }
     lines
         .iter()
-        .find(|l| l.product.stock < l.quantity)
-        .map(|l| AppError::Conflict {
-            code: if l.product.stock < 1 {
-                "out_of_stock"
-            } else {
-                "insufficient_stock"
-            },
-            message: format!(
-                "Stock insuffisant pour « {} » : {} exemplaire(s) disponible(s)",
-                l.product.name,
-                l.product.stock.max(0)
-            ),
-        })
+        .find_map(|l| StockProblem::check(&l.product.name, l.product.stock, l.quantity).err())
+        .map(AppError::from)
 }
 
 async fn resolve_address(

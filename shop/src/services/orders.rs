@@ -7,14 +7,14 @@ use crate::auth::now;
 use crate::domain::{Actor, OrderStatus};
 use crate::error::AppError;
 use crate::payments::stripe::StripeError;
-use crate::store::{ChangeOutcome, Order, OrderEmail, StatusChange, Store, User};
+use crate::store::{ChangeOutcome, Order, OrderEmail, OrderStore, StatusChange, User};
 
 const NOT_FOUND: AppError = AppError::NotFound("Commande introuvable");
 
 pub const PAGE_SIZE: u32 = 20;
 
 pub async fn for_customer(
-    store: &dyn Store,
+    store: &dyn OrderStore,
     user: &User,
     page: u32,
 ) -> Result<Vec<Order>, AppError> {
@@ -23,7 +23,11 @@ pub async fn for_customer(
 }
 
 /// The order with this number, if `viewer` owns it or is an administrator.
-pub async fn visible_to(store: &dyn Store, viewer: &User, number: &str) -> Result<Order, AppError> {
+pub async fn visible_to(
+    store: &dyn OrderStore,
+    viewer: &User,
+    number: &str,
+) -> Result<Order, AppError> {
     let order = store
         .order_by_number(number.trim())
         .await?
@@ -36,7 +40,7 @@ pub async fn visible_to(store: &dyn Store, viewer: &User, number: &str) -> Resul
 }
 
 pub async fn list_all(
-    store: &dyn Store,
+    store: &dyn OrderStore,
     status: Option<OrderStatus>,
     page: u32,
 ) -> Result<Vec<Order>, AppError> {

@@ -43,9 +43,10 @@ pub enum StoreError {
     /// The write would break a reference (for example a category that does not exist).
     #[error("{0}")]
     Invalid(&'static str),
-    /// A business rule refused the write (a product out of stock, a price that changed); nothing was written.
-    #[error("{message}")]
-    Refused { code: &'static str, message: String },
+    /// A line of an order could not be reserved (a product out of stock, gone, or at another price); nothing
+    /// was written.
+    #[error("{0}")]
+    Stock(crate::domain::StockProblem),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }

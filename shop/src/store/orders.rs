@@ -11,7 +11,7 @@ use super::db::{assembled, sql};
 use super::model::*;
 use super::rows::*;
 use super::{SqlStore, StoreError, StoreResult};
-use crate::domain::{Money, OrderStatus};
+use crate::domain::{Money, OrderStatus, StockProblem};
 
 pub(super) const ORDER_COLUMNS: &str = r#"SELECT o."id", o."orderNumber", o."userId", o."email", o."status",
     o."subtotalCents", o."shippingCents", o."totalCents", o."vatCents", o."vatRateBp", o."currency",
@@ -22,38 +22,28 @@ pub(super) const ORDER_ITEMS: &str = r#"SELECT i."productId", p."slug" AS "produ
 FROM "OrderItem" i LEFT JOIN "Product" p ON p."id" = i."productId" AND p."archivedAt" IS NULL
 WHERE i."orderId" = $1 ORDER BY i."name", i."id""#;
 
-/// Why a line could not be reserved, in words for the customer.
-pub(super) fn stock_refusal(line: &NewOrderLine, row: Option<StockRow>) -> StoreError {
-    let (code, message) = match row {
-        None => (
-            "product_unavailable",
-            format!("« {} » n'est plus proposé", line.name),
-        ),
-        Some(r) if r.archived => (
-            "product_unavailable",
-            format!("« {} » n'est plus proposé", r.name),
-        ),
-        Some(r) if r.price_cents != line.unit_price.cents() => (
-            "price_changed",
-            format!(
-                "Le prix de « {} » a changé ({}) : vérifiez votre panier avant de commander",
-                r.name,
-                Money::from_cents(r.price_cents).display_fr()
-            ),
-        ),
-        Some(r) if r.stock < 1 => (
-            "out_of_stock",
-            format!("« {} » est en rupture de stock", r.name),
-        ),
-        Some(r) => (
-            "insufficient_stock",
-            format!(
-                "Stock insuffisant pour « {} » : {} exemplaire(s) disponible(s)",
-                r.name, r.stock
-            ),
-        ),
+/// Why a line could not be reserved.
+fn stock_refusal(line: &NewOrderLine, row: Option<StockRow>) -> StoreError {
+    let problem = match row {
+        None => StockProblem::Unavailable {
+            product: line.name.clone(),
+        },
+        Some(r) if r.archived => StockProblem::Unavailable { product: r.name },
+        Some(r) if r.price_cents != line.unit_price.cents() => StockProblem::PriceChanged {
+            product: r.name,
+            price: Money::from_cents(r.price_cents),
+        },
+        Some(r) => match StockProblem::check(&r.name, r.stock, line.quantity) {
+            Err(problem) => problem,
+            // The conditional decrement refused a line the stock covers now: another order released stock in
+            // between. The customer sees the stock as it is.
+            Ok(()) => StockProblem::Insufficient {
+                product: r.name,
+                available: r.stock,
+            },
+        },
     };
-    StoreError::Refused { code, message }
+    StoreError::Stock(problem)
 }
 
 /// Which unique index a violation hit, for the two the order insert can break.
@@ -74,7 +64,7 @@ pub(super) fn order_conflict(err: sqlx::Error) -> StoreError {
 #[async_trait]
 pub trait OrderStore: Send + Sync {
     /// Places a PENDING order in one transaction: stock reserved line by line (refused with
-    /// `StoreError::Refused` when a product is short, gone or changed price), the order and its line snapshots
+    /// `StoreError::Stock` when a product is short, gone or changed price), the order and its line snapshots
     /// written, the customer's cart emptied. An idempotency key this customer already used is refused with
     /// `StoreError::Conflict("idempotency key")` and nothing written (the caller answers with that order).
     async fn place_order(&self, new: &NewOrder) -> StoreResult<Order>;
