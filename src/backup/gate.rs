@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::{BackupStore, CreateOptions, Manifest, MigrationHead, PgTools, VerifyOptions};
-use crate::migrate::{self, Db, DeployOptions, DeployReport, Migration};
+use crate::migrate::{self, Conn, DeployOptions, DeployReport, Migration};
 
 pub struct BackupGate<'a> {
     pub store: &'a dyn BackupStore,
@@ -51,13 +51,13 @@ fn acceptable(
 }
 
 /// The database's name as manifests record it, and its migration head, read on the deploy connection.
-async fn identity(db: &mut Db, url: &str) -> anyhow::Result<(String, Option<MigrationHead>)> {
+async fn identity(db: &mut Conn, url: &str) -> anyhow::Result<(String, Option<MigrationHead>)> {
     match db {
-        Db::Pg(conn) => Ok((
+        Conn::Postgres(conn) => Ok((
             super::PgEnv::from_url(url)?.database,
             super::migration_head(conn).await?,
         )),
-        Db::Sqlite(conn) => Ok((
+        Conn::Sqlite(conn) => Ok((
             super::sqlite::database_name(url),
             super::sqlite::head(conn).await?,
         )),
@@ -66,12 +66,12 @@ async fn identity(db: &mut Db, url: &str) -> anyhow::Result<(String, Option<Migr
 
 /// Deploys like [`migrate::deploy`], with the backup gate inside the lock. Nothing pending: no backup.
 pub async fn deploy_guarded(
-    db: &mut Db,
+    db: &mut Conn,
     migrations: &[Migration],
     options: &DeployOptions,
     gate: &BackupGate<'_>,
 ) -> anyhow::Result<(DeployReport, Option<GateOutcome>)> {
-    migrate::locked(db, options.lock_timeout, async |db: &mut Db| {
+    migrate::locked(db, options.lock_timeout, async |db: &mut Conn| {
         let status = migrate::status(db, migrations).await?;
         status.ensure_deployable_with(options.allow_edited)?;
         if status.pending.is_empty() {

@@ -11,7 +11,7 @@ use vivr_shop::store::{PoolOptions, connect};
 
 use crate::cli::{DatabaseArgs, Format};
 use crate::exit::Outcome;
-use crate::migrate::{self, Db};
+use crate::migrate;
 use crate::output::{Ctx, Report};
 use serde::Serialize;
 
@@ -96,7 +96,7 @@ fn read_password() -> anyhow::Result<SecretString> {
 }
 
 async fn open(url: &str) -> anyhow::Result<Box<dyn vivr_shop::store::Store>> {
-    let mut db = Db::connect(url).await?;
+    let mut db = migrate::connect(url).await?;
     let migrations = migrate::embedded(db.backend());
     let status = migrate::status(&mut db, &migrations).await?;
     if !status.is_up_to_date() {

@@ -14,7 +14,7 @@ use vivr_shop::{AppState, admin_router, router, seed};
 use crate::cli::DatabaseArgs;
 use crate::config::{ServeInput, validate};
 use crate::exit::Outcome;
-use crate::migrate::{self, Db, DeployOptions};
+use crate::migrate::{self, DeployOptions};
 use crate::output::Ctx;
 
 #[derive(Debug, clap::Args)]
@@ -133,7 +133,7 @@ async fn prepare_database(
     development: bool,
     lock_timeout: Duration,
 ) -> anyhow::Result<()> {
-    let mut db = Db::connect(url).await?;
+    let mut db = migrate::connect(url).await?;
     let migrations = migrate::embedded(backend);
     let status = migrate::status(&mut db, &migrations).await?;
     if status.is_up_to_date() {

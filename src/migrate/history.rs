@@ -3,7 +3,10 @@
 
 use anyhow::Context;
 
-use super::{Db, Migration, checksum, checksum_matches};
+use vivr_shop::store::Backend;
+use vivr_shop::store::db::{Sql, assembled, sql};
+
+use super::{Conn, Migration, checksum, checksum_matches};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HistoryRow {
@@ -182,64 +185,52 @@ pub enum NotDeployable {
     NotBaselined,
 }
 
-pub(super) async fn read(db: &mut Db) -> anyhow::Result<Option<Vec<HistoryRow>>> {
-    const SELECT: &str = r#"SELECT "id", "migration_name", "checksum",
-        ("finished_at" IS NOT NULL) AS "finished", ("rolled_back_at" IS NOT NULL) AS "rolled_back", "logs"
-        FROM "_prisma_migrations" ORDER BY "started_at", "migration_name""#;
-    let rows = match db {
-        Db::Pg(conn) => {
-            let exists: bool =
-                sqlx::query_scalar("SELECT to_regclass('_prisma_migrations') IS NOT NULL")
-                    .fetch_one(&mut *conn)
-                    .await
-                    .context("reading the migration history")?;
-            if !exists {
-                return Ok(None);
-            }
-            sqlx::query_as::<_, HistoryRow>(SELECT)
-                .fetch_all(&mut *conn)
-                .await
-        }
-        Db::Sqlite(conn) => {
-            let exists: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'")
-                    .fetch_one(&mut *conn)
-                    .await
-                    .context("reading the migration history")?;
-            if exists == 0 {
-                return Ok(None);
-            }
-            sqlx::query_as::<_, HistoryRow>(SELECT)
-                .fetch_all(&mut *conn)
-                .await
-        }
+pub(super) async fn read(db: &mut Conn) -> anyhow::Result<Option<Vec<HistoryRow>>> {
+    let exists = match db.backend() {
+        Backend::Postgres => sql("SELECT to_regclass('_prisma_migrations') IS NOT NULL"),
+        Backend::Sqlite => sql(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'",
+        ),
     };
-    Ok(Some(rows.context("reading _prisma_migrations")?))
+    if !exists
+        .scalar::<bool>(&mut *db)
+        .await
+        .context("reading the migration history")?
+    {
+        return Ok(None);
+    }
+    let rows = sql(
+        r#"SELECT "id", "migration_name", "checksum",
+               ("finished_at" IS NOT NULL) AS "finished", ("rolled_back_at" IS NOT NULL) AS "rolled_back", "logs"
+           FROM "_prisma_migrations" ORDER BY "started_at", "migration_name""#,
+    )
+    .fetch_all::<HistoryRow>(db)
+    .await
+    .context("reading _prisma_migrations")?;
+    Ok(Some(rows))
 }
 
-pub(super) async fn schema_is_empty(db: &mut Db) -> anyhow::Result<bool> {
-    let count: i64 = match db {
-        Db::Pg(conn) => sqlx::query_scalar(
+pub(super) async fn schema_is_empty(db: &mut Conn) -> anyhow::Result<bool> {
+    let count = match db.backend() {
+        Backend::Postgres => sql(
             "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm')",
-        )
-        .fetch_one(&mut *conn)
-        .await,
-        Db::Sqlite(conn) => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")
-                .fetch_one(&mut *conn)
-                .await
-        }
-    }
-    .context("inspecting the database schema")?;
+        ),
+        Backend::Sqlite => sql(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'",
+        ),
+    };
+    let count = count
+        .scalar::<i64>(db)
+        .await
+        .context("inspecting the database schema")?;
     Ok(count == 0)
 }
 
 /// Prisma's DDL, byte for byte on PostgreSQL; its SQLite equivalent.
-pub(super) async fn create_table(db: &mut Db) -> anyhow::Result<()> {
-    match db {
-        Db::Pg(conn) => sqlx::raw_sql(
-            "CREATE TABLE _prisma_migrations (
+pub(super) async fn create_table(db: &mut Conn) -> anyhow::Result<()> {
+    let ddl = match db.backend() {
+        Backend::Postgres => sql("CREATE TABLE _prisma_migrations (
     id                      VARCHAR(36) PRIMARY KEY NOT NULL,
     checksum                VARCHAR(64) NOT NULL,
     finished_at             TIMESTAMPTZ,
@@ -248,13 +239,8 @@ pub(super) async fn create_table(db: &mut Db) -> anyhow::Result<()> {
     rolled_back_at          TIMESTAMPTZ,
     started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
     applied_steps_count     INTEGER NOT NULL DEFAULT 0
-);",
-        )
-        .execute(&mut *conn)
-        .await
-        .map(drop),
-        Db::Sqlite(conn) => sqlx::raw_sql(
-            r#"CREATE TABLE "_prisma_migrations" (
+)"),
+        Backend::Sqlite => sql(r#"CREATE TABLE "_prisma_migrations" (
     "id"                    TEXT PRIMARY KEY NOT NULL,
     "checksum"              TEXT NOT NULL,
     "finished_at"           DATETIME,
@@ -263,181 +249,115 @@ pub(super) async fn create_table(db: &mut Db) -> anyhow::Result<()> {
     "rolled_back_at"        DATETIME,
     "started_at"            DATETIME NOT NULL DEFAULT current_timestamp,
     "applied_steps_count"   INTEGER UNSIGNED NOT NULL DEFAULT 0
-);"#,
-        )
-        .execute(&mut *conn)
+)"#),
+    };
+    ddl.execute(db)
         .await
-        .map(drop),
-    }
-    .context("creating _prisma_migrations")
+        .context("creating _prisma_migrations")?;
+    Ok(())
 }
 
-fn now_text() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%d %H:%M:%S%.3f")
-        .to_string()
+/// A statement on `_prisma_migrations` in the backend's words: `{now}` is the current time as each writes it
+/// (PostgreSQL's `now()`; on SQLite the UTC text Prisma writes, to the millisecond), `{newline}` a line break.
+fn history_sql(db: &Conn, text: &str) -> Sql {
+    let (now, newline) = match db.backend() {
+        Backend::Postgres => ("now()", "chr(10)"),
+        Backend::Sqlite => ("strftime('%Y-%m-%d %H:%M:%f', 'now')", "char(10)"),
+    };
+    assembled(text.replace("{now}", now).replace("{newline}", newline))
 }
 
 /// Inserts the "started" row (outside the migration's transaction, as Prisma does, so a failure stays recorded).
-pub(super) async fn start(db: &mut Db, migration: &Migration) -> anyhow::Result<String> {
+pub(super) async fn start(db: &mut Conn, migration: &Migration) -> anyhow::Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
-    let sum = checksum(&migration.sql);
-    match db {
-        Db::Pg(conn) => sqlx::query(
-            "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count)
-             VALUES ($1, $2, $3, now(), 0)",
-        )
-        .bind(&id)
-        .bind(&sum)
-        .bind(migration.name.as_ref())
-        .execute(&mut *conn)
-        .await
-        .map(drop),
-        Db::Sqlite(conn) => sqlx::query(
-            r#"INSERT INTO "_prisma_migrations" ("id", "checksum", "migration_name", "started_at", "applied_steps_count")
-               VALUES ($1, $2, $3, $4, 0)"#,
-        )
-        .bind(&id)
-        .bind(&sum)
-        .bind(migration.name.as_ref())
-        .bind(now_text())
-        .execute(&mut *conn)
-        .await
-        .map(drop),
-    }
+    history_sql(
+        db,
+        r#"INSERT INTO "_prisma_migrations" ("id", "checksum", "migration_name", "started_at", "applied_steps_count")
+           VALUES ($1, $2, $3, {now}, 0)"#,
+    )
+    .bind(&id)
+    .bind(checksum(&migration.sql))
+    .bind(migration.name.as_ref())
+    .execute(db)
+    .await
     .with_context(|| format!("recording the start of {}", migration.name))?;
     Ok(id)
 }
 
-pub(super) async fn finish(db: &mut Db, id: &str) -> anyhow::Result<()> {
-    match db {
-        Db::Pg(conn) => sqlx::query(
-            "UPDATE _prisma_migrations SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1",
-        )
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map(drop),
-        Db::Sqlite(conn) => sqlx::query(
-            r#"UPDATE "_prisma_migrations" SET "finished_at" = $1, "applied_steps_count" = "applied_steps_count" + 1 WHERE "id" = $2"#,
-        )
-        .bind(now_text())
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map(drop),
-    }
+pub(super) async fn finish(db: &mut Conn, id: &str) -> anyhow::Result<()> {
+    history_sql(
+        db,
+        r#"UPDATE "_prisma_migrations" SET "finished_at" = {now}, "applied_steps_count" = "applied_steps_count" + 1
+           WHERE "id" = $1"#,
+    )
+    .bind(id)
+    .execute(db)
+    .await
     .context("recording a finished migration")?;
     Ok(())
 }
 
-pub(super) async fn record_failure(db: &mut Db, id: &str, logs: &str) -> anyhow::Result<()> {
-    let sql = r#"UPDATE "_prisma_migrations" SET "logs" = $1 WHERE "id" = $2"#;
-    match db {
-        Db::Pg(conn) => sqlx::query(sql)
-            .bind(logs)
-            .bind(id)
-            .execute(&mut *conn)
-            .await
-            .map(drop),
-        Db::Sqlite(conn) => sqlx::query(sql)
-            .bind(logs)
-            .bind(id)
-            .execute(&mut *conn)
-            .await
-            .map(drop),
-    }
-    .context("recording a failed migration")?;
+pub(super) async fn record_failure(db: &mut Conn, id: &str, logs: &str) -> anyhow::Result<()> {
+    sql(r#"UPDATE "_prisma_migrations" SET "logs" = $1 WHERE "id" = $2"#)
+        .bind(logs)
+        .bind(id)
+        .execute(db)
+        .await
+        .context("recording a failed migration")?;
     Ok(())
 }
 
 /// `resolve --applied`: a row as if the migration had run, without running it — finished as it starts, no step
 /// applied, empty `logs`, as Prisma writes it.
-pub(super) async fn mark_applied(db: &mut Db, migration: &Migration) -> anyhow::Result<()> {
+pub(super) async fn mark_applied(db: &mut Conn, migration: &Migration) -> anyhow::Result<()> {
     mark_rolled_back(db, &migration.name).await?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let sum = checksum(&migration.sql);
-    match db {
-        Db::Pg(conn) => {
-            sqlx::query(
-                "INSERT INTO _prisma_migrations (id, checksum, migration_name, logs, started_at, finished_at, applied_steps_count)
-                 VALUES ($1, $2, $3, '', now(), now(), 0)",
-            )
-            .bind(&id)
-            .bind(&sum)
-            .bind(migration.name.as_ref())
-            .execute(&mut *conn)
-            .await
-            .map(drop)
-        }
-        Db::Sqlite(conn) => {
-            let now = now_text();
-            sqlx::query(
-                r#"INSERT INTO "_prisma_migrations" ("id", "checksum", "migration_name", "logs", "started_at", "finished_at", "applied_steps_count")
-                   VALUES ($1, $2, $3, '', $4, $4, 0)"#,
-            )
-            .bind(&id)
-            .bind(&sum)
-            .bind(migration.name.as_ref())
-            .bind(&now)
-            .execute(&mut *conn)
-            .await
-            .map(drop)
-        }
-    }
+    history_sql(
+        db,
+        r#"INSERT INTO "_prisma_migrations"
+               ("id", "checksum", "migration_name", "logs", "started_at", "finished_at", "applied_steps_count")
+           VALUES ($1, $2, $3, '', {now}, {now}, 0)"#,
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(checksum(&migration.sql))
+    .bind(migration.name.as_ref())
+    .execute(db)
+    .await
     .with_context(|| format!("recording {} as applied", migration.name))?;
     Ok(())
 }
 
 /// Records a new checksum on an applied migration's rows, appending why to their `logs`.
 pub(super) async fn update_checksum(
-    db: &mut Db,
+    db: &mut Conn,
     name: &str,
     checksum: &str,
     note: &str,
 ) -> anyhow::Result<u64> {
-    let sql = r#"UPDATE "_prisma_migrations" SET "checksum" = $1,
-                 "logs" = CASE WHEN "logs" IS NULL OR "logs" = '' THEN $2 ELSE "logs" || CHAR_NL || $2 END
-                 WHERE "migration_name" = $3 AND "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL"#;
-    let updated = match db {
-        Db::Pg(conn) => sqlx::query(sqlx::AssertSqlSafe(sql.replace("CHAR_NL", "chr(10)")))
-            .bind(checksum)
-            .bind(note)
-            .bind(name)
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()),
-        Db::Sqlite(conn) => sqlx::query(sqlx::AssertSqlSafe(sql.replace("CHAR_NL", "char(10)")))
-            .bind(checksum)
-            .bind(note)
-            .bind(name)
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()),
-    }
+    let updated = history_sql(
+        db,
+        r#"UPDATE "_prisma_migrations" SET "checksum" = $1,
+               "logs" = CASE WHEN "logs" IS NULL OR "logs" = '' THEN $2 ELSE "logs" || {newline} || $2 END
+           WHERE "migration_name" = $3 AND "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL"#,
+    )
+    .bind(checksum)
+    .bind(note)
+    .bind(name)
+    .execute(db)
+    .await
     .with_context(|| format!("updating the checksum of {name}"))?;
     Ok(updated)
 }
 
 /// Sets `rolled_back_at` on the failed rows of a migration.
-pub(super) async fn mark_rolled_back(db: &mut Db, name: &str) -> anyhow::Result<()> {
-    match db {
-        Db::Pg(conn) => sqlx::query(
-            "UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL",
-        )
-        .bind(name)
-        .execute(&mut *conn)
-        .await
-        .map(drop),
-        Db::Sqlite(conn) => sqlx::query(
-            r#"UPDATE "_prisma_migrations" SET "rolled_back_at" = $1 WHERE "migration_name" = $2 AND "finished_at" IS NULL AND "rolled_back_at" IS NULL"#,
-        )
-        .bind(now_text())
-        .bind(name)
-        .execute(&mut *conn)
-        .await
-        .map(drop),
-    }
+pub(super) async fn mark_rolled_back(db: &mut Conn, name: &str) -> anyhow::Result<()> {
+    history_sql(
+        db,
+        r#"UPDATE "_prisma_migrations" SET "rolled_back_at" = {now}
+           WHERE "migration_name" = $1 AND "finished_at" IS NULL AND "rolled_back_at" IS NULL"#,
+    )
+    .bind(name)
+    .execute(db)
+    .await
     .with_context(|| format!("marking {name} as rolled back"))?;
     Ok(())
 }

@@ -219,11 +219,9 @@ impl Default for DeployOptions {
 #[error("{0}")]
 pub struct LockTimeout(String);
 
-/// A connection to the database being migrated.
-pub enum Db {
-    Pg(PgConnection),
-    Sqlite(SqliteConnection),
-}
+/// A connection to the database being migrated: the shop's [`Conn`], so the migrator and the shop run queries
+/// the same way on either backend.
+pub use vivr_shop::store::db::Conn;
 
 /// A PostgreSQL connection for the ops commands (migrations, baselines, backups), named `application_name`.
 /// Its statements are not logged: migrations and catalog reads are slow on purpose, and sqlx's slow-statement
@@ -240,205 +238,200 @@ pub async fn pg_connect(url: &str, application_name: &str) -> anyhow::Result<PgC
         .context("connecting to PostgreSQL")
 }
 
-impl Db {
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        use std::str::FromStr;
-        match Backend::from_url(url) {
-            Some(Backend::Postgres) => Ok(Db::Pg(pg_connect(url, "vivr migrate").await?)),
-            Some(Backend::Sqlite) => {
-                let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
-                    .context("DATABASE_URL is not a valid SQLite URL")?
-                    .create_if_missing(true)
-                    .foreign_keys(true)
-                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
-                if let Some(dir) = options
-                    .get_filename()
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("creating {}", dir.display()))?;
-                }
-                Ok(Db::Sqlite(
-                    SqliteConnection::connect_with(&options)
-                        .await
-                        .context("opening the SQLite database")?,
-                ))
+pub async fn connect(url: &str) -> anyhow::Result<Conn> {
+    use std::str::FromStr;
+    match Backend::from_url(url) {
+        Some(Backend::Postgres) => Ok(Conn::Postgres(pg_connect(url, "vivr migrate").await?)),
+        Some(Backend::Sqlite) => {
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .context("DATABASE_URL is not a valid SQLite URL")?
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+            if let Some(dir) = options
+                .get_filename()
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
-            None => bail!("DATABASE_URL must start with sqlite:, postgres:// or postgresql://"),
+            Ok(Conn::Sqlite(
+                SqliteConnection::connect_with(&options)
+                    .await
+                    .context("opening the SQLite database")?,
+            ))
         }
+        None => bail!("DATABASE_URL must start with sqlite:, postgres:// or postgresql://"),
     }
+}
 
-    pub fn backend(&self) -> Backend {
-        match self {
-            Db::Pg(_) => Backend::Postgres,
-            Db::Sqlite(_) => Backend::Sqlite,
+/// Takes Prisma's advisory lock on PostgreSQL, polling until `timeout`; on timeout, names who holds it.
+/// SQLite serialises writers by itself.
+async fn lock(db: &mut Conn, timeout: Duration) -> anyhow::Result<()> {
+    let Conn::Postgres(conn) = db else {
+        return Ok(());
+    };
+    let start = Instant::now();
+    loop {
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(ADVISORY_LOCK_KEY)
+            .fetch_one(&mut *conn)
+            .await
+            .context("taking the migration advisory lock")?;
+        if got {
+            return Ok(());
         }
+        if start.elapsed() >= timeout {
+            let holder: Option<(i32, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT a.pid, a.application_name, a.state FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                 WHERE l.locktype = 'advisory' AND l.objid = $1 AND l.granted
+                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1",
+            )
+            .bind(ADVISORY_LOCK_KEY)
+            .fetch_optional(&mut *conn)
+            .await
+            .unwrap_or(None);
+            let who = match holder {
+                Some((pid, app, state)) => format!(
+                    "held by pid {pid} (application_name {:?}, state {:?})",
+                    app.unwrap_or_default(),
+                    state.unwrap_or_default()
+                ),
+                None => "its holder could not be identified".to_string(),
+            };
+            return Err(LockTimeout(format!(
+                "timed out after {} s waiting for the migration lock (pg_advisory_lock({ADVISORY_LOCK_KEY})), {who}; \
+                 another migration is running, or a session that took the lock is stuck",
+                timeout.as_secs()
+            ))
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
 
-    /// Takes Prisma's advisory lock on PostgreSQL, polling until `timeout`; on timeout, names who holds it.
-    /// SQLite serialises writers by itself.
-    async fn lock(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        let Db::Pg(conn) = self else { return Ok(()) };
-        let start = Instant::now();
-        loop {
-            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(ADVISORY_LOCK_KEY)
-                .fetch_one(&mut *conn)
-                .await
-                .context("taking the migration advisory lock")?;
-            if got {
-                return Ok(());
+async fn unlock(db: &mut Conn) {
+    if let Conn::Postgres(conn) = db
+        && let Err(err) = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(ADVISORY_LOCK_KEY)
+            .execute(&mut *conn)
+            .await
+    {
+        tracing::warn!(error = %err, "could not release the migration lock; it is released when the connection closes");
+    }
+}
+
+/// The session settings a migration runs under (PostgreSQL), shown by `vivr migrate plan`.
+pub fn session_settings(name: &str, options: &DeployOptions) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "lock_timeout",
+            format!("{}ms", options.ddl_lock_timeout.as_millis()),
+        ),
+        (
+            "statement_timeout",
+            format!("{}ms", options.statement_timeout.as_millis()),
+        ),
+        ("idle_in_transaction_session_timeout", "60000ms".to_string()),
+        ("application_name", format!("vivr migrate {name}")),
+    ]
+}
+
+async fn apply_session_settings(
+    db: &mut Conn,
+    name: &str,
+    options: &DeployOptions,
+) -> anyhow::Result<()> {
+    let Conn::Postgres(conn) = db else {
+        return Ok(());
+    };
+    for (setting, value) in session_settings(name, options) {
+        sqlx::query("SELECT set_config($1, $2, false)")
+            .bind(setting)
+            .bind(&value)
+            .execute(&mut *conn)
+            .await
+            .with_context(|| format!("setting {setting}"))?;
+    }
+    Ok(())
+}
+
+/// Runs one migration file, guarded (see [`guard`]): in one transaction unless it holds a statement that
+/// cannot run in one. A table the file never names that lost rows rolls the whole file back: a migration
+/// must not delete data it does not mention.
+async fn run_script(
+    db: &mut Conn,
+    migration: &Migration,
+    transactional: bool,
+) -> Result<RowChanges, ScriptError> {
+    // Migration files are the operator's own SQL, run as written.
+    let script = AssertSqlSafe(migration.sql.to_string());
+    let sql: &str = &migration.sql;
+    let changes = match db {
+        Conn::Postgres(conn) if !transactional => {
+            let started = std::time::Instant::now();
+            sqlx::raw_sql(script).execute(&mut *conn).await?;
+            RowChanges {
+                method: "none",
+                script_ms: elapsed_ms(started),
+                ..RowChanges::default()
             }
-            if start.elapsed() >= timeout {
-                let holder: Option<(i32, Option<String>, Option<String>)> = sqlx::query_as(
-                    "SELECT a.pid, a.application_name, a.state FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                     WHERE l.locktype = 'advisory' AND l.objid = $1 AND l.granted
-                       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1",
-                )
-                .bind(ADVISORY_LOCK_KEY)
-                .fetch_optional(&mut *conn)
-                .await
-                .unwrap_or(None);
-                let who = match holder {
-                    Some((pid, app, state)) => format!(
-                        "held by pid {pid} (application_name {:?}, state {:?})",
-                        app.unwrap_or_default(),
-                        state.unwrap_or_default()
-                    ),
-                    None => "its holder could not be identified".to_string(),
-                };
-                return Err(LockTimeout(format!(
-                    "timed out after {} s waiting for the migration lock (pg_advisory_lock({ADVISORY_LOCK_KEY})), {who}; \
-                     another migration is running, or a session that took the lock is stuck",
-                    timeout.as_secs()
-                ))
-                .into());
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
         }
-    }
-
-    async fn unlock(&mut self) {
-        if let Db::Pg(conn) = self
-            && let Err(err) = sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(ADVISORY_LOCK_KEY)
+        Conn::Postgres(conn) => {
+            // Repeatable read: exact counts, when taken, see this migration's changes only.
+            sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ")
                 .execute(&mut *conn)
-                .await
-        {
-            tracing::warn!(error = %err, "could not release the migration lock; it is released when the connection closes");
-        }
-    }
-
-    /// The session settings a migration runs under (PostgreSQL), shown by `vivr migrate plan`.
-    pub fn session_settings(name: &str, options: &DeployOptions) -> Vec<(&'static str, String)> {
-        vec![
-            (
-                "lock_timeout",
-                format!("{}ms", options.ddl_lock_timeout.as_millis()),
-            ),
-            (
-                "statement_timeout",
-                format!("{}ms", options.statement_timeout.as_millis()),
-            ),
-            ("idle_in_transaction_session_timeout", "60000ms".to_string()),
-            ("application_name", format!("vivr migrate {name}")),
-        ]
-    }
-
-    async fn apply_session_settings(
-        &mut self,
-        name: &str,
-        options: &DeployOptions,
-    ) -> anyhow::Result<()> {
-        let Db::Pg(conn) = self else { return Ok(()) };
-        for (setting, value) in Self::session_settings(name, options) {
-            sqlx::query("SELECT set_config($1, $2, false)")
-                .bind(setting)
-                .bind(&value)
-                .execute(&mut *conn)
-                .await
-                .with_context(|| format!("setting {setting}"))?;
-        }
-        Ok(())
-    }
-
-    /// Runs one migration file, guarded (see [`guard`]): in one transaction unless it holds a statement that
-    /// cannot run in one. A table the file never names that lost rows rolls the whole file back: a migration
-    /// must not delete data it does not mention.
-    async fn run_script(
-        &mut self,
-        migration: &Migration,
-        transactional: bool,
-    ) -> Result<RowChanges, ScriptError> {
-        // Migration files are the operator's own SQL, run as written.
-        let script = AssertSqlSafe(migration.sql.to_string());
-        let sql: &str = &migration.sql;
-        let changes = match self {
-            Db::Pg(conn) if !transactional => {
-                let started = std::time::Instant::now();
-                sqlx::raw_sql(script).execute(&mut *conn).await?;
-                RowChanges {
-                    method: "none",
-                    script_ms: elapsed_ms(started),
-                    ..RowChanges::default()
-                }
-            }
-            Db::Pg(conn) => {
-                // Repeatable read: exact counts, when taken, see this migration's changes only.
-                sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ")
-                    .execute(&mut *conn)
-                    .await?;
-                let outcome = async {
-                    let t0 = std::time::Instant::now();
-                    let before = guard::pg_before(&mut *conn, sql).await?;
-                    let guard_before = elapsed_ms(t0);
-                    let t1 = std::time::Instant::now();
-                    sqlx::raw_sql(script).execute(&mut *conn).await?;
-                    let script_ms = elapsed_ms(t1);
-                    let t2 = std::time::Instant::now();
-                    let mut changes = guard::pg_after(&mut *conn, before, sql).await?;
-                    changes.script_ms = script_ms;
-                    changes.guard_ms = guard_before + elapsed_ms(t2);
-                    Ok::<_, sqlx::Error>(changes)
-                }
-                .await;
-                let changes = match outcome {
-                    Ok(changes) => changes,
-                    Err(err) => {
-                        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-                        return Err(err.into());
-                    }
-                };
-                if !changes.lost_untouched().is_empty() {
-                    sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
-                    return Err(ScriptError::RowsLost(changes));
-                }
-                sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
-                changes
-            }
-            Db::Sqlite(conn) => {
-                let mut tx = conn.begin().await?;
+                .await?;
+            let outcome = async {
                 let t0 = std::time::Instant::now();
-                let before = sqlite_row_counts(&mut tx).await?;
+                let before = guard::pg_before(&mut *conn, sql).await?;
                 let guard_before = elapsed_ms(t0);
                 let t1 = std::time::Instant::now();
-                sqlx::raw_sql(script).execute(&mut *tx).await?;
+                sqlx::raw_sql(script).execute(&mut *conn).await?;
                 let script_ms = elapsed_ms(t1);
                 let t2 = std::time::Instant::now();
-                let mut changes = guard::sqlite_after(&mut tx, &before, sql).await?;
+                let mut changes = guard::pg_after(&mut *conn, before, sql).await?;
                 changes.script_ms = script_ms;
                 changes.guard_ms = guard_before + elapsed_ms(t2);
-                if !changes.lost_untouched().is_empty() {
-                    tx.rollback().await?;
-                    return Err(ScriptError::RowsLost(changes));
-                }
-                tx.commit().await?;
-                changes
+                Ok::<_, sqlx::Error>(changes)
             }
-        };
-        Ok(changes)
-    }
+            .await;
+            let changes = match outcome {
+                Ok(changes) => changes,
+                Err(err) => {
+                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                    return Err(err.into());
+                }
+            };
+            if !changes.lost_untouched().is_empty() {
+                sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
+                return Err(ScriptError::RowsLost(changes));
+            }
+            sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+            changes
+        }
+        Conn::Sqlite(conn) => {
+            let mut tx = conn.begin().await?;
+            let t0 = std::time::Instant::now();
+            let before = sqlite_row_counts(&mut tx).await?;
+            let guard_before = elapsed_ms(t0);
+            let t1 = std::time::Instant::now();
+            sqlx::raw_sql(script).execute(&mut *tx).await?;
+            let script_ms = elapsed_ms(t1);
+            let t2 = std::time::Instant::now();
+            let mut changes = guard::sqlite_after(&mut tx, &before, sql).await?;
+            changes.script_ms = script_ms;
+            changes.guard_ms = guard_before + elapsed_ms(t2);
+            if !changes.lost_untouched().is_empty() {
+                tx.rollback().await?;
+                return Err(ScriptError::RowsLost(changes));
+            }
+            tx.commit().await?;
+            changes
+        }
+    };
+    Ok(changes)
 }
 
 fn elapsed_ms(since: std::time::Instant) -> u64 {
@@ -516,7 +509,7 @@ fn count_sql(tables: &[String]) -> Option<AssertSqlSafe<String>> {
 pub use guard::{RowChanges, TableRows};
 
 /// Reads the history and compares it with `migrations`.
-pub async fn status(db: &mut Db, migrations: &[Migration]) -> anyhow::Result<Status> {
+pub async fn status(db: &mut Conn, migrations: &[Migration]) -> anyhow::Result<Status> {
     let rows = history::read(db).await?;
     let schema_empty = match &rows {
         Some(_) => false,
@@ -534,27 +527,27 @@ pub struct DeployReport {
     pub rows: Vec<(String, RowChanges)>,
 }
 
-impl Db {
-    /// The server's version ("15.18"), for the lint rules.
-    pub async fn server_version(&mut self) -> anyhow::Result<Option<String>> {
-        let Db::Pg(conn) = self else { return Ok(None) };
-        let full: String = sqlx::query_scalar("SHOW server_version")
-            .fetch_one(&mut *conn)
-            .await
-            .context("reading the server version")?;
-        Ok(full.split_whitespace().next().map(str::to_string))
-    }
+/// The server's version ("15.18"), for the lint rules.
+pub async fn server_version(db: &mut Conn) -> anyhow::Result<Option<String>> {
+    let Conn::Postgres(conn) = db else {
+        return Ok(None);
+    };
+    let full: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&mut *conn)
+        .await
+        .context("reading the server version")?;
+    Ok(full.split_whitespace().next().map(str::to_string))
 }
 
 /// Lints the pending migrations (PostgreSQL only; SQLite has nothing to lint against), judged against what the
 /// database holds now: destructive statements on an empty schema, or on objects an earlier pending migration
 /// creates, warn instead of blocking (`lint::DeployContext`).
 pub async fn lint_pending(
-    db: &mut Db,
+    db: &mut Conn,
     migrations: &[Migration],
     status: &Status,
 ) -> anyhow::Result<Vec<lint::FileLint>> {
-    let Some(version) = db.server_version().await? else {
+    let Some(version) = server_version(db).await? else {
         return Ok(Vec::new());
     };
     let mut lints: Vec<lint::FileLint> = migrations
@@ -567,8 +560,8 @@ pub async fn lint_pending(
 }
 
 /// What the database holds before a deploy (PostgreSQL): whether it has any table, and the names of its objects.
-async fn deploy_context(db: &mut Db) -> anyhow::Result<lint::DeployContext> {
-    let Db::Pg(conn) = db else {
+async fn deploy_context(db: &mut Conn) -> anyhow::Result<lint::DeployContext> {
+    let Conn::Postgres(conn) = db else {
         return Ok(lint::DeployContext::default());
     };
     let rows: Vec<(String, bool)> = sqlx::query_as(
@@ -597,11 +590,11 @@ async fn deploy_context(db: &mut Db) -> anyhow::Result<lint::DeployContext> {
 /// migration is recorded, while an applied migration's file was edited or removed, or on a non-empty database
 /// without history (which must be baselined first).
 pub async fn deploy(
-    db: &mut Db,
+    db: &mut Conn,
     migrations: &[Migration],
     options: &DeployOptions,
 ) -> anyhow::Result<DeployReport> {
-    locked(db, options.lock_timeout, async |db: &mut Db| {
+    locked(db, options.lock_timeout, async |db: &mut Conn| {
         deploy_locked(db, migrations, options).await
     })
     .await
@@ -609,13 +602,13 @@ pub async fn deploy(
 
 /// Runs `work` holding Prisma's advisory lock (PostgreSQL), and releases it whatever happened.
 pub async fn locked<T>(
-    db: &mut Db,
+    db: &mut Conn,
     timeout: Duration,
-    work: impl AsyncFnOnce(&mut Db) -> anyhow::Result<T>,
+    work: impl AsyncFnOnce(&mut Conn) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    db.lock(timeout).await?;
+    lock(db, timeout).await?;
     let result = work(db).await;
-    db.unlock().await;
+    unlock(db).await;
     result
 }
 
@@ -624,7 +617,7 @@ fn is_lock_timeout(err: &sqlx::Error) -> bool {
 }
 
 pub async fn deploy_locked(
-    db: &mut Db,
+    db: &mut Conn,
     migrations: &[Migration],
     options: &DeployOptions,
 ) -> anyhow::Result<DeployReport> {
@@ -678,7 +671,7 @@ pub async fn deploy_locked(
         if let Some(progress) = &options.progress {
             progress.started(&migration.name, index, pending.len());
         }
-        db.apply_session_settings(&migration.name, options).await?;
+        apply_session_settings(db, &migration.name, options).await?;
         let transactional = report
             .lint
             .iter()
@@ -688,7 +681,7 @@ pub async fn deploy_locked(
         loop {
             let id = history::start(db, migration).await?;
             tracing::info!(migration = %migration.name, "applying migration");
-            match db.run_script(migration, transactional).await {
+            match run_script(db, migration, transactional).await {
                 Ok(changes) => {
                     history::finish(db, &id).await?;
                     report.rows.push((migration.name.to_string(), changes));
@@ -749,12 +742,12 @@ pub async fn deploy_locked(
 /// Records `name` as applied without running it (Prisma's `migrate resolve --applied`): the way to baseline a
 /// database that already has the schema, such as the original VIVR database.
 pub async fn resolve_applied(
-    db: &mut Db,
+    db: &mut Conn,
     migrations: &[Migration],
     name: &str,
     options: &DeployOptions,
 ) -> anyhow::Result<()> {
-    locked(db, options.lock_timeout, async |db: &mut Db| {
+    locked(db, options.lock_timeout, async |db: &mut Conn| {
         let migration = migrations
             .iter()
             .find(|m| m.name == name)
@@ -774,12 +767,12 @@ pub async fn resolve_applied(
 /// Marks a failed migration as rolled back (Prisma's `migrate resolve --rolled-back`), so that the next deploy runs
 /// it again. Only a migration recorded as failed can be rolled back (P3012).
 pub async fn resolve_rolled_back(
-    db: &mut Db,
+    db: &mut Conn,
     migrations: &[Migration],
     name: &str,
     options: &DeployOptions,
 ) -> anyhow::Result<()> {
-    locked(db, options.lock_timeout, async |db: &mut Db| {
+    locked(db, options.lock_timeout, async |db: &mut Conn| {
         let current = status(db, migrations).await?;
         if !current.failed.iter().any(|r| r.migration_name == name) {
             bail!(
@@ -845,7 +838,7 @@ pub fn create(
 /// Records the current file checksum for every applied migration whose file was edited since it ran (Prisma reads
 /// the new checksum as a match). Audited: each row's `logs` gets who, when, the old and new checksum and `reason`.
 pub async fn update_checksums(
-    db: &mut Db,
+    db: &mut Conn,
     migrations: &[Migration],
     reason: &str,
     options: &DeployOptions,
@@ -855,7 +848,7 @@ pub async fn update_checksums(
             "--reason: say why the edit is harmless (at least 10 characters); it is kept in the history"
         );
     }
-    locked(db, options.lock_timeout, async |db: &mut Db| {
+    locked(db, options.lock_timeout, async |db: &mut Conn| {
         let current = status(db, migrations).await?;
         let rows = history::read(db).await?.unwrap_or_default();
         let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());

@@ -4,7 +4,7 @@
 use crate::common::{TestApp, TestDb};
 use axum::http::StatusCode;
 use serde_json::json;
-use vivr::migrate::{self, Db, DeployOptions, embedded};
+use vivr::migrate::{self, DeployOptions, embedded};
 use vivr_shop::store::Backend;
 
 #[tokio::test]
@@ -39,7 +39,7 @@ async fn original_database_is_baselined_and_upgraded() {
     .await
     .unwrap();
 
-    let mut conn = Db::connect(&db.url).await.unwrap();
+    let mut conn = migrate::connect(&db.url).await.unwrap();
     let refused = migrate::deploy(&mut conn, &migrations, &DeployOptions::default())
         .await
         .unwrap_err();
@@ -144,7 +144,7 @@ async fn a_failing_migration_is_recorded_and_blocks() {
         .execute(&pool)
         .await
         .unwrap();
-    let mut conn = Db::connect(&db.url).await.unwrap();
+    let mut conn = migrate::connect(&db.url).await.unwrap();
     let migrations = embedded(Backend::Sqlite);
     let err = migrate::deploy(&mut conn, &migrations, &DeployOptions::default())
         .await

@@ -10,11 +10,12 @@ use std::str::FromStr;
 
 use chrono::NaiveDateTime;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::{Query, QueryAs};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{
     Arguments, AssertSqlSafe, Database, Encode, FromRow, Postgres, Sqlite, Transaction, Type,
@@ -137,10 +138,28 @@ impl Tx {
     }
 }
 
-/// Where a statement runs: on the pool (one connection for that statement) or inside a transaction.
+/// One connection of its own, outside any pool: the migrator's, which holds session state (PostgreSQL's
+/// advisory lock, session settings) across statements.
+pub enum Conn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl Conn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Where a statement runs: on the pool (one connection for that statement), inside a transaction, or on a
+/// connection of its own.
 pub enum On<'c> {
     Db(&'c Db),
     Tx(&'c mut Tx),
+    Conn(&'c mut Conn),
 }
 
 impl<'c> From<&'c Db> for On<'c> {
@@ -152,6 +171,12 @@ impl<'c> From<&'c Db> for On<'c> {
 impl<'c> From<&'c mut Tx> for On<'c> {
     fn from(tx: &'c mut Tx) -> Self {
         On::Tx(tx)
+    }
+}
+
+impl<'c> From<&'c mut Conn> for On<'c> {
+    fn from(conn: &'c mut Conn) -> Self {
+        On::Conn(conn)
     }
 }
 
@@ -282,19 +307,11 @@ impl Sql {
     /// Every row.
     pub async fn fetch_all<'c, T: Rows>(self, on: impl Into<On<'c>>) -> sqlx::Result<Vec<T>> {
         let Sql { text, args } = self;
-        match on.into() {
-            On::Db(Db::Sqlite(pool)) => query_as::<Sqlite, T>(text, args)?.fetch_all(pool).await,
-            On::Db(Db::Postgres(pool)) => {
-                query_as::<Postgres, T>(text, args)?.fetch_all(pool).await
-            }
-            On::Tx(Tx::Sqlite(tx)) => {
-                query_as::<Sqlite, T>(text, args)?
-                    .fetch_all(&mut **tx)
-                    .await
-            }
-            On::Tx(Tx::Postgres(tx)) => {
+        match on.into().link().await? {
+            Link::Sqlite(mut c) => query_as::<Sqlite, T>(text, args)?.fetch_all(&mut *c).await,
+            Link::Postgres(mut c) => {
                 query_as::<Postgres, T>(text, args)?
-                    .fetch_all(&mut **tx)
+                    .fetch_all(&mut *c)
                     .await
             }
         }
@@ -306,25 +323,15 @@ impl Sql {
         on: impl Into<On<'c>>,
     ) -> sqlx::Result<Option<T>> {
         let Sql { text, args } = self;
-        match on.into() {
-            On::Db(Db::Sqlite(pool)) => {
+        match on.into().link().await? {
+            Link::Sqlite(mut c) => {
                 query_as::<Sqlite, T>(text, args)?
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *c)
                     .await
             }
-            On::Db(Db::Postgres(pool)) => {
+            Link::Postgres(mut c) => {
                 query_as::<Postgres, T>(text, args)?
-                    .fetch_optional(pool)
-                    .await
-            }
-            On::Tx(Tx::Sqlite(tx)) => {
-                query_as::<Sqlite, T>(text, args)?
-                    .fetch_optional(&mut **tx)
-                    .await
-            }
-            On::Tx(Tx::Postgres(tx)) => {
-                query_as::<Postgres, T>(text, args)?
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut *c)
                     .await
             }
         }
@@ -356,24 +363,62 @@ impl Sql {
     /// Runs the statement; returns how many rows it changed.
     pub async fn execute<'c>(self, on: impl Into<On<'c>>) -> sqlx::Result<u64> {
         let Sql { text, args } = self;
-        match on.into() {
-            On::Db(Db::Sqlite(pool)) => Ok(query::<Sqlite>(text, args)?
-                .execute(pool)
+        let done = match on.into().link().await? {
+            Link::Sqlite(mut c) => query::<Sqlite>(text, args)?
+                .execute(&mut *c)
                 .await?
-                .rows_affected()),
-            On::Db(Db::Postgres(pool)) => Ok(query::<Postgres>(text, args)?
-                .execute(pool)
+                .rows_affected(),
+            Link::Postgres(mut c) => query::<Postgres>(text, args)?
+                .execute(&mut *c)
                 .await?
-                .rows_affected()),
-            On::Tx(Tx::Sqlite(tx)) => Ok(query::<Sqlite>(text, args)?
-                .execute(&mut **tx)
-                .await?
-                .rows_affected()),
-            On::Tx(Tx::Postgres(tx)) => Ok(query::<Postgres>(text, args)?
-                .execute(&mut **tx)
-                .await?
-                .rows_affected()),
+                .rows_affected(),
+        };
+        Ok(done)
+    }
+}
+
+/// The connection a statement runs on: taken from the pool for this statement (as sqlx does when given the pool),
+/// or the transaction's or the caller's own.
+enum Link<'c> {
+    Sqlite(Held<'c, Sqlite>),
+    Postgres(Held<'c, Postgres>),
+}
+
+enum Held<'c, DB: Database> {
+    Pooled(PoolConnection<DB>),
+    Borrowed(&'c mut DB::Connection),
+}
+
+impl<DB: Database> std::ops::Deref for Held<'_, DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &DB::Connection {
+        match self {
+            Held::Pooled(c) => c,
+            Held::Borrowed(c) => c,
         }
+    }
+}
+
+impl<DB: Database> std::ops::DerefMut for Held<'_, DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        match self {
+            Held::Pooled(c) => c,
+            Held::Borrowed(c) => c,
+        }
+    }
+}
+
+impl<'c> On<'c> {
+    async fn link(self) -> sqlx::Result<Link<'c>> {
+        Ok(match self {
+            On::Db(Db::Sqlite(pool)) => Link::Sqlite(Held::Pooled(pool.acquire().await?)),
+            On::Db(Db::Postgres(pool)) => Link::Postgres(Held::Pooled(pool.acquire().await?)),
+            On::Tx(Tx::Sqlite(tx)) => Link::Sqlite(Held::Borrowed(&mut **tx)),
+            On::Tx(Tx::Postgres(tx)) => Link::Postgres(Held::Borrowed(&mut **tx)),
+            On::Conn(Conn::Sqlite(conn)) => Link::Sqlite(Held::Borrowed(conn)),
+            On::Conn(Conn::Postgres(conn)) => Link::Postgres(Held::Borrowed(conn)),
+        })
     }
 }
 

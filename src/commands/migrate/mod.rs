@@ -9,7 +9,7 @@ use vivr_shop::store::Backend;
 
 use crate::cli::{DatabaseArgs, Format};
 use crate::exit::Outcome;
-use crate::migrate::{self, Db, Migration};
+use crate::migrate::{self, Conn, Migration};
 use crate::output::Ctx;
 
 mod checksums;
@@ -68,7 +68,7 @@ pub struct CommonArgs {
 }
 
 struct Target {
-    db: Db,
+    db: Conn,
     migrations: Vec<Migration>,
     url: String,
 }
@@ -105,7 +105,7 @@ async fn open(common: &CommonArgs, read_only: bool) -> anyhow::Result<Target> {
     } else {
         database_url
     };
-    let db = Db::connect(url)
+    let db = migrate::connect(url)
         .await
         .with_context(|| format!("connecting to {}", redact_url(database_url)))?;
     Ok(Target {

@@ -6,7 +6,7 @@ use super::*;
 use crate::backup::BackupStore;
 use crate::exit::Outcome;
 use crate::migrate::lint::FileLint;
-use crate::migrate::{self, Db, Status, checksum};
+use crate::migrate::{self, Status, checksum};
 use crate::output::{Ctx, Report, table};
 use serde::Serialize;
 use vivr_shop::store::Backend;
@@ -103,7 +103,7 @@ impl PlanReport {
                     },
                     locks: file_lint.map(FileLint::strongest_locks).unwrap_or_default(),
                     session: match backend {
-                        Backend::Postgres => Db::session_settings(&m.name, &options)
+                        Backend::Postgres => migrate::session_settings(&m.name, &options)
                             .into_iter()
                             .collect(),
                         Backend::Sqlite => BTreeMap::new(),

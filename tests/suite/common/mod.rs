@@ -13,7 +13,7 @@ use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use vivr::migrate::{self, Db, DeployOptions};
+use vivr::migrate::{self, DeployOptions};
 use vivr_shop::store::{Backend, PoolOptions, Store, connect};
 use vivr_shop::{AppState, ShopConfig, router, seed};
 
@@ -158,7 +158,7 @@ impl TestDb {
     }
 
     pub async fn migrate(&self) {
-        let mut db = Db::connect(&self.url).await.expect("connect");
+        let mut db = migrate::connect(&self.url).await.expect("connect");
         let migrations = migrate::embedded(self.backend);
         migrate::deploy(&mut db, &migrations, &DeployOptions::default())
             .await
