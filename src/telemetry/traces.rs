@@ -54,7 +54,10 @@ pub fn start(config: &Tracing) -> anyhow::Result<SdkTracerProvider> {
         .build())
 }
 
-/// The layer, seeing only request spans and statement events (a per-layer filter: nothing else is recorded).
+/// The layer, seeing spans and statement events (a per-layer filter). It records only requests, but it must see
+/// every span: a statement runs inside the store's own spans, and with those filtered out of this layer the
+/// statement no longer found its request (`telemetry::requests_and_their_statements_are_exported_as_spans_over_otlp`
+/// caught it when the store methods got their spans).
 pub fn layer<S>(provider: &SdkTracerProvider, config: &Tracing) -> impl Layer<S> + use<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -65,8 +68,7 @@ where
         system: config.db_system,
     }
     .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
-        (meta.is_span() && meta.name() == "request")
-            || (meta.is_event() && meta.target() == "sqlx::query")
+        meta.is_span() || (meta.is_event() && meta.target() == "sqlx::query")
     }))
 }
 
@@ -163,6 +165,9 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if attrs.metadata().name() != "request" {
+            return;
+        }
         let mut trace = RequestTrace {
             trace_id: self.ids.new_trace_id(),
             span_id: self.ids.new_span_id(),

@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn exchange(headers: &[(&str, &str)], body: &str) -> HttpFixture {

@@ -1,4 +1,3 @@
-
 use super::*;
 
 const METRICS: &str = r#"# HELP vivr_http_requests HTTP requests by route and status.

@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn rules(text: &str) -> Vec<&'static str> {
