@@ -17,12 +17,28 @@ as_root() {
 
 can_be_root() { [ "$(id -u)" = "0" ] || sudo -n true 2>/dev/null; }
 
+# Installs Python tools, in the user's site when not root. Where the system Python refuses pip (PEP 668, as on
+# Debian 12), the tools go in beside it anyway: they are test tools, and the user's site is the user's own.
 pip_install() {
-  local user=()
+  local user=() log="${TMPDIR:-/tmp}/vivr-pip.log"
   [ "$(id -u)" = "0" ] || [ -n "${VIRTUAL_ENV:-}" ] || user=(--user)
-  python3 -m pip install --quiet "${user[@]}" "$@" \
-    || python3 -m pip install --quiet "${user[@]}" --break-system-packages "$@"
+  if ! python3 -m pip install --quiet "${user[@]}" "$@" >"$log" 2>&1 \
+    && ! python3 -m pip install --quiet "${user[@]}" --break-system-packages "$@" >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    components_say "pip could not install $* (log: $log)"
+    exit 2
+  fi
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+}
+
+# apt-get install, its output in a log shown only when it fails.
+apt_install() {
+  local log="${TMPDIR:-/tmp}/vivr-apt.log"
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    components_say "apt-get could not install $* (log: $log)"
+    exit 2
+  fi
 }
 
 # moto 5.2.5 or newer: older releases answer CompleteMultipartUpload with an XML root the AWS SDK rejects.
@@ -70,15 +86,15 @@ ensure_components() {
       [ "${#need_prometheus[@]}" -eq 0 ] || components_say "  sudo apt-get install -y --no-install-recommends prometheus"
       exit 2
     fi
-    as_root apt-get update -qq
+    as_root apt-get update -qq >/dev/null
   fi
   if [ "${#need_apt[@]}" -gt 0 ]; then
     components_say "installing ${need_apt[*]} (apt-get)"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+    apt_install "${need_apt[@]}"
   fi
   if [ "${#need_prometheus[@]}" -gt 0 ]; then
     components_say "installing prometheus (apt-get)"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+    apt_install --no-install-recommends prometheus
   fi
   if ! moto_ok; then
     components_say "installing moto[server]>=5.2.5 (pip)"
