@@ -26,7 +26,7 @@ pub(crate) async fn engine() -> Option<vivr::image::engine::Engine> {
         Ok(engine) => Some(engine),
         Err(err) => common::missing_component(
             &format!("a Docker engine ({err})"),
-            "run scripts/test as root",
+            "run scripts/test as root or with passwordless sudo",
         ),
     }
 }
@@ -908,8 +908,9 @@ async fn inside_the_scratch_image_postgresql_is_verified_against_a_private_ca() 
     engine.untag(&tag).await.unwrap();
 }
 
-/// A DNS server on 127.0.0.153:53 (UDP; port 53 needs root) that knows one name, `shop.vivr.test` →
-/// 127.0.0.1, and answers NXDOMAIN for every other. Stopped when dropped.
+/// A DNS server on 127.0.0.153:53 (UDP; port 53 needs root: run through `sudo -n` when the tests are not root)
+/// that knows one name, `shop.vivr.test` → 127.0.0.1, and answers NXDOMAIN for every other. It exits when its
+/// standard input closes, which dropping it does (a server under sudo cannot be killed by the tests).
 struct Dns {
     child: std::process::Child,
 }
@@ -920,7 +921,8 @@ impl Dns {
     fn start() -> Option<Dns> {
         use std::io::BufRead;
         let script = r#"
-import socket, sys
+import os, socket, sys, threading
+threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
 known = {b"shop.vivr.test": bytes([127, 0, 0, 1])}
 server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 server.bind(("127.0.0.153", 53))
@@ -942,8 +944,26 @@ while True:
     header += (1 if answer else 0).to_bytes(2, "big") + b"\x00\x00\x00\x00"
     server.sendto(header + question + answer, client)
 "#;
-        let mut child = Command::new("python3")
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        let sudo = !root
+            && Command::new("sudo")
+                .args(["-n", "true"])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+        let mut command = if sudo {
+            let mut c = Command::new("sudo");
+            c.args(["-n", "python3"]);
+            c
+        } else {
+            Command::new("python3")
+        };
+        let mut child = command
             .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -960,14 +980,14 @@ while True:
         let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut why);
         common::missing_component(
             &format!("a DNS server on {}:53 ({})", Dns::ADDRESS, why.trim()),
-            "run scripts/test as root",
+            "run scripts/test as root or with passwordless sudo",
         )
     }
 }
 
 impl Drop for Dns {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        drop(self.child.stdin.take());
         let _ = self.child.wait();
     }
 }
