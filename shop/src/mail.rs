@@ -211,8 +211,7 @@ pub fn compose(kind: OrderEmail, order: &Order, public_url: &str) -> Outgoing {
             "  - {} × {} : {}\n",
             item.quantity,
             item.name,
-            crate::domain::Money::from_cents(item.unit_price.cents() * i64::from(item.quantity))
-                .display_fr()
+            crate::domain::line_total(item.unit_price, item.quantity).display_fr()
         ));
     }
     let (subject, body) = match kind {

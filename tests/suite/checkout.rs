@@ -696,7 +696,7 @@ async fn fifty_concurrent_checkouts_never_oversell(db: TestDb) {
     assert!(
         orders
             .iter()
-            .all(|o| o.items.iter().map(|i| i.quantity).sum::<i32>() == 1),
+            .all(|o| o.items.iter().map(|i| i.quantity.get()).sum::<i32>() == 1),
         "{b}"
     );
 }

@@ -5,10 +5,15 @@ use std::time::Duration;
 
 use crate::common::TestDb;
 use vivr_shop::auth::now;
-use vivr_shop::domain::{Money, Role};
+use vivr_shop::domain::{Money, Quantity, Role};
 use vivr_shop::store::{
     CartOwner, NewProduct, NewSession, NewUser, ProductPatch, ProductQuery, ProductSort, StoreError,
 };
+
+/// A quantity in a test (always a valid count).
+fn q(count: i32) -> Quantity {
+    Quantity::from_stored(count)
+}
 
 fn words(s: &str) -> Vec<String> {
     vivr_shop::domain::fold_for_search(s)
@@ -600,13 +605,22 @@ async fn carts_belong_to_a_visitor_or_a_user_and_merge_at_sign_in(db: TestDb) {
     let member = CartOwner::User(user.id.clone());
     assert!(store.cart_lines(&visitor).await.unwrap().is_empty(), "{b}");
 
-    store.set_cart_line(&visitor, &lamp.id, 2, t).await.unwrap();
-    store.set_cart_line(&visitor, &vase.id, 1, t).await.unwrap();
-    store.set_cart_line(&visitor, &vase.id, 3, t).await.unwrap();
+    store
+        .set_cart_line(&visitor, &lamp.id, q(2), t)
+        .await
+        .unwrap();
+    store
+        .set_cart_line(&visitor, &vase.id, q(1), t)
+        .await
+        .unwrap();
+    store
+        .set_cart_line(&visitor, &vase.id, q(3), t)
+        .await
+        .unwrap();
     let lines = store.cart_lines(&visitor).await.unwrap();
     let quantities: Vec<(&str, i32)> = lines
         .iter()
-        .map(|l| (l.product.slug.as_str(), l.quantity))
+        .map(|l| (l.product.slug.as_str(), l.quantity.get()))
         .collect();
     assert_eq!(
         quantities,
@@ -618,7 +632,7 @@ async fn carts_belong_to_a_visitor_or_a_user_and_merge_at_sign_in(db: TestDb) {
 
     // The user already has the lamp; merging adds quantities, capped at the stock.
     store
-        .set_cart_line(&member, &lamp.id, lamp.stock, t)
+        .set_cart_line(&member, &lamp.id, q(lamp.stock), t)
         .await
         .unwrap();
     store
@@ -630,7 +644,7 @@ async fn carts_belong_to_a_visitor_or_a_user_and_merge_at_sign_in(db: TestDb) {
         .await
         .unwrap()
         .into_iter()
-        .map(|l| (l.product.slug, l.quantity))
+        .map(|l| (l.product.slug, l.quantity.get()))
         .collect();
     assert_eq!(
         merged,
@@ -645,7 +659,10 @@ async fn carts_belong_to_a_visitor_or_a_user_and_merge_at_sign_in(db: TestDb) {
         "{b}: the visitor's cart is gone"
     );
 
-    store.set_cart_line(&member, &vase.id, 0, t).await.unwrap();
+    store
+        .set_cart_line(&member, &vase.id, q(0), t)
+        .await
+        .unwrap();
     assert_eq!(store.cart_lines(&member).await.unwrap().len(), 1, "{b}");
     // An archived product leaves the cart's lines.
     store
@@ -653,12 +670,15 @@ async fn carts_belong_to_a_visitor_or_a_user_and_merge_at_sign_in(db: TestDb) {
         .await
         .unwrap();
     assert!(store.cart_lines(&member).await.unwrap().is_empty(), "{b}");
-    store.set_cart_line(&member, &vase.id, 1, t).await.unwrap();
+    store
+        .set_cart_line(&member, &vase.id, q(1), t)
+        .await
+        .unwrap();
     store.clear_cart(&member).await.unwrap();
     assert!(store.cart_lines(&member).await.unwrap().is_empty(), "{b}");
 
     store
-        .set_cart_line(&CartOwner::Visitor("b".repeat(64)), &vase.id, 1, t)
+        .set_cart_line(&CartOwner::Visitor("b".repeat(64)), &vase.id, q(1), t)
         .await
         .unwrap();
     let purged = store

@@ -48,6 +48,23 @@ impl Money {
         self.to_string()
     }
 
+    /// The two amounts together; `None` past what cents can hold.
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.0.checked_add(other.0).map(Money)
+    }
+
+    /// The amount for `quantity` of something at this unit price; `None` past what cents can hold.
+    pub fn times(self, quantity: super::Quantity) -> Option<Money> {
+        self.0.checked_mul(i64::from(quantity.get())).map(Money)
+    }
+
+    /// The sum of amounts; `None` past what cents can hold.
+    pub fn sum(amounts: impl IntoIterator<Item = Money>) -> Option<Money> {
+        amounts
+            .into_iter()
+            .try_fold(Money::ZERO, |total, amount| total.checked_add(amount))
+    }
+
     /// Percentage saved against a "was" price, rounded half up, when the compare price is higher.
     pub fn discount_percent(self, compare: Money) -> Option<i64> {
         if compare.0 > self.0 && compare.0 > 0 {
@@ -57,6 +74,12 @@ impl Money {
             None
         }
     }
+}
+
+/// A line's amount: `quantity` at `unit`. Prices are capped and quantities bounded by the stock, so it does not
+/// overflow; a value from elsewhere that would shows as the largest amount rather than wrapping.
+pub fn line_total(unit: Money, quantity: super::Quantity) -> Money {
+    unit.times(quantity).unwrap_or(Money(i64::MAX))
 }
 
 impl fmt::Display for Money {
@@ -101,6 +124,29 @@ mod tests {
         assert_eq!(
             Money::parse_price("price_cents", 0).map(Money::cents),
             Ok(0)
+        );
+    }
+
+    #[test]
+    fn arithmetic_is_checked() {
+        use crate::domain::Quantity;
+        let price = Money::from_cents(1999);
+        assert_eq!(
+            price.times(Quantity::from_stored(3)),
+            Some(Money::from_cents(5997))
+        );
+        assert_eq!(
+            Money::sum([price, Money::from_cents(1)]),
+            Some(Money::from_cents(2000))
+        );
+        assert_eq!(Money::sum([]), Some(Money::ZERO));
+        assert_eq!(
+            Money::from_cents(i64::MAX).checked_add(Money::from_cents(1)),
+            None
+        );
+        assert_eq!(
+            Money::from_cents(i64::MAX / 2).times(Quantity::from_stored(3)),
+            None
         );
     }
 

@@ -1,7 +1,7 @@
 //! Why a product cannot be had in the quantity asked. The cart checks it when a line is written, checkout before
 //! the order, and the store again inside the order's transaction; the edge (`error.rs`) says it in French.
 
-use super::Money;
+use super::{Money, Quantity};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StockProblem {
@@ -19,7 +19,8 @@ pub enum StockProblem {
 
 impl StockProblem {
     /// Whether `quantity` of a product with `stock` can be had.
-    pub fn check(product: &str, stock: i32, quantity: i32) -> Result<(), StockProblem> {
+    pub fn check(product: &str, stock: i32, quantity: Quantity) -> Result<(), StockProblem> {
+        let quantity = quantity.get();
         if stock < 1 && quantity > 0 {
             Err(StockProblem::OutOfStock {
                 product: product.to_string(),
@@ -51,14 +52,15 @@ mod tests {
 
     #[test]
     fn stock_is_checked_against_the_quantity() {
-        assert_eq!(StockProblem::check("Lampe", 3, 3), Ok(()));
-        assert_eq!(StockProblem::check("Lampe", 3, 0), Ok(()));
+        let q = Quantity::from_stored;
+        assert_eq!(StockProblem::check("Lampe", 3, q(3)), Ok(()));
+        assert_eq!(StockProblem::check("Lampe", 3, q(0)), Ok(()));
         assert_eq!(
-            StockProblem::check("Lampe", 0, 1).map_err(|p| p.code()),
+            StockProblem::check("Lampe", 0, q(1)).map_err(|p| p.code()),
             Err("out_of_stock")
         );
         assert_eq!(
-            StockProblem::check("Lampe", 2, 3),
+            StockProblem::check("Lampe", 2, q(3)),
             Err(StockProblem::Insufficient {
                 product: "Lampe".into(),
                 available: 2

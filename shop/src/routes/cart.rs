@@ -13,7 +13,7 @@ use super::guards::{CsrfForm, CsrfHeader};
 use super::pages::{Layout, PageError, render};
 use crate::AppState;
 use crate::auth::{RequestContext, hash_token, random_token};
-use crate::domain::Money;
+use crate::domain::{Money, Quantity};
 use crate::error::AppError;
 use crate::services::cart::{self as service, CartView};
 use crate::store::CartOwner;
@@ -78,7 +78,8 @@ pub async fn api_add(
     ApiJson(body): ApiJson<AddBody>,
 ) -> Result<Response, AppError> {
     let (owner, cookie) = owner_for_write(&state, &ctx);
-    let cart = service::add(state.store(), &owner, &body.slug, body.quantity).await?;
+    let quantity = Quantity::new("quantity", body.quantity)?;
+    let cart = service::add(state.store(), &owner, &body.slug, quantity).await?;
     Ok(with_cookie(cart_response(&cart), cookie))
 }
 
@@ -96,7 +97,8 @@ pub async fn api_set(
     ApiJson(body): ApiJson<SetBody>,
 ) -> Result<Response, AppError> {
     let (owner, cookie) = owner_for_write(&state, &ctx);
-    let cart = service::set(state.store(), &owner, &slug, body.quantity).await?;
+    let quantity = Quantity::new("quantity", body.quantity)?;
+    let cart = service::set(state.store(), &owner, &slug, quantity).await?;
     Ok(with_cookie(cart_response(&cart), cookie))
 }
 
@@ -119,7 +121,7 @@ struct LineRow {
     slug: String,
     name: String,
     unit_price: String,
-    quantity: i32,
+    quantity: Quantity,
     total: String,
     stock: i32,
     /// The most the quantity field accepts: the stock, or the current quantity when the stock fell below it.
@@ -156,7 +158,7 @@ fn cart_page(
             quantity: l.quantity,
             total: Money::from_cents(l.line_total_cents).display_fr(),
             stock: l.stock,
-            max: l.stock.max(l.quantity),
+            max: l.stock.max(l.quantity.get()),
             available: l.available,
         })
         .collect();
@@ -203,8 +205,8 @@ async fn page_change(
 ) -> Result<Response, PageError> {
     let (owner, cookie) = owner_for_write(&state, &ctx);
     let quantity = match (action, form.quantity.as_deref()) {
-        (FormAction::Remove, _) => Ok(0),
-        (_, Some(raw)) => service::parse_quantity(raw).map_err(AppError::from),
+        (FormAction::Remove, _) => Ok(Quantity::ZERO),
+        (_, Some(raw)) => Quantity::parse("quantity", raw).map_err(AppError::from),
         (_, None) => Err(AppError::from(crate::domain::FieldError::new(
             "quantity",
             "est requise",

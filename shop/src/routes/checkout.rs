@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::auth::{CurrentUser, RequestContext, random_token};
 use crate::domain::address::AddressFields;
 use crate::domain::checkout::{Country, FREE_SHIPPING_FROM, ShippingMethod, rate_display_fr};
-use crate::domain::{Money, OrderStatus};
+use crate::domain::{Money, OrderStatus, Quantity, line_total};
 use crate::error::AppError;
 use crate::services::checkout::{
     self as service, AddressChoice, Checkout, CheckoutRequest, Payment, cart_version,
@@ -147,7 +147,7 @@ pub async fn api_checkout(
 
 struct SummaryLine {
     name: String,
-    quantity: i32,
+    quantity: Quantity,
     total: String,
 }
 
@@ -277,8 +277,7 @@ async fn checkout_page(
             .map(|l| SummaryLine {
                 name: l.product.name.clone(),
                 quantity: l.quantity,
-                total: Money::from_cents(l.product.price.cents() * i64::from(l.quantity))
-                    .display_fr(),
+                total: line_total(l.product.price, l.quantity).display_fr(),
             })
             .collect(),
         payment_configured: state.stripe().is_some(),

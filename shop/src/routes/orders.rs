@@ -13,7 +13,7 @@ use super::personal_data;
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestContext};
 use crate::domain::checkout::rate_display_fr;
-use crate::domain::{FieldError, Money, OrderStatus, Role};
+use crate::domain::{FieldError, OrderStatus, Quantity, Role, line_total};
 use crate::error::AppError;
 use crate::services::orders as service;
 use crate::store::Order;
@@ -24,7 +24,7 @@ pub struct ItemJson {
     product_slug: Option<String>,
     name: String,
     unit_price_cents: i64,
-    quantity: i32,
+    quantity: Quantity,
     line_total_cents: i64,
     image: Option<String>,
 }
@@ -81,7 +81,7 @@ impl From<&Order> for OrderJson {
                     name: i.name.clone(),
                     unit_price_cents: i.unit_price.cents(),
                     quantity: i.quantity,
-                    line_total_cents: i.unit_price.cents() * i64::from(i.quantity),
+                    line_total_cents: line_total(i.unit_price, i.quantity).cents(),
                     image: i.image.clone(),
                 })
                 .collect(),
@@ -213,7 +213,7 @@ pub async fn api_admin_move(
 pub struct ItemRow {
     pub slug: Option<String>,
     pub name: String,
-    pub quantity: i32,
+    pub quantity: Quantity,
     pub unit_price: String,
     pub total: String,
 }
@@ -235,7 +235,7 @@ impl OrderRow {
             status: o.status.label_fr(),
             status_code: o.status.as_str(),
             total: o.total.display_fr(),
-            item_count: o.items.iter().map(|i| i64::from(i.quantity)).sum(),
+            item_count: o.items.iter().map(|i| i64::from(i.quantity.get())).sum(),
         }
     }
 }
@@ -333,7 +333,7 @@ pub async fn page_order(
                 name: i.name.clone(),
                 quantity: i.quantity,
                 unit_price: i.unit_price.display_fr(),
-                total: Money::from_cents(i.unit_price.cents() * i64::from(i.quantity)).display_fr(),
+                total: line_total(i.unit_price, i.quantity).display_fr(),
             })
             .collect(),
         subtotal: order.subtotal.display_fr(),

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::auth::now;
-use crate::domain::{FieldError, Money, StockProblem};
+use crate::domain::{FieldError, Money, Quantity, StockProblem, line_total};
 use crate::error::AppError;
 use crate::store::{CartLine, CartOwner, CartStore, CatalogStore, Product};
 
@@ -16,7 +16,7 @@ pub struct LineView {
     pub name: String,
     pub image: Option<String>,
     pub unit_price_cents: i64,
-    pub quantity: i32,
+    pub quantity: Quantity,
     pub line_total_cents: i64,
     pub stock: i32,
     /// False when the stock fell below the quantity since it was added (checkout refuses until it is fixed).
@@ -43,9 +43,9 @@ fn view(lines: Vec<CartLine>) -> CartView {
     let lines: Vec<LineView> = lines
         .into_iter()
         .map(|CartLine { product, quantity }| LineView {
-            line_total_cents: product.price.cents() * i64::from(quantity),
+            line_total_cents: line_total(product.price, quantity).cents(),
             unit_price_cents: product.price.cents(),
-            available: product.stock >= quantity,
+            available: product.stock >= quantity.get(),
             image: product.images.first().cloned(),
             stock: product.stock,
             slug: product.slug,
@@ -54,7 +54,7 @@ fn view(lines: Vec<CartLine>) -> CartView {
         })
         .collect();
     CartView {
-        item_count: lines.iter().map(|l| i64::from(l.quantity)).sum(),
+        item_count: lines.iter().map(|l| i64::from(l.quantity.get())).sum(),
         subtotal_cents: lines.iter().map(|l| l.line_total_cents).sum(),
         orderable: !lines.is_empty() && lines.iter().all(|l| l.available),
         currency: "EUR",
@@ -70,13 +70,6 @@ pub async fn load(store: &dyn CartStore, owner: Option<&CartOwner>) -> Result<Ca
     }
 }
 
-/// A quantity as a form or a client sent it: a whole number.
-pub fn parse_quantity(raw: &str) -> Result<i32, FieldError> {
-    raw.trim()
-        .parse::<i32>()
-        .map_err(|_| FieldError::new("quantity", "doit être un nombre entier"))
-}
-
 async fn live_product<S: CatalogStore + ?Sized>(
     store: &S,
     slug: &str,
@@ -87,8 +80,8 @@ async fn live_product<S: CatalogStore + ?Sized>(
         .ok_or(AppError::NotFound("Produit introuvable"))
 }
 
-fn check_quantity(product: &Product, quantity: i32) -> Result<(), AppError> {
-    if quantity < 1 {
+fn check_quantity(product: &Product, quantity: Quantity) -> Result<(), AppError> {
+    if quantity.is_zero() {
         return Err(FieldError::new("quantity", "doit être au moins 1").into());
     }
     Ok(StockProblem::check(&product.name, product.stock, quantity)?)
@@ -99,10 +92,10 @@ pub async fn add<S: CartStore + CatalogStore + ?Sized>(
     store: &S,
     owner: &CartOwner,
     slug: &str,
-    quantity: i32,
+    quantity: Quantity,
 ) -> Result<CartView, AppError> {
     let product = live_product(store, slug).await?;
-    if quantity < 1 {
+    if quantity.is_zero() {
         return Err(FieldError::new("quantity", "doit être au moins 1").into());
     }
     let held = store
@@ -111,8 +104,11 @@ pub async fn add<S: CartStore + CatalogStore + ?Sized>(
         .into_iter()
         .find(|l| l.product.id == product.id)
         .map(|l| l.quantity)
-        .unwrap_or(0);
-    let total = held.saturating_add(quantity);
+        .unwrap_or(Quantity::ZERO);
+    // Past what a count holds is past any stock: refused below like any other excess.
+    let total = held
+        .checked_add(quantity)
+        .unwrap_or(Quantity::from_stored(i32::MAX));
     check_quantity(&product, total)?;
     write_line(store, owner, &product, total).await
 }
@@ -122,7 +118,7 @@ async fn write_line<S: CartStore + CatalogStore + ?Sized>(
     store: &S,
     owner: &CartOwner,
     product: &Product,
-    quantity: i32,
+    quantity: Quantity,
 ) -> Result<CartView, AppError> {
     store
         .set_cart_line(owner, &product.id, quantity, now())
@@ -135,15 +131,10 @@ pub async fn set<S: CartStore + CatalogStore + ?Sized>(
     store: &S,
     owner: &CartOwner,
     slug: &str,
-    quantity: i32,
+    quantity: Quantity,
 ) -> Result<CartView, AppError> {
     let product = live_product(store, slug).await?;
-    if quantity < 0 {
-        return Err(
-            FieldError::new("quantity", "doit être positif ou nul (0 retire l'article)").into(),
-        );
-    }
-    if quantity > 0 {
+    if !quantity.is_zero() {
         check_quantity(&product, quantity)?;
     }
     write_line(store, owner, &product, quantity).await
@@ -154,5 +145,5 @@ pub async fn remove<S: CartStore + CatalogStore + ?Sized>(
     owner: &CartOwner,
     slug: &str,
 ) -> Result<CartView, AppError> {
-    set(store, owner, slug, 0).await
+    set(store, owner, slug, Quantity::ZERO).await
 }

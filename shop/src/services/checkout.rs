@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::auth::now;
 use crate::domain::address::{AddressFields, AddressInput};
 use crate::domain::checkout::{Country, Quote, ShippingMethod, quote};
-use crate::domain::{FieldError, Money, OrderStatus, StockProblem};
+use crate::domain::{FieldError, Money, OrderStatus, StockProblem, line_total};
 use crate::error::AppError;
 use crate::payments::stripe::StripeError;
 use crate::services::addresses;
@@ -108,12 +108,12 @@ pub fn new_order_number(at: chrono::NaiveDateTime) -> String {
 }
 
 fn subtotal(lines: &[CartLine]) -> Money {
-    Money::from_cents(
+    Money::sum(
         lines
             .iter()
-            .map(|l| l.product.price.cents() * i64::from(l.quantity))
-            .sum(),
+            .map(|l| line_total(l.product.price, l.quantity)),
     )
+    .unwrap_or(Money::from_cents(i64::MAX))
 }
 
 /// The quote for the customer's cart as it is, for a method and destination.

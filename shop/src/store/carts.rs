@@ -7,6 +7,7 @@ use super::db::{assembled, sql};
 use super::model::*;
 use super::rows::*;
 use super::{SqlStore, StoreResult};
+use crate::domain::Quantity;
 
 #[async_trait]
 pub trait CartStore: Send + Sync {
@@ -19,7 +20,7 @@ pub trait CartStore: Send + Sync {
         &self,
         owner: &CartOwner,
         product_id: &str,
-        quantity: i32,
+        quantity: Quantity,
         now: NaiveDateTime,
     ) -> StoreResult<()>;
     async fn clear_cart(&self, owner: &CartOwner) -> StoreResult<()>;
@@ -80,7 +81,7 @@ impl CartStore for SqlStore {
         &self,
         owner: &CartOwner,
         product_id: &str,
-        quantity: i32,
+        quantity: Quantity,
         now: NaiveDateTime,
     ) -> StoreResult<()> {
         let (column, value) = owner.column();
@@ -96,7 +97,7 @@ impl CartStore for SqlStore {
         .bind(now)
         .scalar::<String>(&mut tx)
         .await?;
-        if quantity <= 0 {
+        if quantity.is_zero() {
             sql(r#"DELETE FROM "CartItem" WHERE "cartId" = $1 AND "productId" = $2"#)
                 .bind(&cart_id)
                 .bind(product_id)

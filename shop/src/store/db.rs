@@ -215,6 +215,7 @@ arg_from! {
     Option<bool> => Bool(|v| v),
     NaiveDateTime => Timestamp(Some),
     Option<NaiveDateTime> => Timestamp(|v| v),
+    crate::domain::Quantity => Int32(|q: crate::domain::Quantity| Some(q.get())),
 }
 
 /// Rows a statement can decode on both databases.

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::domain::{Money, Role};
+use crate::domain::{Money, Quantity, Role};
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct PoolStats {
@@ -211,7 +211,7 @@ impl CartOwner {
 #[derive(Debug, Clone)]
 pub struct CartLine {
     pub product: Product,
-    pub quantity: i32,
+    pub quantity: Quantity,
 }
 
 /// A customer's saved address.
@@ -257,7 +257,7 @@ pub struct NewOrderLine {
     pub product_id: String,
     pub name: String,
     pub unit_price: Money,
-    pub quantity: i32,
+    pub quantity: Quantity,
     pub image: Option<String>,
 }
 
@@ -287,7 +287,7 @@ pub struct OrderItem {
     pub product_slug: Option<String>,
     pub name: String,
     pub unit_price: Money,
-    pub quantity: i32,
+    pub quantity: Quantity,
     pub image: Option<String>,
 }
 

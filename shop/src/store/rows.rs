@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 
 use super::StoreError;
 use super::model::*;
-use crate::domain::{Money, OrderStatus, Role};
+use crate::domain::{Money, OrderStatus, Quantity, Role};
 
 #[derive(sqlx::FromRow)]
 #[sqlx(rename_all = "camelCase")]
@@ -39,7 +39,7 @@ impl From<CartRow> for CartLine {
     fn from(row: CartRow) -> Self {
         CartLine {
             product: row.product.into(),
-            quantity: row.quantity,
+            quantity: Quantity::from_stored(row.quantity),
         }
     }
 }
@@ -344,7 +344,7 @@ impl From<OrderItemRow> for OrderItem {
             product_slug: r.product_slug,
             name: r.name,
             unit_price: Money::from_cents(r.price_cents),
-            quantity: r.quantity,
+            quantity: Quantity::from_stored(r.quantity),
             image: r.image,
         }
     }

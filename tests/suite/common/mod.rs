@@ -400,7 +400,8 @@ pub fn order_of(
 ) -> vivr_shop::store::NewOrder {
     use vivr_shop::domain::Money;
     let now = vivr_shop::auth::now();
-    let total = Money::from_cents(product.price.cents() * i64::from(quantity));
+    let quantity = vivr_shop::domain::Quantity::from_stored(quantity);
+    let total = vivr_shop::domain::line_total(product.price, quantity);
     vivr_shop::store::NewOrder {
         number,
         user_id: user.id.clone(),
