@@ -13,13 +13,19 @@ use crate::deploy::cloudwatch::CloudWatch;
 use crate::deploy::config::{self, DeployConfig};
 use crate::deploy::ecs::{Ecs, SafetyNets};
 use crate::deploy::machine::{self, Ending, Event, Failure, Plan, short_revision};
-use crate::deploy::platform::{KnownGood, Platform};
+use crate::deploy::platform::Platform;
 use crate::deploy::preflight::{self, PreflightCheck};
 use crate::deploy::prometheus::Prometheus;
 use crate::deploy::task::TaskDefinition;
-use crate::deploy::triggers::{Datapoint, MetricSource, Reading, Trigger};
+use crate::deploy::triggers::{Datapoint, MetricSource, Trigger};
 use crate::exit::Outcome;
 use crate::output::{Ctx, Report, Style, table};
+
+mod rehearse;
+mod status;
+
+use rehearse::rehearse;
+use status::status;
 
 /// Where the configuration lives and which AWS to talk to: shared by every deploy command.
 #[derive(Debug, clap::Args)]
@@ -538,204 +544,6 @@ pub async fn rollback(args: RollbackArgs, ctx: &Ctx) -> anyhow::Result<Outcome> 
             _ => Some("runbooks/rollback.md#the-rollback-failed"),
         },
         ending: Some(ending),
-    };
-    ctx.emit(&report, style)
-}
-
-#[derive(Debug, Serialize)]
-struct StatusReport {
-    environment: String,
-    cluster: String,
-    service: String,
-    deployments: Vec<crate::deploy::platform::Deployment>,
-    known_good: Option<KnownGood>,
-    triggers: Vec<Reading>,
-}
-
-impl Report for StatusReport {
-    fn text(&self) -> String {
-        let mut t = table([
-            "deployment",
-            "status",
-            "revision",
-            "rollout",
-            "running",
-            "failed",
-        ]);
-        for d in &self.deployments {
-            t.add_row([
-                d.id.clone(),
-                format!("{:?}", d.status).to_uppercase(),
-                short_revision(&d.revision).to_string(),
-                format!("{:?}", d.rollout),
-                format!("{}/{}", d.running, d.desired),
-                d.failed.to_string(),
-            ]);
-        }
-        let mut text = format!(
-            "{} / {} ({})\n{t}\n",
-            self.cluster, self.service, self.environment
-        );
-        text += &match &self.known_good {
-            Some(g) => format!(
-                "Last known good: {} ({}), deployed {} by {}.\n",
-                short_revision(&g.revision),
-                g.image,
-                g.at,
-                g.by
-            ),
-            None => {
-                "Last known good: none recorded (no `vivr deploy` has succeeded here).\n".into()
-            }
-        };
-        for reading in &self.triggers {
-            text += &format!(
-                "{}\n",
-                Event::Trigger {
-                    reading: reading.clone()
-                }
-                .text()
-            );
-        }
-        text
-    }
-}
-
-async fn status(target: &Target, ctx: &Ctx) -> anyhow::Result<Outcome> {
-    let setup = setup(target).await?;
-    let state = setup.ecs().service().await?;
-    let metrics = setup.metrics();
-    let mut triggers = Vec::new();
-    for trigger in setup.config.triggers() {
-        triggers.push(match metrics.datapoints(&trigger).await {
-            // Warm-up does not apply to a service already running.
-            Ok(points) => trigger.evaluate(&points, trigger.warmup),
-            Err(err) => trigger.unreadable(&err),
-        });
-    }
-    let report = StatusReport {
-        environment: setup.config.environment.clone(),
-        cluster: setup.config.cluster.clone(),
-        service: setup.config.service.clone(),
-        deployments: state.deployments,
-        known_good: state.known_good,
-        triggers,
-    };
-    ctx.emit(&report, Style::from(target.format))
-}
-
-#[derive(Debug, Serialize)]
-struct RehearsalReport {
-    event: &'static str,
-    image: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    current: Option<String>,
-    passed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-    ending: Ending,
-    #[serde(flatten)]
-    learnt: crate::deploy::rehearse::Outcome,
-}
-
-impl Report for RehearsalReport {
-    fn text(&self) -> String {
-        let mut text = match (&self.passed, &self.reason) {
-            (true, _) => format!("Rehearsal passed: {} ", self.image),
-            (false, reason) => format!(
-                "Rehearsal FAILED: {}: {}\n",
-                self.image,
-                reason.as_deref().unwrap_or("see above")
-            ),
-        };
-        if !self.passed {
-            text += "See runbooks/rollback.md#the-rehearsal-failed\n";
-        }
-        if self.passed {
-            text += &format!(
-                "turned healthy and served {} smoke request(s) ({} failed) within the triggers",
-                self.learnt.load.requests, self.learnt.load.failures
-            );
-            text += &match &self.learnt.drained {
-                Some((_, how)) => format!("; the current image drained ({how}).\n"),
-                None => ".\n".into(),
-            };
-        }
-        if let Some(logs) = self
-            .learnt
-            .logs
-            .as_deref()
-            .filter(|l| !l.trim().is_empty() && !self.passed)
-        {
-            text += &format!("Its last log lines:\n{logs}");
-        }
-        text
-    }
-
-    fn outcome(&self) -> Outcome {
-        match (&self.ending, self.passed) {
-            (Ending::Refused { .. }, _) => Outcome::Error,
-            (_, true) => Outcome::Success,
-            (_, false) => Outcome::CheckFailed,
-        }
-    }
-}
-
-async fn rehearse(args: &RehearseArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
-    use crate::deploy::rehearse::{Rehearsal, triggers};
-    let style = stream_style(args.format);
-    let engine = crate::image::engine::Engine::connect().await?;
-    let rehearsal = Rehearsal::begin(
-        engine,
-        &args.image,
-        args.current.as_deref(),
-        (args.requests, Duration::from_secs(args.duration)),
-        Duration::from_secs(args.timeout),
-    )
-    .await?;
-    let plan = Plan {
-        // The engine runs the image's own configuration: the rehearsal registers nothing.
-        definition: TaskDefinition {
-            family: "rehearsal".into(),
-            ..TaskDefinition::default()
-        },
-        image: args.image.clone(),
-        actor: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
-        timeout: Duration::from_secs(args.timeout),
-        bake: Duration::from_secs(args.duration),
-        poll: Duration::from_secs(1),
-        grace: Duration::from_secs(args.timeout),
-        crash_stops: 1,
-        triggers: triggers(),
-        error_limit: 4,
-        keep: 0,
-        // A throwaway database: nothing to check.
-        migrations: None,
-    };
-    let emit = printer(ctx, style);
-    let ending = machine::deploy(&rehearsal, &rehearsal, &plan, &emit).await;
-    let learnt = rehearsal.finish().await;
-    let ending = ending?;
-    let drained_ok = learnt.drained.as_ref().is_none_or(|(ok, _)| *ok);
-    let reason = match &ending {
-        Ending::Deployed { .. } if drained_ok => None,
-        Ending::Deployed { .. } => Some(format!(
-            "the current image did not drain on SIGTERM: {}",
-            learnt.drained.as_ref().map_or("", |(_, how)| how.as_str())
-        )),
-        Ending::RolledBack { failure, .. } | Ending::RollbackFailed { failure, .. } => {
-            Some(failure.to_string())
-        }
-        Ending::Refused { reason } => Some(reason.clone()),
-    };
-    let report = RehearsalReport {
-        event: "result",
-        image: args.image.clone(),
-        current: args.current.clone(),
-        passed: reason.is_none(),
-        reason,
-        ending,
-        learnt,
     };
     ctx.emit(&report, style)
 }

@@ -805,11 +805,24 @@ impl PrometheusServer {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         let child = common::process::spawn_listening(command, port, "prometheus");
-        Some(PrometheusServer {
+        let server = PrometheusServer {
             child,
             url: format!("http://127.0.0.1:{port}"),
             _dir: dir,
-        })
+        };
+        // Prometheus listens before it serves: queries answer 503 until its storage is open.
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while common::process::http(addr, "GET", "/-/ready", &[], b"")
+            .map_or(true, |r| r.status != 200)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "prometheus was not ready within 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Some(server)
     }
 }
 

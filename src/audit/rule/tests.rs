@@ -1,3 +1,4 @@
+use super::value::*;
 use super::*;
 
 #[test]

@@ -327,12 +327,13 @@ impl CookieJar {
 }
 
 /// A free loopback port (bound then released; good enough for tests).
-/// Spawns `command` and waits until something listens on loopback `port`; panics naming `what` otherwise.
+/// Spawns `command` and waits until something listens on loopback `port` (up to 30 s: a Python server's imports
+/// take seconds on two cores busy with the rest of the suite); panics naming `what` otherwise.
 pub fn spawn_listening(mut command: Command, port: u16, what: &str) -> std::process::Child {
     let mut child = command
         .spawn()
         .unwrap_or_else(|err| panic!("{what} could not be started: {err}"));
-    for _ in 0..100 {
+    for _ in 0..600 {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return child;
         }
