@@ -1,196 +1,21 @@
-//! Catalogue: `/api/v1/categories`, `/api/v1/products` (public reads with ETag; admin writes) and the catalogue,
-//! category, search and product pages.
+//! The catalogue's pages: listings (all products, a category, a search) and the product page.
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use axum::http::StatusCode;
+use axum::response::Response;
 
-use super::extract::ApiJson;
-use super::guards::{Admin, CsrfHeader};
-use super::pages::{Card, Layout, PageError, french_date, rating_text, render};
 use crate::AppState;
 use crate::auth::RequestContext;
 use crate::error::AppError;
-use crate::services::catalog::{
-    self as service, CreateCategory, CreateProduct, UpdateCategory, UpdateProduct,
-};
+use crate::routes::pages::{Card, Layout, PageError, french_date, rating_text, render};
+use crate::services::catalog::{self as service};
 use crate::services::{reviews, wishlist};
-use crate::store::{Category, CategoryRef, ProductQuery, ProductSort};
-use crate::views::{Pagination, ProductView, ReviewView};
-use crate::web::{CachePolicy, json_with_etag, set_cache_control};
+use crate::store::{CategoryRef, ProductQuery, ProductSort};
+use crate::views::Pagination;
+use crate::web::{CachePolicy, set_cache_control};
 
-fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, AppError> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(raw.unwrap_or_default())
-        .map_err(|_| AppError::bad_request("invalid_query", "Chaîne de requête mal formée"))
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, AppError> {
-    serde_json::to_vec(value).map_err(|e| AppError::Internal(e.into()))
-}
-
-// ----- public API -----
-
-#[derive(Serialize)]
-struct CategoriesBody<'a> {
-    data: &'a [Category],
-}
-
-pub async fn api_categories(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let categories = service::categories(&state).await?;
-    Ok(json_with_etag(
-        &headers,
-        to_json(&CategoriesBody { data: &categories })?,
-    ))
-}
-
-pub async fn api_category(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(slug): Path<String>,
-) -> Result<Response, AppError> {
-    let category = service::category(&state, &slug).await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        data: &'a Category,
-    }
-    Ok(json_with_etag(
-        &headers,
-        to_json(&Body { data: &category })?,
-    ))
-}
-
-#[derive(Serialize)]
-struct ProductsBody<'a> {
-    data: Vec<ProductView<'a>>,
-    pagination: Pagination,
-}
-
-pub async fn api_products(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, AppError> {
-    let query = service::parse_product_query(&query_pairs(raw.as_deref())?, 12)?;
-    let page = service::list_products(&state, &query).await?;
-    let body = ProductsBody {
-        data: page.items.iter().map(ProductView::from).collect(),
-        pagination: Pagination::new(query.page, query.limit, page.total),
-    };
-    Ok(json_with_etag(&headers, to_json(&body)?))
-}
-
-#[derive(Serialize)]
-struct ReviewsBody<'a> {
-    items: Vec<ReviewView<'a>>,
-    page: u32,
-    limit: u32,
-    total: i64,
-}
-
-#[derive(Serialize)]
-struct ProductDetailBody<'a> {
-    #[serde(flatten)]
-    product: ProductView<'a>,
-    reviews: ReviewsBody<'a>,
-    related: Vec<ProductView<'a>>,
-}
-
-pub async fn api_product(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(slug): Path<String>,
-) -> Result<Response, AppError> {
-    let detail = service::product_detail(&state, &slug).await?;
-    let body = serde_json::json!({ "data": ProductDetailBody {
-        product: ProductView::from(&detail.product),
-        reviews: ReviewsBody {
-            items: detail.reviews.iter().map(ReviewView::from).collect(),
-            page: 1,
-            limit: service::REVIEWS_PER_PAGE,
-            total: detail.product.rating_count,
-        },
-        related: detail.related.iter().map(ProductView::from).collect(),
-    }});
-    Ok(json_with_etag(&headers, to_json(&body)?))
-}
-
-// ----- admin API -----
-
-fn written<T: Serialize>(status: StatusCode, value: &T) -> Result<Response, AppError> {
-    let mut response = (status, axum::Json(serde_json::json!({ "data": value }))).into_response();
-    set_cache_control(&mut response, CachePolicy::NoStore);
-    Ok(response)
-}
-
-pub async fn api_create_product(
-    State(state): State<AppState>,
-    Admin(admin): Admin,
-    _: CsrfHeader,
-    ApiJson(input): ApiJson<CreateProduct>,
-) -> Result<Response, AppError> {
-    let product = service::create_product(&state, &input).await?;
-    tracing::info!(admin = %admin.id, product = %product.slug, "product created");
-    written(StatusCode::CREATED, &ProductView::from(&product))
-}
-
-pub async fn api_update_product(
-    State(state): State<AppState>,
-    Admin(admin): Admin,
-    _: CsrfHeader,
-    Path(slug): Path<String>,
-    ApiJson(input): ApiJson<UpdateProduct>,
-) -> Result<Response, AppError> {
-    let product = service::update_product(&state, &slug, &input).await?;
-    tracing::info!(admin = %admin.id, product = %product.slug, "product updated");
-    written(StatusCode::OK, &ProductView::from(&product))
-}
-
-pub async fn api_delete_product(
-    State(state): State<AppState>,
-    Admin(admin): Admin,
-    _: CsrfHeader,
-    Path(slug): Path<String>,
-) -> Result<Response, AppError> {
-    service::delete_product(&state, &slug).await?;
-    tracing::info!(admin = %admin.id, product = %slug, "product removed from the catalogue");
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-pub async fn api_create_category(
-    State(state): State<AppState>,
-    _: Admin,
-    _: CsrfHeader,
-    ApiJson(input): ApiJson<CreateCategory>,
-) -> Result<Response, AppError> {
-    let category = service::create_category(&state, &input).await?;
-    written(StatusCode::CREATED, &category)
-}
-
-pub async fn api_update_category(
-    State(state): State<AppState>,
-    _: Admin,
-    _: CsrfHeader,
-    Path(slug): Path<String>,
-    ApiJson(input): ApiJson<UpdateCategory>,
-) -> Result<Response, AppError> {
-    let category = service::update_category(&state, &slug, &input).await?;
-    written(StatusCode::OK, &category)
-}
-
-pub async fn api_delete_category(
-    State(state): State<AppState>,
-    _: Admin,
-    _: CsrfHeader,
-    Path(slug): Path<String>,
-) -> Result<Response, AppError> {
-    service::delete_category(&state, &slug).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
+use super::*;
 
 // ----- pages -----
 
@@ -202,35 +27,35 @@ pub struct SelectOption {
 
 #[derive(Template)]
 #[template(path = "products.html")]
-struct ProductsPage<'a> {
-    layout: Layout<'a>,
-    heading: String,
-    intro: Option<String>,
-    form_action: &'a str,
-    show_search: bool,
-    show_category: bool,
-    search: String,
-    category_options: Vec<SelectOption>,
-    sort_options: Vec<SelectOption>,
-    min_price: String,
-    max_price: String,
-    in_stock: bool,
-    cards: Vec<Card>,
-    total: i64,
-    page: u32,
-    total_pages: i64,
-    prev_href: Option<String>,
-    next_href: Option<String>,
+pub(super) struct ProductsPage<'a> {
+    pub(super) layout: Layout<'a>,
+    pub(super) heading: String,
+    pub(super) intro: Option<String>,
+    pub(super) form_action: &'a str,
+    pub(super) show_search: bool,
+    pub(super) show_category: bool,
+    pub(super) search: String,
+    pub(super) category_options: Vec<SelectOption>,
+    pub(super) sort_options: Vec<SelectOption>,
+    pub(super) min_price: String,
+    pub(super) max_price: String,
+    pub(super) in_stock: bool,
+    pub(super) cards: Vec<Card>,
+    pub(super) total: i64,
+    pub(super) page: u32,
+    pub(super) total_pages: i64,
+    pub(super) prev_href: Option<String>,
+    pub(super) next_href: Option<String>,
 }
 
-fn euros_input(cents: Option<crate::domain::Money>) -> String {
+pub(super) fn euros_input(cents: Option<crate::domain::Money>) -> String {
     cents
         .map(|m| format!("{},{:02}", m.cents() / 100, m.cents() % 100))
         .unwrap_or_default()
 }
 
 /// The same filters with another page number, for the pagination links.
-fn page_href(base: &str, params: &[(String, String)], page: u32) -> String {
+pub(super) fn page_href(base: &str, params: &[(String, String)], page: u32) -> String {
     let mut kept: Vec<(String, String)> = params
         .iter()
         .filter(|(k, v)| k != "page" && !v.is_empty())
@@ -243,15 +68,15 @@ fn page_href(base: &str, params: &[(String, String)], page: u32) -> String {
     )
 }
 
-struct ListingSpec<'a> {
-    heading: String,
-    intro: Option<String>,
-    form_action: &'a str,
-    fixed_category: Option<String>,
-    show_search: bool,
+pub(super) struct ListingSpec<'a> {
+    pub(super) heading: String,
+    pub(super) intro: Option<String>,
+    pub(super) form_action: &'a str,
+    pub(super) fixed_category: Option<String>,
+    pub(super) show_search: bool,
 }
 
-async fn listing_page(
+pub(super) async fn listing_page(
     state: &AppState,
     ctx: &RequestContext,
     raw: Option<&str>,
@@ -386,25 +211,25 @@ pub struct ReviewItem {
 
 #[derive(Template)]
 #[template(path = "product.html")]
-struct ProductPage<'a> {
-    layout: Layout<'a>,
-    json_ld: String,
-    slug: String,
-    name: String,
-    category: Option<CategoryRef>,
-    images: Vec<String>,
-    price: String,
-    compare_price: Option<String>,
-    discount: Option<i64>,
-    rating_text: String,
-    stock: i32,
-    description: String,
-    review_count: i64,
-    reviews: Vec<ReviewItem>,
-    cards: Vec<Card>,
+pub(super) struct ProductPage<'a> {
+    pub(super) layout: Layout<'a>,
+    pub(super) json_ld: String,
+    pub(super) slug: String,
+    pub(super) name: String,
+    pub(super) category: Option<CategoryRef>,
+    pub(super) images: Vec<String>,
+    pub(super) price: String,
+    pub(super) compare_price: Option<String>,
+    pub(super) discount: Option<i64>,
+    pub(super) rating_text: String,
+    pub(super) stock: i32,
+    pub(super) description: String,
+    pub(super) review_count: i64,
+    pub(super) reviews: Vec<ReviewItem>,
+    pub(super) cards: Vec<Card>,
     /// The signed-in customer's part: their review form and wishlist button (`None` for visitors).
-    mine: Option<MyProduct>,
-    errors: Vec<String>,
+    pub(super) mine: Option<MyProduct>,
+    pub(super) errors: Vec<String>,
 }
 
 /// What the product page shows the signed-in customer.
@@ -425,7 +250,7 @@ pub struct ReviewFormValues {
 
 /// JSON for a `<script>` block: `<`, `>`, `&` and the line separators escaped, so no product text can close the
 /// tag (the original's stored-XSS hole, D5).
-fn script_safe_json(value: &serde_json::Value) -> String {
+pub(super) fn script_safe_json(value: &serde_json::Value) -> String {
     value
         .to_string()
         .replace('<', "\\u003c")
@@ -541,21 +366,4 @@ pub async fn product_page(
         set_cache_control(&mut response, CachePolicy::NoStore);
     }
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_in_scripts_cannot_close_the_tag() {
-        let v = serde_json::json!({"name": "</script><script>alert(1)</script>&\u{2028}"});
-        let out = script_safe_json(&v);
-        assert!(
-            !out.contains('<')
-                && !out.contains('>')
-                && !out.contains('&')
-                && !out.contains('\u{2028}')
-        );
-    }
 }

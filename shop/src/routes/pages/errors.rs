@@ -1,0 +1,175 @@
+//! Error pages, the sentence a form shows for an error, and the HTML form of every error.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use crate::AppState;
+use crate::auth::RequestContext;
+use crate::error::{AppError, error_headers};
+use crate::web::{CachePolicy, set_cache_control};
+
+use super::*;
+
+/// `15 janvier 2024`, as the original shop wrote dates.
+/// An error as a form shows it: a broken rule names its field in French ("Code postal : format invalide").
+pub fn form_error_text(err: &AppError) -> String {
+    let AppError::Validation(e) = err else {
+        return err.public_message();
+    };
+    let label = match e.field {
+        "rating" => "Note",
+        "title" => "Titre",
+        "comment" => "Commentaire",
+        "email" => "Email",
+        "password" => "Mot de passe",
+        "name" | "last_name" => "Nom",
+        "first_name" => "Prénom",
+        "label" => "Nom de l'adresse",
+        "street" => "Adresse",
+        "apartment" => "Complément d'adresse",
+        "city" => "Ville",
+        "postal_code" => "Code postal",
+        "country" => "Pays",
+        "phone" => "Téléphone",
+        "method" | "shipping_method" => "Mode de livraison",
+        "address_id" => "Adresse enregistrée",
+        "quantity" => "Quantité",
+        other => other,
+    };
+    format!("{label} : {}", e.message)
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub(super) struct ErrorPage<'a> {
+    pub(super) layout: Layout<'a>,
+    pub(super) heading: &'a str,
+    pub(super) message: String,
+}
+
+/// What an error page shows; carried from a failed page handler to [`render_error_pages`], which has the request
+/// context to draw the full layout.
+#[derive(Debug, Clone)]
+pub struct ErrorPageInfo {
+    pub(super) status: StatusCode,
+    pub(super) message: String,
+}
+
+impl ErrorPageInfo {
+    pub(super) fn of(err: &AppError) -> Self {
+        ErrorPageInfo {
+            status: err.status(),
+            message: err.public_message(),
+        }
+    }
+}
+
+pub(super) fn error_page(
+    state: &AppState,
+    ctx: Option<&RequestContext>,
+    info: &ErrorPageInfo,
+) -> Response {
+    let status = info.status;
+    let heading = match status {
+        StatusCode::NOT_FOUND => "Page introuvable",
+        StatusCode::FORBIDDEN => "Accès refusé",
+        StatusCode::TOO_MANY_REQUESTS => "Trop de tentatives",
+        StatusCode::SERVICE_UNAVAILABLE => "Service momentanément indisponible",
+        s if s.is_server_error() => "Une erreur est survenue",
+        _ => "Requête invalide",
+    };
+    let message = match status {
+        StatusCode::NOT_FOUND => "La page que vous cherchez n'existe pas ou plus.".to_string(),
+        s if s.is_server_error() => {
+            "Nous n'avons pas pu afficher cette page. Réessayez dans un instant.".to_string()
+        }
+        _ => info.message.clone(),
+    };
+    let layout = match ctx {
+        Some(ctx) => Layout::new(state, ctx, heading),
+        None => Layout::bare(state, heading),
+    };
+    let page = ErrorPage {
+        layout,
+        heading,
+        message,
+    };
+    let mut response = match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "error page failed to render");
+            (status, heading.to_string()).into_response()
+        }
+    };
+    set_cache_control(&mut response, CachePolicy::NoStore);
+    response
+}
+
+/// An error from a page handler: rendered as the French error page (sign-in required becomes a redirect to the
+/// sign-in page).
+pub struct PageError(AppError);
+
+impl From<AppError> for PageError {
+    fn from(error: AppError) -> Self {
+        PageError(error)
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(error: crate::store::StoreError) -> Self {
+        PageError(error.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        if matches!(self.0, AppError::Unauthenticated) {
+            return Redirect::to("/connexion").into_response();
+        }
+        let info = ErrorPageInfo::of(&self.0);
+        let mut response = info.status.into_response();
+        error_headers(&self.0, &mut response);
+        response.extensions_mut().insert(info);
+        response
+    }
+}
+
+/// Turns the marker left by [`PageError`] into the full error page, drawn with the request's context.
+pub async fn render_error_pages(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let ctx = request.extensions().get::<RequestContext>().cloned();
+    let response = next.run(request).await;
+    let Some(info) = response.extensions().get::<ErrorPageInfo>().cloned() else {
+        return response;
+    };
+    let mut page = error_page(&state, ctx.as_ref(), &info);
+    let carried = crate::auth::Quota::HEADERS
+        .into_iter()
+        .chain([axum::http::header::WWW_AUTHENTICATE.as_str()]);
+    for name in carried {
+        if let Some(v) = response.headers().get(name) {
+            page.headers_mut()
+                .insert(axum::http::HeaderName::from_static(name), v.clone());
+        }
+    }
+    page
+}
+
+/// Unknown paths: the JSON envelope under `/api`, the 404 page elsewhere.
+pub async fn not_found(State(state): State<AppState>, ctx: RequestContext, uri: Uri) -> Response {
+    let err = AppError::NotFound(if uri.path().starts_with("/api/") {
+        "Route inconnue"
+    } else {
+        "Page introuvable"
+    });
+    if uri.path().starts_with("/api/") {
+        return err.into_response();
+    }
+    error_page(&state, Some(&ctx), &ErrorPageInfo::of(&err))
+}
