@@ -21,7 +21,7 @@ use sqlx::{
     Arguments, AssertSqlSafe, Database, Encode, FromRow, Postgres, Sqlite, Transaction, Type,
 };
 
-use super::{Backend, PoolOptions, PoolStats};
+use super::{Backend, PoolOptions, PoolStats, StoreError, StoreResult};
 
 /// The database the shop runs on.
 #[derive(Clone, Debug)]
@@ -33,11 +33,13 @@ pub enum Db {
 impl Db {
     /// Opens the database a URL names; unknown schemes are refused (a typo must not silently create a new empty
     /// SQLite file).
-    pub async fn connect(url: &str, options: &PoolOptions) -> Result<Self, ConnectError> {
+    pub async fn connect(url: &str, options: &PoolOptions) -> StoreResult<Self> {
         match Backend::from_url(url) {
             Some(Backend::Sqlite) => Ok(Db::Sqlite(connect_sqlite(url, options).await?)),
             Some(Backend::Postgres) => Ok(Db::Postgres(connect_postgres(url, options).await?)),
-            None => Err(ConnectError::Scheme),
+            None => Err(StoreError::Invalid(
+                "DATABASE_URL must start with sqlite:, postgres:// or postgresql://",
+            )),
         }
     }
 
@@ -69,22 +71,6 @@ impl Db {
             Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
         }
     }
-
-    pub async fn close(&self) {
-        match self {
-            Db::Sqlite(pool) => pool.close().await,
-            Db::Postgres(pool) => pool.close().await,
-        }
-    }
-}
-
-/// Why [`Db::connect`] failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    #[error("DATABASE_URL must start with sqlite:, postgres:// or postgresql://")]
-    Scheme,
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
 }
 
 async fn connect_sqlite(url: &str, options: &PoolOptions) -> sqlx::Result<SqlitePool> {
@@ -299,10 +285,6 @@ impl Sql {
     pub fn bind_all(mut self, args: impl IntoIterator<Item = Arg>) -> Self {
         self.args.extend(args);
         self
-    }
-
-    pub fn text(&self) -> &str {
-        &self.text
     }
 
     /// Every row.

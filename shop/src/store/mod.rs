@@ -109,21 +109,9 @@ pub struct SqlStore {
 
 impl SqlStore {
     pub async fn connect(url: &str, options: &PoolOptions) -> StoreResult<Self> {
-        match Db::connect(url, options).await {
-            Ok(db) => Ok(Self { db }),
-            Err(db::ConnectError::Scheme) => Err(StoreError::Invalid(
-                "DATABASE_URL must start with sqlite:, postgres:// or postgresql://",
-            )),
-            Err(db::ConnectError::Database(err)) => Err(err.into()),
-        }
-    }
-
-    pub fn new(db: Db) -> Self {
-        Self { db }
-    }
-
-    pub fn db(&self) -> &Db {
-        &self.db
+        Ok(Self {
+            db: Db::connect(url, options).await?,
+        })
     }
 
     async fn begin_write(&self) -> sqlx::Result<db::Tx> {
