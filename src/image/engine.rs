@@ -170,9 +170,11 @@ impl Engine {
             .with_context(|| format!("tagging {image} as {repo}:{tag}"))
     }
 
-    /// Removes a tag (and the image, once untagged and unused).
+    /// Removes a tag (and the image, once untagged and unused). Its parent layers stay: they are the engine's
+    /// build cache, and pruning them would pull a cached layer from under a build running at the same time
+    /// ("No such image: sha256:…"). `docker image prune` is the engine's own way to reclaim them.
     pub async fn untag(&self, reference: &str) -> anyhow::Result<()> {
-        let options = RemoveImageOptionsBuilder::default().noprune(false).build();
+        let options = RemoveImageOptionsBuilder::default().noprune(true).build();
         self.docker
             .remove_image(reference, Some(options), None)
             .await
