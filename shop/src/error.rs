@@ -9,6 +9,9 @@ use serde::Serialize;
 use crate::domain::{FieldError, StockProblem};
 use crate::store::StoreError;
 
+mod services;
+pub use services::PAYMENT_RETRY_LATER;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// A parameter or body that cannot be understood at all (malformed JSON, unknown sort, non-numeric page).

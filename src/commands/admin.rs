@@ -134,7 +134,7 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
                 Role::Admin,
             )
             .await
-            .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+            .context("creating the administrator")?;
             let report = Administrator {
                 email: user.email,
                 result: Done::Created,

@@ -403,6 +403,8 @@ async fn webhooks_are_verified_applied_once_and_checked_against_the_order(db: Te
                 data["payment"]["provider"], "unavailable",
                 "Stripe is unreachable here"
             );
+            let message = data["payment"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("réessayez le paiement"), "{data}");
             let order = data["order"].clone();
             (
                 order["id"].as_str().unwrap().to_string(),

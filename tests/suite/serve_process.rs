@@ -359,19 +359,29 @@ async fn postgresql_start_up_requires_migrate_then_serves_a_whole_visit() {
     assert!(visitor.get("/compte").text().contains("Camille"));
 
     // The first administrator, from the command line; then promoting the customer.
-    let (status, stdout, stderr) = vivr_output(
-        &[
-            "admin",
-            "create",
-            "--database-url",
-            &url,
-            "--email",
-            "chef@vivr.fr",
-        ],
-        Some("Adm1n-Tres-Solide!\n"),
-    );
+    let create_chef = || {
+        vivr_output(
+            &[
+                "admin",
+                "create",
+                "--database-url",
+                &url,
+                "--email",
+                "chef@vivr.fr",
+            ],
+            Some("Adm1n-Tres-Solide!\n"),
+        )
+    };
+    let (status, stdout, stderr) = create_chef();
     assert!(status.success(), "{stdout}{stderr}");
     assert!(!format!("{stdout}{stderr}").contains("Adm1n-Tres-Solide!"));
+    // Asked again, it says why it refuses (not a generic "internal error").
+    let (status, stdout, stderr) = create_chef();
+    assert!(!status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("creating the administrator: an account already uses this email"),
+        "{stderr}"
+    );
     let login = http(
         vivr.addr,
         "POST",

@@ -10,7 +10,7 @@ pub use client_ip::ClientIp;
 pub use csrf::{SigningKey, verify_api_csrf};
 pub use password::{PasswordCheck, PasswordError, Passwords};
 pub use rate_limit::{
-    Counting, KeyBy, Limit, Policy, Quota, RateLimiter, RateLimits, Slot, failure_delay,
+    Counting, KeyBy, Limit, LimitError, Policy, Quota, RateLimiter, RateLimits, Slot, failure_delay,
 };
 pub use session::{
     CurrentUser, RequestContext, SessionCookies, VISITOR_CART_LIFETIME, hash_token,

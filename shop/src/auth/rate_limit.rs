@@ -24,8 +24,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use chrono::NaiveDateTime;
 
-use crate::error::AppError;
-use crate::store::{RateLimitStore, RateWindow};
+use crate::store::{RateLimitStore, RateWindow, StoreError, StoreResult};
 
 /// At most `max` events per `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,6 +246,16 @@ pub struct Slot {
     window_start: NaiveDateTime,
 }
 
+/// Why an event was not counted.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    /// Over the limit (429): the quota says when the window resets.
+    #[error("rate limit reached")]
+    Exceeded(Quota),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Counts events against keys in the store.
 pub struct RateLimiter<'a> {
     pub store: &'a dyn RateLimitStore,
@@ -256,7 +265,7 @@ pub struct RateLimiter<'a> {
 impl RateLimiter<'_> {
     /// Counts one event; refused (429) when it is over the limit. The count is one atomic upsert: concurrent
     /// requests, in any number of processes, let exactly `max` through per window.
-    pub async fn consume(&self, key: &str, limit: Limit) -> Result<Slot, AppError> {
+    pub async fn consume(&self, key: &str, limit: Limit) -> Result<Slot, LimitError> {
         let window = self
             .store
             .rate_limit_hit(key, limit.window, self.now)
@@ -265,7 +274,7 @@ impl RateLimiter<'_> {
         let quota = Quota::of(limit, Some(window), self.now);
         if over {
             tracing::warn!(limit = key_kind(key), "rate limit reached");
-            return Err(AppError::TooManyRequests(quota));
+            return Err(LimitError::Exceeded(quota));
         }
         Ok(Slot {
             key: key.to_string(),
@@ -277,7 +286,7 @@ impl RateLimiter<'_> {
 
     /// Gives a slot back (the event turned out not to count: a successful sign-in). Returns the quota the client
     /// now has.
-    pub async fn refund(&self, slot: &Slot) -> Result<Quota, AppError> {
+    pub async fn refund(&self, slot: &Slot) -> StoreResult<Quota> {
         self.store
             .rate_limit_refund(&slot.key, slot.window_start)
             .await?;
@@ -287,9 +296,8 @@ impl RateLimiter<'_> {
         })
     }
 
-    pub async fn reset(&self, key: &str) -> Result<(), AppError> {
-        self.store.rate_limit_reset(key).await?;
-        Ok(())
+    pub async fn reset(&self, key: &str) -> StoreResult<()> {
+        self.store.rate_limit_reset(key).await
     }
 }
 

@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::config::ShopConfig;
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::store::{CartOwner, NewSession, User};
+use crate::store::{CartOwner, NewSession, StoreResult, User};
 use crate::web::CspNonce;
 
 /// Cookie names. Outside development they carry the `__Host-` prefix, which browsers accept only with `Secure`,
@@ -295,7 +295,7 @@ pub fn is_publicly_cacheable(headers: &HeaderMap) -> bool {
 }
 
 /// Starts a session for `user`: a new token, stored hashed. Returns the token for the cookie.
-pub async fn start_session(state: &AppState, user: &User) -> Result<(String, TimeDelta), AppError> {
+pub async fn start_session(state: &AppState, user: &User) -> StoreResult<(String, TimeDelta)> {
     let token = random_token();
     let now = now();
     let lifetime = TimeDelta::from_std(state.config().session_idle).unwrap_or_default();

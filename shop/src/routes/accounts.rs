@@ -213,10 +213,10 @@ pub async fn page_login_submit(
             set_cache_control(&mut response, CachePolicy::NoStore);
             Ok(response)
         }
-        Err(AppError::BadRequest { message, .. }) => {
+        Err(err @ service::AccountError::InvalidCredentials) => {
             let page = LoginPage {
                 layout: Layout::new(&state, &ctx, "Connexion"),
-                errors: vec![message],
+                errors: vec![AppError::from(err).public_message()],
                 email: form.email,
                 next,
             };
@@ -293,7 +293,7 @@ pub async fn page_register_submit(
             .await
         {
             Ok(user) => user,
-            Err(AppError::Validation(e)) => {
+            Err(service::AccountError::Invalid(e)) => {
                 // The password policy's messages are whole sentences already.
                 let message = if e.field == "password" {
                     e.message
@@ -302,8 +302,11 @@ pub async fn page_register_submit(
                 };
                 return rerender(vec![message], StatusCode::UNPROCESSABLE_ENTITY);
             }
-            Err(AppError::Conflict { message, .. }) => {
-                return rerender(vec![message], StatusCode::CONFLICT);
+            Err(err @ service::AccountError::EmailTaken) => {
+                return rerender(
+                    vec![AppError::from(err).public_message()],
+                    StatusCode::CONFLICT,
+                );
             }
             Err(other) => return Err(other.into()),
         };

@@ -174,9 +174,9 @@ async fn after_write(
     ctx: &RequestContext,
     user_id: &str,
     fields: AddressFields,
-    result: Result<Address, AppError>,
+    result: Result<Address, service::AddressError>,
 ) -> Result<Response, PageError> {
-    match result {
+    match result.map_err(AppError::from) {
         Ok(_) => Ok(Redirect::to("/compte/adresses").into_response()),
         Err(err @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
             let status = err.status();

@@ -218,7 +218,8 @@ async fn page_change(
             FormAction::Set | FormAction::Remove => {
                 service::set(state.store(), &owner, &form.slug, quantity).await
             }
-        },
+        }
+        .map_err(AppError::from),
         Err(err) => Err(err),
     };
     match result {

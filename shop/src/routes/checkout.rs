@@ -90,6 +90,15 @@ pub struct CheckoutBody {
     cart_version: Option<String>,
 }
 
+/// The payment as the API shows it; when the provider failed, with the sentence the customer reads.
+fn payment_json(payment: &Payment) -> serde_json::Value {
+    let mut json = serde_json::to_value(payment).unwrap_or_default();
+    if let (Payment::Unavailable, Some(object)) = (payment, json.as_object_mut()) {
+        object.insert("message".into(), crate::error::PAYMENT_RETRY_LATER.into());
+    }
+    json
+}
+
 fn checkout_json(checkout: &Checkout) -> Response {
     let status = if checkout.created {
         StatusCode::CREATED
@@ -101,7 +110,7 @@ fn checkout_json(checkout: &Checkout) -> Response {
         axum::Json(serde_json::json!({ "data": {
             "order": OrderJson::from(&checkout.order),
             "created": checkout.created,
-            "payment": checkout.payment,
+            "payment": payment_json(&checkout.payment),
         }})),
     )
         .into_response();
@@ -429,7 +438,10 @@ pub async fn page_checkout_submit(
         idempotency_key: Some(parse_idempotency_key(&form.idempotency_key)?),
         cart_version: Some(form.cart_version),
     };
-    match service::place(&state, &user, request).await {
+    match service::place(&state, &user, request)
+        .await
+        .map_err(AppError::from)
+    {
         Ok(checkout) => {
             let target = match checkout.payment {
                 Payment::Stripe { .. } => format!("/commande/{}/paiement", checkout.order.number),

@@ -110,7 +110,10 @@ pub async fn page_subscribe(
     ctx: RequestContext,
     CsrfForm(form): CsrfForm<SubscribeForm>,
 ) -> Result<Response, PageError> {
-    match service::subscribe(&state, &form.email).await {
+    match service::subscribe(&state, &form.email)
+        .await
+        .map_err(AppError::from)
+    {
         Ok(()) => {
             let mut page = NewsletterPage::new(&state, &ctx, "Newsletter");
             page.lines = vec![SUBSCRIBED];
@@ -176,7 +179,7 @@ pub async fn page_unsubscribe(
             page.lines = vec!["C'est fait : vous ne recevrez plus la newsletter VIVR."];
             page.respond(StatusCode::OK)
         }
-        Err(AppError::BadRequest { .. }) => invalid_link(&state, &ctx),
+        Err(service::NewsletterError::InvalidLink) => invalid_link(&state, &ctx),
         Err(err) => Err(err.into()),
     }
 }

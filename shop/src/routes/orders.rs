@@ -431,7 +431,10 @@ pub async fn page_admin_move(
     CsrfForm(form): CsrfForm<MoveForm>,
 ) -> Result<Response, PageError> {
     let to = target_status(&form.status)?;
-    match service::admin_move(&state, &number, to).await {
+    match service::admin_move(&state, &number, to)
+        .await
+        .map_err(AppError::from)
+    {
         Ok(_) => Ok(Redirect::to("/admin/commandes").into_response()),
         Err(err @ AppError::Conflict { .. }) => {
             let status = err.status();

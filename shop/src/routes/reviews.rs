@@ -140,7 +140,8 @@ pub async fn page_submit(
     let result = match parsed {
         Ok(input) => service::submit(&state, &user, &slug, &input)
             .await
-            .map(|_| ()),
+            .map(|_| ())
+            .map_err(AppError::from),
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {

@@ -4,10 +4,39 @@ use chrono::TimeDelta;
 use secrecy::SecretString;
 
 use crate::AppState;
-use crate::auth::{PasswordCheck, Passwords, RateLimiter, failure_delay, now, start_session};
+use crate::auth::{
+    LimitError, PasswordCheck, PasswordError, Passwords, Quota, RateLimiter, failure_delay, now,
+    start_session,
+};
 use crate::domain::{Email, FieldError, Role, check_password_policy};
-use crate::error::AppError;
-use crate::store::{AccountStore, NewUser, StoreError, User};
+use crate::store::{AccountStore, NewUser, StoreError, StoreResult, User};
+
+/// Why an account could not be created or signed in to.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error("an account already uses this email")]
+    EmailTaken,
+    /// Wrong email or wrong password: the same answer for both.
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("too many sign-in attempts for this account")]
+    Throttled(Quota),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<LimitError> for AccountError {
+    fn from(err: LimitError) -> Self {
+        match err {
+            LimitError::Exceeded(quota) => AccountError::Throttled(quota),
+            LimitError::Store(err) => AccountError::Store(err),
+        }
+    }
+}
 
 pub const MAX_NAME_LEN: usize = 100;
 
@@ -39,13 +68,13 @@ pub async fn register_user(
     passwords: &Passwords,
     input: Registration,
     role: Role,
-) -> Result<User, AppError> {
+) -> Result<User, AccountError> {
     use secrecy::ExposeSecret;
     let email = Email::parse("email", &input.email)?;
     let name = validate_name(input.name.as_deref())?;
     let context = [email.as_str(), name.as_deref().unwrap_or_default()];
     check_password_policy(input.password.expose_secret(), &context)
-        .map_err(|e| AppError::Validation(FieldError::new("password", e.message)))?;
+        .map_err(|e| FieldError::new("password", e.message))?;
     let password_hash = passwords.hash(input.password).await?;
     let new = NewUser {
         email: email.as_str().to_string(),
@@ -54,10 +83,7 @@ pub async fn register_user(
         role,
     };
     store.create_user(&new, now()).await.map_err(|e| match e {
-        StoreError::Conflict(_) => AppError::Conflict {
-            code: "email_taken",
-            message: "Cet email est déjà utilisé".into(),
-        },
+        StoreError::Conflict(_) => AccountError::EmailTaken,
         other => other.into(),
     })
 }
@@ -69,7 +95,7 @@ pub struct SignedIn {
 }
 
 /// Opens a session for a user who has just proven who they are (registration, or [`sign_in`]).
-pub async fn open_session(state: &AppState, user: User) -> Result<SignedIn, AppError> {
+pub async fn open_session(state: &AppState, user: User) -> StoreResult<SignedIn> {
     let (token, lifetime) = start_session(state, &user).await?;
     tracing::info!(user = %user.id, "signed in");
     Ok(SignedIn {
@@ -91,12 +117,8 @@ pub async fn sign_in(
     client_ip: std::net::IpAddr,
     email: &str,
     password: SecretString,
-) -> Result<SignedIn, AppError> {
-    let invalid = || AppError::BadRequest {
-        code: "invalid_credentials",
-        message: "Email ou mot de passe incorrect".into(),
-    };
-    let email = Email::parse("email", email).map_err(|_| invalid())?;
+) -> Result<SignedIn, AccountError> {
+    let email = Email::parse("email", email).map_err(|_| AccountError::InvalidCredentials)?;
     let store = state.store();
     let limits = &state.config().rate_limits;
     let limiter = RateLimiter { store, now: now() };
@@ -117,7 +139,7 @@ pub async fn sign_in(
         Err(refused) => {
             // Not evaluated: the pair's slot goes back.
             limiter.refund(&pair).await?;
-            return Err(refused);
+            return Err(refused.into());
         }
     };
 
@@ -129,7 +151,7 @@ pub async fn sign_in(
                 .verify(password.clone(), stored)
                 .await
                 .map(|check| (user, check))
-                .map_err(AppError::from)
+                .map_err(AccountError::from)
         }
         Err(err) => Err(err.into()),
     };
@@ -139,7 +161,7 @@ pub async fn sign_in(
             tracing::info!("sign-in refused: wrong credentials");
             let delay = failure_delay(limits.login_failure_delay, pair.count, account.count);
             tokio::time::sleep(delay).await;
-            return Err(invalid());
+            return Err(AccountError::InvalidCredentials);
         }
         Err(err) => {
             // Busy or the database: nothing was judged, the slots go back.
@@ -157,10 +179,10 @@ pub async fn sign_in(
         store.set_password_hash(&user.id, &hash, now()).await?;
         tracing::info!(user = %user.id, "password hash upgraded to argon2id");
     }
-    open_session(state, user).await
+    Ok(open_session(state, user).await?)
 }
 
-pub async fn sign_out(state: &AppState, session_hash: Option<&str>) -> Result<(), AppError> {
+pub async fn sign_out(state: &AppState, session_hash: Option<&str>) -> StoreResult<()> {
     if let Some(hash) = session_hash {
         state.store().delete_session(hash).await?;
     }

@@ -2,28 +2,49 @@
 //! customer's address is "not found", never "forbidden": its existence is not revealed.
 
 use crate::auth::now;
+use crate::domain::FieldError;
 use crate::domain::address::{AddressFields, AddressInput};
-use crate::error::AppError;
 use crate::store::{Address, AddressStore, StoreError};
 
 /// A customer may keep this many addresses.
 pub const MAX_ADDRESSES: usize = 20;
 
-const NOT_FOUND: AppError = AppError::NotFound("Adresse introuvable");
+/// Why an address could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum AddressError {
+    /// No such address, or another customer's.
+    #[error("no such address")]
+    NotFound,
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error("a customer keeps at most {max} addresses")]
+    TooMany { max: usize },
+    #[error(transparent)]
+    Store(StoreError),
+}
 
-fn not_found(err: StoreError) -> AppError {
-    match err {
-        StoreError::NotFound => NOT_FOUND,
-        other => other.into(),
+impl From<StoreError> for AddressError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => AddressError::NotFound,
+            other => AddressError::Store(other),
+        }
     }
 }
 
-pub async fn list(store: &dyn AddressStore, user_id: &str) -> Result<Vec<Address>, AppError> {
+pub async fn list(store: &dyn AddressStore, user_id: &str) -> Result<Vec<Address>, AddressError> {
     Ok(store.list_addresses(user_id).await?)
 }
 
-pub async fn get(store: &dyn AddressStore, user_id: &str, id: &str) -> Result<Address, AppError> {
-    store.address_for_user(user_id, id).await?.ok_or(NOT_FOUND)
+pub async fn get(
+    store: &dyn AddressStore,
+    user_id: &str,
+    id: &str,
+) -> Result<Address, AddressError> {
+    store
+        .address_for_user(user_id, id)
+        .await?
+        .ok_or(AddressError::NotFound)
 }
 
 pub async fn create(
@@ -31,15 +52,10 @@ pub async fn create(
     user_id: &str,
     fields: &AddressFields,
     make_default: bool,
-) -> Result<Address, AppError> {
+) -> Result<Address, AddressError> {
     let input = AddressInput::parse(fields)?;
     if store.list_addresses(user_id).await?.len() >= MAX_ADDRESSES {
-        return Err(AppError::Conflict {
-            code: "too_many_addresses",
-            message: format!(
-                "Vous pouvez enregistrer {MAX_ADDRESSES} adresses au plus : supprimez-en une d'abord"
-            ),
-        });
+        return Err(AddressError::TooMany { max: MAX_ADDRESSES });
     }
     Ok(store
         .create_address(user_id, &input, make_default, now())
@@ -52,16 +68,15 @@ pub async fn update(
     id: &str,
     fields: &AddressFields,
     make_default: bool,
-) -> Result<Address, AppError> {
+) -> Result<Address, AddressError> {
     let input = AddressInput::parse(fields)?;
-    store
+    Ok(store
         .update_address(user_id, id, &input, make_default, now())
-        .await
-        .map_err(not_found)
+        .await?)
 }
 
-pub async fn delete(store: &dyn AddressStore, user_id: &str, id: &str) -> Result<(), AppError> {
-    store.delete_address(user_id, id).await.map_err(not_found)
+pub async fn delete(store: &dyn AddressStore, user_id: &str, id: &str) -> Result<(), AddressError> {
+    Ok(store.delete_address(user_id, id).await?)
 }
 
 /// The snapshot an order keeps (JSON in `Order.address`, the shape the original app used), with the email the
@@ -81,6 +96,6 @@ pub fn snapshot(address: &AddressInput, email: &str) -> serde_json::Value {
 }
 
 /// A saved address as checkout input (it was validated when saved; a country no longer served is refused here).
-pub fn as_input(address: &Address) -> Result<AddressInput, AppError> {
+pub fn as_input(address: &Address) -> Result<AddressInput, AddressError> {
     Ok(AddressInput::parse(&address.fields())?)
 }

@@ -5,9 +5,21 @@
 use serde::Serialize;
 
 use crate::auth::now;
-use crate::domain::{FieldError, Money, Quantity, StockProblem, line_total};
-use crate::error::AppError;
-use crate::store::{CartLine, CartOwner, CartStore, CatalogStore, Product};
+use crate::domain::{Money, Quantity, StockProblem, line_total};
+use crate::store::{CartLine, CartOwner, CartStore, CatalogStore, Product, StoreError};
+
+/// Why a cart change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CartError {
+    #[error("no product with this slug is sold")]
+    UnknownProduct,
+    #[error("a quantity added must be at least 1")]
+    ZeroQuantity,
+    #[error(transparent)]
+    Stock(#[from] StockProblem),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// One line as shown: the live product, the quantity, and whether the stock still covers it.
 #[derive(Debug, Clone, Serialize)]
@@ -63,7 +75,7 @@ fn view(lines: Vec<CartLine>) -> CartView {
 }
 
 /// The owner's cart; an owner without one has an empty cart.
-pub async fn load(store: &dyn CartStore, owner: Option<&CartOwner>) -> Result<CartView, AppError> {
+pub async fn load(store: &dyn CartStore, owner: Option<&CartOwner>) -> Result<CartView, CartError> {
     match owner {
         Some(owner) => Ok(view(store.cart_lines(owner).await?)),
         None => Ok(view(Vec::new())),
@@ -73,16 +85,16 @@ pub async fn load(store: &dyn CartStore, owner: Option<&CartOwner>) -> Result<Ca
 async fn live_product<S: CatalogStore + ?Sized>(
     store: &S,
     slug: &str,
-) -> Result<Product, AppError> {
+) -> Result<Product, CartError> {
     store
         .product_by_slug(slug)
         .await?
-        .ok_or(AppError::NotFound("Produit introuvable"))
+        .ok_or(CartError::UnknownProduct)
 }
 
-fn check_quantity(product: &Product, quantity: Quantity) -> Result<(), AppError> {
+fn check_quantity(product: &Product, quantity: Quantity) -> Result<(), CartError> {
     if quantity.is_zero() {
-        return Err(FieldError::new("quantity", "doit être au moins 1").into());
+        return Err(CartError::ZeroQuantity);
     }
     Ok(StockProblem::check(&product.name, product.stock, quantity)?)
 }
@@ -93,10 +105,10 @@ pub async fn add<S: CartStore + CatalogStore + ?Sized>(
     owner: &CartOwner,
     slug: &str,
     quantity: Quantity,
-) -> Result<CartView, AppError> {
+) -> Result<CartView, CartError> {
     let product = live_product(store, slug).await?;
     if quantity.is_zero() {
-        return Err(FieldError::new("quantity", "doit être au moins 1").into());
+        return Err(CartError::ZeroQuantity);
     }
     let held = store
         .cart_lines(owner)
@@ -119,7 +131,7 @@ async fn write_line<S: CartStore + CatalogStore + ?Sized>(
     owner: &CartOwner,
     product: &Product,
     quantity: Quantity,
-) -> Result<CartView, AppError> {
+) -> Result<CartView, CartError> {
     store
         .set_cart_line(owner, &product.id, quantity, now())
         .await?;
@@ -132,7 +144,7 @@ pub async fn set<S: CartStore + CatalogStore + ?Sized>(
     owner: &CartOwner,
     slug: &str,
     quantity: Quantity,
-) -> Result<CartView, AppError> {
+) -> Result<CartView, CartError> {
     let product = live_product(store, slug).await?;
     if !quantity.is_zero() {
         check_quantity(&product, quantity)?;
@@ -144,6 +156,6 @@ pub async fn remove<S: CartStore + CatalogStore + ?Sized>(
     store: &S,
     owner: &CartOwner,
     slug: &str,
-) -> Result<CartView, AppError> {
+) -> Result<CartView, CartError> {
     set(store, owner, slug, Quantity::ZERO).await
 }

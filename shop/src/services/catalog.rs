@@ -7,11 +7,28 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::now;
 use crate::domain::{FieldError, Money, Slug, fold_for_search};
-use crate::error::AppError;
 use crate::store::{
     Category, CategoryPatch, NewCategory, NewProduct, Product, ProductPage, ProductPatch,
-    ProductQuery, ProductSort, Review,
+    ProductQuery, ProductSort, Review, StoreError,
 };
+
+/// Why a catalogue read or an admin write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A query-string parameter that is malformed or out of range.
+    #[error(transparent)]
+    Parameter(FieldError),
+    /// A field of an admin write that breaks a rule.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error("no such category")]
+    UnknownCategory,
+    /// No such product, or one no longer sold.
+    #[error("no such product")]
+    UnknownProduct,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 pub const MAX_LIMIT: u32 = 100;
 pub const MAX_PAGE: u32 = 10_000;
@@ -20,11 +37,11 @@ const MAX_SEARCH_WORDS: usize = 8;
 pub const REVIEWS_PER_PAGE: u32 = 10;
 pub const RELATED_PRODUCTS: u32 = 4;
 
-fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
-    AppError::InvalidParameter(FieldError::new(field, message))
+fn invalid(field: &'static str, message: impl Into<String>) -> CatalogError {
+    CatalogError::Parameter(FieldError::new(field, message))
 }
 
-fn parse_bool(field: &'static str, value: &str) -> Result<Option<bool>, AppError> {
+fn parse_bool(field: &'static str, value: &str) -> Result<Option<bool>, CatalogError> {
     match value {
         "" => Ok(None),
         "true" | "1" | "on" | "oui" => Ok(Some(true)),
@@ -33,7 +50,7 @@ fn parse_bool(field: &'static str, value: &str) -> Result<Option<bool>, AppError
     }
 }
 
-fn parse_bounded(field: &'static str, value: &str, max: u32) -> Result<u32, AppError> {
+fn parse_bounded(field: &'static str, value: &str, max: u32) -> Result<u32, CatalogError> {
     let n: u32 = value
         .parse()
         .map_err(|_| invalid(field, "doit être un nombre entier"))?;
@@ -47,7 +64,7 @@ fn parse_bounded(field: &'static str, value: &str, max: u32) -> Result<u32, AppE
 }
 
 /// Parses an amount in euros ("49", "49.9", "49,99") into exact cents, without going through a float.
-pub fn parse_euros(field: &'static str, value: &str) -> Result<Money, AppError> {
+pub fn parse_euros(field: &'static str, value: &str) -> Result<Money, CatalogError> {
     let bad = || invalid(field, "doit être un montant en euros, par exemple 49,90");
     let value = value.trim().replace(',', ".");
     let (whole, frac) = value.split_once('.').unwrap_or((&value, ""));
@@ -63,14 +80,14 @@ pub fn parse_euros(field: &'static str, value: &str) -> Result<Money, AppError> 
     }
     let euros: i64 = whole.parse().map_err(|_| bad())?;
     let cents: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    Money::parse_price(field, euros * 100 + cents).map_err(AppError::InvalidParameter)
+    Money::parse_price(field, euros * 100 + cents).map_err(CatalogError::Parameter)
 }
 
 /// Reads the catalogue's query string. Unknown parameters are ignored; known ones must be valid.
 pub fn parse_product_query(
     params: &[(String, String)],
     default_limit: u32,
-) -> Result<ProductQuery, AppError> {
+) -> Result<ProductQuery, CatalogError> {
     let mut query = ProductQuery {
         limit: default_limit,
         ..ProductQuery::default()
@@ -81,7 +98,7 @@ pub fn parse_product_query(
             "limit" => query.limit = parse_bounded("limit", value, MAX_LIMIT)?,
             "category" if !value.is_empty() => {
                 query.category =
-                    Some(Slug::parse("category", value).map_err(AppError::InvalidParameter)?)
+                    Some(Slug::parse("category", value).map_err(CatalogError::Parameter)?)
             }
             "search" | "q" => {
                 if value.chars().count() > MAX_SEARCH_LEN {
@@ -129,7 +146,7 @@ pub fn parse_product_query(
 pub async fn list_products(
     state: &AppState,
     query: &ProductQuery,
-) -> Result<Arc<ProductPage>, AppError> {
+) -> Result<Arc<ProductPage>, CatalogError> {
     let cache = state.catalog();
     Ok(cache
         .listings
@@ -140,7 +157,7 @@ pub async fn list_products(
 }
 
 /// Every category, with its number of live products.
-pub async fn categories(state: &AppState) -> Result<Arc<Vec<Category>>, AppError> {
+pub async fn categories(state: &AppState) -> Result<Arc<Vec<Category>>, CatalogError> {
     let cache = state.catalog();
     Ok(cache
         .categories
@@ -148,22 +165,22 @@ pub async fn categories(state: &AppState) -> Result<Arc<Vec<Category>>, AppError
         .await?)
 }
 
-pub async fn category(state: &AppState, slug: &str) -> Result<Category, AppError> {
+pub async fn category(state: &AppState, slug: &str) -> Result<Category, CatalogError> {
     categories(state)
         .await?
         .iter()
         .find(|c| c.slug == slug)
         .cloned()
-        .ok_or(AppError::NotFound("Catégorie introuvable"))
+        .ok_or(CatalogError::UnknownCategory)
 }
 
 /// A product of the catalogue (not archived), or 404.
-pub async fn live_product(state: &AppState, slug: &str) -> Result<Product, AppError> {
+pub async fn live_product(state: &AppState, slug: &str) -> Result<Product, CatalogError> {
     state
         .store()
         .product_by_slug(slug)
         .await?
-        .ok_or(AppError::NotFound("Produit introuvable"))
+        .ok_or(CatalogError::UnknownProduct)
 }
 
 pub struct ProductDetail {
@@ -172,7 +189,10 @@ pub struct ProductDetail {
     pub related: Vec<Product>,
 }
 
-pub async fn product_detail(state: &AppState, slug: &str) -> Result<Arc<ProductDetail>, AppError> {
+pub async fn product_detail(
+    state: &AppState,
+    slug: &str,
+) -> Result<Arc<ProductDetail>, CatalogError> {
     let cache = state.catalog();
     cache
         .details
@@ -182,7 +202,7 @@ pub async fn product_detail(state: &AppState, slug: &str) -> Result<Arc<ProductD
         .await
 }
 
-async fn load_product_detail(state: &AppState, slug: &str) -> Result<ProductDetail, AppError> {
+async fn load_product_detail(state: &AppState, slug: &str) -> Result<ProductDetail, CatalogError> {
     let store = state.store();
     let product = live_product(state, slug).await?;
     let (reviews, related) = tokio::try_join!(
@@ -360,7 +380,10 @@ impl UpdateProduct {
     }
 }
 
-pub async fn create_product(state: &AppState, input: &CreateProduct) -> Result<Product, AppError> {
+pub async fn create_product(
+    state: &AppState,
+    input: &CreateProduct,
+) -> Result<Product, CatalogError> {
     let new = input.validate()?;
     Ok(catalogue_changed(
         state,
@@ -369,10 +392,7 @@ pub async fn create_product(state: &AppState, input: &CreateProduct) -> Result<P
 }
 
 /// Admin writes go through here: whatever happened, cached reads are dropped.
-fn catalogue_changed<T>(
-    state: &AppState,
-    result: Result<T, crate::store::StoreError>,
-) -> Result<T, crate::store::StoreError> {
+fn catalogue_changed<T>(state: &AppState, result: Result<T, StoreError>) -> Result<T, StoreError> {
     state.catalog().invalidate();
     result
 }
@@ -381,22 +401,22 @@ pub async fn update_product(
     state: &AppState,
     slug: &str,
     input: &UpdateProduct,
-) -> Result<Product, AppError> {
+) -> Result<Product, CatalogError> {
     let patch = input.validate()?;
     catalogue_changed(
         state,
         state.store().update_product(slug, &patch, now()).await,
     )
     .map_err(|e| match e {
-        crate::store::StoreError::NotFound => AppError::NotFound("Produit introuvable"),
+        StoreError::NotFound => CatalogError::UnknownProduct,
         other => other.into(),
     })
 }
 
-pub async fn delete_product(state: &AppState, slug: &str) -> Result<(), AppError> {
+pub async fn delete_product(state: &AppState, slug: &str) -> Result<(), CatalogError> {
     catalogue_changed(state, state.store().archive_product(slug, now()).await).map_err(
         |e| match e {
-            crate::store::StoreError::NotFound => AppError::NotFound("Produit introuvable"),
+            StoreError::NotFound => CatalogError::UnknownProduct,
             other => other.into(),
         },
     )
@@ -424,7 +444,7 @@ pub struct UpdateCategory {
 pub async fn create_category(
     state: &AppState,
     input: &CreateCategory,
-) -> Result<Category, AppError> {
+) -> Result<Category, CatalogError> {
     let name = text("name", &input.name, 100)?;
     let slug = match input.slug.as_deref() {
         Some(s) => Slug::parse("slug", s)?,
@@ -450,7 +470,7 @@ pub async fn update_category(
     state: &AppState,
     slug: &str,
     input: &UpdateCategory,
-) -> Result<Category, AppError> {
+) -> Result<Category, CatalogError> {
     let patch = CategoryPatch {
         name: input
             .name
@@ -473,14 +493,14 @@ pub async fn update_category(
         state.store().update_category(slug, &patch, now()).await,
     )
     .map_err(|e| match e {
-        crate::store::StoreError::NotFound => AppError::NotFound("Catégorie introuvable"),
+        StoreError::NotFound => CatalogError::UnknownCategory,
         other => other.into(),
     })
 }
 
-pub async fn delete_category(state: &AppState, slug: &str) -> Result<(), AppError> {
+pub async fn delete_category(state: &AppState, slug: &str) -> Result<(), CatalogError> {
     catalogue_changed(state, state.store().delete_category(slug).await).map_err(|e| match e {
-        crate::store::StoreError::NotFound => AppError::NotFound("Catégorie introuvable"),
+        StoreError::NotFound => CatalogError::UnknownCategory,
         other => other.into(),
     })
 }
@@ -509,14 +529,14 @@ mod tests {
     #[test]
     fn query_validation_names_the_parameter() {
         let err = parse_product_query(&params(&[("limit", "101")]), 12).unwrap_err();
-        assert!(matches!(err, AppError::InvalidParameter(ref e) if e.field == "limit"));
+        assert!(matches!(err, CatalogError::Parameter(ref e) if e.field == "limit"));
         let err = parse_product_query(&params(&[("page", "x")]), 12).unwrap_err();
-        assert!(matches!(err, AppError::InvalidParameter(ref e) if e.field == "page"));
+        assert!(matches!(err, CatalogError::Parameter(ref e) if e.field == "page"));
         let err = parse_product_query(&params(&[("sort", "cheapest")]), 12).unwrap_err();
-        assert!(matches!(err, AppError::InvalidParameter(ref e) if e.field == "sort"));
+        assert!(matches!(err, CatalogError::Parameter(ref e) if e.field == "sort"));
         let err = parse_product_query(&params(&[("min_price", "100"), ("max_price", "10")]), 12)
             .unwrap_err();
-        assert!(matches!(err, AppError::InvalidParameter(ref e) if e.field == "min_price"));
+        assert!(matches!(err, CatalogError::Parameter(ref e) if e.field == "min_price"));
         let q = parse_product_query(
             &params(&[("search", "Céramique  BLANCHE"), ("sort", "price-asc")]),
             12,

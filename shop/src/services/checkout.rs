@@ -15,10 +15,37 @@ use crate::auth::now;
 use crate::domain::address::{AddressFields, AddressInput};
 use crate::domain::checkout::{Country, Quote, ShippingMethod, quote};
 use crate::domain::{FieldError, Money, OrderStatus, StockProblem, line_total};
-use crate::error::AppError;
 use crate::payments::stripe::StripeError;
-use crate::services::addresses;
+use crate::services::addresses::{self, AddressError};
 use crate::store::{CartLine, CartOwner, NewOrder, NewOrderLine, Order, StoreError, User};
+
+/// Why an order was not placed, or its payment not prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("the cart is empty")]
+    CartEmpty,
+    /// The cart is not the one the customer was shown ([`CheckoutRequest::cart_version`]).
+    #[error("the cart changed since the customer saw it")]
+    CartChanged,
+    #[error("an idempotency key is 8 to 100 characters among letters, digits and - _ . :")]
+    IdempotencyKey,
+    #[error(transparent)]
+    Stock(StockProblem),
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    /// The order an idempotency key named could not be read back.
+    #[error("the order placed with this idempotency key is gone")]
+    OrderGone,
+    /// Stripe failed; the order stands and its payment can be retried.
+    #[error("the payment provider failed: {0}")]
+    PaymentProvider(StripeError),
+    #[error("PaymentIntent {intent} does not match order {order}")]
+    PaymentMismatch { intent: String, order: String },
+    #[error("Stripe returned no client secret for {intent}")]
+    NoClientSecret { intent: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Where the order goes: a saved address, or one entered at checkout (optionally saved for next time).
 #[derive(Debug, Clone)]
@@ -52,7 +79,7 @@ pub enum Payment {
         publishable_key: String,
     },
     /// The provider failed just now; the order is kept and payment can be retried.
-    Unavailable { message: String },
+    Unavailable,
 }
 
 #[derive(Debug, Clone)]
@@ -64,7 +91,7 @@ pub struct Checkout {
 }
 
 /// Client-chosen idempotency keys: 8 to 100 characters among letters, digits and `-_.:`.
-pub fn parse_idempotency_key(raw: &str) -> Result<String, AppError> {
+pub fn parse_idempotency_key(raw: &str) -> Result<String, CheckoutError> {
     let key = raw.trim();
     let ok = (8..=100).contains(&key.len())
         && key
@@ -73,10 +100,7 @@ pub fn parse_idempotency_key(raw: &str) -> Result<String, AppError> {
     if ok {
         Ok(key.to_string())
     } else {
-        Err(AppError::bad_request(
-            "invalid_idempotency_key",
-            "Idempotency-Key : 8 à 100 caractères parmi lettres, chiffres et - _ . :",
-        ))
+        Err(CheckoutError::IdempotencyKey)
     }
 }
 
@@ -121,30 +145,30 @@ pub fn quote_cart(lines: &[CartLine], method: ShippingMethod, country: Country) 
     quote(subtotal(lines), method, country)
 }
 
-fn cart_refusal(lines: &[CartLine]) -> Option<AppError> {
+fn cart_refusal(lines: &[CartLine]) -> Option<CheckoutError> {
     if lines.is_empty() {
-        return Some(AppError::Conflict {
-            code: "cart_empty",
-            message: "Votre panier est vide".into(),
-        });
+        return Some(CheckoutError::CartEmpty);
     }
     lines
         .iter()
         .find_map(|l| StockProblem::check(&l.product.name, l.product.stock, l.quantity).err())
-        .map(AppError::from)
+        .map(CheckoutError::Stock)
 }
 
 async fn resolve_address(
     state: &AppState,
     user: &User,
     choice: &AddressChoice,
-) -> Result<AddressInput, AppError> {
-    match choice {
+) -> Result<AddressInput, CheckoutError> {
+    let input = match choice {
         AddressChoice::Saved(id) => {
             addresses::as_input(&addresses::get(state.store(), &user.id, id).await?)
         }
-        AddressChoice::New { fields, .. } => Ok(AddressInput::parse(fields)?),
-    }
+        AddressChoice::New { fields, .. } => {
+            AddressInput::parse(fields).map_err(AddressError::from)
+        }
+    };
+    Ok(input?)
 }
 
 /// Places the order (or finds the one this idempotency key placed) and prepares its payment.
@@ -152,7 +176,7 @@ pub async fn place(
     state: &AppState,
     user: &User,
     request: CheckoutRequest,
-) -> Result<Checkout, AppError> {
+) -> Result<Checkout, CheckoutError> {
     let store = state.store();
     if let Some(key) = &request.idempotency_key
         && let Some(order) = store.order_by_idempotency_key(&user.id, key).await?
@@ -166,10 +190,7 @@ pub async fn place(
     if let Some(seen) = &request.cart_version
         && *seen != cart_version(&lines)
     {
-        return Err(AppError::Conflict {
-            code: "cart_changed",
-            message: "Votre panier a changé depuis l'affichage de cette page : vérifiez-le avant de commander".into(),
-        });
+        return Err(CheckoutError::CartChanged);
     }
     let address = resolve_address(state, user, &request.address).await?;
     let quote = quote_cart(&lines, request.method, address.country);
@@ -215,7 +236,7 @@ pub async fn place(
                 let order = store
                     .order_by_idempotency_key(&user.id, key)
                     .await?
-                    .ok_or(AppError::NotFound("Commande introuvable"))?;
+                    .ok_or(CheckoutError::OrderGone)?;
                 return existing(state, order).await;
             }
             Err(err) => return Err(err.into()),
@@ -237,7 +258,7 @@ pub async fn place(
     })
 }
 
-async fn existing(state: &AppState, order: Order) -> Result<Checkout, AppError> {
+async fn existing(state: &AppState, order: Order) -> Result<Checkout, CheckoutError> {
     let payment = payment_or_retry(state, &order).await?;
     Ok(Checkout {
         order,
@@ -247,25 +268,22 @@ async fn existing(state: &AppState, order: Order) -> Result<Checkout, AppError> 
 }
 
 /// The order is placed whatever the provider does: a provider failure becomes [`Payment::Unavailable`].
-async fn payment_or_retry(state: &AppState, order: &Order) -> Result<Payment, AppError> {
+async fn payment_or_retry(state: &AppState, order: &Order) -> Result<Payment, CheckoutError> {
     match prepare_payment(state, order).await {
-        Err(AppError::PaymentUnavailable(message)) => Ok(Payment::Unavailable { message }),
+        Err(CheckoutError::PaymentProvider(_)) => Ok(Payment::Unavailable),
         other => other,
     }
 }
 
-fn provider_failed(order: &Order, err: StripeError) -> AppError {
+fn provider_failed(order: &Order, err: StripeError) -> CheckoutError {
     tracing::warn!(order = %order.number, error = %err, "Stripe call failed");
-    AppError::PaymentUnavailable(
-        "Le service de paiement ne répond pas : votre commande est enregistrée, réessayez le paiement dans un instant"
-            .into(),
-    )
+    CheckoutError::PaymentProvider(err)
 }
 
 /// The order's PaymentIntent, created on first need. Two concurrent calls for one order end with one
 /// PaymentIntent on it: Stripe returns the same one for the same idempotency key, and should a second one appear
 /// anyway, the order keeps the first recorded and the other is cancelled.
-pub async fn prepare_payment(state: &AppState, order: &Order) -> Result<Payment, AppError> {
+pub async fn prepare_payment(state: &AppState, order: &Order) -> Result<Payment, CheckoutError> {
     let Some(stripe) = state.stripe() else {
         return Ok(Payment::NotConfigured);
     };
@@ -301,18 +319,16 @@ pub async fn prepare_payment(state: &AppState, order: &Order) -> Result<Payment,
     };
     if intent.amount != order.total.cents() || !intent.currency.eq_ignore_ascii_case("eur") {
         tracing::error!(order = %order.number, intent = %intent.id, "PaymentIntent amount or currency differs from the order");
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "PaymentIntent {} does not match order {}",
-            intent.id,
-            order.number
-        )));
+        return Err(CheckoutError::PaymentMismatch {
+            intent: intent.id,
+            order: order.number.clone(),
+        });
     }
-    let client_secret = intent.client_secret.ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!(
-            "Stripe returned no client secret for {}",
-            intent.id
-        ))
-    })?;
+    let client_secret = intent
+        .client_secret
+        .ok_or_else(|| CheckoutError::NoClientSecret {
+            intent: intent.id.clone(),
+        })?;
     Ok(Payment::Stripe {
         payment_intent: intent.id,
         client_secret,

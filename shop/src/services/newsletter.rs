@@ -5,13 +5,25 @@
 use crate::AppState;
 use crate::auth::{SigningKey, now};
 use crate::domain::{Email, FieldError};
-use crate::error::AppError;
+use crate::store::StoreError;
+
+/// Why a sign-up or an unsubscribe link was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum NewsletterError {
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// The link's email and token do not match (altered, or signed with another key).
+    #[error("the unsubscribe link is not valid")]
+    InvalidLink,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 const PURPOSE: &str = "newsletter-unsubscribe-v1";
 
 /// Signs up `raw` (trimmed and lower-cased). A new subscriber's welcome email is queued in the same
 /// transaction and the mail worker woken.
-pub async fn subscribe(state: &AppState, raw: &str) -> Result<(), AppError> {
+pub async fn subscribe(state: &AppState, raw: &str) -> Result<(), NewsletterError> {
     let email = Email::parse("email", raw)?;
     let new = state
         .store()
@@ -43,23 +55,22 @@ pub fn unsubscribe_url(key: &SigningKey, public_url: &str, email: &str) -> Strin
 }
 
 /// Checks an unsubscribe link's email and token: 400 `invalid_token` when they do not match.
-pub fn check_link(key: &SigningKey, email: &str, token: &str) -> Result<Email, AppError> {
-    let invalid = || {
-        AppError::bad_request(
-            "invalid_token",
-            "Lien de désinscription invalide : utilisez le lien reçu par email.",
-        )
-    };
-    let email = Email::parse("email", email).map_err(|_: FieldError| invalid())?;
+pub fn check_link(key: &SigningKey, email: &str, token: &str) -> Result<Email, NewsletterError> {
+    let email =
+        Email::parse("email", email).map_err(|_: FieldError| NewsletterError::InvalidLink)?;
     if key.verify_signature(PURPOSE, email.as_str(), token.trim()) {
         Ok(email)
     } else {
-        Err(invalid())
+        Err(NewsletterError::InvalidLink)
     }
 }
 
 /// Unsubscribes the link's address. Idempotent: an address already gone is not an error.
-pub async fn unsubscribe(state: &AppState, email: &str, token: &str) -> Result<(), AppError> {
+pub async fn unsubscribe(
+    state: &AppState,
+    email: &str,
+    token: &str,
+) -> Result<(), NewsletterError> {
     let email = check_link(state.signing_key(), email, token)?;
     if state.store().newsletter_unsubscribe(email.as_str()).await? {
         tracing::info!("newsletter: unsubscribed");

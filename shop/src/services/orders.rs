@@ -5,11 +5,23 @@
 use crate::AppState;
 use crate::auth::now;
 use crate::domain::{Actor, OrderStatus};
-use crate::error::AppError;
 use crate::payments::stripe::StripeError;
-use crate::store::{ChangeOutcome, Order, OrderEmail, OrderStore, StatusChange, User};
+use crate::store::{ChangeOutcome, Order, OrderEmail, OrderStore, StatusChange, StoreError, User};
 
-const NOT_FOUND: AppError = AppError::NotFound("Commande introuvable");
+/// Why an order could not be shown or moved.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    /// No such order, or another customer's.
+    #[error("no such order")]
+    NotFound,
+    #[error("an order {from} cannot move to {to}")]
+    InvalidMove { from: OrderStatus, to: OrderStatus },
+    /// Stripe could not cancel or describe the order's PaymentIntent; nothing changed.
+    #[error("the payment provider failed: {0}")]
+    PaymentProvider(StripeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 pub const PAGE_SIZE: u32 = 20;
 
@@ -17,7 +29,7 @@ pub async fn for_customer(
     store: &dyn OrderStore,
     user: &User,
     page: u32,
-) -> Result<Vec<Order>, AppError> {
+) -> Result<Vec<Order>, OrderError> {
     let offset = page.saturating_sub(1).saturating_mul(PAGE_SIZE);
     Ok(store.orders_for_user(&user.id, PAGE_SIZE, offset).await?)
 }
@@ -27,15 +39,15 @@ pub async fn visible_to(
     store: &dyn OrderStore,
     viewer: &User,
     number: &str,
-) -> Result<Order, AppError> {
+) -> Result<Order, OrderError> {
     let order = store
         .order_by_number(number.trim())
         .await?
-        .ok_or(NOT_FOUND)?;
+        .ok_or(OrderError::NotFound)?;
     if order.user_id == viewer.id || viewer.role == crate::domain::Role::Admin {
         Ok(order)
     } else {
-        Err(NOT_FOUND)
+        Err(OrderError::NotFound)
     }
 }
 
@@ -43,20 +55,9 @@ pub async fn list_all(
     store: &dyn OrderStore,
     status: Option<OrderStatus>,
     page: u32,
-) -> Result<Vec<Order>, AppError> {
+) -> Result<Vec<Order>, OrderError> {
     let offset = page.saturating_sub(1).saturating_mul(PAGE_SIZE);
     Ok(store.list_orders(status, PAGE_SIZE, offset).await?)
-}
-
-fn invalid_move(from: OrderStatus, to: OrderStatus) -> AppError {
-    AppError::Conflict {
-        code: "invalid_transition",
-        message: format!(
-            "Une commande « {} » ne peut pas passer à « {} »",
-            from.label_fr(),
-            to.label_fr()
-        ),
-    }
 }
 
 /// An administrator's move. Cancelling an unpaid order cancels its PaymentIntent first, so it cannot be paid
@@ -65,14 +66,17 @@ pub async fn admin_move(
     state: &AppState,
     number: &str,
     to: OrderStatus,
-) -> Result<Order, AppError> {
+) -> Result<Order, OrderError> {
     let store = state.store();
     let order = store
         .order_by_number(number.trim())
         .await?
-        .ok_or(NOT_FOUND)?;
+        .ok_or(OrderError::NotFound)?;
     if !order.status.can_move_to(to, Actor::Admin) {
-        return Err(invalid_move(order.status, to));
+        return Err(OrderError::InvalidMove {
+            from: order.status,
+            to,
+        });
     }
     let outcome = if to == OrderStatus::Cancelled {
         cancel_unpaid(state, &order.id, order.payment_id.as_deref(), Actor::Admin).await?
@@ -102,10 +106,15 @@ pub async fn admin_move(
                 state.wake_mailer();
             }
         }
-        ChangeOutcome::NotApplicable { current } => return Err(invalid_move(current, to)),
+        ChangeOutcome::NotApplicable { current } => {
+            return Err(OrderError::InvalidMove { from: current, to });
+        }
         ChangeOutcome::Duplicate => {}
     }
-    store.order_by_id(&order.id).await?.ok_or(NOT_FOUND)
+    store
+        .order_by_id(&order.id)
+        .await?
+        .ok_or(OrderError::NotFound)
 }
 
 /// Cancels an unpaid order and gives its stock back. When it has a PaymentIntent, that is cancelled at Stripe
@@ -116,7 +125,7 @@ pub async fn cancel_unpaid(
     order_id: &str,
     payment_id: Option<&str>,
     actor: Actor,
-) -> Result<ChangeOutcome, AppError> {
+) -> Result<ChangeOutcome, OrderError> {
     if let (Some(stripe), Some(intent)) = (state.stripe(), payment_id) {
         match stripe.cancel_payment_intent(intent).await {
             Ok(_) => {}
@@ -124,7 +133,7 @@ pub async fn cancel_unpaid(
                 // Already cancelled, or past cancelling: ask what it is.
                 let current = stripe.retrieve_payment_intent(intent).await.map_err(|e| {
                     tracing::warn!(order_id, error = %e, "Stripe call failed");
-                    AppError::PaymentUnavailable("Le service de paiement ne répond pas".into())
+                    OrderError::PaymentProvider(e)
                 })?;
                 if current.status != "canceled" {
                     tracing::info!(order_id, status = %current.status, "not cancelled: the payment is under way");
@@ -135,9 +144,7 @@ pub async fn cancel_unpaid(
             }
             Err(err) => {
                 tracing::warn!(order_id, error = %err, "Stripe call failed");
-                return Err(AppError::PaymentUnavailable(
-                    "Le service de paiement ne répond pas".into(),
-                ));
+                return Err(OrderError::PaymentProvider(err));
             }
         }
     }
@@ -156,7 +163,7 @@ pub async fn cancel_unpaid(
 }
 
 /// Cancels unpaid orders past their deadline; returns how many were cancelled.
-pub async fn expire_unpaid(state: &AppState) -> Result<usize, AppError> {
+pub async fn expire_unpaid(state: &AppState) -> Result<usize, OrderError> {
     let due = state.store().expiring_orders(now(), 100).await?;
     let mut cancelled = 0;
     for order in due {

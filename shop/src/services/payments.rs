@@ -9,9 +9,24 @@ use serde_json::Value;
 use crate::AppState;
 use crate::auth::now;
 use crate::domain::{Actor, OrderStatus};
-use crate::error::AppError;
-use crate::payments::webhook;
-use crate::store::{ChangeOutcome, Order, OrderEmail, PaymentEventRef, StatusChange};
+use crate::payments::webhook::{self, SignatureError};
+use crate::store::{ChangeOutcome, Order, OrderEmail, PaymentEventRef, StatusChange, StoreError};
+
+/// Why a delivery was refused (Stripe retries it later).
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not configured")]
+    NotConfigured,
+    #[error("the signature was refused: {0}")]
+    Signature(SignatureError),
+    #[error("the event cannot be read: {0}")]
+    Malformed(serde_json::Error),
+    /// Its amount, currency or PaymentIntent is not the order's.
+    #[error("the event does not match the order ({0})")]
+    Mismatch(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 #[derive(Deserialize)]
 struct Event {
@@ -53,7 +68,7 @@ fn str_field<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
     object.get(key).and_then(Value::as_str)
 }
 
-fn mismatch(event: &Event, order: &Order, what: &str) -> AppError {
+fn mismatch(event: &Event, order: &Order, what: &'static str) -> WebhookError {
     tracing::error!(
         event = %event.id,
         kind = %event.kind,
@@ -61,10 +76,7 @@ fn mismatch(event: &Event, order: &Order, what: &str) -> AppError {
         mismatch = what,
         "Stripe event rejected: it does not match the order"
     );
-    AppError::Validation(crate::domain::FieldError::new(
-        "data.object",
-        format!("ne correspond pas à la commande ({what})"),
-    ))
+    WebhookError::Mismatch(what)
 }
 
 /// Checks amount, currency and PaymentIntent of an event's object against the order.
@@ -74,7 +86,7 @@ fn check_against(
     intent: &str,
     amount: Option<i64>,
     currency: Option<&str>,
-) -> Result<(), AppError> {
+) -> Result<(), WebhookError> {
     if let Some(recorded) = &order.payment_id
         && recorded != intent
     {
@@ -94,30 +106,20 @@ pub async fn handle(
     state: &AppState,
     payload: &[u8],
     signature: Option<&str>,
-) -> Result<WebhookOutcome, AppError> {
+) -> Result<WebhookOutcome, WebhookError> {
     let secrets = match state.config().stripe.as_ref() {
         Some(stripe) if !stripe.webhook_secrets.is_empty() => &stripe.webhook_secrets,
         // A 503 makes Stripe retry, so no event is lost while the configuration is fixed.
         _ => {
             tracing::error!("a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not configured");
-            return Err(AppError::PaymentUnavailable(
-                "Webhook Stripe non configuré dans cet environnement".into(),
-            ));
+            return Err(WebhookError::NotConfigured);
         }
     };
     if let Err(err) = webhook::verify(payload, signature, secrets, chrono::Utc::now().timestamp()) {
         tracing::warn!(reason = %err, "Stripe webhook refused");
-        return Err(AppError::bad_request(
-            "invalid_signature",
-            format!("Signature Stripe invalide : {err}"),
-        ));
+        return Err(WebhookError::Signature(err));
     }
-    let event: Event = serde_json::from_slice(payload).map_err(|e| {
-        AppError::bad_request(
-            "malformed_event",
-            format!("Événement Stripe illisible : {e}"),
-        )
-    })?;
+    let event: Event = serde_json::from_slice(payload).map_err(WebhookError::Malformed)?;
     let object = &event.data.object;
     let store = state.store();
 

@@ -5,10 +5,20 @@
 use crate::AppState;
 use crate::auth::now;
 use crate::domain::review::ReviewInput;
-use crate::error::AppError;
-use crate::services::catalog::REVIEWS_PER_PAGE;
-use crate::services::catalog::live_product;
-use crate::store::{Product, Review, User};
+use crate::services::catalog::{CatalogError, REVIEWS_PER_PAGE, live_product};
+use crate::store::{Product, Review, StoreError, StoreResult, User};
+
+/// Why a review could not be written, read or deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    /// The product is not sold (or not at all).
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error("this customer has no review of this product")]
+    NoReview,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Writes (or replaces) the customer's review; returns it and whether it is new.
 pub async fn submit(
@@ -16,7 +26,7 @@ pub async fn submit(
     user: &User,
     slug: &str,
     input: &ReviewInput,
-) -> Result<(Review, bool), AppError> {
+) -> Result<(Review, bool), ReviewError> {
     let product = live_product(state, slug).await?;
     let store = state.store();
     let verified = store.has_purchased(&user.id, &product.id).await?;
@@ -30,22 +40,18 @@ pub async fn submit(
 }
 
 /// Deletes the customer's review of the product (404 when there is none).
-pub async fn delete(state: &AppState, user: &User, slug: &str) -> Result<(), AppError> {
+pub async fn delete(state: &AppState, user: &User, slug: &str) -> Result<(), ReviewError> {
     let product = live_product(state, slug).await?;
     if !state.store().delete_review(&user.id, &product.id).await? {
-        return Err(AppError::NotFound("Avis introuvable"));
+        return Err(ReviewError::NoReview);
     }
     state.catalog().invalidate();
     Ok(())
 }
 
 /// The customer's own review of a product, if any.
-pub async fn own(
-    state: &AppState,
-    user: &User,
-    product: &Product,
-) -> Result<Option<Review>, AppError> {
-    Ok(state.store().review_by_user(&user.id, &product.id).await?)
+pub async fn own(state: &AppState, user: &User, product: &Product) -> StoreResult<Option<Review>> {
+    state.store().review_by_user(&user.id, &product.id).await
 }
 
 /// One page of a product's reviews, newest first, with the product (for the total).
@@ -53,7 +59,7 @@ pub async fn page(
     state: &AppState,
     slug: &str,
     page: u32,
-) -> Result<(Product, Vec<Review>), AppError> {
+) -> Result<(Product, Vec<Review>), ReviewError> {
     let product = live_product(state, slug).await?;
     let offset = page.saturating_sub(1).saturating_mul(REVIEWS_PER_PAGE);
     let reviews = state

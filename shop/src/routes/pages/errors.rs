@@ -111,14 +111,9 @@ pub(super) fn error_page(
 /// sign-in page).
 pub struct PageError(AppError);
 
-impl From<AppError> for PageError {
-    fn from(error: AppError) -> Self {
-        PageError(error)
-    }
-}
-
-impl From<crate::store::StoreError> for PageError {
-    fn from(error: crate::store::StoreError) -> Self {
+/// Every error a handler meets becomes the page's error through [`AppError`] (its status and French text).
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(error: E) -> Self {
         PageError(error.into())
     }
 }
