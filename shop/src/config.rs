@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::store::{AppliedMigration, PoolOptions};
+use crate::store::PoolOptions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -112,8 +112,9 @@ pub struct ShopConfig {
     pub catalog_cache_ttl: Duration,
     /// `/metrics` on the public listener. False when metrics have their own admin listener.
     pub metrics_on_public_listener: bool,
-    /// The migrations this build expects applied; `/api/health` reports any difference.
-    pub expected_migrations: Vec<AppliedMigration>,
+    /// Tells whether the schema is the one this build expects; `/api/health` reports any difference. Without
+    /// one, readiness only checks that the database answers.
+    pub schema_probe: Option<std::sync::Arc<dyn crate::schema::SchemaProbe>>,
     /// Limits of the rate-limited routes (see `auth::rate_limit`).
     pub rate_limits: crate::auth::RateLimits,
     /// Password hashes computed at once (one per CPU by default) and requests allowed to wait for one; more are
@@ -154,7 +155,7 @@ impl ShopConfig {
             shutdown_timeout: Duration::from_secs(30),
             catalog_cache_ttl: Duration::from_secs(5),
             metrics_on_public_listener: true,
-            expected_migrations: Vec::new(),
+            schema_probe: None,
             rate_limits: crate::auth::RateLimits::default(),
             password_workers: std::thread::available_parallelism().map_or(1, usize::from),
             password_queue: 16 * std::thread::available_parallelism().map_or(1, usize::from),
@@ -211,7 +212,7 @@ impl fmt::Debug for ShopConfig {
                 "metrics_on_public_listener",
                 &self.metrics_on_public_listener,
             )
-            .field("expected_migrations", &self.expected_migrations.len())
+            .field("schema_probe", &self.schema_probe.is_some())
             .field("stripe", &self.stripe)
             .field("mail", &self.mail)
             .field("extra_roots", &self.extra_roots.len())

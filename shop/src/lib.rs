@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod mail;
 pub mod payments;
 mod routes;
+pub mod schema;
 pub mod seed;
 mod server;
 pub mod services;

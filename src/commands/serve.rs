@@ -2,13 +2,15 @@
 //! only with `--migrate`), seed the demo catalogue into an empty embedded database, then serve until SIGTERM or
 //! SIGINT, finishing the requests in flight.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use vivr_shop::config::redact_url;
-use vivr_shop::store::Backend;
+use vivr_shop::store::db::Db;
+use vivr_shop::store::{Backend, SqlStore};
 use vivr_shop::{AppState, admin_router, router, seed};
 
 use crate::cli::DatabaseArgs;
@@ -224,9 +226,12 @@ pub async fn run(args: Args, _ctx: &Ctx) -> anyhow::Result<Outcome> {
     )
     .await?;
 
-    let state = AppState::connect(config.shop.clone())
+    let db = Db::connect(&url, &config.shop.pool)
         .await
         .with_context(|| format!("connecting to {}", redact_url(&url)))?;
+    let mut shop = config.shop.clone();
+    shop.schema_probe = Some(Arc::new(migrate::Probe::new(db.clone())));
+    let state = AppState::new(shop, Box::new(SqlStore::from(db))).map_err(anyhow::Error::msg)?;
     let store = state.store();
     if args.seed_demo || (config.backend == Backend::Sqlite && store.catalog_is_empty().await?) {
         let report = store

@@ -188,7 +188,6 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
     shop.shutdown_timeout = Duration::from_secs(input.shutdown_timeout_secs);
     shop.catalog_cache_ttl = Duration::from_secs(input.catalog_cache_secs);
     shop.metrics_on_public_listener = metrics_on_public_listener(environment, admin_bind.is_some());
-    shop.expected_migrations = crate::migrate::expected(backend);
     let value = |key: &str| {
         source
             .entries

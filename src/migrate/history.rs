@@ -4,7 +4,7 @@
 use anyhow::Context;
 
 use vivr_shop::store::Backend;
-use vivr_shop::store::db::{Sql, assembled, sql};
+use vivr_shop::store::db::{On, Sql, assembled, sql};
 
 use super::{Conn, Migration, checksum, checksum_matches};
 
@@ -185,7 +185,10 @@ pub enum NotDeployable {
     NotBaselined,
 }
 
-pub(super) async fn read(db: &mut Conn) -> anyhow::Result<Option<Vec<HistoryRow>>> {
+/// Every row of the history, oldest first; `None` when the table does not exist. On the migrator's connection,
+/// or on the shop's pool (readiness, through [`super::Probe`]).
+pub(super) async fn read(db: impl Into<On<'_>>) -> anyhow::Result<Option<Vec<HistoryRow>>> {
+    let mut db = db.into();
     let exists = match db.backend() {
         Backend::Postgres => sql("SELECT to_regclass('_prisma_migrations') IS NOT NULL"),
         Backend::Sqlite => sql(
@@ -193,7 +196,7 @@ pub(super) async fn read(db: &mut Conn) -> anyhow::Result<Option<Vec<HistoryRow>
         ),
     };
     if !exists
-        .scalar::<bool>(&mut *db)
+        .scalar::<bool>(db.reborrow())
         .await
         .context("reading the migration history")?
     {

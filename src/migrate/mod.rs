@@ -13,32 +13,23 @@ mod deploy;
 mod files;
 mod history;
 mod lock;
+mod probe;
 mod resolve;
 mod row_counts;
 
 pub use checksum::{checksum, checksum_matches};
 pub use history::{HistoryRow, MigrationState, NotDeployable, Status};
+pub use probe::Probe;
 
 use std::borrow::Cow;
 
-use vivr_shop::store::{AppliedMigration, Backend};
+use vivr_shop::store::Backend;
 
 /// One migration folder: `<timestamp>_<name>/migration.sql`.
 #[derive(Debug, Clone)]
 pub struct Migration {
     pub name: Cow<'static, str>,
     pub sql: Cow<'static, str>,
-}
-
-/// What `/api/health` compares the database with.
-pub fn expected(backend: Backend) -> Vec<AppliedMigration> {
-    embedded(backend)
-        .iter()
-        .map(|m| AppliedMigration {
-            name: m.name.to_string(),
-            checksum: checksum(&m.sql),
-        })
-        .collect()
 }
 
 /// A connection to the database being migrated: the shop's [`Conn`], so the migrator and the shop run queries
@@ -63,7 +54,7 @@ pub use guard::{RowChanges, TableRows};
 
 /// Reads the history and compares it with `migrations`.
 pub async fn status(db: &mut Conn, migrations: &[Migration]) -> anyhow::Result<Status> {
-    let rows = history::read(db).await?;
+    let rows = history::read(&mut *db).await?;
     let schema_empty = match &rows {
         Some(_) => false,
         None => history::schema_is_empty(db).await?,

@@ -64,7 +64,7 @@ pub async fn update_checksums(
     }
     locked(db, options.lock_timeout, async |db: &mut Conn| {
         let current = status(db, migrations).await?;
-        let rows = history::read(db).await?.unwrap_or_default();
+        let rows = history::read(&mut *db).await?.unwrap_or_default();
         let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
         let mut updated = Vec::new();
         for name in &current.edited {

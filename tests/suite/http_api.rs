@@ -552,20 +552,47 @@ async fn production_sends_hsts_and_secure_host_cookies() {
 
 #[tokio::test]
 async fn readiness_reports_missing_migrations() {
+    use vivr::migrate::{Migration, Probe, embedded};
+    use vivr_shop::store::db::Db;
+    let db = TestDb::sqlite();
+    let pool = Db::connect(&db.url, &Default::default()).await.unwrap();
+    let mut migrations = embedded(pool.backend());
+    let ready = Probe::expecting(pool.clone(), migrations.clone());
+    // The shop's own migrations are applied: ready.
+    let app = TestApp::with_config(db, |c| c.schema_probe = Some(std::sync::Arc::new(ready))).await;
+    let r = app.get("/api/health").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // A migration this build has and the database lacks, and one applied from another file.
+    let edited = migrations.first_mut().unwrap();
+    edited.sql = format!("{}\n-- edited", edited.sql).into();
+    let edited = edited.name.to_string();
+    migrations.push(Migration {
+        name: "29991231000000_future".into(),
+        sql: "SELECT 1;".into(),
+    });
+    // (It reads the first database, which the first app migrated.)
+    let behind = Probe::expecting(pool, migrations);
     let app = TestApp::with_config(TestDb::sqlite(), |c| {
-        c.expected_migrations
-            .push(vivr_shop::store::AppliedMigration {
-                name: "29991231000000_future".into(),
-                checksum: String::new(),
-            })
+        c.schema_probe = Some(std::sync::Arc::new(behind))
     })
     .await;
     let r = app.get("/api/health").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(
-        r.text().contains("29991231000000_future is not applied"),
-        "{}",
-        r.text()
+    let body = r.json();
+    let problems: Vec<&str> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "migrations: 29991231000000_future is not applied".to_string(),
+            format!("migrations: {edited} was applied from a different file"),
+        ],
+        "{body}"
     );
 }
 

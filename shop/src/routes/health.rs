@@ -28,35 +28,25 @@ pub async fn readiness_problems(state: &AppState) -> Vec<String> {
     if state.is_shutting_down() {
         problems.push("server: shutting down".to_string());
     }
-    match tokio::time::timeout(CHECK_TIMEOUT, store.applied_migrations()).await {
+    let check = async {
+        match &state.config().schema_probe {
+            Some(probe) => probe.problems().await,
+            None => Ok(store.ping().await.map(|()| Vec::new())?),
+        }
+    };
+    match tokio::time::timeout(CHECK_TIMEOUT, check).await {
         Err(_) => problems.push(format!(
             "database: no answer within {} ms",
             CHECK_TIMEOUT.as_millis()
         )),
         Ok(Err(err)) => {
-            tracing::warn!(error = %err, "readiness: database check failed");
+            tracing::warn!(
+                error = format!("{err:#}"),
+                "readiness: database check failed"
+            );
             problems.push("database: unreachable".to_string());
         }
-        Ok(Ok(None)) => {
-            problems.push("migrations: the _prisma_migrations table is missing".to_string())
-        }
-        Ok(Ok(Some(applied))) => {
-            for expected in &state.config().expected_migrations {
-                match applied.iter().find(|a| a.name == expected.name) {
-                    None => problems.push(format!("migrations: {} is not applied", expected.name)),
-                    Some(a)
-                        if !a.checksum.eq_ignore_ascii_case(&expected.checksum)
-                            && !expected.checksum.is_empty() =>
-                    {
-                        problems.push(format!(
-                            "migrations: {} was applied from a different file",
-                            expected.name
-                        ))
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
+        Ok(Ok(found)) => problems.extend(found),
     }
     problems
 }

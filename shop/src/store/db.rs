@@ -148,6 +148,26 @@ pub enum On<'c> {
     Conn(&'c mut Conn),
 }
 
+impl On<'_> {
+    /// The same place, for one more statement (a transaction or connection stays borrowed, not moved).
+    pub fn reborrow(&mut self) -> On<'_> {
+        match self {
+            On::Db(db) => On::Db(db),
+            On::Tx(tx) => On::Tx(tx),
+            On::Conn(conn) => On::Conn(conn),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            On::Db(db) => db.backend(),
+            On::Tx(Tx::Sqlite(_)) => Backend::Sqlite,
+            On::Tx(Tx::Postgres(_)) => Backend::Postgres,
+            On::Conn(conn) => conn.backend(),
+        }
+    }
+}
+
 impl<'c> From<&'c Db> for On<'c> {
     fn from(db: &'c Db) -> Self {
         On::Db(db)

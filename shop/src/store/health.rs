@@ -1,10 +1,8 @@
-//! Is the database answering, how busy is its pool, and which migrations does it have.
+//! Is the database answering, and how busy is its pool.
 
 use async_trait::async_trait;
 
 use super::db::sql;
-use super::model::*;
-use super::rows::*;
 use super::{Backend, PoolStats};
 use super::{SqlStore, StoreResult};
 
@@ -15,9 +13,6 @@ pub trait HealthStore: Send + Sync {
     fn pool_stats(&self) -> PoolStats;
     /// One round trip: is the database answering?
     async fn ping(&self) -> StoreResult<()>;
-    /// Rows of `_prisma_migrations` that are applied (finished, not rolled back). `Ok(None)` when the table is
-    /// missing.
-    async fn applied_migrations(&self) -> StoreResult<Option<Vec<AppliedMigration>>>;
 }
 
 #[async_trait]
@@ -34,21 +29,5 @@ impl HealthStore for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
         sql("SELECT 1").execute(&self.db).await?;
         Ok(())
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn applied_migrations(&self) -> StoreResult<Option<Vec<AppliedMigration>>> {
-        let rows = sql(
-            r#"SELECT "migration_name", "checksum" FROM "_prisma_migrations"
-               WHERE "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL
-               ORDER BY "migration_name""#,
-        )
-        .fetch_all::<MigrationRow>(&self.db)
-        .await;
-        match rows {
-            Ok(rows) => Ok(Some(rows.into_iter().map(Into::into).collect())),
-            Err(err) if is_missing_table(&err) => Ok(None),
-            Err(err) => Err(err.into()),
-        }
     }
 }

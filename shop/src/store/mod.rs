@@ -107,6 +107,13 @@ pub struct SqlStore {
     db: Db,
 }
 
+/// The store over a pool someone else opened (`vivr serve` shares it with the schema probe).
+impl From<Db> for SqlStore {
+    fn from(db: Db) -> Self {
+        Self { db }
+    }
+}
+
 impl SqlStore {
     pub async fn connect(url: &str, options: &PoolOptions) -> StoreResult<Self> {
         Ok(Self {

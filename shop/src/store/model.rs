@@ -11,12 +11,6 @@ pub struct PoolStats {
     pub idle: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppliedMigration {
-    pub name: String,
-    pub checksum: String,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Category {
     pub id: String,

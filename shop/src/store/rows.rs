@@ -175,21 +175,6 @@ impl From<SessionRow> for SessionRecord {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct MigrationRow {
-    migration_name: String,
-    checksum: String,
-}
-
-impl From<MigrationRow> for AppliedMigration {
-    fn from(row: MigrationRow) -> Self {
-        AppliedMigration {
-            name: row.migration_name,
-            checksum: row.checksum,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
 #[sqlx(rename_all = "camelCase")]
 pub(super) struct RateRow {
     pub(super) count: i32,
@@ -216,15 +201,6 @@ pub(super) fn new_id() -> String {
 pub(super) fn millis(t: NaiveDateTime) -> NaiveDateTime {
     use chrono::{DurationRound, TimeDelta};
     t.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(t)
-}
-
-pub(super) fn is_missing_table(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Database(db) => {
-            db.code().as_deref() == Some("42P01") || db.message().contains("no such table")
-        }
-        _ => false,
-    }
 }
 
 pub(super) fn unique_violation(err: sqlx::Error, what: &'static str) -> StoreError {

@@ -14,7 +14,8 @@ use axum::http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use vivr::migrate::{self, DeployOptions};
-use vivr_shop::store::{Backend, PoolOptions, Store, connect};
+use vivr_shop::store::db::Db;
+use vivr_shop::store::{Backend, PoolOptions, SqlStore, Store, connect};
 use vivr_shop::{AppState, ShopConfig, router, seed};
 
 /// A component a test needs is missing: in CI (`CI=true`) that fails the test; elsewhere the test is skipped
@@ -174,9 +175,15 @@ impl TestDb {
     /// The shop's state over this database, migrated and seeded, with a development configuration that
     /// `configure` may change.
     pub async fn seeded_state(&self, configure: impl FnOnce(&mut ShopConfig)) -> AppState {
-        let store = self.seeded_store().await;
+        self.migrate().await;
+        // One pool for the shop and its schema probe, as `vivr serve` has.
+        let db = Db::connect(&self.url, &PoolOptions::default())
+            .await
+            .expect("store connects");
+        let store: Box<dyn Store> = Box::new(SqlStore::from(db.clone()));
+        seeded(store.as_ref()).await;
         let mut config = ShopConfig::development(&self.url);
-        config.expected_migrations = migrate::expected(self.backend);
+        config.schema_probe = Some(std::sync::Arc::new(migrate::Probe::new(db)));
         // Failed sign-ins answer at once unless a test asks for the growing delay.
         config.rate_limits.login_failure_delay = std::time::Duration::ZERO;
         configure(&mut config);
@@ -187,16 +194,21 @@ impl TestDb {
     pub async fn seeded_store(&self) -> Box<dyn Store> {
         self.migrate().await;
         let store = self.store().await;
-        store
-            .seed_catalog(
-                &seed::demo_categories(),
-                &seed::demo_products(),
-                vivr_shop::auth::now(),
-            )
-            .await
-            .expect("seed");
+        seeded(store.as_ref()).await;
         store
     }
+}
+
+/// Adds the demo catalogue.
+async fn seeded(store: &dyn Store) {
+    store
+        .seed_catalog(
+            &seed::demo_categories(),
+            &seed::demo_products(),
+            vivr_shop::auth::now(),
+        )
+        .await
+        .expect("seed");
 }
 
 pub struct TestApp {
