@@ -21,7 +21,6 @@ pub mod web;
 
 pub use config::{Environment, ShopConfig};
 pub use routes::{admin_router, router};
-use secrecy::ExposeSecret;
 pub use server::serve;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -86,11 +85,6 @@ impl AppState {
     }
 
     /// Connects the store the configuration names.
-    pub async fn connect(config: ShopConfig) -> anyhow::Result<Self> {
-        let store = store::connect(config.database_url.expose_secret(), &config.pool).await?;
-        Self::new(config, store).map_err(anyhow::Error::msg)
-    }
-
     pub fn config(&self) -> &ShopConfig {
         &self.0.config
     }

@@ -5,9 +5,11 @@ use serde::{Deserialize, Serialize};
 use super::FieldError;
 use super::checkout::Country;
 
-/// The fields a client sends (every one a string, so a form and a JSON body read alike).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// An address as text: as a client sends it (every field a string, so a form and a JSON body read alike), and as
+/// a saved address keeps it (the `Address` table's columns). [`AddressInput::parse`] makes it a valid address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, sqlx::FromRow)]
 #[serde(deny_unknown_fields)]
+#[sqlx(rename_all = "camelCase")]
 pub struct AddressFields {
     #[serde(default)]
     pub label: Option<String>,

@@ -119,8 +119,8 @@ async fn addresses_page(
         cards: saved
             .into_iter()
             .map(|a| AddressCard {
-                countries: countries(&a.country),
-                fields: a.fields(),
+                countries: countries(&a.fields.country),
+                fields: a.fields.clone(),
                 suffix: format!("-{}", a.id),
                 address: a,
             })

@@ -214,7 +214,7 @@ struct Choices {
     idempotency_key: Option<String>,
 }
 
-fn address_text(a: &Address) -> String {
+fn address_text(a: &AddressFields) -> String {
     let mut text = format!("{} {}, {}", a.first_name, a.last_name, a.street);
     if let Some(apt) = &a.apartment {
         text.push_str(&format!(", {apt}"));
@@ -267,8 +267,8 @@ async fn checkout_page(
             .iter()
             .map(|a| AddressOption {
                 id: a.id.clone(),
-                text: address_text(a),
-                country: a.country.clone(),
+                text: address_text(&a.fields),
+                country: a.fields.country.clone(),
                 checked: !new_checked && Some(a.id.as_str()) == selected.as_deref(),
             })
             .collect(),
@@ -312,7 +312,7 @@ fn destination(saved: &[Address], choices: &Choices) -> (Option<String>, bool, C
         saved
             .iter()
             .find(|a| Some(a.id.as_str()) == selected.as_deref())
-            .and_then(|a| Country::parse("country", &a.country).ok())
+            .and_then(|a| Country::parse("country", &a.fields.country).ok())
             .unwrap_or(Country::France)
     };
     (selected, new_checked, country)

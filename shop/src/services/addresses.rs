@@ -97,5 +97,5 @@ pub fn snapshot(address: &AddressInput, email: &str) -> serde_json::Value {
 
 /// A saved address as checkout input (it was validated when saved; a country no longer served is refused here).
 pub fn as_input(address: &Address) -> Result<AddressInput, AddressError> {
-    Ok(AddressInput::parse(&address.fields())?)
+    Ok(AddressInput::parse(&address.fields)?)
 }

@@ -58,22 +58,17 @@ impl AddressStore for SqlStore {
         let sql = format!(
             r#"{ADDRESS_COLUMNS} WHERE "userId" = $1 ORDER BY "isDefault" DESC, "createdAt", "id""#
         );
-        let rows = assembled(sql)
-            .bind(user_id)
-            .fetch_all::<AddressRow>(&self.db)
-            .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        Ok(assembled(sql).bind(user_id).fetch_all(&self.db).await?)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn address_for_user(&self, user_id: &str, id: &str) -> StoreResult<Option<Address>> {
         let sql = format!(r#"{ADDRESS_COLUMNS} WHERE "userId" = $1 AND "id" = $2"#);
-        let row = assembled(sql)
+        Ok(assembled(sql)
             .bind(user_id)
             .bind(id)
-            .fetch_optional::<AddressRow>(&self.db)
-            .await?;
-        Ok(row.map(Into::into))
+            .fetch_optional(&self.db)
+            .await?)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

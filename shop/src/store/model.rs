@@ -208,41 +208,19 @@ pub struct CartLine {
     pub quantity: Quantity,
 }
 
-/// A customer's saved address.
-#[derive(Debug, Clone, Serialize)]
+/// A customer's saved address: its text, and what the address book adds to it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[sqlx(rename_all = "camelCase")]
 pub struct Address {
     pub id: String,
-    pub label: Option<String>,
-    pub first_name: String,
-    pub last_name: String,
-    pub street: String,
-    pub apartment: Option<String>,
-    pub city: String,
-    pub postal_code: String,
-    pub country: String,
-    pub phone: Option<String>,
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub fields: crate::domain::address::AddressFields,
     pub is_default: bool,
     #[serde(serialize_with = "crate::domain::time::serialize_utc")]
     pub created_at: NaiveDateTime,
     #[serde(serialize_with = "crate::domain::time::serialize_utc")]
     pub updated_at: NaiveDateTime,
-}
-
-impl Address {
-    /// The address as the values of a form or a body.
-    pub fn fields(&self) -> crate::domain::address::AddressFields {
-        crate::domain::address::AddressFields {
-            label: self.label.clone(),
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            street: self.street.clone(),
-            apartment: self.apartment.clone(),
-            city: self.city.clone(),
-            postal_code: self.postal_code.clone(),
-            country: self.country.clone(),
-            phone: self.phone.clone(),
-        }
-    }
 }
 
 /// One line of an order being placed: the price the customer was shown, re-checked when stock is reserved.

@@ -212,44 +212,6 @@ pub(super) fn unique_violation(err: sqlx::Error, what: &'static str) -> StoreErr
 
 #[derive(sqlx::FromRow)]
 #[sqlx(rename_all = "camelCase")]
-pub(super) struct AddressRow {
-    id: String,
-    label: Option<String>,
-    first_name: String,
-    last_name: String,
-    street: String,
-    apartment: Option<String>,
-    city: String,
-    postal_code: String,
-    country: String,
-    phone: Option<String>,
-    is_default: bool,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-impl From<AddressRow> for Address {
-    fn from(r: AddressRow) -> Self {
-        Address {
-            id: r.id,
-            label: r.label,
-            first_name: r.first_name,
-            last_name: r.last_name,
-            street: r.street,
-            apartment: r.apartment,
-            city: r.city,
-            postal_code: r.postal_code,
-            country: r.country,
-            phone: r.phone,
-            is_default: r.is_default,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-#[sqlx(rename_all = "camelCase")]
 pub(super) struct OrderRow {
     pub(super) id: String,
     order_number: String,
