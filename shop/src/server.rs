@@ -34,29 +34,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut connections = tokio::task::JoinSet::new();
-    let accept = |connections: &mut tokio::task::JoinSet<()>,
-                  accepted: std::io::Result<(tokio::net::TcpStream, SocketAddr)>| {
-        match accepted {
-            Ok((stream, peer)) => {
-                connections.spawn(serve_connection(app.clone(), stream, peer, stop_rx.clone()));
-                // Reap finished connections as we go so the set does not grow with every client.
-                while connections.try_join_next().is_some() {}
-                true
-            }
-            Err(err) => {
-                // Out of file descriptors and the like: wait a moment instead of spinning.
-                tracing::error!(error = %err, "accepting a connection failed");
-                false
-            }
-        }
+    let mut connections = Connections {
+        app,
+        stop: stop_rx,
+        running: tokio::task::JoinSet::new(),
     };
-
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                if !accept(&mut connections, accepted) {
+                if !connections.take(accepted) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
@@ -77,56 +64,96 @@ pub async fn serve(
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
-                    accept(&mut connections, accepted);
+                    connections.take(accepted);
                 }
                 () = &mut deadline => break,
             }
         }
     }
-    // Whatever the kernel accepted before now is served, not reset. Accept directly rather than through the
-    // reactor, whose readiness may lag behind the kernel's queue.
-    let mut backlog = 0usize;
-    let listener = listener.into_std()?;
-    loop {
-        match listener.accept() {
+    let backlog = connections.take_backlog(listener)?;
+    connections
+        .finish(backlog, state.config().shutdown_timeout)
+        .await;
+    Ok(())
+}
+
+/// The connections being served, and what each needs to start.
+struct Connections {
+    app: Router,
+    stop: tokio::sync::watch::Receiver<bool>,
+    running: tokio::task::JoinSet<()>,
+}
+
+impl Connections {
+    /// Serves an accepted connection; false when accepting failed.
+    fn take(&mut self, accepted: std::io::Result<(tokio::net::TcpStream, SocketAddr)>) -> bool {
+        match accepted {
             Ok((stream, peer)) => {
-                let stream = stream
-                    .set_nonblocking(true)
-                    .and_then(|()| tokio::net::TcpStream::from_std(stream));
-                if accept(&mut connections, stream.map(|s| (s, peer))) {
-                    backlog += 1;
-                }
+                self.running.spawn(serve_connection(
+                    self.app.clone(),
+                    stream,
+                    peer,
+                    self.stop.clone(),
+                ));
+                // Reap finished connections as we go so the set does not grow with every client.
+                while self.running.try_join_next().is_some() {}
+                true
             }
-            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(err) => {
-                tracing::error!(error = %err, "accepting from the backlog failed");
-                break;
+                // Out of file descriptors and the like: wait a moment instead of spinning.
+                tracing::error!(error = %err, "accepting a connection failed");
+                false
             }
         }
     }
-    drop(listener);
-    while connections.try_join_next().is_some() {}
-    tracing::info!(
-        in_flight = connections.len(),
-        from_backlog = backlog,
-        "listener closed; finishing requests in flight"
-    );
 
-    let timeout = state.config().shutdown_timeout;
-    let finished = tokio::time::timeout(timeout, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if finished.is_err() {
-        tracing::warn!(
-            remaining = connections.len(),
-            seconds = timeout.as_secs(),
-            "requests still running after the shutdown timeout; closing them"
-        );
-        connections.shutdown().await;
+    /// Serves whatever the kernel accepted before now, then closes the listener; returns how many. Accepts
+    /// directly rather than through the reactor, whose readiness may lag behind the kernel's queue.
+    fn take_backlog(&mut self, listener: TcpListener) -> std::io::Result<usize> {
+        let mut backlog = 0usize;
+        let listener = listener.into_std()?;
+        loop {
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    let stream = stream
+                        .set_nonblocking(true)
+                        .and_then(|()| tokio::net::TcpStream::from_std(stream));
+                    if self.take(stream.map(|s| (s, peer))) {
+                        backlog += 1;
+                    }
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    tracing::error!(error = %err, "accepting from the backlog failed");
+                    break;
+                }
+            }
+        }
+        Ok(backlog)
     }
-    Ok(())
+
+    /// Gives the requests in flight up to `timeout`, then closes what is left.
+    async fn finish(mut self, backlog: usize, timeout: Duration) {
+        while self.running.try_join_next().is_some() {}
+        tracing::info!(
+            in_flight = self.running.len(),
+            from_backlog = backlog,
+            "listener closed; finishing requests in flight"
+        );
+        let finished = tokio::time::timeout(timeout, async {
+            while self.running.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                remaining = self.running.len(),
+                seconds = timeout.as_secs(),
+                "requests still running after the shutdown timeout; closing them"
+            );
+            self.running.shutdown().await;
+        }
+    }
 }
 
 /// How long a connection that has not sent a byte yet may take to start its request once shutdown begins.

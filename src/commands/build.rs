@@ -206,28 +206,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         return ctx.emit(&BuildReport { lint, image: None }, args.format);
     }
 
-    if args.push && registry::registry_of(&args.repo).is_none() {
-        bail!(
-            "--push needs --repo to name a registry (host[:port]/name, e.g. 127.0.0.1:5000/vivr or \
-             <account>.dkr.ecr.<region>.amazonaws.com/vivr), not {:?}",
-            args.repo
-        );
-    }
-    let source = source::read(&args.path)?;
-    if source.dirty && !args.allow_dirty {
-        bail!(
-            "{} has changes that are not committed ({}{}): the image's revision label would name a commit it \
-             does not hold. Commit them (or ignore them in .gitignore; write --sbom outside the work tree), or \
-             build anyway with --allow-dirty (the tag then ends in -dirty)",
-            args.path.display(),
-            source.changes.join(", "),
-            if source.changes.len() == 5 {
-                ", …"
-            } else {
-                ""
-            }
-        );
-    }
+    let source = checked_source(&args)?;
     let cargo_started = Instant::now();
     let binary = match &args.binary {
         Some(binary) => binary.clone(),
@@ -274,28 +253,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         tags.push(format!("{}:{extra}", args.repo));
     }
 
-    let inspect_started = Instant::now();
-    let inspected = engine.inspect(&id).await?;
-    let export = engine.export(&id).await?;
-    let history = engine.history(&id).await?;
-    let mut checks = inspect::check(
-        &inspect::Image {
-            inspect: &inspected,
-            export: &export,
-            history: &history,
-        },
-        args.max_size.saturating_mul(1_000_000),
-    )?;
-    timings.inspect = millis(inspect_started);
-    if args.smoke {
-        let smoke_started = Instant::now();
-        let limits = smoke::Limits {
-            healthy_within: Duration::from_secs(60),
-            stopped_within: Duration::from_secs(35),
-        };
-        checks.extend(smoke::smoke(&engine, &id, &limits).await?);
-        timings.smoke = millis(smoke_started);
-    }
+    let (inspected, checks) = image_checks(&engine, &id, &args, &mut timings).await?;
     let mut pushed = None;
     if args.push {
         if checks.iter().all(|c| c.ok) {
@@ -339,6 +297,65 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         },
         args.format,
     )
+}
+
+/// The source to build: refused when it is not committed (unless allowed), or when a push has no registry.
+fn checked_source(args: &Args) -> anyhow::Result<SourceFacts> {
+    if args.push && registry::registry_of(&args.repo).is_none() {
+        bail!(
+            "--push needs --repo to name a registry (host[:port]/name, e.g. 127.0.0.1:5000/vivr or \
+             <account>.dkr.ecr.<region>.amazonaws.com/vivr), not {:?}",
+            args.repo
+        );
+    }
+    let source = source::read(&args.path)?;
+    if source.dirty && !args.allow_dirty {
+        bail!(
+            "{} has changes that are not committed ({}{}): the image's revision label would name a commit it \
+             does not hold. Commit them (or ignore them in .gitignore; write --sbom outside the work tree), or \
+             build anyway with --allow-dirty (the tag then ends in -dirty)",
+            args.path.display(),
+            source.changes.join(", "),
+            if source.changes.len() == 5 {
+                ", …"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(source)
+}
+
+/// The built image's inspection and its checks (with the smoke test when asked).
+async fn image_checks(
+    engine: &Engine,
+    id: &str,
+    args: &Args,
+    timings: &mut Timings,
+) -> anyhow::Result<(bollard::models::ImageInspect, Vec<Check>)> {
+    let inspect_started = Instant::now();
+    let inspected = engine.inspect(id).await?;
+    let export = engine.export(id).await?;
+    let history = engine.history(id).await?;
+    let mut checks = inspect::check(
+        &inspect::Image {
+            inspect: &inspected,
+            export: &export,
+            history: &history,
+        },
+        args.max_size.saturating_mul(1_000_000),
+    )?;
+    timings.inspect = millis(inspect_started);
+    if args.smoke {
+        let smoke_started = Instant::now();
+        let limits = smoke::Limits {
+            healthy_within: Duration::from_secs(60),
+            stopped_within: Duration::from_secs(35),
+        };
+        checks.extend(smoke::smoke(engine, id, &limits).await?);
+        timings.smoke = millis(smoke_started);
+    }
+    Ok((inspected, checks))
 }
 
 /// Checks that `binary` is a static vivr and returns its version.

@@ -182,51 +182,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             previous,
             format,
         } => {
-            let stage = if previous {
-                "AWSPREVIOUS"
-            } else {
-                "AWSCURRENT"
-            };
-            let value = secrets.read(&name, stage).await?;
-            let mut variables = value.variables;
-            if let Some(key) = &key {
-                variables.retain(|k, _| k == key);
-                if variables.is_empty() {
-                    bail!("secret {name} has no variable {key}");
-                }
-            }
-            let shown: BTreeMap<String, String> = variables
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        if reveal {
-                            v.expose_secret().to_string()
-                        } else {
-                            redacted(v)
-                        },
-                    )
-                })
-                .collect();
-            tracing::info!(
-                "{name} version {} ({}){}",
-                value.version_id,
-                value.stages.join(", "),
-                if reveal {
-                    ""
-                } else {
-                    " — redacted; --reveal shows the values"
-                }
-            );
-            let report = GetReport {
-                secret: name,
-                arn: value.arn,
-                version_id: value.version_id,
-                stages: value.stages,
-                revealed: reveal,
-                variables: shown,
-                one_value: reveal && key.is_some(),
-            };
+            let report = get(&secrets, name, key, reveal, previous).await?;
             ctx.emit(&report, format)
         }
         Command::Put {
@@ -235,46 +191,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             from_env_file,
             format,
         } => {
-            let variables = match (key, from_env_file) {
-                (_, Some(file)) => {
-                    let source = Source::env_file(&file)?;
-                    if let Some((line, problem)) = source.problems.first() {
-                        bail!("{}:{line}: {problem}; nothing was stored", file.display());
-                    }
-                    source
-                        .entries
-                        .into_iter()
-                        .map(|(k, e)| (k, e.value))
-                        .collect()
-                }
-                (Some(key), None) => {
-                    let mut input = String::new();
-                    std::io::stdin()
-                        .read_to_string(&mut input)
-                        .context("reading the value from standard input")?;
-                    let input =
-                        SecretString::from(input.strip_suffix('\n').unwrap_or(&input).to_string());
-                    if input.expose_secret().is_empty() {
-                        bail!("no value on standard input for {key}; nothing was stored");
-                    }
-                    // Read-modify-write: the other variables stay.
-                    let mut variables = match secrets.describe(&name).await {
-                        Ok(_) => secrets.read(&name, "AWSCURRENT").await?.variables,
-                        Err(_) => BTreeMap::new(),
-                    };
-                    variables.insert(key, input);
-                    variables
-                }
-                (None, None) => {
-                    bail!("give --key KEY (value on standard input) or --from-env-file FILE")
-                }
-            };
-            let version = secrets.write(&name, &variables).await?;
-            let report = PutReport {
-                secret: name,
-                version_id: version,
-                variables: variables.keys().cloned().collect(),
-            };
+            let report = put(&secrets, name, key, from_env_file).await?;
             ctx.emit(&report, format)
         }
         Command::Run {
@@ -284,54 +201,14 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             pristine,
             command,
         } => {
-            let mut injected: BTreeMap<String, SecretString> = BTreeMap::new();
+            let mut injected = BTreeMap::new();
             for name in &names {
                 injected.extend(secrets.read(name, "AWSCURRENT").await?.variables);
             }
-            let Some((program, program_args)) = command.split_first() else {
-                bail!("secrets run: name the command to run after --");
-            };
-            let mut child = std::process::Command::new(program);
-            child.args(program_args);
-            if pristine {
-                child.env_clear();
-            }
             if strict {
-                let wanted: Vec<String> = std::env::vars()
-                    .filter(|(_, v)| *v == strict_value)
-                    .map(|(k, _)| k)
-                    .collect();
-                let missing: Vec<&String> = wanted
-                    .iter()
-                    .filter(|k| !injected.contains_key(*k))
-                    .collect();
-                if !missing.is_empty() {
-                    bail!(
-                        "--strict: {} set to {strict_value:?} but not in the secret(s): {}",
-                        if missing.len() == 1 {
-                            "this variable is"
-                        } else {
-                            "these variables are"
-                        },
-                        missing
-                            .iter()
-                            .map(|k| k.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
-                }
-                injected.retain(|k, _| wanted.contains(k));
+                keep_strict(&mut injected, &strict_value)?;
             }
-            for (k, v) in &injected {
-                child.env(k, v.expose_secret());
-            }
-            tracing::debug!(
-                count = injected.len(),
-                "starting {program} with the secrets' variables"
-            );
-            use std::os::unix::process::CommandExt;
-            let err = child.exec();
-            Err(anyhow::anyhow!("cannot run {program}: {err}"))
+            Err(exec_with(&command, &injected, pristine))
         }
         Command::Rotate {
             name,
@@ -339,16 +216,13 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             timeout_secs,
             format,
         } => {
-            let outcome = secrets
-                .rotate(
-                    &name,
-                    lambda_arn.as_deref(),
-                    Duration::from_secs(timeout_secs),
-                )
+            let timeout = Duration::from_secs(timeout_secs);
+            let rotation = secrets
+                .rotate(&name, lambda_arn.as_deref(), timeout)
                 .await?;
             let report = RotateReport {
                 secret: name,
-                rotation: outcome,
+                rotation,
                 timeout_secs,
             };
             ctx.emit(&report, format)
@@ -368,23 +242,198 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
                 require_cmk,
                 owner_tag,
             };
-            let now = chrono::Utc::now();
-            let mut findings = Vec::new();
-            let list = secrets.list(&prefix).await?;
-            for s in &list {
-                let described = secrets.describe(&s.name).await?;
-                findings.extend(posture::assess(&described, now, &policy));
-            }
-            let failing = findings.iter().filter(|f| f.severity >= fail_on).count();
-            let report = AuditReport {
-                secrets: list.len(),
-                findings,
-                fail_on,
-                failing,
-            };
+            let report = audit(&secrets, &prefix, &policy, fail_on).await?;
             ctx.emit(&report, format)
         }
     }
+}
+
+/// `secrets get`: the variables of one version, redacted unless `reveal`.
+async fn get(
+    secrets: &Secrets,
+    name: String,
+    key: Option<String>,
+    reveal: bool,
+    previous: bool,
+) -> anyhow::Result<GetReport> {
+    let stage = if previous {
+        "AWSPREVIOUS"
+    } else {
+        "AWSCURRENT"
+    };
+    let value = secrets.read(&name, stage).await?;
+    let mut variables = value.variables;
+    if let Some(key) = &key {
+        variables.retain(|k, _| k == key);
+        if variables.is_empty() {
+            bail!("secret {name} has no variable {key}");
+        }
+    }
+    let shown: BTreeMap<String, String> = variables
+        .iter()
+        .map(|(k, v)| {
+            let shown = if reveal {
+                v.expose_secret().to_string()
+            } else {
+                redacted(v)
+            };
+            (k.clone(), shown)
+        })
+        .collect();
+    tracing::info!(
+        "{name} version {} ({}){}",
+        value.version_id,
+        value.stages.join(", "),
+        if reveal {
+            ""
+        } else {
+            " — redacted; --reveal shows the values"
+        }
+    );
+    Ok(GetReport {
+        secret: name,
+        arn: value.arn,
+        version_id: value.version_id,
+        stages: value.stages,
+        revealed: reveal,
+        variables: shown,
+        one_value: reveal && key.is_some(),
+    })
+}
+
+/// `secrets put`: the variables of a file, or one variable's new value from standard input.
+async fn put(
+    secrets: &Secrets,
+    name: String,
+    key: Option<String>,
+    from_env_file: Option<PathBuf>,
+) -> anyhow::Result<PutReport> {
+    let variables = match (key, from_env_file) {
+        (_, Some(file)) => variables_from_file(&file)?,
+        (Some(key), None) => with_value_from_stdin(secrets, &name, key).await?,
+        (None, None) => bail!("give --key KEY (value on standard input) or --from-env-file FILE"),
+    };
+    let version = secrets.write(&name, &variables).await?;
+    Ok(PutReport {
+        secret: name,
+        version_id: version,
+        variables: variables.keys().cloned().collect(),
+    })
+}
+
+/// `secrets put --from-env-file`: every variable of the file, or nothing when a line is wrong.
+fn variables_from_file(file: &std::path::Path) -> anyhow::Result<BTreeMap<String, SecretString>> {
+    let source = Source::env_file(file)?;
+    if let Some((line, problem)) = source.problems.first() {
+        bail!("{}:{line}: {problem}; nothing was stored", file.display());
+    }
+    Ok(source
+        .entries
+        .into_iter()
+        .map(|(k, e)| (k, e.value))
+        .collect())
+}
+
+/// `secrets put --key`: the secret's current variables with `key` set to the value on standard input
+/// (read-modify-write: the other variables stay).
+async fn with_value_from_stdin(
+    secrets: &Secrets,
+    name: &str,
+    key: String,
+) -> anyhow::Result<BTreeMap<String, SecretString>> {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the value from standard input")?;
+    let input = SecretString::from(input.strip_suffix('\n').unwrap_or(&input).to_string());
+    if input.expose_secret().is_empty() {
+        bail!("no value on standard input for {key}; nothing was stored");
+    }
+    let mut variables = match secrets.describe(name).await {
+        Ok(_) => secrets.read(name, "AWSCURRENT").await?.variables,
+        Err(_) => BTreeMap::new(),
+    };
+    variables.insert(key, input);
+    Ok(variables)
+}
+
+/// `secrets run --strict`: every variable of the environment set to `strict_value` must come from the secrets,
+/// and only those are injected.
+fn keep_strict(
+    injected: &mut BTreeMap<String, SecretString>,
+    strict_value: &str,
+) -> anyhow::Result<()> {
+    let wanted: Vec<String> = std::env::vars()
+        .filter(|(_, v)| *v == strict_value)
+        .map(|(k, _)| k)
+        .collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|k| !injected.contains_key(*k))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "--strict: {} set to {strict_value:?} but not in the secret(s): {}",
+            if missing.len() == 1 {
+                "this variable is"
+            } else {
+                "these variables are"
+            },
+            missing.join(", ")
+        );
+    }
+    injected.retain(|k, _| wanted.contains(k));
+    Ok(())
+}
+
+/// Replaces this process with `command`, the secrets' variables in its environment. Returns only on failure.
+fn exec_with(
+    command: &[String],
+    injected: &BTreeMap<String, SecretString>,
+    pristine: bool,
+) -> anyhow::Error {
+    use std::os::unix::process::CommandExt;
+    let Some((program, program_args)) = command.split_first() else {
+        return anyhow::anyhow!("secrets run: name the command to run after --");
+    };
+    let mut child = std::process::Command::new(program);
+    child.args(program_args);
+    if pristine {
+        child.env_clear();
+    }
+    for (k, v) in injected {
+        child.env(k, v.expose_secret());
+    }
+    tracing::debug!(
+        count = injected.len(),
+        "starting {program} with the secrets' variables"
+    );
+    let err = child.exec();
+    anyhow::anyhow!("cannot run {program}: {err}")
+}
+
+/// `secrets audit`: each secret's posture against the policy.
+async fn audit(
+    secrets: &Secrets,
+    prefix: &str,
+    policy: &Policy,
+    fail_on: Severity,
+) -> anyhow::Result<AuditReport> {
+    let now = chrono::Utc::now();
+    let mut findings = Vec::new();
+    let list = secrets.list(prefix).await?;
+    for s in &list {
+        let described = secrets.describe(&s.name).await?;
+        findings.extend(posture::assess(&described, now, policy));
+    }
+    let failing = findings.iter().filter(|f| f.severity >= fail_on).count();
+    Ok(AuditReport {
+        secrets: list.len(),
+        findings,
+        fail_on,
+        failing,
+    })
 }
 
 /// `secrets list`.

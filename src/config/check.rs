@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use vivr_shop::config::Environment;
 
-use super::schema::Schema;
+use super::schema::{Schema, Variable};
 use super::sources::{Resolved, Source, SourceKind, in_precedence, merge};
 
 mod rules;
@@ -95,159 +95,197 @@ fn is_set(merged: &BTreeMap<String, Resolved>, name: &str) -> bool {
 /// Checks `sources` (in any order; they are merged in the documented precedence) for `environment`.
 pub fn check(schema: &Schema, environment: Environment, sources: Vec<Source>) -> CheckReport {
     let sources = in_precedence(sources);
-    let mut findings = Vec::new();
-    let category_of = |name: &str| schema.variable(name).map(|v| v.category.clone());
-
-    for source in &sources {
-        for (line, message) in &source.problems {
-            let duplicate = message.contains("is set again");
-            findings.push(Finding {
-                kind: if duplicate {
-                    Kind::Warning
-                } else {
-                    Kind::Invalid
-                },
-                severity: if duplicate {
-                    Severity::Warning
-                } else {
-                    Severity::Error
-                },
-                variable: String::new(),
-                category: None,
-                source: Some(source.name.clone()),
-                line: Some(*line),
-                rule: if duplicate {
-                    "duplicate_key".into()
-                } else {
-                    "env_file_syntax".into()
-                },
-                message: message.clone(),
-                suggestion: None,
-            });
-        }
-        for (key, entry) in &source.entries {
-            if schema.variable(key).is_some() {
-                continue;
-            }
-            if source.kind == SourceKind::ProcessEnv
-                && !schema.in_namespace(key)
-                && !schema.replaced.contains_key(key)
-                && !schema.unused.contains_key(key)
-            {
-                continue;
-            }
-            let (message, suggestion, rule) = if let Some(new) = schema.replaced.get(key) {
-                (
-                    format!("the original app's variable; vivr reads {new} instead"),
-                    Some(new.clone()),
-                    "replaced_variable",
-                )
-            } else if let Some(why) = schema.unused.get(key) {
-                (
-                    format!("the original app's variable, not used: {why}"),
-                    None,
-                    "unused_variable",
-                )
-            } else {
-                let nearest = schema.nearest(key).map(str::to_string);
-                (
-                    match &nearest {
-                        Some(name) => format!("not a vivr variable; did you mean {name}?"),
-                        None => "not a vivr variable".into(),
-                    },
-                    nearest,
-                    "unknown_variable",
-                )
-            };
-            findings.push(Finding {
-                kind: Kind::Unknown,
-                severity: Severity::Warning,
-                variable: key.clone(),
-                category: None,
-                source: Some(source.name.clone()),
-                line: entry.line,
-                rule: rule.into(),
-                message,
-                suggestion,
-            });
-        }
-    }
-
+    let mut findings: Vec<Finding> = sources
+        .iter()
+        .flat_map(|source| source_findings(schema, source))
+        .collect();
     let merged = merge(&sources);
     for v in &schema.variables {
-        let resolved = merged.get(&v.name);
-        let value = resolved
-            .map(|r| r.value.expose_secret())
-            .unwrap_or_default();
-        let at = |f: Finding| Finding {
-            source: resolved.map(|r| r.source.clone()),
-            line: resolved.and_then(|r| r.line),
-            ..f
-        };
-        let finding = |kind, severity, rule: &str, message: String| Finding {
-            kind,
-            severity,
-            variable: v.name.clone(),
-            category: Some(v.category.clone()),
-            source: None,
-            line: None,
-            rule: rule.to_string(),
-            message,
+        findings.extend(variable_findings(v, &merged, environment));
+    }
+    findings.extend(cross_findings(schema, &merged, environment));
+    findings.sort_by(|a, b| {
+        (a.kind, a.severity, &a.variable, &a.source).cmp(&(
+            b.kind,
+            b.severity,
+            &b.variable,
+            &b.source,
+        ))
+    });
+    CheckReport {
+        environment: environment.as_str(),
+        sources: sources.iter().map(|s| s.name.clone()).collect(),
+        findings,
+    }
+}
+
+/// What one source gets wrong by itself: lines that do not parse, keys set twice, variables vivr does not read.
+fn source_findings(schema: &Schema, source: &Source) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (line, message) in &source.problems {
+        let duplicate = message.contains("is set again");
+        findings.push(Finding {
+            kind: if duplicate {
+                Kind::Warning
+            } else {
+                Kind::Invalid
+            },
+            severity: if duplicate {
+                Severity::Warning
+            } else {
+                Severity::Error
+            },
+            variable: String::new(),
+            category: None,
+            source: Some(source.name.clone()),
+            line: Some(*line),
+            rule: if duplicate {
+                "duplicate_key".into()
+            } else {
+                "env_file_syntax".into()
+            },
+            message: message.clone(),
             suggestion: None,
-        };
-        if value.is_empty() {
-            if v.required_in(environment) {
-                findings.push(at(finding(
-                    Kind::Missing,
-                    Severity::Error,
-                    "required",
-                    format!("required in {}: {}", environment.as_str(), v.description),
-                )));
-            }
+        });
+    }
+    for (key, entry) in &source.entries {
+        if schema.variable(key).is_some() {
             continue;
         }
-        if let Some(problem) = type_problem(v, value) {
-            findings.push(at(finding(
-                Kind::Invalid,
-                Severity::Error,
-                v.kind.as_str(),
-                problem,
-            )));
+        if source.kind == SourceKind::ProcessEnv
+            && !schema.in_namespace(key)
+            && !schema.replaced.contains_key(key)
+            && !schema.unused.contains_key(key)
+        {
             continue;
         }
-        for rule in format_rules(v, value, environment) {
-            findings.push(at(finding(
-                if rule.severity == Severity::Error {
-                    Kind::Invalid
-                } else {
-                    Kind::Warning
+        let (message, suggestion, rule) = if let Some(new) = schema.replaced.get(key) {
+            (
+                format!("the original app's variable; vivr reads {new} instead"),
+                Some(new.clone()),
+                "replaced_variable",
+            )
+        } else if let Some(why) = schema.unused.get(key) {
+            (
+                format!("the original app's variable, not used: {why}"),
+                None,
+                "unused_variable",
+            )
+        } else {
+            let nearest = schema.nearest(key).map(str::to_string);
+            (
+                match &nearest {
+                    Some(name) => format!("not a vivr variable; did you mean {name}?"),
+                    None => "not a vivr variable".into(),
                 },
-                rule.severity,
-                rule.rule,
-                rule.message,
+                nearest,
+                "unknown_variable",
+            )
+        };
+        findings.push(Finding {
+            kind: Kind::Unknown,
+            severity: Severity::Warning,
+            variable: key.clone(),
+            category: None,
+            source: Some(source.name.clone()),
+            line: entry.line,
+            rule: rule.into(),
+            message,
+            suggestion,
+        });
+    }
+    findings
+}
+
+/// What is wrong with one variable's merged value: missing, mistyped, against its format rules, or without the
+/// variables it requires.
+fn variable_findings(
+    v: &Variable,
+    merged: &BTreeMap<String, Resolved>,
+    environment: Environment,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let resolved = merged.get(&v.name);
+    let value = resolved
+        .map(|r| r.value.expose_secret())
+        .unwrap_or_default();
+    let at = |f: Finding| Finding {
+        source: resolved.map(|r| r.source.clone()),
+        line: resolved.and_then(|r| r.line),
+        ..f
+    };
+    let finding = |kind, severity, rule: &str, message: String| Finding {
+        kind,
+        severity,
+        variable: v.name.clone(),
+        category: Some(v.category.clone()),
+        source: None,
+        line: None,
+        rule: rule.to_string(),
+        message,
+        suggestion: None,
+    };
+    if value.is_empty() {
+        if v.required_in(environment) {
+            findings.push(at(finding(
+                Kind::Missing,
+                Severity::Error,
+                "required",
+                format!("required in {}: {}", environment.as_str(), v.description),
             )));
         }
-        for (required, wanted) in v.requirements() {
-            let present = merged.get(required).map(|r| r.value.expose_secret());
-            let ok = match wanted {
-                Some(wanted) => present == Some(wanted),
-                None => is_set(&merged, required),
-            };
-            if !ok {
-                findings.push(at(finding(
-                    Kind::Missing,
-                    Severity::Error,
-                    "requires",
-                    match wanted {
-                        Some(wanted) => format!("is set, so {required} must be {wanted}"),
-                        None => format!("is set, so {required} must be set too"),
-                    },
-                )));
-            }
+        return findings;
+    }
+    if let Some(problem) = type_problem(v, value) {
+        findings.push(at(finding(
+            Kind::Invalid,
+            Severity::Error,
+            v.kind.as_str(),
+            problem,
+        )));
+        return findings;
+    }
+    for rule in format_rules(v, value, environment) {
+        findings.push(at(finding(
+            if rule.severity == Severity::Error {
+                Kind::Invalid
+            } else {
+                Kind::Warning
+            },
+            rule.severity,
+            rule.rule,
+            rule.message,
+        )));
+    }
+    for (required, wanted) in v.requirements() {
+        let present = merged.get(required).map(|r| r.value.expose_secret());
+        let ok = match wanted {
+            Some(wanted) => present == Some(wanted),
+            None => is_set(merged, required),
+        };
+        if !ok {
+            findings.push(at(finding(
+                Kind::Missing,
+                Severity::Error,
+                "requires",
+                match wanted {
+                    Some(wanted) => format!("is set, so {required} must be {wanted}"),
+                    None => format!("is set, so {required} must be set too"),
+                },
+            )));
         }
     }
+    findings
+}
 
-    // Rules across variables.
+/// Rules across variables.
+fn cross_findings(
+    schema: &Schema,
+    merged: &BTreeMap<String, Resolved>,
+    environment: Environment,
+) -> Vec<Finding> {
+    let category_of = |name: &str| schema.variable(name).map(|v| v.category.clone());
+    let mut findings = Vec::new();
     let mode = |name: &str, prefixes: &[&str]| {
         merged
             .get(name)
@@ -289,7 +327,7 @@ pub fn check(schema: &Schema, environment: Environment, sources: Vec<Source>) ->
             suggestion: None,
         });
     }
-    if environment == Environment::Production && !is_set(&merged, "STRIPE_SECRET_KEY") {
+    if environment == Environment::Production && !is_set(merged, "STRIPE_SECRET_KEY") {
         findings.push(Finding {
             kind: Kind::Warning,
             severity: Severity::Warning,
@@ -304,17 +342,5 @@ pub fn check(schema: &Schema, environment: Environment, sources: Vec<Source>) ->
         });
     }
 
-    findings.sort_by(|a, b| {
-        (a.kind, a.severity, &a.variable, &a.source).cmp(&(
-            b.kind,
-            b.severity,
-            &b.variable,
-            &b.source,
-        ))
-    });
-    CheckReport {
-        environment: environment.as_str(),
-        sources: sources.iter().map(|s| s.name.clone()).collect(),
-        findings,
-    }
+    findings
 }

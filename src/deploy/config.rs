@@ -326,6 +326,15 @@ impl DeployConfig {
                 message,
             });
         };
+        self.names_and_sizes(&mut problem);
+        self.bounds(&mut problem);
+        self.task_variables(schema, &mut problem);
+        self.watch(&mut problem);
+        problems
+    }
+
+    /// The environment, the ECS names, the task's size, roles and network mode.
+    fn names_and_sizes(&self, problem: &mut dyn FnMut(&[&str], String)) {
         if Environment::parse(&self.environment).is_none() {
             problem(
                 &["environment"],
@@ -385,6 +394,10 @@ impl DeployConfig {
                 "Fargate runs tasks in awsvpc mode only (bridge needs launch_type: EC2)".into(),
             );
         }
+    }
+
+    /// Counts and durations.
+    fn bounds(&self, problem: &mut dyn FnMut(&[&str], String)) {
         if self.desired_count < 1 {
             problem(&["desired_count"], "must be at least 1".into());
         }
@@ -400,6 +413,10 @@ impl DeployConfig {
                 "must be at least 1".into(),
             );
         }
+    }
+
+    /// The task's environment and secrets against the schema: known, secrets by reference only, given once.
+    fn task_variables(&self, schema: &Schema, problem: &mut dyn FnMut(&[&str], String)) {
         for (name, value) in &self.task.environment {
             let path = ["task", "environment", name.as_str()];
             match schema.variable(name) {
@@ -443,6 +460,10 @@ impl DeployConfig {
                 problem(&path, "is also under task.environment: give it once".into());
             }
         }
+    }
+
+    /// The triggers and the metrics source they read.
+    fn watch(&self, problem: &mut dyn FnMut(&[&str], String)) {
         for trigger in &self.triggers {
             let path = ["triggers", trigger.name.as_str()];
             if default_trigger(&trigger.name).is_none() {
@@ -492,7 +513,6 @@ impl DeployConfig {
                 "need a metrics source: add metrics.cloudwatch with the load balancer and target group".into(),
             );
         }
-        problems
     }
 
     /// The triggers that judge a deploy: the defaults as the configuration's entries change them; none without a

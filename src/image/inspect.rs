@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 
 use anyhow::Context;
-use bollard::models::ImageInspect;
+use bollard::models::{ImageConfig, ImageInspect};
 use serde::Serialize;
 
 use crate::config::schema::Schema;
@@ -17,6 +17,17 @@ pub struct Check {
     pub title: &'static str,
     pub ok: bool,
     pub detail: String,
+}
+
+impl Check {
+    pub fn new(id: &'static str, title: &'static str, ok: bool, detail: String) -> Self {
+        Check {
+            id,
+            title,
+            ok,
+            detail,
+        }
+    }
 }
 
 /// What the checks read: the engine's description of the image, its exported layers, and its history.
@@ -55,16 +66,70 @@ const SECRET_FILES: [&str; 12] = [
 
 pub fn check(image: &Image<'_>, max_size_bytes: u64) -> anyhow::Result<Vec<Check>> {
     let config = image.inspect.config.clone().unwrap_or_default();
-    let mut checks = Vec::new();
-    let mut push = |id, title, ok, detail: String| {
-        checks.push(Check {
-            id,
-            title,
-            ok,
-            detail,
-        })
-    };
+    let mut checks = runtime_checks(&config);
+    let mut push = |id, title, ok, detail| checks.push(Check::new(id, title, ok, detail));
+    let files = layer_files(image.export)?;
+    let special: Vec<String> = files
+        .iter()
+        .filter(|(_, mode)| mode & 0o6000 != 0)
+        .map(|(path, mode)| format!("{path} ({mode:o})"))
+        .collect();
+    push(
+        "CIS-DI-0008",
+        "no setuid or setgid file",
+        special.is_empty(),
+        if special.is_empty() {
+            format!("{} files looked at", files.len())
+        } else {
+            special.join(", ")
+        },
+    );
 
+    let secrets = secrets_found(&files, &config, image.history);
+    push(
+        "CIS-DI-0010",
+        "no secret in files, ENV, labels or history",
+        secrets.is_empty(),
+        if secrets.is_empty() {
+            "none found".into()
+        } else {
+            secrets.join(", ")
+        },
+    );
+
+    let (labelled, detail) = oci_labels(&config);
+    push("VIVR-LABELS", "carries the OCI labels", labelled, detail);
+
+    let size = u64::try_from(image.inspect.size.unwrap_or_default()).unwrap_or_default();
+    push(
+        "VIVR-SIZE",
+        "fits the size budget",
+        size <= max_size_bytes,
+        format!(
+            "{} of {} allowed",
+            megabytes(size),
+            megabytes(max_size_bytes)
+        ),
+    );
+    let layers = image
+        .inspect
+        .root_fs
+        .as_ref()
+        .and_then(|r| r.layers.as_ref())
+        .map_or(0, Vec::len);
+    push(
+        "VIVR-LAYERS",
+        "few layers",
+        layers <= 10,
+        format!("{layers} layer(s)"),
+    );
+    Ok(checks)
+}
+
+/// The user it runs as, its health check and its port.
+fn runtime_checks(config: &ImageConfig) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut push = |id, title, ok, detail| checks.push(Check::new(id, title, ok, detail));
     let user = config.user.clone().unwrap_or_default();
     let who = user.split(':').next().unwrap_or_default();
     push(
@@ -106,26 +171,13 @@ pub fn check(image: &Image<'_>, max_size_bytes: u64) -> anyhow::Result<Vec<Check
             ports.join(", ")
         },
     );
+    checks
+}
 
-    let files = layer_files(image.export)?;
-    let special: Vec<String> = files
-        .iter()
-        .filter(|(_, mode)| mode & 0o6000 != 0)
-        .map(|(path, mode)| format!("{path} ({mode:o})"))
-        .collect();
-    push(
-        "CIS-DI-0008",
-        "no setuid or setgid file",
-        special.is_empty(),
-        if special.is_empty() {
-            format!("{} files looked at", files.len())
-        } else {
-            special.join(", ")
-        },
-    );
-
+/// Secret-looking files, and ENV, label and history entries with secret-looking names.
+fn secrets_found(files: &[(String, u32)], config: &ImageConfig, history: &[String]) -> Vec<String> {
     let mut secrets = Vec::new();
-    for (path, _) in &files {
+    for (path, _) in files {
         let name = path.rsplit('/').next().unwrap_or(path);
         if SECRET_FILES.contains(&name)
             || name.starts_with(".env.")
@@ -146,7 +198,7 @@ pub fn check(image: &Image<'_>, max_size_bytes: u64) -> anyhow::Result<Vec<Check
             secrets.push(format!("LABEL {key}"));
         }
     }
-    for line in image.history {
+    for line in history {
         for word in line.split_whitespace() {
             let name = word.split('=').next().unwrap_or_default();
             if word.contains('=') && is_secret_name(name) {
@@ -156,17 +208,11 @@ pub fn check(image: &Image<'_>, max_size_bytes: u64) -> anyhow::Result<Vec<Check
     }
     secrets.sort();
     secrets.dedup();
-    push(
-        "CIS-DI-0010",
-        "no secret in files, ENV, labels or history",
-        secrets.is_empty(),
-        if secrets.is_empty() {
-            "none found".into()
-        } else {
-            secrets.join(", ")
-        },
-    );
+    secrets
+}
 
+/// Whether every OCI label is set, and what to say about it.
+fn oci_labels(config: &ImageConfig) -> (bool, String) {
     let labels: BTreeMap<String, String> = config
         .labels
         .clone()
@@ -178,47 +224,15 @@ pub fn check(image: &Image<'_>, max_size_bytes: u64) -> anyhow::Result<Vec<Check
         .copied()
         .filter(|l| labels.get(*l).is_none_or(|v| v.is_empty()))
         .collect();
-    push(
-        "VIVR-LABELS",
-        "carries the OCI labels",
-        missing.is_empty(),
-        if missing.is_empty() {
-            format!(
-                "revision {}",
-                labels
-                    .get("org.opencontainers.image.revision")
-                    .cloned()
-                    .unwrap_or_default()
-            )
-        } else {
-            format!("missing: {}", missing.join(", "))
-        },
-    );
-
-    let size = u64::try_from(image.inspect.size.unwrap_or_default()).unwrap_or_default();
-    push(
-        "VIVR-SIZE",
-        "fits the size budget",
-        size <= max_size_bytes,
-        format!(
-            "{} of {} allowed",
-            megabytes(size),
-            megabytes(max_size_bytes)
-        ),
-    );
-    let layers = image
-        .inspect
-        .root_fs
-        .as_ref()
-        .and_then(|r| r.layers.as_ref())
-        .map_or(0, Vec::len);
-    push(
-        "VIVR-LAYERS",
-        "few layers",
-        layers <= 10,
-        format!("{layers} layer(s)"),
-    );
-    Ok(checks)
+    if missing.is_empty() {
+        let revision = labels
+            .get("org.opencontainers.image.revision")
+            .cloned()
+            .unwrap_or_default();
+        (true, format!("revision {revision}"))
+    } else {
+        (false, format!("missing: {}", missing.join(", ")))
+    }
 }
 
 pub fn megabytes(bytes: u64) -> String {

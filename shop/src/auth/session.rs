@@ -181,34 +181,18 @@ pub async fn session_layer(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let config = state.config();
     let cookies = state.cookies();
     let headers = request.headers();
     let now = now();
 
-    let mut user = None;
-    let mut session_hash = None;
-    let mut renewal = None;
-    if let Some(token) = cookie_value(headers, cookies.session).filter(|t| !t.is_empty()) {
-        let hash = hash_token(token);
-        match state.store().session_by_token_hash(&hash, now).await {
-            Ok(Some(record)) => {
-                let idle = TimeDelta::from_std(config.session_idle).unwrap_or_default();
-                let absolute_end = record.created_at
-                    + TimeDelta::from_std(config.session_absolute).unwrap_or_default();
-                let new_expiry = (now + idle).min(absolute_end);
-                // Renew at most once a minute per session: enough for sliding expiry, cheap on the database.
-                if new_expiry > record.expires && now - record.last_seen_at >= TimeDelta::minutes(1)
-                {
-                    renewal = Some((hash.clone(), token.to_string(), new_expiry));
-                }
-                user = Some(record.user);
-                session_hash = Some(hash);
-            }
-            Ok(None) => {}
-            Err(err) => return AppError::from(err).into_response(),
-        }
-    }
+    let Session {
+        user,
+        session_hash,
+        renewal,
+    } = match load_session(&state, headers, now).await {
+        Ok(session) => session,
+        Err(err) => return AppError::from(err).into_response(),
+    };
 
     let existing_csrf = cookie_value(headers, cookies.csrf)
         .filter(|v| !v.is_empty())
@@ -254,34 +238,104 @@ pub async fn session_layer(
     if is_publicly_cacheable(response.headers()) {
         return response;
     }
-    if let Some((hash, token, new_expiry)) = renewal {
-        match state.store().renew_session(&hash, new_expiry, now).await {
-            Ok(()) => {
-                response
-                    .headers_mut()
-                    .append(SET_COOKIE, cookies.session_cookie(&token, new_expiry - now));
-            }
-            Err(err) => tracing::warn!(error = %err, "could not renew session"),
-        }
+    if let Some(renewal) = renewal {
+        renewal.apply(&state, &mut response, now).await;
     }
     // Pages carry forms; give the browser the CSRF cookie their tokens were made for. JSON answers (often public
     // and cacheable) never set cookies.
-    let is_html = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    let sets_own_csrf = response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .any(|v| v.to_str().is_ok_and(|v| v.starts_with(cookies.csrf)));
-    if let (Some(fresh), true, false) = (new_csrf, is_html, sets_own_csrf) {
+    if let Some(fresh) = new_csrf
+        && is_html(&response)
+        && !sets_cookie(&response, cookies.csrf)
+    {
         response
             .headers_mut()
             .append(SET_COOKIE, cookies.csrf_cookie(&fresh));
     }
     response
+}
+
+/// The signed-in session a request's cookie names, if any.
+struct Session {
+    user: Option<User>,
+    session_hash: Option<String>,
+    renewal: Option<Renewal>,
+}
+
+/// A session's expiry to slide forward once the response is known to be private.
+struct Renewal {
+    hash: String,
+    token: String,
+    expires: NaiveDateTime,
+}
+
+impl Renewal {
+    async fn apply(self, state: &AppState, response: &mut Response, now: NaiveDateTime) {
+        match state
+            .store()
+            .renew_session(&self.hash, self.expires, now)
+            .await
+        {
+            Ok(()) => {
+                let cookie = state
+                    .cookies()
+                    .session_cookie(&self.token, self.expires - now);
+                response.headers_mut().append(SET_COOKIE, cookie);
+            }
+            Err(err) => tracing::warn!(error = %err, "could not renew session"),
+        }
+    }
+}
+
+async fn load_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: NaiveDateTime,
+) -> StoreResult<Session> {
+    let config = state.config();
+    let mut session = Session {
+        user: None,
+        session_hash: None,
+        renewal: None,
+    };
+    let Some(token) = cookie_value(headers, state.cookies().session).filter(|t| !t.is_empty())
+    else {
+        return Ok(session);
+    };
+    let hash = hash_token(token);
+    if let Some(record) = state.store().session_by_token_hash(&hash, now).await? {
+        let idle = TimeDelta::from_std(config.session_idle).unwrap_or_default();
+        let absolute_end =
+            record.created_at + TimeDelta::from_std(config.session_absolute).unwrap_or_default();
+        let expires = (now + idle).min(absolute_end);
+        // Renew at most once a minute per session: enough for sliding expiry, cheap on the database.
+        if expires > record.expires && now - record.last_seen_at >= TimeDelta::minutes(1) {
+            session.renewal = Some(Renewal {
+                hash: hash.clone(),
+                token: token.to_string(),
+                expires,
+            });
+        }
+        session.user = Some(record.user);
+        session.session_hash = Some(hash);
+    }
+    Ok(session)
+}
+
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}
+
+/// Whether the handler set this cookie itself.
+fn sets_cookie(response: &Response, name: &str) -> bool {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.starts_with(name)))
 }
 
 /// Whether shared caches may store this response (`Cache-Control: public`).

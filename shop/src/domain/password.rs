@@ -136,7 +136,43 @@ pub fn check_password_policy(password: &str, context: &[&str]) -> Result<(), Pas
             "Le mot de passe ne peut pas dépasser {MAX_PASSWORD_LEN} caractères."
         )));
     }
-    // The parts of the email and name, as an attacker would try them.
+    let known = known_words(context);
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    let estimate = zxcvbn(password, &known);
+    if estimate.score() >= Score::Three {
+        return Ok(());
+    }
+    if let Some(warning) = estimate.feedback().and_then(|f| f.warning()) {
+        let reason = reason(warning);
+        return Err(refuse(format!(
+            "Mot de passe trop facile à deviner : {reason}. Choisissez une phrase de plusieurs mots \
+             inhabituels, ou une suite plus longue et imprévisible."
+        )));
+    }
+    // No warning: a French word or a piece of the account's email or name. Say which.
+    let known_word = estimate.sequence().iter().find_map(|m| match &m.pattern {
+        zxcvbn::matching::patterns::MatchPattern::Dictionary(word)
+            if known.contains(&word.matched_word.as_str()) =>
+        {
+            Some(word.matched_word.clone())
+        }
+        _ => None,
+    });
+    Err(refuse(match known_word {
+        Some(word) => format!(
+            "Mot de passe trop facile à deviner : il repose sur « {word} », un mot courant ou tiré de \
+             votre nom ou de votre email. Choisissez une phrase de plusieurs mots inhabituels, ou une \
+             suite plus longue et imprévisible."
+        ),
+        None => "Mot de passe trop facile à deviner : il se devine trop facilement (mots courants, \
+                 motifs simples). Choisissez une phrase de plusieurs mots inhabituels, ou une suite plus \
+                 longue et imprévisible."
+            .to_string(),
+    }))
+}
+
+/// The French words and the parts of the account's email and name, as an attacker would try them.
+fn known_words(context: &[&str]) -> Vec<String> {
     let mut known: Vec<String> = FRENCH_WORDS.iter().map(|w| w.to_string()).collect();
     for item in context {
         known.extend(
@@ -145,69 +181,41 @@ pub fn check_password_policy(password: &str, context: &[&str]) -> Result<(), Pas
                 .map(str::to_lowercase),
         );
     }
-    let known: Vec<&str> = known.iter().map(String::as_str).collect();
-    let estimate = zxcvbn(password, &known);
-    if estimate.score() >= Score::Three {
-        return Ok(());
-    }
-    let reason = match estimate.feedback().and_then(|f| f.warning()) {
-        Some(Warning::ThisIsATop10Password | Warning::ThisIsATop100Password) => {
+    known
+}
+
+/// zxcvbn's warning, in French.
+fn reason(warning: Warning) -> &'static str {
+    match warning {
+        Warning::ThisIsATop10Password | Warning::ThisIsATop100Password => {
             "c'est l'un des mots de passe les plus utilisés"
         }
-        Some(Warning::ThisIsACommonPassword) => "c'est un mot de passe très courant",
-        Some(Warning::ThisIsSimilarToACommonlyUsedPassword) => {
+        Warning::ThisIsACommonPassword => "c'est un mot de passe très courant",
+        Warning::ThisIsSimilarToACommonlyUsedPassword => {
             "il ressemble trop à un mot de passe courant, même avec des chiffres ou des symboles ajoutés"
         }
-        Some(Warning::StraightRowsOfKeysAreEasyToGuess) => {
+        Warning::StraightRowsOfKeysAreEasyToGuess => {
             "une rangée de touches du clavier se devine facilement"
         }
-        Some(Warning::ShortKeyboardPatternsAreEasyToGuess) => {
-            "un motif du clavier se devine facilement"
-        }
-        Some(Warning::RepeatsLikeAaaAreEasyToGuess) => {
+        Warning::ShortKeyboardPatternsAreEasyToGuess => "un motif du clavier se devine facilement",
+        Warning::RepeatsLikeAaaAreEasyToGuess => {
             "des répétitions comme « aaa » se devinent facilement"
         }
-        Some(Warning::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess) => {
+        Warning::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess => {
             "répéter un motif (« abcabc ») ne le rend guère plus sûr"
         }
-        Some(Warning::SequencesLikeAbcAreEasyToGuess) => {
+        Warning::SequencesLikeAbcAreEasyToGuess => {
             "des suites comme « abc » ou « 6543 » se devinent facilement"
         }
-        Some(Warning::RecentYearsAreEasyToGuess | Warning::DatesAreOftenEasyToGuess) => {
+        Warning::RecentYearsAreEasyToGuess | Warning::DatesAreOftenEasyToGuess => {
             "les dates et les années se devinent facilement"
         }
-        Some(Warning::AWordByItselfIsEasyToGuess) => "un mot seul se devine facilement",
-        Some(
-            Warning::NamesAndSurnamesByThemselvesAreEasyToGuess
-            | Warning::CommonNamesAndSurnamesAreEasyToGuess,
-        ) => "les prénoms et noms courants se devinent facilement",
-        _ => {
-            // A French word or a piece of the account's email or name: say which.
-            let known_word = estimate.sequence().iter().find_map(|m| match &m.pattern {
-                zxcvbn::matching::patterns::MatchPattern::Dictionary(word)
-                    if known.contains(&word.matched_word.as_str()) =>
-                {
-                    Some(word.matched_word.clone())
-                }
-                _ => None,
-            });
-            return Err(refuse(match known_word {
-                Some(word) => format!(
-                    "Mot de passe trop facile à deviner : il repose sur « {word} », un mot courant ou tiré de \
-                     votre nom ou de votre email. Choisissez une phrase de plusieurs mots inhabituels, ou une \
-                     suite plus longue et imprévisible."
-                ),
-                None => "Mot de passe trop facile à deviner : il se devine trop facilement (mots courants, \
-                         motifs simples). Choisissez une phrase de plusieurs mots inhabituels, ou une suite plus \
-                         longue et imprévisible."
-                    .to_string(),
-            }));
+        Warning::AWordByItselfIsEasyToGuess => "un mot seul se devine facilement",
+        Warning::NamesAndSurnamesByThemselvesAreEasyToGuess
+        | Warning::CommonNamesAndSurnamesAreEasyToGuess => {
+            "les prénoms et noms courants se devinent facilement"
         }
-    };
-    Err(refuse(format!(
-        "Mot de passe trop facile à deviner : {reason}. Choisissez une phrase de plusieurs mots \
-         inhabituels, ou une suite plus longue et imprévisible."
-    )))
+    }
 }
 
 #[cfg(test)]

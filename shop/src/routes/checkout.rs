@@ -373,14 +373,12 @@ pub async fn page_checkout_submit(
         return Ok(Redirect::to("/connexion?next=/commande").into_response());
     };
     refuse_unknown(&form.unknown)?;
-    let fields = form.fields;
-    let save = form.save_address.is_some();
     let method = parse_method(form.shipping_method.as_deref()).map_err(AppError::from)?;
     let choices = Choices {
         address_id: form.address_id.clone(),
-        fields: fields.clone(),
+        fields: form.fields.clone(),
         method: Some(method),
-        save_address: save,
+        save_address: form.save_address.is_some(),
         idempotency_key: Some(form.idempotency_key.clone()),
     };
     let lines = state
@@ -400,36 +398,15 @@ pub async fn page_checkout_submit(
         )
         .await;
     }
-    // The total charged must be the total shown next to the button (EU consumer law): when the choices changed
-    // it since the page was drawn, show the new total and ask again.
-    let saved = addresses::list(state.store(), &user.id).await?;
-    let (_, _, country) = destination(&saved, &choices);
-    let charged = quote_cart(&lines, method, country).total;
-    let shown = form
-        .quoted_total_cents
-        .as_deref()
-        .and_then(|c| c.trim().parse::<i64>().ok());
-    if shown != Some(charged.cents()) && !lines.is_empty() {
-        let message = format!(
-            "Le total de votre commande est {} avec les choix indiqués : vérifiez-le, puis confirmez.",
-            charged.display_fr()
-        );
-        return checkout_page(
-            &state,
-            &ctx,
-            &user,
-            lines,
-            choices,
-            vec![message],
-            StatusCode::CONFLICT,
-        )
-        .await;
+    if let Some(message) = total_changed(&state, &user, &lines, &choices, &form).await? {
+        let status = StatusCode::CONFLICT;
+        return checkout_page(&state, &ctx, &user, lines, choices, vec![message], status).await;
     }
     let address = match form.address_id.as_deref() {
         Some(id) if id != "new" => AddressChoice::Saved(id.to_string()),
         _ => AddressChoice::New {
-            fields: fields.clone(),
-            save,
+            fields: form.fields,
+            save: choices.save_address,
         },
     };
     let request = CheckoutRequest {
@@ -450,7 +427,6 @@ pub async fn page_checkout_submit(
             Ok(Redirect::to(&target).into_response())
         }
         Err(err @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
-            let status = err.status();
             let lines = state
                 .store()
                 .cart_lines(&CartOwner::User(user.id.clone()))
@@ -460,19 +436,36 @@ pub async fn page_checkout_submit(
                 idempotency_key: None,
                 ..choices
             };
-            checkout_page(
-                &state,
-                &ctx,
-                &user,
-                lines,
-                choices,
-                vec![super::pages::form_error_text(&err)],
-                status,
-            )
-            .await
+            let errors = vec![super::pages::form_error_text(&err)];
+            checkout_page(&state, &ctx, &user, lines, choices, errors, err.status()).await
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// The total charged must be the total shown next to the button (EU consumer law): when the choices changed it
+/// since the page was drawn, what to tell the customer before they confirm again.
+async fn total_changed(
+    state: &AppState,
+    user: &User,
+    lines: &[CartLine],
+    choices: &Choices,
+    form: &CheckoutForm,
+) -> Result<Option<String>, PageError> {
+    let saved = addresses::list(state.store(), &user.id).await?;
+    let (_, _, country) = destination(&saved, choices);
+    let method = choices.method.unwrap_or(ShippingMethod::Standard);
+    let charged = quote_cart(lines, method, country).total;
+    let shown = form
+        .quoted_total_cents
+        .as_deref()
+        .and_then(|c| c.trim().parse::<i64>().ok());
+    Ok((shown != Some(charged.cents()) && !lines.is_empty()).then(|| {
+        format!(
+            "Le total de votre commande est {} avec les choix indiqués : vérifiez-le, puis confirmez.",
+            charged.display_fr()
+        )
+    }))
 }
 
 #[derive(Template)]

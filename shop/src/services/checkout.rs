@@ -171,6 +171,44 @@ async fn resolve_address(
     Ok(input?)
 }
 
+/// The order to write for these lines, priced and addressed, expiring unpaid after the configured delay.
+fn new_order(
+    state: &AppState,
+    user: &User,
+    lines: &[CartLine],
+    address: &AddressInput,
+    request: &CheckoutRequest,
+) -> NewOrder {
+    let quote = quote_cart(lines, request.method, address.country);
+    let placed_at = now();
+    NewOrder {
+        number: new_order_number(placed_at),
+        user_id: user.id.clone(),
+        email: user.email.clone(),
+        idempotency_key: request.idempotency_key.clone(),
+        lines: lines
+            .iter()
+            .map(|l| NewOrderLine {
+                product_id: l.product.id.clone(),
+                name: l.product.name.clone(),
+                unit_price: l.product.price,
+                quantity: l.quantity,
+                image: l.product.images.first().cloned(),
+            })
+            .collect(),
+        subtotal: quote.subtotal,
+        shipping: quote.shipping,
+        total: quote.total,
+        vat: quote.vat,
+        vat_rate_bp: quote.vat_rate_bp,
+        shipping_method: quote.method.as_str().to_string(),
+        address_json: addresses::snapshot(address, &user.email).to_string(),
+        expires_at: placed_at
+            + TimeDelta::from_std(state.config().order_expiry).unwrap_or(TimeDelta::minutes(30)),
+        now: placed_at,
+    }
+}
+
 /// Places the order (or finds the one this idempotency key placed) and prepares its payment.
 pub async fn place(
     state: &AppState,
@@ -193,34 +231,8 @@ pub async fn place(
         return Err(CheckoutError::CartChanged);
     }
     let address = resolve_address(state, user, &request.address).await?;
-    let quote = quote_cart(&lines, request.method, address.country);
-    let placed_at = now();
-    let mut new = NewOrder {
-        number: new_order_number(placed_at),
-        user_id: user.id.clone(),
-        email: user.email.clone(),
-        idempotency_key: request.idempotency_key.clone(),
-        lines: lines
-            .iter()
-            .map(|l| NewOrderLine {
-                product_id: l.product.id.clone(),
-                name: l.product.name.clone(),
-                unit_price: l.product.price,
-                quantity: l.quantity,
-                image: l.product.images.first().cloned(),
-            })
-            .collect(),
-        subtotal: quote.subtotal,
-        shipping: quote.shipping,
-        total: quote.total,
-        vat: quote.vat,
-        vat_rate_bp: quote.vat_rate_bp,
-        shipping_method: quote.method.as_str().to_string(),
-        address_json: addresses::snapshot(&address, &user.email).to_string(),
-        expires_at: placed_at
-            + TimeDelta::from_std(state.config().order_expiry).unwrap_or(TimeDelta::minutes(30)),
-        now: placed_at,
-    };
+    let mut new = new_order(state, user, &lines, &address, &request);
+    let placed_at = new.now;
     let mut attempts = 0;
     let order = loop {
         match store.place_order(&new).await {

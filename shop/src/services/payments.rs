@@ -107,6 +107,34 @@ pub async fn handle(
     payload: &[u8],
     signature: Option<&str>,
 ) -> Result<WebhookOutcome, WebhookError> {
+    let event = verified_event(state, payload, signature)?;
+    let Some((to, email)) = target(&event.kind) else {
+        return Ok(ignored(
+            &event,
+            format!("event type {} is not handled", event.kind),
+        ));
+    };
+    let (order, intent) = match order_of(state, &event, to).await? {
+        Ok(found) => found,
+        Err(why) => return Ok(ignored(&event, why)),
+    };
+    let object = &event.data.object;
+    check_against(
+        &event,
+        &order,
+        &intent,
+        object.get("amount").and_then(Value::as_i64),
+        str_field(object, "currency"),
+    )?;
+    apply(state, &event, order, intent, to, email).await
+}
+
+/// The delivery's event, once its signature holds against a configured secret.
+fn verified_event(
+    state: &AppState,
+    payload: &[u8],
+    signature: Option<&str>,
+) -> Result<Event, WebhookError> {
     let secrets = match state.config().stripe.as_ref() {
         Some(stripe) if !stripe.webhook_secrets.is_empty() => &stripe.webhook_secrets,
         // A 503 makes Stripe retry, so no event is lost while the configuration is fixed.
@@ -119,59 +147,65 @@ pub async fn handle(
         tracing::warn!(reason = %err, "Stripe webhook refused");
         return Err(WebhookError::Signature(err));
     }
-    let event: Event = serde_json::from_slice(payload).map_err(WebhookError::Malformed)?;
+    serde_json::from_slice(payload).map_err(WebhookError::Malformed)
+}
+
+/// The status an event type moves an order to, and the email that goes with it; `None` for other types.
+fn target(kind: &str) -> Option<(OrderStatus, Option<OrderEmail>)> {
+    match kind {
+        "payment_intent.succeeded" => Some((OrderStatus::Paid, Some(OrderEmail::Confirmation))),
+        "payment_intent.payment_failed" | "payment_intent.canceled" => {
+            Some((OrderStatus::Cancelled, None))
+        }
+        "charge.refunded" => Some((OrderStatus::Refunded, None)),
+        _ => None,
+    }
+}
+
+/// The order an event is about, and its PaymentIntent; `Err(why)` when the event is not for one of the shop's
+/// orders (it is then ignored).
+async fn order_of(
+    state: &AppState,
+    event: &Event,
+    to: OrderStatus,
+) -> Result<Result<(Order, String), String>, WebhookError> {
     let object = &event.data.object;
     let store = state.store();
-
-    let (to, email) = match event.kind.as_str() {
-        "payment_intent.succeeded" => (OrderStatus::Paid, Some(OrderEmail::Confirmation)),
-        "payment_intent.payment_failed" | "payment_intent.canceled" => {
-            (OrderStatus::Cancelled, None)
-        }
-        "charge.refunded" => (OrderStatus::Refunded, None),
-        other => {
-            return Ok(ignored(
-                &event,
-                format!("event type {other} is not handled"),
-            ));
-        }
-    };
-    let (order, intent) = if to == OrderStatus::Refunded {
+    if to == OrderStatus::Refunded {
         if object.get("refunded").and_then(Value::as_bool) != Some(true) {
-            return Ok(ignored(
-                &event,
-                "partial refund: the order keeps its status".into(),
-            ));
+            return Ok(Err("partial refund: the order keeps its status".into()));
         }
         let Some(intent) = str_field(object, "payment_intent") else {
-            return Ok(ignored(&event, "the charge has no PaymentIntent".into()));
+            return Ok(Err("the charge has no PaymentIntent".into()));
         };
-        match store.order_by_payment_id(intent).await? {
-            Some(order) => (order, intent.to_string()),
-            None => return Ok(ignored(&event, "no order holds this PaymentIntent".into())),
-        }
-    } else {
-        let intent = str_field(object, "id").unwrap_or_default().to_string();
-        let Some(order_id) = object.pointer("/metadata/order_id").and_then(Value::as_str) else {
-            return Ok(ignored(
-                &event,
-                "not a payment of this shop (no order_id in its metadata)".into(),
-            ));
-        };
-        match store.order_by_id(order_id).await? {
-            Some(order) => (order, intent),
-            None => return Ok(ignored(&event, format!("no order {order_id}"))),
-        }
+        return Ok(match store.order_by_payment_id(intent).await? {
+            Some(order) => Ok((order, intent.to_string())),
+            None => Err("no order holds this PaymentIntent".into()),
+        });
+    }
+    let intent = str_field(object, "id").unwrap_or_default().to_string();
+    let Some(order_id) = object.pointer("/metadata/order_id").and_then(Value::as_str) else {
+        return Ok(Err(
+            "not a payment of this shop (no order_id in its metadata)".into(),
+        ));
     };
-    check_against(
-        &event,
-        &order,
-        &intent,
-        object.get("amount").and_then(Value::as_i64),
-        str_field(object, "currency"),
-    )?;
+    Ok(match store.order_by_id(order_id).await? {
+        Some(order) => Ok((order, intent)),
+        None => Err(format!("no order {order_id}")),
+    })
+}
 
-    let outcome = store
+/// Moves the order, with the event recorded in the same transaction (a redelivery is a duplicate).
+async fn apply(
+    state: &AppState,
+    event: &Event,
+    order: Order,
+    intent: String,
+    to: OrderStatus,
+    email: Option<OrderEmail>,
+) -> Result<WebhookOutcome, WebhookError> {
+    let outcome = state
+        .store()
         .change_order_status(&StatusChange {
             order_id: order.id.clone(),
             from: OrderStatus::sources(to, Actor::Payment),
@@ -211,7 +245,7 @@ pub async fn handle(
                 tracing::error!(order = %order.number, event = %event.id,
                     "payment succeeded for a cancelled order: refund it from the Stripe dashboard");
             }
-            ignored(&event, format!("order {} is {current}", order.number))
+            ignored(event, format!("order {} is {current}", order.number))
         }
     })
 }

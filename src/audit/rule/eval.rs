@@ -163,204 +163,218 @@ impl Matcher {
                     .collect(),
                 || Evidence::note(format!("no file matches {}", globs.describe())),
             ),
-            Matcher::Matches(globs, re) => {
-                let mut searched = 0;
-                for file in repo.matching(globs) {
-                    searched += 1;
-                    if let Some(text) = repo.text(file)
-                        && let Some(m) = re.find(&text)
-                    {
-                        return Eval::pass(vec![Evidence::at(
-                            file,
-                            Some(crate::audit::repo::line_at(&text, m.start())),
-                            format!("found {:?}", clip(m.as_str())),
-                        )]);
-                    }
-                }
-                Eval::fail(vec![Evidence::note(if searched == 0 {
-                    format!("no file matches {}", globs.describe())
-                } else {
-                    format!(
-                        "not found in the {searched} file(s) matching {} (`--explain` shows the pattern)",
-                        globs.describe()
-                    )
-                })])
-            }
-            Matcher::NoMatch(globs, re) => {
-                let mut found = Vec::new();
-                let mut searched = 0;
-                for file in repo.matching(globs) {
-                    searched += 1;
-                    if let Some(text) = repo.text(file) {
-                        for m in re.find_iter(&text) {
-                            found.push(Evidence::at(
-                                file,
-                                Some(crate::audit::repo::line_at(&text, m.start())),
-                                format!("found {:?}", clip(m.as_str())),
-                            ));
-                        }
-                    }
-                }
-                Eval::unless(found, || {
-                    Evidence::note(format!(
-                        "not found in the {searched} file(s) matching {}",
-                        globs.describe()
-                    ))
-                })
-            }
+            Matcher::Matches(globs, re) => matches(repo, globs, re),
+            Matcher::NoMatch(globs, re) => no_match(repo, globs, re),
             Matcher::Value(v) => v.eval(repo),
-            Matcher::Dockerfile { files, rules } => {
-                let mut found = Vec::new();
-                let mut linted = Vec::new();
-                for file in repo.matching(files) {
-                    let Some(text) = repo.text(file) else {
-                        return Eval::Unknown(format!("{file} cannot be read as text"));
-                    };
-                    let folder = std::path::Path::new(file)
-                        .parent()
-                        .map(|p| repo.root().join(p))
-                        .unwrap_or_else(|| repo.root().to_path_buf());
-                    let lint = crate::image::lint::lint(file, &text, Some(&folder));
-                    linted.push(file.to_string());
-                    for f in lint.findings.iter().filter(|f| rules.contains(&f.rule)) {
-                        found.push(Evidence::at(
-                            &f.file,
-                            Some(f.line),
-                            format!("{} {}", f.rule, f.message),
-                        ));
-                    }
-                }
-                if linted.is_empty() {
-                    return Eval::fail(vec![Evidence::note(format!(
-                        "no Dockerfile matches {}",
-                        files.describe()
-                    ))]);
-                }
-                Eval::unless(found, || {
-                    Evidence::note(format!(
-                        "{}: no {} finding",
-                        linted.join(", "),
-                        rules.join("/")
-                    ))
-                })
-            }
+            Matcher::Dockerfile { files, rules } => dockerfile(repo, files, rules),
             Matcher::Workflow(predicate) => predicate.eval(repo),
             Matcher::Analysis(analysis) => (*scope.analysis(*analysis)).clone(),
             Matcher::Http(http) => http.eval(scope.probes.http.as_ref()),
             Matcher::Backup(backup) => backup.eval(scope.probes.backups.as_ref()),
             Matcher::Aws(aws) => aws.eval(scope.probes.aws.as_ref()),
-            Matcher::All(rules) => {
-                let mut failed = Vec::new();
-                let mut evidence = Vec::new();
-                let mut credit: f64 = 1.0;
-                let mut unknown = None;
-                for rule in rules {
-                    match rule.eval(scope) {
-                        Eval::Credit {
-                            credit: c,
-                            evidence: e,
-                        } => {
-                            credit = credit.min(c);
-                            if c < 1.0 {
-                                failed.extend(e);
-                            } else {
-                                evidence.extend(e);
-                            }
-                        }
-                        skipped @ Eval::Skipped(_) => return skipped,
-                        Eval::Unknown(why) => unknown = unknown.or(Some(why)),
-                    }
-                }
-                if credit < 1.0 {
-                    Eval::Credit {
-                        credit,
-                        evidence: failed,
-                    }
-                } else if let Some(why) = unknown {
-                    Eval::Unknown(why)
-                } else {
-                    Eval::pass(evidence)
-                }
-            }
-            Matcher::Any(rules) => {
-                let mut failed = Vec::new();
-                let mut credit: f64 = 0.0;
-                let mut unknown = None;
-                let mut skipped = None;
-                for rule in rules {
-                    match rule.eval(scope) {
-                        Eval::Credit {
-                            credit: c,
-                            evidence,
-                        } => {
-                            if c >= 1.0 {
-                                return Eval::pass(evidence);
-                            }
-                            credit = credit.max(c);
-                            failed.extend(evidence);
-                        }
-                        Eval::Skipped(why) => skipped = skipped.or(Some(why)),
-                        Eval::Unknown(why) => unknown = unknown.or(Some(why)),
-                    }
-                }
-                match (unknown, skipped) {
-                    (Some(why), _) => Eval::Unknown(why),
-                    (None, Some(why)) if failed.is_empty() => Eval::Skipped(why),
-                    _ => Eval::Credit {
-                        credit,
-                        evidence: failed,
-                    },
-                }
-            }
+            Matcher::All(rules) => all(rules, scope),
+            Matcher::Any(rules) => any(rules, scope),
             Matcher::Not(rule) => match rule.eval(scope) {
                 Eval::Credit { credit, evidence } if credit > 0.0 => Eval::fail(evidence),
                 Eval::Credit { evidence, .. } => Eval::pass(evidence),
                 other => other,
             },
-            Matcher::Tiers(rules) => {
-                let mut met = 0;
-                for rule in rules {
-                    let eval = rule.eval(scope);
-                    match eval.passed() {
-                        Some(true) => met += 1,
-                        Some(false) => {
-                            let Eval::Credit { evidence, .. } = eval else {
-                                unreachable!()
-                            };
-                            let mut evidence = evidence;
-                            evidence.insert(
-                                0,
-                                Evidence::note(format!(
-                                    "tier {} of {} not met",
-                                    met + 1,
-                                    rules.len()
-                                )),
-                            );
-                            return Eval::Credit {
-                                credit: met as f64 / rules.len() as f64,
-                                evidence,
-                            };
-                        }
-                        None if met == 0 => return eval,
-                        None => {
-                            return Eval::Credit {
-                                credit: met as f64 / rules.len() as f64,
-                                evidence: vec![Evidence::note(format!(
-                                    "tier {} of {} could not be evaluated",
-                                    met + 1,
-                                    rules.len()
-                                ))],
-                            };
-                        }
-                    }
-                }
-                Eval::pass(vec![Evidence::note(format!(
-                    "all {} tiers met",
-                    rules.len()
-                ))])
+            Matcher::Tiers(rules) => tiers(rules, scope),
+        }
+    }
+}
+
+/// Passes on the first match of `re` in the files `globs` selects.
+fn matches(repo: &Repo, globs: &Globs, re: &regex::Regex) -> Eval {
+    let mut searched = 0;
+    for file in repo.matching(globs) {
+        searched += 1;
+        if let Some(text) = repo.text(file)
+            && let Some(m) = re.find(&text)
+        {
+            return Eval::pass(vec![Evidence::at(
+                file,
+                Some(crate::audit::repo::line_at(&text, m.start())),
+                format!("found {:?}", clip(m.as_str())),
+            )]);
+        }
+    }
+    Eval::fail(vec![Evidence::note(if searched == 0 {
+        format!("no file matches {}", globs.describe())
+    } else {
+        format!(
+            "not found in the {searched} file(s) matching {} (`--explain` shows the pattern)",
+            globs.describe()
+        )
+    })])
+}
+
+/// Fails with every match of `re` in the files `globs` selects.
+fn no_match(repo: &Repo, globs: &Globs, re: &regex::Regex) -> Eval {
+    let mut found = Vec::new();
+    let mut searched = 0;
+    for file in repo.matching(globs) {
+        searched += 1;
+        if let Some(text) = repo.text(file) {
+            for m in re.find_iter(&text) {
+                found.push(Evidence::at(
+                    file,
+                    Some(crate::audit::repo::line_at(&text, m.start())),
+                    format!("found {:?}", clip(m.as_str())),
+                ));
             }
         }
     }
+    Eval::unless(found, || {
+        Evidence::note(format!(
+            "not found in the {searched} file(s) matching {}",
+            globs.describe()
+        ))
+    })
+}
+
+/// Fails with the Dockerfile lint's findings of these rules.
+fn dockerfile(repo: &Repo, files: &Globs, rules: &[&'static str]) -> Eval {
+    let mut found = Vec::new();
+    let mut linted = Vec::new();
+    for file in repo.matching(files) {
+        let Some(text) = repo.text(file) else {
+            return Eval::Unknown(format!("{file} cannot be read as text"));
+        };
+        let folder = std::path::Path::new(file)
+            .parent()
+            .map(|p| repo.root().join(p))
+            .unwrap_or_else(|| repo.root().to_path_buf());
+        let lint = crate::image::lint::lint(file, &text, Some(&folder));
+        linted.push(file.to_string());
+        for f in lint.findings.iter().filter(|f| rules.contains(&f.rule)) {
+            found.push(Evidence::at(
+                &f.file,
+                Some(f.line),
+                format!("{} {}", f.rule, f.message),
+            ));
+        }
+    }
+    if linted.is_empty() {
+        return Eval::fail(vec![Evidence::note(format!(
+            "no Dockerfile matches {}",
+            files.describe()
+        ))]);
+    }
+    Eval::unless(found, || {
+        Evidence::note(format!(
+            "{}: no {} finding",
+            linted.join(", "),
+            rules.join("/")
+        ))
+    })
+}
+
+/// The lowest credit of all the rules; the failed ones' evidence when one fails.
+fn all(rules: &[Matcher], scope: &Scope) -> Eval {
+    let mut failed = Vec::new();
+    let mut evidence = Vec::new();
+    let mut credit: f64 = 1.0;
+    let mut unknown = None;
+    for rule in rules {
+        match rule.eval(scope) {
+            Eval::Credit {
+                credit: c,
+                evidence: e,
+            } => {
+                credit = credit.min(c);
+                if c < 1.0 {
+                    failed.extend(e);
+                } else {
+                    evidence.extend(e);
+                }
+            }
+            skipped @ Eval::Skipped(_) => return skipped,
+            Eval::Unknown(why) => unknown = unknown.or(Some(why)),
+        }
+    }
+    if credit < 1.0 {
+        Eval::Credit {
+            credit,
+            evidence: failed,
+        }
+    } else if let Some(why) = unknown {
+        Eval::Unknown(why)
+    } else {
+        Eval::pass(evidence)
+    }
+}
+
+/// Passes when one rule passes; otherwise the best credit.
+fn any(rules: &[Matcher], scope: &Scope) -> Eval {
+    let mut failed = Vec::new();
+    let mut credit: f64 = 0.0;
+    let mut unknown = None;
+    let mut skipped = None;
+    for rule in rules {
+        match rule.eval(scope) {
+            Eval::Credit {
+                credit: c,
+                evidence,
+            } => {
+                if c >= 1.0 {
+                    return Eval::pass(evidence);
+                }
+                credit = credit.max(c);
+                failed.extend(evidence);
+            }
+            Eval::Skipped(why) => skipped = skipped.or(Some(why)),
+            Eval::Unknown(why) => unknown = unknown.or(Some(why)),
+        }
+    }
+    match (unknown, skipped) {
+        (Some(why), _) => Eval::Unknown(why),
+        (None, Some(why)) if failed.is_empty() => Eval::Skipped(why),
+        _ => Eval::Credit {
+            credit,
+            evidence: failed,
+        },
+    }
+}
+
+/// Rules in order of ambition: the credit is the share of tiers met before the first one that is not.
+fn tiers(rules: &[Matcher], scope: &Scope) -> Eval {
+    let mut met = 0;
+    for rule in rules {
+        let eval = rule.eval(scope);
+        match eval.passed() {
+            Some(true) => met += 1,
+            Some(false) => {
+                let Eval::Credit { evidence, .. } = eval else {
+                    unreachable!()
+                };
+                let mut evidence = evidence;
+                evidence.insert(
+                    0,
+                    Evidence::note(format!("tier {} of {} not met", met + 1, rules.len())),
+                );
+                return Eval::Credit {
+                    credit: met as f64 / rules.len() as f64,
+                    evidence,
+                };
+            }
+            None if met == 0 => return eval,
+            None => {
+                return Eval::Credit {
+                    credit: met as f64 / rules.len() as f64,
+                    evidence: vec![Evidence::note(format!(
+                        "tier {} of {} could not be evaluated",
+                        met + 1,
+                        rules.len()
+                    ))],
+                };
+            }
+        }
+    }
+    Eval::pass(vec![Evidence::note(format!(
+        "all {} tiers met",
+        rules.len()
+    ))])
 }
 
 pub(super) fn clip(text: &str) -> String {

@@ -19,10 +19,12 @@ use serde::Serialize;
 use crate::config::schema::Schema;
 
 mod ignore;
+mod instructions;
 mod run;
 mod stages;
 
 use ignore::*;
+use instructions::InStage;
 use run::*;
 
 /// How serious a finding is. Warnings and errors fail `vivr build`; information does not.
@@ -339,188 +341,23 @@ impl Lint<'_> {
             if parent.is_none() {
                 self.base_image(&image, from_line);
             }
-            let mut facts = StageFacts {
-                name: name.clone(),
-                parent,
-                user: None,
-                healthcheck: false,
+            let mut stage_state = InStage {
+                facts: StageFacts {
+                    name,
+                    parent,
+                    user: None,
+                    healthcheck: false,
+                },
+                index,
+                healthchecks: 0,
+                cmds: 0,
+                entrypoints: 0,
+                pipefail: false,
             };
-            let mut healthchecks = 0;
-            let mut cmds = 0;
-            let mut entrypoints = 0;
-            let mut pipefail = false;
             for instruction in stage.instructions {
-                match instruction {
-                    Instruction::User(user) => {
-                        let line = self.line_of(user.user.span.start);
-                        let value = user.arguments.value.trim().to_string();
-                        let who = value.split(':').next().unwrap_or_default();
-                        if !who.starts_with('$') && who.parse::<u32>().is_err() {
-                            self.push(
-                                "DL3066",
-                                line,
-                                format!("USER {who} is a name: give a numeric uid (and gid), e.g. USER 10001:10001"),
-                            );
-                        }
-                        facts.user = Some((value, line));
-                    }
-                    Instruction::Healthcheck(check) => {
-                        let line = self.line_of(check.healthcheck.span.start);
-                        healthchecks += 1;
-                        if healthchecks > 1 {
-                            self.push("DL3012", line, "a second HEALTHCHECK in this stage".into());
-                        }
-                        match &check.arguments {
-                            HealthcheckArguments::Cmd { arguments, .. } => {
-                                facts.healthcheck = true;
-                                if matches!(arguments, Command::Shell(_)) {
-                                    self.push(
-                                        "DL3025",
-                                        line,
-                                        "HEALTHCHECK CMD in shell form: write it as a JSON array"
-                                            .into(),
-                                    );
-                                }
-                            }
-                            HealthcheckArguments::None { .. } => facts.healthcheck = false,
-                            _ => {}
-                        }
-                    }
-                    Instruction::Cmd(cmd) => {
-                        let line = self.line_of(cmd.cmd.span.start);
-                        cmds += 1;
-                        if cmds > 1 {
-                            self.push(
-                                "DL4003",
-                                line,
-                                "a second CMD in this stage: only the last one counts".into(),
-                            );
-                        }
-                        if matches!(cmd.arguments, Command::Shell(_)) {
-                            self.push(
-                                "DL3025",
-                                line,
-                                "CMD in shell form runs under /bin/sh, which does not pass SIGTERM on: write it as a \
-                                 JSON array"
-                                    .into(),
-                            );
-                        }
-                    }
-                    Instruction::Entrypoint(entrypoint) => {
-                        let line = self.line_of(entrypoint.entrypoint.span.start);
-                        entrypoints += 1;
-                        if entrypoints > 1 {
-                            self.push("DL4004", line, "a second ENTRYPOINT in this stage".into());
-                        }
-                        if matches!(entrypoint.arguments, Command::Shell(_)) {
-                            self.push(
-                                "DL3025",
-                                line,
-                                "ENTRYPOINT in shell form runs under /bin/sh, which does not pass SIGTERM on: write \
-                                 it as a JSON array"
-                                    .into(),
-                            );
-                        }
-                    }
-                    Instruction::Shell(shell) => {
-                        let words: Vec<&str> =
-                            shell.arguments.iter().map(|w| w.value.as_ref()).collect();
-                        pipefail = words.windows(2).any(|w| w == ["-o", "pipefail"])
-                            || words.iter().any(|w| w.contains("pipefail"));
-                    }
-                    Instruction::Run(run) => {
-                        let line = self.line_of(run.run.span.start);
-                        let script = match &run.arguments {
-                            Command::Shell(shell) => shell.value.replace("\\\n", " "),
-                            Command::Exec(words) => words
-                                .value
-                                .iter()
-                                .map(|w| w.value.as_ref())
-                                .collect::<Vec<_>>()
-                                .join(" "),
-                            _ => String::new(),
-                        };
-                        let here_docs: String = run
-                            .here_docs
-                            .iter()
-                            .map(|h| format!("\n{}", h.value))
-                            .collect();
-                        let script = script + &here_docs;
-                        if !pipefail
-                            && matches!(run.arguments, Command::Shell(_))
-                            && has_pipe(&script)
-                        {
-                            self.push(
-                                "DL4006",
-                                line,
-                                "a RUN with a pipe: without `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]` a \
-                                 failure before the last command of the pipe goes unnoticed"
-                                    .into(),
-                            );
-                        }
-                        let cache_mounts: Vec<String> = run
-                            .options
-                            .iter()
-                            .filter(|f| f.name.value == "mount")
-                            .filter_map(|f| f.value.as_ref().map(|v| v.value.to_string()))
-                            .collect();
-                        self.run_script(&script, line, &cache_mounts);
-                    }
-                    Instruction::Add(add) => {
-                        let line = self.line_of(add.add.span.start);
-                        for source in &add.src {
-                            if let Source::Path(path) = source
-                                && !is_url_or_archive(&path.value)
-                            {
-                                self.push(
-                                    "DL3020",
-                                    line,
-                                    format!("ADD {}: use COPY for files and folders", path.value),
-                                );
-                            }
-                        }
-                    }
-                    Instruction::Copy(copy) => {
-                        let line = self.line_of(copy.copy.span.start);
-                        for flag in copy.options.iter().filter(|f| f.name.value == "from") {
-                            let Some(from) = flag.value.as_ref().map(|v| v.value.to_lowercase())
-                            else {
-                                continue;
-                            };
-                            if name.as_deref() == Some(from.as_str()) {
-                                self.push(
-                                    "DL3023",
-                                    line,
-                                    format!("COPY --from={from} names the stage it is in"),
-                                );
-                            } else if !from.contains(':')
-                                && !from.contains('/')
-                                && !from.starts_with('$')
-                                && !stages
-                                    .iter()
-                                    .any(|s| s.name.as_deref() == Some(from.as_str()))
-                                && from.parse::<usize>().map_or(true, |i| i >= index)
-                            {
-                                self.push(
-                                    "DL3022",
-                                    line,
-                                    format!("COPY --from={from}: no earlier stage has that name"),
-                                );
-                            }
-                        }
-                    }
-                    Instruction::Arg(arg) => {
-                        let line = self.line_of(arg.arg.span.start);
-                        self.variables(&arg.arguments.value, line, "ARG");
-                    }
-                    Instruction::Env(env) => {
-                        let line = self.line_of(env.env.span.start);
-                        self.variables(&env.arguments.value, line, "ENV");
-                    }
-                    _ => {}
-                }
+                self.instruction(&mut stage_state, &stages, instruction);
             }
-            stages.push(facts);
+            stages.push(stage_state.facts);
         }
         // Global ARGs: the instructions before the first FROM.
         for instruction in &dockerfile.instructions {

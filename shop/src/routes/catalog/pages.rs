@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::routes::pages::{Card, Layout, PageError, french_date, rating_text, render};
 use crate::services::catalog::{self as service};
 use crate::services::{reviews, wishlist};
-use crate::store::{CategoryRef, ProductQuery, ProductSort};
+use crate::store::{CategoryRef, Product, ProductQuery, ProductSort, Review, User};
 use crate::views::Pagination;
 use crate::web::{CachePolicy, set_cache_control};
 
@@ -268,44 +268,40 @@ pub async fn page_product(
     product_page(&state, &ctx, &slug, None, StatusCode::OK).await
 }
 
-/// The product page; `submitted` carries a review form sent back with its errors.
-pub async fn product_page(
+/// What the signed-in customer has of this product: the review form (theirs, or the one sent back with its
+/// errors), and whether it is in their wishlist.
+async fn my_product(
     state: &AppState,
-    ctx: &RequestContext,
-    slug: &str,
+    user: &User,
+    product: &Product,
     submitted: Option<(ReviewFormValues, Vec<String>)>,
-    status: StatusCode,
-) -> Result<Response, PageError> {
-    let detail = service::product_detail(state, slug).await?;
-    let p = &detail.product;
-    let mut errors = Vec::new();
-    let mine = match &ctx.user {
-        None => None,
-        Some(user) => {
-            let (own, in_wishlist) = tokio::try_join!(
-                reviews::own(state, user, p),
-                wishlist::contains(state, user, p)
-            )?;
+) -> Result<(MyProduct, Vec<String>), PageError> {
+    let (own, in_wishlist) = tokio::try_join!(
+        reviews::own(state, user, product),
+        wishlist::contains(state, user, product)
+    )?;
+    let (review, errors) = match submitted {
+        Some((values, errors)) => (values, errors),
+        None => {
             let saved = own.as_ref().map(|r| ReviewFormValues {
                 rating: r.rating.to_string(),
                 title: r.title.clone().unwrap_or_default(),
                 comment: r.comment.clone().unwrap_or_default(),
             });
-            let review = match submitted {
-                Some((values, submitted_errors)) => {
-                    errors = submitted_errors;
-                    values
-                }
-                None => saved.unwrap_or_default(),
-            };
-            Some(MyProduct {
-                review,
-                reviewed: own.is_some(),
-                in_wishlist,
-            })
+            (saved.unwrap_or_default(), Vec::new())
         }
     };
-    let json_ld = serde_json::json!({
+    let mine = MyProduct {
+        review,
+        reviewed: own.is_some(),
+        in_wishlist,
+    };
+    Ok((mine, errors))
+}
+
+/// schema.org's Product, for search engines.
+fn product_json_ld(p: &Product) -> serde_json::Value {
+    serde_json::json!({
         "@context": "https://schema.org",
         "@type": "Product",
         "name": p.name,
@@ -319,7 +315,42 @@ pub async fn product_page(
             "price": format!("{}.{:02}", p.price.cents() / 100, p.price.cents() % 100),
             "availability": if p.stock > 0 { "https://schema.org/InStock" } else { "https://schema.org/OutOfStock" },
         },
-    });
+    })
+}
+
+impl From<&Review> for ReviewItem {
+    fn from(r: &Review) -> Self {
+        ReviewItem {
+            author: r.author.clone(),
+            verified: r.verified,
+            rating: r.rating,
+            stars: "★".repeat(r.rating.clamp(0, 5) as usize)
+                + &"☆".repeat((5 - r.rating.clamp(0, 5)) as usize),
+            title: r.title.clone(),
+            comment: r.comment.clone(),
+            date: french_date(r.created_at),
+        }
+    }
+}
+
+/// The product page; `submitted` carries a review form sent back with its errors.
+pub async fn product_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    slug: &str,
+    submitted: Option<(ReviewFormValues, Vec<String>)>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let detail = service::product_detail(state, slug).await?;
+    let p = &detail.product;
+    let (mine, errors) = match &ctx.user {
+        None => (None, Vec::new()),
+        Some(user) => {
+            let (mine, errors) = my_product(state, user, p, submitted).await?;
+            (Some(mine), errors)
+        }
+    };
+    let json_ld = product_json_ld(p);
     let images = if p.images.is_empty() {
         vec![state.assets().url("placeholder.svg").to_string()]
     } else {
@@ -342,20 +373,7 @@ pub async fn product_page(
         stock: p.stock,
         description: p.description.clone(),
         review_count: p.rating_count,
-        reviews: detail
-            .reviews
-            .iter()
-            .map(|r| ReviewItem {
-                author: r.author.clone(),
-                verified: r.verified,
-                rating: r.rating,
-                stars: "★".repeat(r.rating.clamp(0, 5) as usize)
-                    + &"☆".repeat((5 - r.rating.clamp(0, 5)) as usize),
-                title: r.title.clone(),
-                comment: r.comment.clone(),
-                date: french_date(r.created_at),
-            })
-            .collect(),
+        reviews: detail.reviews.iter().map(ReviewItem::from).collect(),
         cards: detail.related.iter().map(|r| Card::new(state, r)).collect(),
         mine,
         errors,
