@@ -33,4 +33,5 @@ mod schema_parity;
 mod secrets_cli;
 mod serve_process;
 mod store_contract;
+mod store_contract_commerce;
 mod telemetry;
