@@ -137,6 +137,48 @@ pub(super) fn unique_id(store: &dyn BackupStore, base: &str) -> anyhow::Result<S
         .unwrap_or_else(|| base.to_string()))
 }
 
+/// Runs pg_dump on the exported snapshot, compressing its output into `writer`. Returns the dump's size, the
+/// object's size and its SHA-256.
+fn dump(
+    tools: &PgTools,
+    dump_env: &PgEnv,
+    snapshot: &str,
+    lock_wait: u64,
+    writer: Box<dyn ObjectWriter>,
+    progress: Option<&Progress>,
+) -> anyhow::Result<(u64, u64, String)> {
+    let mut command = tools.command("pg_dump");
+    dump_env.apply(&mut command);
+    command
+        .args(["--format=custom", "--compress=0", "--no-password"])
+        .arg(format!("--snapshot={snapshot}"))
+        .arg(format!("--lock-wait-timeout={lock_wait}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().context("starting pg_dump")?;
+    let mut stdout = child.stdout.take().context("pg_dump stdout")?;
+    let stderr = child.stderr.take().context("pg_dump stderr")?;
+    let errors = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::BufReader::new(stderr).read_to_end(&mut buf);
+        buf
+    });
+    let mut compressor = Compressor::new(writer);
+    let copy = compressor.copy_from(&mut stdout, progress);
+    let status = child.wait().context("waiting for pg_dump")?;
+    let stderr = errors.join().unwrap_or_default();
+    if !status.success() {
+        bail!(
+            "pg_dump failed ({status}): {}",
+            pgtools::stderr_tail(&stderr)
+        );
+    }
+    let raw = copy.context("writing the backup")?;
+    let (compressed, sha) = compressor.finish()?;
+    Ok((raw, compressed, sha))
+}
+
 /// Dumps the database at `url` into `store`. On any failure (pg_dump's exit status included) the partial
 /// object is removed and no manifest is written.
 pub async fn create(
@@ -178,37 +220,15 @@ pub async fn create(
     let lock_wait = options.lock_wait_timeout_ms;
     let dump_env = env.clone();
     let progress = options.progress.clone();
-    let dumped = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, u64, String)> {
-        let mut command = tools.command("pg_dump");
-        dump_env.apply(&mut command);
-        command
-            .args(["--format=custom", "--compress=0", "--no-password"])
-            .arg(format!("--snapshot={snapshot}"))
-            .arg(format!("--lock-wait-timeout={lock_wait}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().context("starting pg_dump")?;
-        let mut stdout = child.stdout.take().context("pg_dump stdout")?;
-        let stderr = child.stderr.take().context("pg_dump stderr")?;
-        let errors = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = std::io::BufReader::new(stderr).read_to_end(&mut buf);
-            buf
-        });
-        let mut compressor = Compressor::new(writer);
-        let copy = compressor.copy_from(&mut stdout, progress.as_ref());
-        let status = child.wait().context("waiting for pg_dump")?;
-        let stderr = errors.join().unwrap_or_default();
-        if !status.success() {
-            bail!(
-                "pg_dump failed ({status}): {}",
-                pgtools::stderr_tail(&stderr)
-            );
-        }
-        let raw = copy.context("writing the backup")?;
-        let (compressed, sha) = compressor.finish()?;
-        Ok((raw, compressed, sha))
+    let dumped = tokio::task::spawn_blocking(move || {
+        dump(
+            &tools,
+            &dump_env,
+            &snapshot,
+            lock_wait,
+            writer,
+            progress.as_ref(),
+        )
     })
     .await
     .context("the dump task stopped")?;

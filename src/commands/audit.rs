@@ -159,9 +159,37 @@ fn catalogue(dir: Option<&Path>) -> anyhow::Result<Catalogue> {
 async fn audit_repo(ctx: &Ctx, args: RunArgs) -> anyhow::Result<Outcome> {
     let catalogue = catalogue(args.checks.as_deref())?;
     let repo = Repo::open(&args.path).map_err(|e| AuditRuntimeError(format!("{e:#}")))?;
-    let waivers_path = args.path.join(waiver::PATH);
+    let waivers = read_waivers(&args.path, &catalogue)?;
+    let policy = policy_of(&args)?;
+    let probes = probes(&args).await?;
+    let today = chrono::Utc::now().date_naive();
+    let started = std::time::Instant::now();
+    let report = audit::audit(
+        &catalogue,
+        &repo,
+        &args.path.display().to_string(),
+        &waivers,
+        today,
+        &policy,
+        &probes,
+    );
+    tracing::debug!(
+        files = repo.files().len(),
+        checks = catalogue.checks.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "audited"
+    );
+    if let Some(id) = &args.explain {
+        return explain(ctx, &catalogue, &report, id, args.format);
+    }
+    ctx.emit(&report, args.format)
+}
+
+/// The repository's waivers (`.vivr/waivers.yaml` or wherever `waiver::PATH` says); none when it has no file.
+fn read_waivers(path: &Path, catalogue: &Catalogue) -> anyhow::Result<Vec<waiver::Waiver>> {
+    let waivers_path = path.join(waiver::PATH);
     let waivers = match std::fs::read_to_string(&waivers_path) {
-        Ok(text) => waiver::parse(&waivers_path.display().to_string(), &text, &catalogue)
+        Ok(text) => waiver::parse(&waivers_path.display().to_string(), &text, catalogue)
             .map_err(InvalidChecks)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => {
@@ -170,6 +198,11 @@ async fn audit_repo(ctx: &Ctx, args: RunArgs) -> anyhow::Result<Outcome> {
             );
         }
     };
+    Ok(waivers)
+}
+
+/// What makes the audit fail, with the baseline it compares against.
+fn policy_of(args: &RunArgs) -> anyhow::Result<Policy> {
     let baseline = args
         .baseline
         .as_deref()
@@ -179,7 +212,7 @@ async fn audit_repo(ctx: &Ctx, args: RunArgs) -> anyhow::Result<Outcome> {
             Baseline::parse(&file.display().to_string(), &text)
         })
         .transpose()?;
-    let policy = Policy {
+    Ok(Policy {
         min_score: args.min_score,
         min_level: args.min_level,
         min_coverage: args.min_coverage.map(|p| f64::from(p) / 100.0),
@@ -187,7 +220,11 @@ async fn audit_repo(ctx: &Ctx, args: RunArgs) -> anyhow::Result<Outcome> {
         strict: args.strict,
         baseline,
         max_drop: args.max_drop,
-    };
+    })
+}
+
+/// What the audit observes beyond the repository: the site, the backup store, AWS.
+async fn probes(args: &RunArgs) -> anyhow::Result<crate::audit::rule::Probes> {
     let mut probes = crate::audit::rule::Probes::default();
     if let Some(url) = &args.http {
         tracing::info!(url = %url, "probing the site");
@@ -219,61 +256,52 @@ async fn audit_repo(ctx: &Ctx, args: RunArgs) -> anyhow::Result<Outcome> {
                 })?,
         );
     }
-    let today = chrono::Utc::now().date_naive();
-    let started = std::time::Instant::now();
-    let report = audit::audit(
-        &catalogue,
-        &repo,
-        &args.path.display().to_string(),
-        &waivers,
-        today,
-        &policy,
-        &probes,
-    );
-    tracing::debug!(
-        files = repo.files().len(),
-        checks = catalogue.checks.len(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "audited"
-    );
-    if let Some(id) = &args.explain {
-        let Some(check) = catalogue.get(id) else {
-            let ids: Vec<&str> = catalogue
-                .checks
-                .iter()
-                .map(|c| c.spec.id.as_str())
-                .collect();
-            let nearest = ids
-                .iter()
-                .map(|c| (strsim::jaro_winkler(c, id), *c))
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .filter(|(score, _)| *score > 0.8)
-                .map(|(_, c)| format!(" (did you mean {c}?)"))
-                .unwrap_or_default();
-            anyhow::bail!(
-                "--explain: no check has the id {id:?}{nearest}; `vivr audit checks list` lists them"
-            );
-        };
-        let result = report
+    Ok(probes)
+}
+
+/// `--explain ID`: one check and its result here.
+fn explain(
+    ctx: &Ctx,
+    catalogue: &Catalogue,
+    report: &audit::AuditReport,
+    id: &str,
+    format: AuditFormat,
+) -> anyhow::Result<Outcome> {
+    let Some(check) = catalogue.get(id) else {
+        let ids: Vec<&str> = catalogue
             .checks
             .iter()
-            .find(|c| c.id == *id)
-            .cloned()
-            .context("the check has no result")?;
-        let explained = Explained {
-            check: check.spec.clone(),
-            file: check.file.clone(),
-            here: result,
-        };
-        let style: Style = args.format.into();
-        anyhow::ensure!(
-            matches!(style, Style::Text | Style::Json),
-            "--explain prints text or json"
+            .map(|c| c.spec.id.as_str())
+            .collect();
+        let nearest = ids
+            .iter()
+            .map(|c| (strsim::jaro_winkler(c, id), *c))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .filter(|(score, _)| *score > 0.8)
+            .map(|(_, c)| format!(" (did you mean {c}?)"))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "--explain: no check has the id {id:?}{nearest}; `vivr audit checks list` lists them"
         );
-        ctx.emit(&explained, style)?;
-        return Ok(Outcome::Success);
-    }
-    ctx.emit(&report, args.format)
+    };
+    let result = report
+        .checks
+        .iter()
+        .find(|c| c.id == *id)
+        .cloned()
+        .context("the check has no result")?;
+    let explained = Explained {
+        check: check.spec.clone(),
+        file: check.file.clone(),
+        here: result,
+    };
+    let style: Style = format.into();
+    anyhow::ensure!(
+        matches!(style, Style::Text | Style::Json),
+        "--explain prints text or json"
+    );
+    ctx.emit(&explained, style)?;
+    Ok(Outcome::Success)
 }
 
 /// `--explain ID`: the check as defined, and its result here.

@@ -302,50 +302,7 @@ impl Report for PruneReport {
 
 pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
     match command {
-        Command::Create(args) => {
-            let store = open_store(&args.store).await?;
-            let tools = PgTools::locate(args.tools.pg_bin.clone());
-            let url = &args.db.database_url;
-            tracing::info!(database = %redact_url(url), store = %store.describe(), "backing up");
-            let line = ProgressLine::new(ctx, args.store.format, "dumping");
-            let manifest = backup::create(
-                url,
-                store.as_ref(),
-                &backup::CreateOptions {
-                    tools: tools.clone(),
-                    lock_wait_timeout_ms: args.lock_wait_timeout * 1000,
-                    pin_days: args.pin_days,
-                    progress: line.reporter(),
-                },
-            )
-            .await
-            .context(Section::BackupFailed)?;
-            drop(line);
-            let verification = if args.verify > 0 {
-                let line = ProgressLine::new(ctx, args.store.format, "verifying");
-                Some(
-                    backup::verify(
-                        store.as_ref(),
-                        &manifest.id,
-                        args.verify,
-                        &backup::VerifyOptions {
-                            tools,
-                            scratch_url: Some(url.clone()),
-                            progress: line.reporter(),
-                        },
-                    )
-                    .await
-                    .context(Section::BackupFailed)?,
-                )
-            } else {
-                None
-            };
-            let report = CreatedReport {
-                manifest,
-                verification,
-            };
-            ctx.emit(&report, args.store.format)
-        }
+        Command::Create(args) => create(args, ctx).await,
         Command::List(args) => {
             let store = open_existing(&args).await?;
             let report = ListReport {
@@ -387,28 +344,77 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
             drop(line);
             ctx.emit(&report, args.store.format)
         }
-        Command::Prune(args) => {
-            let store = open_existing(&args.store).await?;
-            let backups = backup::list(store.as_ref())?;
-            let decisions = backup::prune_plan(
-                &backups,
-                Retention {
-                    daily: args.keep_daily,
-                    weekly: args.keep_weekly,
-                    monthly: args.keep_monthly,
+        Command::Prune(args) => prune(args, ctx).await,
+    }
+}
+
+/// `backup create`, verified at once when asked.
+async fn create(args: CreateArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let store = open_store(&args.store).await?;
+    let tools = PgTools::locate(args.tools.pg_bin.clone());
+    let url = &args.db.database_url;
+    tracing::info!(database = %redact_url(url), store = %store.describe(), "backing up");
+    let line = ProgressLine::new(ctx, args.store.format, "dumping");
+    let manifest = backup::create(
+        url,
+        store.as_ref(),
+        &backup::CreateOptions {
+            tools: tools.clone(),
+            lock_wait_timeout_ms: args.lock_wait_timeout * 1000,
+            pin_days: args.pin_days,
+            progress: line.reporter(),
+        },
+    )
+    .await
+    .context(Section::BackupFailed)?;
+    drop(line);
+    let verification = if args.verify > 0 {
+        let line = ProgressLine::new(ctx, args.store.format, "verifying");
+        Some(
+            backup::verify(
+                store.as_ref(),
+                &manifest.id,
+                args.verify,
+                &backup::VerifyOptions {
+                    tools,
+                    scratch_url: Some(url.clone()),
+                    progress: line.reporter(),
                 },
-                chrono::Utc::now(),
-            );
-            if !args.dry_run {
-                for decision in decisions.iter().filter(|d| !d.keep) {
-                    store.delete(&decision.id)?;
-                }
-            }
-            let report = PruneReport {
-                dry_run: args.dry_run,
-                decisions,
-            };
-            ctx.emit(&report, args.store.format)
+            )
+            .await
+            .context(Section::BackupFailed)?,
+        )
+    } else {
+        None
+    };
+    let report = CreatedReport {
+        manifest,
+        verification,
+    };
+    ctx.emit(&report, args.store.format)
+}
+
+/// `backup prune`: what the retention policy keeps, and the rest deleted (unless a dry run).
+async fn prune(args: PruneArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let store = open_existing(&args.store).await?;
+    let backups = backup::list(store.as_ref())?;
+    let decisions = backup::prune_plan(
+        &backups,
+        Retention {
+            daily: args.keep_daily,
+            weekly: args.keep_weekly,
+            monthly: args.keep_monthly,
+        },
+        chrono::Utc::now(),
+    );
+    if !args.dry_run {
+        for decision in decisions.iter().filter(|d| !d.keep) {
+            store.delete(&decision.id)?;
         }
     }
+    let report = PruneReport {
+        dry_run: args.dry_run,
+        decisions,
+    };
+    ctx.emit(&report, args.store.format)
 }

@@ -185,20 +185,22 @@ fn millis(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
+/// The project's Dockerfile and its lint, timed.
+fn lint_dockerfile(project: &Path) -> anyhow::Result<(String, DockerfileLint, Timings)> {
     let started = Instant::now();
-    let dockerfile_path = args.path.join("Dockerfile");
-    let dockerfile = std::fs::read_to_string(&dockerfile_path)
-        .with_context(|| format!("reading {}", dockerfile_path.display()))?;
-    let lint = lint(
-        &dockerfile_path.display().to_string(),
-        &dockerfile,
-        Some(&args.path),
-    );
-    let mut timings = Timings {
+    let path = project.join("Dockerfile");
+    let dockerfile =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let lint = lint(&path.display().to_string(), &dockerfile, Some(project));
+    let timings = Timings {
         lint: millis(started),
         ..Timings::default()
     };
+    Ok((dockerfile, lint, timings))
+}
+
+pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let (dockerfile, lint, mut timings) = lint_dockerfile(&args.path)?;
     if args.lint_only || lint.failed() {
         if lint.failed() && !args.lint_only {
             tracing::warn!("the Dockerfile's findings stop the build before it starts");
@@ -207,15 +209,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     }
 
     let source = checked_source(&args)?;
-    let cargo_started = Instant::now();
-    let binary = match &args.binary {
-        Some(binary) => binary.clone(),
-        None => {
-            let built = cargo_build(&args.path)?;
-            timings.cargo = millis(cargo_started);
-            built
-        }
-    };
+    let binary = binary_for(&args, &mut timings)?;
     let version = check_binary(&binary)?;
 
     let engine = Engine::connect().await?;
@@ -230,49 +224,32 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let mut build_args = build_args(&source, version);
-    let sbom = match &args.sbom {
-        Some(path) => {
-            let sbom = write_sbom(&args.path, path, &source.created)?;
-            build_args.insert("SBOM_SHA256".to_string(), sbom.sha256.clone());
-            Some(sbom)
-        }
-        None => None,
-    };
-    let bar = StepBar::new(ctx, args.format);
-    let build_started = Instant::now();
-    let id = engine
-        .build(tar, &reference, &build_args, bar.sent(), &|step| {
-            bar.step(&step)
-        })
-        .await?;
-    drop(bar);
-    timings.build = millis(build_started);
-    let mut tags = vec![reference.clone()];
-    for extra in &args.tags {
-        engine.tag(&id, &args.repo, extra).await?;
-        tags.push(format!("{}:{extra}", args.repo));
-    }
-
+    let sbom = sbom_for(&args, &source, &mut build_args)?;
+    let (id, tags) = build_and_tag(
+        &engine,
+        ctx,
+        &args,
+        tar,
+        &reference,
+        &build_args,
+        &mut timings,
+    )
+    .await?;
     let (inspected, checks) = image_checks(&engine, &id, &args, &mut timings).await?;
-    let mut pushed = None;
-    if args.push {
-        if checks.iter().all(|c| c.ok) {
-            let push_started = Instant::now();
-            let digest = push_all(
-                &engine,
-                &args.repo,
-                &source.tag(),
-                &args.tags,
-                &tags,
-                credentials,
-            )
-            .await?;
-            timings.push = millis(push_started);
-            pushed = Some(format!("{}@{digest}", args.repo));
-        } else {
-            tracing::warn!("not pushed: a check failed");
-        }
-    }
+    let pushed = if args.push {
+        push_checked(
+            &engine,
+            &args,
+            &source,
+            &tags,
+            &checks,
+            credentials,
+            &mut timings,
+        )
+        .await?
+    } else {
+        None
+    };
     let image = Built {
         id,
         tags,
@@ -297,6 +274,33 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         },
         args.format,
     )
+}
+
+/// The binary to put in the image: the one given, or a release build of the tree (timed).
+fn binary_for(args: &Args, timings: &mut Timings) -> anyhow::Result<PathBuf> {
+    match &args.binary {
+        Some(binary) => Ok(binary.clone()),
+        None => {
+            let cargo_started = Instant::now();
+            let built = cargo_build(&args.path)?;
+            timings.cargo = millis(cargo_started);
+            Ok(built)
+        }
+    }
+}
+
+/// The SBOM, when asked: written, and its digest passed to the build as `SBOM_SHA256`.
+fn sbom_for(
+    args: &Args,
+    source: &SourceFacts,
+    build_args: &mut HashMap<String, String>,
+) -> anyhow::Result<Option<Sbom>> {
+    let Some(path) = &args.sbom else {
+        return Ok(None);
+    };
+    let sbom = write_sbom(&args.path, path, &source.created)?;
+    build_args.insert("SBOM_SHA256".to_string(), sbom.sha256.clone());
+    Ok(Some(sbom))
 }
 
 /// The source to build: refused when it is not committed (unless allowed), or when a push has no registry.
@@ -406,6 +410,62 @@ fn write_sbom(project: &Path, path: &Path, created: &str) -> anyhow::Result<Sbom
 
 /// Pushes the commit's tag and the extra ones with `credentials`; on a refusal, removes the build's local tags (`local`) and fails.
 /// Returns the digest.
+/// Builds the image (a progress bar on a terminal) and adds the extra tags; returns its id and every tag.
+async fn build_and_tag(
+    engine: &Engine,
+    ctx: &Ctx,
+    args: &Args,
+    tar: Vec<u8>,
+    reference: &str,
+    build_args: &HashMap<String, String>,
+    timings: &mut Timings,
+) -> anyhow::Result<(String, Vec<String>)> {
+    let bar = StepBar::new(ctx, args.format);
+    let build_started = Instant::now();
+    let id = engine
+        .build(tar, reference, build_args, bar.sent(), &|step| {
+            bar.step(&step)
+        })
+        .await?;
+    drop(bar);
+    timings.build = millis(build_started);
+    let mut tags = vec![reference.to_string()];
+    for extra in &args.tags {
+        engine.tag(&id, &args.repo, extra).await?;
+        tags.push(format!("{}:{extra}", args.repo));
+    }
+
+    Ok((id, tags))
+}
+
+/// Pushes every tag when every check passed; returns `repo@digest`.
+async fn push_checked(
+    engine: &Engine,
+    args: &Args,
+    source: &SourceFacts,
+    tags: &[String],
+    checks: &[Check],
+    credentials: Option<bollard::auth::DockerCredentials>,
+    timings: &mut Timings,
+) -> anyhow::Result<Option<String>> {
+    if !checks.iter().all(|c| c.ok) {
+        tracing::warn!("not pushed: a check failed");
+        return Ok(None);
+    }
+    let push_started = Instant::now();
+    let digest = push_all(
+        engine,
+        &args.repo,
+        &source.tag(),
+        &args.tags,
+        tags,
+        credentials,
+    )
+    .await?;
+    timings.push = millis(push_started);
+    Ok(Some(format!("{}@{digest}", args.repo)))
+}
+
 async fn push_all(
     engine: &Engine,
     repo: &str,

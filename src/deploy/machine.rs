@@ -295,20 +295,8 @@ pub async fn deploy<P: Platform, M: MetricSource>(
     emit(Event::Registered {
         revision: revision.clone(),
     });
-    if let Some(command) = &plan.migrations {
-        emit(Event::OneOffStarted {
-            command: command.clone(),
-        });
-        let ending = platform.run_once(&revision, command, plan.timeout).await?;
-        emit(Event::OneOffEnded {
-            command: command.clone(),
-            ending: ending.clone(),
-        });
-        if ending.exit_code != Some(0) {
-            return Ok(Ending::Refused {
-                reason: migrations_refusal(command, &ending),
-            });
-        }
+    if let Some(reason) = run_migrations(platform, plan, &revision, emit).await? {
+        return Ok(Ending::Refused { reason });
     }
     let deployment = platform.update(&revision).await?;
     emit(Event::Updated {
@@ -323,33 +311,8 @@ pub async fn deploy<P: Platform, M: MetricSource>(
     };
     match judged {
         Ok(inconclusive) => {
-            let good = KnownGood {
-                revision: revision.clone(),
-                image: plan.image.clone(),
-                at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                by: plan.actor.clone(),
-            };
-            match platform.record_known_good(&good).await {
-                Ok(true) => emit(Event::Recorded { known_good: good }),
-                Ok(false) => {}
-                Err(err) => emit(Event::Warning {
-                    message: format!(
-                        "deployed, but the last known good could not be recorded ({err}): a rollback would \
-                         target the previous one"
-                    ),
-                }),
-            }
             protect.push(revision.clone());
-            match platform
-                .prune(&plan.definition.family, plan.keep, &protect)
-                .await
-            {
-                Ok(revisions) if revisions.is_empty() => {}
-                Ok(revisions) => emit(Event::Pruned { revisions }),
-                Err(err) => emit(Event::Warning {
-                    message: format!("old revisions could not be retired: {err}"),
-                }),
-            }
+            settle(platform, plan, &revision, &protect, emit).await;
             Ok(Ending::Deployed {
                 revision,
                 inconclusive,
@@ -361,6 +324,64 @@ pub async fn deploy<P: Platform, M: MetricSource>(
             });
             Ok(watch.roll_back(failure, fallback, Some(&deployment)).await)
         }
+    }
+}
+
+/// Runs the plan's migration command as a one-off task of the new revision; `Some(reason)` when it failed.
+async fn run_migrations<P: Platform>(
+    platform: &P,
+    plan: &Plan,
+    revision: &str,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Option<String>, PlatformError> {
+    let Some(command) = &plan.migrations else {
+        return Ok(None);
+    };
+    emit(Event::OneOffStarted {
+        command: command.clone(),
+    });
+    let ending = platform.run_once(revision, command, plan.timeout).await?;
+    emit(Event::OneOffEnded {
+        command: command.clone(),
+        ending: ending.clone(),
+    });
+    Ok((ending.exit_code != Some(0)).then(|| migrations_refusal(command, &ending)))
+}
+
+/// After a healthy deploy: records the revision as the last known good and retires old revisions (keeping
+/// `protect`). Neither failing undoes the deploy: each becomes a warning.
+async fn settle<P: Platform>(
+    platform: &P,
+    plan: &Plan,
+    revision: &str,
+    protect: &[String],
+    emit: &(dyn Fn(Event) + Sync),
+) {
+    let good = KnownGood {
+        revision: revision.to_string(),
+        image: plan.image.clone(),
+        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        by: plan.actor.clone(),
+    };
+    match platform.record_known_good(&good).await {
+        Ok(true) => emit(Event::Recorded { known_good: good }),
+        Ok(false) => {}
+        Err(err) => emit(Event::Warning {
+            message: format!(
+                "deployed, but the last known good could not be recorded ({err}): a rollback would \
+                 target the previous one"
+            ),
+        }),
+    }
+    match platform
+        .prune(&plan.definition.family, plan.keep, protect)
+        .await
+    {
+        Ok(revisions) if revisions.is_empty() => {}
+        Ok(revisions) => emit(Event::Pruned { revisions }),
+        Err(err) => emit(Event::Warning {
+            message: format!("old revisions could not be retired: {err}"),
+        }),
     }
 }
 

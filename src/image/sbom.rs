@@ -51,25 +51,15 @@ pub fn cyclonedx(project: &Path, target: &str, created: &str) -> anyhow::Result<
     from_metadata(&metadata, created)
 }
 
-fn from_metadata(metadata: &Value, created: &str) -> anyhow::Result<Value> {
-    let packages: BTreeMap<&str, &Value> = metadata["packages"]
-        .as_array()
-        .context("cargo metadata without packages")?
-        .iter()
-        .filter_map(|p| Some((p["id"].as_str()?, p)))
-        .collect();
-    let root = packages
-        .iter()
-        .find(|(_, p)| p["name"] == "vivr" && p["source"].is_null())
-        .map(|(id, _)| *id)
-        .context("no vivr package in this workspace")?;
-    let nodes: BTreeMap<&str, &Value> = metadata
-        .pointer("/resolve/nodes")
-        .and_then(Value::as_array)
-        .context("cargo metadata without a resolved graph")?
-        .iter()
-        .filter_map(|n| Some((n["id"].as_str()?, n)))
-        .collect();
+type Graph<'m> = (BTreeSet<&'m str>, BTreeMap<&'m str, BTreeSet<&'m str>>);
+
+/// The packages the binary links, breadth first from vivr along normal dependencies that are not proc-macros,
+/// and the edges between them.
+fn runtime_graph<'m>(
+    packages: &BTreeMap<&'m str, &'m Value>,
+    nodes: &BTreeMap<&'m str, &'m Value>,
+    root: &'m str,
+) -> Graph<'m> {
     let is_proc_macro = |id: &str| {
         packages.get(id).is_some_and(|p| {
             p["targets"].as_array().is_some_and(|t| {
@@ -81,7 +71,6 @@ fn from_metadata(metadata: &Value, created: &str) -> anyhow::Result<Value> {
             })
         })
     };
-    // Breadth first from vivr along normal dependencies that are not proc-macros.
     let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut seen: BTreeSet<&str> = BTreeSet::from([root]);
     let mut queue = VecDeque::from([root]);
@@ -103,6 +92,65 @@ fn from_metadata(metadata: &Value, created: &str) -> anyhow::Result<Value> {
             }
         }
     }
+    (seen, edges)
+}
+
+/// A serial number that is the same for the same crates: the SBOM of one commit does not change between builds.
+fn serial_of(components: &[Component]) -> uuid::Uuid {
+    let mut hasher = Sha256::new();
+    for c in components {
+        hasher.update(c.purl().as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(digest.get(..16).unwrap_or(&[0u8; 16]));
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+impl Component {
+    /// CycloneDX's component.
+    fn to_json(&self) -> Value {
+        let mut value = json!({
+            "type": "library",
+            "bom-ref": self.purl(),
+            "name": self.name,
+            "version": self.version,
+            "purl": self.purl(),
+        });
+        if let (Some(license), Some(object)) = (&self.license, value.as_object_mut()) {
+            object.insert("licenses".into(), json!([{ "expression": license }]));
+        }
+        if let (Some(source), Some(object)) = (&self.source, value.as_object_mut()) {
+            object.insert(
+                "properties".into(),
+                json!([{ "name": "cargo:source", "value": source }]),
+            );
+        }
+        value
+    }
+}
+
+fn from_metadata(metadata: &Value, created: &str) -> anyhow::Result<Value> {
+    let packages: BTreeMap<&str, &Value> = metadata["packages"]
+        .as_array()
+        .context("cargo metadata without packages")?
+        .iter()
+        .filter_map(|p| Some((p["id"].as_str()?, p)))
+        .collect();
+    let root = packages
+        .iter()
+        .find(|(_, p)| p["name"] == "vivr" && p["source"].is_null())
+        .map(|(id, _)| *id)
+        .context("no vivr package in this workspace")?;
+    let nodes: BTreeMap<&str, &Value> = metadata
+        .pointer("/resolve/nodes")
+        .and_then(Value::as_array)
+        .context("cargo metadata without a resolved graph")?
+        .iter()
+        .filter_map(|n| Some((n["id"].as_str()?, n)))
+        .collect();
+    let (seen, edges) = runtime_graph(&packages, &nodes, root);
     let component = |id: &str| -> Option<Component> {
         let p = packages.get(id)?;
         Some(Component {
@@ -128,16 +176,7 @@ fn from_metadata(metadata: &Value, created: &str) -> anyhow::Result<Value> {
             Some(json!({ "ref": purl_of(id)?, "dependsOn": depends_on }))
         })
         .collect();
-    // A serial number that is the same for the same crates: the SBOM of one commit does not change between builds.
-    let mut hasher = Sha256::new();
-    for c in &components {
-        hasher.update(c.purl().as_bytes());
-        hasher.update(b"\n");
-    }
-    let digest = hasher.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(digest.get(..16).unwrap_or(&[0u8; 16]));
-    let serial = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    let serial = serial_of(&components);
     Ok(json!({
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",
@@ -154,22 +193,7 @@ fn from_metadata(metadata: &Value, created: &str) -> anyhow::Result<Value> {
                 "purl": root_component.purl(),
             },
         },
-        "components": components.iter().map(|c| {
-            let mut value = json!({
-                "type": "library",
-                "bom-ref": c.purl(),
-                "name": c.name,
-                "version": c.version,
-                "purl": c.purl(),
-            });
-            if let (Some(license), Some(object)) = (&c.license, value.as_object_mut()) {
-                object.insert("licenses".into(), json!([{ "expression": license }]));
-            }
-            if let (Some(source), Some(object)) = (&c.source, value.as_object_mut()) {
-                object.insert("properties".into(), json!([{ "name": "cargo:source", "value": source }]));
-            }
-            value
-        }).collect::<Vec<_>>(),
+        "components": components.iter().map(Component::to_json).collect::<Vec<_>>(),
         "dependencies": dependencies,
     }))
 }

@@ -224,19 +224,9 @@ pub async fn deploy(
     .await
 }
 
-pub async fn deploy_locked(
-    db: &mut Conn,
-    migrations: &[Migration],
-    options: &DeployOptions,
-) -> anyhow::Result<DeployReport> {
-    let current = status(db, migrations).await?;
-    current.ensure_deployable_with(options.allow_edited)?;
-    let mut report = DeployReport {
-        lint: lint_pending(db, migrations, &current).await?,
-        ..DeployReport::default()
-    };
-    let blocking: Vec<String> = report
-        .lint
+/// Stops the deploy on a blocking lint finding (unless allowed); logs the warnings.
+fn lint_gate(lint: &[lint::FileLint], options: &DeployOptions) -> anyhow::Result<()> {
+    let blocking: Vec<String> = lint
         .iter()
         .flat_map(|l| l.blocking())
         .map(|f| {
@@ -258,16 +248,94 @@ pub async fn deploy_locked(
             blocking.join("\n")
         );
     }
-    let warnings = report.lint.iter().flat_map(|l| &l.findings).count();
+    let warnings = lint.iter().flat_map(|l| &l.findings).count();
     if warnings > 0 {
         tracing::info!(
             warnings,
             "lint warnings on the pending migrations (details: `vivr migrate plan`)"
         );
     }
-    for finding in report.lint.iter().flat_map(|l| &l.findings) {
+    for finding in lint.iter().flat_map(|l| &l.findings) {
         tracing::debug!(migration = %finding.migration, line = finding.line, rule = %finding.rule, "{}", finding.message);
     }
+    Ok(())
+}
+
+/// Applies one migration, recorded in the history; retried when a transactional file waited too long for a
+/// table lock.
+async fn apply_one(
+    db: &mut Conn,
+    migration: &Migration,
+    transactional: bool,
+    options: &DeployOptions,
+) -> anyhow::Result<RowChanges> {
+    let mut attempt = 0;
+    loop {
+        let id = history::start(db, migration).await?;
+        tracing::info!(migration = %migration.name, "applying migration");
+        match run_script(db, migration, transactional).await {
+            Ok(changes) => {
+                history::finish(db, &id).await?;
+                return Ok(changes);
+            }
+            Err(ScriptError::RowsLost(changes)) => {
+                let lost: Vec<String> = changes
+                    .lost_untouched()
+                    .iter()
+                    .map(|t| t.describe())
+                    .collect();
+                let logs = format!(
+                    "Rows lost in tables the migration does not name (rolled back):\n{}\n\nin migration {}",
+                    lost.join("\n"),
+                    migration.name
+                );
+                history::record_failure(db, &id, &logs).await?;
+                return Err(anyhow::anyhow!(
+                    "migration {} was rolled back and is recorded as failed: it removed rows from tables it does \
+                     not name:\n  {}",
+                    migration.name,
+                    lost.join("\n  ")
+                )
+                .context(crate::runbook::Section::MigrationFailed));
+            }
+            // The file ran as one transaction and was rolled back whole: safe to try again.
+            Err(ScriptError::Sql(err))
+                if transactional && is_lock_timeout(&err) && attempt < options.lock_retries =>
+            {
+                attempt += 1;
+                let logs = history::describe_failure(migration, &err);
+                history::record_failure(db, &id, &logs).await?;
+                history::mark_rolled_back(db, &migration.name).await?;
+                let pause = Duration::from_secs(1 << attempt.min(5));
+                tracing::warn!(migration = %migration.name, attempt, retry_in_secs = pause.as_secs(),
+                    "a table lock was not granted within lock_timeout; retrying");
+                tokio::time::sleep(pause).await;
+            }
+            Err(ScriptError::Sql(err)) => {
+                let logs = history::describe_failure(migration, &err);
+                history::record_failure(db, &id, &logs).await?;
+                return Err(anyhow::anyhow!(
+                    "migration {} failed and was rolled back; it is recorded as failed:\n{logs}",
+                    migration.name
+                )
+                .context(crate::runbook::Section::MigrationFailed));
+            }
+        }
+    }
+}
+
+pub async fn deploy_locked(
+    db: &mut Conn,
+    migrations: &[Migration],
+    options: &DeployOptions,
+) -> anyhow::Result<DeployReport> {
+    let current = status(db, migrations).await?;
+    current.ensure_deployable_with(options.allow_edited)?;
+    let mut report = DeployReport {
+        lint: lint_pending(db, migrations, &current).await?,
+        ..DeployReport::default()
+    };
+    lint_gate(&report.lint, options)?;
     if current.table_missing {
         history::create_table(db).await?;
     }
@@ -285,60 +353,8 @@ pub async fn deploy_locked(
             .iter()
             .find(|l| l.migration == migration.name)
             .is_none_or(|l| l.transactional);
-        let mut attempt = 0;
-        loop {
-            let id = history::start(db, migration).await?;
-            tracing::info!(migration = %migration.name, "applying migration");
-            match run_script(db, migration, transactional).await {
-                Ok(changes) => {
-                    history::finish(db, &id).await?;
-                    report.rows.push((migration.name.to_string(), changes));
-                    break;
-                }
-                Err(ScriptError::RowsLost(changes)) => {
-                    let lost: Vec<String> = changes
-                        .lost_untouched()
-                        .iter()
-                        .map(|t| t.describe())
-                        .collect();
-                    let logs = format!(
-                        "Rows lost in tables the migration does not name (rolled back):\n{}\n\nin migration {}",
-                        lost.join("\n"),
-                        migration.name
-                    );
-                    history::record_failure(db, &id, &logs).await?;
-                    return Err(anyhow::anyhow!(
-                        "migration {} was rolled back and is recorded as failed: it removed rows from tables it does \
-                         not name:\n  {}",
-                        migration.name,
-                        lost.join("\n  ")
-                    )
-                    .context(crate::runbook::Section::MigrationFailed));
-                }
-                // The file ran as one transaction and was rolled back whole: safe to try again.
-                Err(ScriptError::Sql(err))
-                    if transactional && is_lock_timeout(&err) && attempt < options.lock_retries =>
-                {
-                    attempt += 1;
-                    let logs = history::describe_failure(migration, &err);
-                    history::record_failure(db, &id, &logs).await?;
-                    history::mark_rolled_back(db, &migration.name).await?;
-                    let pause = Duration::from_secs(1 << attempt.min(5));
-                    tracing::warn!(migration = %migration.name, attempt, retry_in_secs = pause.as_secs(),
-                        "a table lock was not granted within lock_timeout; retrying");
-                    tokio::time::sleep(pause).await;
-                }
-                Err(ScriptError::Sql(err)) => {
-                    let logs = history::describe_failure(migration, &err);
-                    history::record_failure(db, &id, &logs).await?;
-                    return Err(anyhow::anyhow!(
-                        "migration {} failed and was rolled back; it is recorded as failed:\n{logs}",
-                        migration.name
-                    )
-                    .context(crate::runbook::Section::MigrationFailed));
-                }
-            }
-        }
+        let changes = apply_one(db, migration, transactional, options).await?;
+        report.rows.push((migration.name.to_string(), changes));
         if let Some(progress) = &options.progress {
             progress.finished(&migration.name);
         }

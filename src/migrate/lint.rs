@@ -295,6 +295,94 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
+/// Squawk's rules, each finding naming the object of the statement it is in.
+fn squawk(
+    parse: &squawk_syntax::Parse<SourceFile>,
+    text: &str,
+    transactional: bool,
+    pg_version: &str,
+    finding: &MakeFinding<'_>,
+) -> Vec<Finding> {
+    // Where each statement starts and ends, to name the object a finding is about.
+    let spans: Vec<(usize, usize, Option<String>)> = parse
+        .tree()
+        .stmts()
+        .map(|s| {
+            let range = s.syntax().text_range();
+            (
+                usize::from(range.start()),
+                usize::from(range.end()),
+                object_of(&s.syntax().text().to_string()),
+            )
+        })
+        .collect();
+    let object_at = |offset: usize| {
+        spans
+            .iter()
+            .find(|(start, end, _)| (*start..*end).contains(&offset))
+            .and_then(|(_, _, object)| object.clone())
+    };
+    let mut findings = Vec::new();
+    // vivr sets lock_timeout and statement_timeout itself for every migration.
+    let mut linter = Linter::with_rules(
+        &[],
+        &[
+            Rule::RequireLockTimeout,
+            Rule::RequireStatementTimeout,
+            Rule::RequireTimeoutSettings,
+        ],
+    );
+    linter.settings.assume_in_transaction = transactional;
+    if let Ok(version) = pg_version.parse() {
+        linter.settings.pg_version = version;
+    }
+    for violation in linter.lint(parse, text) {
+        let severity = if BLOCKING.contains(&violation.code) {
+            Severity::Block
+        } else {
+            Severity::Warn
+        };
+        let offset = usize::from(violation.text_range.start());
+        findings.push(Finding {
+            object: object_at(offset),
+            ..finding(
+                &violation.code.to_string(),
+                severity,
+                line_of(text, offset),
+                violation.message,
+                violation.help,
+            )
+        });
+    }
+
+    findings
+}
+
+/// An ignore must say why: `-- squawk-ignore RULE -- the reason`.
+fn ignores_without_reason(text: &str, finding: &MakeFinding<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(rest) = line.trim_start().strip_prefix("--").map(str::trim_start)
+            && let Some(after) = rest.strip_prefix("squawk-ignore")
+        {
+            let reason = after.split_once("--").map(|(_, r)| r.trim()).unwrap_or("");
+            if reason.is_empty() {
+                findings.push(finding(
+                    "ignore-without-reason",
+                    Severity::Block,
+                    i + 1,
+                    "a squawk-ignore comment must give its reason".into(),
+                    Some("write `-- squawk-ignore RULE -- why this is safe here`".into()),
+                ));
+            }
+        }
+    }
+    findings
+}
+
+/// Builds a finding of the file being linted: rule, severity, line, message, help.
+type MakeFinding<'a> = dyn Fn(&str, Severity, usize, String, Option<String>) -> Finding + 'a;
+
 /// Lints one migration for a server of `pg_version` (e.g. "15.18").
 pub fn lint(migration: &Migration, pg_version: &str) -> FileLint {
     let text: &str = &migration.sql;
@@ -328,25 +416,6 @@ pub fn lint(migration: &Migration, pg_version: &str) -> FileLint {
         .stmts()
         .map(|s| s.syntax().text().to_string())
         .collect();
-    // Where each statement starts and ends, to name the object a finding is about.
-    let spans: Vec<(usize, usize, Option<String>)> = parse
-        .tree()
-        .stmts()
-        .map(|s| {
-            let range = s.syntax().text_range();
-            (
-                usize::from(range.start()),
-                usize::from(range.end()),
-                object_of(&s.syntax().text().to_string()),
-            )
-        })
-        .collect();
-    let object_at = |offset: usize| {
-        spans
-            .iter()
-            .find(|(start, end, _)| (*start..*end).contains(&offset))
-            .and_then(|(_, _, object)| object.clone())
-    };
     let locks: Vec<(String, String)> = statements
         .iter()
         .filter_map(|s| table_lock(s))
@@ -369,55 +438,8 @@ pub fn lint(migration: &Migration, pg_version: &str) -> FileLint {
     }
     let transactional = statements.len() != 1 || outside_tx.is_empty();
 
-    // vivr sets lock_timeout and statement_timeout itself for every migration.
-    let mut linter = Linter::with_rules(
-        &[],
-        &[
-            Rule::RequireLockTimeout,
-            Rule::RequireStatementTimeout,
-            Rule::RequireTimeoutSettings,
-        ],
-    );
-    linter.settings.assume_in_transaction = transactional;
-    if let Ok(version) = pg_version.parse() {
-        linter.settings.pg_version = version;
-    }
-    for violation in linter.lint(&parse, text) {
-        let severity = if BLOCKING.contains(&violation.code) {
-            Severity::Block
-        } else {
-            Severity::Warn
-        };
-        let offset = usize::from(violation.text_range.start());
-        findings.push(Finding {
-            object: object_at(offset),
-            ..finding(
-                &violation.code.to_string(),
-                severity,
-                line_of(text, offset),
-                violation.message,
-                violation.help,
-            )
-        });
-    }
-
-    // An ignore must say why: `-- squawk-ignore RULE -- the reason`.
-    for (i, line) in text.lines().enumerate() {
-        if let Some(rest) = line.trim_start().strip_prefix("--").map(str::trim_start)
-            && let Some(after) = rest.strip_prefix("squawk-ignore")
-        {
-            let reason = after.split_once("--").map(|(_, r)| r.trim()).unwrap_or("");
-            if reason.is_empty() {
-                findings.push(finding(
-                    "ignore-without-reason",
-                    Severity::Block,
-                    i + 1,
-                    "a squawk-ignore comment must give its reason".into(),
-                    Some("write `-- squawk-ignore RULE -- why this is safe here`".into()),
-                ));
-            }
-        }
-    }
+    findings.extend(squawk(&parse, text, transactional, pg_version, &finding));
+    findings.extend(ignores_without_reason(text, &finding));
     findings.sort_by_key(|f| f.line);
     FileLint {
         migration: name,
