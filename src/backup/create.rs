@@ -179,6 +179,24 @@ fn dump(
     Ok((raw, compressed, sha))
 }
 
+/// Opens a read-only snapshot on `conn` and exports it, so pg_dump and our own counts see the same data; returns
+/// it with each table's row count and the migration head. The transaction stays open until the dump is done.
+async fn snapshot(
+    conn: &mut sqlx::PgConnection,
+) -> anyhow::Result<(String, RowCounts, Option<MigrationHead>)> {
+    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut *conn)
+        .await?;
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut *conn)
+        .await
+        .context("exporting a snapshot for pg_dump")?;
+    let tables = pg_row_counts(&mut *conn).await.context("counting rows")?;
+    let head = migration_head(&mut *conn).await?;
+
+    Ok((snapshot, tables, head))
+}
+
 /// Dumps the database at `url` into `store`. On any failure (pg_dump's exit status included) the partial
 /// object is removed and no manifest is written.
 pub async fn create(
@@ -204,17 +222,7 @@ pub async fn create(
         &format!("{}-{}", started_at.format("%Y%m%dT%H%M%SZ"), env.database),
     )?;
 
-    // One snapshot for pg_dump and for our own counts.
-    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .execute(&mut conn)
-        .await?;
-    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
-        .fetch_one(&mut conn)
-        .await
-        .context("exporting a snapshot for pg_dump")?;
-    let tables = pg_row_counts(&mut conn).await.context("counting rows")?;
-    let head = migration_head(&mut conn).await?;
-
+    let (snapshot, tables, head) = snapshot(&mut conn).await?;
     let writer = store.writer(&id, OBJECT)?;
     let tools = options.tools.clone();
     let lock_wait = options.lock_wait_timeout_ms;

@@ -174,22 +174,66 @@ async fn prepare_database(
     Ok(())
 }
 
-pub async fn run(args: Args, _ctx: &Ctx) -> anyhow::Result<Outcome> {
-    let input = ServeInput {
-        environment: args.environment,
-        database_url: SecretString::from(args.db.database_url),
-        bind: args.bind,
-        admin_bind: args.admin_bind,
-        public_url: args.public_url,
-        session_secret: args.session_secret.map(SecretString::from),
-        trusted_proxies: args.trusted_proxies,
+/// The settings as the command line and the environment give them, for validation.
+fn input_of(args: &Args) -> ServeInput {
+    ServeInput {
+        environment: args.environment.clone(),
+        database_url: SecretString::from(args.db.database_url.clone()),
+        bind: args.bind.clone(),
+        admin_bind: args.admin_bind.clone(),
+        public_url: args.public_url.clone(),
+        session_secret: args.session_secret.clone().map(SecretString::from),
+        trusted_proxies: args.trusted_proxies.clone(),
         db_pool_size: args.db_pool_size,
         request_timeout_secs: args.request_timeout_secs,
         max_body_bytes: args.max_body_bytes,
         shutdown_drain_secs: args.shutdown_drain_secs,
         shutdown_timeout_secs: args.shutdown_timeout_secs,
         catalog_cache_secs: args.catalog_cache_secs,
-    };
+    }
+}
+
+/// Loads the demo catalogue when asked (`--seed-demo`), or when `when_empty` and the catalogue is empty.
+async fn seed_demo(state: &AppState, asked: bool, when_empty: bool) -> anyhow::Result<()> {
+    let store = state.store();
+    if asked || (when_empty && store.catalog_is_empty().await?) {
+        let report = store
+            .seed_catalog(
+                &seed::demo_categories(),
+                &seed::demo_products(),
+                vivr_shop::auth::now(),
+            )
+            .await?;
+        tracing::info!(
+            categories = report.categories,
+            products = report.products,
+            "demo catalogue loaded"
+        );
+    }
+    Ok(())
+}
+
+/// `/metrics` on its own listener, until `stop`.
+fn serve_admin(
+    state: &AppState,
+    admin_listener: TcpListener,
+    admin_stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    tracing::info!("metrics at http://{}/metrics", admin_listener.local_addr()?);
+    let admin_app = admin_router(state.clone());
+    let admin_state = state.clone();
+    tokio::spawn(async move {
+        if let Err(err) =
+            vivr_shop::serve(&admin_state, admin_app, admin_listener, admin_stop).await
+        {
+            tracing::error!(error = %err, "admin listener stopped");
+        }
+    });
+    Ok(())
+}
+
+pub async fn run(args: Args, _ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let input = input_of(&args);
     let config = match validate(input) {
         Ok(config) => config,
         Err(report) => {
@@ -232,35 +276,10 @@ pub async fn run(args: Args, _ctx: &Ctx) -> anyhow::Result<Outcome> {
     let mut shop = config.shop.clone();
     shop.schema_probe = Some(Arc::new(migrate::Probe::new(db.clone())));
     let state = AppState::new(shop, Box::new(SqlStore::from(db))).map_err(anyhow::Error::msg)?;
-    let store = state.store();
-    if args.seed_demo || (config.backend == Backend::Sqlite && store.catalog_is_empty().await?) {
-        let report = store
-            .seed_catalog(
-                &seed::demo_categories(),
-                &seed::demo_products(),
-                vivr_shop::auth::now(),
-            )
-            .await?;
-        tracing::info!(
-            categories = report.categories,
-            products = report.products,
-            "demo catalogue loaded"
-        );
-    }
-
+    seed_demo(&state, args.seed_demo, config.backend == Backend::Sqlite).await?;
     let stop = shutdown_broadcast();
     if let Some(admin_listener) = admin_listener {
-        tracing::info!("metrics at http://{}/metrics", admin_listener.local_addr()?);
-        let admin_app = admin_router(state.clone());
-        let admin_state = state.clone();
-        let admin_stop = stopped(stop.clone());
-        tokio::spawn(async move {
-            if let Err(err) =
-                vivr_shop::serve(&admin_state, admin_app, admin_listener, admin_stop).await
-            {
-                tracing::error!(error = %err, "admin listener stopped");
-            }
-        });
+        serve_admin(&state, admin_listener, stopped(stop.clone()))?;
     }
     let jobs = vivr_shop::jobs::spawn(&state);
     tracing::info!("Listening at http://{addr}");

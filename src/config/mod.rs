@@ -127,6 +127,42 @@ fn metrics_on_public_listener(environment: Environment, admin_listener: bool) ->
     !admin_listener && environment.is_development()
 }
 
+/// What the shop takes from the variables themselves: the previous session secret, Stripe, SMTP, the order
+/// expiry. The schema's `requires` rules make the pairs come together.
+fn from_source(shop: &mut ShopConfig, source: &Source) {
+    let value = |key: &str| {
+        source
+            .entries
+            .get(key)
+            .map(|e| e.value.expose_secret().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let secret = |key: &str| value(key).map(SecretString::from);
+    shop.session_secret_previous = secret("VIVR_SESSION_SECRET_PREVIOUS");
+    shop.stripe = match (secret("STRIPE_SECRET_KEY"), value("STRIPE_PUBLISHABLE_KEY")) {
+        (Some(secret_key), Some(publishable_key)) => Some(StripeConfig {
+            secret_key,
+            publishable_key,
+            webhook_secrets: ["STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET_PREVIOUS"]
+                .into_iter()
+                .filter_map(secret)
+                .collect(),
+            api_base: value("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+        }),
+        _ => None,
+    };
+    shop.mail = match (secret("VIVR_SMTP_URL"), value("VIVR_MAIL_FROM")) {
+        (Some(smtp_url), Some(from)) => Some(MailConfig { smtp_url, from }),
+        _ => None,
+    };
+    if shop.stripe.is_some() || shop.mail.is_some() {
+        shop.extra_roots = crate::tls::local_roots();
+    }
+    if let Some(minutes) = value("VIVR_ORDER_EXPIRY_MINS").and_then(|v| v.parse::<u64>().ok()) {
+        shop.order_expiry = Duration::from_secs(minutes * 60);
+    }
+}
+
 /// Checks what `vivr serve` was given against the schema (every rule, every variable the process sees), then
 /// builds the shop's typed configuration.
 pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
@@ -188,38 +224,7 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
     shop.shutdown_timeout = Duration::from_secs(input.shutdown_timeout_secs);
     shop.catalog_cache_ttl = Duration::from_secs(input.catalog_cache_secs);
     shop.metrics_on_public_listener = metrics_on_public_listener(environment, admin_bind.is_some());
-    let value = |key: &str| {
-        source
-            .entries
-            .get(key)
-            .map(|e| e.value.expose_secret().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let secret = |key: &str| value(key).map(SecretString::from);
-    // The schema's `requires` rules make these come together.
-    shop.session_secret_previous = secret("VIVR_SESSION_SECRET_PREVIOUS");
-    shop.stripe = match (secret("STRIPE_SECRET_KEY"), value("STRIPE_PUBLISHABLE_KEY")) {
-        (Some(secret_key), Some(publishable_key)) => Some(StripeConfig {
-            secret_key,
-            publishable_key,
-            webhook_secrets: ["STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET_PREVIOUS"]
-                .into_iter()
-                .filter_map(secret)
-                .collect(),
-            api_base: value("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
-        }),
-        _ => None,
-    };
-    shop.mail = match (secret("VIVR_SMTP_URL"), value("VIVR_MAIL_FROM")) {
-        (Some(smtp_url), Some(from)) => Some(MailConfig { smtp_url, from }),
-        _ => None,
-    };
-    if shop.stripe.is_some() || shop.mail.is_some() {
-        shop.extra_roots = crate::tls::local_roots();
-    }
-    if let Some(minutes) = value("VIVR_ORDER_EXPIRY_MINS").and_then(|v| v.parse::<u64>().ok()) {
-        shop.order_expiry = Duration::from_secs(minutes * 60);
-    }
+    from_source(&mut shop, &source);
     Ok(ServeConfig {
         shop,
         backend,

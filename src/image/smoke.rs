@@ -121,14 +121,19 @@ pub async fn remove(engine: &Engine, id: &str) {
     }
 }
 
-async fn run(engine: &Engine, id: &str, limits: &Limits) -> anyhow::Result<Vec<Check>> {
-    let docker = engine.docker();
-    let mut checks = Vec::new();
-    let base = start(engine, id).await?;
+/// Waits for the engine's health check to say healthy (or the container to stop, or the limit): (healthy, what
+/// happened).
+async fn wait_healthy(
+    engine: &Engine,
+    id: &str,
+    base: &str,
+    limits: &Limits,
+) -> anyhow::Result<(bool, String)> {
     let started = Instant::now();
     // When the server first answers, apart from when the engine's health check (every --interval) says so.
     let mut answering: Option<Duration> = None;
-    let (healthy, detail) = loop {
+    let docker = engine.docker();
+    let outcome = loop {
         if answering.is_none()
             && let Ok(Ok((200, _))) = tokio::time::timeout(
                 Duration::from_secs(1),
@@ -180,12 +185,19 @@ async fn run(engine: &Engine, id: &str, limits: &Limits) -> anyhow::Result<Vec<C
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    checks.push(Check {
-        id: "SMOKE-HEALTHY",
-        title: "turns healthy",
-        ok: healthy,
+    Ok(outcome)
+}
+
+async fn run(engine: &Engine, id: &str, limits: &Limits) -> anyhow::Result<Vec<Check>> {
+    let mut checks = Vec::new();
+    let base = start(engine, id).await?;
+    let (healthy, detail) = wait_healthy(engine, id, &base, limits).await?;
+    checks.push(Check::new(
+        "SMOKE-HEALTHY",
+        "turns healthy",
+        healthy,
         detail,
-    });
+    ));
     if !healthy {
         return Ok(checks);
     }
@@ -194,29 +206,29 @@ async fn run(engine: &Engine, id: &str, limits: &Limits) -> anyhow::Result<Vec<C
         Ok((status, _)) => (status == 200, format!("GET /api/health → {status}")),
         Err(err) => (false, format!("GET /api/health: {err:#}")),
     };
-    checks.push(Check {
-        id: "SMOKE-HEALTH",
-        title: "answers /api/health",
+    checks.push(Check::new(
+        "SMOKE-HEALTH",
+        "answers /api/health",
         ok,
         detail,
-    });
+    ));
     let (ok, detail) = match product_page(&base).await {
         Ok((path, status)) => (status == 200, format!("GET {path} → {status}")),
         Err(err) => (false, format!("{err:#}")),
     };
-    checks.push(Check {
-        id: "SMOKE-PAGE",
-        title: "serves a product page",
+    checks.push(Check::new(
+        "SMOKE-PAGE",
+        "serves a product page",
         ok,
         detail,
-    });
+    ));
     let (ok, detail) = terminate(engine, id, limits.stopped_within).await?;
-    checks.push(Check {
-        id: "SMOKE-SIGTERM",
-        title: "stops cleanly on SIGTERM",
+    checks.push(Check::new(
+        "SMOKE-SIGTERM",
+        "stops cleanly on SIGTERM",
         ok,
         detail,
-    });
+    ));
     Ok(checks)
 }
 

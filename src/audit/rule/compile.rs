@@ -79,32 +79,7 @@ impl RuleSpec {
             RuleSpec {
                 dockerfile: Some(d),
                 ..
-            } => {
-                let mut rules = Vec::new();
-                if d.rules.is_empty() {
-                    return Err(error("rules", &here, "at least one Dockerfile rule id"));
-                }
-                for id in &d.rules {
-                    let Some(rule) = crate::image::lint::rule_by_id(id) else {
-                        return Err(error(
-                            "rules",
-                            &here,
-                            format!(
-                                "{id} is not a rule of vivr's Dockerfile linter (vivr build --help lists them)"
-                            ),
-                        ));
-                    };
-                    rules.push(rule.id);
-                }
-                let files = d
-                    .files
-                    .clone()
-                    .unwrap_or_else(|| OneOrMany::One("Dockerfile".into()));
-                Matcher::Dockerfile {
-                    files: globs(&files, "files", &here)?,
-                    rules,
-                }
-            }
+            } => dockerfile(d, &here)?,
             RuleSpec {
                 workflow: Some(w), ..
             } => Matcher::Workflow(*w),
@@ -130,6 +105,34 @@ impl RuleSpec {
             _ => return Err(error(key, path, "unsupported matcher")),
         })
     }
+}
+
+/// `dockerfile:`: rule ids of vivr's Dockerfile linter, on the files named (the root Dockerfile by default).
+fn dockerfile(d: &DockerfileSpec, here: &str) -> Result<Matcher, CompileError> {
+    let mut rules = Vec::new();
+    if d.rules.is_empty() {
+        return Err(error("rules", here, "at least one Dockerfile rule id"));
+    }
+    for id in &d.rules {
+        let Some(rule) = crate::image::lint::rule_by_id(id) else {
+            return Err(error(
+                "rules",
+                here,
+                format!(
+                    "{id} is not a rule of vivr's Dockerfile linter (vivr build --help lists them)"
+                ),
+            ));
+        };
+        rules.push(rule.id);
+    }
+    let files = d
+        .files
+        .clone()
+        .unwrap_or_else(|| OneOrMany::One("Dockerfile".into()));
+    Ok(Matcher::Dockerfile {
+        files: globs(&files, "files", here)?,
+        rules,
+    })
 }
 
 impl HttpSpec {

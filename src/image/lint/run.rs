@@ -25,41 +25,7 @@ impl Lint<'_> {
                         "apt is for people; use apt-get in scripts".into(),
                     );
                 }
-                "apt-get" if rest.contains(&"install") => {
-                    let packages =
-                        packages_after(rest, "install", &["-o", "-t", "--target-release"]);
-                    let unpinned: Vec<&str> =
-                        packages.into_iter().filter(|p| !p.contains('=')).collect();
-                    if !unpinned.is_empty() {
-                        self.push(
-                            "DL3008",
-                            line,
-                            format!(
-                                "apt-get install {}: pin each package (package=version)",
-                                unpinned.join(" ")
-                            ),
-                        );
-                    }
-                    let no_recommends = rest.contains(&"--no-install-recommends")
-                        || rest.iter().any(|w| w.contains("Install-Recommends=false"));
-                    if !no_recommends {
-                        self.push(
-                            "DL3015",
-                            line,
-                            "apt-get install without --no-install-recommends pulls in packages nobody asked for"
-                                .into(),
-                        );
-                    }
-                    let cleans = script.contains("/var/lib/apt/lists");
-                    let cached = mounts.iter().any(|m| m.contains("/var/lib/apt"));
-                    if !cleans && !cached {
-                        self.push(
-                            "DL3009",
-                            line,
-                            "the apt lists stay in the layer: end the RUN with rm -rf /var/lib/apt/lists/*".into(),
-                        );
-                    }
-                }
+                "apt-get" if rest.contains(&"install") => self.apt_get(rest, line, script, mounts),
                 "pip" | "pip3" | "python" | "python3" => self.pip(&words, line),
                 "npm"
                     if rest
@@ -81,31 +47,68 @@ impl Lint<'_> {
                         );
                     }
                 }
-                "apk" if rest.contains(&"add") => {
-                    let packages =
-                        packages_after(rest, "add", &["-t", "--virtual", "-X", "--repository"]);
-                    let unpinned: Vec<&str> =
-                        packages.into_iter().filter(|p| !p.contains('=')).collect();
-                    if !unpinned.is_empty() {
-                        self.push(
-                            "DL3018",
-                            line,
-                            format!(
-                                "apk add {}: pin each package (package=version)",
-                                unpinned.join(" ")
-                            ),
-                        );
-                    }
-                    if !rest.contains(&"--no-cache") {
-                        self.push(
-                            "DL3019",
-                            line,
-                            "apk add without --no-cache keeps the index in the layer".into(),
-                        );
-                    }
-                }
+                "apk" if rest.contains(&"add") => self.apk(rest, line),
                 _ => {}
             }
+        }
+    }
+
+    /// DL3008, DL3015, DL3009 on `apt-get install`.
+    fn apt_get(&mut self, rest: &[&str], line: usize, script: &str, mounts: &[String]) {
+        let packages = packages_after(rest, "install", &["-o", "-t", "--target-release"]);
+        let unpinned: Vec<&str> = packages.into_iter().filter(|p| !p.contains('=')).collect();
+        if !unpinned.is_empty() {
+            self.push(
+                "DL3008",
+                line,
+                format!(
+                    "apt-get install {}: pin each package (package=version)",
+                    unpinned.join(" ")
+                ),
+            );
+        }
+        let no_recommends = rest.contains(&"--no-install-recommends")
+            || rest.iter().any(|w| w.contains("Install-Recommends=false"));
+        if !no_recommends {
+            self.push(
+                "DL3015",
+                line,
+                "apt-get install without --no-install-recommends pulls in packages nobody asked for"
+                    .into(),
+            );
+        }
+        let cleans = script.contains("/var/lib/apt/lists");
+        let cached = mounts.iter().any(|m| m.contains("/var/lib/apt"));
+        if !cleans && !cached {
+            self.push(
+                "DL3009",
+                line,
+                "the apt lists stay in the layer: end the RUN with rm -rf /var/lib/apt/lists/*"
+                    .into(),
+            );
+        }
+    }
+
+    /// DL3018, DL3019 on `apk add`.
+    fn apk(&mut self, rest: &[&str], line: usize) {
+        let packages = packages_after(rest, "add", &["-t", "--virtual", "-X", "--repository"]);
+        let unpinned: Vec<&str> = packages.into_iter().filter(|p| !p.contains('=')).collect();
+        if !unpinned.is_empty() {
+            self.push(
+                "DL3018",
+                line,
+                format!(
+                    "apk add {}: pin each package (package=version)",
+                    unpinned.join(" ")
+                ),
+            );
+        }
+        if !rest.contains(&"--no-cache") {
+            self.push(
+                "DL3019",
+                line,
+                "apk add without --no-cache keeps the index in the layer".into(),
+            );
         }
     }
 
