@@ -73,20 +73,31 @@ pub fn version_with_stage(
         .map(|(v, _)| v.clone())
 }
 
+/// One finding's check, severity and message.
+type Found = (&'static str, Severity, String);
+
 pub fn assess(secret: &DescribeSecretOutput, now: DateTime<Utc>, policy: &Policy) -> Vec<Finding> {
     let name = secret.name().unwrap_or_default().to_string();
-    let mut findings = Vec::new();
-    let mut add = |check, severity, message: String| {
-        findings.push(Finding {
+    let mut found = rotation(secret, now, policy);
+    found.extend(usage(secret, now, policy));
+    found.extend(keeping(secret, policy));
+    found
+        .into_iter()
+        .map(|(check, severity, message)| Finding {
             secret: name.clone(),
             check,
             severity,
             message,
         })
-    };
+        .collect()
+}
+
+/// Rotation enabled, not overdue, not stuck half-way.
+fn rotation(secret: &DescribeSecretOutput, now: DateTime<Utc>, policy: &Policy) -> Vec<Found> {
+    let mut findings = Vec::new();
+    let mut add = |check, severity, message: String| findings.push((check, severity, message));
     let days = |t: DateTime<Utc>| (now - t).num_days();
     let created = time(secret.created_date());
-
     if !secret.rotation_enabled().unwrap_or(false) {
         add(
             "rotation_disabled",
@@ -120,6 +131,15 @@ pub fn assess(secret: &DescribeSecretOutput, now: DateTime<Utc>, policy: &Policy
             );
         }
     }
+    findings
+}
+
+/// Read lately (a secret nobody reads may be one nobody needs).
+fn usage(secret: &DescribeSecretOutput, now: DateTime<Utc>, policy: &Policy) -> Vec<Found> {
+    let mut findings = Vec::new();
+    let mut add = |check, severity, message: String| findings.push((check, severity, message));
+    let days = |t: DateTime<Utc>| (now - t).num_days();
+    let created = time(secret.created_date());
     match time(secret.last_accessed_date()) {
         Some(accessed) if days(accessed) > policy.unused_days => add(
             "unused",
@@ -136,6 +156,13 @@ pub fn assess(secret: &DescribeSecretOutput, now: DateTime<Utc>, policy: &Policy
         ),
         _ => {}
     }
+    findings
+}
+
+/// Not being deleted, under a customer-managed key, with an owner.
+fn keeping(secret: &DescribeSecretOutput, policy: &Policy) -> Vec<Found> {
+    let mut findings = Vec::new();
+    let mut add = |check, severity, message: String| findings.push((check, severity, message));
     if let Some(deleted) = time(secret.deleted_date()) {
         add(
             "scheduled_deletion",

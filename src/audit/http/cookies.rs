@@ -60,78 +60,40 @@ pub(super) fn cookies_test(main: &Exchange, https: bool, hsts: bool) -> TestResu
         lower.contains("csrf") || lower.contains("xsrf")
     };
     let secure = |c: &Cookie| c.secure && https;
-    // Worst first, as MDN orders them.
-    if let Some(c) = cookies.iter().find(|c| is_session(c) && !secure(c)) {
-        return if hsts {
-            result(
-                T,
-                "cookies-session-without-secure-flag-but-protected-by-hsts",
-                -10,
-                false,
-                Some(c.name.clone()),
-            )
-        } else {
-            result(
-                T,
-                "cookies-session-without-secure-flag",
-                -40,
-                false,
-                Some(c.name.clone()),
-            )
-        };
-    }
-    if let Some(c) = cookies.iter().find(|c| is_session(c) && !c.http_only) {
-        return result(
-            T,
-            "cookies-session-without-httponly-flag",
-            -30,
-            false,
-            Some(c.name.clone()),
-        );
-    }
-    if let Some(c) = cookies.iter().find(|c| {
-        c.same_site
-            .as_deref()
-            .is_some_and(|s| !matches!(s, "strict" | "lax" | "none"))
-    }) {
-        return result(
-            T,
-            "cookies-samesite-flag-invalid",
-            -20,
-            false,
-            Some(c.name.clone()),
-        );
-    }
-    if let Some(c) = cookies
-        .iter()
-        .find(|c| is_anticsrf(c) && c.same_site.is_none())
-    {
-        return result(
-            T,
-            "cookies-anticsrf-without-samesite-flag",
-            -20,
-            false,
-            Some(c.name.clone()),
-        );
-    }
-    if let Some(c) = cookies.iter().find(|c| !secure(c)) {
-        return if hsts {
-            result(
-                T,
-                "cookies-without-secure-flag-but-protected-by-hsts",
-                -5,
-                false,
-                Some(c.name.clone()),
-            )
-        } else {
-            result(
-                T,
-                "cookies-without-secure-flag",
-                -20,
-                false,
-                Some(c.name.clone()),
-            )
-        };
+    let insecure_session = if hsts {
+        (
+            "cookies-session-without-secure-flag-but-protected-by-hsts",
+            -10,
+        )
+    } else {
+        ("cookies-session-without-secure-flag", -40)
+    };
+    let insecure = if hsts {
+        ("cookies-without-secure-flag-but-protected-by-hsts", -5)
+    } else {
+        ("cookies-without-secure-flag", -20)
+    };
+    type Broken<'a> = &'a dyn Fn(&Cookie) -> bool;
+    // Worst first, as MDN orders them: the first rule a cookie breaks is the result.
+    let rules: [((&str, i32), Broken<'_>); 5] = [
+        (insecure_session, &|c| is_session(c) && !secure(c)),
+        (("cookies-session-without-httponly-flag", -30), &|c| {
+            is_session(c) && !c.http_only
+        }),
+        (("cookies-samesite-flag-invalid", -20), &|c| {
+            c.same_site
+                .as_deref()
+                .is_some_and(|s| !matches!(s, "strict" | "lax" | "none"))
+        }),
+        (("cookies-anticsrf-without-samesite-flag", -20), &|c| {
+            is_anticsrf(c) && c.same_site.is_none()
+        }),
+        (insecure, &|c| !secure(c)),
+    ];
+    for ((key, score), broken) in rules {
+        if let Some(c) = cookies.iter().find(|c| broken(c)) {
+            return result(T, key, score, false, Some(c.name.clone()));
+        }
     }
     if cookies.iter().all(|c| {
         c.same_site

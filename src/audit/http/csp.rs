@@ -94,10 +94,15 @@ pub(super) fn csp_test(main: &Exchange, csp: &Csp) -> TestResult {
     if csp.invalid {
         return result(T, "csp-header-invalid", -25, false, data);
     }
+    let (key, score, pass) = verdict(csp);
+    result(T, key, score, pass, data)
+}
+
+/// Whether scripts (inline, or from anywhere) and plugins can run unchecked, and whether eval is allowed.
+fn unsafe_scripts(csp: &Csp) -> (bool, bool) {
     let none = Vec::new();
     let script = csp.effective("script-src").unwrap_or(&none);
     let object = csp.effective("object-src").unwrap_or(&none);
-    let style = csp.effective("style-src").unwrap_or(&none);
     let strict_dynamic = script.iter().any(|s| s == "'strict-dynamic'");
     let nonce_or_hash = script.iter().any(|s| {
         s.starts_with("'nonce-")
@@ -112,7 +117,15 @@ pub(super) fn csp_test(main: &Exchange, csp: &Csp) -> TestResult {
     let unsafe_objects = csp.effective("object-src").is_none()
         || object.iter().any(|s| broad(s) && s != "data:")
         || object.iter().any(|s| s == "data:");
-    let unsafe_eval = script.iter().any(|s| s == "'unsafe-eval'");
+    (
+        unsafe_inline || unsafe_objects,
+        script.iter().any(|s| s == "'unsafe-eval'"),
+    )
+}
+
+/// The observatory's result for a valid policy: its key, score and whether it passes.
+fn verdict(csp: &Csp) -> (&'static str, i32, bool) {
+    let (unsafe_inline, unsafe_eval) = unsafe_scripts(csp);
     let active = [
         "script-src",
         "object-src",
@@ -130,8 +143,8 @@ pub(super) fn csp_test(main: &Exchange, csp: &Csp) -> TestResult {
             .filter_map(|n| csp.effective(n))
             .any(|sources| sources.iter().any(|s| insecure(s)))
     };
-    let insecure_active = uses_insecure(&active);
-    let insecure_passive = uses_insecure(&passive);
+    let none = Vec::new();
+    let style = csp.effective("style-src").unwrap_or(&none);
     let unsafe_style = style.iter().any(|s| s == "'unsafe-inline'" || broad(s));
     let default_none = csp
         .directives
@@ -141,39 +154,29 @@ pub(super) fn csp_test(main: &Exchange, csp: &Csp) -> TestResult {
         .directives
         .get("form-action")
         .is_some_and(|d| !d.iter().any(|s| broad(s)));
-    if unsafe_inline || unsafe_objects {
-        result(T, "csp-implemented-with-unsafe-inline", -20, false, data)
-    } else if insecure_active {
-        result(T, "csp-implemented-with-insecure-scheme", -20, false, data)
+    if unsafe_inline {
+        ("csp-implemented-with-unsafe-inline", -20, false)
+    } else if uses_insecure(&active) {
+        ("csp-implemented-with-insecure-scheme", -20, false)
     } else if unsafe_eval {
-        result(T, "csp-implemented-with-unsafe-eval", -10, false, data)
-    } else if insecure_passive {
-        result(
-            T,
+        ("csp-implemented-with-unsafe-eval", -10, false)
+    } else if uses_insecure(&passive) {
+        (
             "csp-implemented-with-insecure-scheme-in-passive-content-only",
             -10,
             false,
-            data,
         )
     } else if unsafe_style {
-        result(
-            T,
+        (
             "csp-implemented-with-unsafe-inline-in-style-src-only",
             0,
             true,
-            data,
         )
     } else if csp.duplicates {
-        result(T, "csp-implemented-but-duplicate-directives", 0, true, data)
+        ("csp-implemented-but-duplicate-directives", 0, true)
     } else if default_none && form_action_restricted {
-        result(
-            T,
-            "csp-implemented-with-no-unsafe-default-src-none",
-            10,
-            true,
-            data,
-        )
+        ("csp-implemented-with-no-unsafe-default-src-none", 10, true)
     } else {
-        result(T, "csp-implemented-with-no-unsafe", 5, true, data)
+        ("csp-implemented-with-no-unsafe", 5, true)
     }
 }

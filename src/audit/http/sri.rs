@@ -42,106 +42,109 @@ pub(super) fn sri_test(observed: &Observed) -> TestResult {
         &main.url
     })
     .ok();
-    let mut scripts = 0;
-    let mut external_secure = 0;
-    let mut external_insecure = 0;
-    let mut with_integrity = 0;
-    let mut external_with_integrity = 0;
-    for tag in SCRIPT_TAG.captures_iter(&main.body) {
-        let attrs = attributes(tag.get(1).map_or("", |m| m.as_str()));
-        let Some(src) = attrs.get("src") else {
-            continue;
-        };
-        scripts += 1;
-        let integrity = attrs.contains_key("integrity");
-        if integrity {
-            with_integrity += 1;
-        }
-        let resolved = base.as_ref().and_then(|b| b.join(src).ok());
-        let same_origin = match (&resolved, &base) {
-            (Some(r), Some(b)) => r.origin() == b.origin(),
-            _ => true,
-        };
-        if same_origin {
-            continue;
-        }
-        let secure =
-            resolved.as_ref().is_some_and(|r| r.scheme() == "https") && !src.starts_with("//");
-        if secure {
-            external_secure += 1;
-        } else {
-            external_insecure += 1;
-        }
-        if integrity {
-            external_with_integrity += 1;
-        }
-    }
-    let external = external_secure + external_insecure;
+    let count = Scripts::count(&main.body, base.as_ref());
     let data = Some(format!(
-        "{scripts} script(s), {external} from another origin, {with_integrity} with integrity"
+        "{} script(s), {} from another origin, {} with integrity",
+        count.scripts,
+        count.external(),
+        count.with_integrity
     ));
-    if scripts == 0 {
-        return result(
-            T,
-            "sri-not-implemented-but-no-scripts-loaded",
-            0,
-            true,
-            data,
-        );
-    }
-    if with_integrity > 0 {
-        if external_insecure > 0 {
-            return result(
-                T,
-                "sri-implemented-but-external-scripts-not-loaded-securely",
-                -20,
-                false,
-                data,
-            );
-        }
-        if external == 0 || external_with_integrity == external {
-            return if external == 0 {
-                result(
-                    T,
-                    "sri-implemented-and-all-scripts-loaded-securely",
-                    5,
-                    true,
-                    data,
-                )
+    let (key, score, pass) = count.verdict();
+    result(T, key, score, pass, data)
+}
+
+/// The page's `<script src>` tags, counted the way the verdict needs them.
+#[derive(Default)]
+struct Scripts {
+    scripts: usize,
+    external_secure: usize,
+    external_insecure: usize,
+    with_integrity: usize,
+    external_with_integrity: usize,
+}
+
+impl Scripts {
+    fn count(body: &str, base: Option<&url::Url>) -> Self {
+        let mut count = Scripts::default();
+        for tag in SCRIPT_TAG.captures_iter(body) {
+            let attrs = attributes(tag.get(1).map_or("", |m| m.as_str()));
+            let Some(src) = attrs.get("src") else {
+                continue;
+            };
+            count.scripts += 1;
+            let integrity = attrs.contains_key("integrity");
+            if integrity {
+                count.with_integrity += 1;
+            }
+            let resolved = base.and_then(|b| b.join(src).ok());
+            let same_origin = match (&resolved, base) {
+                (Some(r), Some(b)) => r.origin() == b.origin(),
+                _ => true,
+            };
+            if same_origin {
+                continue;
+            }
+            let secure =
+                resolved.as_ref().is_some_and(|r| r.scheme() == "https") && !src.starts_with("//");
+            if secure {
+                count.external_secure += 1;
             } else {
-                result(
-                    T,
+                count.external_insecure += 1;
+            }
+            if integrity {
+                count.external_with_integrity += 1;
+            }
+        }
+        count
+    }
+
+    fn external(&self) -> usize {
+        self.external_secure + self.external_insecure
+    }
+
+    /// The observatory's result: its key, score and whether it passes.
+    fn verdict(&self) -> (&'static str, i32, bool) {
+        let external = self.external();
+        if self.scripts == 0 {
+            return ("sri-not-implemented-but-no-scripts-loaded", 0, true);
+        }
+        if self.with_integrity > 0 {
+            if self.external_insecure > 0 {
+                return (
+                    "sri-implemented-but-external-scripts-not-loaded-securely",
+                    -20,
+                    false,
+                );
+            }
+            if external == 0 {
+                return ("sri-implemented-and-all-scripts-loaded-securely", 5, true);
+            }
+            if self.external_with_integrity == external {
+                return (
                     "sri-implemented-and-external-scripts-loaded-securely",
                     5,
                     true,
-                    data,
-                )
-            };
+                );
+            }
         }
+        if self.external_insecure > 0 {
+            return (
+                "sri-not-implemented-and-external-scripts-not-loaded-securely",
+                -50,
+                false,
+            );
+        }
+        if external > 0 {
+            return (
+                "sri-not-implemented-but-external-scripts-loaded-securely",
+                -5,
+                false,
+            );
+        }
+        (
+            "sri-not-implemented-but-all-scripts-loaded-from-secure-origin",
+            0,
+            true,
+        )
     }
-    if external_insecure > 0 {
-        return result(
-            T,
-            "sri-not-implemented-and-external-scripts-not-loaded-securely",
-            -50,
-            false,
-            data,
-        );
-    }
-    if external > 0 {
-        return result(
-            T,
-            "sri-not-implemented-but-external-scripts-loaded-securely",
-            -5,
-            false,
-            data,
-        );
-    }
-    result(
-        T,
-        "sri-not-implemented-but-all-scripts-loaded-from-secure-origin",
-        0,
-        true,
-        data,
-    )
 }

@@ -42,6 +42,64 @@ struct PlannedMigration {
     session: BTreeMap<&'static str, String>,
 }
 
+/// What the deploy's backup gate would do, in a sentence; `None` without a backup store.
+fn backup_gate(
+    backend: Backend,
+    args: &DeployArgs,
+    gate_store: anyhow::Result<Option<Box<dyn BackupStore>>>,
+) -> Option<String> {
+    let holding = match backend {
+        Backend::Postgres => "holding the migration lock",
+        Backend::Sqlite => "a VACUUM INTO copy checked by PRAGMA integrity_check",
+    };
+    match gate_store {
+        Ok(Some(store)) => Some(match args.gate.backup_max_age {
+            Some(age) => format!(
+                "reuses a verified backup (level ≥ 2) at the current head from the last {age} min in {}, or takes \
+                 one there and verifies it (level 2), {holding}; pinned {} days",
+                store.describe(),
+                args.gate.backup_pin_days
+            ),
+            None => format!(
+                "takes a backup into {} and verifies it (level 2), {holding}; pinned {} days",
+                store.describe(),
+                args.gate.backup_pin_days
+            ),
+        }),
+        Ok(None) => None,
+        Err(err) => Some(format!("refuses: {err:#}")),
+    }
+}
+
+impl PlannedMigration {
+    fn new(
+        m: &Migration,
+        backend: Backend,
+        lint: &[FileLint],
+        options: &migrate::DeployOptions,
+    ) -> Self {
+        let file_lint = lint.iter().find(|l| l.migration == m.name);
+        PlannedMigration {
+            name: m.name.to_string(),
+            checksum: checksum(&m.sql),
+            transaction: match backend {
+                Backend::Postgres if file_lint.is_some_and(|l| !l.transactional) => {
+                    "none: one statement that cannot run in a transaction"
+                }
+                Backend::Postgres => "one transaction (the file runs as a single simple query)",
+                Backend::Sqlite => "one explicit transaction",
+            },
+            locks: file_lint.map(FileLint::strongest_locks).unwrap_or_default(),
+            session: match backend {
+                Backend::Postgres => migrate::session_settings(&m.name, options)
+                    .into_iter()
+                    .collect(),
+                Backend::Sqlite => BTreeMap::new(),
+            },
+        }
+    }
+}
+
 impl PlanReport {
     fn new(
         target: &Target,
@@ -52,27 +110,7 @@ impl PlanReport {
     ) -> Self {
         let options = args.options();
         let backend = target.db.backend();
-        let holding = match backend {
-            Backend::Postgres => "holding the migration lock",
-            Backend::Sqlite => "a VACUUM INTO copy checked by PRAGMA integrity_check",
-        };
-        let backup_gate = match gate_store {
-            Ok(Some(store)) => Some(match args.gate.backup_max_age {
-                Some(age) => format!(
-                    "reuses a verified backup (level ≥ 2) at the current head from the last {age} min in {}, or takes \
-                     one there and verifies it (level 2), {holding}; pinned {} days",
-                    store.describe(),
-                    args.gate.backup_pin_days
-                ),
-                None => format!(
-                    "takes a backup into {} and verifies it (level 2), {holding}; pinned {} days",
-                    store.describe(),
-                    args.gate.backup_pin_days
-                ),
-            }),
-            Ok(None) => None,
-            Err(err) => Some(format!("refuses: {err:#}")),
-        };
+        let backup_gate = backup_gate(backend, args, gate_store);
         let blocking = lint.iter().flat_map(|l| l.blocking()).count();
         let would_refuse = status
             .ensure_deployable()
@@ -87,29 +125,7 @@ impl PlanReport {
             .migrations
             .iter()
             .filter(|m| status.pending.iter().any(|p| *p == m.name))
-            .map(|m| {
-                let file_lint = lint.iter().find(|l| l.migration == m.name);
-                PlannedMigration {
-                    name: m.name.to_string(),
-                    checksum: checksum(&m.sql),
-                    transaction: match backend {
-                        Backend::Postgres if file_lint.is_some_and(|l| !l.transactional) => {
-                            "none: one statement that cannot run in a transaction"
-                        }
-                        Backend::Postgres => {
-                            "one transaction (the file runs as a single simple query)"
-                        }
-                        Backend::Sqlite => "one explicit transaction",
-                    },
-                    locks: file_lint.map(FileLint::strongest_locks).unwrap_or_default(),
-                    session: match backend {
-                        Backend::Postgres => migrate::session_settings(&m.name, &options)
-                            .into_iter()
-                            .collect(),
-                        Backend::Sqlite => BTreeMap::new(),
-                    },
-                }
-            })
+            .map(|m| PlannedMigration::new(m, backend, &lint, &options))
             .collect();
         PlanReport {
             database: target.url.clone(),
