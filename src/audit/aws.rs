@@ -70,51 +70,37 @@ pub struct SecretFinding {
     pub message: String,
 }
 
-/// Reads the deploy file of `environment` under `project`, then asks ECS, CloudWatch and Secrets Manager
-/// (`AWS_ENDPOINT_URL` honoured). An unusable deploy file is the caller's mistake; AWS not answering is a
-/// runtime error: the two are told apart by [`GatherError`].
-pub async fn gather(project: &Path, environment: &str) -> Result<AwsFacts, GatherError> {
-    let path = config::path_for(project, environment);
-    let deploy = DeployConfig::load(&path, crate::config::schema::Schema::embedded())
-        .map_err(|e| GatherError::Config(e.to_string()))?;
-    let (sdk, region) = deploy
-        .sdk(None)
-        .await
-        .map_err(|e| GatherError::Config(format!("{}: {e}", path.display())))?;
-
-    let ecs =
-        crate::deploy::ecs::Ecs::new(&sdk, &deploy.cluster, &deploy.service, Default::default());
-    let live = ecs.safety_nets().await.map_err(|e| {
-        GatherError::Aws(format!(
-            "ECS service {}/{}: {e}",
-            deploy.cluster, deploy.service
-        ))
-    })?;
-
-    let mut missing = Vec::new();
-    if !live.alarms.is_empty() {
-        let found = aws_sdk_cloudwatch::Client::new(&sdk)
-            .describe_alarms()
-            .set_alarm_names(Some(live.alarms.clone()))
-            .send()
-            .await
-            .map_err(|e| {
-                GatherError::Aws(format!("CloudWatch alarms: {:#}", crate::aws::describe(e)))
-            })?;
-        let found: Vec<&str> = found
-            .metric_alarms()
-            .iter()
-            .filter_map(|a| a.alarm_name())
-            .collect();
-        missing = live
-            .alarms
-            .iter()
-            .filter(|a| !found.contains(&a.as_str()))
-            .cloned()
-            .collect();
+/// The alarms the service names that CloudWatch does not have.
+async fn missing_alarms(
+    sdk: &aws_config::SdkConfig,
+    alarms: &[String],
+) -> Result<Vec<String>, GatherError> {
+    if alarms.is_empty() {
+        return Ok(Vec::new());
     }
+    let found = aws_sdk_cloudwatch::Client::new(sdk)
+        .describe_alarms()
+        .set_alarm_names(Some(alarms.to_vec()))
+        .send()
+        .await
+        .map_err(|e| {
+            GatherError::Aws(format!("CloudWatch alarms: {:#}", crate::aws::describe(e)))
+        })?;
+    let found: Vec<&str> = found
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .collect();
+    Ok(alarms
+        .iter()
+        .filter(|a| !found.contains(&a.as_str()))
+        .cloned()
+        .collect())
+}
 
-    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+/// The posture of each Secrets Manager secret the task reads (one that cannot be described is a finding).
+async fn secret_postures(sdk: &aws_config::SdkConfig, deploy: &DeployConfig) -> Vec<SecretPosture> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
     let policy = posture::Policy::default();
     let now = chrono::Utc::now();
     let mut ids: Vec<&str> = deploy
@@ -147,6 +133,32 @@ pub async fn gather(project: &Path, environment: &str) -> Result<AwsFacts, Gathe
             findings,
         });
     }
+    secrets
+}
+
+/// Reads the deploy file of `environment` under `project`, then asks ECS, CloudWatch and Secrets Manager
+/// (`AWS_ENDPOINT_URL` honoured). An unusable deploy file is the caller's mistake; AWS not answering is a
+/// runtime error: the two are told apart by [`GatherError`].
+pub async fn gather(project: &Path, environment: &str) -> Result<AwsFacts, GatherError> {
+    let path = config::path_for(project, environment);
+    let deploy = DeployConfig::load(&path, crate::config::schema::Schema::embedded())
+        .map_err(|e| GatherError::Config(e.to_string()))?;
+    let (sdk, region) = deploy
+        .sdk(None)
+        .await
+        .map_err(|e| GatherError::Config(format!("{}: {e}", path.display())))?;
+
+    let ecs =
+        crate::deploy::ecs::Ecs::new(&sdk, &deploy.cluster, &deploy.service, Default::default());
+    let live = ecs.safety_nets().await.map_err(|e| {
+        GatherError::Aws(format!(
+            "ECS service {}/{}: {e}",
+            deploy.cluster, deploy.service
+        ))
+    })?;
+
+    let missing = missing_alarms(&sdk, &live.alarms).await?;
+    let secrets = secret_postures(&sdk, &deploy).await;
 
     Ok(AwsFacts {
         service: format!("{}/{} ({region})", deploy.cluster, deploy.service),
@@ -232,6 +244,74 @@ fn severity_name(s: Severity) -> &'static str {
     }
 }
 
+/// Deployments watch alarms that exist, with rollback, and every alarm the deploy file names.
+fn deployment_alarms(facts: &AwsFacts) -> Eval {
+    let at = |message: String| Evidence::about(&facts.service, message);
+    let alarms = &facts.alarms;
+    let mut problems = Vec::new();
+    if alarms.names.is_empty() || !alarms.enable {
+        problems.push(at(
+            "no deployment alarm is wired to the service: an alarm firing during a deploy rolls \
+             nothing back"
+                .into(),
+        ));
+    } else if !alarms.rollback {
+        problems.push(at(format!(
+            "the deployment alarms ({}) are watched without rollback",
+            alarms.names.join(", ")
+        )));
+    }
+    for name in &alarms.missing {
+        problems.push(at(format!(
+            "the deployment alarm {name} does not exist in CloudWatch: it can never fire"
+        )));
+    }
+    for name in alarms
+        .configured
+        .iter()
+        .filter(|c| !alarms.names.contains(c))
+    {
+        problems.push(at(format!(
+            "the deploy file names the alarm {name}, but the service does not watch it (the next \
+             `vivr deploy` wires it)"
+        )));
+    }
+    if problems.is_empty() {
+        Eval::pass(vec![at(format!(
+            "deployments watch {} with rollback, and CloudWatch has each",
+            alarms.names.join(", ")
+        ))])
+    } else {
+        Eval::fail(problems)
+    }
+}
+
+/// No secret the task reads has a posture finding at `limit` or above.
+fn secrets_below(facts: &AwsFacts, limit: Severity) -> Eval {
+    let at = |message: String| Evidence::about(&facts.service, message);
+    if facts.secrets.is_empty() {
+        return Eval::Skipped("the task references no Secrets Manager secret".into());
+    }
+    let mut failing = Vec::new();
+    for secret in &facts.secrets {
+        for f in secret.findings.iter().filter(|f| f.severity >= limit) {
+            failing.push(Evidence::about(
+                &secret.name,
+                format!("{} ({}): {}", f.check, severity_name(f.severity), f.message),
+            ));
+        }
+    }
+    if failing.is_empty() {
+        Eval::pass(vec![at(format!(
+            "{} secret(s) with no finding at {} or above",
+            facts.secrets.len(),
+            severity_name(limit)
+        ))])
+    } else {
+        Eval::fail(failing)
+    }
+}
+
 impl AwsMatcher {
     pub fn eval(self, facts: Option<&AwsFacts>) -> Eval {
         let Some(facts) = facts else {
@@ -256,41 +336,7 @@ impl AwsMatcher {
                     )]),
                 }
             }
-            AwsMatcher::DeploymentAlarms => {
-                let alarms = &facts.alarms;
-                let mut problems = Vec::new();
-                if alarms.names.is_empty() || !alarms.enable {
-                    problems.push(at(
-                        "no deployment alarm is wired to the service: an alarm firing during a deploy rolls \
-                         nothing back"
-                            .into(),
-                    ));
-                } else if !alarms.rollback {
-                    problems.push(at(format!(
-                        "the deployment alarms ({}) are watched without rollback",
-                        alarms.names.join(", ")
-                    )));
-                }
-                for name in &alarms.missing {
-                    problems.push(at(format!(
-                        "the deployment alarm {name} does not exist in CloudWatch: it can never fire"
-                    )));
-                }
-                for name in alarms.configured.iter().filter(|c| !alarms.names.contains(c)) {
-                    problems.push(at(format!(
-                        "the deploy file names the alarm {name}, but the service does not watch it (the next \
-                         `vivr deploy` wires it)"
-                    )));
-                }
-                if problems.is_empty() {
-                    Eval::pass(vec![at(format!(
-                        "deployments watch {} with rollback, and CloudWatch has each",
-                        alarms.names.join(", ")
-                    ))])
-                } else {
-                    Eval::fail(problems)
-                }
-            }
+            AwsMatcher::DeploymentAlarms => deployment_alarms(facts),
             AwsMatcher::KnownGood => match &facts.known_good {
                 Some(good) => Eval::pass(vec![at(format!(
                     "the last known good is {}{}",
@@ -307,29 +353,7 @@ impl AwsMatcher {
                         .into(),
                 )]),
             },
-            AwsMatcher::SecretsBelow(limit) => {
-                if facts.secrets.is_empty() {
-                    return Eval::Skipped("the task references no Secrets Manager secret".into());
-                }
-                let mut failing = Vec::new();
-                for secret in &facts.secrets {
-                    for f in secret.findings.iter().filter(|f| f.severity >= limit) {
-                        failing.push(Evidence::about(
-                            &secret.name,
-                            format!("{} ({}): {}", f.check, severity_name(f.severity), f.message),
-                        ));
-                    }
-                }
-                if failing.is_empty() {
-                    Eval::pass(vec![at(format!(
-                        "{} secret(s) with no finding at {} or above",
-                        facts.secrets.len(),
-                        severity_name(limit)
-                    ))])
-                } else {
-                    Eval::fail(failing)
-                }
-            }
+            AwsMatcher::SecretsBelow(limit) => secrets_below(facts, limit),
         }
     }
 }

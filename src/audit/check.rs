@@ -209,6 +209,48 @@ static ID: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         .unwrap_or_else(|_| unreachable!())
 });
 
+/// What is wrong with a check's own fields (id, texts, link, examples), before its rules are compiled:
+/// (field, message).
+fn spec_problems(spec: &CheckSpec, earlier: &[Check]) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    if !ID.is_match(&spec.id) {
+        problems.push((
+            "id",
+            "an id is lowercase words joined by '-', in at least two parts joined by '.' \
+             (containers.non-root-user)"
+                .into(),
+        ));
+    }
+    if let Some(other) = earlier.iter().find(|c| c.spec.id == spec.id) {
+        problems.push(("id", format!("the id is already used in {}", other.file)));
+    }
+    let prefix = format!("{}.", spec.category.as_str());
+    if !spec.id.starts_with(&prefix) {
+        problems.push(("id", format!("the id starts with its category: {prefix}…")));
+    }
+    for (field, value) in [
+        ("title", &spec.title),
+        ("remediation", &spec.remediation.fix),
+    ] {
+        if value.trim().is_empty() || value.contains('\n') {
+            problems.push((field, "one line of text, not empty".into()));
+        }
+    }
+    let link = &spec.remediation.link;
+    if !(link.starts_with("https://") || link.starts_with("runbooks/")) {
+        problems.push(("link", "an https:// URL or a runbooks/ page".into()));
+    }
+    for (kind, list) in [("pass", &spec.examples.pass), ("fail", &spec.examples.fail)] {
+        if list.is_empty() {
+            problems.push((
+                "examples",
+                format!("at least one {kind} example (a fixture the check must {kind} on)"),
+            ));
+        }
+    }
+    problems
+}
+
 impl Catalogue {
     /// The catalogue shipped with this build.
     pub fn embedded() -> Result<Catalogue, InvalidChecks> {
@@ -266,48 +308,8 @@ impl Catalogue {
                     field: format!("{}.{field}", spec.id),
                     message,
                 };
-                if !ID.is_match(&spec.id) {
-                    errors.push(error(
-                        "id",
-                        "an id is lowercase words joined by '-', in at least two parts joined by '.' \
-                         (containers.non-root-user)"
-                            .into(),
-                    ));
-                }
-                if let Some(other) = checks.iter().find(|c| c.spec.id == spec.id) {
-                    errors.push(error(
-                        "id",
-                        format!("the id is already used in {}", other.file),
-                    ));
-                }
-                let prefix = format!("{}.", spec.category.as_str());
-                if !spec.id.starts_with(&prefix) {
-                    errors.push(error(
-                        "id",
-                        format!("the id starts with its category: {prefix}…"),
-                    ));
-                }
-                for (field, value) in [
-                    ("title", &spec.title),
-                    ("remediation", &spec.remediation.fix),
-                ] {
-                    if value.trim().is_empty() || value.contains('\n') {
-                        errors.push(error(field, "one line of text, not empty".into()));
-                    }
-                }
-                let link = &spec.remediation.link;
-                if !(link.starts_with("https://") || link.starts_with("runbooks/")) {
-                    errors.push(error("link", "an https:// URL or a runbooks/ page".into()));
-                }
-                for (kind, list) in [("pass", &spec.examples.pass), ("fail", &spec.examples.fail)] {
-                    if list.is_empty() {
-                        errors.push(error(
-                            "examples",
-                            format!(
-                                "at least one {kind} example (a fixture the check must {kind} on)"
-                            ),
-                        ));
-                    }
+                for (field, message) in spec_problems(&spec, &checks) {
+                    errors.push(error(field, message));
                 }
                 let applies_when = match spec
                     .applies_when
