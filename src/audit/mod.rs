@@ -210,6 +210,39 @@ pub fn evaluate(check: &Check, scope: &Scope) -> Eval {
     check.rule.eval(scope)
 }
 
+/// A check's status from its evaluation and its waiver (an unneeded waiver is reported), with its credit,
+/// the reason it has none, and its evidence.
+fn judged(
+    eval: Eval,
+    waiver: Option<&Waiver>,
+    today: NaiveDate,
+    id: &str,
+    unused_waivers: &mut Vec<String>,
+) -> (Status, Option<f64>, Option<String>, Vec<rule::Evidence>) {
+    match eval {
+        Eval::Credit { credit, evidence } => {
+            let failing = credit < 1.0;
+            let status = match (waiver, failing) {
+                (Some(w), true) if w.expired(today) => Status::WaiverExpired,
+                (Some(_), true) => Status::Waived,
+                (Some(w), false) => {
+                    unused_waivers.push(format!(
+                        "{}: waived until {} ({}), but it passes: remove the waiver",
+                        id, w.expires, w.owner
+                    ));
+                    Status::Pass
+                }
+                (None, false) => Status::Pass,
+                (None, true) if credit > 0.0 => Status::Partial { credit },
+                (None, true) => Status::Fail,
+            };
+            (status, Some(credit), None, evidence)
+        }
+        Eval::Skipped(why) => (Status::Skipped, None, Some(why), Vec::new()),
+        Eval::Unknown(why) => (Status::Unknown, None, Some(why), Vec::new()),
+    }
+}
+
 /// Runs the catalogue against a repository.
 pub fn audit(
     catalogue: &Catalogue,
@@ -231,28 +264,8 @@ pub fn audit(
         if let Some(w) = waiver.take_if(|w| !w.paths.is_empty() && !w.expired(today)) {
             eval = waive_paths(eval, &w, &mut unused_waivers);
         }
-        let (status, credit, reason, evidence) = match eval {
-            Eval::Credit { credit, evidence } => {
-                let failing = credit < 1.0;
-                let status = match (&waiver, failing) {
-                    (Some(w), true) if w.expired(today) => Status::WaiverExpired,
-                    (Some(_), true) => Status::Waived,
-                    (Some(w), false) => {
-                        unused_waivers.push(format!(
-                            "{}: waived until {} ({}), but it passes: remove the waiver",
-                            spec.id, w.expires, w.owner
-                        ));
-                        Status::Pass
-                    }
-                    (None, false) => Status::Pass,
-                    (None, true) if credit > 0.0 => Status::Partial { credit },
-                    (None, true) => Status::Fail,
-                };
-                (status, Some(credit), None, evidence)
-            }
-            Eval::Skipped(why) => (Status::Skipped, None, Some(why), Vec::new()),
-            Eval::Unknown(why) => (Status::Unknown, None, Some(why), Vec::new()),
-        };
+        let (status, credit, reason, evidence) =
+            judged(eval, waiver.as_ref(), today, &spec.id, &mut unused_waivers);
         outcomes.push(Outcome {
             id: spec.id.clone(),
             severity: spec.severity,

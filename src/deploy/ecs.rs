@@ -51,6 +51,64 @@ pub struct Ecs {
     since: aws_sdk_ecs::primitives::DateTime,
 }
 
+/// A container of a live task definition, in vivr's own terms (lists sorted by name, for comparison).
+fn container_of(c: &aws_sdk_ecs::types::ContainerDefinition) -> super::task::Container {
+    use super::task::{
+        Container, HealthCheck as Check, LogConfiguration as Log, NameValue, PortMapping as Port,
+        SecretRef,
+    };
+    let mut environment: Vec<NameValue> = c
+        .environment()
+        .iter()
+        .map(|p| NameValue {
+            name: p.name().unwrap_or_default().into(),
+            value: p.value().unwrap_or_default().into(),
+        })
+        .collect();
+    environment.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut secrets: Vec<SecretRef> = c
+        .secrets()
+        .iter()
+        .map(|s| SecretRef {
+            name: s.name().into(),
+            value_from: s.value_from().into(),
+        })
+        .collect();
+    secrets.sort_by(|a, b| a.name.cmp(&b.name));
+    Container {
+        name: c.name().unwrap_or_default().into(),
+        image: c.image().unwrap_or_default().into(),
+        essential: c.essential().unwrap_or(true),
+        memory: c.memory(),
+        port_mappings: c
+            .port_mappings()
+            .iter()
+            .map(|p| Port {
+                container_port: p.container_port().unwrap_or_default(),
+                protocol: p.protocol().map_or("tcp", |p| p.as_str()).into(),
+            })
+            .collect(),
+        environment,
+        secrets,
+        log_configuration: c.log_configuration().map(|l| Log {
+            log_driver: l.log_driver().as_str().into(),
+            options: l
+                .options()
+                .map(|o| o.clone().into_iter().collect())
+                .unwrap_or_default(),
+        }),
+        health_check: c.health_check().map_or_else(Check::default, |h| Check {
+            command: h.command().to_vec(),
+            interval: h.interval().unwrap_or_default(),
+            timeout: h.timeout().unwrap_or_default(),
+            retries: h.retries().unwrap_or_default(),
+            start_period: h.start_period().unwrap_or_default(),
+        }),
+        stop_timeout: c.stop_timeout().unwrap_or_default(),
+        readonly_root_filesystem: c.readonly_root_filesystem().unwrap_or(false),
+    }
+}
+
 impl Ecs {
     pub fn new(sdk: &aws_config::SdkConfig, cluster: &str, service: &str, nets: SafetyNets) -> Ecs {
         Ecs {
@@ -107,14 +165,59 @@ impl Ecs {
             .ok_or_else(|| self.missing())
     }
 
+    /// Waits for a one-off task to stop (its container's exit code), stopping it past `timeout`.
+    async fn wait_stopped(
+        &self,
+        task: &str,
+        timeout: std::time::Duration,
+    ) -> Result<OneOff, PlatformError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let described = self
+                .client
+                .describe_tasks()
+                .cluster(&self.cluster)
+                .tasks(task)
+                .send()
+                .await
+                .map_err(error)?;
+            if let Some(t) = described.tasks().first()
+                && t.last_status() == Some("STOPPED")
+            {
+                return Ok(OneOff {
+                    exit_code: t
+                        .containers()
+                        .iter()
+                        .find(|c| c.name() == Some(super::task::CONTAINER))
+                        .and_then(|c| c.exit_code()),
+                    reason: t.stopped_reason().unwrap_or("stopped").to_string(),
+                });
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let _ = self
+                    .client
+                    .stop_task()
+                    .cluster(&self.cluster)
+                    .task(task)
+                    .reason("vivr deploy: the one-off task did not finish in time")
+                    .send()
+                    .await;
+                return Ok(OneOff {
+                    exit_code: None,
+                    reason: format!(
+                        "did not finish within {} s and was stopped",
+                        timeout.as_secs()
+                    ),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+    }
+
     pub async fn live_definition(
         &self,
         revision: &str,
     ) -> Result<Option<TaskDefinition>, PlatformError> {
-        use super::task::{
-            Container, HealthCheck as Check, LogConfiguration as Log, NameValue,
-            PortMapping as Port, SecretRef,
-        };
         let answer = self
             .client
             .describe_task_definition()
@@ -125,63 +228,7 @@ impl Ecs {
         let Some(t) = answer.task_definition() else {
             return Ok(None);
         };
-        let mut environment: Vec<NameValue> = Vec::new();
-        let containers = t
-            .container_definitions()
-            .iter()
-            .map(|c| {
-                environment = c
-                    .environment()
-                    .iter()
-                    .map(|p| NameValue {
-                        name: p.name().unwrap_or_default().into(),
-                        value: p.value().unwrap_or_default().into(),
-                    })
-                    .collect();
-                environment.sort_by(|a, b| a.name.cmp(&b.name));
-                let mut secrets: Vec<SecretRef> = c
-                    .secrets()
-                    .iter()
-                    .map(|s| SecretRef {
-                        name: s.name().into(),
-                        value_from: s.value_from().into(),
-                    })
-                    .collect();
-                secrets.sort_by(|a, b| a.name.cmp(&b.name));
-                Container {
-                    name: c.name().unwrap_or_default().into(),
-                    image: c.image().unwrap_or_default().into(),
-                    essential: c.essential().unwrap_or(true),
-                    memory: c.memory(),
-                    port_mappings: c
-                        .port_mappings()
-                        .iter()
-                        .map(|p| Port {
-                            container_port: p.container_port().unwrap_or_default(),
-                            protocol: p.protocol().map_or("tcp", |p| p.as_str()).into(),
-                        })
-                        .collect(),
-                    environment: environment.clone(),
-                    secrets,
-                    log_configuration: c.log_configuration().map(|l| Log {
-                        log_driver: l.log_driver().as_str().into(),
-                        options: l
-                            .options()
-                            .map(|o| o.clone().into_iter().collect())
-                            .unwrap_or_default(),
-                    }),
-                    health_check: c.health_check().map_or_else(Check::default, |h| Check {
-                        command: h.command().to_vec(),
-                        interval: h.interval().unwrap_or_default(),
-                        timeout: h.timeout().unwrap_or_default(),
-                        retries: h.retries().unwrap_or_default(),
-                        start_period: h.start_period().unwrap_or_default(),
-                    }),
-                    stop_timeout: c.stop_timeout().unwrap_or_default(),
-                    readonly_root_filesystem: c.readonly_root_filesystem().unwrap_or(false),
-                }
-            })
-            .collect();
+        let containers = t.container_definitions().iter().map(container_of).collect();
         Ok(Some(TaskDefinition {
             family: t.family().unwrap_or_default().into(),
             cpu: t.cpu().unwrap_or_default().into(),
@@ -396,47 +443,7 @@ impl Platform for Ecs {
                 reason: format!("ECS did not start the task: {why}"),
             });
         };
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let described = self
-                .client
-                .describe_tasks()
-                .cluster(&self.cluster)
-                .tasks(&task)
-                .send()
-                .await
-                .map_err(error)?;
-            if let Some(t) = described.tasks().first()
-                && t.last_status() == Some("STOPPED")
-            {
-                return Ok(OneOff {
-                    exit_code: t
-                        .containers()
-                        .iter()
-                        .find(|c| c.name() == Some(super::task::CONTAINER))
-                        .and_then(|c| c.exit_code()),
-                    reason: t.stopped_reason().unwrap_or("stopped").to_string(),
-                });
-            }
-            if tokio::time::Instant::now() >= deadline {
-                let _ = self
-                    .client
-                    .stop_task()
-                    .cluster(&self.cluster)
-                    .task(&task)
-                    .reason("vivr deploy: the one-off task did not finish in time")
-                    .send()
-                    .await;
-                return Ok(OneOff {
-                    exit_code: None,
-                    reason: format!(
-                        "did not finish within {} s and was stopped",
-                        timeout.as_secs()
-                    ),
-                });
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-        }
+        self.wait_stopped(&task, timeout).await
     }
 
     async fn prune(
