@@ -386,10 +386,9 @@ pub fn level_title(level: Option<Level>) -> &'static str {
     level_name(level)
 }
 
-/// Applies the policy to a score and its results.
-fn judge(score: &Score, results: &[CheckResult], policy: &Policy) -> PolicyResult {
+/// The policy's minimums (score, level, coverage) the score falls below.
+fn below_minimums(score: &Score, policy: &Policy) -> Vec<String> {
     let mut violations = Vec::new();
-    let mut known = Vec::new();
     if let Some(min) = policy.min_score
         && score.score < min
     {
@@ -416,6 +415,13 @@ fn judge(score: &Score, results: &[CheckResult], policy: &Policy) -> PolicyResul
             min * 100.0
         ));
     }
+    violations
+}
+
+/// Applies the policy to a score and its results.
+fn judge(score: &Score, results: &[CheckResult], policy: &Policy) -> PolicyResult {
+    let mut violations = below_minimums(score, policy);
+    let mut known = Vec::new();
     for r in results.iter().filter(|r| r.status == "waiver_expired") {
         if let Some(w) = &r.waiver {
             violations.push(format!(
