@@ -293,7 +293,9 @@ fn placeholder(value: &str) -> bool {
 /// Lines a scan must not report: an explicit allow marker (for a test that needs a secret-shaped string).
 const ALLOW_MARKER: &str = "audit:allow-secret";
 
-fn secrets_in_tree(repo: &Repo) -> Eval {
+/// An assignment of a secret variable (the schema's own, the repository's if it has one, and common names of
+/// other stacks) in an env or compose file.
+fn secret_assignment(repo: &Repo) -> Result<Regex, regex::Error> {
     // The schema's secret variables, the repository's own if it has one, else vivr's.
     let own = repo.text(SCHEMA_FILE).and_then(|t| Schema::parse(&t).ok());
     let schema = own.as_ref().unwrap_or_else(|| Schema::embedded());
@@ -308,10 +310,14 @@ fn secrets_in_tree(repo: &Repo) -> Eval {
         [r"[A-Z0-9_]*(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|PRIVATE_KEY)[A-Z0-9_]*"]
             .map(String::from),
     );
-    let assignment = Regex::new(&format!(
+    Regex::new(&format!(
         r#"(?m)^[ \t]*(?:export[ \t]+)?({})[ \t]*[=:][ \t]*("[^"\n]*"|'[^'\n]*'|[^\s#]+)"#,
         names.join("|")
-    ));
+    ))
+}
+
+fn secrets_in_tree(repo: &Repo) -> Eval {
+    let assignment = secret_assignment(repo);
     let Ok(assignment) = assignment else {
         return Eval::Unknown("the secret variable names do not make a pattern".into());
     };

@@ -116,42 +116,10 @@ pub fn parse_env_file(name: &str, text: &str) -> Source {
             ));
             continue;
         }
-        let rest = rest.trim_start();
-        let value = if let Some(body) = rest.strip_prefix('\'') {
-            match body.find('\'') {
-                Some(end) => body[..end].to_string(),
-                None => {
-                    source
-                        .problems
-                        .push((number, format!("{key}: the single quote is not closed")));
-                    continue;
-                }
-            }
-        } else if let Some(body) = rest.strip_prefix('"') {
-            // May continue over the next lines until the closing quote.
-            let mut raw = body.to_string();
-            loop {
-                if let Some(value) = closed_double_quoted(&raw) {
-                    break Some(value);
-                }
-                let Some(next) = lines.get(i) else {
-                    break None;
-                };
-                raw.push('\n');
-                raw.push_str(next);
-                i += 1;
-            }
-            .unwrap_or_else(|| {
-                source
-                    .problems
-                    .push((number, format!("{key}: the double quote is not closed")));
-                String::new()
-            })
-        } else {
-            match rest.find(" #") {
-                Some(comment) => rest[..comment].trim_end().to_string(),
-                None => rest.trim_end().to_string(),
-            }
+        let Some(value) = value_of(key, rest.trim_start(), &lines, &mut i, |problem| {
+            source.problems.push((number, problem))
+        }) else {
+            continue;
         };
         if source.entries.contains_key(key) {
             source.problems.push((
@@ -168,6 +136,49 @@ pub fn parse_env_file(name: &str, text: &str) -> Source {
         );
     }
     source
+}
+
+/// The value after `KEY=` (quotes and escapes applied; a double-quoted value may take the next lines, `i` moves
+/// past them); `None` when the line is dropped. What is wrong goes to `problem`.
+fn value_of(
+    key: &str,
+    rest: &str,
+    lines: &[&str],
+    i: &mut usize,
+    mut problem: impl FnMut(String),
+) -> Option<String> {
+    if let Some(body) = rest.strip_prefix('\'') {
+        match body.find('\'') {
+            Some(end) => Some(body[..end].to_string()),
+            None => {
+                problem(format!("{key}: the single quote is not closed"));
+                None
+            }
+        }
+    } else if let Some(body) = rest.strip_prefix('"') {
+        // May continue over the next lines until the closing quote.
+        let mut raw = body.to_string();
+        let closed = loop {
+            if let Some(value) = closed_double_quoted(&raw) {
+                break Some(value);
+            }
+            let Some(next) = lines.get(*i) else {
+                break None;
+            };
+            raw.push('\n');
+            raw.push_str(next);
+            *i += 1;
+        };
+        Some(closed.unwrap_or_else(|| {
+            problem(format!("{key}: the double quote is not closed"));
+            String::new()
+        }))
+    } else {
+        Some(match rest.find(" #") {
+            Some(comment) => rest[..comment].trim_end().to_string(),
+            None => rest.trim_end().to_string(),
+        })
+    }
 }
 
 /// The value of a double-quoted string whose opening quote is already consumed, if its closing quote is in

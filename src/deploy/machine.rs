@@ -151,6 +151,40 @@ pub enum Event {
     },
 }
 
+fn preflight_text(primary: Option<&str>, known_good: Option<&KnownGood>) -> String {
+    format!(
+        "the service runs {}; last known good: {}",
+        primary.map_or("nothing", short_revision),
+        known_good.map_or_else(
+            || "none recorded".to_string(),
+            |g| format!(
+                "{} ({}, {} by {})",
+                short_revision(&g.revision),
+                g.image,
+                g.at,
+                g.by
+            )
+        )
+    )
+}
+
+fn reading_text(reading: &Reading) -> String {
+    let verdict = match &reading.verdict {
+        Verdict::WarmingUp => "warming up".to_string(),
+        Verdict::Healthy => "healthy".to_string(),
+        Verdict::Breached => "BREACHED".to_string(),
+        Verdict::Inconclusive { why } => format!("inconclusive: {why}"),
+    };
+    format!(
+        "trigger {}: {} (threshold {}): {verdict}",
+        reading.trigger,
+        reading
+            .value
+            .map_or_else(|| "no value".to_string(), |v| format!("{v:.4}")),
+        reading.threshold
+    )
+}
+
 impl Event {
     /// One line for people.
     pub fn text(&self) -> String {
@@ -158,20 +192,7 @@ impl Event {
             Event::Preflight {
                 primary,
                 known_good,
-            } => format!(
-                "the service runs {}; last known good: {}",
-                primary.as_deref().map_or("nothing", short_revision),
-                known_good.as_ref().map_or_else(
-                    || "none recorded".to_string(),
-                    |g| format!(
-                        "{} ({}, {} by {})",
-                        short_revision(&g.revision),
-                        g.image,
-                        g.at,
-                        g.by
-                    )
-                )
-            ),
+            } => preflight_text(primary.as_deref(), known_good.as_ref()),
             Event::Registered { revision } => format!("registered {}", short_revision(revision)),
             Event::OneOffStarted { command } => {
                 format!(
@@ -200,22 +221,7 @@ impl Event {
                 Some(code) => format!("task {} stopped: {} (exit {code})", task.id, task.reason),
                 None => format!("task {} stopped: {}", task.id, task.reason),
             },
-            Event::Trigger { reading } => {
-                let verdict = match &reading.verdict {
-                    Verdict::WarmingUp => "warming up".to_string(),
-                    Verdict::Healthy => "healthy".to_string(),
-                    Verdict::Breached => "BREACHED".to_string(),
-                    Verdict::Inconclusive { why } => format!("inconclusive: {why}"),
-                };
-                format!(
-                    "trigger {}: {} (threshold {}): {verdict}",
-                    reading.trigger,
-                    reading
-                        .value
-                        .map_or_else(|| "no value".to_string(), |v| format!("{v:.4}")),
-                    reading.threshold
-                )
-            }
+            Event::Trigger { reading } => reading_text(reading),
             Event::Completed { deployment } => {
                 format!("deployment {deployment} COMPLETED; baking under the triggers")
             }
