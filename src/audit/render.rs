@@ -311,6 +311,33 @@ fn security_severity(severity: Severity) -> &'static str {
     }
 }
 
+/// What the report says was seen for a check: its waiver, why it has no result, or its first evidence.
+fn seen(c: &CheckResult) -> String {
+    match (&c.waiver, &c.reason) {
+        (Some(w), _) => format!("waived until {} by {}: {}", w.expires, w.owner, w.reason),
+        (None, Some(r)) => r.clone(),
+        (None, None) => {
+            let mut lines: Vec<String> = c
+                .evidence
+                .iter()
+                .take(EVIDENCE_SHOWN)
+                .map(|e| e.text())
+                .collect();
+            if c.evidence.len() > EVIDENCE_SHOWN {
+                lines.push(format!("(+{} more)", c.evidence.len() - EVIDENCE_SHOWN));
+            }
+            lines.join("\n")
+        }
+    }
+}
+
+fn status_text(c: &CheckResult) -> String {
+    match c.credit {
+        Some(credit) if c.status == "partial" => format!("partial {:.0}%", credit * 100.0),
+        _ => c.status.replace('_', " "),
+    }
+}
+
 impl Report for AuditReport {
     fn text(&self) -> String {
         let mut text = format!(
@@ -344,35 +371,11 @@ impl Report for AuditReport {
                 t.set_width(TEXT_WIDTH);
             }
             for c in checks {
-                let seen = match (&c.waiver, &c.reason) {
-                    (Some(w), _) => {
-                        format!("waived until {} by {}: {}", w.expires, w.owner, w.reason)
-                    }
-                    (None, Some(r)) => r.clone(),
-                    (None, None) => {
-                        let mut lines: Vec<String> = c
-                            .evidence
-                            .iter()
-                            .take(EVIDENCE_SHOWN)
-                            .map(|e| e.text())
-                            .collect();
-                        if c.evidence.len() > EVIDENCE_SHOWN {
-                            lines.push(format!("(+{} more)", c.evidence.len() - EVIDENCE_SHOWN));
-                        }
-                        lines.join("\n")
-                    }
-                };
-                let status = match c.credit {
-                    Some(credit) if c.status == "partial" => {
-                        format!("partial {:.0}%", credit * 100.0)
-                    }
-                    _ => c.status.replace('_', " "),
-                };
                 t.add_row([
-                    status,
+                    status_text(c),
                     severity_name(c.severity).to_string(),
                     format!("{}\n{}", c.id, c.title),
-                    seen,
+                    seen(c),
                 ]);
             }
             text += &format!("{t}\n");

@@ -249,13 +249,8 @@ pub async fn create(
         }
     };
 
-    let toc_entries = match toc_entries(store, &id, &options.tools) {
-        Ok(n) => n,
-        Err(err) => {
-            store.discard(&id);
-            return Err(err.context("listing the dump's table of contents"));
-        }
-    };
+    let toc_entries = toc_entries(store, &id, &options.tools).inspect_err(|_| store.discard(&id));
+    let toc_entries = toc_entries.context("listing the dump's table of contents")?;
     let manifest = Manifest {
         id: id.clone(),
         database: env.database.clone(),

@@ -67,6 +67,21 @@ pub(super) fn database_name(url: &str) -> String {
         .unwrap_or_else(|| "vivr".into())
 }
 
+/// A consistent copy of the live database at `copy` (`VACUUM INTO`); returns SQLite's version.
+async fn vacuum_into(path: &Path, copy: &Path) -> anyhow::Result<String> {
+    let mut conn = open(path, false).await?;
+    let version: String = sqlx::query_scalar("SELECT sqlite_version()")
+        .fetch_one(&mut conn)
+        .await?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(copy.display().to_string())
+        .execute(&mut conn)
+        .await
+        .context("VACUUM INTO (a consistent copy)")?;
+    conn.close().await.ok();
+    Ok(version)
+}
+
 pub async fn create(
     url: &str,
     store: &dyn BackupStore,
@@ -88,16 +103,7 @@ pub async fn create(
     )?;
     let scratch = tempfile::tempdir().context("a temporary directory for the copy")?;
     let copy = scratch.path().join("copy.db");
-    let mut conn = open(&path, false).await?;
-    let version: String = sqlx::query_scalar("SELECT sqlite_version()")
-        .fetch_one(&mut conn)
-        .await?;
-    sqlx::query("VACUUM INTO ?")
-        .bind(copy.display().to_string())
-        .execute(&mut conn)
-        .await
-        .context("VACUUM INTO (a consistent copy)")?;
-    conn.close().await.ok();
+    let version = vacuum_into(&path, &copy).await?;
     let (tables, migration_head, integrity) = inspect(&copy).await?;
     if integrity != "ok" {
         bail!("the copy fails PRAGMA integrity_check: {integrity}");

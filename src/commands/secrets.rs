@@ -170,10 +170,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     .await?;
     match args.command {
         Command::List { prefix, format } => {
-            let report = ListReport {
-                secrets: secrets.list(&prefix).await?,
-            };
-            ctx.emit(&report, format)
+            let secrets = secrets.list(&prefix).await?;
+            ctx.emit(&ListReport { secrets }, format)
         }
         Command::Get {
             name,
@@ -181,19 +179,13 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             reveal,
             previous,
             format,
-        } => {
-            let report = get(&secrets, name, key, reveal, previous).await?;
-            ctx.emit(&report, format)
-        }
+        } => ctx.emit(&get(&secrets, name, key, reveal, previous).await?, format),
         Command::Put {
             name,
             key,
             from_env_file,
             format,
-        } => {
-            let report = put(&secrets, name, key, from_env_file).await?;
-            ctx.emit(&report, format)
-        }
+        } => ctx.emit(&put(&secrets, name, key, from_env_file).await?, format),
         Command::Run {
             names,
             strict,
@@ -220,12 +212,15 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             let rotation = secrets
                 .rotate(&name, lambda_arn.as_deref(), timeout)
                 .await?;
-            let report = RotateReport {
-                secret: name,
-                rotation,
-                timeout_secs,
-            };
-            ctx.emit(&report, format)
+            let secret = name;
+            ctx.emit(
+                &RotateReport {
+                    secret,
+                    rotation,
+                    timeout_secs,
+                },
+                format,
+            )
         }
         Command::Audit {
             prefix,
@@ -242,8 +237,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
                 require_cmk,
                 owner_tag,
             };
-            let report = audit(&secrets, &prefix, &policy, fail_on).await?;
-            ctx.emit(&report, format)
+            ctx.emit(&audit(&secrets, &prefix, &policy, fail_on).await?, format)
         }
     }
 }

@@ -12,7 +12,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use parse_dockerfile::{Instruction, Source};
+use parse_dockerfile::{CopyInstruction, Instruction, Source};
 
 /// What the builder stage leaves for the runtime stage, and what the prebuilt context provides instead.
 pub const BINARY: &str = "/out/vivr";
@@ -63,38 +63,7 @@ pub fn runtime_stage(dockerfile: &str) -> anyhow::Result<String> {
         if !earlier.contains(&stage) {
             continue; // a copy from an image, not from our builder
         }
-        let mut sources = Vec::new();
-        for source in &copy.src {
-            let Source::Path(path) = source else {
-                bail!(
-                    "COPY --from={stage} with a here-document: the prebuilt context has nothing to offer it"
-                );
-            };
-            let path = path.value.trim_end_matches('/');
-            if path != BINARY && path != DATA_DIR {
-                bail!(
-                    "COPY --from={stage} {path}: the prebuilt context provides only {BINARY} and {DATA_DIR} \
-                     (the builder stage must leave what the runtime needs there)"
-                );
-            }
-            sources.push(path.trim_start_matches('/').to_string());
-        }
-        let flags: Vec<String> = copy
-            .options
-            .iter()
-            .filter(|f| f.name.value != "from")
-            .map(|f| match &f.value {
-                Some(v) => format!("--{}={}", f.name.value, v.value),
-                None => format!("--{}", f.name.value),
-            })
-            .collect();
-        let rewritten = ["COPY".to_string()]
-            .into_iter()
-            .chain(flags)
-            .chain(sources)
-            .chain([copy.dest.value.to_string()])
-            .collect::<Vec<_>>()
-            .join(" ");
+        let rewritten = from_context(copy, &stage)?;
         text += dockerfile
             .get(cursor..copy.copy.span.start)
             .unwrap_or_default();
@@ -103,6 +72,42 @@ pub fn runtime_stage(dockerfile: &str) -> anyhow::Result<String> {
     }
     text += dockerfile.get(cursor..).unwrap_or_default();
     Ok(text)
+}
+
+/// A `COPY --from=<builder>` of the runtime stage, rewritten to copy the same paths from the context's `out/`.
+fn from_context(copy: &CopyInstruction<'_>, stage: &str) -> anyhow::Result<String> {
+    let mut sources = Vec::new();
+    for source in &copy.src {
+        let Source::Path(path) = source else {
+            bail!(
+                "COPY --from={stage} with a here-document: the prebuilt context has nothing to offer it"
+            );
+        };
+        let path = path.value.trim_end_matches('/');
+        if path != BINARY && path != DATA_DIR {
+            bail!(
+                "COPY --from={stage} {path}: the prebuilt context provides only {BINARY} and {DATA_DIR} \
+                 (the builder stage must leave what the runtime needs there)"
+            );
+        }
+        sources.push(path.trim_start_matches('/').to_string());
+    }
+    let flags: Vec<String> = copy
+        .options
+        .iter()
+        .filter(|f| f.name.value != "from")
+        .map(|f| match &f.value {
+            Some(v) => format!("--{}={}", f.name.value, v.value),
+            None => format!("--{}", f.name.value),
+        })
+        .collect();
+    Ok(["COPY".to_string()]
+        .into_iter()
+        .chain(flags)
+        .chain(sources)
+        .chain([copy.dest.value.to_string()])
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 /// The build context as a tar archive: `Dockerfile` (the runtime stage), `out/vivr` (the binary, mode 0755) and

@@ -134,6 +134,44 @@ async fn follow(
     anyhow::bail!("more than {MAX_REDIRECTS} redirects from {url}")
 }
 
+/// How the page, its first static asset and the API say they may be cached.
+async fn caching(
+    client: &HttpsClient,
+    main: &Exchange,
+    parsed: &url::Url,
+    forwarded: &[(&str, &str)],
+) -> Vec<CacheProbe> {
+    let mut caching = vec![CacheProbe {
+        what: "page".into(),
+        url: main.url.clone(),
+        status: main.status,
+        cache_control: main.header("cache-control").map(str::to_string),
+    }];
+    let base = url::Url::parse(&main.url).unwrap_or_else(|_| parsed.clone());
+    if let Some(asset) = first_asset(&main.body, &base)
+        && let Ok(answer) = get(client, asset.as_str(), forwarded).await
+    {
+        caching.push(CacheProbe {
+            what: "static asset".into(),
+            url: asset.to_string(),
+            status: answer.status,
+            cache_control: answer.header("cache-control").map(str::to_string),
+        });
+    }
+    if let Ok(api) = base.join("/api/health")
+        && let Ok(answer) = get(client, api.as_str(), forwarded).await
+        && answer.status != 404
+    {
+        caching.push(CacheProbe {
+            what: "API".into(),
+            url: api.to_string(),
+            status: answer.status,
+            cache_control: answer.header("cache-control").map(str::to_string),
+        });
+    }
+    caching
+}
+
 /// Fetches what the tests read. An `http://` URL is taken as an origin behind a TLS terminator.
 pub async fn observe(url: &str) -> Result<Observed, Unreachable> {
     let unreachable = |message: String| Unreachable {
@@ -182,34 +220,7 @@ pub async fn observe(url: &str) -> Result<Observed, Unreachable> {
             policy_files.push(answer.body);
         }
     }
-    let mut caching = vec![CacheProbe {
-        what: "page".into(),
-        url: main.url.clone(),
-        status: main.status,
-        cache_control: main.header("cache-control").map(str::to_string),
-    }];
-    let base = url::Url::parse(&main.url).unwrap_or(parsed.clone());
-    if let Some(asset) = first_asset(&main.body, &base)
-        && let Ok(answer) = get(&client, asset.as_str(), forwarded).await
-    {
-        caching.push(CacheProbe {
-            what: "static asset".into(),
-            url: asset.to_string(),
-            status: answer.status,
-            cache_control: answer.header("cache-control").map(str::to_string),
-        });
-    }
-    if let Ok(api) = base.join("/api/health")
-        && let Ok(answer) = get(&client, api.as_str(), forwarded).await
-        && answer.status != 404
-    {
-        caching.push(CacheProbe {
-            what: "API".into(),
-            url: api.to_string(),
-            status: answer.status,
-            cache_control: answer.header("cache-control").map(str::to_string),
-        });
-    }
+    let caching = caching(&client, &main, &parsed, forwarded).await;
     Ok(Observed {
         url: url.to_string(),
         https: true,
