@@ -27,7 +27,7 @@ pub struct BackupFacts {
 /// Reads the store's manifests.
 pub async fn gather(store: &str) -> anyhow::Result<BackupFacts> {
     let opened = crate::backup::open_existing_store(store).await?;
-    let manifests = tokio::task::block_in_place(|| crate::backup::list(opened.as_ref()))?;
+    let manifests = crate::backup::list(opened.as_ref()).await?;
     let backups = manifests
         .into_iter()
         .map(|m| {

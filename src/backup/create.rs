@@ -1,11 +1,13 @@
 //! `vivr backup create`: pg_dump streamed through zstd and SHA-256 into the store, with its manifest.
 
-use std::io::{Read, Write};
 use std::process::Stdio;
 
 use anyhow::{Context, bail};
+use async_compression::Level;
+use async_compression::tokio::bufread::ZstdEncoder;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 
 use super::*;
 
@@ -31,77 +33,77 @@ pub(super) fn announce_size(database: &str, bytes: u64) {
     }
 }
 
-/// zstd into a store object, hashing and counting what is stored.
-pub(super) struct Compressor {
-    hashing: Hashing<Box<dyn ObjectWriter>>,
+/// What went into a store object.
+pub(super) struct Stored {
+    /// Bytes before compression.
+    pub(super) raw: u64,
+    /// Bytes stored.
+    pub(super) compressed: u64,
+    /// SHA-256 of the stored bytes.
+    pub(super) sha256: String,
 }
 
-impl Compressor {
-    pub(super) fn new(writer: Box<dyn ObjectWriter>) -> Self {
-        Compressor {
-            hashing: Hashing {
-                inner: writer,
-                hasher: Sha256::new(),
-                bytes: 0,
-            },
+/// Compresses all of `input` with zstd into `writer`, hashing and counting what is stored. The object stays
+/// unfinished: [`settle`] decides whether it is complete.
+pub(super) async fn compress(
+    input: impl AsyncRead + Unpin,
+    writer: &mut dyn ObjectWriter,
+    progress: Option<&Progress>,
+) -> anyhow::Result<Stored> {
+    let mut raw = 0u64;
+    let counted = Tap::new(input, |bytes: &[u8]| {
+        raw += bytes.len() as u64;
+        if let Some(report) = progress {
+            report(raw);
         }
-    }
-
-    /// Compresses all of `input`; returns the uncompressed byte count. The object stays unfinished: the caller
-    /// decides whether it is complete (an unfinished object is never visible).
-    pub(super) fn copy_from(
-        &mut self,
-        input: &mut impl Read,
-        progress: Option<&Progress>,
-    ) -> std::io::Result<u64> {
-        let mut raw = 0u64;
-        let mut encoder = zstd::stream::Encoder::new(&mut self.hashing, ZSTD_LEVEL)?;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = input.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            raw += n as u64;
-            encoder.write_all(filled(&buf, n))?;
-            if let Some(report) = progress {
-                report(raw);
-            }
+    });
+    let mut encoder = ZstdEncoder::with_quality(
+        BufReader::with_capacity(CHUNK, counted),
+        Level::Precise(ZSTD_LEVEL),
+    );
+    let mut hasher = Sha256::new();
+    let mut compressed = 0u64;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = encoder.read(&mut buf).await?;
+        if n == 0 {
+            break;
         }
-        encoder.finish()?.flush()?;
-        Ok(raw)
+        let chunk = filled(&buf, n);
+        hasher.update(chunk);
+        compressed += n as u64;
+        writer.write(chunk).await?;
     }
-
-    /// Makes the object visible; returns (stored bytes, SHA-256 of them).
-    pub(super) fn finish(self) -> anyhow::Result<(u64, String)> {
-        let Hashing {
-            inner,
-            hasher,
-            bytes,
-        } = self.hashing;
-        inner.finish().context("closing the backup object")?;
-        Ok((bytes, hex::encode(hasher.finalize())))
-    }
+    drop(encoder);
+    Ok(Stored {
+        raw,
+        compressed,
+        sha256: hex::encode(hasher.finalize()),
+    })
 }
 
-/// Writes through to `inner` while hashing and counting.
-pub(super) struct Hashing<W> {
-    inner: W,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(filled(buf, n));
-        self.bytes += n as u64;
-        Ok(n)
+/// Makes the object visible when everything before went well; otherwise leaves nothing of backup `id` behind.
+pub(super) async fn settle(
+    store: &dyn BackupStore,
+    id: &str,
+    writer: Box<dyn ObjectWriter>,
+    written: anyhow::Result<Stored>,
+) -> anyhow::Result<Stored> {
+    let settled = match written {
+        Ok(stored) => writer
+            .finish()
+            .await
+            .context("closing the backup object")
+            .map(|()| stored),
+        Err(err) => {
+            writer.abort().await;
+            Err(err)
+        }
+    };
+    if settled.is_err() {
+        store.discard(id).await;
     }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
+    settled
 }
 
 #[derive(Clone)]
@@ -123,8 +125,8 @@ impl CreateOptions {
 }
 
 /// `base`, or `base-2`, `base-3`… when a backup with that id exists (two backups in one second).
-pub(super) fn unique_id(store: &dyn BackupStore, base: &str) -> anyhow::Result<String> {
-    let taken = store.ids()?;
+pub(super) async fn unique_id(store: &dyn BackupStore, base: &str) -> anyhow::Result<String> {
+    let taken = store.ids().await?;
     Ok((1..)
         .map(|n| {
             if n == 1 {
@@ -137,16 +139,15 @@ pub(super) fn unique_id(store: &dyn BackupStore, base: &str) -> anyhow::Result<S
         .unwrap_or_else(|| base.to_string()))
 }
 
-/// Runs pg_dump on the exported snapshot, compressing its output into `writer`. Returns the dump's size, the
-/// object's size and its SHA-256.
-fn dump(
+/// Runs pg_dump on the exported snapshot, compressing its output into `writer`.
+async fn dump(
     tools: &PgTools,
     dump_env: &PgEnv,
     snapshot: &str,
     lock_wait: u64,
-    writer: Box<dyn ObjectWriter>,
+    writer: &mut dyn ObjectWriter,
     progress: Option<&Progress>,
-) -> anyhow::Result<(u64, u64, String)> {
+) -> anyhow::Result<Stored> {
     let mut command = tools.command("pg_dump");
     dump_env.apply(&mut command);
     command
@@ -156,27 +157,21 @@ fn dump(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().context("starting pg_dump")?;
-    let mut stdout = child.stdout.take().context("pg_dump stdout")?;
+    let mut child = tokio::process::Command::from(command)
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting pg_dump")?;
+    let stdout = child.stdout.take().context("pg_dump stdout")?;
     let stderr = child.stderr.take().context("pg_dump stderr")?;
-    let errors = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = std::io::BufReader::new(stderr).read_to_end(&mut buf);
-        buf
-    });
-    let mut compressor = Compressor::new(writer);
-    let copy = compressor.copy_from(&mut stdout, progress);
-    let status = child.wait().context("waiting for pg_dump")?;
-    let stderr = errors.join().unwrap_or_default();
+    let (copied, stderr) = tokio::join!(compress(stdout, writer, progress), read_all(stderr));
+    let status = child.wait().await.context("waiting for pg_dump")?;
     if !status.success() {
         bail!(
             "pg_dump failed ({status}): {}",
             pgtools::stderr_tail(&stderr)
         );
     }
-    let raw = copy.context("writing the backup")?;
-    let (compressed, sha) = compressor.finish()?;
-    Ok((raw, compressed, sha))
+    copied.context("writing the backup")
 }
 
 /// Opens a read-only snapshot on `conn` and exports it, so pg_dump and our own counts see the same data; returns
@@ -209,7 +204,7 @@ pub async fn create(
     }
     let env = PgEnv::from_url(url)?;
     let (mut conn, server_major, server_version) = connect(url).await?;
-    let (pg_dump_version, pg_restore_version) = options.tools.check_against(server_major)?;
+    let (pg_dump_version, pg_restore_version) = options.tools.check_against(server_major).await?;
     let database_bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
         .fetch_one(&mut conn)
         .await
@@ -220,37 +215,30 @@ pub async fn create(
     let id = unique_id(
         store,
         &format!("{}-{}", started_at.format("%Y%m%dT%H%M%SZ"), env.database),
-    )?;
+    )
+    .await?;
 
     let (snapshot, tables, head) = snapshot(&mut conn).await?;
-    let writer = store.writer(&id, OBJECT)?;
-    let tools = options.tools.clone();
-    let lock_wait = options.lock_wait_timeout_ms;
-    let dump_env = env.clone();
-    let progress = options.progress.clone();
-    let dumped = tokio::task::spawn_blocking(move || {
-        dump(
-            &tools,
-            &dump_env,
-            &snapshot,
-            lock_wait,
-            writer,
-            progress.as_ref(),
-        )
-    })
-    .await
-    .context("the dump task stopped")?;
+    let mut writer = store.writer(&id, OBJECT).await?;
+    let dumped = dump(
+        &options.tools,
+        &env,
+        &snapshot,
+        options.lock_wait_timeout_ms,
+        writer.as_mut(),
+        options.progress.as_ref(),
+    )
+    .await;
     let _ = sqlx::raw_sql("COMMIT").execute(&mut conn).await;
-    let (raw_bytes, compressed_bytes, sha256) = match dumped {
-        Ok(sizes) => sizes,
+    let stored = settle(store, &id, writer, dumped).await?;
+
+    let toc_entries = match toc_entries(store, &id, &options.tools).await {
+        Ok(entries) => entries,
         Err(err) => {
-            store.discard(&id);
-            return Err(err);
+            store.discard(&id).await;
+            return Err(err.context("listing the dump's table of contents"));
         }
     };
-
-    let toc_entries = toc_entries(store, &id, &options.tools).inspect_err(|_| store.discard(&id));
-    let toc_entries = toc_entries.context("listing the dump's table of contents")?;
     let manifest = Manifest {
         id: id.clone(),
         database: env.database.clone(),
@@ -261,9 +249,9 @@ pub async fn create(
         format: "pg_dump custom (-Fc -Z0)".into(),
         compression: format!("zstd level {ZSTD_LEVEL}"),
         object: OBJECT.into(),
-        raw_bytes,
-        compressed_bytes,
-        sha256,
+        raw_bytes: stored.raw,
+        compressed_bytes: stored.compressed,
+        sha256: stored.sha256,
         started_at,
         finished_at: Utc::now(),
         toc_entries,
@@ -275,6 +263,6 @@ pub async fn create(
         verification: None,
         verifications: Vec::new(),
     };
-    store.write_manifest(&manifest)?;
+    store.write_manifest(&manifest).await?;
     Ok(manifest)
 }

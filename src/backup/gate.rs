@@ -78,10 +78,13 @@ pub async fn deploy_guarded(
             return Ok((migrate::deploy_locked(db, migrations, options).await?, None));
         }
         let (database, head) = identity(db, gate.url).await?;
-        let existing = gate.max_age.and_then(|age| {
-            let backups = super::list(gate.store).ok()?;
-            acceptable(&backups, &database, head.as_ref(), age)
-        });
+        let existing = match gate.max_age {
+            Some(age) => super::list(gate.store)
+                .await
+                .ok()
+                .and_then(|backups| acceptable(&backups, &database, head.as_ref(), age)),
+            None => None,
+        };
         let outcome = match existing {
             Some(found) => {
                 tracing::info!(backup = %found.id, "a recent verified backup at the current head exists; using it");
@@ -121,9 +124,9 @@ pub async fn deploy_guarded(
                         manifest.id
                     );
                 }
-                manifest = gate.store.read_manifest(&manifest.id)?;
+                manifest = gate.store.read_manifest(&manifest.id).await?;
                 manifest.before_migrations = status.pending.clone();
-                gate.store.write_manifest(&manifest)?;
+                gate.store.write_manifest(&manifest).await?;
                 GateOutcome {
                     backup_id: manifest.id,
                     reused: false,

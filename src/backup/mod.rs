@@ -29,7 +29,8 @@ pub use store::{BackupStore, LocalStore};
 pub use verify::{VerifyOptions, VerifyReport, verify};
 
 // Shared with the SQLite backups (`sqlite.rs`) and the tests.
-use create::{Compressor, announce_size, unique_id};
+use create::{announce_size, compress, settle, unique_id};
+pub(crate) use plumbing::Tap;
 use plumbing::*;
 use store::ObjectWriter;
 use verify::compare_with_manifest;
@@ -56,9 +57,9 @@ async fn open(location: &str, create: bool) -> anyhow::Result<Box<dyn BackupStor
     } else if location.contains("://") {
         bail!("--store: {location:?} is neither s3://bucket/prefix nor a directory")
     } else if create {
-        Ok(Box::new(LocalStore::new(location)?))
+        Ok(Box::new(LocalStore::new(location).await?))
     } else {
-        Ok(Box::new(LocalStore::existing(location)?))
+        Ok(Box::new(LocalStore::existing(location).await?))
     }
 }
 
@@ -157,12 +158,13 @@ impl Manifest {
 pub type Progress = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
 
 /// Every complete backup in the store, newest first.
-pub fn list(store: &dyn BackupStore) -> anyhow::Result<Vec<Manifest>> {
-    let mut manifests: Vec<Manifest> = store
-        .ids()?
-        .iter()
-        .filter_map(|id| store.read_manifest(id).ok())
-        .collect();
+pub async fn list(store: &dyn BackupStore) -> anyhow::Result<Vec<Manifest>> {
+    let mut manifests = Vec::new();
+    for id in store.ids().await? {
+        if let Ok(manifest) = store.read_manifest(&id).await {
+            manifests.push(manifest);
+        }
+    }
     manifests.sort_by_key(|m| std::cmp::Reverse(m.started_at));
     Ok(manifests)
 }

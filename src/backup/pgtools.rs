@@ -42,11 +42,11 @@ impl PgTools {
     }
 
     /// The tool's version as (major, "15.18").
-    pub fn version(&self, tool: &str) -> anyhow::Result<(u32, String)> {
-        let output = self
-            .command(tool)
+    pub async fn version(&self, tool: &str) -> anyhow::Result<(u32, String)> {
+        let output = tokio::process::Command::from(self.command(tool))
             .arg("--version")
             .output()
+            .await
             .with_context(|| format!("running {tool} --version (install the PostgreSQL client tools, or pass --pg-bin)"))?;
         let text = String::from_utf8_lossy(&output.stdout);
         // "pg_dump (PostgreSQL) 15.18 (Debian 15.18-1.pgdg120+1)"
@@ -64,9 +64,9 @@ impl PgTools {
     }
 
     /// pg_dump and pg_restore must be at least as new as the server (pg_dump refuses newer servers).
-    pub fn check_against(&self, server_major: u32) -> anyhow::Result<(String, String)> {
-        let (dump_major, dump) = self.version("pg_dump")?;
-        let (restore_major, restore) = self.version("pg_restore")?;
+    pub async fn check_against(&self, server_major: u32) -> anyhow::Result<(String, String)> {
+        let (dump_major, dump) = self.version("pg_dump").await?;
+        let (restore_major, restore) = self.version("pg_restore").await?;
         for (tool, major, version) in [
             ("pg_dump", dump_major, &dump),
             ("pg_restore", restore_major, &restore),

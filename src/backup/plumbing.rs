@@ -1,11 +1,14 @@
 //! What create, verify and restore share: the source connection, and the pg_restore pipe and its readers.
 
-use std::io::{Read, Write};
+use std::pin::Pin;
 use std::process::Stdio;
+use std::task::{Context, Poll, ready};
 
-use anyhow::{Context, bail};
+use anyhow::{Context as _, bail};
+use async_compression::tokio::bufread::ZstdDecoder;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, ReadBuf};
 
 use super::*;
 
@@ -44,74 +47,89 @@ pub async fn migration_head(conn: &mut PgConnection) -> anyhow::Result<Option<Mi
     Ok(head.map(|(name, checksum)| MigrationHead { name, checksum }))
 }
 
-/// Feeds the decompressed dump to a pg_restore invocation's stdin, while hashing the stored bytes. Returns
-/// (sha256 of the stored object, pg_restore's output, pg_restore's exit status).
-pub(super) fn pipe_to_restore(
+/// What a pg_restore run over a stored dump gave.
+pub(super) struct Restored {
+    /// SHA-256 of the whole stored object, read through once.
+    pub(super) sha256: String,
+    pub(super) stdout: Vec<u8>,
+    pub(super) status: std::process::ExitStatus,
+    pub(super) stderr: Vec<u8>,
+}
+
+/// Feeds the decompressed dump to a pg_restore invocation's stdin, while hashing the stored bytes. A dump that
+/// does not decompress is reported as pg_restore's failure, with the reason at the end of its stderr.
+pub(super) async fn pipe_to_restore(
     store: &dyn BackupStore,
     id: &str,
-    mut command: std::process::Command,
+    command: std::process::Command,
     progress: Option<&Progress>,
-) -> anyhow::Result<(String, Vec<u8>, std::process::ExitStatus, Vec<u8>)> {
-    let reader = store.reader(id, OBJECT)?;
-    let mut child = command
+) -> anyhow::Result<Restored> {
+    let reader = store.reader(id, OBJECT).await?;
+    let mut child = tokio::process::Command::from(command)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .kill_on_drop(true)
         .spawn()
         .context("starting pg_restore")?;
-    let mut stdin = child.stdin.take().context("pg_restore stdin")?;
-    let mut stdout = child.stdout.take().context("pg_restore stdout")?;
-    let mut stderr = child.stderr.take().context("pg_restore stderr")?;
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
-    let mut hashing = HashingReader {
-        inner: reader,
-        hasher: Sha256::new(),
-    };
-    let feed = (|| -> std::io::Result<()> {
-        let mut decoder = zstd::stream::Decoder::new(&mut hashing)?;
-        let mut buf = vec![0u8; CHUNK];
-        let mut fed = 0u64;
-        loop {
-            let n = decoder.read(&mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
-            fed += n as u64;
-            if let Some(report) = progress {
-                report(fed);
-            }
-            match stdin.write_all(filled(&buf, n)) {
-                Ok(()) => {}
-                // pg_restore may stop reading early (a listing needs only the header).
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-                Err(e) => return Err(e),
-            }
-        }
-    })();
-    drop(stdin);
+    let stdin = child.stdin.take().context("pg_restore stdin")?;
+    let stdout = child.stdout.take().context("pg_restore stdout")?;
+    let stderr = child.stderr.take().context("pg_restore stderr")?;
+    let mut hasher = Sha256::new();
+    let mut hashing = Tap::new(reader, |bytes| hasher.update(bytes));
+    let (fed, stdout, mut stderr) = tokio::join!(
+        feed(&mut hashing, stdin, progress),
+        read_all(stdout),
+        read_all(stderr)
+    );
     // Hash whatever pg_restore did not need, so the checksum always covers the whole object.
-    let mut rest = vec![0u8; CHUNK];
-    while hashing.read(&mut rest).unwrap_or(0) > 0 {}
-    let status = child.wait().context("waiting for pg_restore")?;
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
-    let sha = hex::encode(hashing.hasher.finalize());
-    if let Err(e) = feed {
-        // A decompression error means the object is damaged: report it as pg_restore would.
-        let mut stderr = stderr;
+    let _ = tokio::io::copy(&mut hashing, &mut tokio::io::sink()).await;
+    drop(hashing);
+    let mut status = child.wait().await.context("waiting for pg_restore")?;
+    if let Err(e) = fed {
         stderr.extend_from_slice(format!("\nreading the backup: {e}").as_bytes());
-        return Ok((sha, stdout, failed_status(), stderr));
+        status = failed_status();
     }
-    Ok((sha, stdout, status, stderr))
+    Ok(Restored {
+        sha256: hex::encode(hasher.finalize()),
+        stdout,
+        status,
+        stderr,
+    })
+}
+
+/// Decompresses `stored` into pg_restore's stdin, closing it at the end. pg_restore may stop reading early (a
+/// listing needs only the header): that is not an error.
+async fn feed(
+    stored: &mut (impl AsyncRead + Unpin),
+    mut stdin: tokio::process::ChildStdin,
+    progress: Option<&Progress>,
+) -> std::io::Result<()> {
+    let mut decoder = ZstdDecoder::new(BufReader::with_capacity(CHUNK, stored));
+    let mut buf = vec![0u8; CHUNK];
+    let mut fed = 0u64;
+    loop {
+        let n = decoder.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        fed += n as u64;
+        if let Some(report) = progress {
+            report(fed);
+        }
+        match stdin.write_all(filled(&buf, n)).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// All a child's output stream says (its end is the child's exit or the stream's failure).
+pub(super) async fn read_all(mut stream: impl AsyncRead + Unpin) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf).await;
+    buf
 }
 
 pub(super) fn failed_status() -> std::process::ExitStatus {
@@ -119,44 +137,47 @@ pub(super) fn failed_status() -> std::process::ExitStatus {
     std::process::ExitStatus::from_raw(1 << 8)
 }
 
-pub(super) struct HashingReader<R> {
-    pub(super) inner: R,
-    pub(super) hasher: Sha256,
+/// Reads through to `inner`, showing every byte read to `seen` (to hash it, or count it).
+pub(crate) struct Tap<R, F> {
+    inner: R,
+    seen: F,
 }
 
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(filled(buf, n));
-        Ok(n)
+impl<R, F: FnMut(&[u8])> Tap<R, F> {
+    pub(crate) fn new(inner: R, seen: F) -> Self {
+        Tap { inner, seen }
     }
 }
 
-pub(super) async fn run_blocking(
-    store: &dyn BackupStore,
-    id: &str,
-    command: std::process::Command,
-    progress: Option<&Progress>,
-) -> anyhow::Result<(String, Vec<u8>, std::process::ExitStatus, Vec<u8>)> {
-    // The store is borrowed: run on this thread, inside block_in_place so the runtime keeps serving others.
-    tokio::task::block_in_place(|| pipe_to_restore(store, id, command, progress))
+impl<R: AsyncRead + Unpin, F: FnMut(&[u8]) + Unpin> AsyncRead for Tap<R, F> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        (this.seen)(buf.filled().get(before..).unwrap_or_default());
+        Poll::Ready(Ok(()))
+    }
 }
 
-pub(super) fn toc_entries(
+pub(super) async fn toc_entries(
     store: &dyn BackupStore,
     id: &str,
     tools: &PgTools,
 ) -> anyhow::Result<u64> {
     let mut command = tools.command("pg_restore");
     command.arg("--list");
-    let (_, stdout, status, stderr) = pipe_to_restore(store, id, command, None)?;
-    if !status.success() {
+    let listed = pipe_to_restore(store, id, command, None).await?;
+    if !listed.status.success() {
         bail!(
             "pg_restore --list failed: {}",
-            pgtools::stderr_tail(&stderr)
+            pgtools::stderr_tail(&listed.stderr)
         );
     }
-    Ok(String::from_utf8_lossy(&stdout)
+    Ok(String::from_utf8_lossy(&listed.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with(';'))
         .count() as u64)

@@ -24,7 +24,7 @@ pub async fn restore(
     tools: &PgTools,
     progress: Option<&Progress>,
 ) -> anyhow::Result<RestoreReport> {
-    let manifest = store.read_manifest(id)?;
+    let manifest = store.read_manifest(id).await?;
     if manifest.object == sqlite::OBJECT {
         if !target_url.starts_with("sqlite:") {
             bail!("backup {id} is of a SQLite database; restore it to a sqlite:// URL");
@@ -39,7 +39,7 @@ pub async fn restore(
             tables: manifest.tables.len(),
         });
     }
-    let sha = tokio::task::block_in_place(|| store.sha256(id, &manifest.object))?;
+    let sha = store.sha256(id, &manifest.object).await?;
     if sha != manifest.sha256 {
         bail!(
             "backup {id} is damaged: its SHA-256 is {sha}, the manifest says {}; nothing was restored",
@@ -48,7 +48,7 @@ pub async fn restore(
     }
     let env = PgEnv::from_url(target_url)?;
     let (mut conn, server_major, _) = connect(target_url).await?;
-    tools.check_against(server_major)?;
+    tools.check_against(server_major).await?;
     let existing: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
     )
@@ -73,11 +73,11 @@ pub async fn restore(
     if clean {
         command.args(["--clean", "--if-exists"]);
     }
-    let (_, _, status, stderr) = run_blocking(store, id, command, progress).await?;
-    if !status.success() {
+    let restored = pipe_to_restore(store, id, command, progress).await?;
+    if !restored.status.success() {
         bail!(
             "pg_restore failed; the restore ran in one transaction, so the target is as it was: {}",
-            pgtools::stderr_tail(&stderr)
+            pgtools::stderr_tail(&restored.stderr)
         );
     }
     let head = migration_head(&mut conn).await?;

@@ -2,20 +2,17 @@
 //! `AWS_ENDPOINT_URL` honoured. The dump streams into a multipart upload whose part size grows with the dump
 //! (8 MiB, doubling every 1,000 parts, so 10,000 parts reach far beyond any logical dump); an upload that is not
 //! finished — pg_dump failed, the process was interrupted — is aborted, so no partial object ever appears.
-//! The store's methods are synchronous (they run on blocking threads); each S3 call is driven to completion on
-//! the runtime the store was created on. Every object is written with server-side encryption: SSE-S3 unless
+//! Every object is written with server-side encryption: SSE-S3 unless
 //! `VIVR_BACKUP_SSE` says otherwise.
 
-use std::future::Future;
-use std::io::{Read, Write};
-
 use anyhow::{Context, bail};
+use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
 
 use super::Manifest;
-use super::store::{BackupStore, ObjectWriter};
+use super::store::{BackupStore, ObjectReader, ObjectWriter};
 
 const FIRST_PART: usize = 8 << 20;
 const PARTS_PER_SIZE: i32 = 1_000;
@@ -25,7 +22,6 @@ pub struct S3Store {
     client: Client,
     bucket: String,
     prefix: String,
-    handle: tokio::runtime::Handle,
     encryption: Encryption,
 }
 
@@ -75,11 +71,6 @@ impl Encryption {
     }
 }
 
-/// Runs an S3 call to completion from synchronous code, whether on a runtime worker or a blocking thread.
-fn run<F: Future>(handle: &tokio::runtime::Handle, future: F) -> F::Output {
-    tokio::task::block_in_place(|| handle.block_on(future))
-}
-
 impl S3Store {
     /// `s3://bucket/prefix` (the prefix may be empty).
     pub async fn connect(location: &str) -> anyhow::Result<Self> {
@@ -100,7 +91,6 @@ impl S3Store {
             client: Client::from_conf(s3_config),
             bucket: bucket.to_string(),
             prefix: prefix.trim_matches('/').to_string(),
-            handle: tokio::runtime::Handle::current(),
             encryption,
         };
         store
@@ -133,51 +123,49 @@ impl S3Store {
         }
     }
 
-    fn get(&self, key: &str) -> anyhow::Result<aws_sdk_s3::operation::get_object::GetObjectOutput> {
-        run(
-            &self.handle,
-            self.client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send(),
-        )
-        .map_err(crate::aws::describe)
-        .with_context(|| format!("reading s3://{}/{key}", self.bucket))
+    async fn get(
+        &self,
+        key: &str,
+    ) -> anyhow::Result<aws_sdk_s3::operation::get_object::GetObjectOutput> {
+        self.client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(crate::aws::describe)
+            .with_context(|| format!("reading s3://{}/{key}", self.bucket))
     }
 
-    fn put(&self, key: &str, body: Vec<u8>) -> anyhow::Result<()> {
+    async fn put(&self, key: &str, body: Vec<u8>) -> anyhow::Result<()> {
         let (sse, kms_key) = self.encryption.headers();
-        run(
-            &self.handle,
-            self.client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .set_server_side_encryption(sse)
-                .set_ssekms_key_id(kms_key)
-                .body(ByteStream::from(body))
-                .send(),
-        )
-        .map_err(crate::aws::describe)
-        .with_context(|| format!("writing s3://{}/{key}", self.bucket))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms_key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(crate::aws::describe)
+            .with_context(|| format!("writing s3://{}/{key}", self.bucket))?;
         Ok(())
     }
 
-    fn keys_under(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
+    async fn keys_under(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
         let mut keys = Vec::new();
         let mut token = None;
         loop {
-            let page = run(
-                &self.handle,
-                self.client
-                    .list_objects_v2()
-                    .bucket(&self.bucket)
-                    .prefix(prefix)
-                    .set_continuation_token(token.clone())
-                    .send(),
-            )
-            .map_err(crate::aws::describe)?;
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+                .map_err(crate::aws::describe)?;
             keys.extend(
                 page.contents()
                     .iter()
@@ -194,14 +182,13 @@ impl S3Store {
 /// A multipart upload in progress.
 struct S3Writer {
     client: Client,
-    handle: tokio::runtime::Handle,
     bucket: String,
     key: String,
     upload_id: String,
     buffer: Vec<u8>,
     parts: Vec<CompletedPart>,
-    finished: bool,
-    failed: Option<String>,
+    /// Completed or aborted: nothing left to clean up.
+    settled: bool,
 }
 
 impl S3Writer {
@@ -210,30 +197,29 @@ impl S3Writer {
         FIRST_PART << doublings
     }
 
-    fn upload_part(&mut self) -> std::io::Result<()> {
+    async fn upload_part(&mut self) -> anyhow::Result<()> {
         let number = self.parts.len() as i32 + 1;
         if number > MAX_PARTS {
-            return Err(std::io::Error::other(
-                "the dump needs more than 10,000 parts",
-            ));
+            bail!("the dump needs more than 10,000 parts");
         }
         let body = std::mem::take(&mut self.buffer);
-        let uploaded = run(
-            &self.handle,
-            self.client
-                .upload_part()
-                .bucket(&self.bucket)
-                .key(&self.key)
-                .upload_id(&self.upload_id)
-                .part_number(number)
-                .body(ByteStream::from(body))
-                .send(),
-        )
-        .map_err(|e| {
-            let message = format!("uploading part {number}: {:#}", crate::aws::describe(e));
-            self.failed = Some(message.clone());
-            std::io::Error::other(message)
-        })?;
+        let uploaded = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .part_number(number)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(crate::aws::describe)
+            .with_context(|| {
+                format!(
+                    "uploading part {number} of s3://{}/{}",
+                    self.bucket, self.key
+                )
+            })?;
         self.parts.push(
             CompletedPart::builder()
                 .part_number(number)
@@ -243,100 +229,83 @@ impl S3Writer {
         Ok(())
     }
 
-    fn abort(&mut self) {
-        let aborted = run(
-            &self.handle,
-            self.client
-                .abort_multipart_upload()
-                .bucket(&self.bucket)
-                .key(&self.key)
-                .upload_id(&self.upload_id)
-                .send(),
-        );
-        if let Err(err) = aborted {
-            tracing::warn!(key = %self.key, error = %crate::aws::describe(err),
-                "could not abort an unfinished multipart upload; a bucket lifecycle rule should remove it");
-        }
-    }
-}
-
-impl Write for S3Writer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.buffer.extend_from_slice(buf);
-        if self.buffer.len() >= self.part_size() {
-            self.upload_part()?;
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl ObjectWriter for S3Writer {
-    fn finish(mut self: Box<Self>) -> anyhow::Result<()> {
-        if let Some(failed) = &self.failed {
-            bail!("{failed}");
-        }
+    async fn complete(&mut self) -> anyhow::Result<()> {
         if !self.buffer.is_empty() || self.parts.is_empty() {
-            self.upload_part()?;
+            self.upload_part().await?;
         }
         let parts = std::mem::take(&mut self.parts);
-        run(
-            &self.handle,
-            self.client
-                .complete_multipart_upload()
-                .bucket(&self.bucket)
-                .key(&self.key)
-                .upload_id(&self.upload_id)
-                .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(parts))
-                        .build(),
-                )
-                .send(),
-        )
-        .map_err(crate::aws::describe)
-        .with_context(|| format!("completing s3://{}/{}", self.bucket, self.key))?;
-        self.finished = true;
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(crate::aws::describe)
+            .with_context(|| format!("completing s3://{}/{}", self.bucket, self.key))?;
         Ok(())
+    }
+
+    /// The request that drops the upload's parts.
+    fn abort_request(&self) -> impl Future<Output = ()> + Send + 'static {
+        let request = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id);
+        let key = self.key.clone();
+        async move {
+            if let Err(err) = request.send().await {
+                tracing::warn!(key = %key, error = %crate::aws::describe(err),
+                    "could not abort an unfinished multipart upload; a bucket lifecycle rule should remove it");
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectWriter for S3Writer {
+    async fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= self.part_size() {
+            self.upload_part().await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>) -> anyhow::Result<()> {
+        let completed = self.complete().await;
+        if completed.is_err() {
+            self.abort_request().await;
+        }
+        self.settled = true;
+        completed
+    }
+
+    async fn abort(mut self: Box<Self>) {
+        self.abort_request().await;
+        self.settled = true;
     }
 }
 
 impl Drop for S3Writer {
+    /// Dropped unsettled (the task was cancelled): the abort runs in the background, so no part lingers.
     fn drop(&mut self) {
-        if !self.finished {
-            self.abort();
+        if !self.settled
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(self.abort_request());
         }
     }
 }
 
-/// Streams an object's body as `Read`.
-struct S3Reader {
-    handle: tokio::runtime::Handle,
-    body: ByteStream,
-    chunk: bytes::Bytes,
-}
-
-impl Read for S3Reader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.chunk.is_empty() {
-            match run(&self.handle, self.body.try_next()) {
-                Ok(Some(next)) => self.chunk = next,
-                Ok(None) => return Ok(0),
-                Err(e) => return Err(std::io::Error::other(e.to_string())),
-            }
-        }
-        let n = buf.len().min(self.chunk.len());
-        if let (Some(into), Some(from)) = (buf.get_mut(..n), self.chunk.get(..n)) {
-            into.copy_from_slice(from);
-        }
-        self.chunk = self.chunk.slice(n..);
-        Ok(n)
-    }
-}
-
+#[async_trait]
 impl BackupStore for S3Store {
     fn describe(&self) -> String {
         if self.prefix.is_empty() {
@@ -346,85 +315,83 @@ impl BackupStore for S3Store {
         }
     }
 
-    fn writer(&self, id: &str, name: &str) -> anyhow::Result<Box<dyn ObjectWriter>> {
+    async fn writer(&self, id: &str, name: &str) -> anyhow::Result<Box<dyn ObjectWriter>> {
         let key = self.key(id, name)?;
         let (sse, kms_key) = self.encryption.headers();
-        let created = run(
-            &self.handle,
-            self.client
-                .create_multipart_upload()
-                .bucket(&self.bucket)
-                .key(&key)
-                .set_server_side_encryption(sse)
-                .set_ssekms_key_id(kms_key)
-                .send(),
-        )
-        .map_err(crate::aws::describe)
-        .with_context(|| format!("starting the upload of s3://{}/{key}", self.bucket))?;
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&key)
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms_key)
+            .send()
+            .await
+            .map_err(crate::aws::describe)
+            .with_context(|| format!("starting the upload of s3://{}/{key}", self.bucket))?;
         Ok(Box::new(S3Writer {
             client: self.client.clone(),
-            handle: self.handle.clone(),
             bucket: self.bucket.clone(),
             key,
             upload_id: created.upload_id().unwrap_or_default().to_string(),
             buffer: Vec::with_capacity(FIRST_PART),
             parts: Vec::new(),
-            finished: false,
-            failed: None,
+            settled: false,
         }))
     }
 
-    fn reader(&self, id: &str, name: &str) -> anyhow::Result<Box<dyn Read + Send>> {
-        let object = self.get(&self.key(id, name)?)?;
-        Ok(Box::new(S3Reader {
-            handle: self.handle.clone(),
-            body: object.body,
-            chunk: bytes::Bytes::new(),
-        }))
+    async fn reader(&self, id: &str, name: &str) -> anyhow::Result<ObjectReader> {
+        let object = self.get(&self.key(id, name)?).await?;
+        Ok(Box::new(object.body.into_async_read()))
     }
 
-    fn size(&self, id: &str, name: &str) -> anyhow::Result<u64> {
+    async fn size(&self, id: &str, name: &str) -> anyhow::Result<u64> {
         let key = self.key(id, name)?;
-        let head = run(
-            &self.handle,
-            self.client
-                .head_object()
-                .bucket(&self.bucket)
-                .key(&key)
-                .send(),
-        )
-        .map_err(crate::aws::describe)
-        .with_context(|| format!("reading s3://{}/{key}", self.bucket))?;
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(crate::aws::describe)
+            .with_context(|| format!("reading s3://{}/{key}", self.bucket))?;
         Ok(head.content_length().unwrap_or(0).max(0) as u64)
     }
 
-    fn discard(&self, id: &str) {
-        if let Err(err) = self.delete(id) {
+    async fn discard(&self, id: &str) {
+        if let Err(err) = self.delete(id).await {
             tracing::warn!(error = %err, backup = id, "could not remove an incomplete backup");
         }
     }
 
-    fn write_manifest(&self, manifest: &Manifest) -> anyhow::Result<()> {
+    async fn write_manifest(&self, manifest: &Manifest) -> anyhow::Result<()> {
         self.put(
             &self.key(&manifest.id, "manifest.json")?,
             serde_json::to_vec_pretty(manifest)?,
         )
+        .await
     }
 
-    fn read_manifest(&self, id: &str) -> anyhow::Result<Manifest> {
+    async fn read_manifest(&self, id: &str) -> anyhow::Result<Manifest> {
         let object = self
             .get(&self.key(id, "manifest.json")?)
+            .await
             .with_context(|| format!("backup {id} has no manifest (incomplete or unknown)"))?;
-        let bytes = run(&self.handle, object.body.collect())
+        let bytes = object
+            .body
+            .collect()
+            .await
             .context("reading the manifest")?
             .into_bytes();
         Manifest::parse(&bytes, id)
     }
 
-    fn ids(&self) -> anyhow::Result<Vec<String>> {
+    async fn ids(&self) -> anyhow::Result<Vec<String>> {
         let prefix = self.folder_prefix();
         let mut ids: Vec<String> = self
-            .keys_under(&prefix)?
+            .keys_under(&prefix)
+            .await?
             .iter()
             .filter_map(|k| {
                 k.strip_prefix(&prefix)?
@@ -437,19 +404,17 @@ impl BackupStore for S3Store {
         Ok(ids)
     }
 
-    fn delete(&self, id: &str) -> anyhow::Result<()> {
+    async fn delete(&self, id: &str) -> anyhow::Result<()> {
         let prefix = format!("{}{id}/", self.folder_prefix());
-        for key in self.keys_under(&prefix)? {
-            run(
-                &self.handle,
-                self.client
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(&key)
-                    .send(),
-            )
-            .map_err(crate::aws::describe)
-            .with_context(|| format!("deleting s3://{}/{key}", self.bucket))?;
+        for key in self.keys_under(&prefix).await? {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .send()
+                .await
+                .map_err(crate::aws::describe)
+                .with_context(|| format!("deleting s3://{}/{key}", self.bucket))?;
         }
         Ok(())
     }

@@ -4,16 +4,17 @@
 //! decompressed copy, L3 the same plus row counts and head compared with the manifest. Restore writes the file
 //! next to its target and renames it into place.
 
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use async_compression::tokio::bufread::ZstdDecoder;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
+use tokio::io::BufReader;
 
-use super::{BackupStore, Compressor, CreateOptions, Manifest, MigrationHead, ZSTD_LEVEL};
+use super::{BackupStore, CreateOptions, Manifest, MigrationHead, Tap, ZSTD_LEVEL};
 use crate::migrate::{RowCounts, sqlite_row_counts};
 
 pub const OBJECT: &str = "db.sqlite.zst";
@@ -88,11 +89,12 @@ pub async fn create(
     options: &CreateOptions,
 ) -> anyhow::Result<Manifest> {
     let path = crate::migrate::sqlite_file(url);
-    if !path.exists() {
+    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
         bail!("{}: no such SQLite database", path.display());
     }
     let database = database_name(url);
-    let database_bytes = std::fs::metadata(&path)
+    let database_bytes = tokio::fs::metadata(&path)
+        .await
         .with_context(|| format!("reading {}", path.display()))?
         .len();
     super::announce_size(&database, database_bytes);
@@ -100,7 +102,8 @@ pub async fn create(
     let id = super::unique_id(
         store,
         &format!("{}-{database}", started_at.format("%Y%m%dT%H%M%SZ")),
-    )?;
+    )
+    .await?;
     let scratch = tempfile::tempdir().context("a temporary directory for the copy")?;
     let copy = scratch.path().join("copy.db");
     let version = vacuum_into(&path, &copy).await?;
@@ -109,25 +112,14 @@ pub async fn create(
         bail!("the copy fails PRAGMA integrity_check: {integrity}");
     }
 
-    let writer = store.writer(&id, OBJECT)?;
-    let progress = options.progress.clone();
-    let copy_path = copy.clone();
-    let written = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, u64, String)> {
-        let mut input = std::fs::File::open(&copy_path)?;
-        let mut compressor = Compressor::new(writer);
-        let raw = compressor.copy_from(&mut input, progress.as_ref())?;
-        let (compressed, sha) = compressor.finish()?;
-        Ok((raw, compressed, sha))
-    })
-    .await
-    .context("the copy task stopped")?;
-    let (raw_bytes, compressed_bytes, sha256) = match written {
-        Ok(sizes) => sizes,
-        Err(err) => {
-            store.discard(&id);
-            return Err(err.context("writing the backup"));
-        }
+    let mut writer = store.writer(&id, OBJECT).await?;
+    let written = match tokio::fs::File::open(&copy).await {
+        Ok(input) => super::compress(input, writer.as_mut(), options.progress.as_ref()).await,
+        Err(err) => Err(anyhow::Error::new(err).context(format!("opening {}", copy.display()))),
     };
+    let stored = super::settle(store, &id, writer, written)
+        .await
+        .context("writing the backup")?;
     let manifest = Manifest {
         id,
         database,
@@ -138,9 +130,9 @@ pub async fn create(
         format: "sqlite database file (VACUUM INTO)".into(),
         compression: format!("zstd level {ZSTD_LEVEL}"),
         object: OBJECT.into(),
-        raw_bytes,
-        compressed_bytes,
-        sha256,
+        raw_bytes: stored.raw,
+        compressed_bytes: stored.compressed,
+        sha256: stored.sha256,
         started_at,
         finished_at: Utc::now(),
         toc_entries: tables.len() as u64,
@@ -152,25 +144,33 @@ pub async fn create(
         verification: None,
         verifications: Vec::new(),
     };
-    store.write_manifest(&manifest)?;
+    store.write_manifest(&manifest).await?;
     Ok(manifest)
 }
 
 /// Decompresses the stored copy into `target`, hashing the stored bytes on the way.
-fn unpack(store: &dyn BackupStore, manifest: &Manifest, target: &Path) -> anyhow::Result<String> {
-    let reader = store.reader(&manifest.id, &manifest.object)?;
-    let mut hashing = super::HashingReader {
-        inner: reader,
-        hasher: Sha256::new(),
-    };
-    let mut output =
-        std::fs::File::create(target).with_context(|| format!("creating {}", target.display()))?;
-    let copied = zstd::stream::copy_decode(&mut hashing, &mut output);
-    let mut rest = vec![0u8; super::CHUNK];
-    while hashing.read(&mut rest).unwrap_or(0) > 0 {}
+async fn unpack(
+    store: &dyn BackupStore,
+    manifest: &Manifest,
+    target: &Path,
+) -> anyhow::Result<String> {
+    let reader = store.reader(&manifest.id, &manifest.object).await?;
+    let mut hasher = Sha256::new();
+    let mut hashing = Tap::new(reader, |bytes| hasher.update(bytes));
+    let mut output = tokio::fs::File::create(target)
+        .await
+        .with_context(|| format!("creating {}", target.display()))?;
+    let copied = tokio::io::copy(
+        &mut ZstdDecoder::new(BufReader::with_capacity(super::CHUNK, &mut hashing)),
+        &mut output,
+    )
+    .await;
+    // Hash whatever the decoder did not need, so the checksum always covers the whole object.
+    let _ = tokio::io::copy(&mut hashing, &mut tokio::io::sink()).await;
+    drop(hashing);
     copied.context("decompressing the backup")?;
-    output.sync_all()?;
-    Ok(hex::encode(hashing.hasher.finalize()))
+    output.sync_all().await?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// L2: the copy decompresses and passes `PRAGMA integrity_check`; L3 also compares counts and head.
@@ -181,7 +181,7 @@ pub async fn verify(
 ) -> anyhow::Result<Vec<(String, bool, String)>> {
     let scratch = tempfile::tempdir()?;
     let file = scratch.path().join("verify.db");
-    let sha = match tokio::task::block_in_place(|| unpack(store, manifest, &file)) {
+    let sha = match unpack(store, manifest, &file).await {
         Ok(sha) => sha,
         Err(err) => return Ok(vec![("decompress".into(), false, format!("{err:#}"))]),
     };
@@ -214,20 +214,25 @@ pub async fn restore(
     clean: bool,
 ) -> anyhow::Result<Option<MigrationHead>> {
     let target = crate::migrate::sqlite_file(target_url);
-    if target.exists() && std::fs::metadata(&target)?.len() > 0 && !clean {
+    let occupied = tokio::fs::metadata(&target)
+        .await
+        .is_ok_and(|m| m.len() > 0);
+    if occupied && !clean {
         bail!(
             "{} already exists; pass --clean to replace it (stop the shop first)",
             target.display()
         );
     }
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
     let partial = target.with_extension("restore-partial");
-    let sha = match tokio::task::block_in_place(|| unpack(store, manifest, &partial)) {
+    let sha = match unpack(store, manifest, &partial).await {
         Ok(sha) => sha,
         Err(err) => {
-            let _ = std::fs::remove_file(&partial);
+            let _ = tokio::fs::remove_file(&partial).await;
             return Err(err.context(format!(
                 "backup {} is damaged; nothing was restored",
                 manifest.id
@@ -235,7 +240,7 @@ pub async fn restore(
         }
     };
     if sha != manifest.sha256 {
-        let _ = std::fs::remove_file(&partial);
+        let _ = tokio::fs::remove_file(&partial).await;
         bail!(
             "backup {} is damaged: its SHA-256 is {sha}, the manifest says {}; nothing was restored",
             manifest.id,
@@ -243,9 +248,10 @@ pub async fn restore(
         );
     }
     for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+        let _ = tokio::fs::remove_file(format!("{}{suffix}", target.display())).await;
     }
-    std::fs::rename(&partial, &target)
+    tokio::fs::rename(&partial, &target)
+        .await
         .with_context(|| format!("moving the copy to {}", target.display()))?;
     let (_, head, _) = inspect(&target).await?;
     Ok(head)

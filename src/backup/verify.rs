@@ -35,9 +35,9 @@ pub async fn verify(
     if !(1..=3).contains(&level) {
         bail!("--level must be 1, 2 or 3");
     }
-    let mut manifest = store.read_manifest(id)?;
+    let mut manifest = store.read_manifest(id).await?;
     let mut checks = Vec::new();
-    let size = store.size(id, &manifest.object)?;
+    let size = store.size(id, &manifest.object).await?;
     checks.push((
         "size".to_string(),
         size == manifest.compressed_bytes,
@@ -48,7 +48,7 @@ pub async fn verify(
     ));
     match level {
         1 => {
-            let sha = tokio::task::block_in_place(|| store.sha256(id, &manifest.object))?;
+            let sha = store.sha256(id, &manifest.object).await?;
             checks.push(("sha256".into(), sha == manifest.sha256, sha));
         }
         _ if manifest.object == sqlite::OBJECT => {
@@ -57,14 +57,12 @@ pub async fn verify(
         2 => {
             let mut command = options.tools.command("pg_restore");
             command.args(["--file=/dev/null"]);
-            let store_id = id.to_string();
-            let (sha, _, status, stderr) =
-                run_blocking(store, &store_id, command, options.progress.as_ref()).await?;
-            checks.push(("sha256".into(), sha == manifest.sha256, sha));
+            let read = pipe_to_restore(store, id, command, options.progress.as_ref()).await?;
+            checks.push(("sha256".into(), read.sha256 == manifest.sha256, read.sha256));
             checks.push((
                 "full read (pg_restore -f /dev/null)".into(),
-                status.success(),
-                pgtools::stderr_tail(&stderr),
+                read.status.success(),
+                pgtools::stderr_tail(&read.stderr),
             ));
         }
         _ => {
@@ -97,7 +95,7 @@ pub async fn verify(
     };
     manifest.verifications.push(verification.clone());
     manifest.verification = Some(verification);
-    store.write_manifest(&manifest)?;
+    store.write_manifest(&manifest).await?;
     Ok(VerifyReport {
         id: id.to_string(),
         level,
@@ -137,16 +135,21 @@ pub(super) async fn verify_by_restore(
             "--no-privileges",
             "--single-transaction",
         ]);
-        let (sha, _, status, stderr) = run_blocking(store, &manifest.id, command, progress).await?;
+        let restored = pipe_to_restore(store, &manifest.id, command, progress).await?;
+        let restored_ok = restored.status.success();
         let mut checks = vec![
-            ("sha256".to_string(), sha == manifest.sha256, sha),
+            (
+                "sha256".to_string(),
+                restored.sha256 == manifest.sha256,
+                restored.sha256,
+            ),
             (
                 "restore into a scratch database".to_string(),
-                status.success(),
-                pgtools::stderr_tail(&stderr),
+                restored_ok,
+                pgtools::stderr_tail(&restored.stderr),
             ),
         ];
-        if status.success() {
+        if restored_ok {
             let scratch_url = crate::migrate::url_with_database(server_url, &scratch)?;
             let mut conn = crate::migrate::pg_connect(&scratch_url, "vivr backup verify").await?;
             let counts = pg_row_counts(&mut conn).await?;

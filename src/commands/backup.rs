@@ -306,7 +306,7 @@ pub async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Outcome> {
         Command::List(args) => {
             let store = open_existing(&args).await?;
             let report = ListReport {
-                backups: backup::list(store.as_ref())?,
+                backups: backup::list(store.as_ref()).await?,
             };
             ctx.emit(&report, args.format)
         }
@@ -397,7 +397,7 @@ async fn create(args: CreateArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
 /// `backup prune`: what the retention policy keeps, and the rest deleted (unless a dry run).
 async fn prune(args: PruneArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let store = open_existing(&args.store).await?;
-    let backups = backup::list(store.as_ref())?;
+    let backups = backup::list(store.as_ref()).await?;
     let decisions = backup::prune_plan(
         &backups,
         Retention {
@@ -409,7 +409,7 @@ async fn prune(args: PruneArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
     );
     if !args.dry_run {
         for decision in decisions.iter().filter(|d| !d.keep) {
-            store.delete(&decision.id)?;
+            store.delete(&decision.id).await?;
         }
     }
     let report = PruneReport {
