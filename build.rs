@@ -8,7 +8,10 @@ use std::path::Path;
 use std::{env, fs};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    // Read when the script runs, not when it is compiled: cargo reuses a compiled build script for an identical
+    // package elsewhere (a worktree sharing the target directory), whose compile-time path may be gone.
+    let manifest_dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("migrations");
     println!("cargo:rerun-if-changed=migrations");
     let mut out = String::new();
     for provider in ["postgres", "sqlite"] {

@@ -4,10 +4,10 @@ use std::process::Stdio;
 
 use anyhow::{Context, bail};
 use async_compression::Level;
-use async_compression::tokio::bufread::ZstdEncoder;
+use async_compression::tokio::write::ZstdEncoder;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 
@@ -45,41 +45,44 @@ pub(super) struct Stored {
 
 /// Compresses all of `input` with zstd into `writer`, hashing and counting what is stored. The object stays
 /// unfinished: [`settle`] decides whether it is complete.
+///
+/// The encoder writes into memory, drained after each chunk: fed from a reader instead, it would end a zstd block
+/// each time the pipe from pg_dump runs dry, which costs both size and time.
 pub(super) async fn compress(
-    input: impl AsyncRead + Unpin,
+    mut input: impl AsyncRead + Unpin,
     writer: &mut dyn ObjectWriter,
     progress: Option<&Progress>,
 ) -> anyhow::Result<Stored> {
-    let mut raw = 0u64;
-    let counted = Tap::new(input, |bytes: &[u8]| {
-        raw += bytes.len() as u64;
-        if let Some(report) = progress {
-            report(raw);
-        }
-    });
-    let mut encoder = ZstdEncoder::with_quality(
-        BufReader::with_capacity(CHUNK, counted),
-        Level::Precise(ZSTD_LEVEL),
-    );
+    let mut encoder =
+        ZstdEncoder::with_quality(Vec::with_capacity(CHUNK), Level::Precise(ZSTD_LEVEL));
+    let mut stored = Stored {
+        raw: 0,
+        compressed: 0,
+        sha256: String::new(),
+    };
     let mut hasher = Sha256::new();
-    let mut compressed = 0u64;
     let mut buf = vec![0u8; CHUNK];
     loop {
-        let n = encoder.read(&mut buf).await?;
+        let n = input.read(&mut buf).await?;
+        if n == 0 {
+            encoder.shutdown().await?;
+        } else {
+            stored.raw += n as u64;
+            if let Some(report) = progress {
+                report(stored.raw);
+            }
+            encoder.write_all(filled(&buf, n)).await?;
+        }
+        let chunk = std::mem::take(encoder.get_mut());
+        hasher.update(&chunk);
+        stored.compressed += chunk.len() as u64;
+        writer.write(&chunk).await?;
         if n == 0 {
             break;
         }
-        let chunk = filled(&buf, n);
-        hasher.update(chunk);
-        compressed += n as u64;
-        writer.write(chunk).await?;
     }
-    drop(encoder);
-    Ok(Stored {
-        raw,
-        compressed,
-        sha256: hex::encode(hasher.finalize()),
-    })
+    stored.sha256 = hex::encode(hasher.finalize());
+    Ok(stored)
 }
 
 /// Makes the object visible when everything before went well; otherwise leaves nothing of backup `id` behind.
