@@ -6,11 +6,42 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::domain::{FieldError, StockProblem};
+use crate::domain::{FieldError, Rule, StockProblem};
 use crate::store::StoreError;
 
+mod rules;
 mod services;
 pub use services::PAYMENT_RETRY_LATER;
+
+/// A field the customer got wrong, in their words: a [`FieldError`] worded by `rules.rs`, or a route's own
+/// sentence about its request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct InvalidField {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl InvalidField {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<FieldError> for InvalidField {
+    fn from(err: FieldError) -> Self {
+        Self::new(err.field, rules::french(&err.rule))
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(err: FieldError) -> Self {
+        AppError::Validation(err.into())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -19,10 +50,10 @@ pub enum AppError {
     BadRequest { code: &'static str, message: String },
     /// A query-string parameter that is malformed or out of range; names the parameter.
     #[error("{0}")]
-    InvalidParameter(FieldError),
+    InvalidParameter(InvalidField),
     /// A request body that is well-formed but breaks a rule; names the field.
     #[error("{0}")]
-    Validation(#[from] FieldError),
+    Validation(InvalidField),
     #[error("Authentification requise")]
     Unauthenticated,
     #[error("Accès réservé aux administrateurs")]
@@ -52,6 +83,11 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A query-string parameter that broke a rule.
+    pub fn invalid_parameter(err: FieldError) -> Self {
+        AppError::InvalidParameter(err.into())
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         AppError::BadRequest {
             code,
@@ -151,9 +187,7 @@ impl From<StoreError> for AppError {
                 message: format!("{what} déjà utilisé"),
             },
             StoreError::Stock(problem) => problem.into(),
-            StoreError::Invalid(field) => {
-                AppError::Validation(FieldError::new(field, "n'existe pas"))
-            }
+            StoreError::Invalid(field) => FieldError::new(field, Rule::Unknown).into(),
             StoreError::Database(e) if database_unavailable(&e) => AppError::Unavailable,
             // Last resorts, for what validation should have caught first: a row another request still refers
             // to, and text PostgreSQL cannot store (a NUL character).

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
 use super::checkout::Country;
+use super::{FieldError, Rule};
 
 /// An address as text: as a client sends it (every field a string, so a form and a JSON body read alike), and as
 /// a saved address keeps it (the `Address` table's columns). [`AddressInput::parse`] makes it a valid address.
@@ -48,7 +48,7 @@ pub struct AddressInput {
 fn required(field: &'static str, raw: &str, max: usize) -> Result<String, FieldError> {
     let value = raw.trim();
     if value.is_empty() {
-        return Err(FieldError::new(field, "est requis"));
+        return Err(FieldError::new(field, Rule::Required));
     }
     limited(field, value, max)
 }
@@ -66,16 +66,10 @@ fn optional(
 
 fn limited(field: &'static str, value: &str, max: usize) -> Result<String, FieldError> {
     if value.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("ne peut pas dépasser {max} caractères"),
-        ));
+        return Err(FieldError::new(field, Rule::TooLong { max }));
     }
     if value.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            field,
-            "contient des caractères de contrôle",
-        ));
+        return Err(FieldError::new(field, Rule::ControlCharacters));
     }
     Ok(value.to_string())
 }
@@ -90,10 +84,7 @@ impl AddressInput {
                 .chars()
                 .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '.' | '-' | '(' | ')'));
             if !allowed || !(6..=15).contains(&digits) {
-                return Err(FieldError::new(
-                    "phone",
-                    "doit être un numéro de téléphone (6 à 15 chiffres, espaces, +, ., - permis)",
-                ));
+                return Err(FieldError::new("phone", Rule::NotPhone));
             }
         }
         Ok(AddressInput {

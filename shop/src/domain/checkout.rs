@@ -12,7 +12,7 @@
 
 use serde::Serialize;
 
-use super::{FieldError, Money};
+use super::{FieldError, Money, Rule};
 
 /// Goods totals from this amount ship free with the standard method.
 pub const FREE_SHIPPING_FROM: Money = Money::from_cents(5_000);
@@ -33,7 +33,7 @@ impl ShippingMethod {
             "express" => Ok(ShippingMethod::Express),
             _ => Err(FieldError::new(
                 field,
-                "doit être « standard » ou « express »",
+                Rule::OneOf(&["standard", "express"]),
             )),
         }
     }
@@ -88,12 +88,7 @@ impl Country {
         Self::ALL
             .into_iter()
             .find(|c| c.code().eq_ignore_ascii_case(raw) || c.name_fr().eq_ignore_ascii_case(raw))
-            .ok_or_else(|| {
-                FieldError::new(
-                    field,
-                    "livraison possible en France (FR), à Monaco (MC), en Belgique (BE) et au Luxembourg (LU) uniquement",
-                )
-            })
+            .ok_or_else(|| FieldError::new(field, Rule::UndeliverableCountry))
     }
 
     pub fn code(self) -> &'static str {
@@ -134,11 +129,14 @@ impl Country {
         if code.len() != digits || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(FieldError::new(
                 field,
-                format!("doit compter {digits} chiffres pour {}", self.name_fr()),
+                Rule::PostalCodeDigits {
+                    digits,
+                    country: self,
+                },
             ));
         }
         if self == Country::Monaco && !code.starts_with("980") {
-            return Err(FieldError::new(field, "doit commencer par 980 pour Monaco"));
+            return Err(FieldError::new(field, Rule::MonacoPostalCode));
         }
         Ok(code)
     }

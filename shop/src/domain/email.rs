@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::FieldError;
+use super::{FieldError, Rule};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -13,15 +13,12 @@ pub struct Email(String);
 impl Email {
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
         let value = raw.trim().to_lowercase();
-        let invalid = || FieldError::new(field, "adresse email invalide");
+        let invalid = || FieldError::new(field, Rule::NotEmail);
         if value.is_empty() {
-            return Err(FieldError::new(field, "est requis"));
+            return Err(FieldError::new(field, Rule::Required));
         }
         if value.len() > 254 {
-            return Err(FieldError::new(
-                field,
-                "ne peut pas dépasser 254 caractères",
-            ));
+            return Err(FieldError::new(field, Rule::TooLong { max: 254 }));
         }
         let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
         if local.is_empty()

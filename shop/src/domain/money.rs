@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::FieldError;
+use super::{FieldError, Rule};
 
 /// An amount in euro cents. Non-negative amounts only: vivr stores prices, never balances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -25,15 +25,14 @@ impl Money {
     /// Validates a price coming from a client.
     pub fn parse_price(field: &'static str, cents: i64) -> Result<Self, FieldError> {
         if cents < 0 {
-            return Err(FieldError::new(
-                field,
-                "doit être positif ou nul (en centimes)",
-            ));
+            return Err(FieldError::new(field, Rule::NegativePrice));
         }
         if cents > MAX_PRICE_CENTS {
             return Err(FieldError::new(
                 field,
-                format!("ne peut pas dépasser {MAX_PRICE_CENTS} centimes"),
+                Rule::PriceAbove {
+                    max: MAX_PRICE_CENTS,
+                },
             ));
         }
         Ok(Money(cents))

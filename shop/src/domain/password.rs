@@ -2,7 +2,8 @@
 //! composition rules. At least 8 characters (and at most 128 bytes, the cost cap of one hash), and not guessable
 //! by an attacker's dictionaries: zxcvbn's estimate (its common-password, name and English word lists, keyboard
 //! patterns, dates, repeats, l33t) with French words and the account's own email and name added, must reach
-//! "safely unguessable" (score 3, about 10^8 guesses or more). A refusal says why, in French.
+//! "safely unguessable" (score 3, about 10^8 guesses or more). A refusal says why ([`PasswordRefusal`]); the edge
+//! words it for the customer.
 
 use zxcvbn::feedback::Warning;
 use zxcvbn::{Score, zxcvbn};
@@ -111,30 +112,59 @@ const FRENCH_WORDS: &[&str] = &[
     "dragon",
 ];
 
-/// Why a password is refused; the message is the sentence shown to the customer.
+/// Why a password is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct PasswordPolicyError {
-    pub message: String,
+pub enum PasswordRefusal {
+    #[error("has fewer than {MIN_PASSWORD_CHARS} characters")]
+    TooShort,
+    #[error("is longer than {MAX_PASSWORD_LEN} bytes")]
+    TooLong,
+    #[error("is easy to guess: {0}")]
+    Guessable(Weakness),
+    /// Rests on a common word, or on a piece of the account's email or name.
+    #[error(
+        "is easy to guess: it rests on {0:?}, a common word or part of the account's email or name"
+    )]
+    KnownWord(String),
 }
 
-fn refuse(message: impl Into<String>) -> PasswordPolicyError {
-    PasswordPolicyError {
-        message: message.into(),
-    }
+/// What makes a password guessable (zxcvbn's warnings, grouped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Weakness {
+    #[error("one of the most used passwords")]
+    TopPassword,
+    #[error("a very common password")]
+    CommonPassword,
+    #[error("close to a common password, even with digits or symbols added")]
+    SimilarToCommon,
+    #[error("a row of keys")]
+    KeyRow,
+    #[error("a keyboard pattern")]
+    KeyboardPattern,
+    #[error("repeated characters")]
+    Repeats,
+    #[error("a repeated pattern")]
+    RepeatedPattern,
+    #[error("a sequence such as abc or 6543")]
+    Sequence,
+    #[error("dates or years")]
+    Dates,
+    #[error("a single word")]
+    SingleWord,
+    #[error("common first names or surnames")]
+    Names,
+    /// No single reason: common words and simple patterns together.
+    #[error("common words and simple patterns")]
+    Patterns,
 }
 
 /// Judges `password` for an account; `context` holds what an attacker knows of it (its email, its name).
-pub fn check_password_policy(password: &str, context: &[&str]) -> Result<(), PasswordPolicyError> {
+pub fn check_password_policy(password: &str, context: &[&str]) -> Result<(), PasswordRefusal> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(refuse(format!(
-            "Le mot de passe doit contenir au moins {MIN_PASSWORD_CHARS} caractères."
-        )));
+        return Err(PasswordRefusal::TooShort);
     }
     if password.len() > MAX_PASSWORD_LEN {
-        return Err(refuse(format!(
-            "Le mot de passe ne peut pas dépasser {MAX_PASSWORD_LEN} caractères."
-        )));
+        return Err(PasswordRefusal::TooLong);
     }
     let known = known_words(context);
     let known: Vec<&str> = known.iter().map(String::as_str).collect();
@@ -143,11 +173,7 @@ pub fn check_password_policy(password: &str, context: &[&str]) -> Result<(), Pas
         return Ok(());
     }
     if let Some(warning) = estimate.feedback().and_then(|f| f.warning()) {
-        let reason = reason(warning);
-        return Err(refuse(format!(
-            "Mot de passe trop facile à deviner : {reason}. Choisissez une phrase de plusieurs mots \
-             inhabituels, ou une suite plus longue et imprévisible."
-        )));
+        return Err(PasswordRefusal::Guessable(weakness(warning)));
     }
     // No warning: a French word or a piece of the account's email or name. Say which.
     let known_word = estimate.sequence().iter().find_map(|m| match &m.pattern {
@@ -158,17 +184,10 @@ pub fn check_password_policy(password: &str, context: &[&str]) -> Result<(), Pas
         }
         _ => None,
     });
-    Err(refuse(match known_word {
-        Some(word) => format!(
-            "Mot de passe trop facile à deviner : il repose sur « {word} », un mot courant ou tiré de \
-             votre nom ou de votre email. Choisissez une phrase de plusieurs mots inhabituels, ou une \
-             suite plus longue et imprévisible."
-        ),
-        None => "Mot de passe trop facile à deviner : il se devine trop facilement (mots courants, \
-                 motifs simples). Choisissez une phrase de plusieurs mots inhabituels, ou une suite plus \
-                 longue et imprévisible."
-            .to_string(),
-    }))
+    Err(match known_word {
+        Some(word) => PasswordRefusal::KnownWord(word),
+        None => PasswordRefusal::Guessable(Weakness::Patterns),
+    })
 }
 
 /// The French words and the parts of the account's email and name, as an attacker would try them.
@@ -184,37 +203,20 @@ fn known_words(context: &[&str]) -> Vec<String> {
     known
 }
 
-/// zxcvbn's warning, in French.
-fn reason(warning: Warning) -> &'static str {
+fn weakness(warning: Warning) -> Weakness {
     match warning {
-        Warning::ThisIsATop10Password | Warning::ThisIsATop100Password => {
-            "c'est l'un des mots de passe les plus utilisés"
-        }
-        Warning::ThisIsACommonPassword => "c'est un mot de passe très courant",
-        Warning::ThisIsSimilarToACommonlyUsedPassword => {
-            "il ressemble trop à un mot de passe courant, même avec des chiffres ou des symboles ajoutés"
-        }
-        Warning::StraightRowsOfKeysAreEasyToGuess => {
-            "une rangée de touches du clavier se devine facilement"
-        }
-        Warning::ShortKeyboardPatternsAreEasyToGuess => "un motif du clavier se devine facilement",
-        Warning::RepeatsLikeAaaAreEasyToGuess => {
-            "des répétitions comme « aaa » se devinent facilement"
-        }
-        Warning::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess => {
-            "répéter un motif (« abcabc ») ne le rend guère plus sûr"
-        }
-        Warning::SequencesLikeAbcAreEasyToGuess => {
-            "des suites comme « abc » ou « 6543 » se devinent facilement"
-        }
-        Warning::RecentYearsAreEasyToGuess | Warning::DatesAreOftenEasyToGuess => {
-            "les dates et les années se devinent facilement"
-        }
-        Warning::AWordByItselfIsEasyToGuess => "un mot seul se devine facilement",
+        Warning::ThisIsATop10Password | Warning::ThisIsATop100Password => Weakness::TopPassword,
+        Warning::ThisIsACommonPassword => Weakness::CommonPassword,
+        Warning::ThisIsSimilarToACommonlyUsedPassword => Weakness::SimilarToCommon,
+        Warning::StraightRowsOfKeysAreEasyToGuess => Weakness::KeyRow,
+        Warning::ShortKeyboardPatternsAreEasyToGuess => Weakness::KeyboardPattern,
+        Warning::RepeatsLikeAaaAreEasyToGuess => Weakness::Repeats,
+        Warning::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess => Weakness::RepeatedPattern,
+        Warning::SequencesLikeAbcAreEasyToGuess => Weakness::Sequence,
+        Warning::RecentYearsAreEasyToGuess | Warning::DatesAreOftenEasyToGuess => Weakness::Dates,
+        Warning::AWordByItselfIsEasyToGuess => Weakness::SingleWord,
         Warning::NamesAndSurnamesByThemselvesAreEasyToGuess
-        | Warning::CommonNamesAndSurnamesAreEasyToGuess => {
-            "les prénoms et noms courants se devinent facilement"
-        }
+        | Warning::CommonNamesAndSurnamesAreEasyToGuess => Weakness::Names,
     }
 }
 
@@ -247,10 +249,11 @@ mod tests {
         ] {
             let err = check_password_policy(weak, &[]).unwrap_err();
             assert!(
-                err.message
-                    .starts_with("Mot de passe trop facile à deviner : "),
-                "{weak}: {}",
-                err.message
+                matches!(
+                    err,
+                    PasswordRefusal::Guessable(_) | PasswordRefusal::KnownWord(_)
+                ),
+                "{weak}: {err}"
             );
         }
     }
@@ -258,7 +261,7 @@ mod tests {
     #[test]
     fn a_refusal_names_the_common_word_it_rests_on() {
         let err = check_password_policy("Soleil123!", &[]).unwrap_err();
-        assert!(err.message.contains("« soleil »"), "{}", err.message);
+        assert_eq!(err, PasswordRefusal::KnownWord("soleil".into()));
     }
 
     #[test]
@@ -271,14 +274,12 @@ mod tests {
     #[test]
     fn length_bounds_name_the_rule() {
         assert_eq!(
-            check_password_policy("Ab1!", &[]).unwrap_err().message,
-            "Le mot de passe doit contenir au moins 8 caractères."
+            check_password_policy("Ab1!", &[]),
+            Err(PasswordRefusal::TooShort)
         );
-        assert!(
-            check_password_policy(&"x".repeat(129), &[])
-                .unwrap_err()
-                .message
-                .contains("128")
+        assert_eq!(
+            check_password_policy(&"x".repeat(129), &[]),
+            Err(PasswordRefusal::TooLong)
         );
     }
 }

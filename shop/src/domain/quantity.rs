@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::FieldError;
+use super::{FieldError, Rule};
 
 /// A count of one product: a whole number, never negative (a cart line set to 0 is removed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -17,10 +17,7 @@ impl Quantity {
     /// A count from a client, refused when negative.
     pub fn new(field: &'static str, count: i32) -> Result<Self, FieldError> {
         if count < 0 {
-            Err(FieldError::new(
-                field,
-                "doit être positif ou nul (0 retire l'article)",
-            ))
+            Err(FieldError::new(field, Rule::NegativeQuantity))
         } else {
             Ok(Quantity(count))
         }
@@ -31,7 +28,7 @@ impl Quantity {
         let count = raw
             .trim()
             .parse::<i32>()
-            .map_err(|_| FieldError::new(field, "doit être un nombre entier"))?;
+            .map_err(|_| FieldError::new(field, Rule::NotInteger))?;
         Self::new(field, count)
     }
 
@@ -71,8 +68,12 @@ mod tests {
         assert!(Quantity::parse("quantity", "-1").is_err());
         assert!(Quantity::parse("quantity", "1.5").is_err());
         assert_eq!(
-            Quantity::parse("quantity", "x").unwrap_err().message,
-            "doit être un nombre entier"
+            Quantity::parse("quantity", "x").unwrap_err().rule,
+            Rule::NotInteger
+        );
+        assert_eq!(
+            Quantity::parse("quantity", "-1").unwrap_err().rule,
+            Rule::NegativeQuantity
         );
         assert_eq!(Quantity::from_stored(-4), Quantity::ZERO);
         assert_eq!(

@@ -1,7 +1,7 @@
 //! A customer's review as submitted: a whole-number rating from 1 to 5, an optional title and comment within
 //! their length limits. Text is stored as typed (trimmed); escaping happens when it is shown.
 
-use super::FieldError;
+use super::{FieldError, Rule};
 
 pub const TITLE_MAX: usize = 120;
 pub const COMMENT_MAX: usize = 2000;
@@ -25,7 +25,7 @@ impl ReviewInput {
             _ => {
                 return Err(FieldError::new(
                     "rating",
-                    "doit être un nombre entier de 1 à 5",
+                    Rule::IntegerBetween { min: 1, max: 5 },
                 ));
             }
         };
@@ -57,14 +57,11 @@ fn text(
         return Ok(None);
     };
     if value.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("ne peut pas dépasser {max} caractères"),
-        ));
+        return Err(FieldError::new(field, Rule::TooLong { max }));
     }
     let allowed = |c: char| !c.is_control() || (multiline && (c == '\n' || c == '\r' || c == '\t'));
     if !value.chars().all(allowed) {
-        return Err(FieldError::new(field, "contient des caractères invalides"));
+        return Err(FieldError::new(field, Rule::InvalidCharacters));
     }
     Ok(Some(value.to_string()))
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{FieldError, fold_for_search};
+use super::{FieldError, Rule, fold_for_search};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -15,13 +15,10 @@ pub const MAX_SLUG_LEN: usize = 100;
 impl Slug {
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
         if raw.is_empty() {
-            return Err(FieldError::new(field, "est requis"));
+            return Err(FieldError::new(field, Rule::Required));
         }
         if raw.len() > MAX_SLUG_LEN {
-            return Err(FieldError::new(
-                field,
-                format!("ne peut pas dépasser {MAX_SLUG_LEN} caractères"),
-            ));
+            return Err(FieldError::new(field, Rule::TooLong { max: MAX_SLUG_LEN }));
         }
         let valid = raw
             .chars()
@@ -30,10 +27,7 @@ impl Slug {
             && !raw.ends_with('-')
             && !raw.contains("--");
         if !valid {
-            return Err(FieldError::new(
-                field,
-                "ne peut contenir que des lettres minuscules sans accent, des chiffres et des tirets simples",
-            ));
+            return Err(FieldError::new(field, Rule::NotSlug));
         }
         Ok(Slug(raw.to_string()))
     }

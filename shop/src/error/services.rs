@@ -1,9 +1,9 @@
 //! The customer's words and the HTTP answer for each service's errors. The services say what went wrong; this is
 //! the one place that says it in French, with a status and a stable `error.code`.
 
-use super::AppError;
+use super::{AppError, InvalidField};
 use crate::auth::LimitError;
-use crate::domain::FieldError;
+use crate::domain::{FieldError, Rule};
 use crate::services::accounts::AccountError;
 use crate::services::addresses::AddressError;
 use crate::services::cart::CartError;
@@ -30,9 +30,7 @@ impl From<CartError> for AppError {
     fn from(err: CartError) -> Self {
         match err {
             CartError::UnknownProduct => AppError::NotFound("Produit introuvable"),
-            CartError::ZeroQuantity => {
-                AppError::Validation(FieldError::new("quantity", "doit être au moins 1"))
-            }
+            CartError::ZeroQuantity => FieldError::new("quantity", Rule::AtLeast(1)).into(),
             CartError::Stock(problem) => problem.into(),
             CartError::Store(err) => err.into(),
         }
@@ -43,7 +41,7 @@ impl From<AddressError> for AppError {
     fn from(err: AddressError) -> Self {
         match err {
             AddressError::NotFound => AppError::NotFound("Adresse introuvable"),
-            AddressError::Invalid(field) => AppError::Validation(field),
+            AddressError::Invalid(field) => field.into(),
             AddressError::TooMany { max } => AppError::Conflict {
                 code: "too_many_addresses",
                 message: format!(
@@ -107,7 +105,7 @@ impl From<OrderError> for AppError {
 impl From<AccountError> for AppError {
     fn from(err: AccountError) -> Self {
         match err {
-            AccountError::Invalid(field) => AppError::Validation(field),
+            AccountError::Invalid(field) => field.into(),
             AccountError::EmailTaken => AppError::Conflict {
                 code: "email_taken",
                 message: "Cet email est déjà utilisé".into(),
@@ -136,7 +134,7 @@ impl From<WebhookError> for AppError {
                 "malformed_event",
                 format!("Événement Stripe illisible : {err}"),
             ),
-            WebhookError::Mismatch(what) => AppError::Validation(FieldError::new(
+            WebhookError::Mismatch(what) => AppError::Validation(InvalidField::new(
                 "data.object",
                 format!("ne correspond pas à la commande ({what})"),
             )),
@@ -148,8 +146,8 @@ impl From<WebhookError> for AppError {
 impl From<CatalogError> for AppError {
     fn from(err: CatalogError) -> Self {
         match err {
-            CatalogError::Parameter(field) => AppError::InvalidParameter(field),
-            CatalogError::Invalid(field) => AppError::Validation(field),
+            CatalogError::Parameter(field) => AppError::InvalidParameter(field.into()),
+            CatalogError::Invalid(field) => field.into(),
             CatalogError::UnknownCategory => AppError::NotFound("Catégorie introuvable"),
             CatalogError::UnknownProduct => AppError::NotFound("Produit introuvable"),
             CatalogError::Store(err) => err.into(),
@@ -170,7 +168,7 @@ impl From<ReviewError> for AppError {
 impl From<NewsletterError> for AppError {
     fn from(err: NewsletterError) -> Self {
         match err {
-            NewsletterError::Invalid(field) => AppError::Validation(field),
+            NewsletterError::Invalid(field) => field.into(),
             NewsletterError::InvalidLink => AppError::bad_request(
                 "invalid_token",
                 "Lien de désinscription invalide : utilisez le lien reçu par email.",

@@ -14,7 +14,7 @@ use super::pages::{Layout, PageError, french_month_year, render};
 use crate::AppState;
 use crate::auth::{ClientIp, RequestContext, random_token};
 use crate::domain::Role;
-use crate::error::AppError;
+use crate::error::{AppError, InvalidField};
 use crate::services::accounts::{self as service, Registration, SignedIn, safe_redirect_target};
 use crate::views::UserView;
 use crate::web::{CachePolicy, set_cache_control};
@@ -294,11 +294,12 @@ pub async fn page_register_submit(
         {
             Ok(user) => user,
             Err(service::AccountError::Invalid(e)) => {
-                // The password policy's messages are whole sentences already.
-                let message = if e.field == "password" {
-                    e.message
+                let invalid = InvalidField::from(e);
+                // The password policy's refusals are whole sentences already.
+                let message = if invalid.field == "password" {
+                    invalid.message
                 } else {
-                    super::pages::form_error_text(&AppError::Validation(e))
+                    super::pages::form_error_text(&AppError::Validation(invalid))
                 };
                 return rerender(vec![message], StatusCode::UNPROCESSABLE_ENTITY);
             }

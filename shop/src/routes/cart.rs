@@ -207,7 +207,7 @@ async fn page_change(
     let quantity = match (action, form.quantity.as_deref()) {
         (FormAction::Remove, _) => Ok(Quantity::ZERO),
         (_, Some(raw)) => Quantity::parse("quantity", raw).map_err(AppError::from),
-        (_, None) => Err(AppError::from(crate::domain::FieldError::new(
+        (_, None) => Err(AppError::Validation(crate::error::InvalidField::new(
             "quantity",
             "est requise",
         ))),

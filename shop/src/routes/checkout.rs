@@ -42,9 +42,9 @@ pub async fn api_quote(
     CurrentUser(user): CurrentUser,
     Query(q): Query<QuoteQuery>,
 ) -> Result<Response, AppError> {
-    let method = parse_method(q.shipping_method.as_deref()).map_err(AppError::InvalidParameter)?;
+    let method = parse_method(q.shipping_method.as_deref()).map_err(AppError::invalid_parameter)?;
     let country = match q.country.as_deref() {
-        Some(c) => Country::parse("country", c).map_err(AppError::InvalidParameter)?,
+        Some(c) => Country::parse("country", c).map_err(AppError::invalid_parameter)?,
         None => Country::France,
     };
     let lines = state.store().cart_lines(&CartOwner::User(user.id)).await?;
@@ -136,7 +136,7 @@ pub async fn api_checkout(
             save: body.save_address,
         },
         _ => {
-            return Err(AppError::Validation(crate::domain::FieldError::new(
+            return Err(AppError::Validation(crate::error::InvalidField::new(
                 "address",
                 "donnez soit address_id (une adresse enregistrée), soit address (une nouvelle adresse)",
             )));

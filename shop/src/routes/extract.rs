@@ -8,8 +8,7 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
-use crate::domain::FieldError;
-use crate::error::AppError;
+use crate::error::{AppError, InvalidField};
 
 pub struct ApiJson<T>(pub T);
 
@@ -79,7 +78,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             && let Ok(document) = serde_json::from_slice::<serde_json::Value>(&bytes)
             && let Some(at) = json_nul_at(&document, "")
         {
-            return Err(AppError::Validation(FieldError::new(
+            return Err(AppError::Validation(InvalidField::new(
                 "body",
                 format!("le champ {at} contient un caractère nul"),
             )));
@@ -90,9 +89,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 "malformed_json",
                 format!("JSON invalide : {}", e.body_text()),
             )),
-            Err(JsonRejection::JsonDataError(e)) => {
-                Err(AppError::Validation(FieldError::new("body", e.body_text())))
-            }
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::Validation(InvalidField::new(
+                "body",
+                e.body_text(),
+            ))),
             Err(other) => Err(AppError::bad_request("bad_request", other.body_text())),
         }
     }
@@ -121,7 +121,7 @@ pub(super) fn form_from_pairs<T: DeserializeOwned>(
         .iter()
         .find(|(name, value)| name.contains('\0') || value.contains('\0'))
     {
-        return Err(AppError::Validation(FieldError::new(
+        return Err(AppError::Validation(InvalidField::new(
             "form",
             format!("le champ {name} contient un caractère nul"),
         )));
@@ -150,7 +150,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PageForm<T> {
 pub fn refuse_unknown<V>(unknown: &std::collections::BTreeMap<String, V>) -> Result<(), AppError> {
     match unknown.keys().next() {
         None => Ok(()),
-        Some(name) => Err(AppError::Validation(FieldError::new(
+        Some(name) => Err(AppError::Validation(InvalidField::new(
             "body",
             format!("champ non accepté : {name}"),
         ))),

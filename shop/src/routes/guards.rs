@@ -15,8 +15,8 @@ use super::extract::{form_from_pairs, form_pairs};
 use super::pages::PageError;
 use crate::AppState;
 use crate::auth::{RequestContext, verify_api_csrf};
-use crate::domain::{FieldError, Role};
-use crate::error::AppError;
+use crate::domain::Role;
+use crate::error::{AppError, InvalidField};
 use crate::store::User;
 use crate::web::percent_decodes_to_nul;
 
@@ -158,8 +158,8 @@ pub async fn refuse_nul_characters(request: Request, next: axum::middleware::Nex
         })
     });
     let error = match (percent_decodes_to_nul(uri.path()), in_query) {
-        (true, _) => FieldError::new("path", "contient un caractère nul (%00)"),
-        (false, Some(name)) => FieldError::new(
+        (true, _) => InvalidField::new("path", "contient un caractère nul (%00)"),
+        (false, Some(name)) => InvalidField::new(
             "query",
             format!("le paramètre {name} contient un caractère nul (%00)"),
         ),

@@ -13,8 +13,8 @@ use super::personal_data;
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestContext};
 use crate::domain::checkout::rate_display_fr;
-use crate::domain::{FieldError, OrderStatus, Quantity, Role, line_total};
-use crate::error::AppError;
+use crate::domain::{OrderStatus, Quantity, Role, line_total};
+use crate::error::{AppError, InvalidField};
 use crate::services::orders as service;
 use crate::store::Order;
 use crate::web::CachePolicy;
@@ -107,7 +107,7 @@ pub(super) fn page_number(raw: Option<&str>) -> Result<u32, AppError> {
             .ok()
             .filter(|n| (1..=10_000).contains(n))
             .ok_or_else(|| {
-                AppError::InvalidParameter(FieldError::new(
+                AppError::InvalidParameter(InvalidField::new(
                     "page",
                     "doit être un entier entre 1 et 10000",
                 ))
@@ -119,7 +119,7 @@ fn status_filter(raw: Option<&str>) -> Result<Option<OrderStatus>, AppError> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(v) => OrderStatus::parse(v).map(Some).ok_or_else(|| {
-            AppError::InvalidParameter(FieldError::new(
+            AppError::InvalidParameter(InvalidField::new(
                 "status",
                 "doit être PENDING, PAID, PROCESSING, SHIPPED, DELIVERED, CANCELLED ou REFUNDED",
             ))
@@ -187,7 +187,7 @@ pub struct StatusBody {
 
 fn target_status(raw: &str) -> Result<OrderStatus, AppError> {
     OrderStatus::parse(raw).ok_or_else(|| {
-        AppError::Validation(FieldError::new(
+        AppError::Validation(InvalidField::new(
             "status",
             "doit être PROCESSING, SHIPPED, DELIVERED ou CANCELLED",
         ))

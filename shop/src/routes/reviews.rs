@@ -142,7 +142,7 @@ pub async fn page_submit(
             .await
             .map(|_| ())
             .map_err(AppError::from),
-        Err(e) => Err(AppError::Validation(e)),
+        Err(e) => Err(e.into()),
     };
     match result {
         Ok(()) => Ok(back_to(&slug)),

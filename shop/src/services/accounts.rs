@@ -8,7 +8,7 @@ use crate::auth::{
     LimitError, PasswordCheck, PasswordError, Passwords, Quota, RateLimiter, failure_delay, now,
     start_session,
 };
-use crate::domain::{Email, FieldError, Role, check_password_policy};
+use crate::domain::{Email, FieldError, Role, Rule, check_password_policy};
 use crate::store::{AccountStore, NewUser, StoreError, StoreResult, User};
 
 /// Why an account could not be created or signed in to.
@@ -49,12 +49,11 @@ pub struct Registration {
 fn validate_name(name: Option<&str>) -> Result<Option<String>, FieldError> {
     match name.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(n) if n.chars().count() > MAX_NAME_LEN => Err(FieldError::new(
-            "name",
-            format!("ne peut pas dépasser {MAX_NAME_LEN} caractères"),
-        )),
+        Some(n) if n.chars().count() > MAX_NAME_LEN => {
+            Err(FieldError::new("name", Rule::TooLong { max: MAX_NAME_LEN }))
+        }
         Some(n) if n.chars().any(char::is_control) => {
-            Err(FieldError::new("name", "contient des caractères invalides"))
+            Err(FieldError::new("name", Rule::InvalidCharacters))
         }
         // Stored as typed; escaping happens when it is shown.
         Some(n) => Ok(Some(n.to_string())),
@@ -74,7 +73,7 @@ pub async fn register_user(
     let name = validate_name(input.name.as_deref())?;
     let context = [email.as_str(), name.as_deref().unwrap_or_default()];
     check_password_policy(input.password.expose_secret(), &context)
-        .map_err(|e| FieldError::new("password", e.message))?;
+        .map_err(|refusal| FieldError::new("password", Rule::Password(refusal)))?;
     let password_hash = passwords.hash(input.password).await?;
     let new = NewUser {
         email: email.as_str().to_string(),

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::now;
-use crate::domain::{FieldError, Money, Slug, fold_for_search};
+use crate::domain::{FieldError, Money, Rule, Slug, fold_for_search};
 use crate::store::{
     Category, CategoryPatch, NewCategory, NewProduct, Product, ProductPage, ProductPatch,
     ProductQuery, ProductSort, Review, StoreError,
@@ -37,8 +37,8 @@ const MAX_SEARCH_WORDS: usize = 8;
 pub const REVIEWS_PER_PAGE: u32 = 10;
 pub const RELATED_PRODUCTS: u32 = 4;
 
-fn invalid(field: &'static str, message: impl Into<String>) -> CatalogError {
-    CatalogError::Parameter(FieldError::new(field, message))
+fn invalid(field: &'static str, rule: Rule) -> CatalogError {
+    CatalogError::Parameter(FieldError::new(field, rule))
 }
 
 fn parse_bool(field: &'static str, value: &str) -> Result<Option<bool>, CatalogError> {
@@ -46,18 +46,21 @@ fn parse_bool(field: &'static str, value: &str) -> Result<Option<bool>, CatalogE
         "" => Ok(None),
         "true" | "1" | "on" | "oui" => Ok(Some(true)),
         "false" | "0" | "non" => Ok(Some(false)),
-        _ => Err(invalid(field, "doit valoir true ou false")),
+        _ => Err(invalid(field, Rule::NotBoolean)),
     }
 }
 
 fn parse_bounded(field: &'static str, value: &str, max: u32) -> Result<u32, CatalogError> {
     let n: u32 = value
         .parse()
-        .map_err(|_| invalid(field, "doit être un nombre entier"))?;
+        .map_err(|_| invalid(field, Rule::NotInteger))?;
     if n == 0 || n > max {
         return Err(invalid(
             field,
-            format!("doit être compris entre 1 et {max}"),
+            Rule::Between {
+                min: 1,
+                max: i64::from(max),
+            },
         ));
     }
     Ok(n)
@@ -65,7 +68,7 @@ fn parse_bounded(field: &'static str, value: &str, max: u32) -> Result<u32, Cata
 
 /// Parses an amount in euros ("49", "49.9", "49,99") into exact cents, without going through a float.
 pub fn parse_euros(field: &'static str, value: &str) -> Result<Money, CatalogError> {
-    let bad = || invalid(field, "doit être un montant en euros, par exemple 49,90");
+    let bad = || invalid(field, Rule::NotEuroAmount);
     let value = value.trim().replace(',', ".");
     let (whole, frac) = value.split_once('.').unwrap_or((&value, ""));
     if whole.is_empty()
@@ -104,7 +107,9 @@ pub fn parse_product_query(
                 if value.chars().count() > MAX_SEARCH_LEN {
                     return Err(invalid(
                         "search",
-                        format!("ne peut pas dépasser {MAX_SEARCH_LEN} caractères"),
+                        Rule::TooLong {
+                            max: MAX_SEARCH_LEN,
+                        },
                     ));
                 }
                 query.search_words = fold_for_search(value)
@@ -125,7 +130,7 @@ pub fn parse_product_query(
                 query.sort = ProductSort::parse(value).ok_or_else(|| {
                     invalid(
                         "sort",
-                        "doit valoir newest, price-asc, price-desc, popular ou rating",
+                        Rule::OneOf(&["newest", "price-asc", "price-desc", "popular", "rating"]),
                     )
                 })?
             }
@@ -135,10 +140,7 @@ pub fn parse_product_query(
     if let (Some(min), Some(max)) = (query.min_price, query.max_price)
         && min > max
     {
-        return Err(invalid(
-            "min_price",
-            "doit être inférieur ou égal à max_price",
-        ));
+        return Err(invalid("min_price", Rule::Above("max_price")));
     }
     Ok(query)
 }
@@ -221,13 +223,10 @@ async fn load_product_detail(state: &AppState, slug: &str) -> Result<ProductDeta
 fn text(field: &'static str, value: &str, max: usize) -> Result<String, FieldError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(FieldError::new(field, "est requis"));
+        return Err(FieldError::new(field, Rule::Required));
     }
     if value.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("ne peut pas dépasser {max} caractères"),
-        ));
+        return Err(FieldError::new(field, Rule::TooLong { max }));
     }
     Ok(value.to_string())
 }
@@ -251,16 +250,13 @@ fn image_url(field: &'static str, url: &str) -> Result<String, FieldError> {
     if ok {
         Ok(url.to_string())
     } else {
-        Err(FieldError::new(
-            field,
-            "doit être une URL https:// de 500 caractères au plus",
-        ))
+        Err(FieldError::new(field, Rule::NotHttpsUrl { max: 500 }))
     }
 }
 
 fn images(list: &[String]) -> Result<Vec<String>, FieldError> {
     if list.len() > 10 {
-        return Err(FieldError::new("images", "10 images au plus"));
+        return Err(FieldError::new("images", Rule::TooMany { max: 10 }));
     }
     list.iter().map(|u| image_url("images", u)).collect()
 }
@@ -269,7 +265,10 @@ fn stock(value: i64) -> Result<i32, FieldError> {
     if !(0..=1_000_000).contains(&value) {
         return Err(FieldError::new(
             "stock",
-            "doit être compris entre 0 et 1000000",
+            Rule::Between {
+                min: 0,
+                max: 1_000_000,
+            },
         ));
     }
     Ok(value as i32)

@@ -85,8 +85,9 @@ pub(super) async fn listing_page(
     let params = query_pairs(raw)?;
     let mut query: ProductQuery = service::parse_product_query(&params, 24)?;
     if let Some(slug) = &spec.fixed_category {
-        query.category =
-            Some(crate::domain::Slug::parse("category", slug).map_err(AppError::InvalidParameter)?);
+        query.category = Some(
+            crate::domain::Slug::parse("category", slug).map_err(AppError::invalid_parameter)?,
+        );
     }
     let (page, categories) = tokio::try_join!(
         service::list_products(state, &query),

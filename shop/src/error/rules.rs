@@ -1,0 +1,130 @@
+//! The customer's words for each validation rule: the domain says which rule a value broke ([`Rule`]), this says it
+//! in French.
+
+use crate::domain::{MAX_PASSWORD_LEN, MIN_PASSWORD_CHARS, PasswordRefusal, Rule, Weakness};
+
+/// The rule, as a phrase that follows the field's name ("Code postal : doit compter 5 chiffres pour la France").
+pub(crate) fn french(rule: &Rule) -> String {
+    match rule {
+        Rule::Required => "est requis".into(),
+        Rule::TooLong { max } => format!("ne peut pas dépasser {max} caractères"),
+        Rule::ControlCharacters => "contient des caractères de contrôle".into(),
+        Rule::InvalidCharacters => "contient des caractères invalides".into(),
+        Rule::NotInteger => "doit être un nombre entier".into(),
+        Rule::NotBoolean => "doit valoir true ou false".into(),
+        Rule::NotEuroAmount => "doit être un montant en euros, par exemple 49,90".into(),
+        Rule::Between { min, max } => format!("doit être compris entre {min} et {max}"),
+        Rule::IntegerBetween { min, max } => format!("doit être un nombre entier de {min} à {max}"),
+        Rule::AtLeast(min) => format!("doit être au moins {min}"),
+        Rule::NegativeQuantity => "doit être positif ou nul (0 retire l'article)".into(),
+        Rule::NegativePrice => "doit être positif ou nul (en centimes)".into(),
+        Rule::PriceAbove { max } => format!("ne peut pas dépasser {max} centimes"),
+        Rule::OneOf(values) => one_of(values),
+        Rule::NotEmail => "adresse email invalide".into(),
+        Rule::NotPhone => {
+            "doit être un numéro de téléphone (6 à 15 chiffres, espaces, +, ., - permis)".into()
+        }
+        Rule::NotSlug => "ne peut contenir que des lettres minuscules sans accent, des chiffres et des tirets simples"
+            .into(),
+        Rule::NotHttpsUrl { max } => format!("doit être une URL https:// de {max} caractères au plus"),
+        Rule::TooMany { max } => format!("{max} au plus"),
+        Rule::UndeliverableCountry => "livraison possible en France (FR), à Monaco (MC), en Belgique (BE) et au \
+                                       Luxembourg (LU) uniquement"
+            .into(),
+        Rule::PostalCodeDigits { digits, country } => {
+            format!("doit compter {digits} chiffres pour {}", country.name_fr())
+        }
+        Rule::MonacoPostalCode => "doit commencer par 980 pour Monaco".into(),
+        Rule::Above(other) => format!("doit être inférieur ou égal à {other}"),
+        Rule::Unknown => "n'existe pas".into(),
+        Rule::Password(refusal) => password(refusal),
+    }
+}
+
+/// "« standard » ou « express »", "newest, price-asc ou rating".
+fn one_of(values: &[&str]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("« {v} »")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => format!("doit être {last}"),
+        Some((last, rest)) => format!("doit être {} ou {last}", rest.join(", ")),
+        None => "n'accepte aucune valeur".into(),
+    }
+}
+
+/// A password refusal is a whole sentence: it is shown as is, without the field's name.
+fn password(refusal: &PasswordRefusal) -> String {
+    const ADVICE: &str = "Choisissez une phrase de plusieurs mots inhabituels, ou une suite plus longue et imprévisible.";
+    match refusal {
+        PasswordRefusal::TooShort => {
+            format!("Le mot de passe doit contenir au moins {MIN_PASSWORD_CHARS} caractères.")
+        }
+        PasswordRefusal::TooLong => {
+            format!("Le mot de passe ne peut pas dépasser {MAX_PASSWORD_LEN} caractères.")
+        }
+        PasswordRefusal::Guessable(weakness) => format!(
+            "Mot de passe trop facile à deviner : {}. {ADVICE}",
+            weakness_french(*weakness)
+        ),
+        PasswordRefusal::KnownWord(word) => format!(
+            "Mot de passe trop facile à deviner : il repose sur « {word} », un mot courant ou tiré de votre nom ou \
+             de votre email. {ADVICE}"
+        ),
+    }
+}
+
+fn weakness_french(weakness: Weakness) -> &'static str {
+    match weakness {
+        Weakness::TopPassword => "c'est l'un des mots de passe les plus utilisés",
+        Weakness::CommonPassword => "c'est un mot de passe très courant",
+        Weakness::SimilarToCommon => {
+            "il ressemble trop à un mot de passe courant, même avec des chiffres ou des symboles ajoutés"
+        }
+        Weakness::KeyRow => "une rangée de touches du clavier se devine facilement",
+        Weakness::KeyboardPattern => "un motif du clavier se devine facilement",
+        Weakness::Repeats => "des répétitions comme « aaa » se devinent facilement",
+        Weakness::RepeatedPattern => "répéter un motif (« abcabc ») ne le rend guère plus sûr",
+        Weakness::Sequence => "des suites comme « abc » ou « 6543 » se devinent facilement",
+        Weakness::Dates => "les dates et les années se devinent facilement",
+        Weakness::SingleWord => "un mot seul se devine facilement",
+        Weakness::Names => "les prénoms et noms courants se devinent facilement",
+        Weakness::Patterns => "il se devine trop facilement (mots courants, motifs simples)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::check_password_policy;
+
+    #[test]
+    fn password_refusals_are_whole_sentences_that_say_why() {
+        let refusal = check_password_policy("Soleil123!", &[]).unwrap_err();
+        let sentence = french(&Rule::Password(refusal));
+        assert!(
+            sentence.starts_with("Mot de passe trop facile à deviner : ")
+                && sentence.contains("« soleil »"),
+            "{sentence}"
+        );
+        let sentence = french(&Rule::Password(
+            check_password_policy("Ab1!", &[]).unwrap_err(),
+        ));
+        assert_eq!(
+            sentence,
+            "Le mot de passe doit contenir au moins 8 caractères."
+        );
+        let sentence = french(&Rule::Password(PasswordRefusal::Guessable(Weakness::Dates)));
+        assert!(sentence.contains("les dates"), "{sentence}");
+    }
+
+    #[test]
+    fn choices_are_listed_in_french() {
+        assert_eq!(
+            french(&Rule::OneOf(&["standard", "express"])),
+            "doit être « standard » ou « express »"
+        );
+        assert_eq!(
+            french(&Rule::OneOf(&["a", "b", "c"])),
+            "doit être « a », « b » ou « c »"
+        );
+    }
+}
