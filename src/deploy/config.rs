@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use vivr_shop::config::Environment;
 
 use super::triggers::{NoData, Trigger};
+
+mod defaults;
 use crate::config::schema::Schema;
+pub use defaults::DEFAULT_TRIGGERS;
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -22,24 +25,24 @@ pub struct DeployConfig {
     pub cluster: String,
     pub service: String,
     pub task: TaskTemplate,
-    #[serde(default = "default_desired")]
+    #[serde(default = "defaults::desired")]
     pub desired_count: i32,
     /// Seconds the load balancer's health checks are ignored after a task starts.
-    #[serde(default = "default_grace")]
+    #[serde(default = "defaults::grace")]
     pub health_check_grace_secs: u64,
     /// ECS's deployment circuit breaker, with rollback (on unless turned off).
-    #[serde(default = "yes")]
+    #[serde(default = "defaults::yes")]
     pub circuit_breaker: bool,
     /// CloudWatch alarms ECS watches during the deployment (and rolls back on).
     #[serde(default)]
     pub alarms: Vec<String>,
     /// How long the rollout may take before it is rolled back.
-    #[serde(default = "default_timeout")]
+    #[serde(default = "defaults::timeout")]
     pub timeout_secs: u64,
     /// How long the triggers keep watching after ECS says COMPLETED.
-    #[serde(default = "default_bake")]
+    #[serde(default = "defaults::bake")]
     pub bake_secs: u64,
-    #[serde(default = "default_poll")]
+    #[serde(default = "defaults::poll")]
     pub poll_secs: u64,
     #[serde(default)]
     pub crash_loop: CrashLoop,
@@ -50,11 +53,11 @@ pub struct DeployConfig {
     #[serde(default)]
     pub triggers: Vec<TriggerConfig>,
     /// Task definition revisions kept (besides the running one and the last known good).
-    #[serde(default = "default_keep")]
+    #[serde(default = "defaults::keep")]
     pub keep: u32,
     /// Before the update, a one-off task with the new revision runs `vivr migrate status`: a database not at
     /// the image's migration head stops the deploy (`--run-migrations` runs `vivr migrate deploy` instead).
-    #[serde(default = "yes")]
+    #[serde(default = "defaults::yes")]
     pub check_migrations: bool,
 }
 
@@ -65,7 +68,7 @@ pub struct TaskTemplate {
     /// CPU units (256 = ¼ vCPU) and MiB, at task level.
     pub cpu: u32,
     pub memory: u32,
-    #[serde(default = "default_port")]
+    #[serde(default = "defaults::port")]
     pub port: u16,
     #[serde(default)]
     pub launch_type: LaunchType,
@@ -105,18 +108,18 @@ pub enum NetworkMode {
 #[serde(deny_unknown_fields)]
 pub struct CrashLoop {
     /// This many stopped tasks of the new revision roll the deploy back.
-    #[serde(default = "default_stops")]
+    #[serde(default = "defaults::stops")]
     pub stopped_tasks: usize,
     /// No task of the new revision running this long after the deploy started rolls it back.
-    #[serde(default = "default_crash_grace")]
+    #[serde(default = "defaults::crash_grace")]
     pub grace_secs: u64,
 }
 
 impl Default for CrashLoop {
     fn default() -> Self {
         CrashLoop {
-            stopped_tasks: default_stops(),
-            grace_secs: default_crash_grace(),
+            stopped_tasks: defaults::stops(),
+            grace_secs: defaults::crash_grace(),
         }
     }
 }
@@ -160,62 +163,6 @@ pub struct TriggerConfig {
     pub min_samples: Option<u64>,
     pub warmup_secs: Option<u64>,
     pub no_data: Option<NoData>,
-}
-
-fn default_desired() -> i32 {
-    2
-}
-fn default_grace() -> u64 {
-    60
-}
-fn yes() -> bool {
-    true
-}
-fn default_timeout() -> u64 {
-    900
-}
-fn default_bake() -> u64 {
-    300
-}
-fn default_poll() -> u64 {
-    15
-}
-fn default_keep() -> u32 {
-    10
-}
-fn default_port() -> u16 {
-    3000
-}
-fn default_stops() -> usize {
-    3
-}
-fn default_crash_grace() -> u64 {
-    300
-}
-
-/// The three triggers of the deployment audit, on 60-second datapoints.
-pub const DEFAULT_TRIGGERS: [&str; 3] = ["error_rate", "p99_latency", "unhealthy_targets"];
-
-fn default_trigger(name: &str) -> Option<Trigger> {
-    let minute = Duration::from_secs(60);
-    let (threshold, window, min_samples) = match name {
-        // 5xx answers / requests.
-        "error_rate" => (0.05, 2 * minute, 20),
-        // Seconds.
-        "p99_latency" => (5.0, 2 * minute, 20),
-        // Unhealthy / all targets.
-        "unhealthy_targets" => (0.5, minute, 1),
-        _ => return None,
-    };
-    Some(Trigger {
-        name: name.to_string(),
-        threshold,
-        window,
-        period: minute,
-        min_samples,
-        warmup: minute,
-        no_data: NoData::Inconclusive,
-    })
 }
 
 /// One problem of a configuration file: the field, its line, what is wrong.
@@ -466,7 +413,7 @@ impl DeployConfig {
     fn watch(&self, problem: &mut dyn FnMut(&[&str], String)) {
         for trigger in &self.triggers {
             let path = ["triggers", trigger.name.as_str()];
-            if default_trigger(&trigger.name).is_none() {
+            if defaults::trigger(&trigger.name).is_none() {
                 problem(
                     &path,
                     format!("is not one of {}", DEFAULT_TRIGGERS.join(", ")),
@@ -523,7 +470,7 @@ impl DeployConfig {
         }
         let mut triggers: Vec<Trigger> = DEFAULT_TRIGGERS
             .iter()
-            .filter_map(|n| default_trigger(n))
+            .filter_map(|n| defaults::trigger(n))
             .collect();
         for entry in &self.triggers {
             // `problems` refuses any other name.
