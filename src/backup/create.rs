@@ -165,6 +165,7 @@ async fn dump(
         .spawn()
         .context("starting pg_dump")?;
     let stdout = child.stdout.take().context("pg_dump stdout")?;
+    widen(&stdout);
     let stderr = child.stderr.take().context("pg_dump stderr")?;
     let (copied, stderr) = tokio::join!(compress(stdout, writer, progress), read_all(stderr));
     let status = child.wait().await.context("waiting for pg_dump")?;
