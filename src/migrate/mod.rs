@@ -47,7 +47,7 @@ pub use deploy::{
 pub use files::{create, embedded, from_dir};
 use lock::is_lock_timeout;
 pub use lock::{ADVISORY_LOCK_KEY, LockTimeout, locked};
-pub use resolve::{resolve_applied, resolve_rolled_back, update_checksums};
+pub use resolve::{Resolution, resolve, update_checksums};
 pub use row_counts::{RowCounts, pg_row_counts, sqlite_row_counts};
 
 pub use guard::{RowChanges, TableRows};

@@ -4,47 +4,57 @@ use anyhow::{Context, bail};
 
 use super::*;
 
-/// Records `name` as applied without running it (Prisma's `migrate resolve --applied`): the way to baseline a
-/// database that already has the schema, such as the original VIVR database.
-pub async fn resolve_applied(
-    db: &mut Conn,
-    migrations: &[Migration],
-    name: &str,
-    options: &DeployOptions,
-) -> anyhow::Result<()> {
-    locked(db, options.lock_timeout, async |db: &mut Conn| {
-        let migration = migrations
-            .iter()
-            .find(|m| m.name == name)
-            .with_context(|| format!("migration {name} does not exist in this build (P3017)"))?;
-        let current = status(db, migrations).await?;
-        if current.applied.iter().any(|a| a == name) {
-            bail!("migration {name} is already recorded as applied (P3008)");
-        }
-        if current.table_missing {
-            history::create_table(db).await?;
-        }
-        history::mark_applied(db, migration).await
-    })
-    .await
+/// What `vivr migrate resolve` records about one migration, as Prisma's `migrate resolve` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution<'a> {
+    /// `--applied NAME`: record the migration as applied without running it, the way to baseline a database that
+    /// already has the schema (such as the original VIVR database).
+    Applied(&'a str),
+    /// `--rolled-back NAME`: mark a failed migration as rolled back, so that the next deploy runs it again. Only a
+    /// migration recorded as failed can be rolled back (P3012).
+    RolledBack(&'a str),
 }
 
-/// Marks a failed migration as rolled back (Prisma's `migrate resolve --rolled-back`), so that the next deploy runs
-/// it again. Only a migration recorded as failed can be rolled back (P3012).
-pub async fn resolve_rolled_back(
+impl<'a> Resolution<'a> {
+    /// The migration's name.
+    pub fn name(self) -> &'a str {
+        match self {
+            Resolution::Applied(name) | Resolution::RolledBack(name) => name,
+        }
+    }
+}
+
+/// Changes the history as `resolution` says, under the migrator's lock, without running any migration.
+pub async fn resolve(
     db: &mut Conn,
     migrations: &[Migration],
-    name: &str,
+    resolution: Resolution<'_>,
     options: &DeployOptions,
 ) -> anyhow::Result<()> {
     locked(db, options.lock_timeout, async |db: &mut Conn| {
         let current = status(db, migrations).await?;
-        if !current.failed.iter().any(|r| r.migration_name == name) {
-            bail!(
-                "migration {name} cannot be rolled back because it is not in a failed state (P3012)"
-            );
+        match resolution {
+            Resolution::Applied(name) => {
+                let migration = migrations.iter().find(|m| m.name == name).with_context(|| {
+                    format!("migration {name} does not exist in this build (P3017)")
+                })?;
+                if current.applied.iter().any(|a| a == name) {
+                    bail!("migration {name} is already recorded as applied (P3008)");
+                }
+                if current.table_missing {
+                    history::create_table(db).await?;
+                }
+                history::mark_applied(db, migration).await
+            }
+            Resolution::RolledBack(name) => {
+                if !current.failed.iter().any(|r| r.migration_name == name) {
+                    bail!(
+                        "migration {name} cannot be rolled back because it is not in a failed state (P3012)"
+                    );
+                }
+                history::mark_rolled_back(db, name).await
+            }
         }
-        history::mark_rolled_back(db, name).await
     })
     .await
 }

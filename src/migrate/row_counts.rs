@@ -6,34 +6,46 @@ use sqlx::{AssertSqlSafe, PgConnection, SqliteConnection};
 pub type RowCounts = std::collections::BTreeMap<String, i64>;
 
 pub async fn pg_row_counts(conn: &mut PgConnection) -> Result<RowCounts, sqlx::Error> {
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT table_name::text FROM information_schema.tables
-         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_prisma_migrations'
-         ORDER BY 1",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let Some(sql) = count_sql(&tables) else {
-        return Ok(RowCounts::new());
-    };
-    let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(&mut *conn).await?;
-    Ok(rows.into_iter().collect())
+    row_counts(Raw::Postgres(conn)).await
 }
 
 pub async fn sqlite_row_counts(conn: &mut SqliteConnection) -> Result<RowCounts, sqlx::Error> {
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations'
-         ORDER BY 1",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    row_counts(Raw::Sqlite(conn)).await
+}
+
+/// The connection the counts are read on: the caller's own, so that they see its transaction.
+enum Raw<'c> {
+    Postgres(&'c mut PgConnection),
+    Sqlite(&'c mut SqliteConnection),
+}
+
+const PG_TABLES: &str = "SELECT table_name::text FROM information_schema.tables
+    WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_prisma_migrations'
+    ORDER BY 1";
+
+const SQLITE_TABLES: &str = "SELECT name FROM sqlite_master
+    WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations'
+    ORDER BY 1";
+
+/// Lists the tables from the catalogue, then counts them all in one statement.
+async fn row_counts(mut conn: Raw<'_>) -> Result<RowCounts, sqlx::Error> {
+    let tables: Vec<String> = match &mut conn {
+        Raw::Postgres(c) => sqlx::query_scalar(PG_TABLES).fetch_all(&mut **c).await?,
+        Raw::Sqlite(c) => {
+            sqlx::query_scalar(SQLITE_TABLES)
+                .fetch_all(&mut **c)
+                .await?
+        }
+    };
     let Some(sql) = count_sql(&tables) else {
         return Ok(RowCounts::new());
     };
-    let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(&mut *conn).await?;
+    let rows: Vec<(String, i64)> = match conn {
+        Raw::Postgres(c) => sqlx::query_as(sql).fetch_all(c).await?,
+        Raw::Sqlite(c) => sqlx::query_as(sql).fetch_all(c).await?,
+    };
     Ok(rows.into_iter().collect())
 }
-
 /// One query counting every table's rows; `None` when there are no tables.
 fn count_sql(tables: &[String]) -> Option<AssertSqlSafe<String>> {
     if tables.is_empty() {

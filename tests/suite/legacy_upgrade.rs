@@ -47,10 +47,10 @@ async fn original_database_is_baselined_and_upgraded() {
         format!("{refused:#}").contains("P3005"),
         "a non-empty database without history is not migrated blindly: {refused:#}"
     );
-    migrate::resolve_applied(
+    migrate::resolve(
         &mut conn,
         &migrations,
-        &init.name,
+        migrate::Resolution::Applied(&init.name),
         &DeployOptions::default(),
     )
     .await

@@ -30,20 +30,17 @@ pub async fn run(args: ResolveArgs, ctx: &Ctx) -> anyhow::Result<Outcome> {
         lock_timeout: Duration::from_secs(args.lock_timeout),
         ..DeployOptions::default()
     };
-    let (name, done) = match (&args.applied, &args.rolled_back) {
-        (Some(name), None) => {
-            migrate::resolve_applied(&mut target.db, &target.migrations, name, &options).await?;
-            (name, "recorded as applied")
-        }
-        (None, Some(name)) => {
-            migrate::resolve_rolled_back(&mut target.db, &target.migrations, name, &options)
-                .await?;
-            (name, "marked as rolled back; the next deploy runs it again")
-        }
+    let (resolution, done) = match (&args.applied, &args.rolled_back) {
+        (Some(name), None) => (migrate::Resolution::Applied(name), "recorded as applied"),
+        (None, Some(name)) => (
+            migrate::Resolution::RolledBack(name),
+            "marked as rolled back; the next deploy runs it again",
+        ),
         _ => bail!("give exactly one of --applied NAME or --rolled-back NAME"),
     };
+    migrate::resolve(&mut target.db, &target.migrations, resolution, &options).await?;
     let report = Resolved {
-        migration: name.clone(),
+        migration: resolution.name().to_owned(),
         result: done,
     };
     ctx.emit(&report, args.common.format)
