@@ -12,7 +12,7 @@ use crate::auth::{VISITOR_CART_LIFETIME, now};
 use crate::error::AppError;
 use crate::mail::{Delivery, compose, newsletter_welcome};
 use crate::services::{newsletter, orders};
-use crate::store::{EmailKind, QueuedEmail};
+use crate::store::{EmailKind, OrderKey, QueuedEmail};
 
 /// An email is tried this many times (over about a day) before it is left for an operator.
 pub const MAX_EMAIL_ATTEMPTS: i32 = 10;
@@ -136,7 +136,7 @@ async fn send_one(state: &AppState, email: &QueuedEmail) -> Result<bool, crate::
         .unwrap_or_else(|| "http://localhost:3000".to_string());
     let (outgoing, about) = match (email.kind, email.order_id.as_deref()) {
         (EmailKind::Order(kind), Some(order_id)) => {
-            let Some(order) = store.order_by_id(order_id).await? else {
+            let Some(order) = store.order(OrderKey::Id(order_id)).await? else {
                 return Ok(false);
             };
             (compose(kind, &order, &public_url), order.number)

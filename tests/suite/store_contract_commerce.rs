@@ -14,8 +14,8 @@ use vivr_shop::domain::address::{AddressFields, AddressInput};
 use vivr_shop::domain::review::ReviewInput;
 use vivr_shop::domain::{Actor, OrderStatus, Role};
 use vivr_shop::store::{
-    CategoryPatch, ChangeOutcome, EmailKind, NewCategory, NewSession, OrderEmail, PaymentEventRef,
-    ProductPatch, StatusChange, Store, StoreError,
+    CategoryPatch, ChangeOutcome, EmailKind, NewCategory, NewSession, OrderEmail, OrderKey,
+    PaymentEventRef, ProductPatch, StatusChange, Store, StoreError,
 };
 
 const LANTERN: &str = "lanterne-solaire-decorative";
@@ -145,18 +145,27 @@ async fn orders_are_found_by_every_key_and_paid_once(db: TestDb) {
 
     let id_of = |found: Option<vivr_shop::store::Order>| found.map(|o| o.id);
     assert_eq!(
-        id_of(store.order_by_id(&order.id).await.unwrap()),
+        id_of(store.order(OrderKey::Id(&order.id)).await.unwrap()),
         Some(order.id.clone())
     );
-    let by_number = store.order_by_number("VIV-TEST-0001").await.unwrap();
+    let by_number = store
+        .order(OrderKey::Number("VIV-TEST-0001"))
+        .await
+        .unwrap();
     assert_eq!(id_of(by_number), Some(order.id.clone()), "{b}");
     let by_key = store
-        .order_by_idempotency_key(&user.id, "cle-commande-1")
+        .order(OrderKey::IdempotencyKey {
+            user_id: &user.id,
+            key: "cle-commande-1",
+        })
         .await
         .unwrap();
     assert_eq!(id_of(by_key), Some(order.id.clone()), "{b}");
     let theirs = store
-        .order_by_idempotency_key(&other.id, "cle-commande-1")
+        .order(OrderKey::IdempotencyKey {
+            user_id: &other.id,
+            key: "cle-commande-1",
+        })
         .await
         .unwrap();
     assert!(theirs.is_none(), "{b}: keys are per customer");
@@ -188,7 +197,7 @@ async fn orders_are_found_by_every_key_and_paid_once(db: TestDb) {
         "pi_first",
         "{b}"
     );
-    let by_intent = store.order_by_payment_id("pi_first").await.unwrap();
+    let by_intent = store.order(OrderKey::PaymentId("pi_first")).await.unwrap();
     assert_eq!(id_of(by_intent), Some(order.id.clone()), "{b}");
     assert!(
         !store.has_purchased(&user.id, &product.id).await.unwrap(),
@@ -641,7 +650,12 @@ async fn checkout_admin_webhook_and_expiry_at_once(db: TestDb) {
     assert_eq!(placed.len(), 60, "{b}: 20 due and 40 new");
     let mut paid_orders = 0;
     for order in &due {
-        let status = store.order_by_id(&order.id).await.unwrap().unwrap().status;
+        let status = store
+            .order(OrderKey::Id(&order.id))
+            .await
+            .unwrap()
+            .unwrap()
+            .status;
         match status {
             OrderStatus::Paid => paid_orders += 1,
             OrderStatus::Cancelled => {}

@@ -17,7 +17,9 @@ use crate::domain::checkout::{Country, Quote, ShippingMethod, quote};
 use crate::domain::{FieldError, Money, OrderStatus, StockProblem, line_total};
 use crate::payments::stripe::StripeError;
 use crate::services::addresses::{self, AddressError};
-use crate::store::{CartLine, CartOwner, NewOrder, NewOrderLine, Order, StoreError, User};
+use crate::store::{
+    CartLine, CartOwner, NewOrder, NewOrderLine, Order, OrderKey, StoreError, User,
+};
 
 /// Why an order was not placed, or its payment not prepared.
 #[derive(Debug, thiserror::Error)]
@@ -217,7 +219,12 @@ pub async fn place(
 ) -> Result<Checkout, CheckoutError> {
     let store = state.store();
     if let Some(key) = &request.idempotency_key
-        && let Some(order) = store.order_by_idempotency_key(&user.id, key).await?
+        && let Some(order) = store
+            .order(OrderKey::IdempotencyKey {
+                user_id: &user.id,
+                key,
+            })
+            .await?
     {
         return existing(state, order).await;
     }
@@ -246,7 +253,10 @@ pub async fn place(
             Err(StoreError::Conflict("idempotency key")) => {
                 let key = request.idempotency_key.as_deref().unwrap_or_default();
                 let order = store
-                    .order_by_idempotency_key(&user.id, key)
+                    .order(OrderKey::IdempotencyKey {
+                        user_id: &user.id,
+                        key,
+                    })
                     .await?
                     .ok_or(CheckoutError::OrderGone)?;
                 return existing(state, order).await;

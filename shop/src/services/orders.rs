@@ -6,7 +6,9 @@ use crate::AppState;
 use crate::auth::now;
 use crate::domain::{Actor, OrderStatus};
 use crate::payments::stripe::StripeError;
-use crate::store::{ChangeOutcome, Order, OrderEmail, OrderStore, StatusChange, StoreError, User};
+use crate::store::{
+    ChangeOutcome, Order, OrderEmail, OrderKey, OrderStore, StatusChange, StoreError, User,
+};
 
 /// Why an order could not be shown or moved.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +43,7 @@ pub async fn visible_to(
     number: &str,
 ) -> Result<Order, OrderError> {
     let order = store
-        .order_by_number(number.trim())
+        .order(OrderKey::Number(number.trim()))
         .await?
         .ok_or(OrderError::NotFound)?;
     if order.user_id == viewer.id || viewer.role == crate::domain::Role::Admin {
@@ -69,7 +71,7 @@ pub async fn admin_move(
 ) -> Result<Order, OrderError> {
     let store = state.store();
     let order = store
-        .order_by_number(number.trim())
+        .order(OrderKey::Number(number.trim()))
         .await?
         .ok_or(OrderError::NotFound)?;
     if !order.status.can_move_to(to, Actor::Admin) {
@@ -112,7 +114,7 @@ pub async fn admin_move(
         ChangeOutcome::Duplicate => {}
     }
     store
-        .order_by_id(&order.id)
+        .order(OrderKey::Id(&order.id))
         .await?
         .ok_or(OrderError::NotFound)
 }

@@ -10,7 +10,9 @@ use crate::AppState;
 use crate::auth::now;
 use crate::domain::{Actor, OrderStatus};
 use crate::payments::webhook::{self, SignatureError};
-use crate::store::{ChangeOutcome, Order, OrderEmail, PaymentEventRef, StatusChange, StoreError};
+use crate::store::{
+    ChangeOutcome, Order, OrderEmail, OrderKey, PaymentEventRef, StatusChange, StoreError,
+};
 
 /// Why a delivery was refused (Stripe retries it later).
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +180,7 @@ async fn order_of(
         let Some(intent) = str_field(object, "payment_intent") else {
             return Ok(Err("the charge has no PaymentIntent".into()));
         };
-        return Ok(match store.order_by_payment_id(intent).await? {
+        return Ok(match store.order(OrderKey::PaymentId(intent)).await? {
             Some(order) => Ok((order, intent.to_string())),
             None => Err("no order holds this PaymentIntent".into()),
         });
@@ -189,7 +191,7 @@ async fn order_of(
             "not a payment of this shop (no order_id in its metadata)".into(),
         ));
     };
-    Ok(match store.order_by_id(order_id).await? {
+    Ok(match store.order(OrderKey::Id(order_id)).await? {
         Some(order) => Ok((order, intent)),
         None => Err(format!("no order {order_id}")),
     })

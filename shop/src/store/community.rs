@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 
-use super::db::{assembled, sql};
+use super::db::{Sql, assembled, sql};
 use super::model::*;
 use super::query::PRODUCT_COLUMNS;
 use super::rows::*;
@@ -104,12 +104,8 @@ impl CommunityStore for SqlStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_review(&self, user_id: &str, product_id: &str) -> StoreResult<bool> {
-        let done = sql(r#"DELETE FROM "Review" WHERE "userId" = $1 AND "productId" = $2"#)
-            .bind(user_id)
-            .bind(product_id)
-            .execute(&self.db)
-            .await?;
-        Ok(done > 0)
+        let sql = sql(r#"DELETE FROM "Review" WHERE "userId" = $1 AND "productId" = $2"#);
+        Ok(self.one_customer_row(sql, user_id, product_id).await? > 0)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -148,12 +144,8 @@ impl CommunityStore for SqlStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn wishlist_remove(&self, user_id: &str, product_id: &str) -> StoreResult<bool> {
-        let done = sql(r#"DELETE FROM "Wishlist" WHERE "userId" = $1 AND "productId" = $2"#)
-            .bind(user_id)
-            .bind(product_id)
-            .execute(&self.db)
-            .await?;
-        Ok(done > 0)
+        let sql = sql(r#"DELETE FROM "Wishlist" WHERE "userId" = $1 AND "productId" = $2"#);
+        Ok(self.one_customer_row(sql, user_id, product_id).await? > 0)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -212,5 +204,18 @@ impl CommunityStore for SqlStore {
             .scalar_optional(&self.db)
             .await?;
         Ok(found.is_some())
+    }
+}
+
+impl SqlStore {
+    /// Runs a statement on the one row a customer holds for a product (their review, their wishlist entry),
+    /// `$1` being the customer and `$2` the product; how many rows it touched.
+    async fn one_customer_row(
+        &self,
+        sql: Sql,
+        user_id: &str,
+        product_id: &str,
+    ) -> StoreResult<u64> {
+        Ok(sql.bind(user_id).bind(product_id).execute(&self.db).await?)
     }
 }

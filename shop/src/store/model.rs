@@ -233,6 +233,33 @@ pub struct NewOrderLine {
     pub image: Option<String>,
 }
 
+/// The ways to find one order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKey<'a> {
+    Id(&'a str),
+    /// The number customers read (`VIV-…`).
+    Number(&'a str),
+    /// The payment provider's id for the order's payment (a Stripe PaymentIntent).
+    PaymentId(&'a str),
+    /// The key a customer's checkout was sent with (keys are per customer).
+    IdempotencyKey {
+        user_id: &'a str,
+        key: &'a str,
+    },
+}
+
+impl OrderKey<'_> {
+    /// Which key it is, for traces (the value itself may be personal).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OrderKey::Id(_) => "id",
+            OrderKey::Number(_) => "number",
+            OrderKey::PaymentId(_) => "payment id",
+            OrderKey::IdempotencyKey { .. } => "idempotency key",
+        }
+    }
+}
+
 /// An order to place: lines, amounts computed by the checkout service, and the address snapshot (JSON).
 #[derive(Debug, Clone)]
 pub struct NewOrder {

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 
-use super::db::{assembled, sql};
+use super::db::{Arg, assembled, sql};
 use super::model::*;
 use super::rows::*;
 use super::{SqlStore, StoreError, StoreResult};
@@ -68,14 +68,8 @@ pub trait OrderStore: Send + Sync {
     /// written, the customer's cart emptied. An idempotency key this customer already used is refused with
     /// `StoreError::Conflict("idempotency key")` and nothing written (the caller answers with that order).
     async fn place_order(&self, new: &NewOrder) -> StoreResult<Order>;
-    async fn order_by_id(&self, id: &str) -> StoreResult<Option<Order>>;
-    async fn order_by_number(&self, number: &str) -> StoreResult<Option<Order>>;
-    async fn order_by_idempotency_key(
-        &self,
-        user_id: &str,
-        key: &str,
-    ) -> StoreResult<Option<Order>>;
-    async fn order_by_payment_id(&self, payment_id: &str) -> StoreResult<Option<Order>>;
+    /// The order `key` names, with its lines and status history.
+    async fn order(&self, key: OrderKey<'_>) -> StoreResult<Option<Order>>;
     /// A customer's orders, newest first.
     async fn orders_for_user(
         &self,
@@ -125,15 +119,6 @@ impl SqlStore {
             }
         }
         Ok(orders)
-    }
-
-    async fn order_where(&self, condition: &str, value: &str) -> StoreResult<Option<Order>> {
-        let sql = format!("{ORDER_COLUMNS} WHERE {condition}");
-        let row = assembled(sql)
-            .bind(value)
-            .fetch_optional::<OrderRow>(&self.db)
-            .await?;
-        self.load_order(row).await
     }
 }
 
@@ -214,39 +199,27 @@ impl OrderStore for SqlStore {
         .execute(&mut tx)
         .await?;
         tx.commit().await?;
-        self.order_by_id(&order_id)
+        self.order(OrderKey::Id(&order_id))
             .await?
             .ok_or(StoreError::NotFound)
     }
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn order_by_id(&self, id: &str) -> StoreResult<Option<Order>> {
-        self.order_where(r#"o."id" = $1"#, id).await
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn order_by_number(&self, number: &str) -> StoreResult<Option<Order>> {
-        self.order_where(r#"o."orderNumber" = $1"#, number).await
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn order_by_idempotency_key(
-        &self,
-        user_id: &str,
-        key: &str,
-    ) -> StoreResult<Option<Order>> {
-        let sql = format!(r#"{ORDER_COLUMNS} WHERE o."userId" = $1 AND o."idempotencyKey" = $2"#);
-        let row = assembled(sql)
-            .bind(user_id)
-            .bind(key)
+    #[tracing::instrument(level = "debug", skip_all, fields(key = key.kind()))]
+    async fn order(&self, key: OrderKey<'_>) -> StoreResult<Option<Order>> {
+        let (condition, values) = match key {
+            OrderKey::Id(id) => (r#"o."id" = $1"#, vec![id]),
+            OrderKey::Number(number) => (r#"o."orderNumber" = $1"#, vec![number]),
+            OrderKey::PaymentId(id) => (r#"o."paymentId" = $1"#, vec![id]),
+            OrderKey::IdempotencyKey { user_id, key } => (
+                r#"o."userId" = $1 AND o."idempotencyKey" = $2"#,
+                vec![user_id, key],
+            ),
+        };
+        let row = assembled(format!("{ORDER_COLUMNS} WHERE {condition}"))
+            .bind_all(values.into_iter().map(Arg::from))
             .fetch_optional::<OrderRow>(&self.db)
             .await?;
         self.load_order(row).await
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn order_by_payment_id(&self, payment_id: &str) -> StoreResult<Option<Order>> {
-        self.order_where(r#"o."paymentId" = $1"#, payment_id).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
