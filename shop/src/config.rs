@@ -93,6 +93,9 @@ pub struct ShopConfig {
     pub pool: PoolOptions,
     /// The canonical public URL (`https://vivr.fr`), used for absolute links; `None` in development.
     pub public_url: Option<String>,
+    /// Where to report a vulnerability (`mailto:` or `https:`), for `/.well-known/security.txt`; unset, that file
+    /// is not served.
+    pub security_contact: Option<String>,
     /// Keys the CSRF tokens and signed links. At least 32 bytes; outside development it must be configured.
     pub session_secret: SecretString,
     /// The secret before the last rotation: what it signed (forms open in a browser, unsubscribe links already
@@ -144,6 +147,7 @@ impl ShopConfig {
             database_url: SecretString::from(database_url.to_string()),
             pool: PoolOptions::default(),
             public_url: None,
+            security_contact: None,
             session_secret: SecretString::from(hex::encode(secret)),
             session_secret_previous: None,
             session_idle: Duration::from_secs(7 * 24 * 3600),
@@ -197,6 +201,7 @@ impl fmt::Debug for ShopConfig {
             )
             .field("pool", &self.pool)
             .field("public_url", &self.public_url)
+            .field("security_contact", &self.security_contact)
             .field("session_secret", &"[redacted]")
             .field(
                 "session_secret_previous",

@@ -10,4 +10,5 @@ pub mod newsletter;
 pub mod orders;
 pub mod payments;
 pub mod reviews;
+pub mod sitemap;
 pub mod wishlist;

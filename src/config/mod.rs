@@ -139,6 +139,7 @@ fn from_source(shop: &mut ShopConfig, source: &Source) {
     };
     let secret = |key: &str| value(key).map(SecretString::from);
     shop.session_secret_previous = secret("VIVR_SESSION_SECRET_PREVIOUS");
+    shop.security_contact = value("VIVR_SECURITY_CONTACT");
     shop.stripe = match (secret("STRIPE_SECRET_KEY"), value("STRIPE_PUBLISHABLE_KEY")) {
         (Some(secret_key), Some(publishable_key)) => Some(StripeConfig {
             secret_key,

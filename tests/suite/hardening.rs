@@ -574,6 +574,8 @@ async fn nul_characters_anywhere_are_refused_with_a_client_error(db: TestDb) {
             "/static/",
             "/favicon.ico",
             "/robots.txt",
+            "/sitemap",
+            "/.well-known/",
             "/metrics",
         ]
         .iter()

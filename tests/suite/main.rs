@@ -34,4 +34,5 @@ mod secrets_cli;
 mod serve_process;
 mod store_contract;
 mod store_contract_commerce;
+mod storefront;
 mod telemetry;

@@ -15,6 +15,21 @@ fn q(count: i32) -> Quantity {
     Quantity::from_stored(count)
 }
 
+/// A new product in the "salon" category.
+fn candle() -> NewProduct {
+    NewProduct {
+        name: "Bougie parfumée".into(),
+        slug: "bougie-parfumee".into(),
+        description: "Cire de soja.".into(),
+        price: Money::from_cents(2499),
+        compare_price: None,
+        images: vec![],
+        category_slug: Some("salon".into()),
+        stock: 3,
+        featured: false,
+    }
+}
+
 fn words(s: &str) -> Vec<String> {
     vivr_shop::domain::fold_for_search(s)
         .split_whitespace()
@@ -307,17 +322,7 @@ async fn admin_writes_validate_references_and_keep_history(db: TestDb) {
     let store = db.seeded_store().await;
     let b = db.backend.as_str();
     let t = now();
-    let new = NewProduct {
-        name: "Bougie parfumée".into(),
-        slug: "bougie-parfumee".into(),
-        description: "Cire de soja.".into(),
-        price: Money::from_cents(2499),
-        compare_price: None,
-        images: vec![],
-        category_slug: Some("salon".into()),
-        stock: 3,
-        featured: false,
-    };
+    let new = candle();
     let created = store.create_product(&new, t).await.unwrap();
     assert_eq!(
         (
@@ -398,6 +403,53 @@ async fn admin_writes_validate_references_and_keep_history(db: TestDb) {
         lantern.category.is_none(),
         "{b}: products survive their category"
     );
+}
+
+crate::common::on_both_backends!(sitemap_locations_follow_the_live_catalogue);
+async fn sitemap_locations_follow_the_live_catalogue(db: TestDb) {
+    let store = db.seeded_store().await;
+    let b = db.backend.as_str();
+    let all = store.product_locations(100, 0).await.unwrap();
+    assert_eq!(all.len(), 20, "{b}");
+    assert!(
+        all.windows(2).all(|w| w[0].slug < w[1].slug),
+        "{b}: by slug"
+    );
+    let tail = store.product_locations(5, 18).await.unwrap();
+    assert_eq!(tail, all[18..].to_vec(), "{b}: a slice from an offset");
+    assert!(
+        store.product_locations(5, 20).await.unwrap().is_empty(),
+        "{b}"
+    );
+
+    let before = store.category_locations().await.unwrap();
+    assert_eq!(before.len(), 6, "{b}");
+    let later = before.iter().map(|l| l.updated_at).max().unwrap() + chrono::Duration::days(3);
+    let new = candle();
+    store.create_product(&new, later).await.unwrap();
+    let after = store.category_locations().await.unwrap();
+    for (old, new) in before.iter().zip(&after) {
+        assert_eq!(old.slug, new.slug, "{b}");
+        if new.slug == "salon" {
+            assert_eq!(
+                new.updated_at, later,
+                "{b}: a new product changes its category's page"
+            );
+        } else {
+            assert_eq!(new.updated_at, old.updated_at, "{b}: {}", new.slug);
+        }
+    }
+    let located = store.product_locations(100, 0).await.unwrap();
+    let candle = located.iter().find(|l| l.slug == "bougie-parfumee");
+    assert_eq!(candle.map(|l| l.updated_at), Some(later), "{b}");
+
+    store
+        .archive_product("lampe-table-nordique", later)
+        .await
+        .unwrap();
+    let live = store.product_locations(100, 0).await.unwrap();
+    assert_eq!(live.len(), 20, "{b}: one in, one out");
+    assert!(live.iter().all(|l| l.slug != "lampe-table-nordique"), "{b}");
 }
 
 crate::common::on_both_backends!(users_sessions_and_rate_limits);

@@ -14,6 +14,7 @@ mod orders;
 mod pages;
 mod payments;
 mod reviews;
+mod site;
 mod wishlist;
 
 use axum::Router;
@@ -196,7 +197,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health/live", get(health::live))
         .route("/static/{file}", get(static_asset))
         .route("/favicon.ico", get(pages::favicon))
-        .route("/robots.txt", get(pages::robots));
+        .route("/robots.txt", get(site::robots))
+        .route("/sitemap.xml", get(site::sitemap_index))
+        .route("/sitemaps/{file}", get(site::sitemap_file))
+        .route("/.well-known/security.txt", get(site::security_txt));
     if config.metrics_on_public_listener {
         app = app.route("/metrics", get(health::metrics));
     }

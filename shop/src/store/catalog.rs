@@ -49,6 +49,11 @@ pub trait CatalogStore: Send + Sync {
     /// order history keeps its references.
     async fn archive_product(&self, slug: &str, now: NaiveDateTime) -> StoreResult<()>;
     async fn catalog_is_empty(&self) -> StoreResult<bool>;
+    /// Every category's slug and last change: its own, or its products' latest when that is later (archiving a
+    /// product counts as a change). By slug.
+    async fn category_locations(&self) -> StoreResult<Vec<Location>>;
+    /// Live products' slugs and last changes, by slug: at most `limit`, after skipping `offset`.
+    async fn product_locations(&self, limit: u32, offset: u64) -> StoreResult<Vec<Location>>;
     /// Inserts categories and products in one transaction; existing slugs are left untouched.
     async fn seed_catalog(
         &self,
@@ -359,6 +364,31 @@ impl CatalogStore for SqlStore {
                 .scalar::<i64>(&self.db)
                 .await?;
         Ok(n == 0)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn category_locations(&self) -> StoreResult<Vec<Location>> {
+        Ok(sql(r#"SELECT c."slug",
+                         CASE WHEN MAX(p."updatedAt") > c."updatedAt" THEN MAX(p."updatedAt")
+                              ELSE c."updatedAt" END AS "updatedAt"
+                  FROM "Category" c
+                  LEFT JOIN "Product" p ON p."categoryId" = c."id"
+                  GROUP BY c."id", c."slug", c."updatedAt"
+                  ORDER BY c."slug""#)
+        .fetch_all::<Location>(&self.db)
+        .await?)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn product_locations(&self, limit: u32, offset: u64) -> StoreResult<Vec<Location>> {
+        Ok(sql(
+            r#"SELECT "slug", "updatedAt" FROM "Product" WHERE "archivedAt" IS NULL
+                  ORDER BY "slug" LIMIT $1 OFFSET $2"#,
+        )
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all::<Location>(&self.db)
+        .await?)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -28,6 +28,14 @@ pub struct CategoryRef {
     pub slug: String,
 }
 
+/// Where a catalogue page lives and when it last changed, for the sitemap.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[sqlx(rename_all = "camelCase")]
+pub struct Location {
+    pub slug: String,
+    pub updated_at: NaiveDateTime,
+}
+
 #[derive(Debug, Clone)]
 pub struct Product {
     pub id: String,

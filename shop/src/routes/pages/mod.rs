@@ -1,17 +1,15 @@
-//! Server-rendered pages: the home page, the favicon and robots.txt here; the layout, dates and error pages in
+//! Server-rendered pages: the home page and the favicon here; the layout, dates and error pages in
 //! their own modules.
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::HeaderValue;
-use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::AppState;
 use crate::auth::RequestContext;
 use crate::services::catalog;
 use crate::store::{Category, ProductQuery};
-use crate::web::{CachePolicy, set_cache_control};
+use crate::web::CachePolicy;
 
 mod dates;
 mod errors;
@@ -57,16 +55,4 @@ pub async fn home(
 
 pub async fn favicon(State(state): State<AppState>) -> Response {
     Redirect::permanent(state.assets().url("favicon.svg")).into_response()
-}
-
-pub async fn robots() -> Response {
-    let mut response =
-        "User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /compte\nDisallow: /connexion\n"
-            .into_response();
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    set_cache_control(&mut response, CachePolicy::PublicShort);
-    response
 }
