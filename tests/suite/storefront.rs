@@ -1,6 +1,7 @@
-//! The storefront as shoppers, crawlers and researchers find it: the sitemap, robots.txt and security.txt.
+//! The storefront as shoppers, crawlers and researchers find it: listings and their empty states, filters typed
+//! as people type them, the cart, sign-in paths; the sitemap, robots.txt and security.txt.
 
-use crate::common::{TestApp, TestDb};
+use crate::common::{TestApp, TestDb, csrf_from};
 use axum::http::StatusCode;
 
 /// The `<loc>` values of a sitemap or sitemap index, in order.
@@ -58,7 +59,7 @@ async fn the_sitemap_lists_pages_categories_and_live_products_with_their_last_ch
     assert!(listed.contains(&"https://www.vivr.fr/".to_string()));
     assert!(listed.contains(&"https://www.vivr.fr/categories/salon".to_string()));
     assert!(listed.contains(&"https://www.vivr.fr/produits/lampe-table-nordique".to_string()));
-    assert_eq!(listed.len(), 2 + 6 + 20, "{listed:?}");
+    assert_eq!(listed.len(), 4 + 6 + 20, "{listed:?}");
     // Every address the sitemap gives is a page that answers.
     for url in &listed {
         let r = app.get(url.trim_start_matches("https://www.vivr.fr")).await;
@@ -140,4 +141,190 @@ async fn security_txt_is_published_only_with_a_contact() {
         left > chrono::Duration::days(30) && left < chrono::Duration::days(365),
         "RFC 9116: in the future, less than a year away: {expires}"
     );
+}
+
+/// The number in "N produit(s) trouvé(s)".
+fn found(html: &str) -> usize {
+    let (before, _) = html.split_once(" produit(s) trouvé(s)").expect("a count");
+    let digits: String = before
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    digits.parse().unwrap()
+}
+
+#[tokio::test]
+async fn price_filters_read_amounts_as_shoppers_type_them() {
+    let app = TestApp::sqlite().await;
+    let plain = found(&app.get("/produits?max_price=50").await.text());
+    assert!(plain > 0 && plain < 20, "{plain}");
+    for typed in ["50+%E2%82%AC", "50%E2%82%AC", "50%2C00", "+50+EUR+"] {
+        let r = app.get(&format!("/produits?max_price={typed}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{typed}: {}", r.text());
+        assert_eq!(found(&r.text()), plain, "{typed}");
+    }
+    let r = app.get("/produits?min_price=1+000").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(found(&r.text()), 0, "nothing costs 1 000 € or more");
+    let r = app.get("/produits?min_price=1+000").await.text();
+    assert!(
+        r.contains("value=\"1000,00\""),
+        "the form shows the amount read"
+    );
+    let r = app.get("/api/v1/products?max_price=50%20%E2%82%AC").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app.get("/produits?max_price=50+%24").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "dollars are not euros");
+}
+
+#[tokio::test]
+async fn listings_say_what_to_do_when_empty() {
+    let app = TestApp::sqlite().await;
+    let past = app.get("/produits?page=99").await;
+    assert_eq!(past.status, StatusCode::OK);
+    let html = past.text();
+    assert!(html.contains("Cette page n'existe pas"), "{html}");
+    assert!(html.contains("href=\"/produits?page=1\""), "a way back");
+    assert!(!html.contains("Page 99 sur"), "no pagination past the end");
+
+    let none = app.get("/recherche?q=zzyzx").await.text();
+    assert!(
+        none.contains("Aucun produit ne correspond à « zzyzx »"),
+        "{none}"
+    );
+    assert!(
+        none.contains("href=\"/categories/salon\""),
+        "categories to browse"
+    );
+    assert!(none.contains("Les plus populaires") && none.contains("class=\"card\""));
+    assert!(
+        none.contains("id=\"recherche-globale\" name=\"q\" type=\"search\" value=\"zzyzx\""),
+        "the header's search box keeps the query"
+    );
+    let some = app.get("/recherche?q=vase").await.text();
+    assert!(
+        !some.contains("Les plus populaires"),
+        "suggestions only when empty"
+    );
+}
+
+#[tokio::test]
+async fn new_arrivals_and_promotions_have_their_own_listings() {
+    let app = TestApp::sqlite().await;
+    let home = app.get("/").await.text();
+    assert!(home.contains("href=\"/nouveautes\"") && home.contains("href=\"/promotions\""));
+
+    let new = app.get("/nouveautes").await;
+    assert_eq!(new.status, StatusCode::OK);
+    let api: serde_json::Value = app.get("/api/v1/products?sort=newest&limit=1").await.json();
+    let newest = api["data"][0]["name"].as_str().unwrap().to_string();
+    let html = new.text();
+    assert_eq!(found(&html), 20);
+    let first_card = html.split("class=\"card\"").nth(1).unwrap();
+    assert!(first_card.contains(&newest), "newest first: {newest}");
+
+    let reduced: serde_json::Value = app
+        .get("/api/v1/products?on_sale=true&limit=100")
+        .await
+        .json();
+    let items = reduced["data"].as_array().unwrap();
+    assert!(!items.is_empty() && items.len() < 20, "{}", items.len());
+    for item in items {
+        assert!(
+            item["compare_price_cents"].as_i64().unwrap() > item["price_cents"].as_i64().unwrap(),
+            "{item}"
+        );
+    }
+    let full: serde_json::Value = app
+        .get("/api/v1/products?on_sale=false&limit=100")
+        .await
+        .json();
+    assert_eq!(items.len() + full["data"].as_array().unwrap().len(), 20);
+    let promotions = app.get("/promotions").await.text();
+    assert_eq!(found(&promotions), items.len());
+    for item in items {
+        assert!(promotions.contains(item["slug"].as_str().unwrap()));
+    }
+}
+
+#[tokio::test]
+async fn creating_an_account_from_the_sign_in_page_goes_on_to_the_page_asked_for() {
+    let app = TestApp::sqlite().await;
+    let login = app.get("/connexion?next=/commande").await.text();
+    assert!(
+        login.contains("href=\"/inscription?next=%2Fcommande\""),
+        "{login}"
+    );
+    let register = app.get("/inscription?next=/commande").await;
+    let cookie = register.set_cookies().join("; ");
+    let html = register.text();
+    assert!(html.contains("name=\"next\" value=\"/commande\""));
+    assert!(html.contains("href=\"/connexion?next=%2Fcommande\""));
+    let token = csrf_from(&html);
+    let r = app
+        .post_form(
+            "/inscription",
+            &[
+                ("csrf_token", &token),
+                ("email", "claire@test.fr"),
+                ("password", "Tr3s-Solide!"),
+                ("password_confirm", "Tr3s-Solide!"),
+                ("next", "/commande"),
+            ],
+            &cookie,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (StatusCode::SEE_OTHER, Some("/commande"))
+    );
+    // Off-site targets are not followed.
+    let html = app.get("/inscription?next=//evil.example").await.text();
+    assert!(html.contains("name=\"next\" value=\"/compte\""));
+    assert!(html.contains("href=\"/connexion\""));
+}
+
+#[tokio::test]
+async fn the_cart_can_be_emptied_in_one_go() {
+    let app = TestApp::sqlite().await;
+    let who = app.register("vide@test.fr", "Tr3s-Solide!").await;
+    let me = app.as_user(&who);
+    for slug in ["lampe-table-nordique", "vase-ceramique-minimal"] {
+        let r = me
+            .post_form("/panier/ajouter", &[("slug", slug), ("quantity", "1")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    }
+    let cart = me.get("/panier").await.text();
+    assert!(cart.contains("Vider le panier") && cart.contains("action=\"/panier/vider\""));
+    let r = me.post_form("/panier/vider", &[]).await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (StatusCode::SEE_OTHER, Some("/panier"))
+    );
+    assert!(
+        me.get("/panier")
+            .await
+            .text()
+            .contains("Votre panier est vide")
+    );
+
+    let r = me
+        .post(
+            "/api/v1/cart/items",
+            &serde_json::json!({"slug": "lampe-table-nordique", "quantity": 2}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let r = me.delete("/api/v1/cart").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["data"]["item_count"], 0, "{}", r.text());
+    let r = app
+        .post_form("/panier/vider", &[("csrf_token", "faux")], &who.0)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "CSRF is checked");
 }

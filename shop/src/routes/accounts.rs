@@ -170,6 +170,24 @@ struct LoginPage<'a> {
     next: String,
 }
 
+impl LoginPage<'_> {
+    /// "Créer un compte", going on to the same page afterwards.
+    fn register_href(&self) -> String {
+        keeping_next("/inscription", &self.next)
+    }
+}
+
+/// `path` with `?next=` when the page after is not the default one (the account page).
+fn keeping_next(path: &str, next: &str) -> String {
+    if next == "/compte" {
+        return path.to_string();
+    }
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+    )
+}
+
 #[derive(Deserialize)]
 pub struct NextParam {
     next: Option<String>,
@@ -235,20 +253,32 @@ struct RegisterPage<'a> {
     errors: Vec<String>,
     email: String,
     name: String,
+    /// Where the new customer goes once the account exists (the page that sent them to sign in).
+    next: String,
+}
+
+impl RegisterPage<'_> {
+    /// "Se connecter", going on to the same page afterwards.
+    fn login_href(&self) -> String {
+        keeping_next("/connexion", &self.next)
+    }
 }
 
 pub async fn page_register(
     State(state): State<AppState>,
     ctx: RequestContext,
+    Query(q): Query<NextParam>,
 ) -> Result<Response, PageError> {
+    let next = safe_redirect_target(q.next.as_deref());
     if ctx.user.is_some() {
-        return Ok(Redirect::to("/compte").into_response());
+        return Ok(Redirect::to(&next).into_response());
     }
     let page = RegisterPage {
         layout: Layout::new(&state, &ctx, "Créer un compte"),
         errors: Vec::new(),
         email: String::new(),
         name: String::new(),
+        next,
     };
     render(&page, CachePolicy::NoStore)
 }
@@ -259,6 +289,7 @@ pub struct RegisterForm {
     password: String,
     password_confirm: String,
     name: Option<String>,
+    next: Option<String>,
 }
 
 pub async fn page_register_submit(
@@ -266,12 +297,14 @@ pub async fn page_register_submit(
     ctx: RequestContext,
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Result<Response, PageError> {
+    let next = safe_redirect_target(form.next.as_deref());
     let rerender = |errors: Vec<String>, status: StatusCode| -> Result<Response, PageError> {
         let page = RegisterPage {
             layout: Layout::new(&state, &ctx, "Créer un compte"),
             errors,
             email: form.email.clone(),
             name: form.name.clone().unwrap_or_default(),
+            next: next.clone(),
         };
         let mut response = render(&page, CachePolicy::NoStore)?;
         *response.status_mut() = status;
@@ -314,10 +347,7 @@ pub async fn page_register_submit(
     tracing::info!(user = %user.id, "account created");
     let signed_in = service::open_session(&state, user).await?;
     let (cookies, _) = session_cookies(&state, &ctx, &signed_in).await?;
-    Ok(with_cookies(
-        Redirect::to("/compte").into_response(),
-        cookies,
-    ))
+    Ok(with_cookies(Redirect::to(&next).into_response(), cookies))
 }
 
 #[derive(Template)]

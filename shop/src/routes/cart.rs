@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::extract::ApiJson;
-use super::guards::{CsrfForm, CsrfHeader};
+use super::guards::{CsrfForm, CsrfHeader, NoFields};
 use super::pages::{Layout, PageError, render};
 use crate::AppState;
 use crate::auth::{RequestContext, hash_token, random_token};
@@ -100,6 +100,19 @@ pub async fn api_set(
     let quantity = Quantity::new("quantity", body.quantity)?;
     let cart = service::set(state.store(), &owner, &slug, quantity).await?;
     Ok(with_cookie(cart_response(&cart), cookie))
+}
+
+/// `DELETE /api/v1/cart`: empties the cart (an empty cart stays empty).
+pub async fn api_clear(
+    State(state): State<AppState>,
+    _: CsrfHeader,
+    ctx: RequestContext,
+) -> Result<Response, AppError> {
+    let cart = match ctx.cart_owner() {
+        Some(owner) => service::clear(state.store(), &owner).await?,
+        None => service::load(state.store(), None).await?,
+    };
+    Ok(cart_response(&cart))
 }
 
 pub async fn api_remove(
@@ -261,4 +274,18 @@ pub async fn page_remove(
     CsrfForm(form): CsrfForm<LineForm>,
 ) -> Result<Response, PageError> {
     page_change(state, ctx, form, FormAction::Remove).await
+}
+
+/// "Vider le panier".
+pub async fn page_clear(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    if let Some(owner) = ctx.cart_owner() {
+        service::clear(state.store(), &owner)
+            .await
+            .map_err(AppError::from)?;
+    }
+    Ok(Redirect::to("/panier").into_response())
 }

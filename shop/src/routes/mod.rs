@@ -74,7 +74,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/auth/logout", post(accounts::api_logout))
         .route("/api/v1/auth/session", get(accounts::api_session))
-        .route("/api/v1/cart", get(cart::api_cart))
+        .route("/api/v1/cart", get(cart::api_cart).delete(cart::api_clear))
         .route("/api/v1/cart/items", post(cart::api_add))
         .route(
             "/api/v1/cart/items/{slug}",
@@ -136,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/categories/{slug}", get(catalog::page_category))
         .route("/recherche", get(catalog::page_search))
+        .route("/nouveautes", get(catalog::page_new_arrivals))
+        .route("/promotions", get(catalog::page_promotions))
         .route(
             "/connexion",
             get(accounts::page_login).post(accounts::page_login_submit.layer(limit(Policy::Login))),
@@ -150,6 +152,7 @@ pub fn router(state: AppState) -> Router {
         .route("/panier/ajouter", post(cart::page_add))
         .route("/panier/modifier", post(cart::page_set))
         .route("/panier/retirer", post(cart::page_remove))
+        .route("/panier/vider", post(cart::page_clear))
         .route("/deconnexion", post(accounts::page_logout))
         .route(
             "/commande",

@@ -82,6 +82,12 @@ pub async fn load(store: &dyn CartStore, owner: Option<&CartOwner>) -> Result<Ca
     }
 }
 
+/// Empties the owner's cart.
+pub async fn clear(store: &dyn CartStore, owner: &CartOwner) -> Result<CartView, CartError> {
+    store.clear_cart(owner).await?;
+    Ok(view(Vec::new()))
+}
+
 async fn live_product<S: CatalogStore + ?Sized>(
     store: &S,
     slug: &str,

@@ -66,10 +66,22 @@ fn parse_bounded(field: &'static str, value: &str, max: u32) -> Result<u32, Cata
     Ok(n)
 }
 
-/// Parses an amount in euros ("49", "49.9", "49,99") into exact cents, without going through a float.
+/// Parses an amount in euros as shoppers type it ("49", "49.9", "49,99", "50 €", "1 000", "1 000,50 EUR",
+/// "1.000,50") into exact cents, without going through a float. Spaces inside the number group thousands; with
+/// both a point and a comma, the last one is the decimal separator. An ambiguous "1.999" is refused.
 pub fn parse_euros(field: &'static str, value: &str) -> Result<Money, CatalogError> {
     let bad = || invalid(field, Rule::NotEuroAmount);
-    let value = value.trim().replace(',', ".");
+    let lower = value.trim().to_lowercase();
+    let number = ["€", "euros", "euro", "eur"]
+        .iter()
+        .find_map(|unit| lower.strip_suffix(unit))
+        .unwrap_or(&lower);
+    let mut value: String = number.chars().filter(|c| !c.is_whitespace()).collect();
+    if let (Some(point), Some(comma)) = (value.rfind('.'), value.rfind(',')) {
+        let grouping = if point < comma { '.' } else { ',' };
+        value.retain(|c| c != grouping);
+    }
+    let value = value.replace(',', ".");
     let (whole, frac) = value.split_once('.').unwrap_or((&value, ""));
     if whole.is_empty()
         || whole.len() > 7
@@ -126,6 +138,7 @@ pub fn parse_product_query(
             }
             "featured" => query.featured = parse_bool("featured", value)?,
             "in_stock" => query.in_stock = parse_bool("in_stock", value)?,
+            "on_sale" => query.on_sale = parse_bool("on_sale", value)?,
             "sort" if !value.is_empty() => {
                 query.sort = ProductSort::parse(value).ok_or_else(|| {
                     invalid(
@@ -520,7 +533,21 @@ mod tests {
         assert_eq!(parse_euros("p", "49,99").unwrap().cents(), 4999);
         assert_eq!(parse_euros("p", "49.9").unwrap().cents(), 4990);
         assert_eq!(parse_euros("p", "50").unwrap().cents(), 5000);
-        for bad in ["", "-1", "1.999", "abc", "1e3", "12345678"] {
+        for (typed, cents) in [
+            ("50 €", 5000),
+            ("50€", 5000),
+            (" 49,90 EUR ", 4990),
+            ("12 euros", 1200),
+            ("1 000", 100_000),
+            ("1\u{202f}000,50\u{a0}€", 100_050),
+            ("1.000,50", 100_050),
+            ("1,000.50", 100_050),
+        ] {
+            assert_eq!(parse_euros("p", typed).unwrap().cents(), cents, "{typed}");
+        }
+        for bad in [
+            "", "-1", "1.999", "abc", "1e3", "12345678", "€", "1,000,50", "50 $",
+        ] {
             assert!(parse_euros("p", bad).is_err(), "{bad}");
         }
     }

@@ -11,7 +11,7 @@ use crate::store::{Location, ProductQuery};
 pub const PRODUCTS_PER_FILE: u32 = 5_000;
 
 /// Pages that are always there and worth a crawler's visit, as paths.
-const FIXED_PAGES: [&str; 2] = ["/", "/produits"];
+const FIXED_PAGES: [&str; 4] = ["/", "/produits", "/nouveautes", "/promotions"];
 
 /// One file of the sitemap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

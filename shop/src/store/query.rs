@@ -72,6 +72,8 @@ pub struct ProductQuery {
     pub max_price: Option<Money>,
     pub featured: Option<bool>,
     pub in_stock: Option<bool>,
+    /// Reduced products only (a former price above the price), or only those that are not.
+    pub on_sale: Option<bool>,
     pub sort: ProductSort,
     pub page: u32,
     pub limit: u32,
@@ -86,6 +88,7 @@ impl Default for ProductQuery {
             max_price: None,
             featured: None,
             in_stock: None,
+            on_sale: None,
             sort: ProductSort::default(),
             page: 1,
             limit: 12,
@@ -157,6 +160,13 @@ impl ProductQuery {
         match self.in_stock {
             Some(true) => sql.push_str(r#" AND p."stock" > 0"#),
             Some(false) => sql.push_str(r#" AND p."stock" <= 0"#),
+            None => {}
+        }
+        match self.on_sale {
+            Some(true) => sql.push_str(r#" AND p."comparePriceCents" > p."priceCents""#),
+            Some(false) => sql.push_str(
+                r#" AND (p."comparePriceCents" IS NULL OR p."comparePriceCents" <= p."priceCents")"#,
+            ),
             None => {}
         }
         (sql, binds)

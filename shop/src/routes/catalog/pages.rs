@@ -46,6 +46,11 @@ pub(super) struct ProductsPage<'a> {
     pub(super) total_pages: i64,
     pub(super) prev_href: Option<String>,
     pub(super) next_href: Option<String>,
+    /// The first page's address, for a page number past the last.
+    pub(super) first_href: String,
+    /// When nothing matches: the categories to browse instead, and the most popular products.
+    pub(super) suggested_categories: Vec<CategoryRef>,
+    pub(super) best_sellers: Vec<Card>,
 }
 
 pub(super) fn euros_input(cents: Option<crate::domain::Money>) -> String {
@@ -73,6 +78,8 @@ pub(super) struct ListingSpec<'a> {
     pub(super) intro: Option<String>,
     pub(super) form_action: &'a str,
     pub(super) fixed_category: Option<String>,
+    /// A filter the page itself stands for (the promotions page lists reduced products only).
+    pub(super) fixed_on_sale: Option<bool>,
     pub(super) show_search: bool,
 }
 
@@ -89,6 +96,9 @@ pub(super) async fn listing_page(
             crate::domain::Slug::parse("category", slug).map_err(AppError::invalid_parameter)?,
         );
     }
+    if spec.fixed_on_sale.is_some() {
+        query.on_sale = spec.fixed_on_sale;
+    }
     let (page, categories) = tokio::try_join!(
         service::list_products(state, &query),
         service::categories(state)
@@ -101,7 +111,13 @@ pub(super) async fn listing_page(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let selected_category = query.category.as_ref().map(|c| c.as_str().to_string());
-    let layout = Layout::new(state, ctx, spec.heading.clone());
+    let (suggested_categories, best_sellers) = if page.total == 0 {
+        suggestions(state, &categories).await?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut layout = Layout::new(state, ctx, spec.heading.clone());
+    layout.search = &search_value;
     let page_view = ProductsPage {
         heading: spec.heading,
         intro: spec.intro,
@@ -134,7 +150,10 @@ pub(super) async fn listing_page(
         prev_href: (query.page > 1).then(|| page_href(spec.form_action, &params, query.page - 1)),
         next_href: (i64::from(query.page) < pagination.total_pages)
             .then(|| page_href(spec.form_action, &params, query.page + 1)),
-        search: search_value,
+        first_href: page_href(spec.form_action, &params, 1),
+        suggested_categories,
+        best_sellers,
+        search: search_value.clone(),
         layout,
     };
     render(&page_view, CachePolicy::PrivatePage)
@@ -150,7 +169,68 @@ pub async fn page_catalogue(
         intro: None,
         form_action: "/produits",
         fixed_category: None,
+        fixed_on_sale: None,
         show_search: true,
+    };
+    listing_page(&state, &ctx, raw.as_deref(), spec).await
+}
+
+/// What a listing with no result offers instead: the categories that have products, and the most popular
+/// products of the whole catalogue.
+async fn suggestions(
+    state: &AppState,
+    categories: &[crate::store::Category],
+) -> Result<(Vec<CategoryRef>, Vec<Card>), PageError> {
+    let popular = ProductQuery {
+        sort: ProductSort::Popular,
+        limit: 4,
+        ..ProductQuery::default()
+    };
+    let popular = service::list_products(state, &popular).await?;
+    Ok((
+        categories
+            .iter()
+            .filter(|c| c.product_count > 0)
+            .map(|c| CategoryRef {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                slug: c.slug.clone(),
+            })
+            .collect(),
+        popular.items.iter().map(|p| Card::new(state, p)).collect(),
+    ))
+}
+
+/// `/nouveautes`: the catalogue, newest first unless the visitor sorts otherwise.
+pub async fn page_new_arrivals(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let spec = ListingSpec {
+        heading: "Nouveautés".into(),
+        intro: Some("Les dernières pièces arrivées chez VIVR.".into()),
+        form_action: "/nouveautes",
+        fixed_category: None,
+        fixed_on_sale: None,
+        show_search: false,
+    };
+    listing_page(&state, &ctx, raw.as_deref(), spec).await
+}
+
+/// `/promotions`: reduced products only (a former price above the price).
+pub async fn page_promotions(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let spec = ListingSpec {
+        heading: "Promotions".into(),
+        intro: Some("Nos pièces à prix réduit, tant qu'il y en a.".into()),
+        form_action: "/promotions",
+        fixed_category: None,
+        fixed_on_sale: Some(true),
+        show_search: false,
     };
     listing_page(&state, &ctx, raw.as_deref(), spec).await
 }
@@ -177,6 +257,7 @@ pub async fn page_search(
         intro: None,
         form_action: "/recherche",
         fixed_category: None,
+        fixed_on_sale: None,
         show_search: true,
     };
     listing_page(&state, &ctx, raw.as_deref(), spec).await
@@ -195,6 +276,7 @@ pub async fn page_category(
         intro: category.description.clone(),
         form_action: &action,
         fixed_category: Some(category.slug.clone()),
+        fixed_on_sale: None,
         show_search: false,
     };
     listing_page(&state, &ctx, raw.as_deref(), spec).await
