@@ -7,7 +7,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use crate::common::{LiveShop, TestApp, TestDb, TestResponse};
+use crate::common::{LiveShop, TestApp, TestDb, TestResponse, address};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
@@ -19,17 +19,6 @@ use vivr_shop::store::NewProduct;
 
 const WEBHOOK_SECRET: &str = "whsec_vivr_tests_current";
 const PREVIOUS_SECRET: &str = "whsec_vivr_tests_previous";
-
-fn address() -> Value {
-    json!({
-        "first_name": "Camille",
-        "last_name": "Durand",
-        "street": "12 rue des Lilas",
-        "city": "Lyon",
-        "postal_code": "69003",
-        "country": "FR"
-    })
-}
 
 /// Stripe settings whose API cannot be reached: orders are placed, payment reports "unavailable", webhooks work.
 fn stripe_offline(config: &mut ShopConfig) {

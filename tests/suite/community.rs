@@ -279,14 +279,22 @@ async fn the_review_form_on_the_product_page() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    assert_eq!(
-        r.header("location"),
-        Some(format!("/produits/{LAMP}#avis").as_str())
-    );
+    let landing = format!("/produits/{LAMP}?avis=publie#avis");
+    assert_eq!(r.header("location"), Some(landing.as_str()));
     let page = app
+        .get_with_cookies(landing.trim_end_matches("#avis"), &cookies)
+        .await
+        .text();
+    assert!(page.contains("Parfaite") && page.contains("Modifier votre avis"));
+    assert!(
+        page.contains("<section id=\"avis\"")
+            && page.contains("role=\"status\">Merci : votre avis est publié."),
+        "the redirect lands on the reviews, with a confirmation"
+    );
+    let plain = app
         .get_with_cookies(&format!("/produits/{LAMP}"), &cookies)
         .await;
-    assert!(page.text().contains("Parfaite") && page.text().contains("Modifier votre avis"));
+    assert!(!plain.text().contains("votre avis est publié"), "said once");
 
     let r = app
         .post_form(
@@ -303,7 +311,13 @@ async fn the_review_form_on_the_product_page() {
             &cookies,
         )
         .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        (r.status, r.header("location")),
+        (
+            StatusCode::SEE_OTHER,
+            Some(format!("/produits/{LAMP}?avis=supprime#avis").as_str())
+        )
+    );
     let page = app
         .get_with_cookies(&format!("/produits/{LAMP}"), &cookies)
         .await;

@@ -328,3 +328,124 @@ async fn the_cart_can_be_emptied_in_one_go() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "CSRF is checked");
 }
+
+#[tokio::test]
+async fn deleting_an_address_asks_first() {
+    let app = TestApp::sqlite().await;
+    let who = app.register("adresses@test.fr", "Tr3s-Solide!").await;
+    let me = app.as_user(&who);
+    let mut home = crate::common::address();
+    home["label"] = "Maison".into();
+    let r = me.post("/api/v1/addresses", &home).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["data"]["id"].as_str().unwrap().to_string();
+
+    let book = me.get("/compte/adresses").await.text();
+    assert!(
+        book.contains("12 rue des Lilas<br>") && book.contains("<summary"),
+        "a card, its form folded"
+    );
+    assert!(book.contains("class=\"danger\">Supprimer</button>"));
+
+    let action = format!("/compte/adresses/{id}/supprimer");
+    let ask = me.post_form(&action, &[]).await;
+    assert_eq!(ask.status, StatusCode::OK);
+    let html = ask.text();
+    assert!(html.contains("Supprimer cette adresse ?"), "{html}");
+    assert!(html.contains("Maison : Camille Durand, 12 rue des Lilas, 69003 Lyon."));
+    assert!(
+        html.contains("name=\"confirm\" value=\"oui\"")
+            && html.contains("href=\"/compte/adresses\"")
+    );
+    assert_eq!(
+        me.get("/api/v1/addresses").await.json()["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "nothing deleted before the answer"
+    );
+
+    let r = me.post_form(&action, &[("confirm", "oui")]).await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (StatusCode::SEE_OTHER, Some("/compte/adresses"))
+    );
+    assert!(
+        me.get("/api/v1/addresses").await.json()["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let r = me
+        .post_form(&action, &[("confirm", "oui"), ("extra", "1")])
+        .await;
+    assert!(
+        r.status.is_client_error(),
+        "unknown fields are refused: {}",
+        r.status
+    );
+}
+
+#[tokio::test]
+async fn cancelling_an_order_from_the_admin_page_asks_first() {
+    let app = TestApp::sqlite().await;
+    let store = app.state.store();
+    let user = crate::common::customer(store, "commande@test.fr").await;
+    let product = store
+        .product_by_slug("lampe-table-nordique")
+        .await
+        .unwrap()
+        .unwrap();
+    let order = crate::common::order_of("VIVR-CONF-0001".into(), &user, &product, 1);
+    store.place_order(&order).await.unwrap();
+    let admin = app.admin().await;
+    let boss = app.as_user(&admin);
+
+    let list = boss.get("/admin/commandes").await.text();
+    assert!(
+        list.contains("<button type=\"submit\" class=\"danger\">Annuler la commande</button>"),
+        "{list}"
+    );
+    let action = "/admin/commandes/VIVR-CONF-0001/statut";
+    let ask = boss.post_form(action, &[("status", "CANCELLED")]).await;
+    assert_eq!(ask.status, StatusCode::OK);
+    let html = ask.text();
+    assert!(
+        html.contains("Annuler la commande VIVR-CONF-0001 ?"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"status\" value=\"CANCELLED\""));
+    assert_eq!(
+        order_status(store).await,
+        "PENDING",
+        "nothing done before the answer"
+    );
+
+    let missing = boss
+        .post_form(
+            "/admin/commandes/VIVR-NOPE/statut",
+            &[("status", "CANCELLED")],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    let r = boss
+        .post_form(action, &[("status", "CANCELLED"), ("confirm", "oui")])
+        .await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (StatusCode::SEE_OTHER, Some("/admin/commandes"))
+    );
+    assert_eq!(order_status(store).await, "CANCELLED");
+}
+
+async fn order_status(store: &dyn vivr_shop::store::Store) -> &'static str {
+    store
+        .order(vivr_shop::store::OrderKey::Number("VIVR-CONF-0001"))
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+        .as_str()
+}

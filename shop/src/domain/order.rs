@@ -72,6 +72,17 @@ impl OrderStatus {
         }
     }
 
+    /// What an administrator's button says to move an order to this status.
+    pub fn action_fr(self) -> &'static str {
+        match self {
+            OrderStatus::Processing => "Passer en préparation",
+            OrderStatus::Shipped => "Marquer comme expédiée",
+            OrderStatus::Delivered => "Marquer comme livrée",
+            OrderStatus::Cancelled => "Annuler la commande",
+            other => other.label_fr(),
+        }
+    }
+
     /// The statuses an order may move to from this one, and who may move it there.
     pub fn can_move_to(self, to: OrderStatus, actor: Actor) -> bool {
         use OrderStatus::*;

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use super::extract::{ApiJson, refuse_unknown};
 use super::guards::ApiWriter;
-use super::guards::{CsrfForm, NoFields, SignedIn};
-use super::pages::{Layout, PageError, render};
+use super::guards::{CsrfForm, SignedIn};
+use super::pages::{ConfirmPage, Confirmation, Layout, PageError, render};
 use super::personal_data;
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestContext};
@@ -220,9 +220,36 @@ pub async fn page_update(
 pub async fn page_delete(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
+    ctx: RequestContext,
     Path(id): Path<String>,
-    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+    CsrfForm(confirmation): CsrfForm<Confirmation>,
 ) -> Result<Response, PageError> {
+    if !confirmation.given() {
+        let address = service::get(state.store(), &user.id, &id).await?;
+        let f = &address.fields;
+        return ConfirmPage {
+            layout: Layout::new(&state, &ctx, "Supprimer une adresse"),
+            heading: "Supprimer cette adresse ?".into(),
+            question: format!(
+                "{} : {} {}, {}, {} {}.",
+                f.label.as_deref().unwrap_or("Adresse"),
+                f.first_name,
+                f.last_name,
+                f.street,
+                f.postal_code,
+                f.city
+            ),
+            detail: Some(
+                "Les commandes déjà passées gardent l'adresse à laquelle elles ont été livrées.",
+            ),
+            action: format!("/compte/adresses/{}/supprimer", address.id),
+            fields: Vec::new(),
+            confirm_label: "Supprimer l'adresse",
+            back_href: "/compte/adresses",
+            back_label: "Garder l'adresse",
+        }
+        .render();
+    }
     service::delete(state.store(), &user.id, &id).await?;
     Ok(Redirect::to("/compte/adresses").into_response())
 }

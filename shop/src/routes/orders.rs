@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::ApiJson;
 use super::guards::{Admin, CsrfForm, CsrfHeader};
-use super::pages::{Layout, PageError, french_date, render};
+use super::pages::{ConfirmPage, Layout, PageError, confirmed, french_date, render};
 use super::personal_data;
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestContext};
@@ -407,7 +407,7 @@ async fn admin_page(
                 moves: OrderStatus::ALL
                     .into_iter()
                     .filter(|to| o.status.can_move_to(*to, crate::domain::Actor::Admin))
-                    .map(|to| (to.as_str(), to.label_fr()))
+                    .map(|to| (to.as_str(), to.action_fr()))
                     .collect(),
             })
             .collect(),
@@ -421,16 +421,39 @@ async fn admin_page(
 #[derive(Deserialize)]
 pub struct MoveForm {
     status: String,
+    /// `oui` once the administrator confirmed a cancellation.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 pub async fn page_admin_move(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     ctx: RequestContext,
     Path(number): Path<String>,
     CsrfForm(form): CsrfForm<MoveForm>,
 ) -> Result<Response, PageError> {
     let to = target_status(&form.status)?;
+    if to == OrderStatus::Cancelled && !confirmed(form.confirm.as_deref()) {
+        // The order must exist before anyone is asked about it.
+        service::visible_to(state.store(), &admin, &number)
+            .await
+            .map_err(AppError::from)?;
+        return ConfirmPage {
+            layout: Layout::new(&state, &ctx, "Annuler une commande"),
+            heading: format!("Annuler la commande {number} ?"),
+            question: "La commande passe au statut « Annulée » : son paiement en attente est annulé et ses articles \
+                       sont remis en vente."
+                .into(),
+            detail: Some("Cette action est définitive."),
+            action: format!("/admin/commandes/{number}/statut"),
+            fields: vec![("status", to.as_str().to_string())],
+            confirm_label: "Annuler la commande",
+            back_href: "/admin/commandes",
+            back_label: "Ne pas annuler",
+        }
+        .render();
+    }
     match service::admin_move(&state, &number, to)
         .await
         .map_err(AppError::from)

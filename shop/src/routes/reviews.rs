@@ -120,8 +120,9 @@ pub struct ReviewForm {
     comment: String,
 }
 
-fn back_to(slug: &str) -> Response {
-    Redirect::to(&format!("/produits/{slug}#avis")).into_response()
+/// Back to the product's reviews, saying what was done.
+fn back_to(slug: &str, done: &str) -> Response {
+    Redirect::to(&format!("/produits/{slug}?avis={done}#avis")).into_response()
 }
 
 /// `POST /produits/{slug}/avis`: back to the product on success; the page with the form's errors otherwise.
@@ -145,7 +146,7 @@ pub async fn page_submit(
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok(()) => Ok(back_to(&slug)),
+        Ok(()) => Ok(back_to(&slug, "publie")),
         Err(err @ AppError::Validation(_)) => {
             let values = ReviewFormValues {
                 rating: form.rating,
@@ -154,7 +155,15 @@ pub async fn page_submit(
             };
             let status = err.status();
             let message = super::pages::form_error_text(&err);
-            product_page(&state, &ctx, &slug, Some((values, vec![message])), status).await
+            product_page(
+                &state,
+                &ctx,
+                &slug,
+                Some((values, vec![message])),
+                None,
+                status,
+            )
+            .await
         }
         Err(err) => Err(err.into()),
     }
@@ -168,5 +177,5 @@ pub async fn page_delete(
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
     service::delete(&state, &user, &slug).await?;
-    Ok(back_to(&slug))
+    Ok(back_to(&slug, "supprime"))
 }

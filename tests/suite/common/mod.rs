@@ -641,3 +641,15 @@ impl Drop for LiveShop {
         }
     }
 }
+
+/// A valid delivery address, as the API takes it.
+pub fn address() -> serde_json::Value {
+    serde_json::json!({
+        "first_name": "Camille",
+        "last_name": "Durand",
+        "street": "12 rue des Lilas",
+        "city": "Lyon",
+        "postal_code": "69003",
+        "country": "FR"
+    })
+}

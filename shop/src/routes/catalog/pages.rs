@@ -313,6 +313,8 @@ pub(super) struct ProductPage<'a> {
     /// The signed-in customer's part: their review form and wishlist button (`None` for visitors).
     pub(super) mine: Option<MyProduct>,
     pub(super) errors: Vec<String>,
+    /// What the customer just did to their review, said once after the redirect.
+    pub(super) notice: Option<&'static str>,
 }
 
 /// What the product page shows the signed-in customer.
@@ -347,8 +349,19 @@ pub async fn page_product(
     State(state): State<AppState>,
     ctx: RequestContext,
     Path(slug): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    product_page(&state, &ctx, &slug, None, StatusCode::OK).await
+    // `?avis=publie` or `?avis=supprime`: where the review form sends the customer back.
+    let notice = query_pairs(raw.as_deref())?
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "avis")
+        .and_then(|(_, v)| match v.as_str() {
+            "publie" => Some("Merci : votre avis est publié."),
+            "supprime" => Some("Votre avis est supprimé."),
+            _ => None,
+        });
+    product_page(&state, &ctx, &slug, None, notice, StatusCode::OK).await
 }
 
 /// What the signed-in customer has of this product: the review form (theirs, or the one sent back with its
@@ -422,6 +435,7 @@ pub async fn product_page(
     ctx: &RequestContext,
     slug: &str,
     submitted: Option<(ReviewFormValues, Vec<String>)>,
+    notice: Option<&'static str>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let detail = service::product_detail(state, slug).await?;
@@ -460,6 +474,7 @@ pub async fn product_page(
         cards: detail.related.iter().map(|r| Card::new(state, r)).collect(),
         mine,
         errors,
+        notice,
     };
     let mut response = render(&page, CachePolicy::PrivatePage)?;
     if status != StatusCode::OK {

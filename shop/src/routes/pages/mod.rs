@@ -11,10 +11,12 @@ use crate::services::catalog;
 use crate::store::{Category, ProductQuery};
 use crate::web::CachePolicy;
 
+mod confirm;
 mod dates;
 mod errors;
 mod layout;
 
+pub use confirm::*;
 pub use dates::*;
 pub use errors::*;
 pub use layout::*;
