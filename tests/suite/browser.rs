@@ -10,11 +10,30 @@ use crate::common::TestDb;
 use crate::common::process::{Vivr, free_port};
 use fantoccini::{Client, ClientBuilder, Locator};
 
+/// The screen a browser test uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Screen {
+    /// A laptop window, 1366 px wide.
+    Desktop,
+    /// A phone, 390 CSS px wide (pixel ratio 3), emulated by Chromium: the page's viewport meta applies.
+    Phone,
+}
+
+impl Screen {
+    fn name(self) -> &'static str {
+        match self {
+            Screen::Desktop => "1366",
+            Screen::Phone => "390",
+        }
+    }
+}
+
 /// chromedriver and a headless Chromium session. In CI their absence fails the test.
 struct Browser {
     /// The chromedriver process; `None` in the handle a flow receives (the test keeps the process).
     driver: Option<Child>,
     client: Client,
+    screen: Screen,
 }
 
 fn chromedriver_path() -> Option<String> {
@@ -29,7 +48,7 @@ fn chromedriver_path() -> Option<String> {
 }
 
 impl Browser {
-    async fn start() -> Option<Browser> {
+    async fn start(screen: Screen) -> Option<Browser> {
         let Some(driver_path) = chromedriver_path() else {
             if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
                 panic!(
@@ -54,13 +73,16 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(50));
         }
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".to_string(),
-            serde_json::json!({
-                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         "--window-size=1280,900"]
-            }),
-        );
+        let mut options = serde_json::json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1366,900", "--hide-scrollbars"]
+        });
+        if screen == Screen::Phone {
+            options["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "mobile": true, "touch": true }
+            });
+        }
+        capabilities.insert("goog:chromeOptions".to_string(), options);
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities)
             .connect(&format!("http://127.0.0.1:{port}"))
@@ -69,7 +91,58 @@ impl Browser {
         Some(Browser {
             driver: Some(driver),
             client,
+            screen,
         })
+    }
+
+    /// Checks that nothing on the page is wider than the screen and that every form control is at least 44 px
+    /// high with 16 px text, and keeps a screenshot of the page in
+    /// `target/screenshots/<screen>/<name>.png` (the CI run's artefacts).
+    async fn fits(&self, name: &str) {
+        let measured = self
+            .client
+            .execute(
+                "const width = document.documentElement.clientWidth;
+                 const wide = [...document.querySelectorAll('body *')]
+                   .filter(e => e.getBoundingClientRect().right > width + 1)
+                   .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+                             + (e.id ? '#' + e.id : ''));
+                 const visible = e => e.offsetParent !== null && getComputedStyle(e).visibility !== 'hidden';
+                 const small = [...document.querySelectorAll(
+                     'input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea, button')]
+                   .filter(visible)
+                   .filter(e => e.getBoundingClientRect().height < 44
+                             || parseFloat(getComputedStyle(e).fontSize) < 16)
+                   .map(e => (e.name || e.id || e.textContent.trim()) + ' '
+                             + Math.round(e.getBoundingClientRect().height) + 'px/'
+                             + getComputedStyle(e).fontSize);
+                 return [document.documentElement.scrollWidth, width, wide.slice(0, 5), small.slice(0, 5)];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target/screenshots")
+            .join(self.screen.name());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!("{name}.png")),
+            self.client.screenshot().await.unwrap(),
+        )
+        .unwrap();
+        let (scroll, width) = (measured[0].as_f64().unwrap(), measured[1].as_f64().unwrap());
+        assert!(
+            scroll <= width && measured[2].as_array().unwrap().is_empty(),
+            "{name} on a {} px screen: the page is {scroll} px wide; too wide: {}",
+            self.screen.name(),
+            measured[2]
+        );
+        assert!(
+            measured[3].as_array().unwrap().is_empty(),
+            "{name} on a {} px screen: controls under 44 px or with text under 16 px: {}",
+            self.screen.name(),
+            measured[3]
+        );
     }
 
     async fn text(&self, css: &str) -> String {
@@ -150,6 +223,7 @@ impl Browser {
         let browser = Browser {
             driver: None,
             client: self.client,
+            screen: self.screen,
         };
         let outcome = tokio::spawn(flow(browser)).await;
         if let Err(err) = outcome {
@@ -185,7 +259,7 @@ impl Browser {
 
 #[tokio::test]
 async fn a_visitor_browses_registers_signs_out_and_back_in() {
-    let Some(browser) = Browser::start().await else {
+    let Some(browser) = Browser::start(Screen::Desktop).await else {
         return;
     };
     let db = TestDb::sqlite();
@@ -274,100 +348,121 @@ async fn a_visitor_browses_registers_signs_out_and_back_in() {
 
 #[tokio::test]
 async fn a_visitor_fills_a_cart_registers_and_places_an_order() {
-    let Some(browser) = Browser::start().await else {
+    checkout_on(Screen::Desktop).await;
+}
+
+#[tokio::test]
+async fn on_a_phone_the_same_visit_fits_the_screen() {
+    checkout_on(Screen::Phone).await;
+}
+
+/// Home → catalogue → product → cart → registration → checkout → order, every page checked to fit the screen
+/// and kept as a screenshot.
+async fn checkout_on(screen: Screen) {
+    let Some(browser) = Browser::start(screen).await else {
         return;
     };
     let db = TestDb::sqlite();
     let vivr = Vivr::serve(&["--database-url", &db.url]);
     let base = format!("http://{}", vivr.addr);
     browser
-        .run("checkout", move |browser| async move {
-            let c = &browser.client;
-            c.goto(&format!("{base}/")).await.unwrap();
-            browser.click(Locator::LinkText("Tous les produits")).await;
-            browser
-                .click(Locator::Css(
-                    "main a[href=\"/produits/lampe-table-nordique\"]",
-                ))
-                .await;
-            assert_eq!(browser.path().await, "/produits/lampe-table-nordique");
-            browser
-                .click(Locator::Css("form.add-to-cart button[type=submit]"))
-                .await;
-            assert_eq!(browser.path().await, "/panier");
-            assert!(browser.text(".mini-cart").await.contains("Panier (1)"));
+        .run(
+            &format!("checkout-{}", screen.name()),
+            move |browser| async move {
+                let c = &browser.client;
+                c.goto(&format!("{base}/")).await.unwrap();
+                browser.fits("home").await;
+                browser.click(Locator::LinkText("Tous les produits")).await;
+                browser.fits("catalogue").await;
+                browser
+                    .click(Locator::Css(
+                        "main a[href=\"/produits/lampe-table-nordique\"]",
+                    ))
+                    .await;
+                assert_eq!(browser.path().await, "/produits/lampe-table-nordique");
+                browser.fits("product").await;
+                browser
+                    .click(Locator::Css("form.add-to-cart button[type=submit]"))
+                    .await;
+                assert_eq!(browser.path().await, "/panier");
+                assert!(browser.text(".mini-cart").await.contains("Panier (1)"));
+                browser.fits("cart").await;
 
-            browser.click(Locator::LinkText("Créer un compte")).await;
-            browser.fill("name", "Jules Acheteur").await;
-            browser.fill("email", "jules@exemple.fr").await;
-            browser.fill("password", "Tr3s-Solide!").await;
-            browser.fill("password_confirm", "Tr3s-Solide!").await;
-            browser
-                .click(Locator::Css("form.stacked button[type=submit]"))
-                .await;
-            assert_eq!(browser.path().await, "/compte");
-            assert!(
-                browser.text(".mini-cart").await.contains("Panier (1)"),
-                "the visitor's cart followed the new account"
-            );
-
-            browser.click(Locator::Css("a.mini-cart")).await;
-            browser.click(Locator::Css("#passer-commande")).await;
-            assert_eq!(browser.path().await, "/commande");
-            assert!(browser.text("main").await.contains("n'est pas configuré"));
-            for (name, value) in [
-                ("first_name", "Jules"),
-                ("last_name", "Acheteur"),
-                ("street", "3 place Bellecour"),
-                ("postal_code", "69002"),
-                ("city", "Lyon"),
-            ] {
-                browser.fill_in("form.checkout", name, value).await;
-            }
-            // Express delivery: the summary beside "Commander" follows at once (from the quote API), and the
-            // order then charges exactly the total it showed.
-            let standard_total = browser.text("#recap-total").await;
-            c.find(Locator::Css("#livraison-express"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while browser.text("#recap-total").await == standard_total {
+                browser.click(Locator::LinkText("Créer un compte")).await;
+                browser.fits("register").await;
+                browser.fill("name", "Jules Acheteur").await;
+                browser.fill("email", "jules@exemple.fr").await;
+                browser.fill("password", "Tr3s-Solide!").await;
+                browser.fill("password_confirm", "Tr3s-Solide!").await;
+                browser
+                    .click(Locator::Css("form.stacked button[type=submit]"))
+                    .await;
+                assert_eq!(browser.path().await, "/compte");
                 assert!(
-                    Instant::now() < deadline,
-                    "the summary did not follow the express choice"
+                    browser.text(".mini-cart").await.contains("Panier (1)"),
+                    "the visitor's cart followed the new account"
                 );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            let shown_total = browser.text("#recap-total").await;
-            assert!(shown_total.contains("99,98"), "{shown_total}");
-            assert!(browser.text("#recap-mode").await.contains("express"));
-            browser.click(Locator::Css("#commander")).await;
-            let path = browser.path().await;
-            assert!(path.starts_with("/compte/commandes/VIV-"), "{path}");
-            let status = c
-                .find(Locator::Css("[data-status]"))
-                .await
-                .unwrap()
-                .attr("data-status")
-                .await
-                .unwrap();
-            assert_eq!(status.as_deref(), Some("PENDING"));
-            let main = browser.text("main").await;
-            assert!(
-                main.contains("89,99") && main.contains("3 place Bellecour"),
-                "{main}"
-            );
-            assert_eq!(
-                browser.text(".order-total").await,
-                shown_total,
-                "charged what was shown"
-            );
-            assert!(browser.text(".shipping-method").await.contains("express"));
-            assert!(browser.text(".mini-cart").await.contains("Panier (0)"));
-        })
+
+                browser.click(Locator::Css("a.mini-cart")).await;
+                browser.click(Locator::Css("#passer-commande")).await;
+                assert_eq!(browser.path().await, "/commande");
+                assert!(browser.text("main").await.contains("n'est pas configuré"));
+                browser.fits("checkout").await;
+                for (name, value) in [
+                    ("first_name", "Jules"),
+                    ("last_name", "Acheteur"),
+                    ("street", "3 place Bellecour"),
+                    ("postal_code", "69002"),
+                    ("city", "Lyon"),
+                ] {
+                    browser.fill_in("form.checkout", name, value).await;
+                }
+                // Express delivery: the summary beside "Commander" follows at once (from the quote API), and the
+                // order then charges exactly the total it showed.
+                let standard_total = browser.text("#recap-total").await;
+                c.find(Locator::Css("#livraison-express"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while browser.text("#recap-total").await == standard_total {
+                    assert!(
+                        Instant::now() < deadline,
+                        "the summary did not follow the express choice"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                let shown_total = browser.text("#recap-total").await;
+                assert!(shown_total.contains("99,98"), "{shown_total}");
+                assert!(browser.text("#recap-mode").await.contains("express"));
+                browser.click(Locator::Css("#commander")).await;
+                let path = browser.path().await;
+                assert!(path.starts_with("/compte/commandes/VIV-"), "{path}");
+                let status = c
+                    .find(Locator::Css("[data-status]"))
+                    .await
+                    .unwrap()
+                    .attr("data-status")
+                    .await
+                    .unwrap();
+                assert_eq!(status.as_deref(), Some("PENDING"));
+                browser.fits("order").await;
+                let main = browser.text("main").await;
+                assert!(
+                    main.contains("89,99") && main.contains("3 place Bellecour"),
+                    "{main}"
+                );
+                assert_eq!(
+                    browser.text(".order-total").await,
+                    shown_total,
+                    "charged what was shown"
+                );
+                assert!(browser.text(".shipping-method").await.contains("express"));
+                assert!(browser.text(".mini-cart").await.contains("Panier (0)"));
+            },
+        )
         .await;
     drop(vivr);
 }
