@@ -197,6 +197,16 @@ impl Browser {
         }
     }
 
+    /// Fills the registration form on the current page and sends it.
+    async fn register(&self, name: &str, email: &str) {
+        self.fill("name", name).await;
+        self.fill("email", email).await;
+        self.fill("password", "Tr3s-Solide!").await;
+        self.fill("password_confirm", "Tr3s-Solide!").await;
+        self.click(Locator::Css("form.stacked button[type=submit]"))
+            .await;
+    }
+
     async fn fill(&self, name: &str, value: &str) {
         self.fill_in("form.stacked", name, value).await
     }
@@ -305,12 +315,8 @@ async fn a_visitor_browses_registers_signs_out_and_back_in() {
 
     browser.click(Locator::LinkText("Créer un compte")).await;
     assert_eq!(browser.path().await, "/inscription");
-    browser.fill("name", "Inès Navigatrice").await;
-    browser.fill("email", "ines@exemple.fr").await;
-    browser.fill("password", "Tr3s-Solide!").await;
-    browser.fill("password_confirm", "Tr3s-Solide!").await;
     browser
-        .click(Locator::Css("form.stacked button[type=submit]"))
+        .register("Inès Navigatrice", "ines@exemple.fr")
         .await;
     assert_eq!(browser.path().await, "/compte");
     let account = browser.text("main").await;
@@ -390,13 +396,7 @@ async fn checkout_on(screen: Screen) {
 
                 browser.click(Locator::LinkText("Créer un compte")).await;
                 browser.fits("register").await;
-                browser.fill("name", "Jules Acheteur").await;
-                browser.fill("email", "jules@exemple.fr").await;
-                browser.fill("password", "Tr3s-Solide!").await;
-                browser.fill("password_confirm", "Tr3s-Solide!").await;
-                browser
-                    .click(Locator::Css("form.stacked button[type=submit]"))
-                    .await;
+                browser.register("Jules Acheteur", "jules@exemple.fr").await;
                 assert_eq!(browser.path().await, "/compte");
                 assert!(
                     browser.text(".mini-cart").await.contains("Panier (1)"),
