@@ -104,10 +104,10 @@ impl Browser {
             .execute(
                 "const width = document.documentElement.clientWidth;
                  const wide = [...document.querySelectorAll('body *')]
-                   .filter(e => e.getBoundingClientRect().right > width + 1)
+                   .filter(e => e.checkVisibility() && e.getBoundingClientRect().right > width + 1)
                    .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
                              + (e.id ? '#' + e.id : ''));
-                 const visible = e => e.offsetParent !== null && getComputedStyle(e).visibility !== 'hidden';
+                 const visible = e => e.checkVisibility({ visibilityProperty: true });
                  const small = [...document.querySelectorAll(
                      'input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea, button')]
                    .filter(visible)
@@ -194,6 +194,29 @@ impl Browser {
                 "{locator:?}: no new page after the click"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Opens the phone header's menu, or closes it when open.
+    async fn toggle_menu(&self) {
+        self.client
+            .find(Locator::Css("details.menu > summary"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Follows a link of the header: on a phone, through the menu, which is opened first.
+    async fn nav(&self, text: &str) {
+        if self.screen == Screen::Phone {
+            self.toggle_menu().await;
+            let link =
+                format!("//details[contains(@class, 'menu')]//a[normalize-space() = '{text}']");
+            self.click(Locator::XPath(&link)).await;
+        } else {
+            self.click(Locator::LinkText(text)).await;
         }
     }
 
@@ -378,11 +401,42 @@ async fn checkout_on(screen: Screen) {
                 let c = &browser.client;
                 c.goto(&format!("{base}/")).await.unwrap();
                 browser.fits("home").await;
-                browser.click(Locator::LinkText("Tous les produits")).await;
+                browser.nav("Tous les produits").await;
                 browser.fits("catalogue").await;
+                if browser.screen == Screen::Phone {
+                    // A compact header: the first products show without scrolling.
+                    let measured = c
+                        .execute(
+                            "return [document.querySelector('.site-header').getBoundingClientRect().height,
+                                     document.querySelector('.grid .card').getBoundingClientRect().top,
+                                     window.innerHeight]",
+                            vec![],
+                        )
+                        .await
+                        .unwrap();
+                    let [header, card, screen] = [0, 1, 2].map(|i| measured[i].as_f64().unwrap());
+                    assert!(header <= 120.0, "the phone header is {header} px high");
+                    assert!(card < screen, "no product above the fold: the first card is at {card} px");
+                    let per_row = c
+                        .execute(
+                            "const cards = [...document.querySelectorAll('.grid .card')];
+                             return cards.filter(e => e.getBoundingClientRect().top === cards[0].getBoundingClientRect().top).length",
+                            vec![],
+                        )
+                        .await
+                        .unwrap();
+                    assert_eq!(per_row, 2, "two cards per row on a phone");
+                    browser.toggle_menu().await;
+                    assert!(
+                        browser.text("details.menu nav").await.contains("Salle de bain"),
+                        "the menu lists the categories"
+                    );
+                    browser.fits("menu").await;
+                    browser.toggle_menu().await;
+                }
                 browser
                     .click(Locator::Css(
-                        "main a[href=\"/produits/lampe-table-nordique\"]",
+                        "main a[href=\"/produits/lampe-table-nordique\"] h3",
                     ))
                     .await;
                 assert_eq!(browser.path().await, "/produits/lampe-table-nordique");
@@ -394,7 +448,7 @@ async fn checkout_on(screen: Screen) {
                 assert!(browser.text(".mini-cart").await.contains("Panier (1)"));
                 browser.fits("cart").await;
 
-                browser.click(Locator::LinkText("Créer un compte")).await;
+                browser.nav("Créer un compte").await;
                 browser.fits("register").await;
                 browser.register("Jules Acheteur", "jules@exemple.fr").await;
                 assert_eq!(browser.path().await, "/compte");

@@ -125,6 +125,8 @@ pub struct RequestContext {
     pub cart_token: Option<secrecy::SecretString>,
     /// Items in the cart, for the header of pages (0 for API requests, where it is not counted).
     pub cart_count: i64,
+    /// The catalogue's categories, for the menu of pages (empty for API requests).
+    pub menu_categories: std::sync::Arc<Vec<crate::store::Category>>,
     pub csrf_cookie: Option<String>,
     pub csrf_token: String,
     pub nonce: String,
@@ -217,16 +219,22 @@ pub async fn session_layer(
         cart_token_hash,
         cart_token: cart_token.map(|t| secrecy::SecretString::from(t.to_string())),
         cart_count: 0,
+        menu_categories: std::sync::Arc::default(),
         csrf_token: state.signing_key().token_for(&csrf_cookie_for_tokens),
         csrf_cookie: existing_csrf,
         nonce,
     };
-    // Pages show the cart's item count in their header.
-    if !request.uri().path().starts_with("/api/")
-        && let Some(owner) = ctx.cart_owner()
-    {
-        match state.store().cart_item_count(&owner).await {
-            Ok(count) => ctx.cart_count = count,
+    // Pages show the cart's item count in their header, and the categories in their menu (from the catalogue
+    // cache).
+    if !request.uri().path().starts_with("/api/") {
+        if let Some(owner) = ctx.cart_owner() {
+            match state.store().cart_item_count(&owner).await {
+                Ok(count) => ctx.cart_count = count,
+                Err(err) => return AppError::from(err).into_response(),
+            }
+        }
+        match crate::services::catalog::categories(&state).await {
+            Ok(categories) => ctx.menu_categories = categories,
             Err(err) => return AppError::from(err).into_response(),
         }
     }

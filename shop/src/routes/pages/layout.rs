@@ -23,6 +23,8 @@ pub struct Layout<'a> {
     pub search: &'a str,
     /// Items in the visitor's cart, for the header's mini-cart.
     pub cart_count: i64,
+    /// The categories the phone menu lists.
+    pub categories: &'a [crate::store::Category],
 }
 
 pub(super) const DEFAULT_DESCRIPTION: &str =
@@ -40,6 +42,7 @@ impl<'a> Layout<'a> {
             favicon: state.assets().url("favicon.svg"),
             search: "",
             cart_count: ctx.cart_count,
+            categories: &ctx.menu_categories,
         }
     }
 
@@ -55,6 +58,7 @@ impl<'a> Layout<'a> {
             favicon: state.assets().url("favicon.svg"),
             search: "",
             cart_count: 0,
+            categories: &[],
         }
     }
 }
