@@ -449,3 +449,58 @@ async fn order_status(store: &dyn vivr_shop::store::Store) -> &'static str {
         .status
         .as_str()
 }
+
+#[tokio::test]
+async fn registration_shows_every_problem_at_once_beside_its_field() {
+    let app = TestApp::sqlite().await;
+    let page = app.get("/inscription").await;
+    let cookie = page.set_cookies().join("; ");
+    let token = csrf_from(&page.text());
+    let r = app
+        .post_form(
+            "/inscription",
+            &[
+                ("csrf_token", &token),
+                ("email", "pas-une-adresse"),
+                ("password", "soleil"),
+                ("password_confirm", "autre"),
+                ("name", "Lou"),
+            ],
+            &cookie,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    for (field, words) in [
+        ("email", "Email : "),
+        ("password", "8 caractères"),
+        ("password_confirm", "ne correspondent pas"),
+    ] {
+        let message = html
+            .split(&format!("<p id=\"{field}-erreur\" class=\"field-error\">"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no message beside {field}: {html}"));
+        assert!(
+            message.split("</p>").next().unwrap().contains(words),
+            "{field}: {message}"
+        );
+        assert!(
+            html.contains(&format!("aria-describedby=\"{field}-erreur\""))
+                || html.contains(&format!(" {field}-erreur\"")),
+            "{field} points at its message"
+        );
+    }
+    assert!(
+        !html.contains("name-erreur"),
+        "a valid field has no message"
+    );
+    assert_eq!(
+        html.matches("<li>").count() - html.matches("<li><a").count(),
+        3,
+        "the summary lists all three"
+    );
+    assert!(
+        html.contains("value=\"pas-une-adresse\"") && html.contains("value=\"Lou\""),
+        "what was typed stays"
+    );
+}

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::ApiJson;
 use super::guards::{ApiWriter, CsrfForm, NoFields};
-use super::pages::{Layout, PageError, french_month_year, render};
+use super::pages::{FieldMessages, Layout, PageError, french_month_year, render};
 use crate::AppState;
 use crate::auth::{ClientIp, RequestContext, random_token};
 use crate::domain::Role;
-use crate::error::{AppError, InvalidField};
+use crate::error::AppError;
 use crate::services::accounts::{self as service, Registration, SignedIn, safe_redirect_target};
 use crate::views::UserView;
 use crate::web::{CachePolicy, set_cache_control};
@@ -251,6 +251,8 @@ pub async fn page_login_submit(
 struct RegisterPage<'a> {
     layout: Layout<'a>,
     errors: Vec<String>,
+    /// The same errors by field, shown beside each field.
+    problems: FieldMessages,
     email: String,
     name: String,
     /// Where the new customer goes once the account exists (the page that sent them to sign in).
@@ -276,6 +278,7 @@ pub async fn page_register(
     let page = RegisterPage {
         layout: Layout::new(&state, &ctx, "Créer un compte"),
         errors: Vec::new(),
+        problems: FieldMessages::default(),
         email: String::new(),
         name: String::new(),
         next,
@@ -298,10 +301,11 @@ pub async fn page_register_submit(
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Result<Response, PageError> {
     let next = safe_redirect_target(form.next.as_deref());
-    let rerender = |errors: Vec<String>, status: StatusCode| -> Result<Response, PageError> {
+    let rerender = |problems: FieldMessages, status: StatusCode| -> Result<Response, PageError> {
         let page = RegisterPage {
             layout: Layout::new(&state, &ctx, "Créer un compte"),
-            errors,
+            errors: problems.summary(),
+            problems,
             email: form.email.clone(),
             name: form.name.clone().unwrap_or_default(),
             next: next.clone(),
@@ -310,37 +314,39 @@ pub async fn page_register_submit(
         *response.status_mut() = status;
         Ok(response)
     };
-    if form.password != form.password_confirm {
-        return rerender(
-            vec!["Les mots de passe ne correspondent pas.".into()],
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
-    }
     let registration = Registration {
         email: form.email.clone(),
         password: SecretString::from(form.password.clone()),
         name: form.name.clone(),
     };
+    // Every problem at once, each beside its field.
+    let mut problems = FieldMessages::default();
+    for problem in service::registration_problems(&registration) {
+        problems.push_rule(problem);
+    }
+    if form.password != form.password_confirm {
+        problems.push(
+            "password_confirm",
+            "Les mots de passe ne correspondent pas.",
+        );
+    }
+    if !problems.is_empty() {
+        return rerender(problems, StatusCode::UNPROCESSABLE_ENTITY);
+    }
     let user =
         match service::register_user(state.store(), state.passwords(), registration, Role::User)
             .await
         {
             Ok(user) => user,
             Err(service::AccountError::Invalid(e)) => {
-                let invalid = InvalidField::from(e);
-                // The password policy's refusals are whole sentences already.
-                let message = if invalid.field == "password" {
-                    invalid.message
-                } else {
-                    super::pages::form_error_text(&AppError::Validation(invalid))
-                };
-                return rerender(vec![message], StatusCode::UNPROCESSABLE_ENTITY);
+                let mut problems = FieldMessages::default();
+                problems.push_rule(e);
+                return rerender(problems, StatusCode::UNPROCESSABLE_ENTITY);
             }
             Err(err @ service::AccountError::EmailTaken) => {
-                return rerender(
-                    vec![AppError::from(err).public_message()],
-                    StatusCode::CONFLICT,
-                );
+                let mut problems = FieldMessages::default();
+                problems.push("email", AppError::from(err).public_message());
+                return rerender(problems, StatusCode::CONFLICT);
             }
             Err(other) => return Err(other.into()),
         };

@@ -62,6 +62,25 @@ fn validate_name(name: Option<&str>) -> Result<Option<String>, FieldError> {
 
 /// Creates a user account after validating everything; nothing is written on any error. The password is hashed
 /// once, here: the caller opens the session with [`open_session`], without verifying what it just hashed.
+/// Every rule a registration breaks, field by field (email, name, password), for forms that show them all at
+/// once. Empty when [`register_user`] would accept it (the email may still be taken).
+pub fn registration_problems(input: &Registration) -> Vec<FieldError> {
+    use secrecy::ExposeSecret;
+    let email = Email::parse("email", &input.email);
+    let name = validate_name(input.name.as_deref());
+    // The password may not rest on the email or the name, as typed even when they are refused.
+    let context = [
+        input.email.trim(),
+        input.name.as_deref().unwrap_or_default().trim(),
+    ];
+    let password = check_password_policy(input.password.expose_secret(), &context)
+        .map_err(|refusal| FieldError::new("password", Rule::Password(refusal)));
+    [email.err(), name.err(), password.err()]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 pub async fn register_user(
     store: &dyn AccountStore,
     passwords: &Passwords,

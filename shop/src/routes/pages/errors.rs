@@ -7,13 +7,55 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use crate::AppState;
 use crate::auth::RequestContext;
-use crate::error::{AppError, error_headers};
+use crate::domain::FieldError;
+use crate::error::{AppError, InvalidField, error_headers};
 use crate::web::{CachePolicy, set_cache_control};
 
 use super::*;
 
 /// `15 janvier 2024`, as the original shop wrote dates.
 /// An error as a form shows it: a broken rule names its field in French ("Code postal : format invalide").
+/// A form's errors, each with its field, for forms that show every error at once: in the summary at the top and
+/// next to its field (`aria-describedby`).
+#[derive(Debug, Default)]
+pub struct FieldMessages(Vec<(&'static str, String)>);
+
+impl FieldMessages {
+    pub fn push(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    /// Adds a broken rule, worded as the summary words it ("Email : adresse email invalide"); the password
+    /// policy's refusals are whole sentences already.
+    pub fn push_rule(&mut self, err: FieldError) {
+        let invalid = InvalidField::from(err);
+        let field = invalid.field;
+        let message = if field == "password" {
+            invalid.message
+        } else {
+            form_error_text(&AppError::Validation(invalid))
+        };
+        self.push(field, message);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The message for `field`, when it has one.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    /// Every message, in the form's order, for the summary.
+    pub fn summary(&self) -> Vec<String> {
+        self.0.iter().map(|(_, m)| m.clone()).collect()
+    }
+}
+
 pub fn form_error_text(err: &AppError) -> String {
     let AppError::Validation(e) = err else {
         return err.public_message();
