@@ -58,7 +58,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("Accès réservé aux administrateurs")]
     Forbidden,
-    #[error("Jeton CSRF manquant ou invalide")]
+    #[error(
+        "Ce formulaire a expiré (la page est restée ouverte longtemps, ou le site a redémarré) : rien n'a été \
+         enregistré. Revenez en arrière, rechargez la page et envoyez le formulaire de nouveau."
+    )]
     Csrf,
     #[error("{0}")]
     NotFound(&'static str),
@@ -68,7 +71,7 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("Type de contenu non pris en charge: {expected} attendu")]
     UnsupportedMediaType { expected: &'static str },
-    #[error("Trop de tentatives. Réessayez dans {} s.", .0.reset_secs)]
+    #[error("Trop de tentatives. Réessayez dans {}.", crate::error::rules::french_delay(.0.reset_secs))]
     TooManyRequests(crate::auth::Quota),
     #[error("Service momentanément indisponible")]
     Unavailable,

@@ -673,8 +673,18 @@ async fn every_limited_route_answers_with_ratelimit_headers() {
         )
         .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(r.text().contains("Trop de tentatives"));
-    assert!(r.header("retry-after").is_some() && r.header("ratelimit-limit") == Some("3"));
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    let said = if wait >= 60 {
+        format!("Réessayez dans {} minute", wait.div_ceil(60))
+    } else {
+        format!("Réessayez dans {wait} seconde")
+    };
+    assert!(
+        r.text().contains("Trop de tentatives") && r.text().contains(&said),
+        "the wait in words a shopper reads ({said}): {}",
+        r.text()
+    );
+    assert!(r.header("ratelimit-limit") == Some("3"));
 
     // Registration: per IP.
     let frank = app.register("frank@vivr.fr", "Frank-Solide-2026!").await;

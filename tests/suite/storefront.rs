@@ -504,3 +504,36 @@ async fn registration_shows_every_problem_at_once_beside_its_field() {
         "what was typed stays"
     );
 }
+
+#[tokio::test]
+async fn an_expired_form_says_so_plainly() {
+    let app = TestApp::sqlite().await;
+    let page = app.get("/connexion").await;
+    let cookie = page.set_cookies().join("; ");
+    // A token from before a restart with another secret, or from another browser: it does not match.
+    let r = app
+        .post_form(
+            "/connexion",
+            &[
+                ("csrf_token", "perime"),
+                ("email", "a@b.fr"),
+                ("password", "x"),
+            ],
+            &cookie,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let html = r.text();
+    assert!(html.contains("<h1>Formulaire expiré</h1>"), "{html}");
+    assert!(
+        html.contains("rien n&#39;a été enregistré") || html.contains("rien n'a été enregistré")
+    );
+    assert!(
+        !html.contains("CSRF") && !html.contains("Accès refusé"),
+        "{html}"
+    );
+    assert!(
+        html.contains("name=\"csrf_token\" value=\""),
+        "the page itself carries a fresh token"
+    );
+}

@@ -91,9 +91,30 @@ fn weakness_french(weakness: Weakness) -> &'static str {
     }
 }
 
+/// A wait as a shopper reads it: "45 secondes", "1 minute", "15 minutes" (rounded up to the minute past one).
+pub fn french_delay(secs: u64) -> String {
+    match secs {
+        0 | 1 => "1 seconde".to_string(),
+        2..=59 => format!("{secs} secondes"),
+        _ => match secs.div_ceil(60) {
+            1 => "1 minute".to_string(),
+            minutes => format!("{minutes} minutes"),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delays_read_in_seconds_then_minutes() {
+        assert_eq!(french_delay(1), "1 seconde");
+        assert_eq!(french_delay(45), "45 secondes");
+        assert_eq!(french_delay(60), "1 minute");
+        assert_eq!(french_delay(61), "2 minutes");
+        assert_eq!(french_delay(900), "15 minutes");
+    }
     use crate::domain::check_password_policy;
 
     #[test]

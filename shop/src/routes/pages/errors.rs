@@ -97,6 +97,8 @@ pub(super) struct ErrorPage<'a> {
 pub struct ErrorPageInfo {
     pub(super) status: StatusCode,
     pub(super) message: String,
+    /// A heading of its own, where the status's would mislead (an expired form is not a refused access).
+    pub(super) heading: Option<&'static str>,
 }
 
 impl ErrorPageInfo {
@@ -104,6 +106,7 @@ impl ErrorPageInfo {
         ErrorPageInfo {
             status: err.status(),
             message: err.public_message(),
+            heading: matches!(err, AppError::Csrf).then_some("Formulaire expiré"),
         }
     }
 }
@@ -114,14 +117,14 @@ pub(super) fn error_page(
     info: &ErrorPageInfo,
 ) -> Response {
     let status = info.status;
-    let heading = match status {
+    let heading = info.heading.unwrap_or(match status {
         StatusCode::NOT_FOUND => "Page introuvable",
         StatusCode::FORBIDDEN => "Accès refusé",
         StatusCode::TOO_MANY_REQUESTS => "Trop de tentatives",
         StatusCode::SERVICE_UNAVAILABLE => "Service momentanément indisponible",
         s if s.is_server_error() => "Une erreur est survenue",
         _ => "Requête invalide",
-    };
+    });
     let message = match status {
         StatusCode::NOT_FOUND => "La page que vous cherchez n'existe pas ou plus.".to_string(),
         s if s.is_server_error() => {
