@@ -70,7 +70,12 @@ ensure_components() {
     [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
   fi
   command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
-  command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1 || need_apt+=(docker.io)
+  # A Docker engine: one that already answers (DOCKER_HOST or the local socket), else dockerd to start. A docker
+  # CLI alone is not an engine.
+  if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1 \
+    && ! PATH="$PATH:/usr/sbin:/sbin" command -v dockerd >/dev/null 2>&1; then
+    need_apt+=(docker.io)
+  fi
   command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
   command -v git >/dev/null 2>&1 || need_apt+=(git)
   command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
