@@ -60,8 +60,6 @@ fn validate_name(name: Option<&str>) -> Result<Option<String>, FieldError> {
     }
 }
 
-/// Creates a user account after validating everything; nothing is written on any error. The password is hashed
-/// once, here: the caller opens the session with [`open_session`], without verifying what it just hashed.
 /// Every rule a registration breaks, field by field (email, name, password), for forms that show them all at
 /// once. Empty when [`register_user`] would accept it (the email may still be taken).
 pub fn registration_problems(input: &Registration) -> Vec<FieldError> {
@@ -81,18 +79,20 @@ pub fn registration_problems(input: &Registration) -> Vec<FieldError> {
         .collect()
 }
 
+/// Creates a user account after validating everything; nothing is written on any error. The password is hashed
+/// once, here: the caller opens the session with [`open_session`], without verifying what it just hashed.
 pub async fn register_user(
     store: &dyn AccountStore,
     passwords: &Passwords,
     input: Registration,
     role: Role,
 ) -> Result<User, AccountError> {
-    use secrecy::ExposeSecret;
+    // The rules live in `registration_problems`; the first broken one is the answer.
+    if let Some(problem) = registration_problems(&input).into_iter().next() {
+        return Err(problem.into());
+    }
     let email = Email::parse("email", &input.email)?;
     let name = validate_name(input.name.as_deref())?;
-    let context = [email.as_str(), name.as_deref().unwrap_or_default()];
-    check_password_policy(input.password.expose_secret(), &context)
-        .map_err(|refusal| FieldError::new("password", Rule::Password(refusal)))?;
     let password_hash = passwords.hash(input.password).await?;
     let new = NewUser {
         email: email.as_str().to_string(),
