@@ -10,5 +10,6 @@ pub mod newsletter;
 pub mod orders;
 pub mod payments;
 pub mod reviews;
+pub mod search;
 pub mod sitemap;
 pub mod wishlist;

@@ -277,6 +277,14 @@ pub async fn run(args: Args, _ctx: &Ctx) -> anyhow::Result<Outcome> {
     shop.schema_probe = Some(Arc::new(migrate::Probe::new(db.clone())));
     let state = AppState::new(shop, Box::new(SqlStore::from(db))).map_err(anyhow::Error::msg)?;
     seed_demo(&state, args.seed_demo, config.backend == Backend::Sqlite).await?;
+    let reindexed = state
+        .store()
+        .refresh_search_index(500)
+        .await
+        .context("refreshing the search index")?;
+    if reindexed > 0 {
+        tracing::info!(products = reindexed, "search index refreshed");
+    }
     let stop = shutdown_broadcast();
     if let Some(admin_listener) = admin_listener {
         serve_admin(&state, admin_listener, stopped(stop.clone()))?;

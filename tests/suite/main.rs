@@ -30,6 +30,7 @@ mod rehearse_cli;
 mod reports;
 mod runbooks;
 mod schema_parity;
+mod search;
 mod secrets_cli;
 mod serve_process;
 mod store_contract;

@@ -30,13 +30,6 @@ fn candle() -> NewProduct {
     }
 }
 
-fn words(s: &str) -> Vec<String> {
-    vivr_shop::domain::fold_for_search(s)
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
-}
-
 crate::common::on_both_backends!(catalogue_listing_filters_sorts_and_pages);
 async fn catalogue_listing_filters_sorts_and_pages(db: TestDb) {
     let store = db.seeded_store().await;
@@ -62,7 +55,7 @@ async fn catalogue_listing_filters_sorts_and_pages(db: TestDb) {
     assert_eq!(store.list_products(&salon).await.unwrap().total, 5, "{b}");
 
     let search = ProductQuery {
-        search_words: words("CERAMIQUE"),
+        search: vivr_shop::domain::query_words("CERAMIQUE", 8),
         ..ProductQuery::default()
     };
     let found = store.list_products(&search).await.unwrap();
@@ -270,7 +263,7 @@ async fn ratings_count_every_review_and_sorts_follow_them(db: TestDb) {
     );
 }
 
-async fn exec(db: &TestDb, sql: String) {
+pub(crate) async fn exec(db: &TestDb, sql: String) {
     let sql = sqlx::AssertSqlSafe(sql);
     match db.backend {
         vivr_shop::store::Backend::Postgres => {
@@ -367,7 +360,7 @@ async fn admin_writes_validate_references_and_keep_history(db: TestDb) {
         "{b}"
     );
     let search = ProductQuery {
-        search_words: words("ete"),
+        search: vivr_shop::domain::query_words("ete", 8),
         ..ProductQuery::default()
     };
     assert_eq!(

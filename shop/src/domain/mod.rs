@@ -23,7 +23,10 @@ pub use password::{
 };
 pub use quantity::Quantity;
 pub use role::Role;
-pub use search::fold_for_search;
+pub use search::{
+    QueryWord, SEARCH_ANALYZER_VERSION, SearchDocument, closest_word, fold_for_search, query_words,
+    search_words,
+};
 pub use slug::Slug;
 pub use stock::StockProblem;
 

@@ -81,6 +81,8 @@ pub struct CatalogCache {
     pub(crate) listings: TtlCache<crate::store::ProductQuery, crate::store::ProductPage>,
     pub(crate) details: TtlCache<String, super::catalog::ProductDetail>,
     pub(crate) categories: TtlCache<(), Vec<crate::store::Category>>,
+    /// The search vocabulary by first letter, for correcting typos.
+    pub(crate) vocabulary: TtlCache<String, Vec<String>>,
 }
 
 impl CatalogCache {
@@ -90,6 +92,7 @@ impl CatalogCache {
             listings: TtlCache::new(ttl, 2048),
             details: TtlCache::new(ttl, 2048),
             categories: TtlCache::new(ttl, 1),
+            vocabulary: TtlCache::new(ttl, 64),
         }
     }
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::now;
-use crate::domain::{FieldError, Money, Rule, Slug, fold_for_search};
+use crate::domain::{FieldError, Money, Rule, Slug, query_words};
 use crate::store::{
     Category, CategoryPatch, NewCategory, NewProduct, Product, ProductPage, ProductPatch,
     ProductQuery, ProductSort, Review, StoreError,
@@ -107,6 +107,7 @@ pub fn parse_product_query(
         limit: default_limit,
         ..ProductQuery::default()
     };
+    let mut sorted = false;
     for (key, value) in params {
         match key.as_str() {
             "page" => query.page = parse_bounded("page", value, MAX_PAGE)?,
@@ -124,11 +125,7 @@ pub fn parse_product_query(
                         },
                     ));
                 }
-                query.search_words = fold_for_search(value)
-                    .split_whitespace()
-                    .take(MAX_SEARCH_WORDS)
-                    .map(str::to_string)
-                    .collect();
+                query.search = query_words(value, MAX_SEARCH_WORDS);
             }
             "min_price" if !value.is_empty() => {
                 query.min_price = Some(parse_euros("min_price", value)?)
@@ -140,10 +137,18 @@ pub fn parse_product_query(
             "in_stock" => query.in_stock = parse_bool("in_stock", value)?,
             "on_sale" => query.on_sale = parse_bool("on_sale", value)?,
             "sort" if !value.is_empty() => {
+                sorted = true;
                 query.sort = ProductSort::parse(value).ok_or_else(|| {
                     invalid(
                         "sort",
-                        Rule::OneOf(&["newest", "price-asc", "price-desc", "popular", "rating"]),
+                        Rule::OneOf(&[
+                            "relevance",
+                            "newest",
+                            "price-asc",
+                            "price-desc",
+                            "popular",
+                            "rating",
+                        ]),
                     )
                 })?
             }
@@ -154,6 +159,9 @@ pub fn parse_product_query(
         && min > max
     {
         return Err(invalid("min_price", Rule::Above("max_price")));
+    }
+    if !sorted && !query.search.is_empty() {
+        query.sort = ProductSort::Relevance;
     }
     Ok(query)
 }
@@ -568,7 +576,8 @@ mod tests {
             12,
         )
         .unwrap();
-        assert_eq!(q.search_words, vec!["ceramique", "blanche"]);
+        let words: Vec<&str> = q.search.iter().map(|w| w.word.as_str()).collect();
+        assert_eq!(words, ["ceramique", "blanche"]);
         assert_eq!(q.sort, ProductSort::PriceAsc);
     }
 }

@@ -3,12 +3,13 @@
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 
+use super::db::Tx;
 use super::db::{assembled, sql};
 use super::model::*;
 use super::query::{PRODUCT_COLUMNS, ProductQuery};
 use super::rows::*;
 use super::{SqlStore, StoreError, StoreResult};
-use crate::domain::{Money, fold_for_search};
+use crate::domain::{Money, SEARCH_ANALYZER_VERSION, SearchDocument};
 
 pub(super) const CATEGORY_COLUMNS: &str = r#"SELECT c."id", c."name", c."slug", c."description", c."image",
     (SELECT COUNT(*) FROM "Product" p WHERE p."categoryId" = c."id" AND p."archivedAt" IS NULL) AS "productCount"
@@ -54,6 +55,12 @@ pub trait CatalogStore: Send + Sync {
     async fn category_locations(&self) -> StoreResult<Vec<Location>>;
     /// Live products' slugs and last changes, by slug: at most `limit`, after skipping `offset`.
     async fn product_locations(&self, limit: u32, offset: u64) -> StoreResult<Vec<Location>>;
+    /// Makes the search index whole: on SQLite, rebuilds the full-text index from the products (a copied file may
+    /// have renumbered the rows it points at); then indexes again, `batch` products per transaction, every
+    /// product indexed by an older analysis (`SEARCH_ANALYZER_VERSION`). Returns how many it indexed again.
+    async fn refresh_search_index(&self, batch: u32) -> StoreResult<u64>;
+    /// Up to `limit` words of the catalogue's vocabulary that begin with `prefix`, in order.
+    async fn search_vocabulary(&self, prefix: &str, limit: u32) -> StoreResult<Vec<String>>;
     /// Inserts categories and products in one transaction; existing slugs are left untouched.
     async fn seed_catalog(
         &self,
@@ -152,9 +159,10 @@ impl CatalogStore for SqlStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn list_products(&self, query: &ProductQuery) -> StoreResult<ProductPage> {
-        let total = query.count().scalar::<i64>(&self.db).await?;
+        let backend = self.db.backend();
+        let total = query.count(backend).scalar::<i64>(&self.db).await?;
         let items = query
-            .page()
+            .page(backend)
             .fetch_all::<ProductRow>(&self.db)
             .await?
             .into_iter()
@@ -228,11 +236,12 @@ impl CatalogStore for SqlStore {
             None => None,
         };
         let images = serde_json::to_string(&new.images).unwrap_or_else(|_| "[]".to_string());
-        let search = fold_for_search(&format!("{} {}", new.name, new.description));
+        let search = SearchDocument::of(&new.name, &new.description);
         sql(
             r#"INSERT INTO "Product" ("id", "name", "slug", "description", "priceCents", "comparePriceCents",
-                   "currency", "images", "categoryId", "stock", "featured", "searchText", "createdAt", "updatedAt")
-               VALUES ($1, $2, $3, $4, $5, $6, 'EUR', $7, $8, $9, $10, $11, $12, $12)"#,
+                   "currency", "images", "categoryId", "stock", "featured", "searchText", "searchName",
+                   "searchVersion", "createdAt", "updatedAt")
+               VALUES ($1, $2, $3, $4, $5, $6, 'EUR', $7, $8, $9, $10, $11, $12, $13, $14, $14)"#,
         )
         .bind(new_id())
         .bind(&new.name)
@@ -244,11 +253,14 @@ impl CatalogStore for SqlStore {
         .bind(category_id)
         .bind(new.stock)
         .bind(new.featured)
-        .bind(search)
+        .bind(&search.terms)
+        .bind(&search.name_terms)
+        .bind(SEARCH_ANALYZER_VERSION)
         .bind(millis(now))
         .execute(&mut tx)
         .await
         .map_err(|e| unique_violation(e, "product slug"))?;
+        remember_words(&mut tx, &search.words).await?;
         tx.commit().await?;
         self.product_by_slug(&new.slug)
             .await?
@@ -311,11 +323,7 @@ impl CatalogStore for SqlStore {
             // The row is locked by the update above until commit: name and description are this
             // transaction's own.
             let (id, name, description) = changed;
-            sql(r#"UPDATE "Product" SET "searchText" = $1 WHERE "id" = $2"#)
-                .bind(fold_for_search(&format!("{name} {description}")))
-                .bind(id)
-                .execute(&mut tx)
-                .await?;
+            index_product(&mut tx, &id, &SearchDocument::of(&name, &description)).await?;
         }
         tx.commit().await?;
         self.product_by_slug(slug)
@@ -392,6 +400,64 @@ impl CatalogStore for SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
+    async fn refresh_search_index(&self, batch: u32) -> StoreResult<u64> {
+        if self.db.backend() == super::Backend::Sqlite {
+            let mut tx = self.begin_write().await?;
+            sql(r#"INSERT INTO "ProductSearch" ("ProductSearch") VALUES ('rebuild')"#)
+                .execute(&mut tx)
+                .await?;
+            tx.commit().await?;
+        }
+        let mut indexed = 0;
+        loop {
+            let mut tx = self.begin_write().await?;
+            let stale = sql(
+                r#"SELECT "id", "name", "description" FROM "Product" WHERE "searchVersion" <> $1
+                   ORDER BY "id" LIMIT $2"#,
+            )
+            .bind(SEARCH_ANALYZER_VERSION)
+            .bind(i64::from(batch))
+            .fetch_all::<(String, String, String)>(&mut tx)
+            .await?;
+            if stale.is_empty() {
+                return Ok(indexed);
+            }
+            for (id, name, description) in &stale {
+                index_product(&mut tx, id, &SearchDocument::of(name, description)).await?;
+            }
+            tx.commit().await?;
+            indexed += stale.len() as u64;
+        }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn search_vocabulary(&self, prefix: &str, limit: u32) -> StoreResult<Vec<String>> {
+        // A range on the primary key rather than LIKE, which PostgreSQL cannot answer from an index under a
+        // linguistic collation. The upper bound is the prefix with its last character incremented.
+        let mut upper: Vec<char> = prefix.chars().collect();
+        let Some(last) = upper.pop() else {
+            return Ok(Vec::new());
+        };
+        let Some(next) = char::from_u32(u32::from(last) + 1) else {
+            return Ok(Vec::new());
+        };
+        upper.push(next);
+        let upper: String = upper.into_iter().collect();
+        Ok(sql(
+            r#"SELECT "term" FROM "SearchTerm" WHERE "term" >= $1 AND "term" < $2 ORDER BY "term" LIMIT $3"#,
+        )
+        .bind(prefix)
+        .bind(upper)
+        .bind(i64::from(limit))
+        .fetch_all::<(String,)>(&self.db)
+        .await?
+        .into_iter()
+        .map(|(term,)| term)
+        .filter(|term| term.starts_with(prefix))
+        .collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn seed_catalog(
         &self,
         categories: &[NewCategory],
@@ -419,11 +485,13 @@ impl CatalogStore for SqlStore {
         for seed in products {
             let p = &seed.product;
             let images = serde_json::to_string(&p.images).unwrap_or_else(|_| "[]".to_string());
+            let search = SearchDocument::of(&p.name, &p.description);
             let done = sql(
                 r#"INSERT INTO "Product" ("id", "name", "slug", "description", "priceCents", "comparePriceCents",
-                       "currency", "images", "categoryId", "stock", "featured", "searchText", "createdAt", "updatedAt")
+                       "currency", "images", "categoryId", "stock", "featured", "searchText", "searchName",
+                       "searchVersion", "createdAt", "updatedAt")
                    VALUES ($1, $2, $3, $4, $5, $6, 'EUR', $7,
-                           (SELECT "id" FROM "Category" WHERE "slug" = $8), $9, $10, $11, $12, $13)
+                           (SELECT "id" FROM "Category" WHERE "slug" = $8), $9, $10, $11, $12, $13, $14, $15)
                    ON CONFLICT ("slug") DO NOTHING"#,
             )
             .bind(new_id())
@@ -436,14 +504,51 @@ impl CatalogStore for SqlStore {
             .bind(&p.category_slug)
             .bind(p.stock)
             .bind(p.featured)
-            .bind(fold_for_search(&format!("{} {}", p.name, p.description)))
+            .bind(&search.terms)
+            .bind(&search.name_terms)
+            .bind(SEARCH_ANALYZER_VERSION)
             .bind(millis(seed.created_at))
             .bind(now)
             .execute(&mut tx)
             .await?;
+            if done > 0 {
+                remember_words(&mut tx, &search.words).await?;
+            }
             report.products += done;
         }
         tx.commit().await?;
         Ok(report)
     }
+}
+
+/// Writes a product's search index text, in the transaction that changed its name or description.
+async fn index_product(tx: &mut Tx, id: &str, search: &SearchDocument) -> StoreResult<()> {
+    sql(r#"UPDATE "Product" SET "searchText" = $1, "searchName" = $2, "searchVersion" = $3 WHERE "id" = $4"#)
+        .bind(&search.terms)
+        .bind(&search.name_terms)
+        .bind(SEARCH_ANALYZER_VERSION)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    remember_words(tx, &search.words).await
+}
+
+/// Adds words to the vocabulary that typos are corrected against. Words are only ever added: one that no product
+/// uses any more at worst suggests a correction that finds nothing. They are inserted in sorted order, so that
+/// two transactions adding the same new words wait for each other instead of deadlocking.
+async fn remember_words(tx: &mut Tx, words: &[String]) -> StoreResult<()> {
+    let mut words = words.to_vec();
+    words.sort_unstable();
+    words.dedup();
+    for chunk in words.chunks(100) {
+        let values: Vec<String> = (1..=chunk.len()).map(|n| format!("(${n})")).collect();
+        assembled(format!(
+            r#"INSERT INTO "SearchTerm" ("term") VALUES {} ON CONFLICT ("term") DO NOTHING"#,
+            values.join(", ")
+        ))
+        .bind_all(chunk.iter().map(|w| super::db::Arg::from(w.clone())))
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -1,8 +1,9 @@
 //! The catalogue listing query: validated filters, and the SQL they turn into. The SQL is assembled only from
 //! the fixed fragments below; every value travels as a bind parameter.
 
+use super::Backend;
 use super::db::{Arg, Sql, assembled};
-use crate::domain::{Money, Slug};
+use crate::domain::{Money, QueryWord, Slug};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ProductSort {
@@ -12,10 +13,13 @@ pub enum ProductSort {
     PriceDesc,
     Popular,
     Rating,
+    /// Search matches in the name first, then the most reviewed; without a search, the same as `Popular`.
+    Relevance,
 }
 
 impl ProductSort {
-    pub const ALL: [ProductSort; 5] = [
+    pub const ALL: [ProductSort; 6] = [
+        ProductSort::Relevance,
         ProductSort::Newest,
         ProductSort::PriceAsc,
         ProductSort::PriceDesc,
@@ -34,6 +38,7 @@ impl ProductSort {
             ProductSort::PriceDesc => "price-desc",
             ProductSort::Popular => "popular",
             ProductSort::Rating => "rating",
+            ProductSort::Relevance => "relevance",
         }
     }
 
@@ -44,6 +49,7 @@ impl ProductSort {
             ProductSort::PriceDesc => "Prix décroissant",
             ProductSort::Popular => "Populaires",
             ProductSort::Rating => "Mieux notés",
+            ProductSort::Relevance => "Pertinence",
         }
     }
 
@@ -52,7 +58,9 @@ impl ProductSort {
             ProductSort::Newest => r#"p."createdAt" DESC, p."id" DESC"#,
             ProductSort::PriceAsc => r#"p."priceCents" ASC, p."id" ASC"#,
             ProductSort::PriceDesc => r#"p."priceCents" DESC, p."id" ASC"#,
-            ProductSort::Popular => r#"p."ratingCount" DESC, p."createdAt" DESC, p."id" DESC"#,
+            ProductSort::Popular | ProductSort::Relevance => {
+                r#"p."ratingCount" DESC, p."createdAt" DESC, p."id" DESC"#
+            }
             // Integer arithmetic keeps both databases in agreement: average × 1000, truncated.
             ProductSort::Rating => {
                 r#"CASE WHEN p."ratingCount" > 0 THEN p."ratingSum" * 1000 / p."ratingCount" ELSE 0 END DESC,
@@ -66,8 +74,8 @@ impl ProductSort {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ProductQuery {
     pub category: Option<Slug>,
-    /// Words of the search text, already folded (lower case, no accents).
-    pub search_words: Vec<String>,
+    /// The words searched for (see `domain::search`); a product must match every one.
+    pub search: Vec<QueryWord>,
     pub min_price: Option<Money>,
     pub max_price: Option<Money>,
     pub featured: Option<bool>,
@@ -83,7 +91,7 @@ impl Default for ProductQuery {
     fn default() -> Self {
         Self {
             category: None,
-            search_words: Vec::new(),
+            search: Vec::new(),
             min_price: None,
             max_price: None,
             featured: None,
@@ -104,22 +112,41 @@ FROM "Product" p
 LEFT JOIN "Category" c ON c."id" = p."categoryId"
 "#;
 
-fn like_pattern(word: &str) -> String {
-    let mut escaped = String::with_capacity(word.len() + 2);
-    escaped.push('%');
-    for c in word.chars() {
+/// The search as PostgreSQL's `to_tsquery` reads it: `(lamp | lampes:*) & (velour | velours:*)`. Query words are
+/// letters and digits only (`domain::search` splits at everything else), so nothing in them is an operator.
+fn tsquery(words: &[QueryWord]) -> String {
+    words
+        .iter()
+        .map(|w| format!("({} | {}:*)", w.stem, w.word))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+/// The same search as an FTS5 query: `("lamp" OR "lampes"*) AND ("velour" OR "velours"*)`.
+fn fts5_query(words: &[QueryWord]) -> String {
+    words
+        .iter()
+        .map(|w| format!("(\"{}\" OR \"{}\"*)", w.stem, w.word))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// A LIKE pattern with `%` and `_` taken literally.
+fn like_literal(before: &str, text: &str, after: &str) -> String {
+    let mut escaped = String::from(before);
+    for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
             escaped.push('\\');
         }
         escaped.push(c);
     }
-    escaped.push('%');
+    escaped.push_str(after);
     escaped
 }
 
 impl ProductQuery {
     /// The WHERE clause and its binds, numbered from `$1`.
-    fn filter(&self) -> (String, Vec<Arg>) {
+    fn filter(&self, backend: Backend) -> (String, Vec<Arg>) {
         let mut sql = String::from(r#"WHERE p."archivedAt" IS NULL"#);
         let mut binds = Vec::new();
         let mut push = |sql: &mut String, fragment: &str, bind: Arg| {
@@ -133,12 +160,19 @@ impl ProductQuery {
                 Arg::from(category.as_str().to_string()),
             );
         }
-        for word in &self.search_words {
-            push(
-                &mut sql,
-                r#" AND p."searchText" LIKE $? ESCAPE '\'"#,
-                Arg::from(like_pattern(word)),
-            );
+        if !self.search.is_empty() {
+            match backend {
+                Backend::Postgres => push(
+                    &mut sql,
+                    r#" AND to_tsvector('simple'::regconfig, p."searchText") @@ to_tsquery('simple'::regconfig, $?)"#,
+                    Arg::from(tsquery(&self.search)),
+                ),
+                Backend::Sqlite => push(
+                    &mut sql,
+                    r#" AND p."rowid" IN (SELECT "rowid" FROM "ProductSearch" WHERE "ProductSearch" MATCH $?)"#,
+                    Arg::from(fts5_query(&self.search)),
+                ),
+            }
         }
         if let Some(min) = self.min_price {
             push(
@@ -173,23 +207,55 @@ impl ProductQuery {
     }
 
     /// One page of the listing.
-    pub(super) fn page(&self) -> Sql {
-        let (sql, binds) = self.page_sql();
+    pub(super) fn page(&self, backend: Backend) -> Sql {
+        let (sql, binds) = self.page_sql(backend);
         assembled(sql).bind_all(binds)
     }
 
     /// How many products the listing has in all.
-    pub(super) fn count(&self) -> Sql {
-        let (filter, binds) = self.filter();
+    pub(super) fn count(&self, backend: Backend) -> Sql {
+        let (filter, binds) = self.filter(backend);
         assembled(format!(r#"SELECT COUNT(*) FROM "Product" p {filter}"#)).bind_all(binds)
     }
 
-    fn page_sql(&self) -> (String, Vec<Arg>) {
-        let (filter, mut binds) = self.filter();
+    /// For a search sorted by relevance: how many of the words the name holds (a stem as a whole term, or a word
+    /// beginning a term), plus how many it begins with ("table" puts "Table basse" before "Lampe de table"). The
+    /// same expression on both databases.
+    fn name_matches(&self, binds: &mut Vec<Arg>) -> String {
+        let mut terms = Vec::with_capacity(self.search.len() * 2);
+        for w in &self.search {
+            for (before, after) in [("% ", " %"), ("", " %")] {
+                binds.push(Arg::from(like_literal(before, &w.stem, after)));
+                binds.push(Arg::from(like_literal(before, &w.word, "%")));
+                let name = if before.is_empty() {
+                    r#"(p."searchName" || ' ')"#
+                } else {
+                    r#"(' ' || p."searchName" || ' ')"#
+                };
+                terms.push(format!(
+                    r#"CASE WHEN {name} LIKE ${} ESCAPE '\' OR {name} LIKE ${} ESCAPE '\' THEN 1 ELSE 0 END"#,
+                    binds.len() - 1,
+                    binds.len()
+                ));
+            }
+        }
+        terms.join(" + ")
+    }
+
+    fn page_sql(&self, backend: Backend) -> (String, Vec<Arg>) {
+        let (filter, mut binds) = self.filter(backend);
+        let order = if self.sort == ProductSort::Relevance && !self.search.is_empty() {
+            format!(
+                "({}) DESC, {}",
+                self.name_matches(&mut binds),
+                self.sort.order_by()
+            )
+        } else {
+            self.sort.order_by().to_string()
+        };
         let n = binds.len();
         let sql = format!(
-            "{PRODUCT_COLUMNS}{filter}\nORDER BY {}\nLIMIT ${} OFFSET ${}",
-            self.sort.order_by(),
+            "{PRODUCT_COLUMNS}{filter}\nORDER BY {order}\nLIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
         );
@@ -209,19 +275,49 @@ mod tests {
     fn binds_are_numbered_in_order() {
         let q = ProductQuery {
             category: Some(Slug::parse("category", "salon").unwrap()),
-            search_words: vec!["50%_off".into()],
+            search: vec![QueryWord::new("lampes"), QueryWord::new("lin")],
             min_price: Some(Money::from_cents(100)),
             featured: Some(true),
             in_stock: Some(true),
             ..ProductQuery::default()
         };
-        let (sql, binds) = q.page_sql();
+        let (sql, binds) = q.page_sql(Backend::Postgres);
         assert!(sql.contains(r#"WHERE "slug" = $1)"#));
-        assert!(sql.contains(r#"LIKE $2 ESCAPE"#));
+        assert!(sql.contains(r#"to_tsquery('simple'::regconfig, $2)"#));
         assert!(sql.contains(r#""priceCents" >= $3"#));
         assert!(sql.contains(r#""featured" = $4"#));
         assert!(sql.contains("LIMIT $5 OFFSET $6"));
-        assert_eq!(binds[1], Arg::Text(Some(r"%50\%\_off%".into())));
+        assert_eq!(
+            binds[1],
+            Arg::Text(Some("(lamp | lampes:*) & (lin | lin:*)".into()))
+        );
         assert_eq!(binds.len(), 6);
+
+        let (sql, binds) = q.page_sql(Backend::Sqlite);
+        assert!(sql.contains(r#""ProductSearch" MATCH $2"#));
+        assert_eq!(
+            binds[1],
+            Arg::Text(Some(
+                r#"("lamp" OR "lampes"*) AND ("lin" OR "lin"*)"#.into()
+            ))
+        );
+    }
+
+    #[test]
+    fn relevance_counts_the_words_the_name_holds_with_their_own_binds() {
+        let q = ProductQuery {
+            search: vec![QueryWord::new("lampes"), QueryWord::new("50%")],
+            sort: ProductSort::Relevance,
+            ..ProductQuery::default()
+        };
+        let (sql, binds) = q.page_sql(Backend::Sqlite);
+        assert!(sql.contains(r#"LIKE $2 ESCAPE"#), "{sql}");
+        assert!(sql.contains(r#"LIKE $9 ESCAPE"#), "{sql}");
+        assert!(sql.contains("LIMIT $10 OFFSET $11"), "{sql}");
+        assert_eq!(binds[1], Arg::Text(Some("% lamp %".into())));
+        assert_eq!(binds[2], Arg::Text(Some("% lampes%".into())));
+        assert_eq!(binds[3], Arg::Text(Some("lamp %".into())));
+        assert_eq!(binds[4], Arg::Text(Some("lampes%".into())));
+        assert_eq!(binds[6], Arg::Text(Some(r"% 50\%%".into())));
     }
 }

@@ -56,6 +56,9 @@ pub async fn api_category(
 pub(super) struct ProductsBody<'a> {
     pub(super) data: Vec<ProductView<'a>>,
     pub(super) pagination: Pagination,
+    /// When the search found nothing and a typo was corrected: the search the results are for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) corrected_search: Option<String>,
 }
 
 pub async fn api_products(
@@ -63,11 +66,12 @@ pub async fn api_products(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
-    let query = service::parse_product_query(&query_pairs(raw.as_deref())?, 12)?;
-    let page = service::list_products(&state, &query).await?;
+    let mut query = service::parse_product_query(&query_pairs(raw.as_deref())?, 12)?;
+    let listing = crate::services::search::shopper_listing(&state, &mut query).await?;
     let body = ProductsBody {
-        data: page.items.iter().map(ProductView::from).collect(),
-        pagination: Pagination::new(query.page, query.limit, page.total),
+        data: listing.page.items.iter().map(ProductView::from).collect(),
+        pagination: Pagination::new(query.page, query.limit, listing.page.total),
+        corrected_search: listing.corrected,
     };
     Ok(json_with_etag(&headers, to_json(&body)?))
 }

@@ -35,6 +35,8 @@ pub(super) struct ProductsPage<'a> {
     pub(super) show_search: bool,
     pub(super) show_category: bool,
     pub(super) search: String,
+    /// The search shown instead, when the one typed found nothing and a typo was corrected.
+    pub(super) corrected: Option<String>,
     pub(super) category_options: Vec<SelectOption>,
     pub(super) sort_options: Vec<SelectOption>,
     pub(super) min_price: String,
@@ -99,10 +101,11 @@ pub(super) async fn listing_page(
     if spec.fixed_on_sale.is_some() {
         query.on_sale = spec.fixed_on_sale;
     }
-    let (page, categories) = tokio::try_join!(
-        service::list_products(state, &query),
+    let (listing, categories) = tokio::try_join!(
+        crate::services::search::shopper_listing(state, &mut query),
         service::categories(state)
     )?;
+    let page = listing.page;
     let pagination = Pagination::new(query.page, query.limit, page.total);
     let search_value = params
         .iter()
@@ -154,6 +157,7 @@ pub(super) async fn listing_page(
         suggested_categories,
         best_sellers,
         search: search_value.clone(),
+        corrected: listing.corrected,
         layout,
     };
     render(&page_view, CachePolicy::PrivatePage)
