@@ -103,6 +103,26 @@ async fn a_shared_corpus_of_queries_finds_the_same_products_in_the_same_order(db
     assert!(wrong.is_empty(), "{b}:\n{}", wrong.join("\n"));
 }
 
+crate::common::on_both_backends!(a_search_counts_every_match_on_every_page);
+async fn a_search_counts_every_match_on_every_page(db: TestDb) {
+    let store = db.seeded_store().await;
+    let b = db.backend.as_str();
+    for (page, items) in [(1, 2), (2, 1), (5, 0)] {
+        let query = ProductQuery {
+            search: query_words("lampe", 8),
+            page,
+            limit: 2,
+            ..ProductQuery::default()
+        };
+        let listing = store.list_products(&query).await.unwrap();
+        assert_eq!(
+            (listing.total, listing.items.len()),
+            (3, items),
+            "{b}: page {page}"
+        );
+    }
+}
+
 crate::common::on_both_backends!(the_index_follows_renames_archives_and_older_analyses);
 async fn the_index_follows_renames_archives_and_older_analyses(db: TestDb) {
     let store = db.seeded_store().await;
