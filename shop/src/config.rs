@@ -86,6 +86,29 @@ impl fmt::Display for IpNet {
     }
 }
 
+/// The seller's identity that French law asks a shop to publish (mentions légales, CGV, privacy policy, the
+/// withdrawal form). Production requires every field but the VAT number and the phone (the configuration
+/// schema); elsewhere a missing one shows as a marked placeholder naming its variable.
+#[derive(Debug, Clone, Default)]
+pub struct LegalInfo {
+    pub company_name: Option<String>,
+    /// Legal form, capital, trade register: "SAS au capital de 10 000 €, RCS Paris".
+    pub company_form: Option<String>,
+    pub siren: Option<String>,
+    pub vat_number: Option<String>,
+    /// The registered office.
+    pub address: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The publication director.
+    pub publisher: Option<String>,
+    /// The hosting provider's name, address and telephone number.
+    pub host: Option<String>,
+    /// The consumer mediator's name and address, and website.
+    pub mediator: Option<String>,
+    pub mediator_url: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct ShopConfig {
     pub environment: Environment,
@@ -96,6 +119,8 @@ pub struct ShopConfig {
     /// Where to report a vulnerability (`mailto:` or `https:`), for `/.well-known/security.txt`; unset, that file
     /// is not served.
     pub security_contact: Option<String>,
+    /// The seller's identity, for the legal pages.
+    pub legal: LegalInfo,
     /// Keys the CSRF tokens and signed links. At least 32 bytes; outside development it must be configured.
     pub session_secret: SecretString,
     /// The secret before the last rotation: what it signed (forms open in a browser, unsubscribe links already
@@ -148,6 +173,7 @@ impl ShopConfig {
             pool: PoolOptions::default(),
             public_url: None,
             security_contact: None,
+            legal: LegalInfo::default(),
             session_secret: SecretString::from(hex::encode(secret)),
             session_secret_previous: None,
             session_idle: Duration::from_secs(7 * 24 * 3600),
@@ -202,6 +228,7 @@ impl fmt::Debug for ShopConfig {
             .field("pool", &self.pool)
             .field("public_url", &self.public_url)
             .field("security_contact", &self.security_contact)
+            .field("legal", &self.legal)
             .field("session_secret", &"[redacted]")
             .field(
                 "session_secret_previous",

@@ -140,6 +140,19 @@ fn from_source(shop: &mut ShopConfig, source: &Source) {
     let secret = |key: &str| value(key).map(SecretString::from);
     shop.session_secret_previous = secret("VIVR_SESSION_SECRET_PREVIOUS");
     shop.security_contact = value("VIVR_SECURITY_CONTACT");
+    shop.legal = vivr_shop::config::LegalInfo {
+        company_name: value("VIVR_LEGAL_COMPANY_NAME"),
+        company_form: value("VIVR_LEGAL_COMPANY_FORM"),
+        siren: value("VIVR_LEGAL_SIREN"),
+        vat_number: value("VIVR_LEGAL_VAT_NUMBER"),
+        address: value("VIVR_LEGAL_ADDRESS"),
+        email: value("VIVR_LEGAL_EMAIL"),
+        phone: value("VIVR_LEGAL_PHONE"),
+        publisher: value("VIVR_LEGAL_PUBLISHER"),
+        host: value("VIVR_LEGAL_HOST"),
+        mediator: value("VIVR_LEGAL_MEDIATOR"),
+        mediator_url: value("VIVR_LEGAL_MEDIATOR_URL"),
+    };
     shop.stripe = match (secret("STRIPE_SECRET_KEY"), value("STRIPE_PUBLISHABLE_KEY")) {
         (Some(secret_key), Some(publishable_key)) => Some(StripeConfig {
             secret_key,

@@ -55,6 +55,10 @@ pub enum Format {
     HttpsOutsideDevelopment,
     /// An email address, or a display name and one: `VIVR <boutique@vivr.fr>`.
     Mailbox,
+    /// A French company number: 9 digits with a Luhn check digit.
+    Siren,
+    /// A French intra-community VAT number: FR, a 2-digit key, the SIREN.
+    FrenchVat,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -830,6 +830,22 @@ fn http_grades_the_shop_in_production_a_plus() {
                 "smtps://vivr:Mx4kP9qL2w@smtp.vivr.invalid:465",
             ), // audit:allow-secret
             ("VIVR_MAIL_FROM", "VIVR <boutique@vivr.fr>"),
+            ("VIVR_SECURITY_CONTACT", "mailto:securite@vivr.fr"),
+            ("VIVR_LEGAL_COMPANY_NAME", "VIVR SAS"),
+            ("VIVR_LEGAL_COMPANY_FORM", "SAS au capital de 10 000 €"),
+            ("VIVR_LEGAL_SIREN", "123456782"),
+            ("VIVR_LEGAL_ADDRESS", "12 rue de l'Exemple, 75011 Paris"),
+            ("VIVR_LEGAL_EMAIL", "contact@vivr.fr"),
+            ("VIVR_LEGAL_PUBLISHER", "Camille Martin"),
+            (
+                "VIVR_LEGAL_HOST",
+                "Hébergeur SAS, 1 rue de l'Hôte, 75001 Paris",
+            ),
+            (
+                "VIVR_LEGAL_MEDIATOR",
+                "CM2C, 49 rue de Ponthieu, 75008 Paris",
+            ),
+            ("VIVR_LEGAL_MEDIATOR_URL", "https://www.cm2c.net"),
         ],
     );
     let url = format!("http://{}/", vivr.addr);

@@ -169,13 +169,22 @@ impl Browser {
             .execute("window.__vivrPreviousPage = true", vec![])
             .await
             .unwrap();
-        self.client
+        let target = self
+            .client
             .find(locator)
             .await
-            .unwrap_or_else(|e| panic!("{locator:?}: {e}"))
-            .click()
+            .unwrap_or_else(|e| panic!("{locator:?}: {e}"));
+        // In the middle of the screen first: a tap lands where the element is once scrolling has settled, not
+        // where it was before (a card's link below the fold otherwise takes the next card's tap).
+        let element = serde_json::to_value(&target).unwrap();
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center', inline: 'center'})",
+                vec![element],
+            )
             .await
             .unwrap();
+        target.click().await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let loaded = self
@@ -385,8 +394,8 @@ async fn on_a_phone_the_same_visit_fits_the_screen() {
     checkout_on(Screen::Phone).await;
 }
 
-/// Home → catalogue → product → cart → registration → checkout → order, every page checked to fit the screen
-/// and kept as a screenshot.
+/// Home → catalogue → search with a plural → product → cart → registration → checkout → order → legal pages,
+/// every page checked to fit the screen and kept as a screenshot.
 async fn checkout_on(screen: Screen) {
     let Some(browser) = Browser::start(screen).await else {
         return;
@@ -434,6 +443,23 @@ async fn checkout_on(screen: Screen) {
                     browser.fits("menu").await;
                     browser.toggle_menu().await;
                 }
+                // The header's search box, with a plural: every lamp, the typed word kept in the box.
+                c.find(Locator::Css("#recherche-globale"))
+                    .await
+                    .unwrap()
+                    .send_keys("lampes")
+                    .await
+                    .unwrap();
+                browser
+                    .click(Locator::Css("form.search button[type=submit]"))
+                    .await;
+                assert_eq!(browser.path().await, "/recherche?q=lampes");
+                assert!(
+                    browser.text("main").await.contains("3 produit(s) trouvé(s)"),
+                    "{}",
+                    browser.text("main").await
+                );
+                browser.fits("search").await;
                 browser
                     .click(Locator::Css(
                         "main a[href=\"/produits/lampe-table-nordique\"] h3",
@@ -515,6 +541,11 @@ async fn checkout_on(screen: Screen) {
                 );
                 assert!(browser.text(".shipping-method").await.contains("express"));
                 assert!(browser.text(".mini-cart").await.contains("Panier (0)"));
+                // The legal pages the footer links to, tables included, fit the screen too.
+                for (link, name) in [("CGV", "cgv"), ("Cookies", "cookies"), ("Livraison et retours", "delivery")] {
+                    browser.click(Locator::LinkText(link)).await;
+                    browser.fits(name).await;
+                }
             },
         )
         .await;

@@ -23,6 +23,7 @@ mod hardening;
 mod http_api;
 mod http_pages;
 mod legacy_upgrade;
+mod legal;
 mod migrate_cli;
 mod outbound_tls;
 mod prisma_interop;

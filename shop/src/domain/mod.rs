@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod checkout;
+pub mod company;
 mod email;
 mod money;
 mod order;

@@ -18,7 +18,7 @@ mod site;
 mod wishlist;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::handler::Handler;
 use axum::http::Request;
 use axum::middleware::from_fn_with_state;
@@ -187,6 +187,18 @@ pub fn router(state: AppState) -> Router {
             "/admin/commandes/{number}/statut",
             post(orders::page_admin_move),
         );
+    let pages = pages::LegalPageKind::ALL
+        .into_iter()
+        .fold(pages, |pages, kind| {
+            pages.route(
+                kind.path(),
+                get(
+                    move |State(state): State<AppState>, ctx: crate::auth::RequestContext| async move {
+                        pages::legal_page(&state, &ctx, kind).await
+                    },
+                ),
+            )
+        });
     let with_sessions = api
         .merge(pages)
         .fallback(pages::not_found)

@@ -320,6 +320,16 @@ pub(super) fn format_rules(v: &Variable, value: &str, environment: Environment) 
                 ));
             }
         }
+        Format::Siren => {
+            if let Some(problem) = vivr_shop::domain::company::siren_rule(value) {
+                rules.push(error("siren", problem));
+            }
+        }
+        Format::FrenchVat => {
+            if let Some(problem) = vivr_shop::domain::company::french_vat_rule(value) {
+                rules.push(error("french_vat", problem));
+            }
+        }
         Format::LogFilter => {
             if tracing_subscriber::EnvFilter::try_new(value).is_err() {
                 rules.push(error(

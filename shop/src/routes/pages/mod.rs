@@ -15,11 +15,13 @@ mod confirm;
 mod dates;
 mod errors;
 mod layout;
+mod legal;
 
 pub use confirm::*;
 pub use dates::*;
 pub use errors::*;
 pub use layout::*;
+pub use legal::{LegalPageKind, legal_page};
 
 #[derive(Template)]
 #[template(path = "home.html")]
