@@ -160,28 +160,14 @@ impl CatalogStore for SqlStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn list_products(&self, query: &ProductQuery) -> StoreResult<ProductPage> {
         let backend = self.db.backend();
-        if !query.counts_in_page() {
-            let total = query.count(backend).scalar::<i64>(&self.db).await?;
-            let items = query
-                .page(backend)
-                .fetch_all::<ProductRow>(&self.db)
-                .await?
-                .into_iter()
-                .map(Into::into)
-                .collect();
-            return Ok(ProductPage { items, total });
-        }
-        let rows = query
+        let total = query.count(backend).scalar::<i64>(&self.db).await?;
+        let items = query
             .page(backend)
-            .fetch_all::<CountedProductRow>(&self.db)
-            .await?;
-        let total = match rows.first() {
-            Some(row) => row.listing_total,
-            None if query.page <= 1 => 0,
-            // A page past the last has no row to carry the count.
-            None => query.count(backend).scalar::<i64>(&self.db).await?,
-        };
-        let items = rows.into_iter().map(|row| row.product.into()).collect();
+            .fetch_all::<ProductRow>(&self.db)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect();
         Ok(ProductPage { items, total })
     }
 

@@ -212,13 +212,6 @@ impl ProductQuery {
         assembled(sql).bind_all(binds)
     }
 
-    /// Whether the page query also counts the whole listing (a `"listingTotal"` column). A search reads every
-    /// match anyway, to rank them, so counting them in the same pass spares a second scan; other listings are
-    /// counted apart, from an index, while their page reads only its own rows.
-    pub(super) fn counts_in_page(&self) -> bool {
-        !self.search.is_empty()
-    }
-
     /// How many products the listing has in all.
     pub(super) fn count(&self, backend: Backend) -> Sql {
         let (filter, binds) = self.filter(backend);
@@ -261,17 +254,8 @@ impl ProductQuery {
             self.sort.order_by().to_string()
         };
         let n = binds.len();
-        let columns = if self.counts_in_page() {
-            PRODUCT_COLUMNS.replacen(
-                "SELECT ",
-                r#"SELECT COUNT(*) OVER () AS "listingTotal", "#,
-                1,
-            )
-        } else {
-            PRODUCT_COLUMNS.to_string()
-        };
         let sql = format!(
-            "{columns}{filter}\nORDER BY {order}\nLIMIT ${} OFFSET ${}",
+            "{PRODUCT_COLUMNS}{filter}\nORDER BY {order}\nLIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
         );

@@ -28,15 +28,6 @@ pub(super) struct ProductRow {
     rating_sum: i64,
 }
 
-/// A listing row, with how many rows the whole listing has (`COUNT(*) OVER ()`).
-#[derive(sqlx::FromRow)]
-pub(super) struct CountedProductRow {
-    #[sqlx(flatten)]
-    pub(super) product: ProductRow,
-    #[sqlx(rename = "listingTotal")]
-    pub(super) listing_total: i64,
-}
-
 #[derive(sqlx::FromRow)]
 pub(super) struct CartRow {
     #[sqlx(flatten)]
