@@ -537,3 +537,54 @@ async fn an_expired_form_says_so_plainly() {
         "the page itself carries a fresh token"
     );
 }
+
+/// Cards offer "Ajouter au panier" (a plain form) and, once the product is in the cart, say so instead.
+#[tokio::test]
+async fn product_cards_add_to_the_cart_and_then_say_it_is_there() {
+    let app = TestApp::sqlite().await;
+    let page = app.get("/produits").await;
+    let cookies = page.set_cookies().join("; ");
+    let html = page.text();
+    let add = r#"<input type="hidden" name="slug" value="lampe-table-nordique">"#;
+    assert!(html.contains(add), "{html}");
+    assert!(!html.contains("Dans le panier"));
+    let added = app
+        .post_form(
+            "/panier/ajouter",
+            &[
+                ("csrf_token", &csrf_from(&html)),
+                ("slug", "lampe-table-nordique"),
+                ("quantity", "1"),
+            ],
+            &cookies,
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text());
+    let cookies = format!("{cookies}; {}", added.set_cookies().join("; "));
+    let html = app.get_with_cookies("/produits", &cookies).await.text();
+    assert!(!html.contains(add), "no second add button for it");
+    assert_eq!(html.matches("Dans le panier").count(), 1, "{html}");
+    assert!(html.contains(r#"<input type="hidden" name="slug" value="vase-ceramique-minimal">"#));
+    assert!(html.contains("Panier (1)"));
+    // The home page and the search results say it too; a product out of stock offers no button.
+    for path in ["/", "/recherche?q=lampes"] {
+        let html = app.get_with_cookies(path, &cookies).await.text();
+        assert!(html.contains("Dans le panier"), "{path}");
+    }
+    let sold_out = vivr_shop::store::ProductPatch {
+        stock: Some(0),
+        ..Default::default()
+    };
+    app.state
+        .store()
+        .update_product("vase-ceramique-minimal", &sold_out, vivr_shop::auth::now())
+        .await
+        .unwrap();
+    // A listing not read yet, so not in the catalogue cache.
+    let html = app.get("/produits?sort=price-asc").await.text();
+    assert!(html.contains(r#"href="/produits/vase-ceramique-minimal""#));
+    assert!(
+        !html.contains(r#"<input type="hidden" name="slug" value="vase-ceramique-minimal">"#),
+        "no button for a product out of stock"
+    );
+}

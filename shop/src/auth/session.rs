@@ -125,6 +125,8 @@ pub struct RequestContext {
     pub cart_token: Option<secrecy::SecretString>,
     /// Items in the cart, for the header of pages (0 for API requests, where it is not counted).
     pub cart_count: i64,
+    /// The slugs of the products in the cart, for the cards of pages (empty for API requests).
+    pub cart_slugs: Vec<String>,
     /// The catalogue's categories, for the menu of pages (empty for API requests).
     pub menu_categories: std::sync::Arc<Vec<crate::store::Category>>,
     pub csrf_cookie: Option<String>,
@@ -219,6 +221,7 @@ pub async fn session_layer(
         cart_token_hash,
         cart_token: cart_token.map(|t| secrecy::SecretString::from(t.to_string())),
         cart_count: 0,
+        cart_slugs: Vec::new(),
         menu_categories: std::sync::Arc::default(),
         csrf_token: state.signing_key().token_for(&csrf_cookie_for_tokens),
         csrf_cookie: existing_csrf,
@@ -228,8 +231,11 @@ pub async fn session_layer(
     // cache).
     if !request.uri().path().starts_with("/api/") {
         if let Some(owner) = ctx.cart_owner() {
-            match state.store().cart_item_count(&owner).await {
-                Ok(count) => ctx.cart_count = count,
+            match state.store().cart_quantities(&owner).await {
+                Ok(lines) => {
+                    ctx.cart_count = lines.iter().map(|(_, quantity)| quantity).sum();
+                    ctx.cart_slugs = lines.into_iter().map(|(slug, _)| slug).collect();
+                }
                 Err(err) => return AppError::from(err).into_response(),
             }
         }

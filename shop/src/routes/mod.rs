@@ -18,7 +18,7 @@ mod site;
 mod wishlist;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::Request;
 use axum::middleware::from_fn_with_state;
@@ -182,23 +182,18 @@ pub fn router(state: AppState) -> Router {
             "/newsletter/desinscription",
             get(newsletter::page_unsubscribe_confirm).post(newsletter::page_unsubscribe),
         )
+        // The legal pages (one handler: it reads which from the path).
+        .route("/mentions-legales", get(pages::legal))
+        .route("/cgv", get(pages::legal))
+        .route("/confidentialite", get(pages::legal))
+        .route("/cookies", get(pages::legal))
+        .route("/livraison-retours", get(pages::legal))
+        .route("/contact", get(pages::legal))
         .route("/admin/commandes", get(orders::page_admin_orders))
         .route(
             "/admin/commandes/{number}/statut",
             post(orders::page_admin_move),
         );
-    let pages = pages::LegalPageKind::ALL
-        .into_iter()
-        .fold(pages, |pages, kind| {
-            pages.route(
-                kind.path(),
-                get(
-                    move |State(state): State<AppState>, ctx: crate::auth::RequestContext| async move {
-                        pages::legal_page(&state, &ctx, kind).await
-                    },
-                ),
-            )
-        });
     let with_sessions = api
         .merge(pages)
         .fallback(pages::not_found)

@@ -78,7 +78,10 @@ pub async fn page_list(
     let products = service::list(&state, &user).await?;
     let page = WishlistPage {
         layout: Layout::new(&state, &ctx, "Mes envies"),
-        cards: products.iter().map(|p| Card::new(&state, p)).collect(),
+        cards: products
+            .iter()
+            .map(|p| Card::new(&state, &ctx, p))
+            .collect(),
     };
     render(&page, CachePolicy::NoStore)
 }

@@ -13,8 +13,9 @@ use crate::domain::Quantity;
 pub trait CartStore: Send + Sync {
     /// The lines of the owner's cart with their live products (archived products left out), oldest first.
     async fn cart_lines(&self, owner: &CartOwner) -> StoreResult<Vec<CartLine>>;
-    /// How many items (the sum of quantities) the owner's cart holds, for page headers.
-    async fn cart_item_count(&self, owner: &CartOwner) -> StoreResult<i64>;
+    /// The slug and quantity of each live product in the owner's cart, by slug: page headers show the number of
+    /// items, product cards whether they are in the cart.
+    async fn cart_quantities(&self, owner: &CartOwner) -> StoreResult<Vec<(String, i64)>>;
     /// Sets a line's quantity (0 removes the line), creating the cart when needed.
     async fn set_cart_line(
         &self,
@@ -61,19 +62,19 @@ impl CartStore for SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn cart_item_count(&self, owner: &CartOwner) -> StoreResult<i64> {
+    async fn cart_quantities(&self, owner: &CartOwner) -> StoreResult<Vec<(String, i64)>> {
         let (column, value) = owner.column();
-        let count = assembled(format!(
-            r#"SELECT CAST(COALESCE(SUM(i."quantity"), 0) AS BIGINT)
+        Ok(assembled(format!(
+            r#"SELECT p."slug", CAST(i."quantity" AS BIGINT)
                FROM "Cart" k
                JOIN "CartItem" i ON i."cartId" = k."id"
                JOIN "Product" p ON p."id" = i."productId"
-               WHERE k."{column}" = $1 AND p."archivedAt" IS NULL"#
+               WHERE k."{column}" = $1 AND p."archivedAt" IS NULL
+               ORDER BY p."slug""#
         ))
         .bind(value)
-        .scalar::<i64>(&self.db)
-        .await?;
-        Ok(count)
+        .fetch_all::<(String, i64)>(&self.db)
+        .await?)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

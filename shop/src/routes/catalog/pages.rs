@@ -115,7 +115,7 @@ pub(super) async fn listing_page(
         .unwrap_or_default();
     let selected_category = query.category.as_ref().map(|c| c.as_str().to_string());
     let (suggested_categories, best_sellers) = if page.total == 0 {
-        suggestions(state, &categories).await?
+        suggestions(state, ctx, &categories).await?
     } else {
         (Vec::new(), Vec::new())
     };
@@ -146,7 +146,11 @@ pub(super) async fn listing_page(
         min_price: euros_input(query.min_price),
         max_price: euros_input(query.max_price),
         in_stock: query.in_stock == Some(true),
-        cards: page.items.iter().map(|p| Card::new(state, p)).collect(),
+        cards: page
+            .items
+            .iter()
+            .map(|p| Card::new(state, ctx, p))
+            .collect(),
         total: page.total,
         page: query.page,
         total_pages: pagination.total_pages,
@@ -183,6 +187,7 @@ pub async fn page_catalogue(
 /// products of the whole catalogue.
 async fn suggestions(
     state: &AppState,
+    ctx: &RequestContext,
     categories: &[crate::store::Category],
 ) -> Result<(Vec<CategoryRef>, Vec<Card>), PageError> {
     let popular = ProductQuery {
@@ -201,7 +206,11 @@ async fn suggestions(
                 slug: c.slug.clone(),
             })
             .collect(),
-        popular.items.iter().map(|p| Card::new(state, p)).collect(),
+        popular
+            .items
+            .iter()
+            .map(|p| Card::new(state, ctx, p))
+            .collect(),
     ))
 }
 
@@ -475,7 +484,11 @@ pub async fn product_page(
         description: p.description.clone(),
         review_count: p.rating_count,
         reviews: detail.reviews.iter().map(ReviewItem::from).collect(),
-        cards: detail.related.iter().map(|r| Card::new(state, r)).collect(),
+        cards: detail
+            .related
+            .iter()
+            .map(|r| Card::new(state, ctx, r))
+            .collect(),
         mine,
         errors,
         notice,

@@ -73,6 +73,8 @@ pub struct Card {
     pub discount: Option<i64>,
     pub rating: Option<String>,
     pub in_stock: bool,
+    /// Already in the visitor's cart: the card says so instead of offering to add it.
+    pub in_cart: bool,
 }
 
 pub fn rating_text(product: &Product) -> Option<String> {
@@ -87,8 +89,10 @@ pub fn rating_text(product: &Product) -> Option<String> {
 }
 
 impl Card {
-    pub fn new(state: &AppState, product: &Product) -> Self {
+    /// A product as a card, for the visitor `ctx` (whose cart says whether it is already in it).
+    pub fn new(state: &AppState, ctx: &RequestContext, product: &Product) -> Self {
         Card {
+            in_cart: ctx.cart_slugs.contains(&product.slug),
             slug: product.slug.clone(),
             name: product.name.clone(),
             image: product

@@ -4,6 +4,8 @@
 //! names, session lifetime), so the pages cannot drift from what the shop does.
 
 use askama::Template;
+use axum::extract::State;
+use axum::http::Uri;
 use axum::response::Response;
 
 use super::{Layout, PageError, render};
@@ -12,6 +14,7 @@ use crate::auth::{RequestContext, VISITOR_CART_LIFETIME};
 use crate::config::LegalInfo;
 use crate::domain::Money;
 use crate::domain::checkout::{Country, FREE_SHIPPING_FROM, ShippingMethod};
+use crate::error::AppError;
 use crate::web::CachePolicy;
 
 /// Free returns: the promise of the banner, longer than the 14 days the law requires.
@@ -28,6 +31,7 @@ pub enum LegalPageKind {
 }
 
 impl LegalPageKind {
+    /// Every legal page; the router declares each one's path.
     pub const ALL: [LegalPageKind; 6] = [
         LegalPageKind::Notices,
         LegalPageKind::Terms,
@@ -134,7 +138,20 @@ struct LegalPage<'a> {
     cookies: Vec<CookieRow>,
 }
 
-pub async fn legal_page(
+/// The legal page the path names (the router sends each of `LegalPageKind::path` here).
+pub async fn legal(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    uri: Uri,
+) -> Result<Response, PageError> {
+    let kind = LegalPageKind::ALL
+        .into_iter()
+        .find(|k| k.path() == uri.path())
+        .ok_or(AppError::NotFound("page"))?;
+    legal_page(&state, &ctx, kind)
+}
+
+fn legal_page(
     state: &AppState,
     ctx: &RequestContext,
     kind: LegalPageKind,

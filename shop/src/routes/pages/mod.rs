@@ -21,7 +21,7 @@ pub use confirm::*;
 pub use dates::*;
 pub use errors::*;
 pub use layout::*;
-pub use legal::{LegalPageKind, legal_page};
+pub use legal::legal;
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -47,7 +47,7 @@ pub async fn home(
     let cards = featured
         .items
         .iter()
-        .map(|p| Card::new(&state, p))
+        .map(|p| Card::new(&state, &ctx, p))
         .collect();
     let page = HomePage {
         layout: Layout::new(&state, &ctx, "VIVR - Décoration Intérieure Élégante"),
