@@ -291,8 +291,11 @@ mod tests {
         bad.trusted_proxies = vec!["10.0.0.0/99".into()];
         let report = validate(bad).err().unwrap();
         let text = report.to_string();
-        assert_eq!(report.report.errors(), 6, "{text}");
+        // 6 problems of these settings, and the 10 legal settings production requires (unset here).
+        assert_eq!(report.report.errors(), 16, "{text}");
         for needle in [
+            "VIVR_LEGAL_SIREN",
+            "VIVR_SECURITY_CONTACT",
             "DATABASE_URL",
             "VIVR_SMTP_URL",
             "VIVR_SESSION_SECRET",
