@@ -10,8 +10,10 @@ use tokio::task::JoinHandle;
 use crate::AppState;
 use crate::auth::{VISITOR_CART_LIFETIME, now};
 use crate::error::AppError;
-use crate::mail::{Delivery, compose, newsletter_welcome};
-use crate::services::{newsletter, orders};
+use crate::mail::{
+    Delivery, account_exists, account_link, compose, newsletter_confirmation, newsletter_welcome,
+};
+use crate::services::{lifecycle, newsletter, orders};
 use crate::store::{EmailKind, OrderKey, QueuedEmail};
 
 /// An email is tried this many times (over about a day) before it is left for an operator.
@@ -71,6 +73,11 @@ async fn cleanup(state: &AppState, at: chrono::NaiveDateTime) {
         Ok(n) if n > 0 => tracing::info!(carts = n, "abandoned visitor carts removed"),
         Ok(_) => {}
         Err(err) => failed("abandoned visitor carts cleanup", err),
+    }
+    match newsletter::purge_unconfirmed(state, at - TimeDelta::days(7)).await {
+        Ok(n) if n > 0 => tracing::info!(sign_ups = n, "unconfirmed newsletter sign-ups forgotten"),
+        Ok(_) => {}
+        Err(err) => failed("unconfirmed newsletter sign-ups cleanup", err),
     }
     // A counter older than the longest window limits nothing (a day's margin for clocks and changed settings).
     let longest =
@@ -134,14 +141,18 @@ async fn send_one(state: &AppState, email: &QueuedEmail) -> Result<bool, crate::
         .public_url
         .clone()
         .unwrap_or_else(|| "http://localhost:3000".to_string());
-    let (outgoing, about) = match (email.kind, email.order_id.as_deref()) {
-        (EmailKind::Order(kind), Some(order_id)) => {
+    let (outgoing, about) = match (
+        email.kind,
+        email.order_id.as_deref(),
+        email.token_id.as_deref(),
+    ) {
+        (EmailKind::Order(kind), Some(order_id), _) => {
             let Some(order) = store.order(OrderKey::Id(order_id)).await? else {
                 return Ok(false);
             };
             (compose(kind, &order, &public_url), order.number)
         }
-        (EmailKind::NewsletterWelcome, _) => {
+        (EmailKind::NewsletterWelcome, _, _) => {
             // Unsubscribed before the welcome went out: nothing to send.
             if !store.newsletter_subscribed(&email.recipient).await? {
                 store.email_sent(&email.id, now()).await?;
@@ -151,12 +162,37 @@ async fn send_one(state: &AppState, email: &QueuedEmail) -> Result<bool, crate::
                 newsletter::unsubscribe_url(state.signing_key(), &public_url, &email.recipient);
             (newsletter_welcome(&url), "newsletter".to_string())
         }
-        (EmailKind::Order(_), None) => {
-            // The table's CHECK makes this impossible; never retried if it happens anyway.
+        (EmailKind::NewsletterConfirm, _, _) => {
+            // Unsubscribed (or confirmed by an earlier email) before this one went out: nothing to send.
+            if !store.newsletter_pending(&email.recipient).await? {
+                store.email_sent(&email.id, now()).await?;
+                return Ok(false);
+            }
+            let url = newsletter::confirm_url(state.signing_key(), &public_url, &email.recipient);
+            (newsletter_confirmation(&url), "newsletter".to_string())
+        }
+        (EmailKind::AccountExists, _, _) => (account_exists(&public_url), "account".to_string()),
+        (EmailKind::Link(_), _, Some(token_id)) => {
+            // The token is drawn now and only its hash stored: the outbox never holds a usable link. A link used,
+            // replaced or expired meanwhile is not worth sending.
+            let (token, hash) = lifecycle::draw_token();
+            let Some(link) = store.arm_account_link(token_id, &hash, now()).await? else {
+                store.email_sent(&email.id, now()).await?;
+                return Ok(false);
+            };
+            let url = lifecycle::link_url(&public_url, link.purpose, &token);
+            let valid_for = french_duration(link.expires - now());
+            (
+                account_link(link.purpose, &url, &valid_for),
+                "account".to_string(),
+            )
+        }
+        (EmailKind::Order(_), None, _) | (EmailKind::Link(_), _, None) => {
+            // The table's CHECKs make this impossible; never retried if it happens anyway.
             store
                 .email_failed(
                     &email.id,
-                    "order email without an order",
+                    "email without what it is about",
                     now() + TimeDelta::days(3650),
                 )
                 .await?;
@@ -179,9 +215,34 @@ async fn send_one(state: &AppState, email: &QueuedEmail) -> Result<bool, crate::
     }
 }
 
+/// A link's remaining life in words: "30 minutes", "24 heures". Minutes are rounded up (the email leaves a second
+/// after the link is made) and hours down.
+fn french_duration(left: TimeDelta) -> String {
+    let minutes = (left.num_seconds().max(0) + 59) / 60;
+    if minutes >= 120 {
+        format!("{} heures", minutes / 60)
+    } else if minutes > 1 {
+        format!("{minutes} minutes")
+    } else {
+        "1 minute".to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::backoff;
+    use super::{backoff, french_duration};
+    use chrono::TimeDelta;
+
+    #[test]
+    fn link_lifetimes_read_in_french() {
+        assert_eq!(french_duration(TimeDelta::minutes(30)), "30 minutes");
+        assert_eq!(
+            french_duration(TimeDelta::seconds(29 * 60 + 58)),
+            "30 minutes"
+        );
+        assert_eq!(french_duration(TimeDelta::hours(24)), "24 heures");
+        assert_eq!(french_duration(TimeDelta::seconds(20)), "1 minute");
+    }
 
     #[test]
     fn retries_back_off_up_to_an_hour() {

@@ -12,7 +12,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::checkout::rate_display_fr;
-use crate::store::{Order, OrderEmail};
+use crate::store::{LinkPurpose, Order, OrderEmail};
 
 #[derive(Clone)]
 pub struct MailConfig {
@@ -195,6 +195,63 @@ pub fn newsletter_welcome(unsubscribe_url: &str) -> Outgoing {
              À bientôt,\nL'équipe VIVR\n"
         ),
         unsubscribe: Some(unsubscribe_url.to_string()),
+    }
+}
+
+/// The link that confirms a newsletter sign-up (double opt-in): nothing is sent to the address until it is used.
+pub fn newsletter_confirmation(confirm_url: &str) -> Outgoing {
+    Outgoing {
+        subject: "VIVR : confirmez votre inscription à la newsletter".to_string(),
+        body: format!(
+            "Bonjour,\n\nPour recevoir la newsletter VIVR (nouveautés et inspirations déco, au plus une fois par \
+             semaine), confirmez votre inscription :\n\n{confirm_url}\n\nSi vous n'avez rien demandé, ignorez cet \
+             email : sans confirmation, votre adresse est oubliée dans 7 jours.\n\nL'équipe VIVR\n"
+        ),
+        unsubscribe: None,
+    }
+}
+
+/// The notice to the owner of an address someone tried to register again (the registration form answers the
+/// same either way, so only the owner learns the address has an account).
+pub fn account_exists(public_url: &str) -> Outgoing {
+    let base = public_url.trim_end_matches('/');
+    Outgoing {
+        subject: "VIVR : vous avez déjà un compte".to_string(),
+        body: format!(
+            "Bonjour,\n\nQuelqu'un, peut-être vous, a voulu créer un compte VIVR avec cette adresse email. Elle a \
+             déjà un compte : aucun autre n'a été créé.\n\nSe connecter : {base}/connexion\nMot de passe oublié : \
+             {base}/mot-de-passe/oublie\n\nSi ce n'était pas vous, ignorez cet email : rien n'a changé.\n\n\
+             L'équipe VIVR\n"
+        ),
+        unsubscribe: None,
+    }
+}
+
+/// A link email: a password reset, or the confirmation of a new email address. `valid_for` says how long, in
+/// words.
+pub fn account_link(purpose: LinkPurpose, url: &str, valid_for: &str) -> Outgoing {
+    let (subject, body) = match purpose {
+        LinkPurpose::PasswordReset => (
+            "VIVR : choisir un nouveau mot de passe",
+            format!(
+                "Bonjour,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien (valable {valid_for}, une seule \
+                 fois) :\n\n{url}\n\nVos sessions ouvertes seront fermées. Si vous n'avez rien demandé, ignorez \
+                 cet email : votre mot de passe ne change pas.\n\nL'équipe VIVR\n"
+            ),
+        ),
+        LinkPurpose::EmailChange => (
+            "VIVR : confirmez votre nouvelle adresse email",
+            format!(
+                "Bonjour,\n\nPour que votre compte VIVR utilise désormais cette adresse, ouvrez ce lien (valable \
+                 {valid_for}, une seule fois) :\n\n{url}\n\nSi vous n'avez rien demandé, ignorez cet email : rien \
+                 ne change.\n\nL'équipe VIVR\n"
+            ),
+        ),
+    };
+    Outgoing {
+        subject: subject.to_string(),
+        body,
+        unsubscribe: None,
     }
 }
 

@@ -692,57 +692,6 @@ async fn fifty_concurrent_checkouts_never_oversell(db: TestDb) {
     );
 }
 
-/// A minimal SMTP server on loopback: accepts every message and hands its DATA to the test.
-async fn smtp_server() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                let _ = write.write_all(b"220 localhost ESMTP test\r\n").await;
-                let mut data: Option<String> = None;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(body) = data.as_mut() {
-                        if line == "." {
-                            let _ = tx.send(std::mem::take(body));
-                            data = None;
-                            let _ = write.write_all(b"250 OK queued\r\n").await;
-                        } else {
-                            body.push_str(&line);
-                            body.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 localhost\r\n",
-                        "DATA" => {
-                            data = Some(String::new());
-                            b"354 End data with <CR><LF>.<CR><LF>\r\n"
-                        }
-                        "QUIT" => {
-                            let _ = write.write_all(b"221 Bye\r\n").await;
-                            break;
-                        }
-                        _ => b"250 OK\r\n",
-                    };
-                    let _ = write.write_all(reply).await;
-                }
-            });
-        }
-    });
-    (port, rx)
-}
-
 /// A form-encoded call to localstripe's API (or its `/_config` endpoints).
 async fn localstripe(
     base: &str,
@@ -849,7 +798,7 @@ async fn paid_through_localstripe_with_the_email_sent_and_a_declined_card_cancel
     let Some(db) = TestDb::postgres().await else {
         return;
     };
-    let (smtp_port, mut mails) = smtp_server().await;
+    let (smtp_port, mut mails) = common::mail::smtp_server().await;
     let secret = format!("whsec_vivr_{}", uuid::Uuid::new_v4().simple());
     let shop = LiveShop::start(db, |c| {
         c.stripe = Some(StripeConfig {
@@ -1001,6 +950,19 @@ async fn paid_through_localstripe_with_the_email_sent_and_a_declined_card_cancel
             &[],
             Some(&json!({"email": "Lecteur@VIVR.fr"})),
         )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Double opt-in: first the confirmation link, and nothing else until it is used.
+    let confirm = common::mail::next_mail(&mut mails, 20).await;
+    assert_eq!(confirm.to, "lecteur@vivr.fr", "{}", confirm.raw);
+    assert!(!confirm.raw.contains("List-Unsubscribe"), "{}", confirm.raw);
+    let link = "http://localhost:3000/newsletter/confirmer?";
+    let body = json!({
+        "email": confirm.link_param(link, "email"),
+        "token": confirm.link_param(link, "token"),
+    });
+    let r = shop
+        .request("POST", "/api/v1/newsletter/confirm", &[], Some(&body))
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let mail = tokio::time::timeout(Duration::from_secs(20), mails.recv())

@@ -449,10 +449,11 @@ async fn newsletter_subscribe_welcome_and_signed_unsubscribe(db: TestDb) {
         "{b}: the same answer, whoever is subscribed"
     );
     assert!(
-        store
+        !store
             .newsletter_subscribed("lea.martin@vivr.fr")
             .await
-            .unwrap()
+            .unwrap(),
+        "{b}: not subscribed before the confirmation link is used"
     );
     for bad in ["", "pas-un-email", "a@b", "x@y..fr"] {
         let r = subscribe(&app, bad).await;
@@ -468,6 +469,71 @@ async fn newsletter_subscribe_welcome_and_signed_unsubscribe(db: TestDb) {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+
+    // Double opt-in: one confirmation email, queued once, and no welcome yet.
+    let queued = store
+        .claim_emails(
+            vivr_shop::auth::now(),
+            std::time::Duration::from_secs(60),
+            10,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1, "{b}: {queued:?}");
+    assert_eq!(queued[0].kind, EmailKind::NewsletterConfirm, "{b}");
+    assert_eq!(queued[0].recipient, "lea.martin@vivr.fr");
+    let url = vivr_shop::services::newsletter::confirm_url(
+        app.state.signing_key(),
+        "https://vivr.fr",
+        "lea.martin@vivr.fr",
+    );
+    assert!(
+        vivr_shop::mail::newsletter_confirmation(&url)
+            .body
+            .contains(&url)
+    );
+    let link = url.trim_start_matches("https://vivr.fr");
+    // Opening the link asks for a click (a mail scanner confirms nothing); a forged token is refused.
+    let page = app.get(link).await;
+    assert_eq!(page.status, StatusCode::OK, "{b}: {}", page.text());
+    assert!(page.text().contains("Confirmer mon inscription"));
+    assert!(
+        !store
+            .newsletter_subscribed("lea.martin@vivr.fr")
+            .await
+            .unwrap(),
+        "{b}"
+    );
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str(link.split_once('?').unwrap().1).unwrap();
+    let confirm = |email: &str, token: &str| {
+        let body = json!({ "email": email, "token": token });
+        let app = &app;
+        async move {
+            app.post_json("/api/v1/newsletter/confirm", &body, None, None)
+                .await
+        }
+    };
+    let forged = confirm("lea.martin@vivr.fr", "x").await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST, "{b}");
+    let other = confirm("paul@vivr.fr", &query[1].1).await;
+    assert_eq!(
+        other.status,
+        StatusCode::BAD_REQUEST,
+        "{b}: a token is for one address"
+    );
+    for _ in 0..2 {
+        let r = confirm(&query[0].1, &query[1].1).await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
+    }
+    assert!(
+        store
+            .newsletter_subscribed("lea.martin@vivr.fr")
+            .await
+            .unwrap(),
+        "{b}"
+    );
 
     // One welcome email, queued once; it carries the signed unsubscribe link.
     let queued = store
@@ -566,7 +632,7 @@ async fn newsletter_subscribe_welcome_and_signed_unsubscribe(db: TestDb) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
 
-    // Unsubscribed before the welcome went out: it is not sent.
+    // Unsubscribed before the confirmation went out: nothing is sent.
     subscribe(&app, "tom@vivr.fr").await;
     let token =
         vivr_shop::services::newsletter::unsubscribe_token(app.state.signing_key(), "tom@vivr.fr");
@@ -597,14 +663,44 @@ async fn the_footer_form_subscribes_without_javascript() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert!(r.text().contains("Merci"));
     assert!(
-        app.state
-            .store()
-            .newsletter_subscribed("zoe@vivr.fr")
-            .await
-            .unwrap()
+        r.text().contains("confirmez votre inscription"),
+        "{}",
+        r.text()
     );
+    let store = app.state.store();
+    assert!(!store.newsletter_subscribed("zoe@vivr.fr").await.unwrap());
+    // The emailed link's page confirms with a plain form: the link's token is the authorisation.
+    let url =
+        vivr_shop::services::newsletter::confirm_url(app.state.signing_key(), "", "zoe@vivr.fr");
+    let page = app.get(&url).await;
+    let token = page
+        .text()
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the token in the form")
+        .to_string();
+    let confirm = |token: String| {
+        let app = &app;
+        async move {
+            app.post_form(
+                "/newsletter/confirmer",
+                &[("email", "zoe@vivr.fr"), ("token", &token)],
+                "",
+            )
+            .await
+        }
+    };
+    let r = confirm(token.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("est confirmé"), "{}", r.text());
+    assert!(store.newsletter_subscribed("zoe@vivr.fr").await.unwrap());
+    // Once unsubscribed, the old confirmation link does not subscribe the address again.
+    assert!(store.newsletter_unsubscribe("zoe@vivr.fr").await.unwrap());
+    let r = confirm(token).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert!(!store.newsletter_subscribed("zoe@vivr.fr").await.unwrap());
     let r = app
         .post_form(
             "/newsletter",

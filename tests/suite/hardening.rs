@@ -346,6 +346,14 @@ const WRITES: &[(&str, &str, Needs)] = &[
     ("POST", "/compte/envies/retirer", Needs::Session),
     ("POST", "/newsletter", Needs::TokenOnly),
     ("POST", "/admin/commandes/{number}/statut", Needs::Session),
+    ("PATCH", "/api/v1/account", Needs::Session),
+    ("DELETE", "/api/v1/account", Needs::Session),
+    ("PUT", "/api/v1/account/password", Needs::Session),
+    ("POST", "/mot-de-passe/oublie", Needs::TokenOnly),
+    ("POST", "/mot-de-passe/nouveau", Needs::TokenOnly),
+    ("POST", "/compte/profil", Needs::Session),
+    ("POST", "/compte/mot-de-passe", Needs::Session),
+    ("POST", "/compte/supprimer", Needs::Session),
 ];
 
 const EXEMPT: &[(&str, &str, &str)] = &[
@@ -370,6 +378,36 @@ const EXEMPT: &[(&str, &str, &str)] = &[
         "POST",
         "/api/v1/stripe/webhook",
         "authenticated by Stripe's signature",
+    ),
+    (
+        "POST",
+        "/api/v1/auth/password/forgot",
+        "JSON only, anonymous",
+    ),
+    (
+        "POST",
+        "/api/v1/auth/password/reset",
+        "authenticated by the emailed reset link's token",
+    ),
+    (
+        "POST",
+        "/api/v1/account/email/confirm",
+        "authenticated by the emailed link's token (read on any device)",
+    ),
+    (
+        "POST",
+        "/compte/email/confirmer",
+        "authenticated by the emailed link's token (read on any device)",
+    ),
+    (
+        "POST",
+        "/api/v1/newsletter/confirm",
+        "authenticated by the signed confirmation token",
+    ),
+    (
+        "POST",
+        "/newsletter/confirmer",
+        "authenticated by the signed confirmation token",
     ),
 ];
 

@@ -24,6 +24,7 @@ mod http_api;
 mod http_pages;
 mod legacy_upgrade;
 mod legal;
+mod lifecycle;
 mod migrate_cli;
 mod outbound_tls;
 mod prisma_interop;

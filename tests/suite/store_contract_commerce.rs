@@ -440,20 +440,53 @@ async fn reviews_wishlists_and_the_newsletter(db: TestDb) {
         !store.newsletter_subscribe(email, now()).await.unwrap(),
         "{b}: once"
     );
-    assert!(store.newsletter_subscribed(email).await.unwrap());
-    let welcome = store
-        .claim_emails(now(), Duration::from_secs(60), 5, 10)
-        .await
-        .unwrap();
-    let kinds: Vec<(EmailKind, &str)> = welcome
-        .iter()
-        .map(|e| (e.kind, e.recipient.as_str()))
-        .collect();
+    // Double opt-in: pending, with one confirmation email, until confirmed; then one welcome.
+    assert!(!store.newsletter_subscribed(email).await.unwrap(), "{b}");
+    assert!(store.newsletter_pending(email).await.unwrap(), "{b}");
+    let claim = || store.claim_emails(now(), Duration::from_secs(60), 5, 10);
+    let kinds = |queued: Vec<vivr_shop::store::QueuedEmail>| -> Vec<(EmailKind, String)> {
+        queued.into_iter().map(|e| (e.kind, e.recipient)).collect()
+    };
     assert_eq!(
-        kinds,
-        [(EmailKind::NewsletterWelcome, email)],
+        kinds(claim().await.unwrap()),
+        [(EmailKind::NewsletterConfirm, email.to_string())],
+        "{b}: one confirmation"
+    );
+    use vivr_shop::store::NewsletterConfirmation::*;
+    assert_eq!(
+        store.newsletter_confirm(email, now()).await.unwrap(),
+        Confirmed
+    );
+    assert_eq!(
+        store.newsletter_confirm(email, now()).await.unwrap(),
+        AlreadyConfirmed
+    );
+    assert_eq!(
+        store.newsletter_confirm("x@vivr.fr", now()).await.unwrap(),
+        Gone
+    );
+    assert!(store.newsletter_subscribed(email).await.unwrap());
+    assert!(!store.newsletter_pending(email).await.unwrap());
+    assert_eq!(
+        kinds(claim().await.unwrap()),
+        [(EmailKind::NewsletterWelcome, email.to_string())],
         "{b}: one welcome"
     );
+    // A sign-up left unconfirmed is forgotten after a while; a confirmed one stays.
+    assert!(
+        store
+            .newsletter_subscribe("tard@vivr.fr", now())
+            .await
+            .unwrap()
+    );
+    let later = now() + chrono::TimeDelta::days(8);
+    assert_eq!(
+        store.newsletter_purge_unconfirmed(later).await.unwrap(),
+        1,
+        "{b}"
+    );
+    assert!(!store.newsletter_pending("tard@vivr.fr").await.unwrap());
+    assert!(store.newsletter_subscribed(email).await.unwrap());
     assert!(store.newsletter_unsubscribe(email).await.unwrap());
     assert!(!store.newsletter_unsubscribe(email).await.unwrap(), "{b}");
     assert!(!store.newsletter_subscribed(email).await.unwrap());

@@ -64,6 +64,10 @@ pub struct RateLimits {
     pub newsletter: Limit,
     /// Orders placed per customer.
     pub checkout: Limit,
+    /// Emailed links asked for (password reset, email change) per customer or client IP.
+    pub account_links: Limit,
+    /// Password-reset emails per address, whoever asks: an inbox cannot be flooded from many addresses.
+    pub reset_per_address: Limit,
 }
 
 impl Default for RateLimits {
@@ -77,6 +81,8 @@ impl Default for RateLimits {
             reviews: Limit::per(10, HOUR),
             newsletter: Limit::per(3, HOUR),
             checkout: Limit::per(10, 10 * MINUTE),
+            account_links: Limit::per(5, HOUR),
+            reset_per_address: Limit::per(3, HOUR),
         }
     }
 }
@@ -92,6 +98,8 @@ impl RateLimits {
             self.reviews,
             self.newsletter,
             self.checkout,
+            self.account_links,
+            self.reset_per_address,
         ]
         .iter()
         .map(|l| l.window)
@@ -108,6 +116,8 @@ pub enum Policy {
     Review,
     Newsletter,
     Checkout,
+    /// Asking for an emailed link: a password reset, an email change.
+    AccountLink,
 }
 
 /// Whom a policy counts.
@@ -147,6 +157,7 @@ impl Policy {
             Policy::Review => "review",
             Policy::Newsletter => "newsletter",
             Policy::Checkout => "checkout",
+            Policy::AccountLink => "account-link",
         }
     }
 
@@ -157,13 +168,14 @@ impl Policy {
             Policy::Review => limits.reviews,
             Policy::Newsletter => limits.newsletter,
             Policy::Checkout => limits.checkout,
+            Policy::AccountLink => limits.account_links,
         }
     }
 
     pub fn key_by(self) -> KeyBy {
         match self {
             Policy::Register | Policy::Login | Policy::Newsletter => KeyBy::ClientIp,
-            Policy::Review | Policy::Checkout => KeyBy::UserOrIp,
+            Policy::Review | Policy::Checkout | Policy::AccountLink => KeyBy::UserOrIp,
         }
     }
 

@@ -111,4 +111,7 @@ pub enum Rule {
     Unknown,
     #[error("{0}")]
     Password(PasswordRefusal),
+    /// Differs from this other field (a password typed twice).
+    #[error("does not match {0}")]
+    Mismatch(&'static str),
 }

@@ -166,6 +166,22 @@ pub fn check_password_policy(password: &str, context: &[&str]) -> Result<(), Pas
     if password.len() > MAX_PASSWORD_LEN {
         return Err(PasswordRefusal::TooLong);
     }
+    // The account's whole email (whatever surrounds it) or whole name is the first thing an attacker tries.
+    let lowered = password.to_lowercase();
+    if let Some(item) = context
+        .iter()
+        .map(|item| item.trim().to_lowercase())
+        .filter(|item| !item.is_empty())
+        .find(|item| {
+            if item.contains('@') {
+                lowered.contains(item.as_str())
+            } else {
+                lowered == *item
+            }
+        })
+    {
+        return Err(PasswordRefusal::KnownWord(item));
+    }
     let known = known_words(context);
     let known: Vec<&str> = known.iter().map(String::as_str).collect();
     let estimate = zxcvbn(password, &known);
@@ -269,6 +285,17 @@ mod tests {
         let password = "Dupontel-2025";
         let context = ["martine.dupontel@exemple.fr", "Martine Dupontel"];
         assert!(check_password_policy(password, &context).is_err());
+        // The whole email, even dressed up, and the whole name are refused; a name inside a word is not.
+        for password in ["paul@vivr.fr", "Paul@Vivr.fr!!", "Paul Lemaire"] {
+            assert!(
+                check_password_policy(password, &["paul@vivr.fr", "paul lemaire"]).is_err(),
+                "{password}"
+            );
+        }
+        assert_eq!(
+            check_password_policy("Panneau-Velours-1987", &["anne@vivr.fr", "Anne"]),
+            Ok(())
+        );
     }
 
     #[test]

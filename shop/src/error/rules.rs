@@ -38,6 +38,7 @@ pub(crate) fn french(rule: &Rule) -> String {
         Rule::Above(other) => format!("doit être inférieur ou égal à {other}"),
         Rule::Unknown => "n'existe pas".into(),
         Rule::Password(refusal) => password(refusal),
+        Rule::Mismatch(_) => "ne correspond pas au mot de passe saisi".into(),
     }
 }
 

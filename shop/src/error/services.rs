@@ -9,6 +9,7 @@ use crate::services::addresses::AddressError;
 use crate::services::cart::CartError;
 use crate::services::catalog::CatalogError;
 use crate::services::checkout::CheckoutError;
+use crate::services::lifecycle::LifecycleError;
 use crate::services::newsletter::NewsletterError;
 use crate::services::orders::OrderError;
 use crate::services::payments::WebhookError;
@@ -173,7 +174,47 @@ impl From<NewsletterError> for AppError {
                 "invalid_token",
                 "Lien de désinscription invalide : utilisez le lien reçu par email.",
             ),
+            NewsletterError::SignUpGone => AppError::NotFound(
+                "Cette inscription n'existe plus (désinscrite, ou non confirmée pendant 7 jours) : inscrivez-vous \
+                 de nouveau.",
+            ),
             NewsletterError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<LifecycleError> for AppError {
+    fn from(err: LifecycleError) -> Self {
+        match err {
+            LifecycleError::Invalid(field) => field.into(),
+            LifecycleError::WrongPassword => AppError::bad_request(
+                "invalid_credentials",
+                "Mot de passe actuel incorrect",
+            ),
+            LifecycleError::InvalidLink => AppError::bad_request(
+                "invalid_token",
+                "Ce lien n'est plus valable : il a déjà servi, un lien plus récent l'a remplacé, ou il a expiré. \
+                 Demandez-en un nouveau.",
+            ),
+            LifecycleError::EmailTaken => AppError::Conflict {
+                code: "email_taken",
+                message: "Cette adresse email est déjà celle d'un autre compte".into(),
+            },
+            LifecycleError::OrdersInProgress => AppError::Conflict {
+                code: "orders_in_progress",
+                message: "Une commande n'est pas encore livrée : son adresse est encore nécessaire. Vous pourrez \
+                          supprimer votre compte une fois la commande livrée ou annulée."
+                    .into(),
+            },
+            LifecycleError::AdminAccount => AppError::Conflict {
+                code: "admin_account",
+                message: "Un compte administrateur ne peut pas se supprimer lui-même : demandez à un autre \
+                          administrateur de lui retirer ce rôle d'abord."
+                    .into(),
+            },
+            LifecycleError::Throttled(quota) => AppError::TooManyRequests(quota),
+            LifecycleError::Account(err) => err.into(),
+            LifecycleError::Store(err) => err.into(),
         }
     }
 }

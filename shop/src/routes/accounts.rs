@@ -22,7 +22,7 @@ use crate::web::{CachePolicy, set_cache_control};
 /// What a new session needs: the session cookie, a rotated CSRF cookie (a new session gets new tokens), and —
 /// when the visitor had a cart — that cart merged into the user's and its cookie cleared. Returns the cookies
 /// with the CSRF token that matches the new CSRF cookie.
-async fn session_cookies(
+pub(super) async fn session_cookies(
     state: &AppState,
     ctx: &RequestContext,
     signed_in: &SignedIn,
@@ -43,14 +43,14 @@ async fn session_cookies(
     Ok((values, state.signing_key().token_for(&csrf_cookie)))
 }
 
-fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) -> Response {
+pub(super) fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) -> Response {
     for cookie in cookies {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
     response
 }
 
-fn clear_session(state: &AppState, response: &mut Response) {
+pub(super) fn clear_session(state: &AppState, response: &mut Response) {
     response
         .headers_mut()
         .append(SET_COOKIE, state.cookies().clear_session_cookie());
@@ -360,21 +360,30 @@ pub async fn page_register_submit(
 #[template(path = "account.html")]
 struct AccountPage<'a> {
     layout: Layout<'a>,
+    /// What was just changed (`?fait=…`).
+    notice: Option<&'static str>,
     display_name: String,
     email: String,
     member_since: String,
     is_admin: bool,
 }
 
+#[derive(Deserialize)]
+pub struct AccountQuery {
+    fait: Option<String>,
+}
+
 pub async fn page_account(
     State(state): State<AppState>,
     ctx: RequestContext,
+    Query(q): Query<AccountQuery>,
 ) -> Result<Response, PageError> {
     let Some(user) = ctx.user.clone() else {
         return Ok(Redirect::to("/connexion?next=/compte").into_response());
     };
     let page = AccountPage {
         layout: Layout::new(&state, &ctx, "Mon compte"),
+        notice: q.fait.as_deref().and_then(super::lifecycle::account_notice),
         display_name: user.display_name().to_string(),
         email: user.email.clone(),
         member_since: french_month_year(user.created_at),

@@ -8,6 +8,7 @@ mod checkout;
 mod extract;
 mod guards;
 mod health;
+mod lifecycle;
 mod limited;
 mod newsletter;
 mod orders;
@@ -73,6 +74,25 @@ pub fn router(state: AppState) -> Router {
             post(accounts::api_login.layer(limit(Policy::Login))),
         )
         .route("/api/v1/auth/logout", post(accounts::api_logout))
+        .route(
+            "/api/v1/auth/password/forgot",
+            post(lifecycle::api_forgot.layer(limit(Policy::AccountLink))),
+        )
+        .route("/api/v1/auth/password/reset", post(lifecycle::api_reset))
+        .route(
+            "/api/v1/account",
+            axum::routing::patch(lifecycle::api_profile.layer(limit(Policy::AccountLink)))
+                .delete(lifecycle::api_delete),
+        )
+        .route(
+            "/api/v1/account/password",
+            axum::routing::put(lifecycle::api_password),
+        )
+        .route(
+            "/api/v1/account/email/confirm",
+            post(lifecycle::api_email_confirm),
+        )
+        .route("/api/v1/account/export", get(lifecycle::api_export))
         .route("/api/v1/auth/session", get(accounts::api_session))
         .route("/api/v1/cart", get(cart::api_cart).delete(cart::api_clear))
         .route("/api/v1/cart/items", post(cart::api_add))
@@ -121,6 +141,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/newsletter/unsubscribe",
             post(newsletter::api_unsubscribe),
         )
+        .route("/api/v1/newsletter/confirm", post(newsletter::api_confirm))
         .route("/api/v1/stripe/webhook", post(payments::webhook));
     let pages = Router::new()
         .route("/", get(pages::home))
@@ -148,6 +169,33 @@ pub fn router(state: AppState) -> Router {
                 .post(accounts::page_register_submit.layer(limit(Policy::Register))),
         )
         .route("/compte", get(accounts::page_account))
+        .route(
+            "/mot-de-passe/oublie",
+            get(lifecycle::page_forgot)
+                .post(lifecycle::page_forgot_submit.layer(limit(Policy::AccountLink))),
+        )
+        .route(
+            "/mot-de-passe/nouveau",
+            get(lifecycle::page_reset).post(lifecycle::page_reset_submit),
+        )
+        .route(
+            "/compte/profil",
+            get(lifecycle::page_profile)
+                .post(lifecycle::page_profile_submit.layer(limit(Policy::AccountLink))),
+        )
+        .route(
+            "/compte/mot-de-passe",
+            get(lifecycle::page_password).post(lifecycle::page_password_submit),
+        )
+        .route(
+            "/compte/email/confirmer",
+            get(lifecycle::page_email_link).post(lifecycle::page_email_confirm),
+        )
+        .route("/compte/donnees", get(lifecycle::page_export))
+        .route(
+            "/compte/supprimer",
+            get(lifecycle::page_delete).post(lifecycle::page_delete_submit),
+        )
         .route("/panier", get(cart::page_cart))
         .route("/panier/ajouter", post(cart::page_add))
         .route("/panier/modifier", post(cart::page_set))
@@ -181,6 +229,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/newsletter/desinscription",
             get(newsletter::page_unsubscribe_confirm).post(newsletter::page_unsubscribe),
+        )
+        .route(
+            "/newsletter/confirmer",
+            get(newsletter::page_confirm_link).post(newsletter::page_confirm),
         )
         // The legal pages (one handler: it reads which from the path).
         .route("/mentions-legales", get(pages::legal))

@@ -1,6 +1,7 @@
-//! The newsletter: the sign-up form in every page's footer (`POST /newsletter`), `POST /api/v1/newsletter`, and
-//! the unsubscribe link of the welcome email (`/newsletter/desinscription`), which also takes RFC 8058 one-click
-//! POSTs from mail clients. Sign-ups are rate-limited per client IP by the route.
+//! The newsletter: the sign-up form in every page's footer (`POST /newsletter`), `POST /api/v1/newsletter`, the
+//! confirmation link of the double opt-in (`/newsletter/confirmer`), and the unsubscribe link of the welcome email
+//! (`/newsletter/desinscription`), which also takes RFC 8058 one-click POSTs from mail clients. Sign-ups are
+//! rate-limited per client IP by the route.
 
 use std::collections::BTreeMap;
 
@@ -20,8 +21,8 @@ use crate::error::AppError;
 use crate::services::newsletter as service;
 use crate::web::CachePolicy;
 
-const SUBSCRIBED: &str = "Merci ! Votre inscription est enregistrée. Un email de bienvenue vous donne le lien \
-                          pour vous désinscrire à tout moment.";
+const SUBSCRIBED: &str = "Merci ! Pour recevoir la newsletter, confirmez votre inscription : un email vient de \
+                          vous être envoyé, avec le lien de confirmation.";
 
 // ----- API -----
 
@@ -64,6 +65,14 @@ pub async fn api_unsubscribe(
 
 // ----- pages -----
 
+/// The button that does what an emailed link asks, so that a link opened by a mail scanner does nothing.
+struct LinkForm {
+    action: &'static str,
+    button: &'static str,
+    email: String,
+    token: String,
+}
+
 #[derive(Template)]
 #[template(path = "newsletter.html")]
 struct NewsletterPage<'a> {
@@ -71,8 +80,8 @@ struct NewsletterPage<'a> {
     heading: &'a str,
     lines: Vec<&'a str>,
     errors: Vec<String>,
-    /// The unsubscribe confirmation's email and token.
-    confirm: Option<(String, String)>,
+    /// A link's confirmation form (unsubscribe, confirm a sign-up).
+    confirm: Option<LinkForm>,
     show_form: bool,
     email: String,
 }
@@ -158,7 +167,12 @@ pub async fn page_unsubscribe_confirm(
     };
     let mut page = NewsletterPage::new(&state, &ctx, "Désinscription");
     page.lines = vec!["Vous ne recevrez plus la newsletter VIVR à cette adresse."];
-    page.confirm = Some((email.as_str().to_string(), link.token.trim().to_string()));
+    page.confirm = Some(LinkForm {
+        action: "/newsletter/desinscription",
+        button: "Me désinscrire",
+        email: email.as_str().to_string(),
+        token: link.token.trim().to_string(),
+    });
     page.respond(StatusCode::OK)
 }
 
@@ -182,4 +196,88 @@ pub async fn page_unsubscribe(
         Err(service::NewsletterError::InvalidLink) => invalid_link(&state, &ctx),
         Err(err) => Err(err.into()),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    token: String,
+}
+
+fn invalid_confirmation<'a>(
+    state: &'a AppState,
+    ctx: &'a RequestContext,
+) -> Result<Response, PageError> {
+    let mut page = NewsletterPage::new(state, ctx, "Newsletter");
+    page.lines = vec![
+        "Ce lien de confirmation n'est pas valide. Utilisez le lien complet reçu par email, ou inscrivez-vous de \
+         nouveau.",
+    ];
+    page.show_form = true;
+    page.respond(StatusCode::BAD_REQUEST)
+}
+
+/// `GET /newsletter/confirmer?email=…&token=…`: the confirmation email's link, which asks for a click (a mail
+/// scanner opening the link must not confirm anything).
+pub async fn page_confirm_link(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Query(link): Query<LinkQuery>,
+) -> Result<Response, PageError> {
+    let Ok(email) = service::check_confirm_link(state.signing_key(), &link.email, &link.token)
+    else {
+        return invalid_confirmation(&state, &ctx);
+    };
+    let mut page = NewsletterPage::new(&state, &ctx, "Newsletter");
+    page.lines =
+        vec!["Confirmez votre inscription pour recevoir la newsletter VIVR à cette adresse."];
+    page.confirm = Some(LinkForm {
+        action: "/newsletter/confirmer",
+        button: "Confirmer mon inscription",
+        email: email.as_str().to_string(),
+        token: link.token.trim().to_string(),
+    });
+    page.respond(StatusCode::OK)
+}
+
+/// `POST /newsletter/confirmer`: the link's email and token are the authorisation (no session or CSRF token).
+pub async fn page_confirm(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    PageForm(form): PageForm<ConfirmForm>,
+) -> Result<Response, PageError> {
+    match service::confirm(&state, &form.email, &form.token).await {
+        Ok(()) => {
+            let mut page = NewsletterPage::new(&state, &ctx, "Newsletter");
+            page.lines = vec![
+                "C'est confirmé : bienvenue ! Un email de bienvenue vous donne le lien pour vous désinscrire à tout \
+                 moment.",
+            ];
+            page.respond(StatusCode::OK)
+        }
+        Err(service::NewsletterError::InvalidLink) => invalid_confirmation(&state, &ctx),
+        Err(err @ service::NewsletterError::SignUpGone) => {
+            let err = AppError::from(err);
+            let mut page = NewsletterPage::new(&state, &ctx, "Newsletter");
+            page.errors = vec![err.public_message()];
+            page.show_form = true;
+            page.respond(StatusCode::NOT_FOUND)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// `POST /api/v1/newsletter/confirm` with the link's email and token.
+pub async fn api_confirm(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<UnsubscribeBody>,
+) -> Result<Response, AppError> {
+    service::confirm(&state, &body.email, &body.token).await?;
+    Ok(personal_data(
+        StatusCode::OK,
+        serde_json::json!({ "subscribed": true }),
+    ))
 }

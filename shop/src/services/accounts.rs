@@ -46,7 +46,7 @@ pub struct Registration {
     pub name: Option<String>,
 }
 
-fn validate_name(name: Option<&str>) -> Result<Option<String>, FieldError> {
+pub(crate) fn validate_name(name: Option<&str>) -> Result<Option<String>, FieldError> {
     match name.map(str::trim) {
         None | Some("") => Ok(None),
         Some(n) if n.chars().count() > MAX_NAME_LEN => {
@@ -123,19 +123,31 @@ pub async fn open_session(state: &AppState, user: User) -> StoreResult<SignedIn>
     })
 }
 
-/// Checks the credentials, upgrades a legacy bcrypt hash, and opens a session. Wrong email and wrong password give
-/// the same answer, in the same time.
-///
-/// Before the password is verified, the attempt takes a slot per account from this client IP and per account
-/// from every IP (the route's layer has taken one per IP): attempts sent at once cannot outnumber the limits, and
-/// one address guessing cannot lock the owner out from another. A correct password gives the slots back; a
-/// wrong one waits [`failure_delay`] before the answer.
+/// Checks the credentials (see [`check_credentials`]) and opens a session.
 pub async fn sign_in(
     state: &AppState,
     client_ip: std::net::IpAddr,
     email: &str,
     password: SecretString,
 ) -> Result<SignedIn, AccountError> {
+    let user = check_credentials(state, client_ip, email, password).await?;
+    Ok(open_session(state, user).await?)
+}
+
+/// Checks an email and password, and upgrades a legacy bcrypt hash: for signing in, and for confirming a
+/// sensitive change (a new password, deleting the account). Wrong email and wrong password give the same answer,
+/// in the same time.
+///
+/// Before the password is verified, the attempt takes a slot per account from this client IP and per account
+/// from every IP (the route's layer has taken one per IP): attempts sent at once cannot outnumber the limits, and
+/// one address guessing cannot lock the owner out from another. A correct password gives the slots back; a
+/// wrong one waits [`failure_delay`] before the answer.
+pub async fn check_credentials(
+    state: &AppState,
+    client_ip: std::net::IpAddr,
+    email: &str,
+    password: SecretString,
+) -> Result<User, AccountError> {
     let email = Email::parse("email", email).map_err(|_| AccountError::InvalidCredentials)?;
     let store = state.store();
     let limits = &state.config().rate_limits;
@@ -197,7 +209,7 @@ pub async fn sign_in(
         store.set_password_hash(&user.id, &hash, now()).await?;
         tracing::info!(user = %user.id, "password hash upgraded to argon2id");
     }
-    Ok(open_session(state, user).await?)
+    Ok(user)
 }
 
 pub async fn sign_out(state: &AppState, session_hash: Option<&str>) -> StoreResult<()> {

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 
 use super::db::{Sql, assembled, sql};
 use super::model::*;
+use super::outbox::queue_email;
 use super::query::PRODUCT_COLUMNS;
 use super::rows::*;
 use super::{SqlStore, StoreError, StoreResult};
@@ -40,6 +41,16 @@ pub trait CommunityStore: Send + Sync {
     /// Subscribes a (normalised) address. A new subscriber gets the welcome email queued in the same
     /// transaction; subscribing again changes nothing and returns false.
     async fn newsletter_subscribe(&self, email: &str, now: NaiveDateTime) -> StoreResult<bool>;
+    /// Confirms a sign-up; the welcome email is queued in the same transaction when it was not confirmed yet.
+    async fn newsletter_confirm(
+        &self,
+        email: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<NewsletterConfirmation>;
+    /// Whether the address signed up and has not confirmed yet.
+    async fn newsletter_pending(&self, email: &str) -> StoreResult<bool>;
+    /// Forgets sign-ups left unconfirmed since before `before`; how many.
+    async fn newsletter_purge_unconfirmed(&self, before: NaiveDateTime) -> StoreResult<u64>;
     /// Removes the address; false when it was not subscribed.
     async fn newsletter_unsubscribe(&self, email: &str) -> StoreResult<bool>;
     async fn newsletter_subscribed(&self, email: &str) -> StoreResult<bool>;
@@ -174,18 +185,60 @@ impl CommunityStore for SqlStore {
         .await?;
         let new = done > 0;
         if new {
-            sql(
-                r#"INSERT INTO "OutboundEmail" ("id", "kind", "orderId", "recipient", "nextAttemptAt", "createdAt")
-                   VALUES ($1, 'NEWSLETTER_WELCOME', NULL, $2, $3, $3)"#,
-            )
-            .bind(new_id())
-            .bind(email)
-            .bind(now)
-            .execute(&mut tx)
-            .await?;
+            queue_email(&mut tx, EmailKind::NewsletterConfirm, email, None, now).await?;
         }
         tx.commit().await?;
         Ok(new)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn newsletter_confirm(
+        &self,
+        email: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<NewsletterConfirmation> {
+        let now = millis(now);
+        let mut tx = self.begin_write().await?;
+        let done = sql(
+            r#"UPDATE "Newsletter" SET "confirmedAt" = $1 WHERE "email" = $2 AND "confirmedAt" IS NULL"#,
+        )
+        .bind(now)
+        .bind(email)
+        .execute(&mut tx)
+        .await?;
+        if done == 0 {
+            let exists: Option<i32> = sql(r#"SELECT 1 FROM "Newsletter" WHERE "email" = $1"#)
+                .bind(email)
+                .scalar_optional(&mut tx)
+                .await?;
+            return Ok(match exists {
+                Some(_) => NewsletterConfirmation::AlreadyConfirmed,
+                None => NewsletterConfirmation::Gone,
+            });
+        }
+        queue_email(&mut tx, EmailKind::NewsletterWelcome, email, None, now).await?;
+        tx.commit().await?;
+        Ok(NewsletterConfirmation::Confirmed)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn newsletter_pending(&self, email: &str) -> StoreResult<bool> {
+        let found: Option<i32> =
+            sql(r#"SELECT 1 FROM "Newsletter" WHERE "email" = $1 AND "confirmedAt" IS NULL"#)
+                .bind(email)
+                .scalar_optional(&self.db)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn newsletter_purge_unconfirmed(&self, before: NaiveDateTime) -> StoreResult<u64> {
+        Ok(
+            sql(r#"DELETE FROM "Newsletter" WHERE "confirmedAt" IS NULL AND "createdAt" < $1"#)
+                .bind(millis(before))
+                .execute(&self.db)
+                .await?,
+        )
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -199,10 +252,11 @@ impl CommunityStore for SqlStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn newsletter_subscribed(&self, email: &str) -> StoreResult<bool> {
-        let found: Option<i32> = sql(r#"SELECT 1 FROM "Newsletter" WHERE "email" = $1"#)
-            .bind(email)
-            .scalar_optional(&self.db)
-            .await?;
+        let found: Option<i32> =
+            sql(r#"SELECT 1 FROM "Newsletter" WHERE "email" = $1 AND "confirmedAt" IS NOT NULL"#)
+                .bind(email)
+                .scalar_optional(&self.db)
+                .await?;
         Ok(found.is_some())
     }
 }

@@ -11,6 +11,7 @@ mod catalog;
 mod community;
 pub mod db;
 mod health;
+mod lifecycle;
 mod model;
 mod orders;
 mod outbox;
@@ -27,6 +28,7 @@ pub use catalog::CatalogStore;
 pub use community::CommunityStore;
 pub use db::Db;
 pub use health::HealthStore;
+pub use lifecycle::{LifecycleStore, erased_email};
 pub use model::*;
 pub use orders::OrderStore;
 pub use outbox::OutboxStore;
@@ -137,6 +139,7 @@ pub trait Store:
     + OrderStore
     + OutboxStore
     + CommunityStore
+    + LifecycleStore
     + Send
     + Sync
     + 'static

@@ -89,6 +89,18 @@ pub struct Review {
     pub author: String,
 }
 
+/// A review as its author's data export lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserReview {
+    pub product_slug: String,
+    pub product_name: String,
+    pub rating: i32,
+    pub title: Option<String>,
+    pub comment: Option<String>,
+    pub verified: bool,
+    pub created_at: NaiveDateTime,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewCategory {
     pub name: String,
@@ -334,6 +346,12 @@ pub enum EmailKind {
     Order(OrderEmail),
     /// Sent once to a new newsletter subscriber, with the unsubscribe link.
     NewsletterWelcome,
+    /// Sent to a new newsletter sign-up: the link that confirms it (double opt-in).
+    NewsletterConfirm,
+    /// Sent to the owner of an address someone tried to register again.
+    AccountExists,
+    /// A link of an [`AccountToken`](LinkPurpose): a password reset, or the confirmation of a new email address.
+    Link(LinkPurpose),
 }
 
 impl EmailKind {
@@ -342,6 +360,9 @@ impl EmailKind {
             EmailKind::Order(OrderEmail::Confirmation) => "ORDER_CONFIRMATION",
             EmailKind::Order(OrderEmail::Shipped) => "ORDER_SHIPPED",
             EmailKind::NewsletterWelcome => "NEWSLETTER_WELCOME",
+            EmailKind::NewsletterConfirm => "NEWSLETTER_CONFIRM",
+            EmailKind::AccountExists => "ACCOUNT_EXISTS",
+            EmailKind::Link(purpose) => purpose.as_str(),
         }
     }
 
@@ -350,6 +371,10 @@ impl EmailKind {
             "ORDER_CONFIRMATION" => Some(EmailKind::Order(OrderEmail::Confirmation)),
             "ORDER_SHIPPED" => Some(EmailKind::Order(OrderEmail::Shipped)),
             "NEWSLETTER_WELCOME" => Some(EmailKind::NewsletterWelcome),
+            "NEWSLETTER_CONFIRM" => Some(EmailKind::NewsletterConfirm),
+            "ACCOUNT_EXISTS" => Some(EmailKind::AccountExists),
+            "PASSWORD_RESET" => Some(EmailKind::Link(LinkPurpose::PasswordReset)),
+            "EMAIL_CHANGE" => Some(EmailKind::Link(LinkPurpose::EmailChange)),
             _ => None,
         }
     }
@@ -394,10 +419,67 @@ pub enum ChangeOutcome {
 pub struct QueuedEmail {
     pub id: String,
     pub kind: EmailKind,
-    /// The order an order email is about (`None` for the newsletter's).
+    /// The order an order email is about (`None` for the others).
     pub order_id: Option<String>,
+    /// The link a link email carries (`None` for the others).
+    pub token_id: Option<String>,
     pub recipient: String,
     pub attempts: i32,
+}
+
+/// What a link sent by email to a customer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LinkPurpose {
+    PasswordReset,
+    /// Sets the account's email to the address the link was sent to.
+    EmailChange,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::PasswordReset => "PASSWORD_RESET",
+            LinkPurpose::EmailChange => "EMAIL_CHANGE",
+        }
+    }
+}
+
+/// A link to send: the row is written with its email in one transaction, and replaces the customer's earlier
+/// unused links of the same purpose.
+#[derive(Debug, Clone)]
+pub struct NewAccountLink {
+    pub user_id: String,
+    pub purpose: LinkPurpose,
+    /// Where the email goes: the account's address, or the new one for an email change.
+    pub recipient: String,
+    pub expires: NaiveDateTime,
+    pub now: NaiveDateTime,
+}
+
+/// A link as the email worker finds it when it sends it.
+#[derive(Debug, Clone)]
+pub struct ArmedLink {
+    pub purpose: LinkPurpose,
+    pub expires: NaiveDateTime,
+}
+
+/// What a newsletter confirmation link did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewsletterConfirmation {
+    Confirmed,
+    AlreadyConfirmed,
+    /// No sign-up for this address (unsubscribed, or forgotten unconfirmed).
+    Gone,
+}
+
+/// What deleting an account did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erasure {
+    Erased,
+    /// An order is not delivered yet: its address is still needed, nothing was changed.
+    OrdersInProgress,
+    /// There is no such account (or it was deleted already).
+    NotFound,
 }
 
 /// An unpaid order past its deadline.

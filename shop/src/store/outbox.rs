@@ -26,6 +26,28 @@ pub trait OutboxStore: Send + Sync {
     -> StoreResult<()>;
 }
 
+/// Queues an email that is about no order (order emails are queued with their order's address, see
+/// `OrderStore::change_order_status`), in the caller's transaction or on its own.
+pub(super) async fn queue_email<'c>(
+    on: impl Into<super::db::On<'c>>,
+    kind: EmailKind,
+    recipient: &str,
+    token_id: Option<&str>,
+    now: NaiveDateTime,
+) -> sqlx::Result<u64> {
+    sql(
+        r#"INSERT INTO "OutboundEmail" ("id", "kind", "tokenId", "recipient", "nextAttemptAt", "createdAt")
+           VALUES ($1, $2, $3, $4, $5, $5)"#,
+    )
+    .bind(new_id())
+    .bind(kind.as_str())
+    .bind(token_id.map(str::to_string))
+    .bind(recipient)
+    .bind(millis(now))
+    .execute(on)
+    .await
+}
+
 #[async_trait]
 impl OutboxStore for SqlStore {
     #[tracing::instrument(level = "debug", skip_all)]
@@ -40,7 +62,7 @@ impl OutboxStore for SqlStore {
         let until =
             now + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::minutes(5));
         let due = sql(
-            r#"SELECT "id", "kind", "orderId", "recipient", "attempts" FROM "OutboundEmail"
+            r#"SELECT "id", "kind", "orderId", "tokenId", "recipient", "attempts" FROM "OutboundEmail"
                WHERE "sentAt" IS NULL AND "nextAttemptAt" <= $1 AND "attempts" < $2
                ORDER BY "nextAttemptAt" LIMIT $3"#,
         )
@@ -69,6 +91,7 @@ impl OutboxStore for SqlStore {
                     id: row.id,
                     kind,
                     order_id: row.order_id,
+                    token_id: row.token_id,
                     recipient: row.recipient,
                     attempts: row.attempts + 1,
                 });

@@ -294,6 +294,7 @@ pub(super) struct EmailRow {
     pub(super) id: String,
     pub(super) kind: String,
     pub(super) order_id: Option<String>,
+    pub(super) token_id: Option<String>,
     pub(super) recipient: String,
     pub(super) attempts: i32,
 }

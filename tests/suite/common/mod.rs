@@ -2,6 +2,7 @@
 //! with vivr's own runner, and a `TestApp` that drives the router without a socket.
 #![allow(dead_code)]
 
+pub mod mail;
 pub mod process;
 pub mod tls;
 
@@ -188,6 +189,28 @@ impl TestDb {
         config.rate_limits.login_failure_delay = std::time::Duration::ZERO;
         configure(&mut config);
         AppState::new(config, store).expect("shop configuration")
+    }
+
+    /// Runs one statement (assembled by the test, never from input) on the database; the rows it touched.
+    pub async fn execute(&self, statement: &str) -> u64 {
+        let db = Db::connect(&self.url, &PoolOptions::default())
+            .await
+            .expect("connects");
+        vivr_shop::store::db::assembled(statement.to_string())
+            .execute(&db)
+            .await
+            .expect("statement runs")
+    }
+
+    /// The first column of the first row of a query, as text (`None` without a row).
+    pub async fn text(&self, query: &str) -> Option<String> {
+        let db = Db::connect(&self.url, &PoolOptions::default())
+            .await
+            .expect("connects");
+        vivr_shop::store::db::assembled(query.to_string())
+            .scalar_optional::<String>(&db)
+            .await
+            .expect("query runs")
     }
 
     /// Migrated, with the demo catalogue.

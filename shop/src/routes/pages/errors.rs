@@ -30,7 +30,7 @@ impl FieldMessages {
     pub fn push_rule(&mut self, err: FieldError) {
         let invalid = InvalidField::from(err);
         let field = invalid.field;
-        let message = if field == "password" {
+        let message = if matches!(field, "password" | "new_password") {
             invalid.message
         } else {
             form_error_text(&AppError::Validation(invalid))
@@ -66,6 +66,9 @@ pub fn form_error_text(err: &AppError) -> String {
         "comment" => "Commentaire",
         "email" => "Email",
         "password" => "Mot de passe",
+        "current_password" => "Mot de passe actuel",
+        "new_password" => "Nouveau mot de passe",
+        "password_confirm" | "new_password_confirm" => "Confirmation du mot de passe",
         "name" | "last_name" => "Nom",
         "first_name" => "Prénom",
         "label" => "Nom de l'adresse",

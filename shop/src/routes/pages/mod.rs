@@ -14,12 +14,14 @@ use crate::web::CachePolicy;
 mod confirm;
 mod dates;
 mod errors;
+mod form;
 mod layout;
 mod legal;
 
 pub use confirm::*;
 pub use dates::*;
 pub use errors::*;
+pub use form::*;
 pub use layout::*;
 pub use legal::legal;
 

@@ -1,0 +1,498 @@
+//! The account lifecycle: links sent by email (password reset, email change), changing the password or the name,
+//! the data a customer may export, and deleting an account (personal data erased, orders kept anonymously).
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+
+use super::accounts::USER_COLUMNS;
+use super::db::{On, Tx, assembled, sql};
+use super::model::*;
+use super::outbox::queue_email;
+use super::rows::*;
+use super::{Backend, SqlStore, StoreResult};
+
+/// The statuses of an order that still needs its customer's address.
+const IN_PROGRESS: &str = "'PENDING', 'PAID', 'PROCESSING', 'SHIPPED'";
+
+#[async_trait]
+pub trait LifecycleStore: Send + Sync {
+    /// The account with this id, unless it was deleted.
+    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<User>>;
+    /// Writes a link and its email in one transaction. The customer's earlier unused links of the same purpose
+    /// stop working: only the newest email's link does.
+    async fn create_account_link(&self, new: &NewAccountLink) -> StoreResult<()>;
+    /// Records the hash of the token the email worker drew for a link, unless the link was used or replaced, or
+    /// has expired (`None`: the email is not worth sending).
+    async fn arm_account_link(
+        &self,
+        token_id: &str,
+        token_hash: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<Option<ArmedLink>>;
+    /// The account a live link (not used, not expired) of `purpose` belongs to.
+    async fn account_link_user(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+        now: NaiveDateTime,
+    ) -> StoreResult<Option<User>>;
+    /// Uses a password-reset link, once: sets the password and ends every session of the account.
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<Option<User>>;
+    /// Uses an email-change link, once: the account takes the address the link was sent to.
+    /// `Conflict("email")` when another account has taken it meanwhile (the link stays usable).
+    async fn confirm_email_change(
+        &self,
+        token_hash: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<Option<User>>;
+    /// Sets the password and ends the account's sessions but `keep` (the session that asked); how many ended.
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+        now: NaiveDateTime,
+    ) -> StoreResult<u64>;
+    async fn set_name(
+        &self,
+        user_id: &str,
+        name: Option<&str>,
+        now: NaiveDateTime,
+    ) -> StoreResult<()>;
+    /// Queues an email that is about no order and no link (the "someone registered your address" notice).
+    async fn queue_email(
+        &self,
+        kind: EmailKind,
+        recipient: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<()>;
+    /// The customer's reviews, newest first, with the product each is about.
+    async fn reviews_by_user(&self, user_id: &str) -> StoreResult<Vec<UserReview>>;
+    /// Deletes an account (GDPR art. 17): sessions, addresses, cart, wishlist, reviews, links, newsletter
+    /// sign-up, rate-limit counters and unsent emails are deleted; the account row and its orders stay for the
+    /// accounts with nothing that names the customer (no email, name, password, street or phone). Refused, with
+    /// nothing changed, while an order still needs the address.
+    async fn erase_account(&self, user_id: &str, now: NaiveDateTime) -> StoreResult<Erasure>;
+}
+
+/// What a deleted account's email becomes: unique, and no one's.
+pub fn erased_email(user_id: &str) -> String {
+    format!("compte-supprime-{user_id}@vivr.invalid")
+}
+
+/// An order's address once its customer is gone: the country and postal code the accounts need for VAT and
+/// shipping statistics, nothing that locates a person.
+fn anonymised_address(stored: &str) -> String {
+    let parsed: serde_json::Value = serde_json::from_str(stored).unwrap_or_default();
+    let mut kept = serde_json::Map::new();
+    for key in ["country", "postalCode"] {
+        if let Some(value) = parsed.get(key) {
+            kept.insert(key.to_string(), value.clone());
+        }
+    }
+    serde_json::Value::Object(kept).to_string()
+}
+
+#[derive(sqlx::FromRow)]
+#[sqlx(rename_all = "camelCase")]
+struct LinkRow {
+    purpose: String,
+    expires_at: NaiveDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+#[sqlx(rename_all = "camelCase")]
+struct UsedLinkRow {
+    user_id: String,
+    new_email: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+#[sqlx(rename_all = "camelCase")]
+struct UserReviewRow {
+    product_slug: String,
+    product_name: String,
+    rating: i32,
+    title: Option<String>,
+    comment: Option<String>,
+    verified: bool,
+    created_at: NaiveDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct AddressRow {
+    id: String,
+    address: String,
+}
+
+impl SqlStore {
+    /// Marks a live link of `purpose` used, in `tx`; its account and the address an email change sets.
+    async fn use_link(
+        tx: &mut Tx,
+        token_hash: &str,
+        purpose: LinkPurpose,
+        now: NaiveDateTime,
+    ) -> StoreResult<Option<UsedLinkRow>> {
+        Ok(sql(r#"UPDATE "AccountToken" SET "usedAt" = $1
+               WHERE "tokenHash" = $2 AND "purpose" = $3 AND "usedAt" IS NULL AND "expiresAt" > $1
+               RETURNING "userId", "newEmail""#)
+        .bind(millis(now))
+        .bind(token_hash)
+        .bind(purpose.as_str())
+        .fetch_optional::<UsedLinkRow>(tx)
+        .await?)
+    }
+
+    /// The account with this id unless it was deleted, read on the pool or in a transaction.
+    async fn user_in<'c>(on: impl Into<On<'c>>, user_id: &str) -> StoreResult<Option<User>> {
+        let sql = format!(r#"{USER_COLUMNS} WHERE u."id" = $1 AND u."deletedAt" IS NULL"#);
+        let row = assembled(sql)
+            .bind(user_id)
+            .fetch_optional::<UserRow>(on)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+}
+
+#[async_trait]
+impl LifecycleStore for SqlStore {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<User>> {
+        Self::user_in(&self.db, user_id).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn create_account_link(&self, new: &NewAccountLink) -> StoreResult<()> {
+        let now = millis(new.now);
+        let mut tx = self.begin_write().await?;
+        // The older links' unsent emails go with them (ON DELETE CASCADE).
+        sql(
+            r#"DELETE FROM "AccountToken" WHERE "userId" = $1 AND "purpose" = $2 AND "usedAt" IS NULL"#,
+        )
+        .bind(&new.user_id)
+        .bind(new.purpose.as_str())
+        .execute(&mut tx)
+        .await?;
+        let id = new_id();
+        let new_email = (new.purpose == LinkPurpose::EmailChange).then(|| new.recipient.clone());
+        sql(
+            r#"INSERT INTO "AccountToken" ("id", "userId", "purpose", "newEmail", "expiresAt", "createdAt")
+               VALUES ($1, $2, $3, $4, $5, $6)"#,
+        )
+        .bind(&id)
+        .bind(&new.user_id)
+        .bind(new.purpose.as_str())
+        .bind(new_email)
+        .bind(millis(new.expires))
+        .bind(now)
+        .execute(&mut tx)
+        .await?;
+        queue_email(
+            &mut tx,
+            EmailKind::Link(new.purpose),
+            &new.recipient,
+            Some(&id),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn arm_account_link(
+        &self,
+        token_id: &str,
+        token_hash: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<Option<ArmedLink>> {
+        let row = sql(r#"UPDATE "AccountToken" SET "tokenHash" = $1
+               WHERE "id" = $2 AND "usedAt" IS NULL AND "expiresAt" > $3
+               RETURNING "purpose", "expiresAt""#)
+        .bind(token_hash)
+        .bind(token_id)
+        .bind(millis(now))
+        .fetch_optional::<LinkRow>(&self.db)
+        .await?;
+        Ok(row.and_then(|row| {
+            let purpose = match EmailKind::from_db(&row.purpose)? {
+                EmailKind::Link(purpose) => purpose,
+                _ => return None,
+            };
+            Some(ArmedLink {
+                purpose,
+                expires: row.expires_at,
+            })
+        }))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn account_link_user(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+        now: NaiveDateTime,
+    ) -> StoreResult<Option<User>> {
+        let sql = format!(
+            r#"{USER_COLUMNS} JOIN "AccountToken" t ON t."userId" = u."id"
+               WHERE t."tokenHash" = $1 AND t."purpose" = $2 AND t."usedAt" IS NULL AND t."expiresAt" > $3
+                 AND u."deletedAt" IS NULL"#
+        );
+        let row = assembled(sql)
+            .bind(token_hash)
+            .bind(purpose.as_str())
+            .bind(millis(now))
+            .fetch_optional::<UserRow>(&self.db)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<Option<User>> {
+        let mut tx = self.begin_write().await?;
+        let Some(used) =
+            Self::use_link(&mut tx, token_hash, LinkPurpose::PasswordReset, now).await?
+        else {
+            return Ok(None);
+        };
+        sql(r#"UPDATE "User" SET "password" = $1, "updatedAt" = $2 WHERE "id" = $3"#)
+            .bind(password_hash)
+            .bind(millis(now))
+            .bind(&used.user_id)
+            .execute(&mut tx)
+            .await?;
+        sql(r#"DELETE FROM "Session" WHERE "userId" = $1"#)
+            .bind(&used.user_id)
+            .execute(&mut tx)
+            .await?;
+        let user = Self::user_in(&mut tx, &used.user_id).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn confirm_email_change(
+        &self,
+        token_hash: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<Option<User>> {
+        let mut tx = self.begin_write().await?;
+        let Some(used) = Self::use_link(&mut tx, token_hash, LinkPurpose::EmailChange, now).await?
+        else {
+            return Ok(None);
+        };
+        let Some(email) = used.new_email else {
+            return Ok(None);
+        };
+        // Dropping the transaction on a conflict rolls the link's use back too.
+        sql(r#"UPDATE "User" SET "email" = $1, "updatedAt" = $2 WHERE "id" = $3 AND "deletedAt" IS NULL"#)
+            .bind(&email)
+            .bind(millis(now))
+            .bind(&used.user_id)
+            .execute(&mut tx)
+            .await
+            .map_err(|e| unique_violation(e, "email"))?;
+        let user = Self::user_in(&mut tx, &used.user_id).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+        now: NaiveDateTime,
+    ) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        sql(r#"UPDATE "User" SET "password" = $1, "updatedAt" = $2 WHERE "id" = $3"#)
+            .bind(password_hash)
+            .bind(millis(now))
+            .bind(user_id)
+            .execute(&mut tx)
+            .await?;
+        // A reset link asked for earlier would undo the change: it stops working.
+        sql(
+            r#"DELETE FROM "AccountToken" WHERE "userId" = $1 AND "purpose" = 'PASSWORD_RESET' AND "usedAt" IS NULL"#,
+        )
+        .bind(user_id)
+        .execute(&mut tx)
+        .await?;
+        let ended = sql(r#"DELETE FROM "Session" WHERE "userId" = $1 AND "sessionToken" <> $2"#)
+            .bind(user_id)
+            .bind(keep.unwrap_or_default())
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn set_name(
+        &self,
+        user_id: &str,
+        name: Option<&str>,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        sql(r#"UPDATE "User" SET "name" = $1, "updatedAt" = $2 WHERE "id" = $3"#)
+            .bind(name.map(str::to_string))
+            .bind(millis(now))
+            .bind(user_id)
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn queue_email(
+        &self,
+        kind: EmailKind,
+        recipient: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        queue_email(&self.db, kind, recipient, None, now).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn reviews_by_user(&self, user_id: &str) -> StoreResult<Vec<UserReview>> {
+        let rows = sql(
+            r#"SELECT p."slug" AS "productSlug", p."name" AS "productName", rv."rating", rv."title",
+                      rv."comment", rv."verified", rv."createdAt"
+               FROM "Review" rv JOIN "Product" p ON p."id" = rv."productId"
+               WHERE rv."userId" = $1 ORDER BY rv."createdAt" DESC, rv."id""#,
+        )
+        .bind(user_id)
+        .fetch_all::<UserReviewRow>(&self.db)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| UserReview {
+                product_slug: r.product_slug,
+                product_name: r.product_name,
+                rating: r.rating,
+                title: r.title,
+                comment: r.comment,
+                verified: r.verified,
+                created_at: r.created_at,
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn erase_account(&self, user_id: &str, now: NaiveDateTime) -> StoreResult<Erasure> {
+        let now = millis(now);
+        let mut tx = self.begin_write().await?;
+        // PostgreSQL: the row lock waits for an order being placed for this account (its foreign-key check holds
+        // a key-share lock on the row) and makes a second deletion wait for this one. SQLite's write lock,
+        // taken at BEGIN, does both.
+        let lock = match self.db.backend() {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let email: Option<String> = assembled(format!(
+            r#"SELECT "email" FROM "User" WHERE "id" = $1 AND "deletedAt" IS NULL{lock}"#
+        ))
+        .bind(user_id)
+        .scalar_optional(&mut tx)
+        .await?;
+        let Some(email) = email else {
+            return Ok(Erasure::NotFound);
+        };
+        let busy: Option<i32> = assembled(format!(
+            r#"SELECT 1 FROM "Order" WHERE "userId" = $1 AND "status" IN ({IN_PROGRESS}) LIMIT 1"#
+        ))
+        .bind(user_id)
+        .scalar_optional(&mut tx)
+        .await?;
+        if busy.is_some() {
+            return Ok(Erasure::OrdersInProgress);
+        }
+        for statement in [
+            r#"DELETE FROM "Session" WHERE "userId" = $1"#,
+            r#"DELETE FROM "Account" WHERE "userId" = $1"#,
+            r#"DELETE FROM "Address" WHERE "userId" = $1"#,
+            r#"DELETE FROM "Cart" WHERE "userId" = $1"#,
+            r#"DELETE FROM "Wishlist" WHERE "userId" = $1"#,
+            r#"DELETE FROM "Review" WHERE "userId" = $1"#,
+            r#"DELETE FROM "AccountToken" WHERE "userId" = $1"#,
+        ] {
+            sql(statement).bind(user_id).execute(&mut tx).await?;
+        }
+        sql(r#"DELETE FROM "Newsletter" WHERE "email" = $1"#)
+            .bind(&email)
+            .execute(&mut tx)
+            .await?;
+        // Counters keyed by the address (sign-in throttling): `login:account:EMAIL`, `login:account-ip:EMAIL|IP`.
+        sql(r#"DELETE FROM "RateLimit"
+               WHERE "key" = $1 OR substr("key", 1, length($2)) = $2"#)
+        .bind(format!("login:account:{email}"))
+        .bind(format!("login:account-ip:{email}|"))
+        .execute(&mut tx)
+        .await?;
+        let anonymous = erased_email(user_id);
+        sql(r#"DELETE FROM "OutboundEmail" WHERE "recipient" = $1 AND "sentAt" IS NULL"#)
+            .bind(&email)
+            .execute(&mut tx)
+            .await?;
+        sql(r#"UPDATE "OutboundEmail" SET "recipient" = $1 WHERE "recipient" = $2"#)
+            .bind(&anonymous)
+            .bind(&email)
+            .execute(&mut tx)
+            .await?;
+        let orders = sql(r#"SELECT "id", "address" FROM "Order" WHERE "userId" = $1"#)
+            .bind(user_id)
+            .fetch_all::<AddressRow>(&mut tx)
+            .await?;
+        for order in orders {
+            sql(
+                r#"UPDATE "Order" SET "address" = $1, "email" = NULL, "notes" = NULL, "updatedAt" = $2
+                   WHERE "id" = $3"#,
+            )
+            .bind(anonymised_address(&order.address))
+            .bind(now)
+            .bind(&order.id)
+            .execute(&mut tx)
+            .await?;
+        }
+        sql(
+            r#"UPDATE "User" SET "email" = $1, "name" = NULL, "password" = NULL, "image" = NULL,
+                      "emailVerified" = NULL, "deletedAt" = $2, "updatedAt" = $2
+               WHERE "id" = $3"#,
+        )
+        .bind(&anonymous)
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Erasure::Erased)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::anonymised_address;
+
+    #[test]
+    fn an_erased_order_address_keeps_country_and_postal_code_only() {
+        let stored = r#"{"firstName":"Léa","lastName":"Martin","street":"3 rue des Lilas","city":"Lyon",
+                         "postalCode":"69003","country":"FR","phone":"+33612345678","email":"lea@vivr.fr"}"#;
+        assert_eq!(
+            anonymised_address(stored),
+            r#"{"country":"FR","postalCode":"69003"}"#
+        );
+        assert_eq!(anonymised_address("3 rue des Lilas, Lyon"), "{}");
+    }
+}
