@@ -180,7 +180,7 @@ async fn send_one(state: &AppState, email: &QueuedEmail) -> Result<bool, crate::
                 store.email_sent(&email.id, now()).await?;
                 return Ok(false);
             };
-            let url = lifecycle::link_url(&public_url, link.purpose, &token);
+            let url = lifecycle::link_url(&public_url, link.purpose, &token, link.next.as_deref());
             let valid_for = french_duration(link.expires - now());
             (
                 account_link(link.purpose, &url, &valid_for),

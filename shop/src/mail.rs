@@ -239,6 +239,14 @@ pub fn account_link(purpose: LinkPurpose, url: &str, valid_for: &str) -> Outgoin
                  cet email : votre mot de passe ne change pas.\n\nL'équipe VIVR\n"
             ),
         ),
+        LinkPurpose::Activation => (
+            "VIVR : activez votre compte",
+            format!(
+                "Bonjour,\n\nBienvenue chez VIVR ! Pour activer votre compte et vous connecter, ouvrez ce lien \
+                 (valable {valid_for}, une seule fois) :\n\n{url}\n\nSi vous n'avez pas créé de compte, ignorez cet \
+                 email : sans activation, le compte ne peut pas servir.\n\nL'équipe VIVR\n"
+            ),
+        ),
         LinkPurpose::EmailChange => (
             "VIVR : confirmez votre nouvelle adresse email",
             format!(

@@ -229,14 +229,35 @@ impl Browser {
         }
     }
 
-    /// Fills the registration form on the current page and sends it.
-    async fn register(&self, name: &str, email: &str) {
+    /// Fills the registration form on the current page and sends it, then opens the activation link emailed to
+    /// `email` (the shop at `base`) and activates the account.
+    async fn register(&self, name: &str, email: &str, mails: &mut Mails, base: &str) {
         self.fill("name", name).await;
         self.fill("email", email).await;
         self.fill("password", "Tr3s-Solide!").await;
         self.fill("password_confirm", "Tr3s-Solide!").await;
         self.click(Locator::Css("form.stacked button[type=submit]"))
             .await;
+        assert!(
+            self.text("main")
+                .await
+                .contains("Vérifiez votre boîte mail")
+        );
+        self.fits("register-sent").await;
+        self.open_emailed_link(mails, email, "/compte/activer?", base)
+            .await;
+        self.fits("activate").await;
+        self.click(Locator::Css("form.stacked button[type=submit]"))
+            .await;
+    }
+
+    /// Opens the link starting with `path` in the next email, which must be to `to`.
+    async fn open_emailed_link(&self, mails: &mut Mails, to: &str, path: &str, base: &str) {
+        let mail = crate::common::mail::next_mail(mails, 30).await;
+        assert_eq!(mail.to, to, "{}", mail.raw);
+        let link = mail.link(&format!("http://localhost:3000{path}"));
+        let link = link.replacen("http://localhost:3000", base, 1);
+        self.client.goto(&link).await.unwrap();
     }
 
     async fn fill(&self, name: &str, value: &str) {
@@ -299,13 +320,29 @@ impl Browser {
     }
 }
 
+type Mails = tokio::sync::mpsc::UnboundedReceiver<String>;
+
+/// `vivr serve` on `db`, sending its emails to a test SMTP server: the process and the emails.
+async fn shop_with_mail(db: &TestDb) -> (Vivr, Mails) {
+    let (port, mails) = crate::common::mail::smtp_server().await;
+    let smtp = format!("smtp://127.0.0.1:{port}?tls=none");
+    let vivr = Vivr::serve_env(
+        &["--database-url", &db.url],
+        &[
+            ("VIVR_SMTP_URL", &smtp),
+            ("VIVR_MAIL_FROM", "boutique@vivr.fr"),
+        ],
+    );
+    (vivr, mails)
+}
+
 #[tokio::test]
 async fn a_visitor_browses_registers_signs_out_and_back_in() {
     let Some(browser) = Browser::start(Screen::Desktop).await else {
         return;
     };
     let db = TestDb::sqlite();
-    let vivr = Vivr::serve(&["--database-url", &db.url]);
+    let (vivr, mut mails) = shop_with_mail(&db).await;
     let base = format!("http://{}", vivr.addr);
     let c = &browser.client;
 
@@ -348,9 +385,9 @@ async fn a_visitor_browses_registers_signs_out_and_back_in() {
     browser.click(Locator::LinkText("Créer un compte")).await;
     assert_eq!(browser.path().await, "/inscription");
     browser
-        .register("Inès Navigatrice", "ines@exemple.fr")
+        .register("Inès Navigatrice", "ines@exemple.fr", &mut mails, &base)
         .await;
-    assert_eq!(browser.path().await, "/compte");
+    assert_eq!(browser.path().await, "/compte?fait=active");
     let account = browser.text("main").await;
     assert!(
         account.contains("ines@exemple.fr") && account.contains("Inès Navigatrice"),
@@ -400,9 +437,10 @@ async fn checkout_on(screen: Screen) {
     let Some(browser) = Browser::start(screen).await else {
         return;
     };
-    let db = TestDb::sqlite();
-    let vivr = Vivr::serve(&["--database-url", &db.url]);
+    let db = std::sync::Arc::new(TestDb::sqlite());
+    let (vivr, mut mails) = shop_with_mail(&db).await;
     let base = format!("http://{}", vivr.addr);
+    let shared = db.clone();
     browser
         .run(
             &format!("checkout-{}", screen.name()),
@@ -476,8 +514,10 @@ async fn checkout_on(screen: Screen) {
 
                 browser.nav("Créer un compte").await;
                 browser.fits("register").await;
-                browser.register("Jules Acheteur", "jules@exemple.fr").await;
-                assert_eq!(browser.path().await, "/compte");
+                browser
+                    .register("Jules Acheteur", "jules@exemple.fr", &mut mails, &base)
+                    .await;
+                assert_eq!(browser.path().await, "/compte?fait=active");
                 assert!(
                     browser.text(".mini-cart").await.contains("Panier (1)"),
                     "the visitor's cart followed the new account"
@@ -546,6 +586,62 @@ async fn checkout_on(screen: Screen) {
                     browser.click(Locator::LinkText(link)).await;
                     browser.fits(name).await;
                 }
+
+                // The account's life: the data export, a password forgotten and reset from the emailed link, and
+                // the account deleted.
+                c.goto(&format!("{base}/compte")).await.unwrap();
+                browser.fits("account").await;
+                let export = c
+                    .execute_async(
+                        "const done = arguments[0];
+                         fetch('/compte/donnees').then(r => r.json()).then(d => done([d.profile.email, d.orders.length]));",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(export, serde_json::json!(["jules@exemple.fr", 1]));
+                browser
+                    .click(Locator::Css("main form[action=\"/deconnexion\"] button"))
+                    .await;
+                c.goto(&format!("{base}/connexion")).await.unwrap();
+                browser.click(Locator::LinkText("Mot de passe oublié ?")).await;
+                browser.fill("email", "jules@exemple.fr").await;
+                browser
+                    .click(Locator::Css("form.stacked button[type=submit]"))
+                    .await;
+                assert!(browser.text("main").await.contains("Si un compte VIVR utilise cette adresse"));
+                browser.fits("password-forgotten").await;
+                browser
+                    .open_emailed_link(&mut mails, "jules@exemple.fr", "/mot-de-passe/nouveau?", &base)
+                    .await;
+                browser.fits("password-new").await;
+                browser.fill("password", "Lin-Terracotta-2031!").await;
+                browser.fill("password_confirm", "Lin-Terracotta-2031!").await;
+                browser
+                    .click(Locator::Css("form.stacked button[type=submit]"))
+                    .await;
+                assert_eq!(browser.path().await, "/compte?fait=mot-de-passe");
+                assert!(browser.text("main").await.contains("Votre nouveau mot de passe est enregistré"));
+                browser.click(Locator::LinkText("Supprimer mon compte")).await;
+                browser.fits("account-delete").await;
+                browser.fill("password", "Lin-Terracotta-2031!").await;
+                browser
+                    .click(Locator::Css("form.stacked button.danger"))
+                    .await;
+                // The unpaid order still holds its address: refused, and said beside the form.
+                assert!(browser.text(".error-summary").await.contains("pas encore livrée"));
+                // Its payment window closes (as the expiry job would cancel it); then the deletion goes through.
+                shared
+                    .execute(r#"UPDATE "Order" SET "status" = 'CANCELLED' WHERE "status" = 'PENDING'"#)
+                    .await;
+                browser.fill("password", "Lin-Terracotta-2031!").await;
+                browser
+                    .click(Locator::Css("form.stacked button.danger"))
+                    .await;
+                assert!(browser.text("main").await.contains("Votre compte est supprimé"));
+                browser.fits("account-deleted").await;
+                c.goto(&format!("{base}/compte")).await.unwrap();
+                assert_eq!(browser.path().await, "/connexion?next=/compte", "signed out for good");
             },
         )
         .await;

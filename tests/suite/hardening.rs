@@ -401,6 +401,16 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/v1/auth/activate",
+        "authenticated by the emailed activation link's token",
+    ),
+    (
+        "POST",
+        "/compte/activer",
+        "authenticated by the emailed activation link's token",
+    ),
+    (
+        "POST",
         "/api/v1/newsletter/confirm",
         "authenticated by the signed confirmation token",
     ),

@@ -381,20 +381,61 @@ async fn register_login_logout_and_throttling() {
         .await;
     assert_eq!(r.json()["error"]["field"], "email");
 
-    let (cookies, csrf) = app.register("Claire@Test.fr", "Tr3s-Solide!").await;
-    assert!(cookies.contains("vivr_session="));
-    let r = app
+    // Registering answers 202 and opens no session; signing in waits for the activation link, and says so only
+    // to the right password.
+    let first = app
         .post_json(
             "/api/v1/auth/register",
-            &json!({"email": "claire@test.FR", "password": "Tr3s-Solide!"}),
+            &json!({"email": "Claire@Test.fr", "password": "Tr3s-Solide!"}),
             None,
             None,
         )
         .await;
-    assert_eq!(
-        (r.status, r.error_code().as_str()),
-        (StatusCode::CONFLICT, "email_taken")
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.text());
+    assert!(
+        first
+            .set_cookies()
+            .iter()
+            .all(|c| !c.starts_with("vivr_session="))
     );
+    let early = |password: &'static str| {
+        let body = json!({"email": "claire@test.fr", "password": password});
+        let app = &app;
+        async move { app.post_json("/api/v1/auth/login", &body, None, None).await }
+    };
+    assert_eq!(
+        early("Pas-Le-Bon-1!").await.error_code(),
+        "invalid_credentials"
+    );
+    assert_eq!(
+        early("Tr3s-Solide!").await.error_code(),
+        "account_not_activated"
+    );
+    // The same answer, word for word, for an address that has an account.
+    let again = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({"email": "claire@test.FR", "password": "Autre-Solide-9!"}),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+    assert_eq!(again.text(), first.text());
+    // The link activates the account (tested with its email in `lifecycle`); then the password signs in.
+    app.db.activate("claire@test.fr").await;
+    let r = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "Claire@Test.fr", "password": "Tr3s-Solide!"}),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let cookies = r.set_cookies().join("; ");
+    let csrf = r.json()["data"]["csrf_token"].as_str().unwrap().to_string();
+    assert!(cookies.contains("vivr_session="));
 
     let r = app.get_with_cookies("/api/v1/auth/session", &cookies).await;
     assert_eq!(
@@ -774,16 +815,17 @@ async fn cart_is_server_side_validated_and_merged_at_sign_in(db: TestDb) {
         "{b}: {html}"
     );
 
-    // Signing up moves the visitor's cart to the account and clears the visitor cookie.
+    // Signing in moves the visitor's cart to the account and clears the visitor cookie.
+    app.register("panier@test.fr", "Panier-Solide-1").await;
     let r = app
         .post_json(
-            "/api/v1/auth/register",
-            &json!({"email": "panier@test.fr", "password": "Panier-Solide-1", "name": "P"}),
+            "/api/v1/auth/login",
+            &json!({"email": "panier@test.fr", "password": "Panier-Solide-1"}),
             Some(&cookies),
             None,
         )
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text());
+    assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text());
     assert!(
         r.headers
             .get_all(header::SET_COOKIE)

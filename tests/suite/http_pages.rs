@@ -76,6 +76,26 @@ async fn register_login_account_logout_with_forms() {
     assert!(r.text().contains("ne correspondent pas"));
     form[3].1 = "Tr3s-Solide!";
     let r = app.post_form("/inscription", &form, &cookie).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("Vérifiez votre boîte mail"));
+    assert!(
+        r.set_cookies()
+            .iter()
+            .all(|c| !c.starts_with("vivr_session=")),
+        "no session before the activation link"
+    );
+    app.db.activate("jean@test.fr").await;
+    let r = app
+        .post_form(
+            "/connexion",
+            &[
+                ("csrf_token", &token),
+                ("email", "jean@test.fr"),
+                ("password", "Tr3s-Solide!"),
+            ],
+            &cookie,
+        )
+        .await;
     assert_eq!(
         (r.status, r.header("location")),
         (StatusCode::SEE_OTHER, Some("/compte")),

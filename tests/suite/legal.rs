@@ -149,6 +149,15 @@ async fn the_cookies_page_lists_every_cookie_the_shop_sets() {
         )
         .await;
     names(&registered);
+    let signed_in = app
+        .post_json(
+            "/api/v1/auth/login",
+            &serde_json::json!({"email": "cookies@exemple.fr", "password": "Tr3s-Solide!"}),
+            None,
+            None,
+        )
+        .await;
+    names(&signed_in);
     let visitor_cart = app
         .post_json(
             "/api/v1/cart/items",

@@ -662,3 +662,174 @@ async fn the_account_forms_work_without_javascript() {
     );
     assert!(me.get("/compte").await.status.is_redirection());
 }
+
+const ACTIVATION_LINK: &str = "http://localhost:3000/compte/activer?";
+
+crate::common::on_both_backends!(
+    registration_answers_the_same_and_the_emailed_link_activates_the_account,
+    multi_thread
+);
+async fn registration_answers_the_same_and_the_emailed_link_activates_the_account(db: TestDb) {
+    let (shop, mut mails) = shop_with_mail(db).await;
+    let register = |email: &'static str, password: &'static str| {
+        let shop = &shop;
+        async move {
+            shop.request(
+                "POST",
+                "/api/v1/auth/register",
+                &[],
+                Some(&json!({ "email": email, "password": password })),
+            )
+            .await
+        }
+    };
+    // Sent many times at once: one account, the same answer each time.
+    let answers =
+        futures_util::future::join_all((0..6).map(|_| register("ines@vivr.fr", PASSWORD))).await;
+    assert!(
+        answers.iter().all(|r| r.status == 202),
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(answers.iter().all(|r| r.text() == answers[0].text()));
+    assert!(
+        answers.iter().all(|r| !r
+            .headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("set-cookie") && v.contains("session"))),
+        "no session before activation"
+    );
+    let users = shop
+        .db
+        .text(r#"SELECT CAST(COUNT(*) AS TEXT) FROM "User" WHERE "email" = 'ines@vivr.fr'"#)
+        .await;
+    assert_eq!(users.as_deref(), Some("1"));
+    // The new address gets its activation link; the repeats, one "you already have an account" (one an hour).
+    let mut subjects = Vec::new();
+    let mut activation = None;
+    for _ in 0..2 {
+        let mail = next_mail(&mut mails, 20).await;
+        assert_eq!(mail.to, "ines@vivr.fr");
+        if mail.text.contains(ACTIVATION_LINK) {
+            activation = Some(mail.link_param(ACTIVATION_LINK, "token"));
+        }
+        subjects.push(mail.subject);
+    }
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [
+            "VIVR : activez votre compte",
+            "VIVR : vous avez déjà un compte"
+        ]
+    );
+    assert!(no_more_mail(&mut mails, 2).await.is_none());
+    let first_link = activation.expect("an activation link");
+
+    // Signing in first: the wrong password learns nothing; the right one is told, and the link sent again.
+    let wrong = login(&shop, "ines@vivr.fr", "Pas-Le-Bon-2026!").await;
+    assert_eq!(wrong.error_code(), "invalid_credentials");
+    let early = login(&shop, "ines@vivr.fr", PASSWORD).await;
+    assert_eq!(
+        (early.status, early.error_code().as_str()),
+        (400, "account_not_activated")
+    );
+    let again = next_mail(&mut mails, 20).await;
+    let token = again.link_param(ACTIVATION_LINK, "token");
+    let activate = |token: String| {
+        let shop = &shop;
+        async move {
+            shop.request(
+                "POST",
+                "/api/v1/auth/activate",
+                &[],
+                Some(&json!({ "token": token })),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        activate(first_link).await.status,
+        400,
+        "replaced by the newer link"
+    );
+    let page = shop
+        .request("GET", &format!("/compte/activer?token={token}"), &[], None)
+        .await;
+    assert_eq!(page.status, 200);
+    let ines = shop
+        .state
+        .store()
+        .user_by_email("ines@vivr.fr")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!ines.activated, "opening the link activates nothing");
+    let done = activate(token.clone()).await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert_eq!(done.json()["data"]["user"]["email"], "ines@vivr.fr");
+    assert_eq!(activate(token).await.status, 400, "once");
+    assert_eq!(login(&shop, "ines@vivr.fr", PASSWORD).await.status, 200);
+
+    // From the checkout's sign-in page: the link goes on to the checkout, signed in.
+    let form = shop
+        .request("GET", "/inscription?next=/commande", &[], None)
+        .await;
+    let cookie = form.cookies();
+    let body = serde_urlencoded::to_string([
+        (
+            "csrf_token",
+            crate::common::csrf_from(&form.text()).as_str(),
+        ),
+        ("email", "jules@vivr.fr"),
+        ("password", PASSWORD),
+        ("password_confirm", PASSWORD),
+        ("next", "/commande"),
+    ])
+    .unwrap();
+    let addr = shop.addr;
+    let r = tokio::task::spawn_blocking(move || {
+        crate::common::process::http(
+            addr,
+            "POST",
+            "/inscription",
+            &[
+                ("Cookie", cookie.as_str()),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body.as_bytes(),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mail = next_mail(&mut mails, 20).await;
+    assert_eq!(mail.link_param(ACTIVATION_LINK, "next"), "/commande");
+    let token = mail.link_param(ACTIVATION_LINK, "token");
+    let body =
+        serde_urlencoded::to_string([("token", token.as_str()), ("next", "/commande")]).unwrap();
+    let r = tokio::task::spawn_blocking(move || {
+        crate::common::process::http(
+            addr,
+            "POST",
+            "/compte/activer",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/commande")),
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("set-cookie") && v.starts_with("vivr_session="))
+    );
+}

@@ -4,9 +4,10 @@
 CREATE TABLE "AccountToken" (
     "id" TEXT NOT NULL PRIMARY KEY,
     "userId" TEXT NOT NULL REFERENCES "User"("id") ON DELETE CASCADE ON UPDATE CASCADE,
-    "purpose" TEXT NOT NULL CHECK ("purpose" IN ('PASSWORD_RESET', 'EMAIL_CHANGE')),
+    "purpose" TEXT NOT NULL CHECK ("purpose" IN ('PASSWORD_RESET', 'EMAIL_CHANGE', 'ACCOUNT_ACTIVATION')),
     "tokenHash" TEXT,
     "newEmail" TEXT,
+    "next" TEXT,
     "expiresAt" DATETIME NOT NULL,
     "usedAt" DATETIME,
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -16,6 +17,7 @@ CREATE UNIQUE INDEX "AccountToken_tokenHash_key" ON "AccountToken"("tokenHash");
 CREATE INDEX "AccountToken_userId_purpose_idx" ON "AccountToken"("userId", "purpose");
 
 ALTER TABLE "User" ADD COLUMN "deletedAt" DATETIME;
+UPDATE "User" SET "emailVerified" = "createdAt" WHERE "emailVerified" IS NULL;
 
 ALTER TABLE "Newsletter" ADD COLUMN "confirmedAt" DATETIME;
 UPDATE "Newsletter" SET "confirmedAt" = "createdAt" WHERE "confirmedAt" IS NULL;
@@ -25,7 +27,7 @@ CREATE TABLE "OutboundEmail_new" (
     "id" TEXT NOT NULL PRIMARY KEY,
     "kind" TEXT NOT NULL CHECK ("kind" IN ('ORDER_CONFIRMATION', 'ORDER_SHIPPED', 'NEWSLETTER_WELCOME',
                                            'NEWSLETTER_CONFIRM', 'ACCOUNT_EXISTS', 'PASSWORD_RESET',
-                                           'EMAIL_CHANGE')),
+                                           'EMAIL_CHANGE', 'ACCOUNT_ACTIVATION')),
     "orderId" TEXT REFERENCES "Order"("id") ON DELETE CASCADE ON UPDATE CASCADE,
     "recipient" TEXT NOT NULL,
     "attempts" INTEGER NOT NULL DEFAULT 0,
@@ -35,7 +37,7 @@ CREATE TABLE "OutboundEmail_new" (
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "tokenId" TEXT REFERENCES "AccountToken"("id") ON DELETE CASCADE ON UPDATE CASCADE,
     CHECK (("orderId" IS NOT NULL) = ("kind" IN ('ORDER_CONFIRMATION', 'ORDER_SHIPPED'))),
-    CHECK (("tokenId" IS NOT NULL) = ("kind" IN ('PASSWORD_RESET', 'EMAIL_CHANGE')))
+    CHECK (("tokenId" IS NOT NULL) = ("kind" IN ('PASSWORD_RESET', 'EMAIL_CHANGE', 'ACCOUNT_ACTIVATION')))
 );
 INSERT INTO "OutboundEmail_new" ("id", "kind", "orderId", "recipient", "attempts", "nextAttemptAt", "lastError",
                                  "sentAt", "createdAt")

@@ -115,6 +115,11 @@ impl From<AccountError> for AppError {
                 AppError::bad_request("invalid_credentials", "Email ou mot de passe incorrect")
             }
             AccountError::Throttled(quota) => AppError::TooManyRequests(quota),
+            AccountError::NotActivated => AppError::bad_request(
+                "account_not_activated",
+                "Votre compte n'est pas encore activé : nous venons de vous renvoyer le lien d'activation par \
+                 email (valable 24 heures). Ouvrez-le pour vous connecter.",
+            ),
             AccountError::Password(err) => err.into(),
             AccountError::Store(err) => err.into(),
         }

@@ -91,9 +91,15 @@ fn session_response(
     response
 }
 
+/// What registering answers, whether the address had an account or not.
+pub const CHECK_YOUR_INBOX: &str = "Un email vient de vous être envoyé : ouvrez le lien qu'il contient pour \
+                                    activer votre compte et vous connecter (si cette adresse a déjà un compte, \
+                                    l'email vous le rappelle et vous aide à vous connecter).";
+
+/// `POST /api/v1/auth/register`: 202 and the same answer whether the address has an account or not; the
+/// account is activated from the emailed link (`POST /api/v1/auth/activate`).
 pub async fn api_register(
     State(state): State<AppState>,
-    ctx: RequestContext,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<Response, AppError> {
     let registration = Registration {
@@ -101,13 +107,33 @@ pub async fn api_register(
         password: SecretString::from(body.password),
         name: body.name,
     };
-    let user =
-        service::register_user(state.store(), state.passwords(), registration, Role::User).await?;
-    tracing::info!(user = %user.id, "account created");
+    service::register(&state, registration, None).await?;
+    let mut response = (
+        StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({ "data": { "message": CHECK_YOUR_INBOX } })),
+    )
+        .into_response();
+    set_cache_control(&mut response, CachePolicy::NoStore);
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateBody {
+    token: String,
+}
+
+/// `POST /api/v1/auth/activate` with the emailed link's token: the account is activated and signed in.
+pub async fn api_activate(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    ApiJson(body): ApiJson<ActivateBody>,
+) -> Result<Response, AppError> {
+    let user = crate::services::lifecycle::activate(&state, &body.token).await?;
     let signed_in = service::open_session(&state, user).await?;
     let (cookies, token) = session_cookies(&state, &ctx, &signed_in).await?;
     Ok(with_cookies(
-        session_response(StatusCode::CREATED, Some(&signed_in.user), token),
+        session_response(StatusCode::OK, Some(&signed_in.user), token),
         cookies,
     ))
 }
@@ -333,27 +359,29 @@ pub async fn page_register_submit(
     if !problems.is_empty() {
         return rerender(problems, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let user =
-        match service::register_user(state.store(), state.passwords(), registration, Role::User)
-            .await
-        {
-            Ok(user) => user,
-            Err(service::AccountError::Invalid(e)) => {
-                let mut problems = FieldMessages::default();
-                problems.push_rule(e);
-                return rerender(problems, StatusCode::UNPROCESSABLE_ENTITY);
-            }
-            Err(err @ service::AccountError::EmailTaken) => {
-                let mut problems = FieldMessages::default();
-                problems.push("email", AppError::from(err).public_message());
-                return rerender(problems, StatusCode::CONFLICT);
-            }
-            Err(other) => return Err(other.into()),
-        };
-    tracing::info!(user = %user.id, "account created");
-    let signed_in = service::open_session(&state, user).await?;
-    let (cookies, _) = session_cookies(&state, &ctx, &signed_in).await?;
-    Ok(with_cookies(Redirect::to(&next).into_response(), cookies))
+    // The activation link goes on to the page the customer was on (the checkout, say).
+    let after = (next != "/compte").then_some(next.as_str());
+    match service::register(&state, registration, after).await {
+        Ok(()) => {
+            let mut page = super::pages::FormPage::new(
+                Layout::new(&state, &ctx, "Créer un compte"),
+                "Vérifiez votre boîte mail",
+            );
+            page.notice = Some(CHECK_YOUR_INBOX.to_string());
+            page.intro = vec![format!(
+                "L'email part à l'adresse {} ; pensez à regarder dans les courriers indésirables.",
+                form.email.trim()
+            )];
+            page.links = vec![("/", "Continuer mes achats")];
+            page.respond(StatusCode::OK)
+        }
+        Err(service::AccountError::Invalid(e)) => {
+            let mut problems = FieldMessages::default();
+            problems.push_rule(e);
+            rerender(problems, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Template)]

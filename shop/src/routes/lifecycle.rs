@@ -20,7 +20,7 @@ use super::personal_data;
 use crate::AppState;
 use crate::auth::{ClientIp, CurrentUser, RequestContext};
 use crate::error::AppError;
-use crate::services::accounts as accounts_service;
+use crate::services::accounts::{self as accounts_service, safe_redirect_target};
 use crate::services::lifecycle::{self as service, AccountData, LifecycleError};
 use crate::store::LinkPurpose;
 use crate::views::{ProductView, UserView};
@@ -43,6 +43,7 @@ pub fn account_notice(done: &str) -> Option<&'static str> {
         "profil" => Some("Vos informations sont enregistrées."),
         "email-envoye" => Some(EMAIL_LINK_SENT),
         "email" => Some("Votre nouvelle adresse email est enregistrée."),
+        "active" => Some("Votre compte est activé : bienvenue chez VIVR !"),
         _ => None,
     }
 }
@@ -140,6 +141,8 @@ pub async fn page_forgot_submit(
 pub struct TokenQuery {
     #[serde(default)]
     token: String,
+    /// Where an activation goes on to.
+    next: Option<String>,
 }
 
 fn invalid_link_page<'a>(
@@ -486,9 +489,88 @@ pub async fn page_email_confirm(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct ActivationForm {
+    #[serde(default)]
+    token: String,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ForgotToken {
     #[serde(default)]
     token: String,
+}
+
+// ----- activation, from the link sent when the account was created -----
+
+fn invalid_activation_link(state: &AppState, ctx: &RequestContext) -> Result<Response, PageError> {
+    invalid_link_page(
+        state,
+        ctx,
+        "Activer mon compte",
+        (
+            "/connexion",
+            "Se connecter : un nouveau lien vous sera envoyé",
+        ),
+    )
+}
+
+/// `GET /compte/activer?token=…`: asks for a click (a mail scanner opening the link activates nothing).
+pub async fn page_activation_link(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, PageError> {
+    match service::link_user(&state, &q.token, LinkPurpose::Activation).await {
+        Ok(_) => {
+            let mut page = FormPage::new(
+                Layout::new(&state, &ctx, "Activer mon compte"),
+                "Activer mon compte",
+            );
+            page.intro =
+                vec!["Un clic, et votre compte VIVR est prêt : vous serez connecté.".to_string()];
+            let mut hidden = vec![("token", q.token.trim().to_string())];
+            if let Some(next) = &q.next {
+                hidden.push(("next", safe_redirect_target(Some(next))));
+            }
+            page.form = Some(Form {
+                action: "/compte/activer",
+                csrf: false,
+                hidden,
+                fields: Vec::new(),
+                submit: "Activer mon compte",
+                danger: false,
+            });
+            page.respond(StatusCode::OK)
+        }
+        Err(LifecycleError::InvalidLink) => invalid_activation_link(&state, &ctx),
+        Err(err) => Err(AppError::from(err).into()),
+    }
+}
+
+/// `POST /compte/activer`: the link's token is the authorisation; the account is activated and this browser
+/// signed in.
+pub async fn page_activate(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    PageForm(form): PageForm<ActivationForm>,
+) -> Result<Response, PageError> {
+    match service::activate(&state, &form.token).await {
+        Ok(user) => {
+            let signed_in = accounts_service::open_session(&state, user).await?;
+            let (cookies, _) = session_cookies(&state, &ctx, &signed_in).await?;
+            let to = match form.next.as_deref() {
+                Some(next) => safe_redirect_target(Some(next)),
+                None => "/compte?fait=active".to_string(),
+            };
+            let mut response = with_cookies(Redirect::to(&to).into_response(), cookies);
+            set_cache_control(&mut response, CachePolicy::NoStore);
+            Ok(response)
+        }
+        Err(LifecycleError::InvalidLink) => invalid_activation_link(&state, &ctx),
+        Err(err) => Err(AppError::from(err).into()),
+    }
 }
 
 // ----- data export and deletion -----

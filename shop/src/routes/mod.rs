@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
             post(accounts::api_login.layer(limit(Policy::Login))),
         )
         .route("/api/v1/auth/logout", post(accounts::api_logout))
+        .route("/api/v1/auth/activate", post(accounts::api_activate))
         .route(
             "/api/v1/auth/password/forgot",
             post(lifecycle::api_forgot.layer(limit(Policy::AccountLink))),
@@ -192,6 +193,10 @@ pub fn router(state: AppState) -> Router {
             get(lifecycle::page_email_link).post(lifecycle::page_email_confirm),
         )
         .route("/compte/donnees", get(lifecycle::page_export))
+        .route(
+            "/compte/activer",
+            get(lifecycle::page_activation_link).post(lifecycle::page_activate),
+        )
         .route(
             "/compte/supprimer",
             get(lifecycle::page_delete).post(lifecycle::page_delete_submit),

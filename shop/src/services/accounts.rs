@@ -9,7 +9,9 @@ use crate::auth::{
     start_session,
 };
 use crate::domain::{Email, FieldError, Role, Rule, check_password_policy};
-use crate::store::{AccountStore, NewUser, StoreError, StoreResult, User};
+use crate::store::{
+    AccountStore, LinkPurpose, NewAccountLink, NewUser, Registered, StoreError, StoreResult, User,
+};
 
 /// Why an account could not be created or signed in to.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +25,9 @@ pub enum AccountError {
     InvalidCredentials,
     #[error("too many sign-in attempts for this account")]
     Throttled(Quota),
+    /// The right password for an account whose address is not confirmed yet: its activation link was sent again.
+    #[error("the account is not activated yet")]
+    NotActivated,
     #[error(transparent)]
     Password(#[from] PasswordError),
     #[error(transparent)]
@@ -79,8 +84,48 @@ pub fn registration_problems(input: &Registration) -> Vec<FieldError> {
         .collect()
 }
 
-/// Creates a user account after validating everything; nothing is written on any error. The password is hashed
-/// once, here: the caller opens the session with [`open_session`], without verifying what it just hashed.
+/// Registers a customer, answering the same whether the address has an account or not: a new account waits for
+/// its activation link (emailed; it signs its owner in), and the owner of an existing one is told by email. Only
+/// a broken rule is an error. The password is hashed either way, so both answers take the same time.
+///
+/// `next` is the local page the activation link goes on to (see [`safe_redirect_target`]).
+pub async fn register(
+    state: &AppState,
+    input: Registration,
+    next: Option<&str>,
+) -> Result<(), AccountError> {
+    if let Some(problem) = registration_problems(&input).into_iter().next() {
+        return Err(problem.into());
+    }
+    let email = Email::parse("email", &input.email)?;
+    let name = validate_name(input.name.as_deref())?;
+    let password_hash = state.passwords().hash(input.password).await?;
+    let new = NewUser {
+        email: email.as_str().to_string(),
+        name,
+        password_hash,
+        role: Role::User,
+    };
+    let at = now();
+    let lifetime = crate::services::lifecycle::link_lifetime(LinkPurpose::Activation);
+    match state
+        .store()
+        .register_account(&new, at + lifetime, next, at)
+        .await?
+    {
+        Registered::Created(user) => {
+            tracing::info!(user = %user.id, "account created, activation link queued")
+        }
+        Registered::Exists => {
+            tracing::info!("registration for an address that has an account: its owner is told")
+        }
+    }
+    state.wake_mailer();
+    Ok(())
+}
+
+/// Creates an account whose address is taken as confirmed (the administrator bootstrap) after validating
+/// everything; nothing is written on any error.
 pub async fn register_user(
     store: &dyn AccountStore,
     passwords: &Passwords,
@@ -131,6 +176,24 @@ pub async fn sign_in(
     password: SecretString,
 ) -> Result<SignedIn, AccountError> {
     let user = check_credentials(state, client_ip, email, password).await?;
+    if !user.activated {
+        // Only the right password gets here: saying so reveals nothing about the address.
+        let at = now();
+        state
+            .store()
+            .create_account_link(&NewAccountLink {
+                user_id: user.id.clone(),
+                purpose: LinkPurpose::Activation,
+                recipient: user.email.clone(),
+                expires: at + crate::services::lifecycle::link_lifetime(LinkPurpose::Activation),
+                next: None,
+                now: at,
+            })
+            .await?;
+        state.wake_mailer();
+        tracing::info!(user = %user.id, "sign-in before activation: the link was sent again");
+        return Err(AccountError::NotActivated);
+    }
     Ok(open_session(state, user).await?)
 }
 

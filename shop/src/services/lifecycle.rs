@@ -20,17 +20,22 @@ use crate::store::{
 pub fn link_lifetime(purpose: LinkPurpose) -> TimeDelta {
     match purpose {
         LinkPurpose::PasswordReset => TimeDelta::minutes(30),
-        LinkPurpose::EmailChange => TimeDelta::hours(24),
+        LinkPurpose::EmailChange | LinkPurpose::Activation => TimeDelta::hours(24),
     }
 }
 
-/// The page a link opens, with its token.
-pub fn link_url(public_url: &str, purpose: LinkPurpose, token: &str) -> String {
+/// The page a link opens, with its token (and the page to go on to afterwards, when there is one).
+pub fn link_url(public_url: &str, purpose: LinkPurpose, token: &str, next: Option<&str>) -> String {
     let path = match purpose {
         LinkPurpose::PasswordReset => "/mot-de-passe/nouveau",
         LinkPurpose::EmailChange => "/compte/email/confirmer",
+        LinkPurpose::Activation => "/compte/activer",
     };
-    let query = serde_urlencoded::to_string([("token", token)]).unwrap_or_default();
+    let mut params = vec![("token", token)];
+    if let Some(next) = next {
+        params.push(("next", next));
+    }
+    let query = serde_urlencoded::to_string(params).unwrap_or_default();
     format!("{}{path}?{query}", public_url.trim_end_matches('/'))
 }
 
@@ -144,6 +149,7 @@ async fn send_reset_link(state: &AppState, email: &str) -> Result<(), StoreError
             purpose: LinkPurpose::PasswordReset,
             recipient: user.email.clone(),
             expires: at + link_lifetime(LinkPurpose::PasswordReset),
+            next: None,
             now: at,
         })
         .await?;
@@ -287,6 +293,7 @@ pub async fn update_profile(
                 purpose: LinkPurpose::EmailChange,
                 recipient: email.as_str().to_string(),
                 expires: at + link_lifetime(LinkPurpose::EmailChange),
+                next: None,
                 now: at,
             })
             .await?;
@@ -298,6 +305,17 @@ pub async fn update_profile(
         name_changed,
         email_pending,
     })
+}
+
+/// Uses an activation link, once: the account is activated; its owner is then signed in by the caller.
+pub async fn activate(state: &AppState, token: &str) -> Result<User, LifecycleError> {
+    let user = state
+        .store()
+        .activate_account(&hash_token(token.trim()), now())
+        .await?
+        .ok_or(LifecycleError::InvalidLink)?;
+    tracing::info!(user = %user.id, "account activated");
+    Ok(user)
 }
 
 /// Uses an email-change link: the account takes the address the link was sent to.
@@ -383,12 +401,21 @@ mod tests {
     #[test]
     fn links_open_their_page_with_the_token_in_the_query() {
         assert_eq!(
-            link_url("https://vivr.fr/", LinkPurpose::PasswordReset, "a-b_c"),
+            link_url(
+                "https://vivr.fr/",
+                LinkPurpose::PasswordReset,
+                "a-b_c",
+                None
+            ),
             "https://vivr.fr/mot-de-passe/nouveau?token=a-b_c"
         );
         assert_eq!(
-            link_url("http://localhost:3000", LinkPurpose::EmailChange, "t"),
+            link_url("http://localhost:3000", LinkPurpose::EmailChange, "t", None),
             "http://localhost:3000/compte/email/confirmer?token=t"
+        );
+        assert_eq!(
+            link_url("http://h", LinkPurpose::Activation, "t", Some("/commande")),
+            "http://h/compte/activer?token=t&next=%2Fcommande"
         );
         assert_eq!(
             link_lifetime(LinkPurpose::PasswordReset),

@@ -8,11 +8,12 @@ use super::model::*;
 use super::rows::*;
 use super::{SqlStore, StoreError, StoreResult};
 
-pub(super) const USER_COLUMNS: &str =
-    r#"SELECT u."id", u."email", u."name", u."role", u."password", u."createdAt" FROM "User" u"#;
+pub(super) const USER_COLUMNS: &str = r#"SELECT u."id", u."email", u."name", u."role", u."password", u."createdAt", u."emailVerified" FROM "User" u"#;
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
+    /// An account whose address is taken as confirmed (the administrator bootstrap); customers register with
+    /// `LifecycleStore::register_account`.
     async fn create_user(&self, new: &NewUser, now: NaiveDateTime) -> StoreResult<User>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn set_password_hash(
@@ -50,8 +51,8 @@ impl AccountStore for SqlStore {
     async fn create_user(&self, new: &NewUser, now: NaiveDateTime) -> StoreResult<User> {
         let id = new_id();
         sql(
-            r#"INSERT INTO "User" ("id", "email", "name", "password", "role", "createdAt", "updatedAt")
-               VALUES ($1, $2, $3, $4, $5, $6, $6)"#,
+            r#"INSERT INTO "User" ("id", "email", "name", "password", "role", "emailVerified", "createdAt", "updatedAt")
+               VALUES ($1, $2, $3, $4, $5, $6, $6, $6)"#,
         )
         .bind(&id)
         .bind(&new.email)
@@ -136,7 +137,7 @@ impl AccountStore for SqlStore {
         now: NaiveDateTime,
     ) -> StoreResult<Option<SessionRecord>> {
         let row = sql(
-            r#"SELECT u."id", u."email", u."name", u."role", u."password", u."createdAt",
+            r#"SELECT u."id", u."email", u."name", u."role", u."password", u."createdAt", u."emailVerified",
                       s."expires", s."createdAt" AS "sessionCreatedAt", s."lastSeenAt"
                FROM "Session" s JOIN "User" u ON u."id" = s."userId"
                WHERE s."sessionToken" = $1 AND s."expires" > $2"#,

@@ -9,7 +9,7 @@ use super::db::{On, Tx, assembled, sql};
 use super::model::*;
 use super::outbox::queue_email;
 use super::rows::*;
-use super::{Backend, SqlStore, StoreResult};
+use super::{Backend, SqlStore, StoreError, StoreResult};
 
 /// The statuses of an order that still needs its customer's address.
 const IN_PROGRESS: &str = "'PENDING', 'PAID', 'PROCESSING', 'SHIPPED'";
@@ -29,6 +29,22 @@ pub trait LifecycleStore: Send + Sync {
         token_hash: &str,
         now: NaiveDateTime,
     ) -> StoreResult<Option<ArmedLink>>;
+    /// Registers a customer: a new account, not activated, with its activation link and email, in one
+    /// transaction; or, when the address has an account, the "you already have an account" email to it (at most
+    /// one an hour).
+    async fn register_account(
+        &self,
+        new: &NewUser,
+        link_expires: NaiveDateTime,
+        next: Option<&str>,
+        now: NaiveDateTime,
+    ) -> StoreResult<Registered>;
+    /// Uses an activation link, once: the account is activated. Its account, to sign in.
+    async fn activate_account(
+        &self,
+        token_hash: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<Option<User>>;
     /// The account a live link (not used, not expired) of `purpose` belongs to.
     async fn account_link_user(
         &self,
@@ -103,6 +119,7 @@ fn anonymised_address(stored: &str) -> String {
 struct LinkRow {
     purpose: String,
     expires_at: NaiveDateTime,
+    next: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -148,6 +165,61 @@ impl SqlStore {
         .await?)
     }
 
+    /// Writes a link and its email in `tx`; the account's earlier unused links of the same purpose stop working
+    /// (their unsent emails go with them: ON DELETE CASCADE).
+    async fn add_link(tx: &mut Tx, link: &NewAccountLink) -> StoreResult<()> {
+        let NewAccountLink {
+            user_id,
+            purpose,
+            recipient,
+            expires,
+            next,
+            now,
+        } = link;
+        let (purpose, now) = (*purpose, millis(*now));
+        sql(
+            r#"DELETE FROM "AccountToken" WHERE "userId" = $1 AND "purpose" = $2 AND "usedAt" IS NULL"#,
+        )
+        .bind(user_id)
+        .bind(purpose.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let id = new_id();
+        let new_email = (purpose == LinkPurpose::EmailChange).then(|| recipient.to_string());
+        sql(
+            r#"INSERT INTO "AccountToken" ("id", "userId", "purpose", "newEmail", "next", "expiresAt", "createdAt")
+               VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
+        )
+        .bind(&id)
+        .bind(user_id.as_str())
+        .bind(purpose.as_str())
+        .bind(new_email)
+        .bind(next.clone())
+        .bind(millis(*expires))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        queue_email(
+            &mut *tx,
+            EmailKind::Link(purpose),
+            recipient,
+            Some(&id),
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Records that the account's owner confirmed its address (kept from the first time).
+    async fn mark_activated(tx: &mut Tx, user_id: &str, now: NaiveDateTime) -> StoreResult<()> {
+        sql(r#"UPDATE "User" SET "emailVerified" = COALESCE("emailVerified", $1) WHERE "id" = $2"#)
+            .bind(millis(now))
+            .bind(user_id)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
     /// The account with this id unless it was deleted, read on the pool or in a transaction.
     async fn user_in<'c>(on: impl Into<On<'c>>, user_id: &str) -> StoreResult<Option<User>> {
         let sql = format!(r#"{USER_COLUMNS} WHERE u."id" = $1 AND u."deletedAt" IS NULL"#);
@@ -167,39 +239,93 @@ impl LifecycleStore for SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn create_account_link(&self, new: &NewAccountLink) -> StoreResult<()> {
-        let now = millis(new.now);
+    async fn register_account(
+        &self,
+        new: &NewUser,
+        link_expires: NaiveDateTime,
+        next: Option<&str>,
+        now: NaiveDateTime,
+    ) -> StoreResult<Registered> {
+        let now = millis(now);
         let mut tx = self.begin_write().await?;
-        // The older links' unsent emails go with them (ON DELETE CASCADE).
+        let taken: Option<i32> = sql(r#"SELECT 1 FROM "User" WHERE lower("email") = $1"#)
+            .bind(&new.email)
+            .scalar_optional(&mut tx)
+            .await?;
+        if taken.is_none() {
+            let id = new_id();
+            let created = sql(
+                r#"INSERT INTO "User" ("id", "email", "name", "password", "role", "createdAt", "updatedAt")
+                   VALUES ($1, $2, $3, $4, $5, $6, $6)"#,
+            )
+            .bind(&id)
+            .bind(&new.email)
+            .bind(new.name.clone())
+            .bind(&new.password_hash)
+            .bind(new.role.as_str())
+            .bind(now)
+            .execute(&mut tx)
+            .await;
+            match created {
+                Ok(_) => {
+                    let link = NewAccountLink {
+                        user_id: id.clone(),
+                        purpose: LinkPurpose::Activation,
+                        recipient: new.email.clone(),
+                        expires: link_expires,
+                        next: next.map(str::to_string),
+                        now,
+                    };
+                    Self::add_link(&mut tx, &link).await?;
+                    let user = Self::user_in(&mut tx, &id).await?;
+                    tx.commit().await?;
+                    return user.map(Registered::Created).ok_or(StoreError::NotFound);
+                }
+                Err(err) => match unique_violation(err, "email") {
+                    // Registered at the same moment by another request: an account exists.
+                    StoreError::Conflict(_) => {}
+                    other => return Err(other),
+                },
+            }
+        }
+        drop(tx);
+        // One notice an hour at most: a flood of registrations cannot flood the owner's inbox.
         sql(
-            r#"DELETE FROM "AccountToken" WHERE "userId" = $1 AND "purpose" = $2 AND "usedAt" IS NULL"#,
+            r#"INSERT INTO "OutboundEmail" ("id", "kind", "recipient", "nextAttemptAt", "createdAt")
+               SELECT $1, 'ACCOUNT_EXISTS', $2, $3, $3
+               WHERE NOT EXISTS (SELECT 1 FROM "OutboundEmail"
+                                 WHERE "recipient" = $2 AND "kind" = 'ACCOUNT_EXISTS' AND "createdAt" > $4)"#,
         )
-        .bind(&new.user_id)
-        .bind(new.purpose.as_str())
-        .execute(&mut tx)
-        .await?;
-        let id = new_id();
-        let new_email = (new.purpose == LinkPurpose::EmailChange).then(|| new.recipient.clone());
-        sql(
-            r#"INSERT INTO "AccountToken" ("id", "userId", "purpose", "newEmail", "expiresAt", "createdAt")
-               VALUES ($1, $2, $3, $4, $5, $6)"#,
-        )
-        .bind(&id)
-        .bind(&new.user_id)
-        .bind(new.purpose.as_str())
-        .bind(new_email)
-        .bind(millis(new.expires))
+        .bind(new_id())
+        .bind(&new.email)
         .bind(now)
-        .execute(&mut tx)
+        .bind(now - chrono::TimeDelta::hours(1))
+        .execute(&self.db)
         .await?;
-        queue_email(
-            &mut tx,
-            EmailKind::Link(new.purpose),
-            &new.recipient,
-            Some(&id),
-            now,
-        )
-        .await?;
+        Ok(Registered::Exists)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn activate_account(
+        &self,
+        token_hash: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<Option<User>> {
+        let mut tx = self.begin_write().await?;
+        let Some(used) = Self::use_link(&mut tx, token_hash, LinkPurpose::Activation, now).await?
+        else {
+            return Ok(None);
+        };
+        Self::mark_activated(&mut tx, &used.user_id, now).await?;
+        let user = Self::user_in(&mut tx, &used.user_id).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn create_account_link(&self, new: &NewAccountLink) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        Self::add_link(&mut tx, new).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -213,7 +339,7 @@ impl LifecycleStore for SqlStore {
     ) -> StoreResult<Option<ArmedLink>> {
         let row = sql(r#"UPDATE "AccountToken" SET "tokenHash" = $1
                WHERE "id" = $2 AND "usedAt" IS NULL AND "expiresAt" > $3
-               RETURNING "purpose", "expiresAt""#)
+               RETURNING "purpose", "expiresAt", "next""#)
         .bind(token_hash)
         .bind(token_id)
         .bind(millis(now))
@@ -227,6 +353,7 @@ impl LifecycleStore for SqlStore {
             Some(ArmedLink {
                 purpose,
                 expires: row.expires_at,
+                next: row.next,
             })
         }))
     }
@@ -275,6 +402,8 @@ impl LifecycleStore for SqlStore {
             .bind(&used.user_id)
             .execute(&mut tx)
             .await?;
+        // The link reached the address: it is confirmed.
+        Self::mark_activated(&mut tx, &used.user_id, now).await?;
         let user = Self::user_in(&mut tx, &used.user_id).await?;
         tx.commit().await?;
         Ok(user)
@@ -302,6 +431,7 @@ impl LifecycleStore for SqlStore {
             .execute(&mut tx)
             .await
             .map_err(|e| unique_violation(e, "email"))?;
+        Self::mark_activated(&mut tx, &used.user_id, now).await?;
         let user = Self::user_in(&mut tx, &used.user_id).await?;
         tx.commit().await?;
         Ok(user)

@@ -162,6 +162,9 @@ pub struct User {
     pub role: Role,
     pub password_hash: Option<String>,
     pub created_at: NaiveDateTime,
+    /// The owner of the address confirmed it (the activation link, a password reset, an email change). An
+    /// account registered from the shop cannot sign in with its password before.
+    pub activated: bool,
 }
 
 impl User {
@@ -375,6 +378,7 @@ impl EmailKind {
             "ACCOUNT_EXISTS" => Some(EmailKind::AccountExists),
             "PASSWORD_RESET" => Some(EmailKind::Link(LinkPurpose::PasswordReset)),
             "EMAIL_CHANGE" => Some(EmailKind::Link(LinkPurpose::EmailChange)),
+            "ACCOUNT_ACTIVATION" => Some(EmailKind::Link(LinkPurpose::Activation)),
             _ => None,
         }
     }
@@ -433,6 +437,8 @@ pub enum LinkPurpose {
     PasswordReset,
     /// Sets the account's email to the address the link was sent to.
     EmailChange,
+    /// Confirms a new account's address, and signs its owner in.
+    Activation,
 }
 
 impl LinkPurpose {
@@ -440,6 +446,7 @@ impl LinkPurpose {
         match self {
             LinkPurpose::PasswordReset => "PASSWORD_RESET",
             LinkPurpose::EmailChange => "EMAIL_CHANGE",
+            LinkPurpose::Activation => "ACCOUNT_ACTIVATION",
         }
     }
 }
@@ -453,6 +460,8 @@ pub struct NewAccountLink {
     /// Where the email goes: the account's address, or the new one for an email change.
     pub recipient: String,
     pub expires: NaiveDateTime,
+    /// The local page to go on to once the link is used (an activation from the checkout: `/commande`).
+    pub next: Option<String>,
     pub now: NaiveDateTime,
 }
 
@@ -461,6 +470,17 @@ pub struct NewAccountLink {
 pub struct ArmedLink {
     pub purpose: LinkPurpose,
     pub expires: NaiveDateTime,
+    pub next: Option<String>,
+}
+
+/// What a registration did. The shop answers the same either way: only the address's owner learns which, by
+/// email.
+#[derive(Debug, Clone)]
+pub enum Registered {
+    /// A new account, waiting for its activation link (queued with it).
+    Created(User),
+    /// The address has an account: its owner was told (at most one such email an hour).
+    Exists,
 }
 
 /// What a newsletter confirmation link did.

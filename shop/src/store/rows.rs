@@ -138,6 +138,7 @@ pub(super) struct UserRow {
     role: String,
     password: Option<String>,
     created_at: NaiveDateTime,
+    email_verified: Option<NaiveDateTime>,
 }
 
 impl From<UserRow> for User {
@@ -149,6 +150,7 @@ impl From<UserRow> for User {
             role: Role::from_db(&row.role),
             password_hash: row.password,
             created_at: row.created_at,
+            activated: row.email_verified.is_some(),
         }
     }
 }

@@ -121,7 +121,7 @@ impl Mail {
         };
         Mail {
             to: header("To"),
-            subject: header("Subject"),
+            subject: decode_words(&header("Subject")),
             text,
             raw: raw.clone(),
         }
@@ -151,4 +151,39 @@ impl Mail {
             .map(|(_, v)| v)
             .unwrap_or_else(|| panic!("no {name} in {link}"))
     }
+}
+
+/// A header with RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`) decoded; the space between two encoded
+/// words goes with them.
+fn decode_words(value: &str) -> String {
+    use base64::Engine;
+    let mut out = String::new();
+    let mut rest = value;
+    let mut last_was_word = false;
+    while let Some(start) = rest.find("=?") {
+        let before = &rest[..start];
+        if !(last_was_word && before.trim().is_empty()) {
+            out.push_str(before);
+        }
+        let word = &rest[start + 2..];
+        let parts: Vec<&str> = word.splitn(4, '?').collect();
+        let (Some(encoding), Some(text), Some(tail)) = (parts.get(1), parts.get(2), parts.get(3))
+        else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let bytes = if encoding.eq_ignore_ascii_case("b") {
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .expect("base64 word")
+        } else {
+            quoted_printable::decode(text.replace('_', " "), quoted_printable::ParseMode::Robust)
+                .expect("quoted-printable word")
+        };
+        out.push_str(&String::from_utf8(bytes).expect("UTF-8 word"));
+        rest = tail.strip_prefix('=').unwrap_or(tail);
+        last_was_word = true;
+    }
+    out.push_str(rest);
+    out
 }

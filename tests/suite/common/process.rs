@@ -180,6 +180,16 @@ impl HttpResponse {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// The cookies the answer sets, as a `Cookie` header sends them back (`a=1; b=2`).
+    pub fn cookies(&self) -> String {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.split(';').next().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|err| panic!("not JSON ({err}): {}", self.text()))
