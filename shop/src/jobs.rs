@@ -11,7 +11,8 @@ use crate::AppState;
 use crate::auth::{VISITOR_CART_LIFETIME, now};
 use crate::error::AppError;
 use crate::mail::{
-    Delivery, account_exists, account_link, compose, newsletter_confirmation, newsletter_welcome,
+    Delivery, account_exists, account_link, compose, email_changed, newsletter_confirmation,
+    newsletter_welcome,
 };
 use crate::services::{lifecycle, newsletter, orders};
 use crate::store::{EmailKind, OrderKey, QueuedEmail};
@@ -172,6 +173,7 @@ async fn send_one(state: &AppState, email: &QueuedEmail) -> Result<bool, crate::
             (newsletter_confirmation(&url), "newsletter".to_string())
         }
         (EmailKind::AccountExists, _, _) => (account_exists(&public_url), "account".to_string()),
+        (EmailKind::EmailChanged, _, _) => (email_changed(&public_url), "account".to_string()),
         (EmailKind::Link(_), _, Some(token_id)) => {
             // The token is drawn now and only its hash stored: the outbox never holds a usable link. A link used,
             // replaced or expired meanwhile is not worth sending.

@@ -227,6 +227,20 @@ pub fn account_exists(public_url: &str) -> Outgoing {
     }
 }
 
+/// The notice to an account's previous address once its email changed.
+pub fn email_changed(public_url: &str) -> Outgoing {
+    let base = public_url.trim_end_matches('/');
+    Outgoing {
+        subject: "VIVR : l'adresse email de votre compte a changé".to_string(),
+        body: format!(
+            "Bonjour,\n\nL'adresse email de votre compte VIVR vient d'être remplacée : les emails du compte partent \
+             désormais à la nouvelle adresse.\n\nSi c'est vous, il n'y a rien à faire. Sinon, écrivez-nous tout de \
+             suite : {base}/contact\n\nL'équipe VIVR\n"
+        ),
+        unsubscribe: None,
+    }
+}
+
 /// A link email: a password reset, or the confirmation of a new email address. `valid_for` says how long, in
 /// words.
 pub fn account_link(purpose: LinkPurpose, url: &str, valid_for: &str) -> Outgoing {

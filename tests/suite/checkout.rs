@@ -49,6 +49,7 @@ async fn product(app_state: &vivr_shop::AppState, slug: &str, price: i64, stock:
                 featured: false,
             },
             vivr_shop::auth::now(),
+            None,
         )
         .await
         .expect("product");

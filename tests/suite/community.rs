@@ -66,6 +66,7 @@ async fn mark_paid(app: &TestApp, order_id: &str) {
             payment_id: None,
             event: None,
             email: None,
+            by: None,
             now: vivr_shop::auth::now(),
         })
         .await

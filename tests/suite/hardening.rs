@@ -284,7 +284,10 @@ async fn archiving_a_product_racing_orders_never_fails(db: TestDb) {
         let store = store.clone();
         let slug = product.slug.clone();
         tasks.spawn(async move {
-            match store.archive_product(&slug, vivr_shop::auth::now()).await {
+            match store
+                .archive_product(&slug, vivr_shop::auth::now(), None)
+                .await
+            {
                 Ok(()) => Ok(()),
                 Err(other) => Err(format!("archive: {other:?}")),
             }

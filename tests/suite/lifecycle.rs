@@ -287,7 +287,17 @@ async fn an_email_change_is_confirmed_from_the_new_address(db: TestDb) {
                 .await
         }
     };
-    let r = change(json!({"name": "Léa Martin", "email": "Nouvelle@VIVR.fr"})).await;
+    // A new address needs the current password: a session alone cannot move the account to another inbox.
+    let r = change(json!({"email": "Nouvelle@VIVR.fr"})).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["error"]["field"], "current_password");
+    let r =
+        change(json!({"email": "Nouvelle@VIVR.fr", "current_password": "Pas-Le-Bon-2026!"})).await;
+    assert_eq!(r.error_code(), "invalid_credentials");
+    let r = change(
+        json!({"name": "Léa Martin", "email": "Nouvelle@VIVR.fr", "current_password": PASSWORD}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["data"]["user"]["name"], "Léa Martin");
     assert_eq!(
@@ -335,12 +345,17 @@ async fn an_email_change_is_confirmed_from_the_new_address(db: TestDb) {
     let r = confirm(token.clone()).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["data"]["user"]["email"], "nouvelle@vivr.fr");
+    // The previous address is told.
+    let notice = next_mail(&mut mails, 20).await;
+    assert_eq!(notice.to, "lea@vivr.fr");
+    assert!(notice.subject.contains("a changé"), "{}", notice.subject);
     assert_eq!(confirm(token).await.status, 400, "once");
     assert_eq!(login(&shop, "nouvelle@vivr.fr", PASSWORD).await.status, 200);
     assert_eq!(login(&shop, "lea@vivr.fr", PASSWORD).await.status, 400);
 
     // An address another account took meanwhile: the link says so, and nothing changes.
-    assert_eq!(change(json!({"email": "prise@vivr.fr"})).await.status, 200);
+    let r = change(json!({"email": "prise@vivr.fr", "current_password": PASSWORD})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
     let token = next_mail(&mut mails, 20)
         .await
         .link_param(EMAIL_LINK, "token");
@@ -465,6 +480,7 @@ async fn deleting_an_account_erases_personal_data_and_keeps_orders_anonymously(d
                 payment_id: None,
                 event: None,
                 email: None,
+                by: None,
                 now: now(),
             })
             .await

@@ -134,7 +134,7 @@ async fn the_index_follows_renames_archives_and_older_analyses(db: TestDb) {
         ..Default::default()
     };
     store
-        .update_product("lanterne-solaire-decorative", &patch, t)
+        .update_product("lanterne-solaire-decorative", &patch, t, None)
         .await
         .unwrap();
     assert_eq!(
@@ -147,7 +147,7 @@ async fn the_index_follows_renames_archives_and_older_analyses(db: TestDb) {
         "{b}: the old name is gone"
     );
     store
-        .archive_product("lanterne-solaire-decorative", t)
+        .archive_product("lanterne-solaire-decorative", t, None)
         .await
         .unwrap();
     assert!(
@@ -231,7 +231,9 @@ async fn products_written_at_once_with_the_same_new_words_all_land(db: TestDb) {
                 stock: 1,
                 featured: false,
             };
-            store.create_product(&product, vivr_shop::auth::now()).await
+            store
+                .create_product(&product, vivr_shop::auth::now(), None)
+                .await
         });
     }
     while let Some(done) = writers.join_next().await {

@@ -316,7 +316,7 @@ async fn admin_writes_validate_references_and_keep_history(db: TestDb) {
     let b = db.backend.as_str();
     let t = now();
     let new = candle();
-    let created = store.create_product(&new, t).await.unwrap();
+    let created = store.create_product(&new, t, None).await.unwrap();
     assert_eq!(
         (
             created.price.cents(),
@@ -327,7 +327,7 @@ async fn admin_writes_validate_references_and_keep_history(db: TestDb) {
     );
     assert!(
         matches!(
-            store.create_product(&new, t).await,
+            store.create_product(&new, t, None).await,
             Err(StoreError::Conflict(_))
         ),
         "{b}: duplicate slug"
@@ -339,7 +339,7 @@ async fn admin_writes_validate_references_and_keep_history(db: TestDb) {
     };
     assert!(
         matches!(
-            store.create_product(&orphan, t).await,
+            store.create_product(&orphan, t, None).await,
             Err(StoreError::Invalid("category"))
         ),
         "{b}"
@@ -351,7 +351,7 @@ async fn admin_writes_validate_references_and_keep_history(db: TestDb) {
         ..ProductPatch::default()
     };
     let updated = store
-        .update_product("bougie-parfumee", &patch, t)
+        .update_product("bougie-parfumee", &patch, t, None)
         .await
         .unwrap();
     assert_eq!(
@@ -369,7 +369,10 @@ async fn admin_writes_validate_references_and_keep_history(db: TestDb) {
         "{b}: searchText follows renames"
     );
 
-    store.archive_product("bougie-parfumee", t).await.unwrap();
+    store
+        .archive_product("bougie-parfumee", t, None)
+        .await
+        .unwrap();
     assert!(
         store
             .product_by_slug("bougie-parfumee")
@@ -380,13 +383,16 @@ async fn admin_writes_validate_references_and_keep_history(db: TestDb) {
     );
     assert!(
         matches!(
-            store.archive_product("bougie-parfumee", t).await,
+            store.archive_product("bougie-parfumee", t, None).await,
             Err(StoreError::NotFound)
         ),
         "{b}"
     );
 
-    store.delete_category("exterieur").await.unwrap();
+    store
+        .delete_category("exterieur", now(), None)
+        .await
+        .unwrap();
     let lantern = store
         .product_by_slug("lanterne-solaire-decorative")
         .await
@@ -419,7 +425,7 @@ async fn sitemap_locations_follow_the_live_catalogue(db: TestDb) {
     assert_eq!(before.len(), 6, "{b}");
     let later = before.iter().map(|l| l.updated_at).max().unwrap() + chrono::Duration::days(3);
     let new = candle();
-    store.create_product(&new, later).await.unwrap();
+    store.create_product(&new, later, None).await.unwrap();
     let after = store.category_locations().await.unwrap();
     for (old, new) in before.iter().zip(&after) {
         assert_eq!(old.slug, new.slug, "{b}");
@@ -437,7 +443,7 @@ async fn sitemap_locations_follow_the_live_catalogue(db: TestDb) {
     assert_eq!(candle.map(|l| l.updated_at), Some(later), "{b}");
 
     store
-        .archive_product("lampe-table-nordique", later)
+        .archive_product("lampe-table-nordique", later, None)
         .await
         .unwrap();
     let live = store.product_locations(100, 0).await.unwrap();
@@ -716,7 +722,7 @@ async fn carts_belong_to_a_visitor_or_a_user_and_merge_at_sign_in(db: TestDb) {
     assert_eq!(store.cart_lines(&member).await.unwrap().len(), 1, "{b}");
     // An archived product leaves the cart's lines.
     store
-        .archive_product("lampe-table-nordique", t)
+        .archive_product("lampe-table-nordique", t, None)
         .await
         .unwrap();
     assert!(store.cart_lines(&member).await.unwrap().is_empty(), "{b}");
@@ -753,6 +759,7 @@ async fn a_name_edit_racing_checkouts_keeps_the_stock_exact(db: TestDb) {
                 ..ProductPatch::default()
             },
             t,
+            None,
         )
         .await
         .unwrap();
@@ -771,7 +778,7 @@ async fn a_name_edit_racing_checkouts_keeps_the_stock_exact(db: TestDb) {
                 ..ProductPatch::default()
             };
             store
-                .update_product("lanterne-solaire-decorative", &rename, now())
+                .update_product("lanterne-solaire-decorative", &rename, now(), None)
                 .await
                 .unwrap();
             0

@@ -46,6 +46,7 @@ fn paid(order_id: &str, intent: &str, event: &str) -> StatusChange {
             kind: "payment_intent.succeeded".into(),
         }),
         email: Some(OrderEmail::Confirmation),
+        by: None,
         now: now(),
     }
 }
@@ -59,6 +60,7 @@ fn expired(order_id: &str) -> StatusChange {
         payment_id: None,
         event: None,
         email: None,
+        by: None,
         now: now(),
     }
 }
@@ -514,12 +516,12 @@ async fn categories_and_the_upkeep_of_accounts(db: TestDb) {
         description: None,
         image: None,
     };
-    let created = store.create_category(&garden, now()).await.unwrap();
+    let created = store.create_category(&garden, now(), None).await.unwrap();
     assert_eq!(
         (created.slug.as_str(), created.product_count),
         ("jardin", 0)
     );
-    let again = store.create_category(&garden, now()).await;
+    let again = store.create_category(&garden, now(), None).await;
     assert!(
         matches!(again, Err(StoreError::Conflict(_))),
         "{b}: {again:?}"
@@ -530,13 +532,15 @@ async fn categories_and_the_upkeep_of_accounts(db: TestDb) {
         image: None,
     };
     let renamed = store
-        .update_category("jardin", &patch, now())
+        .update_category("jardin", &patch, now(), None)
         .await
         .unwrap();
     assert_eq!(renamed.name, "Jardin et terrasse");
     let found = store.category_by_slug("jardin").await.unwrap().unwrap();
     assert_eq!(found.description.as_deref(), Some("Pour dehors"), "{b}");
-    let missing = store.update_category("nulle-part", &patch, now()).await;
+    let missing = store
+        .update_category("nulle-part", &patch, now(), None)
+        .await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{b}");
     assert!(
         store
@@ -620,7 +624,7 @@ async fn checkout_admin_webhook_and_expiry_at_once(db: TestDb) {
         ..ProductPatch::default()
     };
     let product = store
-        .update_product(LANTERN, &restock, now())
+        .update_product(LANTERN, &restock, now(), None)
         .await
         .unwrap();
     let user = customer(store.as_ref().as_ref(), "client@vivr.fr").await;
@@ -652,7 +656,10 @@ async fn checkout_admin_webhook_and_expiry_at_once(db: TestDb) {
                 name: Some(format!("Lanterne n°{i}")),
                 ..ProductPatch::default()
             };
-            store.update_product(LANTERN, &rename, now()).await.unwrap();
+            store
+                .update_product(LANTERN, &rename, now(), None)
+                .await
+                .unwrap();
         });
     }
     for (i, order) in due.iter().enumerate() {

@@ -582,7 +582,12 @@ async fn product_cards_add_to_the_cart_and_then_say_it_is_there() {
     };
     app.state
         .store()
-        .update_product("vase-ceramique-minimal", &sold_out, vivr_shop::auth::now())
+        .update_product(
+            "vase-ceramique-minimal",
+            &sold_out,
+            vivr_shop::auth::now(),
+            None,
+        )
         .await
         .unwrap();
     // A listing not read yet, so not in the catalogue cache.

@@ -40,7 +40,7 @@ ALTER TABLE "OutboundEmail" ADD CONSTRAINT "OutboundEmail_tokenId_fkey" FOREIGN 
 ALTER TABLE "OutboundEmail" DROP CONSTRAINT "OutboundEmail_kind_check";
 ALTER TABLE "OutboundEmail" ADD CONSTRAINT "OutboundEmail_kind_check"
     CHECK ("kind" IN ('ORDER_CONFIRMATION', 'ORDER_SHIPPED', 'NEWSLETTER_WELCOME', 'NEWSLETTER_CONFIRM',
-                      'ACCOUNT_EXISTS', 'PASSWORD_RESET', 'EMAIL_CHANGE', 'ACCOUNT_ACTIVATION'));
+                      'ACCOUNT_EXISTS', 'EMAIL_CHANGED', 'PASSWORD_RESET', 'EMAIL_CHANGE', 'ACCOUNT_ACTIVATION'));
 ALTER TABLE "OutboundEmail" DROP CONSTRAINT "OutboundEmail_orderId_check";
 ALTER TABLE "OutboundEmail" ADD CONSTRAINT "OutboundEmail_orderId_check"
     CHECK (("orderId" IS NOT NULL) = ("kind" IN ('ORDER_CONFIRMATION', 'ORDER_SHIPPED')));

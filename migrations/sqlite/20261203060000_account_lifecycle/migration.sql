@@ -26,7 +26,7 @@ UPDATE "Newsletter" SET "confirmedAt" = "createdAt" WHERE "confirmedAt" IS NULL;
 CREATE TABLE "OutboundEmail_new" (
     "id" TEXT NOT NULL PRIMARY KEY,
     "kind" TEXT NOT NULL CHECK ("kind" IN ('ORDER_CONFIRMATION', 'ORDER_SHIPPED', 'NEWSLETTER_WELCOME',
-                                           'NEWSLETTER_CONFIRM', 'ACCOUNT_EXISTS', 'PASSWORD_RESET',
+                                           'NEWSLETTER_CONFIRM', 'ACCOUNT_EXISTS', 'EMAIL_CHANGED', 'PASSWORD_RESET',
                                            'EMAIL_CHANGE', 'ACCOUNT_ACTIVATION')),
     "orderId" TEXT REFERENCES "Order"("id") ON DELETE CASCADE ON UPDATE CASCADE,
     "recipient" TEXT NOT NULL,

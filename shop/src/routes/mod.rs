@@ -2,6 +2,7 @@
 
 mod accounts;
 mod addresses;
+mod audit;
 mod cart;
 mod catalog;
 mod checkout;
@@ -109,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders", get(orders::api_orders))
         .route("/api/v1/orders/{number}", get(orders::api_order))
         .route("/api/v1/admin/orders", get(orders::api_admin_orders))
+        .route("/api/v1/admin/audit", get(audit::api_audit))
         .route(
             "/api/v1/admin/orders/{number}",
             axum::routing::patch(orders::api_admin_move),
@@ -247,6 +249,7 @@ pub fn router(state: AppState) -> Router {
         .route("/livraison-retours", get(pages::legal))
         .route("/contact", get(pages::legal))
         .route("/admin/commandes", get(orders::page_admin_orders))
+        .route("/admin/journal", get(audit::page_journal))
         .route(
             "/admin/commandes/{number}/statut",
             post(orders::page_admin_move),

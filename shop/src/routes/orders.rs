@@ -196,12 +196,13 @@ fn target_status(raw: &str) -> Result<OrderStatus, AppError> {
 
 pub async fn api_admin_move(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     _: CsrfHeader,
     Path(number): Path<String>,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Response, AppError> {
-    let order = service::admin_move(&state, &number, target_status(&body.status)?).await?;
+    let to = target_status(&body.status)?;
+    let order = service::admin_move(&state, &number, to, &admin.id).await?;
     Ok(personal_data(
         axum::http::StatusCode::OK,
         OrderJson::from(&order),
@@ -454,7 +455,7 @@ pub async fn page_admin_move(
         }
         .render();
     }
-    match service::admin_move(&state, &number, to)
+    match service::admin_move(&state, &number, to, &admin.id)
         .await
         .map_err(AppError::from)
     {

@@ -400,14 +400,16 @@ impl UpdateProduct {
     }
 }
 
+/// The catalogue's writes below are an administrator's (`by`: their account id), recorded in the audit log.
 pub async fn create_product(
     state: &AppState,
     input: &CreateProduct,
+    by: &str,
 ) -> Result<Product, CatalogError> {
     let new = input.validate()?;
     Ok(catalogue_changed(
         state,
-        state.store().create_product(&new, now()).await,
+        state.store().create_product(&new, now(), Some(by)).await,
     )?)
 }
 
@@ -421,11 +423,15 @@ pub async fn update_product(
     state: &AppState,
     slug: &str,
     input: &UpdateProduct,
+    by: &str,
 ) -> Result<Product, CatalogError> {
     let patch = input.validate()?;
     catalogue_changed(
         state,
-        state.store().update_product(slug, &patch, now()).await,
+        state
+            .store()
+            .update_product(slug, &patch, now(), Some(by))
+            .await,
     )
     .map_err(|e| match e {
         StoreError::NotFound => CatalogError::UnknownProduct,
@@ -433,13 +439,12 @@ pub async fn update_product(
     })
 }
 
-pub async fn delete_product(state: &AppState, slug: &str) -> Result<(), CatalogError> {
-    catalogue_changed(state, state.store().archive_product(slug, now()).await).map_err(
-        |e| match e {
-            StoreError::NotFound => CatalogError::UnknownProduct,
-            other => other.into(),
-        },
-    )
+pub async fn delete_product(state: &AppState, slug: &str, by: &str) -> Result<(), CatalogError> {
+    let archived = state.store().archive_product(slug, now(), Some(by)).await;
+    catalogue_changed(state, archived).map_err(|e| match e {
+        StoreError::NotFound => CatalogError::UnknownProduct,
+        other => other.into(),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -464,6 +469,7 @@ pub struct UpdateCategory {
 pub async fn create_category(
     state: &AppState,
     input: &CreateCategory,
+    by: &str,
 ) -> Result<Category, CatalogError> {
     let name = text("name", &input.name, 100)?;
     let slug = match input.slug.as_deref() {
@@ -482,7 +488,7 @@ pub async fn create_category(
     };
     Ok(catalogue_changed(
         state,
-        state.store().create_category(&new, now()).await,
+        state.store().create_category(&new, now(), Some(by)).await,
     )?)
 }
 
@@ -490,6 +496,7 @@ pub async fn update_category(
     state: &AppState,
     slug: &str,
     input: &UpdateCategory,
+    by: &str,
 ) -> Result<Category, CatalogError> {
     let patch = CategoryPatch {
         name: input
@@ -510,7 +517,10 @@ pub async fn update_category(
     };
     catalogue_changed(
         state,
-        state.store().update_category(slug, &patch, now()).await,
+        state
+            .store()
+            .update_category(slug, &patch, now(), Some(by))
+            .await,
     )
     .map_err(|e| match e {
         StoreError::NotFound => CatalogError::UnknownCategory,
@@ -518,8 +528,9 @@ pub async fn update_category(
     })
 }
 
-pub async fn delete_category(state: &AppState, slug: &str) -> Result<(), CatalogError> {
-    catalogue_changed(state, state.store().delete_category(slug).await).map_err(|e| match e {
+pub async fn delete_category(state: &AppState, slug: &str, by: &str) -> Result<(), CatalogError> {
+    let deleted = state.store().delete_category(slug, now(), Some(by)).await;
+    catalogue_changed(state, deleted).map_err(|e| match e {
         StoreError::NotFound => CatalogError::UnknownCategory,
         other => other.into(),
     })

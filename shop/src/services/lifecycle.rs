@@ -265,17 +265,28 @@ pub fn profile_problems(name: Option<&str>, email: &str) -> Vec<FieldError> {
 
 /// Sets the name at once; a new email address is only asked for: a link goes to it, and the account takes it
 /// when the link is used.
+///
+/// A new address needs the current password (checked, throttled, as a sign-in is): a session alone, stolen or
+/// left open, cannot move the account to another inbox and then reset its password from there.
 pub async fn update_profile(
     state: &AppState,
+    client_ip: std::net::IpAddr,
     user: &User,
     name: Option<&str>,
     email: &str,
+    current_password: Option<SecretString>,
 ) -> Result<ProfileChange, LifecycleError> {
     if let Some(problem) = profile_problems(name, email).into_iter().next() {
         return Err(problem.into());
     }
     let name = validate_name(name)?;
     let email = Email::parse("email", email)?;
+    if email.as_str() != user.email {
+        let Some(password) = current_password.filter(|p| !p.expose_secret().is_empty()) else {
+            return Err(FieldError::new("current_password", Rule::Required).into());
+        };
+        accounts::check_credentials(state, client_ip, &user.email, password).await?;
+    }
     let at = now();
     let name_changed = name != user.name;
     if name_changed {

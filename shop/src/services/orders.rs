@@ -64,10 +64,12 @@ pub async fn list_all(
 
 /// An administrator's move. Cancelling an unpaid order cancels its PaymentIntent first, so it cannot be paid
 /// afterwards.
+/// An administrator (`by`: their account id, for the audit log) moves an order along.
 pub async fn admin_move(
     state: &AppState,
     number: &str,
     to: OrderStatus,
+    by: &str,
 ) -> Result<Order, OrderError> {
     let store = state.store();
     let order = store
@@ -81,7 +83,14 @@ pub async fn admin_move(
         });
     }
     let outcome = if to == OrderStatus::Cancelled {
-        cancel_unpaid(state, &order.id, order.payment_id.as_deref(), Actor::Admin).await?
+        cancel_unpaid(
+            state,
+            &order.id,
+            order.payment_id.as_deref(),
+            Actor::Admin,
+            Some(by),
+        )
+        .await?
     } else {
         store
             .change_order_status(&StatusChange {
@@ -91,6 +100,7 @@ pub async fn admin_move(
                 payment_id: None,
                 event: None,
                 email: (to == OrderStatus::Shipped).then_some(OrderEmail::Shipped),
+                by: Some(by.to_string()),
                 now: now(),
             })
             .await?
@@ -127,6 +137,7 @@ pub async fn cancel_unpaid(
     order_id: &str,
     payment_id: Option<&str>,
     actor: Actor,
+    by: Option<&str>,
 ) -> Result<ChangeOutcome, OrderError> {
     if let (Some(stripe), Some(intent)) = (state.stripe(), payment_id) {
         match stripe.cancel_payment_intent(intent).await {
@@ -159,6 +170,7 @@ pub async fn cancel_unpaid(
             payment_id: None,
             event: None,
             email: None,
+            by: by.map(str::to_string),
             now: now(),
         })
         .await?)
@@ -169,7 +181,15 @@ pub async fn expire_unpaid(state: &AppState) -> Result<usize, OrderError> {
     let due = state.store().expiring_orders(now(), 100).await?;
     let mut cancelled = 0;
     for order in due {
-        match cancel_unpaid(state, &order.id, order.payment_id.as_deref(), Actor::Expiry).await {
+        match cancel_unpaid(
+            state,
+            &order.id,
+            order.payment_id.as_deref(),
+            Actor::Expiry,
+            None,
+        )
+        .await
+        {
             Ok(ChangeOutcome::Changed { .. }) => {
                 tracing::info!(order = %order.number, "unpaid order expired: cancelled, stock released");
                 state.catalog().invalidate();

@@ -218,6 +218,7 @@ async fn apply(
                 kind: event.kind.clone(),
             }),
             email,
+            by: None,
             now: now(),
         })
         .await?;

@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 
-use super::db::Tx;
+use super::audit::{category_snapshot, diff, product_snapshot, record};
 use super::db::{assembled, sql};
 use super::model::*;
 use super::query::{PRODUCT_COLUMNS, ProductQuery};
 use super::rows::*;
+use super::search_index::{index_product, remember_words};
 use super::{SqlStore, StoreError, StoreResult};
 use crate::domain::{Money, SEARCH_ANALYZER_VERSION, SearchDocument};
 
@@ -19,16 +20,28 @@ FROM "Category" c"#;
 pub trait CatalogStore: Send + Sync {
     async fn list_categories(&self) -> StoreResult<Vec<Category>>;
     async fn category_by_slug(&self, slug: &str) -> StoreResult<Option<Category>>;
-    async fn create_category(&self, new: &NewCategory, now: NaiveDateTime)
-    -> StoreResult<Category>;
+    // The writes below record an audit event (`AuditStore`) in their transaction when `by` names the
+    // administrator making them.
+    async fn create_category(
+        &self,
+        new: &NewCategory,
+        now: NaiveDateTime,
+        by: Option<&str>,
+    ) -> StoreResult<Category>;
     async fn update_category(
         &self,
         slug: &str,
         patch: &CategoryPatch,
         now: NaiveDateTime,
+        by: Option<&str>,
     ) -> StoreResult<Category>;
     /// Deletes a category; its products stay, without a category (the schema's ON DELETE SET NULL).
-    async fn delete_category(&self, slug: &str) -> StoreResult<()>;
+    async fn delete_category(
+        &self,
+        slug: &str,
+        now: NaiveDateTime,
+        by: Option<&str>,
+    ) -> StoreResult<()>;
     async fn list_products(&self, query: &ProductQuery) -> StoreResult<ProductPage>;
     async fn product_by_slug(&self, slug: &str) -> StoreResult<Option<Product>>;
     async fn product_reviews(
@@ -39,16 +52,27 @@ pub trait CatalogStore: Send + Sync {
     ) -> StoreResult<Vec<Review>>;
     /// Up to `limit` other products of the same category (none when the product has no category).
     async fn related_products(&self, product: &Product, limit: u32) -> StoreResult<Vec<Product>>;
-    async fn create_product(&self, new: &NewProduct, now: NaiveDateTime) -> StoreResult<Product>;
+    async fn create_product(
+        &self,
+        new: &NewProduct,
+        now: NaiveDateTime,
+        by: Option<&str>,
+    ) -> StoreResult<Product>;
     async fn update_product(
         &self,
         slug: &str,
         patch: &ProductPatch,
         now: NaiveDateTime,
+        by: Option<&str>,
     ) -> StoreResult<Product>;
     /// Removes a product from the catalogue. Products that were ordered are archived rather than deleted, so that
     /// order history keeps its references.
-    async fn archive_product(&self, slug: &str, now: NaiveDateTime) -> StoreResult<()>;
+    async fn archive_product(
+        &self,
+        slug: &str,
+        now: NaiveDateTime,
+        by: Option<&str>,
+    ) -> StoreResult<()>;
     async fn catalog_is_empty(&self) -> StoreResult<bool>;
     /// Every category's slug and last change: its own, or its products' latest when that is later (archiving a
     /// product counts as a change). By slug.
@@ -94,8 +118,10 @@ impl CatalogStore for SqlStore {
         &self,
         new: &NewCategory,
         now: NaiveDateTime,
+        by: Option<&str>,
     ) -> StoreResult<Category> {
         let now = millis(now);
+        let mut tx = self.begin_write().await?;
         sql(
             r#"INSERT INTO "Category" ("id", "name", "slug", "description", "image", "createdAt", "updatedAt")
                VALUES ($1, $2, $3, $4, $5, $6, $6)"#,
@@ -106,9 +132,13 @@ impl CatalogStore for SqlStore {
         .bind(&new.description)
         .bind(&new.image)
         .bind(now)
-        .execute(&self.db)
+        .execute(&mut tx)
         .await
         .map_err(|e| unique_violation(e, "category slug"))?;
+        let after = category_snapshot(&mut tx, self.db.backend(), &new.slug).await?;
+        let changes = diff(None, after.as_ref());
+        record(&mut tx, by, "category.create", &new.slug, &changes, now).await?;
+        tx.commit().await?;
         self.category_by_slug(&new.slug)
             .await?
             .ok_or(StoreError::NotFound)
@@ -120,14 +150,22 @@ impl CatalogStore for SqlStore {
         slug: &str,
         patch: &CategoryPatch,
         now: NaiveDateTime,
+        by: Option<&str>,
     ) -> StoreResult<Category> {
-        let current = self
-            .category_by_slug(slug)
+        let mut tx = self.begin_write().await?;
+        let before = category_snapshot(&mut tx, self.db.backend(), slug)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let name = patch.name.clone().unwrap_or(current.name);
-        let description = patch.description.clone().unwrap_or(current.description);
-        let image = patch.image.clone().unwrap_or(current.image);
+        let text = |key: &str| before.get(key).and_then(|v| v.as_str()).map(str::to_string);
+        let name = patch
+            .name
+            .clone()
+            .unwrap_or_else(|| text("name").unwrap_or_default());
+        let description = patch
+            .description
+            .clone()
+            .unwrap_or_else(|| text("description"));
+        let image = patch.image.clone().unwrap_or_else(|| text("image"));
         sql(
             r#"UPDATE "Category" SET "name" = $1, "description" = $2, "image" = $3, "updatedAt" = $4
                WHERE "slug" = $5"#,
@@ -137,24 +175,36 @@ impl CatalogStore for SqlStore {
         .bind(&image)
         .bind(millis(now))
         .bind(slug)
-        .execute(&self.db)
+        .execute(&mut tx)
         .await?;
+        let after = category_snapshot(&mut tx, self.db.backend(), slug).await?;
+        let changes = diff(Some(&before), after.as_ref());
+        record(&mut tx, by, "category.update", slug, &changes, now).await?;
+        tx.commit().await?;
         self.category_by_slug(slug)
             .await?
             .ok_or(StoreError::NotFound)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn delete_category(&self, slug: &str) -> StoreResult<()> {
-        let done = sql(r#"DELETE FROM "Category" WHERE "slug" = $1"#)
+    async fn delete_category(
+        &self,
+        slug: &str,
+        now: NaiveDateTime,
+        by: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let before = category_snapshot(&mut tx, self.db.backend(), slug)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        sql(r#"DELETE FROM "Category" WHERE "slug" = $1"#)
             .bind(slug)
-            .execute(&self.db)
+            .execute(&mut tx)
             .await?;
-        if done == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        let changes = diff(Some(&before), None);
+        record(&mut tx, by, "category.delete", slug, &changes, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -223,7 +273,12 @@ impl CatalogStore for SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn create_product(&self, new: &NewProduct, now: NaiveDateTime) -> StoreResult<Product> {
+    async fn create_product(
+        &self,
+        new: &NewProduct,
+        now: NaiveDateTime,
+        by: Option<&str>,
+    ) -> StoreResult<Product> {
         let mut tx = self.begin_write().await?;
         let category_id = match &new.category_slug {
             Some(slug) => Some(
@@ -261,6 +316,9 @@ impl CatalogStore for SqlStore {
         .await
         .map_err(|e| unique_violation(e, "product slug"))?;
         remember_words(&mut tx, &search.words).await?;
+        let after = product_snapshot(&mut tx, self.db.backend(), &new.slug).await?;
+        let changes = diff(None, after.as_ref());
+        record(&mut tx, by, "product.create", &new.slug, &changes, now).await?;
         tx.commit().await?;
         self.product_by_slug(&new.slug)
             .await?
@@ -273,8 +331,13 @@ impl CatalogStore for SqlStore {
         slug: &str,
         patch: &ProductPatch,
         now: NaiveDateTime,
+        by: Option<&str>,
     ) -> StoreResult<Product> {
         let mut tx = self.begin_write().await?;
+        // Read (PostgreSQL: and locked) first, for the audit log's "from".
+        let before = product_snapshot(&mut tx, self.db.backend(), slug)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let category = match &patch.category_slug {
             Some(Some(cat)) => Some(Some(
                 sql(r#"SELECT "id" FROM "Category" WHERE "slug" = $1"#)
@@ -325,6 +388,9 @@ impl CatalogStore for SqlStore {
             let (id, name, description) = changed;
             index_product(&mut tx, &id, &SearchDocument::of(&name, &description)).await?;
         }
+        let after = product_snapshot(&mut tx, self.db.backend(), slug).await?;
+        let changes = diff(Some(&before), after.as_ref());
+        record(&mut tx, by, "product.update", slug, &changes, now).await?;
         tx.commit().await?;
         self.product_by_slug(slug)
             .await?
@@ -332,8 +398,14 @@ impl CatalogStore for SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn archive_product(&self, slug: &str, now: NaiveDateTime) -> StoreResult<()> {
+    async fn archive_product(
+        &self,
+        slug: &str,
+        now: NaiveDateTime,
+        by: Option<&str>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
+        let before = product_snapshot(&mut tx, self.db.backend(), slug).await?;
         // A no-op update that locks the row (PostgreSQL; SQLite's write transaction locks everything):
         // an order for this product either committed before (and is counted below) or waits and then
         // finds the product gone or archived.
@@ -355,11 +427,15 @@ impl CatalogStore for SqlStore {
                 .bind(&id)
                 .execute(&mut tx)
                 .await?;
+            let changes = serde_json::json!({ "archived": { "from": false, "to": true } });
+            record(&mut tx, by, "product.archive", slug, &changes, now).await?;
         } else {
             sql(r#"DELETE FROM "Product" WHERE "id" = $1"#)
                 .bind(&id)
                 .execute(&mut tx)
                 .await?;
+            let changes = diff(before.as_ref(), None);
+            record(&mut tx, by, "product.delete", slug, &changes, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -401,60 +477,12 @@ impl CatalogStore for SqlStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn refresh_search_index(&self, batch: u32) -> StoreResult<u64> {
-        if self.db.backend() == super::Backend::Sqlite {
-            let mut tx = self.begin_write().await?;
-            sql(r#"INSERT INTO "ProductSearch" ("ProductSearch") VALUES ('rebuild')"#)
-                .execute(&mut tx)
-                .await?;
-            tx.commit().await?;
-        }
-        let mut indexed = 0;
-        loop {
-            let mut tx = self.begin_write().await?;
-            let stale = sql(
-                r#"SELECT "id", "name", "description" FROM "Product" WHERE "searchVersion" <> $1
-                   ORDER BY "id" LIMIT $2"#,
-            )
-            .bind(SEARCH_ANALYZER_VERSION)
-            .bind(i64::from(batch))
-            .fetch_all::<(String, String, String)>(&mut tx)
-            .await?;
-            if stale.is_empty() {
-                return Ok(indexed);
-            }
-            for (id, name, description) in &stale {
-                index_product(&mut tx, id, &SearchDocument::of(name, description)).await?;
-            }
-            tx.commit().await?;
-            indexed += stale.len() as u64;
-        }
+        self.reindex_stale(batch).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn search_vocabulary(&self, prefix: &str, limit: u32) -> StoreResult<Vec<String>> {
-        // A range on the primary key rather than LIKE, which PostgreSQL cannot answer from an index under a
-        // linguistic collation. The upper bound is the prefix with its last character incremented.
-        let mut upper: Vec<char> = prefix.chars().collect();
-        let Some(last) = upper.pop() else {
-            return Ok(Vec::new());
-        };
-        let Some(next) = char::from_u32(u32::from(last) + 1) else {
-            return Ok(Vec::new());
-        };
-        upper.push(next);
-        let upper: String = upper.into_iter().collect();
-        Ok(sql(
-            r#"SELECT "term" FROM "SearchTerm" WHERE "term" >= $1 AND "term" < $2 ORDER BY "term" LIMIT $3"#,
-        )
-        .bind(prefix)
-        .bind(upper)
-        .bind(i64::from(limit))
-        .fetch_all::<(String,)>(&self.db)
-        .await?
-        .into_iter()
-        .map(|(term,)| term)
-        .filter(|term| term.starts_with(prefix))
-        .collect())
+        self.vocabulary(prefix, limit).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -519,36 +547,4 @@ impl CatalogStore for SqlStore {
         tx.commit().await?;
         Ok(report)
     }
-}
-
-/// Writes a product's search index text, in the transaction that changed its name or description.
-async fn index_product(tx: &mut Tx, id: &str, search: &SearchDocument) -> StoreResult<()> {
-    sql(r#"UPDATE "Product" SET "searchText" = $1, "searchName" = $2, "searchVersion" = $3 WHERE "id" = $4"#)
-        .bind(&search.terms)
-        .bind(&search.name_terms)
-        .bind(SEARCH_ANALYZER_VERSION)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    remember_words(tx, &search.words).await
-}
-
-/// Adds words to the vocabulary that typos are corrected against. Words are only ever added: one that no product
-/// uses any more at worst suggests a correction that finds nothing. They are inserted in sorted order, so that
-/// two transactions adding the same new words wait for each other instead of deadlocking.
-async fn remember_words(tx: &mut Tx, words: &[String]) -> StoreResult<()> {
-    let mut words = words.to_vec();
-    words.sort_unstable();
-    words.dedup();
-    for chunk in words.chunks(100) {
-        let values: Vec<String> = (1..=chunk.len()).map(|n| format!("(${n})")).collect();
-        assembled(format!(
-            r#"INSERT INTO "SearchTerm" ("term") VALUES {} ON CONFLICT ("term") DO NOTHING"#,
-            values.join(", ")
-        ))
-        .bind_all(chunk.iter().map(|w| super::db::Arg::from(w.clone())))
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(())
 }

@@ -6,10 +6,12 @@
 
 mod accounts;
 mod addresses;
+mod audit;
 mod carts;
 mod catalog;
 mod community;
 pub mod db;
+mod erasure;
 mod health;
 mod lifecycle;
 mod model;
@@ -18,17 +20,20 @@ mod outbox;
 mod query;
 mod rate_limits;
 mod rows;
+mod search_index;
 
 use std::time::Duration;
 
 pub use accounts::AccountStore;
 pub use addresses::AddressStore;
+pub use audit::{AuditStore, diff};
 pub use carts::CartStore;
 pub use catalog::CatalogStore;
 pub use community::CommunityStore;
 pub use db::Db;
+pub use erasure::erased_email;
 pub use health::HealthStore;
-pub use lifecycle::{LifecycleStore, erased_email};
+pub use lifecycle::LifecycleStore;
 pub use model::*;
 pub use orders::OrderStore;
 pub use outbox::OutboxStore;
@@ -140,6 +145,7 @@ pub trait Store:
     + OutboxStore
     + CommunityStore
     + LifecycleStore
+    + AuditStore
     + Send
     + Sync
     + 'static

@@ -89,6 +89,22 @@ pub struct Review {
     pub author: String,
 }
 
+/// One administrator write, as the audit log shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub id: String,
+    /// The administrator's email (`None` once their account is gone).
+    pub actor: Option<String>,
+    /// `product.create`, `product.update`, `product.archive`, `category.update`, `order.status`…
+    pub action: String,
+    /// The product or category slug, or the order number.
+    pub subject: String,
+    /// Each field changed: `{"stock": {"from": 3, "to": 10}}`.
+    pub changes: serde_json::Value,
+    #[serde(serialize_with = "crate::domain::time::serialize_utc")]
+    pub at: NaiveDateTime,
+}
+
 /// A review as its author's data export lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct UserReview {
@@ -353,6 +369,8 @@ pub enum EmailKind {
     NewsletterConfirm,
     /// Sent to the owner of an address someone tried to register again.
     AccountExists,
+    /// Sent to an account's previous address once its email was changed.
+    EmailChanged,
     /// A link of an [`AccountToken`](LinkPurpose): a password reset, or the confirmation of a new email address.
     Link(LinkPurpose),
 }
@@ -365,6 +383,7 @@ impl EmailKind {
             EmailKind::NewsletterWelcome => "NEWSLETTER_WELCOME",
             EmailKind::NewsletterConfirm => "NEWSLETTER_CONFIRM",
             EmailKind::AccountExists => "ACCOUNT_EXISTS",
+            EmailKind::EmailChanged => "EMAIL_CHANGED",
             EmailKind::Link(purpose) => purpose.as_str(),
         }
     }
@@ -376,6 +395,7 @@ impl EmailKind {
             "NEWSLETTER_WELCOME" => Some(EmailKind::NewsletterWelcome),
             "NEWSLETTER_CONFIRM" => Some(EmailKind::NewsletterConfirm),
             "ACCOUNT_EXISTS" => Some(EmailKind::AccountExists),
+            "EMAIL_CHANGED" => Some(EmailKind::EmailChanged),
             "PASSWORD_RESET" => Some(EmailKind::Link(LinkPurpose::PasswordReset)),
             "EMAIL_CHANGE" => Some(EmailKind::Link(LinkPurpose::EmailChange)),
             "ACCOUNT_ACTIVATION" => Some(EmailKind::Link(LinkPurpose::Activation)),
@@ -397,6 +417,8 @@ pub struct StatusChange {
     pub event: Option<PaymentEventRef>,
     /// Queued in the same transaction when the change applies.
     pub email: Option<OrderEmail>,
+    /// The administrator making the change (recorded in the audit log); `None` for Stripe and the jobs.
+    pub by: Option<String>,
     pub now: NaiveDateTime,
 }
 

@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 
+use super::audit;
 use super::db::{Arg, assembled, sql};
 use super::model::*;
 use super::rows::*;
@@ -319,6 +320,24 @@ impl OrderStore for SqlStore {
         .await?;
         if done == 0 {
             return Ok(ChangeOutcome::NotApplicable { current });
+        }
+        if change.by.is_some() {
+            let number = sql(r#"SELECT "orderNumber" FROM "Order" WHERE "id" = $1"#)
+                .bind(&change.order_id)
+                .scalar::<String>(&mut tx)
+                .await?;
+            let changes = serde_json::json!({
+                "status": { "from": current.as_str(), "to": change.to.as_str() }
+            });
+            audit::record(
+                &mut tx,
+                change.by.as_deref(),
+                "order.status",
+                &number,
+                &changes,
+                now,
+            )
+            .await?;
         }
         let stock_released = change.to.releases_stock_from(current);
         if stock_released {

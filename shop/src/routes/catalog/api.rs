@@ -125,7 +125,7 @@ pub async fn api_create_product(
     _: CsrfHeader,
     ApiJson(input): ApiJson<CreateProduct>,
 ) -> Result<Response, AppError> {
-    let product = service::create_product(&state, &input).await?;
+    let product = service::create_product(&state, &input, &admin.id).await?;
     tracing::info!(admin = %admin.id, product = %product.slug, "product created");
     written(StatusCode::CREATED, &ProductView::from(&product))
 }
@@ -137,7 +137,7 @@ pub async fn api_update_product(
     Path(slug): Path<String>,
     ApiJson(input): ApiJson<UpdateProduct>,
 ) -> Result<Response, AppError> {
-    let product = service::update_product(&state, &slug, &input).await?;
+    let product = service::update_product(&state, &slug, &input, &admin.id).await?;
     tracing::info!(admin = %admin.id, product = %product.slug, "product updated");
     written(StatusCode::OK, &ProductView::from(&product))
 }
@@ -148,38 +148,38 @@ pub async fn api_delete_product(
     _: CsrfHeader,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    service::delete_product(&state, &slug).await?;
+    service::delete_product(&state, &slug, &admin.id).await?;
     tracing::info!(admin = %admin.id, product = %slug, "product removed from the catalogue");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn api_create_category(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     _: CsrfHeader,
     ApiJson(input): ApiJson<CreateCategory>,
 ) -> Result<Response, AppError> {
-    let category = service::create_category(&state, &input).await?;
+    let category = service::create_category(&state, &input, &admin.id).await?;
     written(StatusCode::CREATED, &category)
 }
 
 pub async fn api_update_category(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     _: CsrfHeader,
     Path(slug): Path<String>,
     ApiJson(input): ApiJson<UpdateCategory>,
 ) -> Result<Response, AppError> {
-    let category = service::update_category(&state, &slug, &input).await?;
+    let category = service::update_category(&state, &slug, &input, &admin.id).await?;
     written(StatusCode::OK, &category)
 }
 
 pub async fn api_delete_category(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     _: CsrfHeader,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    service::delete_category(&state, &slug).await?;
+    service::delete_category(&state, &slug, &admin.id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
