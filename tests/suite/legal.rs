@@ -213,6 +213,23 @@ async fn delivery_and_checkout_pages_say_what_the_checkout_charges() {
     assert!(added.status.is_success());
     let checkout = app.as_user(&who).get("/commande").await;
     assert_eq!(checkout.status, StatusCode::OK);
+    // The banner and the checkout's promise use the delivery page's figures, not copies of them.
+    let days = vivr_shop::domain::checkout::RETURN_DAYS;
+    let threshold = vivr_shop::domain::checkout::FREE_SHIPPING_FROM.display_fr_whole();
+    let banner = format!(
+        "Livraison gratuite dès {threshold} d&#39;achat · Retours gratuits sous {days} jours"
+    );
+    assert!(
+        checkout.text().contains(&banner)
+            || checkout.text().contains(&banner.replace("&#39;", "&#x27;")),
+        "{}",
+        checkout.text()
+    );
+    assert!(
+        checkout
+            .text()
+            .contains(&format!("gratuits pendant {days} jours"))
+    );
     let html = checkout.text();
     assert!(
         html.contains(r#"vous acceptez nos <a href="/cgv">conditions générales de vente</a>"#),

@@ -17,6 +17,9 @@ use super::{FieldError, Money, Rule};
 /// Goods totals from this amount ship free with the standard method.
 pub const FREE_SHIPPING_FROM: Money = Money::from_cents(5_000);
 
+/// Free returns: the promise of the banner, longer than the 14 days the law requires.
+pub const RETURN_DAYS: u32 = 30;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ShippingMethod {

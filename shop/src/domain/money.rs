@@ -47,6 +47,16 @@ impl Money {
         self.to_string()
     }
 
+    /// As [`Money::display_fr`], without the cents when there are none (`50 €`), as a banner writes a threshold.
+    pub fn display_fr_whole(self) -> String {
+        let full = self.display_fr();
+        if self.0 % 100 == 0 {
+            full.replacen(",00", "", 1)
+        } else {
+            full
+        }
+    }
+
     /// The two amounts together; `None` past what cents can hold.
     pub fn checked_add(self, other: Money) -> Option<Money> {
         self.0.checked_add(other.0).map(Money)
@@ -100,6 +110,15 @@ impl fmt::Display for Money {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_whole_amount_can_be_written_without_its_cents() {
+        assert_eq!(Money::from_cents(5_000).display_fr_whole(), "50\u{202f}€");
+        assert_eq!(
+            Money::from_cents(4_999).display_fr_whole(),
+            "49,99\u{202f}€"
+        );
+    }
+
     use super::*;
 
     #[test]

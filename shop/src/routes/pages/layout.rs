@@ -46,6 +46,20 @@ impl<'a> Layout<'a> {
         }
     }
 
+    /// How long returns are free (the delivery and returns page explains how).
+    pub fn return_days(&self) -> u32 {
+        crate::domain::checkout::RETURN_DAYS
+    }
+
+    /// The banner over every page, from the figures the checkout and the delivery page use.
+    pub fn promo(&self) -> String {
+        format!(
+            "Livraison gratuite dès {} d'achat · Retours gratuits sous {} jours",
+            crate::domain::checkout::FREE_SHIPPING_FROM.display_fr_whole(),
+            self.return_days()
+        )
+    }
+
     /// The frame for error pages rendered without a request context.
     pub(super) fn bare(state: &'a AppState, title: impl Into<String>) -> Self {
         Layout {

@@ -13,12 +13,9 @@ use crate::AppState;
 use crate::auth::{RequestContext, VISITOR_CART_LIFETIME};
 use crate::config::LegalInfo;
 use crate::domain::Money;
-use crate::domain::checkout::{Country, FREE_SHIPPING_FROM, ShippingMethod};
+use crate::domain::checkout::{Country, FREE_SHIPPING_FROM, RETURN_DAYS, ShippingMethod};
 use crate::error::AppError;
 use crate::web::CachePolicy;
-
-/// Free returns: the promise of the banner, longer than the 14 days the law requires.
-pub const RETURN_DAYS: u32 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LegalPageKind {
