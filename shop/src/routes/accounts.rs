@@ -22,7 +22,7 @@ use crate::web::{CachePolicy, set_cache_control};
 /// What a new session needs: the session cookie, a rotated CSRF cookie (a new session gets new tokens), and —
 /// when the visitor had a cart — that cart merged into the user's and its cookie cleared. Returns the cookies
 /// with the CSRF token that matches the new CSRF cookie.
-pub(super) async fn session_cookies(
+async fn session_cookies(
     state: &AppState,
     ctx: &RequestContext,
     signed_in: &SignedIn,
@@ -43,7 +43,21 @@ pub(super) async fn session_cookies(
     Ok((values, state.signing_key().token_for(&csrf_cookie)))
 }
 
-pub(super) fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) -> Response {
+/// The page answer to a sign-in (a password, a reset link, an activation link): the session's cookies and a
+/// redirect to `to`, never stored by caches.
+pub(super) async fn signed_in_redirect(
+    state: &AppState,
+    ctx: &RequestContext,
+    signed_in: &SignedIn,
+    to: &str,
+) -> Result<Response, AppError> {
+    let (cookies, _) = session_cookies(state, ctx, signed_in).await?;
+    let mut response = with_cookies(Redirect::to(to).into_response(), cookies);
+    set_cache_control(&mut response, CachePolicy::NoStore);
+    Ok(response)
+}
+
+fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) -> Response {
     for cookie in cookies {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
@@ -251,12 +265,7 @@ pub async fn page_login_submit(
 ) -> Result<Response, PageError> {
     let next = safe_redirect_target(form.next.as_deref());
     match service::sign_in(&state, ip, &form.email, SecretString::from(form.password)).await {
-        Ok(signed_in) => {
-            let (cookies, _) = session_cookies(&state, &ctx, &signed_in).await?;
-            let mut response = with_cookies(Redirect::to(&next).into_response(), cookies);
-            set_cache_control(&mut response, CachePolicy::NoStore);
-            Ok(response)
-        }
+        Ok(signed_in) => Ok(signed_in_redirect(&state, &ctx, &signed_in, &next).await?),
         Err(err @ service::AccountError::InvalidCredentials) => {
             let page = LoginPage {
                 layout: Layout::new(&state, &ctx, "Connexion"),

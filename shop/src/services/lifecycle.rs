@@ -84,15 +84,6 @@ impl From<AccountError> for LifecycleError {
     }
 }
 
-impl From<LimitError> for LifecycleError {
-    fn from(err: LimitError) -> Self {
-        match err {
-            LimitError::Exceeded(quota) => LifecycleError::Throttled(quota),
-            LimitError::Store(err) => LifecycleError::Store(err),
-        }
-    }
-}
-
 fn password_problem(
     password: &SecretString,
     field: &'static str,

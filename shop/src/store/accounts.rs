@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 
-use super::db::{assembled, sql};
+use super::db::{On, assembled, sql};
 use super::model::*;
 use super::rows::*;
 use super::{SqlStore, StoreError, StoreResult};
@@ -45,24 +45,52 @@ pub trait AccountStore: Send + Sync {
     async fn delete_expired_sessions(&self, now: NaiveDateTime) -> StoreResult<u64>;
 }
 
+/// Inserts an account, activated or not (its address confirmed), on the pool or in a transaction.
+pub(super) async fn insert_user<'c>(
+    on: impl Into<On<'c>>,
+    id: &str,
+    new: &NewUser,
+    activated: bool,
+    now: NaiveDateTime,
+) -> sqlx::Result<u64> {
+    let now = millis(now);
+    sql(
+        r#"INSERT INTO "User" ("id", "email", "name", "password", "role", "emailVerified", "createdAt", "updatedAt")
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"#,
+    )
+    .bind(id)
+    .bind(&new.email)
+    .bind(new.name.clone())
+    .bind(&new.password_hash)
+    .bind(new.role.as_str())
+    .bind(activated.then_some(now))
+    .bind(now)
+    .execute(on)
+    .await
+}
+
+/// Sets an account's password hash, on the pool or in a transaction.
+pub(super) async fn write_password<'c>(
+    on: impl Into<On<'c>>,
+    user_id: &str,
+    hash: &str,
+    now: NaiveDateTime,
+) -> sqlx::Result<u64> {
+    sql(r#"UPDATE "User" SET "password" = $1, "updatedAt" = $2 WHERE "id" = $3"#)
+        .bind(hash)
+        .bind(millis(now))
+        .bind(user_id)
+        .execute(on)
+        .await
+}
+
 #[async_trait]
 impl AccountStore for SqlStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn create_user(&self, new: &NewUser, now: NaiveDateTime) -> StoreResult<User> {
-        let id = new_id();
-        sql(
-            r#"INSERT INTO "User" ("id", "email", "name", "password", "role", "emailVerified", "createdAt", "updatedAt")
-               VALUES ($1, $2, $3, $4, $5, $6, $6, $6)"#,
-        )
-        .bind(&id)
-        .bind(&new.email)
-        .bind(&new.name)
-        .bind(&new.password_hash)
-        .bind(new.role.as_str())
-        .bind(millis(now))
-        .execute(&self.db)
-        .await
-        .map_err(|e| unique_violation(e, "email"))?;
+        insert_user(&self.db, &new_id(), new, true, now)
+            .await
+            .map_err(|e| unique_violation(e, "email"))?;
         self.user_by_email(&new.email)
             .await?
             .ok_or(StoreError::NotFound)
@@ -85,12 +113,7 @@ impl AccountStore for SqlStore {
         hash: &str,
         now: NaiveDateTime,
     ) -> StoreResult<()> {
-        sql(r#"UPDATE "User" SET "password" = $1, "updatedAt" = $2 WHERE "id" = $3"#)
-            .bind(hash)
-            .bind(millis(now))
-            .bind(user_id)
-            .execute(&self.db)
-            .await?;
+        write_password(&self.db, user_id, hash, now).await?;
         Ok(())
     }
 

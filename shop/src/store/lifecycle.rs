@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 
-use super::accounts::USER_COLUMNS;
+use super::accounts::{USER_COLUMNS, insert_user, write_password};
 use super::db::{On, Tx, assembled, sql};
 use super::model::*;
 use super::outbox::queue_email;
@@ -150,13 +150,7 @@ impl SqlStore {
             now,
         } = link;
         let (purpose, now) = (*purpose, millis(*now));
-        sql(
-            r#"DELETE FROM "AccountToken" WHERE "userId" = $1 AND "purpose" = $2 AND "usedAt" IS NULL"#,
-        )
-        .bind(user_id)
-        .bind(purpose.as_str())
-        .execute(&mut *tx)
-        .await?;
+        Self::drop_unused_links(tx, user_id, purpose).await?;
         let id = new_id();
         let new_email = (purpose == LinkPurpose::EmailChange).then(|| recipient.to_string());
         sql(
@@ -179,6 +173,22 @@ impl SqlStore {
             Some(&id),
             now,
         )
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes the account's unused links of `purpose` (their unsent emails go with them: ON DELETE CASCADE).
+    async fn drop_unused_links(
+        tx: &mut Tx,
+        user_id: &str,
+        purpose: LinkPurpose,
+    ) -> StoreResult<()> {
+        sql(
+            r#"DELETE FROM "AccountToken" WHERE "userId" = $1 AND "purpose" = $2 AND "usedAt" IS NULL"#,
+        )
+        .bind(user_id)
+        .bind(purpose.as_str())
+        .execute(tx)
         .await?;
         Ok(())
     }
@@ -227,18 +237,7 @@ impl LifecycleStore for SqlStore {
             .await?;
         if taken.is_none() {
             let id = new_id();
-            let created = sql(
-                r#"INSERT INTO "User" ("id", "email", "name", "password", "role", "createdAt", "updatedAt")
-                   VALUES ($1, $2, $3, $4, $5, $6, $6)"#,
-            )
-            .bind(&id)
-            .bind(&new.email)
-            .bind(new.name.clone())
-            .bind(&new.password_hash)
-            .bind(new.role.as_str())
-            .bind(now)
-            .execute(&mut tx)
-            .await;
+            let created = insert_user(&mut tx, &id, new, false, now).await;
             match created {
                 Ok(_) => {
                     let link = NewAccountLink {
@@ -365,12 +364,7 @@ impl LifecycleStore for SqlStore {
         else {
             return Ok(None);
         };
-        sql(r#"UPDATE "User" SET "password" = $1, "updatedAt" = $2 WHERE "id" = $3"#)
-            .bind(password_hash)
-            .bind(millis(now))
-            .bind(&used.user_id)
-            .execute(&mut tx)
-            .await?;
+        write_password(&mut tx, &used.user_id, password_hash, now).await?;
         sql(r#"DELETE FROM "Session" WHERE "userId" = $1"#)
             .bind(&used.user_id)
             .execute(&mut tx)
@@ -428,19 +422,9 @@ impl LifecycleStore for SqlStore {
         now: NaiveDateTime,
     ) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
-        sql(r#"UPDATE "User" SET "password" = $1, "updatedAt" = $2 WHERE "id" = $3"#)
-            .bind(password_hash)
-            .bind(millis(now))
-            .bind(user_id)
-            .execute(&mut tx)
-            .await?;
+        write_password(&mut tx, user_id, password_hash, now).await?;
         // A reset link asked for earlier would undo the change: it stops working.
-        sql(
-            r#"DELETE FROM "AccountToken" WHERE "userId" = $1 AND "purpose" = 'PASSWORD_RESET' AND "usedAt" IS NULL"#,
-        )
-        .bind(user_id)
-        .execute(&mut tx)
-        .await?;
+        Self::drop_unused_links(&mut tx, user_id, LinkPurpose::PasswordReset).await?;
         let ended = sql(r#"DELETE FROM "Session" WHERE "userId" = $1 AND "sessionToken" <> $2"#)
             .bind(user_id)
             .bind(keep.unwrap_or_default())

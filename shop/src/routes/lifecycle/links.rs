@@ -169,13 +169,7 @@ pub async fn page_reset_submit(
     match result {
         Ok(user) => {
             let signed_in = accounts_service::open_session(&state, user).await?;
-            let (cookies, _) = session_cookies(&state, &ctx, &signed_in).await?;
-            let mut response = with_cookies(
-                Redirect::to("/compte?fait=mot-de-passe").into_response(),
-                cookies,
-            );
-            set_cache_control(&mut response, CachePolicy::NoStore);
-            Ok(response)
+            Ok(signed_in_redirect(&state, &ctx, &signed_in, "/compte?fait=mot-de-passe").await?)
         }
         Err(LifecycleError::InvalidLink) => invalid_reset_link(&state, &ctx),
         Err(err @ LifecycleError::Invalid(_)) => {
@@ -316,14 +310,11 @@ pub async fn page_activate(
     match service::activate(&state, &form.token).await {
         Ok(user) => {
             let signed_in = accounts_service::open_session(&state, user).await?;
-            let (cookies, _) = session_cookies(&state, &ctx, &signed_in).await?;
             let to = match form.next.as_deref() {
                 Some(next) => safe_redirect_target(Some(next)),
                 None => "/compte?fait=active".to_string(),
             };
-            let mut response = with_cookies(Redirect::to(&to).into_response(), cookies);
-            set_cache_control(&mut response, CachePolicy::NoStore);
-            Ok(response)
+            Ok(signed_in_redirect(&state, &ctx, &signed_in, &to).await?)
         }
         Err(LifecycleError::InvalidLink) => invalid_activation_link(&state, &ctx),
         Err(err) => Err(AppError::from(err).into()),

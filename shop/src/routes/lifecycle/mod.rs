@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::accounts::{clear_session, session_cookies, with_cookies};
+use super::accounts::{clear_session, signed_in_redirect};
 use super::extract::{ApiJson, PageForm};
 use super::guards::{ApiWriter, CsrfForm, SignedIn};
 use super::orders::OrderJson;
