@@ -64,6 +64,56 @@ pub fn loader(endpoint_url: Option<&str>) -> aws_config::ConfigLoader {
     }
 }
 
+/// A bucket and a key prefix, `s3://bucket/prefix`, reached with vivr's client settings: the backups' store and
+/// the shop's image store.
+pub struct S3Location {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+    /// Without slashes at either end; empty for the bucket's root.
+    pub prefix: String,
+}
+
+impl S3Location {
+    /// Parses `s3://bucket/prefix` (the prefix may be empty) and checks that the bucket answers.
+    pub async fn connect(location: &str) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let rest = location
+            .strip_prefix("s3://")
+            .context("an S3 store is written s3://bucket/prefix")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            anyhow::bail!("{location}: no bucket named (s3://bucket/prefix)");
+        }
+        let config = sdk_config(None).await;
+        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+            // Custom endpoints (MinIO, moto, …) serve buckets by path.
+            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+            .build();
+        let client = aws_sdk_s3::Client::from_conf(s3_config);
+        client
+            .head_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(describe)
+            .with_context(|| format!("the bucket {bucket} is not reachable"))?;
+        Ok(S3Location {
+            client,
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+        })
+    }
+
+    /// The object key of `name` under the prefix.
+    pub fn key(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}/{name}", self.prefix)
+        }
+    }
+}
+
 /// An AWS SDK error as one sentence: the service's own code and message, or what kept the request from getting an
 /// answer (the endpoint unreachable, a timeout), never the SDK's debug structures.
 pub fn describe<E, R>(err: aws_sdk_s3::error::SdkError<E, R>) -> anyhow::Error

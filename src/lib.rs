@@ -10,6 +10,7 @@ pub mod config;
 pub mod deploy;
 pub mod exit;
 pub mod image;
+pub mod image_store;
 pub mod logging;
 pub mod migrate;
 pub mod output;

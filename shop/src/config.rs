@@ -155,6 +155,13 @@ pub struct ShopConfig {
     pub mail: Option<crate::mail::MailConfig>,
     /// Certificates Stripe and SMTP connections trust besides Mozilla's roots (see `tls`).
     pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// Where image files are kept: uploads and their variants (see `images::Blobs`).
+    pub image_blobs: std::sync::Arc<dyn crate::images::Blobs>,
+    /// Where pages link images from, a CDN in front of the shop (`https://cdn.vivr.fr`, no trailing slash):
+    /// it must pass `/images/…` through to the shop. `None`: from the shop itself.
+    pub asset_base_url: Option<String>,
+    /// The largest image file an administrator may upload, in bytes.
+    pub max_image_bytes: usize,
     /// How long an unpaid order keeps its stock before the expiry job cancels it.
     pub order_expiry: Duration,
     /// How often background jobs (order expiry, cleanups) run; emails are sent as soon as they are queued.
@@ -192,6 +199,9 @@ impl ShopConfig {
             stripe: None,
             mail: None,
             extra_roots: Vec::new(),
+            image_blobs: std::sync::Arc::new(crate::images::MemoryBlobs::default()),
+            asset_base_url: None,
+            max_image_bytes: 20 * 1024 * 1024,
             order_expiry: Duration::from_secs(30 * 60),
             job_interval: Duration::from_secs(30),
         }
@@ -248,6 +258,9 @@ impl fmt::Debug for ShopConfig {
             .field("stripe", &self.stripe)
             .field("mail", &self.mail)
             .field("extra_roots", &self.extra_roots.len())
+            .field("image_blobs", &self.image_blobs.describe())
+            .field("asset_base_url", &self.asset_base_url)
+            .field("max_image_bytes", &self.max_image_bytes)
             .field("order_expiry", &self.order_expiry)
             .finish()
     }

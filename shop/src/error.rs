@@ -11,6 +11,7 @@ use crate::store::StoreError;
 
 mod rules;
 mod services;
+pub(crate) use rules::french as french_rule;
 pub use services::PAYMENT_RETRY_LATER;
 
 /// A field the customer got wrong, in their words: a [`FieldError`] worded by `rules.rs`, or a route's own

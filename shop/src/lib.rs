@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod images;
 pub mod jobs;
 pub mod mail;
 pub mod payments;
@@ -40,6 +41,9 @@ pub struct App {
     passwords: auth::Passwords,
     cookies: SessionCookies,
     catalog: CatalogCache,
+    images: services::images::ImageService,
+    /// The origin of `asset_base_url`, which the CSP allows images from.
+    asset_origin: Option<String>,
     stripe: Option<payments::stripe::StripeClient>,
     mailer: mail::Mailer,
     /// Wakes the email worker when a change queued an email.
@@ -68,6 +72,13 @@ impl AppState {
         let passwords = auth::Passwords::new(config.password_workers, config.password_queue);
         let cookies = SessionCookies::for_config(&config);
         let catalog = CatalogCache::new(config.catalog_cache_ttl);
+        let asset_origin =
+            match &config.asset_base_url {
+                Some(base) => Some(web::asset_origin(base).ok_or_else(|| {
+                    format!("the asset base URL {base:?} is not an http(s):// URL")
+                })?),
+                None => None,
+            };
         Ok(AppState(Arc::new(App {
             config,
             store,
@@ -77,6 +88,8 @@ impl AppState {
             passwords,
             cookies,
             catalog,
+            images: services::images::ImageService::default(),
+            asset_origin,
             stripe,
             mailer,
             mail_queued: tokio::sync::Notify::new(),
@@ -117,6 +130,16 @@ impl AppState {
     /// The cache of public catalogue reads.
     pub fn catalog(&self) -> &CatalogCache {
         &self.0.catalog
+    }
+
+    /// Image variants kept in memory, and the encoding turn.
+    pub fn images(&self) -> &services::images::ImageService {
+        &self.0.images
+    }
+
+    /// Where images are linked from besides the shop itself (`VIVR_ASSET_BASE_URL`'s origin).
+    pub fn asset_origin(&self) -> Option<&str> {
+        self.0.asset_origin.as_deref()
     }
 
     /// The Stripe client, when payments are configured.

@@ -4,52 +4,111 @@
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 
 use crate::domain::Money;
+use crate::domain::image::{ImageId, ImageRef};
 use crate::store::{NewCategory, NewProduct, SeedProduct};
 
-fn unsplash(photo: &str) -> String {
-    format!("https://images.unsplash.com/{photo}?w=600&q=80")
+/// The demo catalogue's photos (drawn by `scripts/demo-images.py`), built into the binary: 800 × 800 WebP,
+/// one per product slug and one per category (`categorie-<slug>`). They are images like any upload, but their
+/// originals come from here rather than from the image store, so the demo has pictures on any store, offline.
+pub struct DemoImage {
+    pub name: &'static str,
+    pub bytes: &'static [u8],
+    pub image: ImageRef,
 }
 
-const CATEGORIES: [(&str, &str, &str, &str); 6] = [
-    (
-        "Salon",
-        "salon",
-        "Meubles et accessoires pour votre salon",
-        "photo-1555041469-a586c61ea9bc",
-    ),
+macro_rules! demo_images {
+    ($($name:literal),* $(,)?) => {
+        [$(($name, include_bytes!(concat!("../demo/images/", $name, ".webp")).as_slice())),*]
+    };
+}
+
+const DEMO_FILES: [(&str, &[u8]); 26] = demo_images![
+    "lampe-table-nordique",
+    "vase-ceramique-minimal",
+    "canape-3-places-oslo",
+    "table-basse-chene",
+    "tapis-berbere-ivoire",
+    "coussin-lin-naturel",
+    "miroir-rond-dore",
+    "lampe-chevet-murano",
+    "parure-lit-coton-bio",
+    "set-planches-decouper",
+    "bocaux-verre-lot-4",
+    "suspension-cuisine-industrielle",
+    "lampe-bureau-articulee",
+    "organiseur-bureau-bois",
+    "fauteuil-bureau-ergonomique",
+    "miroir-salle-bain-led",
+    "set-accessoires-bambou",
+    "lanterne-solaire-decorative",
+    "salon-jardin-resine",
+    "pot-fleur-xxl-terracotta",
+    "categorie-salon",
+    "categorie-chambre",
+    "categorie-cuisine",
+    "categorie-bureau",
+    "categorie-salle-de-bain",
+    "categorie-exterieur",
+];
+
+/// The side of every demo photo, in pixels (a test decodes each to check).
+const DEMO_SIDE: u32 = 800;
+
+static DEMO_IMAGES: std::sync::LazyLock<Vec<DemoImage>> = std::sync::LazyLock::new(|| {
+    DEMO_FILES
+        .iter()
+        .map(|(name, bytes)| DemoImage {
+            name,
+            bytes,
+            image: ImageRef {
+                id: ImageId::of(bytes),
+                width: DEMO_SIDE,
+                height: DEMO_SIDE,
+            },
+        })
+        .collect()
+});
+
+pub fn demo_images() -> &'static [DemoImage] {
+    &DEMO_IMAGES
+}
+
+/// A demo photo by its id.
+pub fn demo_image(id: ImageId) -> Option<&'static DemoImage> {
+    DEMO_IMAGES.iter().find(|d| d.image.id == id)
+}
+
+/// The reference of the demo photo named `name`.
+fn demo_reference(name: &str) -> Option<String> {
+    DEMO_IMAGES
+        .iter()
+        .find(|d| d.name == name)
+        .map(|d| d.image.reference())
+}
+
+const CATEGORIES: [(&str, &str, &str); 6] = [
+    ("Salon", "salon", "Meubles et accessoires pour votre salon"),
     (
         "Chambre",
         "chambre",
         "Tout pour une chambre cozy et élégante",
-        "photo-1522771739844-6a9f6d5f14af",
     ),
     (
         "Cuisine",
         "cuisine",
         "Accessoires et déco pour votre cuisine",
-        "photo-1556909114-f6e7ad7d3136",
     ),
-    (
-        "Bureau",
-        "bureau",
-        "Organisez votre espace de travail",
-        "photo-1593062096033-9a26b09da705",
-    ),
+    ("Bureau", "bureau", "Organisez votre espace de travail"),
     (
         "Salle de bain",
         "salle-de-bain",
         "Accessoires pour votre salle de bain",
-        "photo-1552321554-5fefe8c9ef14",
     ),
-    (
-        "Extérieur",
-        "exterieur",
-        "Déco et mobilier d'extérieur",
-        "photo-1600210492486-724fe5c67fb0",
-    ),
+    ("Extérieur", "exterieur", "Déco et mobilier d'extérieur"),
 ];
 
-/// name, slug, category, price, compare price (cents), stock, featured, photo, description
+/// name, slug, category, price, compare price (cents), stock, featured, description (the photo is the demo
+/// image named by the slug)
 type ProductRow = (
     &'static str,
     &'static str,
@@ -58,7 +117,6 @@ type ProductRow = (
     Option<i64>,
     i32,
     bool,
-    &'static str,
     &'static str,
 );
 
@@ -71,7 +129,6 @@ const PRODUCTS: [ProductRow; 20] = [
         Some(12999),
         15,
         true,
-        "photo-1513506003901-1e6a229e2d15",
         "Lampe design scandinave en bois naturel et abat-jour en lin. Éclairage doux et chaleureux pour votre intérieur.",
     ),
     (
@@ -82,7 +139,6 @@ const PRODUCTS: [ProductRow; 20] = [
         None,
         25,
         true,
-        "photo-1581783898377-1c85bf937427",
         "Vase artisanal en céramique blanche au design épuré. Parfait pour des fleurs séchées ou comme objet décoratif.",
     ),
     (
@@ -93,7 +149,6 @@ const PRODUCTS: [ProductRow; 20] = [
         Some(79900),
         5,
         true,
-        "photo-1555041469-a586c61ea9bc",
         "Canapé 3 places au design scandinave avec pieds en bois massif. Tissu doux et confortable, parfait pour votre salon.",
     ),
     (
@@ -104,7 +159,6 @@ const PRODUCTS: [ProductRow; 20] = [
         None,
         10,
         false,
-        "photo-1533090481720-856c6e3c1fdc",
         "Table basse rectangulaire en chêne massif avec finition naturelle. Design minimaliste et intemporel.",
     ),
     (
@@ -115,7 +169,6 @@ const PRODUCTS: [ProductRow; 20] = [
         Some(23900),
         8,
         false,
-        "photo-1600166898405-da9535204843",
         "Tapis berbère tissé main en laine naturelle. Motifs géométriques traditionnels sur fond ivoire.",
     ),
     (
@@ -126,7 +179,6 @@ const PRODUCTS: [ProductRow; 20] = [
         None,
         50,
         false,
-        "photo-1584100936595-c0654b55a2e2",
         "Coussin en lin lavé au toucher doux et naturel. Coloris beige, parfait pour une ambiance cosy.",
     ),
     (
@@ -137,7 +189,6 @@ const PRODUCTS: [ProductRow; 20] = [
         Some(19900),
         8,
         true,
-        "photo-1618220179428-22790b461013",
         "Miroir mural rond avec cadre en métal doré. Diamètre 60cm, idéal pour agrandir visuellement votre pièce.",
     ),
     (
@@ -148,7 +199,6 @@ const PRODUCTS: [ProductRow; 20] = [
         None,
         20,
         false,
-        "photo-1507473885765-e6ed057ab6fe",
         "Lampe de chevet en verre soufflé style Murano. Lumière tamisée et ambiance chaleureuse garantie.",
     ),
     (
@@ -159,7 +209,6 @@ const PRODUCTS: [ProductRow; 20] = [
         Some(14900),
         30,
         true,
-        "photo-1522771739844-6a9f6d5f14af",
         "Parure de lit 240x220cm en coton biologique certifié. Douceur incomparable et teintes naturelles.",
     ),
     (
@@ -170,7 +219,6 @@ const PRODUCTS: [ProductRow; 20] = [
         None,
         40,
         false,
-        "photo-1556909114-f6e7ad7d3136",
         "Lot de 3 planches à découper en bois d'acacia. Différentes tailles pour tous vos besoins en cuisine.",
     ),
     (
@@ -181,7 +229,6 @@ const PRODUCTS: [ProductRow; 20] = [
         None,
         35,
         false,
-        "photo-1584568694244-14fbdf83bd30",
         "Lot de 4 bocaux en verre avec couvercle en bambou. Parfaits pour ranger pâtes, riz, céréales.",
     ),
     (
@@ -192,7 +239,6 @@ const PRODUCTS: [ProductRow; 20] = [
         Some(11900),
         12,
         true,
-        "photo-1540574163026-643ea20ade25",
         "Suspension en métal noir style industriel. Parfaite au-dessus d'un îlot ou d'une table de cuisine.",
     ),
     (
@@ -203,7 +249,6 @@ const PRODUCTS: [ProductRow; 20] = [
         None,
         20,
         false,
-        "photo-1507003211169-0a1dd7228f2d",
         "Lampe de bureau LED articulée en aluminium brossé. Intensité réglable et design moderne.",
     ),
     (
@@ -214,7 +259,6 @@ const PRODUCTS: [ProductRow; 20] = [
         None,
         25,
         false,
-        "photo-1593062096033-9a26b09da705",
         "Organiseur de bureau multi-compartiments en bois de noyer. Rangement stylos, cartes et accessoires.",
     ),
     (
@@ -225,7 +269,6 @@ const PRODUCTS: [ProductRow; 20] = [
         Some(42900),
         7,
         true,
-        "photo-1586023492125-27b2c045efd7",
         "Fauteuil de bureau ergonomique avec accoudoirs réglables et support lombaire. Tissu respirant.",
     ),
     (
@@ -236,7 +279,6 @@ const PRODUCTS: [ProductRow; 20] = [
         Some(22900),
         10,
         true,
-        "photo-1552321554-5fefe8c9ef14",
         "Miroir rectangulaire avec éclairage LED intégré et système anti-buée. 80x60cm.",
     ),
     (
@@ -247,7 +289,6 @@ const PRODUCTS: [ProductRow; 20] = [
         None,
         30,
         false,
-        "photo-1620626011761-996317b8d101",
         "Set de 4 accessoires de salle de bain en bambou : distributeur savon, gobelet, porte-brosse, plateau.",
     ),
     (
@@ -258,7 +299,6 @@ const PRODUCTS: [ProductRow; 20] = [
         None,
         45,
         false,
-        "photo-1600210492486-724fe5c67fb0",
         "Lanterne solaire en métal ajouré avec LED blanc chaud. S'allume automatiquement à la tombée de la nuit.",
     ),
     (
@@ -269,7 +309,6 @@ const PRODUCTS: [ProductRow; 20] = [
         Some(59900),
         3,
         true,
-        "photo-1600585154340-be6161a56a0c",
         "Salon de jardin 4 places en résine tressée avec coussins gris. Résistant aux intempéries.",
     ),
     (
@@ -280,7 +319,6 @@ const PRODUCTS: [ProductRow; 20] = [
         None,
         18,
         false,
-        "photo-1485955900006-10f4d324d411",
         "Grand pot de fleur en terracotta fait main. Diamètre 45cm, idéal pour plantes d'extérieur.",
     ),
 ];
@@ -288,11 +326,11 @@ const PRODUCTS: [ProductRow; 20] = [
 pub fn demo_categories() -> Vec<NewCategory> {
     CATEGORIES
         .iter()
-        .map(|(name, slug, description, photo)| NewCategory {
+        .map(|(name, slug, description)| NewCategory {
             name: (*name).to_string(),
             slug: (*slug).to_string(),
             description: Some((*description).to_string()),
-            image: Some(unsplash(photo)),
+            image: demo_reference(&format!("categorie-{slug}")),
         })
         .collect()
 }
@@ -306,7 +344,7 @@ pub fn demo_products() -> Vec<SeedProduct> {
         .iter()
         .enumerate()
         .map(
-            |(i, (name, slug, category, price, compare, stock, featured, photo, description))| {
+            |(i, (name, slug, category, price, compare, stock, featured, description))| {
                 SeedProduct {
                     product: NewProduct {
                         name: (*name).to_string(),
@@ -314,7 +352,7 @@ pub fn demo_products() -> Vec<SeedProduct> {
                         description: (*description).to_string(),
                         price: Money::from_cents(*price),
                         compare_price: compare.map(Money::from_cents),
-                        images: vec![unsplash(photo)],
+                        images: demo_reference(slug).into_iter().collect(),
                         category_slug: Some((*category).to_string()),
                         stock: *stock,
                         featured: *featured,
@@ -352,7 +390,7 @@ mod tests {
         );
         let per_category: Vec<usize> = CATEGORIES
             .iter()
-            .map(|(_, slug, _, _)| {
+            .map(|(_, slug, _)| {
                 products
                     .iter()
                     .filter(|p| p.product.category_slug.as_deref() == Some(slug))
@@ -360,5 +398,36 @@ mod tests {
             })
             .collect();
         assert_eq!(per_category, vec![5, 4, 3, 3, 2, 3]);
+    }
+
+    #[test]
+    fn every_product_and_category_has_its_own_photo_that_decodes_at_the_declared_size() {
+        let mut ids = std::collections::HashSet::new();
+        for demo in demo_images() {
+            let decoded = crate::images::encode::decode(demo.bytes).unwrap();
+            assert_eq!(
+                (decoded.width(), decoded.height()),
+                (DEMO_SIDE, DEMO_SIDE),
+                "{}",
+                demo.name
+            );
+            assert!(
+                ids.insert(demo.image.id),
+                "{} is a copy of another photo",
+                demo.name
+            );
+            assert_eq!(demo_image(demo.image.id).map(|d| d.name), Some(demo.name));
+        }
+        for p in demo_products() {
+            let image = ImageRef::parse(p.product.images.first().unwrap()).unwrap();
+            assert!(demo_image(image.id).is_some(), "{}", p.product.slug);
+        }
+        for c in demo_categories() {
+            assert!(
+                ImageRef::parse(c.image.as_deref().unwrap()).is_some(),
+                "{}",
+                c.slug
+            );
+        }
     }
 }

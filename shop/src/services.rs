@@ -6,6 +6,7 @@ pub mod cache;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod images;
 pub mod lifecycle;
 pub mod newsletter;
 pub mod orders;

@@ -74,34 +74,18 @@ impl Encryption {
 impl S3Store {
     /// `s3://bucket/prefix` (the prefix may be empty).
     pub async fn connect(location: &str) -> anyhow::Result<Self> {
-        let rest = location
-            .strip_prefix("s3://")
-            .context("an S3 store is written s3://bucket/prefix")?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            bail!("{location}: no bucket named (s3://bucket/prefix)");
-        }
         let encryption = Encryption::from_env()?;
-        let config = crate::aws::sdk_config(None).await;
-        let s3_config = aws_sdk_s3::config::Builder::from(&config)
-            // Custom endpoints (MinIO, moto, …) serve buckets by path.
-            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
-            .build();
-        let store = S3Store {
-            client: Client::from_conf(s3_config),
-            bucket: bucket.to_string(),
-            prefix: prefix.trim_matches('/').to_string(),
+        let crate::aws::S3Location {
+            client,
+            bucket,
+            prefix,
+        } = crate::aws::S3Location::connect(location).await?;
+        Ok(S3Store {
+            client,
+            bucket,
+            prefix,
             encryption,
-        };
-        store
-            .client
-            .head_bucket()
-            .bucket(&store.bucket)
-            .send()
-            .await
-            .map_err(crate::aws::describe)
-            .with_context(|| format!("the bucket {bucket} is not reachable"))?;
-        Ok(store)
+        })
     }
 
     fn key(&self, id: &str, name: &str) -> anyhow::Result<String> {

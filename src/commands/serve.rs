@@ -65,6 +65,15 @@ pub struct Args {
     /// Admin changes through this process apply at once; other replicas see them within this delay.
     #[arg(long, env = "VIVR_CATALOG_CACHE_SECS", default_value_t = 5)]
     pub catalog_cache_secs: u64,
+    /// Where product photos are kept: s3://bucket/prefix, or a directory in development (default data/images).
+    #[arg(long, env = "VIVR_IMAGE_STORE")]
+    pub image_store: Option<String>,
+    /// A CDN in front of the shop's /images/ paths, which pages link photos from.
+    #[arg(long, env = "VIVR_ASSET_BASE_URL")]
+    pub asset_base_url: Option<String>,
+    /// The largest photo an administrator may upload, in bytes.
+    #[arg(long, env = "VIVR_MAX_IMAGE_BYTES", default_value_t = 20 * 1024 * 1024)]
+    pub max_image_bytes: usize,
     /// Apply pending migrations before starting (PostgreSQL; SQLite always does).
     #[arg(long)]
     pub migrate: bool,
@@ -190,6 +199,9 @@ fn input_of(args: &Args) -> ServeInput {
         shutdown_drain_secs: args.shutdown_drain_secs,
         shutdown_timeout_secs: args.shutdown_timeout_secs,
         catalog_cache_secs: args.catalog_cache_secs,
+        image_store: args.image_store.clone(),
+        asset_base_url: args.asset_base_url.clone(),
+        max_image_bytes: args.max_image_bytes,
     }
 }
 
@@ -274,6 +286,15 @@ pub async fn run(args: Args, _ctx: &Ctx) -> anyhow::Result<Outcome> {
         .await
         .with_context(|| format!("connecting to {}", redact_url(&url)))?;
     let mut shop = config.shop.clone();
+    shop.image_blobs = crate::image_store::open(&config.image_store)
+        .await
+        .with_context(|| {
+            format!(
+                "opening the image store {} (VIVR_IMAGE_STORE)",
+                config.image_store
+            )
+        })?;
+    tracing::info!(store = %shop.image_blobs.describe(), "image store");
     shop.schema_probe = Some(Arc::new(migrate::Probe::new(db.clone())));
     let state = AppState::new(shop, Box::new(SqlStore::from(db))).map_err(anyhow::Error::msg)?;
     seed_demo(&state, args.seed_demo, config.backend == Backend::Sqlite).await?;

@@ -35,13 +35,21 @@ pub struct ServeInput {
     pub shutdown_drain_secs: u64,
     pub shutdown_timeout_secs: u64,
     pub catalog_cache_secs: u64,
+    pub image_store: Option<String>,
+    pub asset_base_url: Option<String>,
+    pub max_image_bytes: usize,
 }
+
+/// Where images are kept when `VIVR_IMAGE_STORE` is unset (development only: the schema requires it elsewhere).
+pub const DEFAULT_IMAGE_STORE: &str = "data/images";
 
 pub struct ServeConfig {
     pub shop: ShopConfig,
     pub backend: Backend,
     pub bind: SocketAddr,
     pub admin_bind: Option<SocketAddr>,
+    /// `VIVR_IMAGE_STORE`: a directory or `s3://bucket/prefix` (opened by `vivr serve`).
+    pub image_store: String,
 }
 
 /// The configuration `vivr serve` was given failed the schema: the grouped report, ready to print.
@@ -117,6 +125,12 @@ fn serve_source(input: &ServeInput) -> Source {
     set(
         "VIVR_CATALOG_CACHE_SECS",
         Some(input.catalog_cache_secs.to_string()),
+    );
+    set("VIVR_IMAGE_STORE", input.image_store.clone());
+    set("VIVR_ASSET_BASE_URL", input.asset_base_url.clone());
+    set(
+        "VIVR_MAX_IMAGE_BYTES",
+        Some(input.max_image_bytes.to_string()),
     );
     source
 }
@@ -237,6 +251,11 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
     shop.shutdown_drain = Duration::from_secs(input.shutdown_drain_secs);
     shop.shutdown_timeout = Duration::from_secs(input.shutdown_timeout_secs);
     shop.catalog_cache_ttl = Duration::from_secs(input.catalog_cache_secs);
+    shop.asset_base_url = input
+        .asset_base_url
+        .map(|base| base.trim_end_matches('/').to_string())
+        .filter(|base| !base.is_empty());
+    shop.max_image_bytes = input.max_image_bytes;
     shop.metrics_on_public_listener = metrics_on_public_listener(environment, admin_bind.is_some());
     from_source(&mut shop, &source);
     Ok(ServeConfig {
@@ -244,6 +263,10 @@ pub fn validate(input: ServeInput) -> Result<ServeConfig, ConfigReport> {
         backend,
         bind,
         admin_bind,
+        image_store: input
+            .image_store
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| DEFAULT_IMAGE_STORE.to_string()),
     })
 }
 
@@ -266,6 +289,9 @@ mod tests {
             shutdown_drain_secs: 0,
             shutdown_timeout_secs: 30,
             catalog_cache_secs: 5,
+            image_store: None,
+            asset_base_url: None,
+            max_image_bytes: 20 * 1024 * 1024,
         }
     }
 
@@ -291,8 +317,9 @@ mod tests {
         bad.trusted_proxies = vec!["10.0.0.0/99".into()];
         let report = validate(bad).err().unwrap();
         let text = report.to_string();
-        // 6 problems of these settings, and the 10 legal settings production requires (unset here).
-        assert_eq!(report.report.errors(), 16, "{text}");
+        // 6 problems of these settings, the 10 legal settings production requires and the image store (unset
+        // here).
+        assert_eq!(report.report.errors(), 17, "{text}");
         for needle in [
             "VIVR_LEGAL_SIREN",
             "VIVR_SECURITY_CONTACT",
@@ -301,6 +328,7 @@ mod tests {
             "VIVR_SESSION_SECRET",
             "VIVR_BIND",
             "VIVR_TRUSTED_PROXIES",
+            "VIVR_IMAGE_STORE",
             "[Database]",
             "[Authentication]",
         ] {

@@ -53,6 +53,8 @@ pub enum Format {
     CidrList,
     LogFilter,
     HttpsOutsideDevelopment,
+    /// Where the shop keeps images: a directory (development only) or `s3://bucket/prefix`.
+    ImageStore,
     /// An email address, or a display name and one: `VIVR <boutique@vivr.fr>`.
     Mailbox,
     /// A French company number: 9 digits with a Luhn check digit.

@@ -814,39 +814,51 @@ fn http_grades_the_shop_in_production_a_plus() {
     let (migrated, stdout, stderr) =
         vivr_output(&["migrate", "deploy", "--database-url", &database], None);
     assert!(migrated.success(), "{stdout}{stderr}");
+    // Production keeps photos on S3 (moto here).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some((_, bucket, aws)) = runtime.block_on(common::s3_bucket("vivr-images")) else {
+        return;
+    };
+    let image_store = format!("s3://{bucket}/production");
+    let aws: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let vivr = Vivr::serve_env(
         &[],
         &[
-            ("VIVR_ENV", "production"),
-            ("DATABASE_URL", &database),
-            ("VIVR_PUBLIC_URL", "https://www.vivr.fr"),
-            ("VIVR_SESSION_SECRET", "k9Qv2Lr8Zp4Xw7Nc3Tb6Hy1Fs5Jd0GmE4u"), // audit:allow-secret
-            ("STRIPE_SECRET_KEY", "sk_live_51Hx7Yq2LkPz9Rt4Vb"),           // audit:allow-secret
-            ("STRIPE_PUBLISHABLE_KEY", "pk_live_51Hx7Yq2LkPz9Rt4Vb"),
-            ("STRIPE_WEBHOOK_SECRET", "whsec_Ab12Cd34Ef56Gh78"), // audit:allow-secret
-            ("VIVR_TRUSTED_PROXIES", "127.0.0.1"),
-            (
-                "VIVR_SMTP_URL",
-                "smtps://vivr:Mx4kP9qL2w@smtp.vivr.invalid:465",
-            ), // audit:allow-secret
-            ("VIVR_MAIL_FROM", "VIVR <boutique@vivr.fr>"),
-            ("VIVR_SECURITY_CONTACT", "mailto:securite@vivr.fr"),
-            ("VIVR_LEGAL_COMPANY_NAME", "VIVR SAS"),
-            ("VIVR_LEGAL_COMPANY_FORM", "SAS au capital de 10 000 €"),
-            ("VIVR_LEGAL_SIREN", "123456782"),
-            ("VIVR_LEGAL_ADDRESS", "12 rue de l'Exemple, 75011 Paris"),
-            ("VIVR_LEGAL_EMAIL", "contact@vivr.fr"),
-            ("VIVR_LEGAL_PUBLISHER", "Camille Martin"),
-            (
-                "VIVR_LEGAL_HOST",
-                "Hébergeur SAS, 1 rue de l'Hôte, 75001 Paris",
-            ),
-            (
-                "VIVR_LEGAL_MEDIATOR",
-                "CM2C, 49 rue de Ponthieu, 75008 Paris",
-            ),
-            ("VIVR_LEGAL_MEDIATOR_URL", "https://www.cm2c.net"),
-        ],
+            &aws[..],
+            &[("VIVR_IMAGE_STORE", image_store.as_str())],
+            &[
+                ("VIVR_ENV", "production"),
+                ("DATABASE_URL", &database),
+                ("VIVR_PUBLIC_URL", "https://www.vivr.fr"),
+                ("VIVR_SESSION_SECRET", "k9Qv2Lr8Zp4Xw7Nc3Tb6Hy1Fs5Jd0GmE4u"), // audit:allow-secret
+                ("STRIPE_SECRET_KEY", "sk_live_51Hx7Yq2LkPz9Rt4Vb"),           // audit:allow-secret
+                ("STRIPE_PUBLISHABLE_KEY", "pk_live_51Hx7Yq2LkPz9Rt4Vb"),
+                ("STRIPE_WEBHOOK_SECRET", "whsec_Ab12Cd34Ef56Gh78"), // audit:allow-secret
+                ("VIVR_TRUSTED_PROXIES", "127.0.0.1"),
+                (
+                    "VIVR_SMTP_URL",
+                    "smtps://vivr:Mx4kP9qL2w@smtp.vivr.invalid:465",
+                ), // audit:allow-secret
+                ("VIVR_MAIL_FROM", "VIVR <boutique@vivr.fr>"),
+                ("VIVR_SECURITY_CONTACT", "mailto:securite@vivr.fr"),
+                ("VIVR_LEGAL_COMPANY_NAME", "VIVR SAS"),
+                ("VIVR_LEGAL_COMPANY_FORM", "SAS au capital de 10 000 €"),
+                ("VIVR_LEGAL_SIREN", "123456782"),
+                ("VIVR_LEGAL_ADDRESS", "12 rue de l'Exemple, 75011 Paris"),
+                ("VIVR_LEGAL_EMAIL", "contact@vivr.fr"),
+                ("VIVR_LEGAL_PUBLISHER", "Camille Martin"),
+                (
+                    "VIVR_LEGAL_HOST",
+                    "Hébergeur SAS, 1 rue de l'Hôte, 75001 Paris",
+                ),
+                (
+                    "VIVR_LEGAL_MEDIATOR",
+                    "CM2C, 49 rue de Ponthieu, 75008 Paris",
+                ),
+                ("VIVR_LEGAL_MEDIATOR_URL", "https://www.cm2c.net"),
+            ],
+        ]
+        .concat(),
     );
     let url = format!("http://{}/", vivr.addr);
     let empty = tempfile::tempdir().unwrap();

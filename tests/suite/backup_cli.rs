@@ -506,6 +506,9 @@ async fn production_deploy_takes_a_verified_pinned_backup_first() {
             "0123456789abcdef0123456789abcdef",
             "--public-url",
             "https://vivr.test",
+            // Checked for its form only: the shop refuses to migrate before it opens the store.
+            "--image-store",
+            "s3://vivr-images/staging",
         ],
         None,
     );
@@ -516,50 +519,7 @@ async fn production_deploy_takes_a_verified_pinned_backup_first() {
     );
 }
 
-const AWS_SECRET: &str = "moto-Secret-Key-42";
-
-/// An S3 bucket on the test run's moto_server, and the environment vivr needs to reach it.
-async fn s3_bucket() -> Option<(aws_sdk_s3::Client, String, Vec<(&'static str, String)>)> {
-    let Ok(endpoint) = std::env::var("VIVR_TEST_S3_ENDPOINT") else {
-        return common::missing_component(
-            "VIVR_TEST_S3_ENDPOINT (moto_server)",
-            "run scripts/test",
-        );
-    };
-    let env = vec![
-        ("AWS_ENDPOINT_URL", endpoint.clone()),
-        ("AWS_ACCESS_KEY_ID", "AKIDTEST".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", AWS_SECRET.to_string()),
-        ("AWS_REGION", "eu-west-3".to_string()),
-    ];
-    let config = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(aws_sdk_s3::config::Region::new("eu-west-3"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "AKIDTEST", AWS_SECRET, None, None, "test",
-        ))
-        .force_path_style(true)
-        .http_client(vivr::aws::http_client())
-        .build();
-    let client = aws_sdk_s3::Client::from_conf(config);
-    let bucket = format!(
-        "vivr-backups-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
-    client
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest3)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    Some((client, bucket, env))
-}
+use common::MOTO_SECRET as AWS_SECRET;
 
 fn backup_env(args: &[&str], env: &[(&'static str, String)]) -> (i32, String, String) {
     let mut all = vec!["backup"];
@@ -593,7 +553,7 @@ async fn s3_store_round_trip_and_an_aborted_upload() {
     let Some(db) = shop_database().await else {
         return;
     };
-    let Some((client, bucket, env)) = s3_bucket().await else {
+    let Some((client, bucket, env)) = common::s3_bucket("vivr-backups").await else {
         return;
     };
     let store = format!("s3://{bucket}/vivr/prod");

@@ -199,6 +199,7 @@ task:
   log_group: /ecs/vivr-staging
   environment:
     VIVR_PUBLIC_URL: https://staging.vivr.fr
+    VIVR_IMAGE_STORE: s3://vivr-images/staging
   secrets:
     DATABASE_URL: \"{secret_arn}:DATABASE_URL::\"
     VIVR_SESSION_SECRET: \"{secret_arn}:VIVR_SESSION_SECRET::\"
@@ -580,7 +581,7 @@ async fn the_preflight_refuses_a_missing_image_or_secret_and_a_bad_file_before_a
     let (code, out, err) = deploy(&staging.image);
     assert_eq!(code, 2, "{out}{err}");
     assert!(
-        err.contains("desired_cont") && err.contains("line 22"),
+        err.contains("desired_cont") && err.contains("line 23"),
         "{err}"
     );
 

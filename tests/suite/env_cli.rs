@@ -28,16 +28,13 @@ fn secrets() -> Vec<String> {
         for line in text.lines() {
             if let Some((key, value)) = line.split_once('=') {
                 // A URL's scheme is no secret (and its name appears in descriptions).
-                let value = value.trim_matches('"');
-                let value = value.split_once("://").map_or(value, |(_, rest)| rest);
+                let raw = value.trim_matches('"');
+                let value = raw.split_once("://").map_or(raw, |(_, rest)| rest);
                 let secret = schema
                     .variable(key)
                     .is_none_or(|v| v.secret || v.name.starts_with("STRIPE_"));
                 // A SQLite file path holds no credential (and its name is in the corpus's file names).
-                if secret
-                    && value.len() > 4
-                    && !key.starts_with('#')
-                    && !value.starts_with("sqlite:")
+                if secret && value.len() > 4 && !key.starts_with('#') && !raw.starts_with("sqlite:")
                 {
                     values.push(value.to_string());
                 }

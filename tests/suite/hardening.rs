@@ -357,6 +357,8 @@ const WRITES: &[(&str, &str, Needs)] = &[
     ("POST", "/compte/profil", Needs::Session),
     ("POST", "/compte/mot-de-passe", Needs::Session),
     ("POST", "/compte/supprimer", Needs::Session),
+    ("POST", "/api/v1/admin/images", Needs::Session),
+    ("POST", "/admin/images", Needs::Session),
 ];
 
 const EXEMPT: &[(&str, &str, &str)] = &[
@@ -625,6 +627,7 @@ async fn nul_characters_anywhere_are_refused_with_a_client_error(db: TestDb) {
         let reads_queries = ![
             "/api/health",
             "/static/",
+            "/images/",
             "/favicon.ico",
             "/robots.txt",
             "/sitemap",

@@ -23,6 +23,7 @@ mod env_cli;
 mod hardening;
 mod http_api;
 mod http_pages;
+mod images;
 mod legacy_upgrade;
 mod legal;
 mod lifecycle;

@@ -385,15 +385,7 @@ async fn postgresql_start_up_requires_migrate_then_serves_a_whole_visit() {
         stderr.contains("creating the administrator: an account already uses this email"),
         "{stderr}"
     );
-    let login = http(
-        vivr.addr,
-        "POST",
-        "/api/v1/auth/login",
-        &[("Content-Type", "application/json")],
-        br#"{"email":"chef@vivr.fr","password":"Adm1n-Tres-Solide!"}"#,
-    )
-    .unwrap();
-    assert_eq!(login.status, 200, "{}", login.text());
+    let login = common::process::api_login(vivr.addr, "chef@vivr.fr", "Adm1n-Tres-Solide!");
     assert_eq!(
         login.json()["data"]["user"]["role"],
         "ADMIN",

@@ -5,6 +5,7 @@ pub mod address;
 pub mod checkout;
 pub mod company;
 mod email;
+pub mod image;
 mod money;
 mod order;
 mod password;
@@ -89,8 +90,6 @@ pub enum Rule {
     NotPhone,
     #[error("is not a slug (lowercase letters without accents, digits, single hyphens)")]
     NotSlug,
-    #[error("is not an https:// URL of at most {max} characters")]
-    NotHttpsUrl { max: usize },
     #[error("holds more than {max} items")]
     TooMany { max: usize },
     /// A country the shop does not deliver to.
@@ -111,6 +110,12 @@ pub enum Rule {
     Unknown,
     #[error("{0}")]
     Password(PasswordRefusal),
+    /// Not the reference of an uploaded image (`/images/<id>/<width>x<height>`).
+    #[error("is not an uploaded image's reference (/images/<id>/<width>x<height>)")]
+    NotImageSource,
+    /// An upload that is not an image the shop takes.
+    #[error("{0}")]
+    Image(image::ImageProblem),
     /// Differs from this other field (a password typed twice).
     #[error("does not match {0}")]
     Mismatch(&'static str),

@@ -1,6 +1,7 @@
 //! The customer's words for each validation rule: the domain says which rule a value broke ([`Rule`]), this says it
 //! in French.
 
+use crate::domain::image::{ImageProblem, MAX_PIXELS, MAX_SIDE, MIN_SIDE};
 use crate::domain::{MAX_PASSWORD_LEN, MIN_PASSWORD_CHARS, PasswordRefusal, Rule, Weakness};
 
 /// The rule, as a phrase that follows the field's name ("Code postal : doit compter 5 chiffres pour la France").
@@ -26,7 +27,11 @@ pub(crate) fn french(rule: &Rule) -> String {
         }
         Rule::NotSlug => "ne peut contenir que des lettres minuscules sans accent, des chiffres et des tirets simples"
             .into(),
-        Rule::NotHttpsUrl { max } => format!("doit être une URL https:// de {max} caractères au plus"),
+        Rule::NotImageSource => {
+            "doit être la référence d'une image envoyée (/images/<id>/<largeur>x<hauteur>, voir /admin/images)"
+                .into()
+        }
+        Rule::Image(problem) => image(problem),
         Rule::TooMany { max } => format!("{max} au plus"),
         Rule::UndeliverableCountry => "livraison possible en France (FR), à Monaco (MC), en Belgique (BE) et au \
                                        Luxembourg (LU) uniquement"
@@ -39,6 +44,20 @@ pub(crate) fn french(rule: &Rule) -> String {
         Rule::Unknown => "n'existe pas".into(),
         Rule::Password(refusal) => password(refusal),
         Rule::Mismatch(_) => "ne correspond pas au mot de passe saisi".into(),
+    }
+}
+
+fn image(problem: &ImageProblem) -> String {
+    match problem {
+        ImageProblem::NotAnImage => "doit être une image JPEG, PNG ou WebP".into(),
+        ImageProblem::Unreadable(_) => "est une image illisible ou endommagée".into(),
+        ImageProblem::TooSmall { width, height } => format!(
+            "mesure {width} × {height} pixels : il en faut au moins {MIN_SIDE} × {MIN_SIDE}"
+        ),
+        ImageProblem::TooLarge => format!(
+            "est trop grande : {MAX_SIDE} pixels de côté et {} mégapixels au plus",
+            MAX_PIXELS / 1_000_000
+        ),
     }
 }
 

@@ -9,6 +9,7 @@ mod checkout;
 mod extract;
 mod guards;
 mod health;
+mod images;
 mod lifecycle;
 mod limited;
 mod newsletter;
@@ -111,6 +112,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders/{number}", get(orders::api_order))
         .route("/api/v1/admin/orders", get(orders::api_admin_orders))
         .route("/api/v1/admin/audit", get(audit::api_audit))
+        .route(
+            "/api/v1/admin/images",
+            get(images::api_list)
+                .post(images::api_upload.layer(DefaultBodyLimit::max(config.max_image_bytes))),
+        )
         .route(
             "/api/v1/admin/orders/{number}",
             axum::routing::patch(orders::api_admin_move),
@@ -251,6 +257,11 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/commandes", get(orders::page_admin_orders))
         .route("/admin/journal", get(audit::page_journal))
         .route(
+            "/admin/images",
+            get(images::page_images)
+                .post(images::page_upload.layer(DefaultBodyLimit::max(upload_body_limit(config)))),
+        )
+        .route(
             "/admin/commandes/{number}/statut",
             post(orders::page_admin_move),
         );
@@ -266,6 +277,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health", get(health::ready))
         .route("/api/health/live", get(health::live))
         .route("/static/{file}", get(static_asset))
+        .route("/images/{id}/{file}", get(images::serve_image))
         .route("/favicon.ico", get(pages::favicon))
         .route("/robots.txt", get(site::robots))
         .route("/sitemap.xml", get(site::sitemap_index))
@@ -320,6 +332,11 @@ fn personal_data(
     let mut response = (status, axum::Json(serde_json::json!({ "data": value }))).into_response();
     crate::web::set_cache_control(&mut response, crate::web::CachePolicy::NoStore);
     response
+}
+
+/// The largest body the upload form may send: the file, and the form around it.
+pub(crate) fn upload_body_limit(config: &crate::ShopConfig) -> usize {
+    config.max_image_bytes.saturating_add(64 * 1024)
 }
 
 /// A separate router for `/metrics`, when metrics get their own (private) listener.

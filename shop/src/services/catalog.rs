@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::now;
 use crate::domain::{FieldError, Money, Rule, Slug, query_words};
+use crate::services::images::{ImageCheck, check_uploaded, image_source, image_sources};
 use crate::store::{
     Category, CategoryPatch, NewCategory, NewProduct, Product, ProductPage, ProductPatch,
     ProductQuery, ProductSort, Review, StoreError,
@@ -28,6 +29,15 @@ pub enum CatalogError {
     UnknownProduct,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<ImageCheck> for CatalogError {
+    fn from(err: ImageCheck) -> Self {
+        match err {
+            ImageCheck::Unknown(field) => CatalogError::Invalid(field),
+            ImageCheck::Store(err) => CatalogError::Store(err),
+        }
+    }
 }
 
 pub const MAX_LIMIT: u32 = 100;
@@ -263,25 +273,6 @@ fn optional_text(
     }
 }
 
-fn image_url(field: &'static str, url: &str) -> Result<String, FieldError> {
-    let url = url.trim();
-    let ok = url.starts_with("https://")
-        && url.len() <= 500
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(url.to_string())
-    } else {
-        Err(FieldError::new(field, Rule::NotHttpsUrl { max: 500 }))
-    }
-}
-
-fn images(list: &[String]) -> Result<Vec<String>, FieldError> {
-    if list.len() > 10 {
-        return Err(FieldError::new("images", Rule::TooMany { max: 10 }));
-    }
-    list.iter().map(|u| image_url("images", u)).collect()
-}
-
 fn stock(value: i64) -> Result<i32, FieldError> {
     if !(0..=1_000_000).contains(&value) {
         return Err(FieldError::new(
@@ -353,7 +344,7 @@ impl CreateProduct {
                 .compare_price_cents
                 .map(|c| price("compare_price_cents", c))
                 .transpose()?,
-            images: images(&self.images)?,
+            images: image_sources(&self.images)?,
             category_slug: self
                 .category
                 .as_deref()
@@ -388,7 +379,7 @@ impl UpdateProduct {
                 Some(None) => Some(None),
                 None => None,
             },
-            images: self.images.as_deref().map(images).transpose()?,
+            images: self.images.as_deref().map(image_sources).transpose()?,
             category_slug: match &self.category {
                 Some(Some(c)) => Some(Some(Slug::parse("category", c)?.as_str().to_string())),
                 Some(None) => Some(None),
@@ -407,6 +398,7 @@ pub async fn create_product(
     by: &str,
 ) -> Result<Product, CatalogError> {
     let new = input.validate()?;
+    check_uploaded(state, "images", &new.images).await?;
     Ok(catalogue_changed(
         state,
         state.store().create_product(&new, now(), Some(by)).await,
@@ -426,6 +418,7 @@ pub async fn update_product(
     by: &str,
 ) -> Result<Product, CatalogError> {
     let patch = input.validate()?;
+    check_uploaded(state, "images", patch.images.iter().flatten()).await?;
     catalogue_changed(
         state,
         state
@@ -483,9 +476,10 @@ pub async fn create_category(
         image: input
             .image
             .as_deref()
-            .map(|u| image_url("image", u))
+            .map(|u| image_source("image", u))
             .transpose()?,
     };
+    check_uploaded(state, "image", &new.image).await?;
     Ok(catalogue_changed(
         state,
         state.store().create_category(&new, now(), Some(by)).await,
@@ -512,9 +506,10 @@ pub async fn update_category(
         image: input
             .image
             .as_ref()
-            .map(|i| i.as_deref().map(|u| image_url("image", u)).transpose())
+            .map(|i| i.as_deref().map(|u| image_source("image", u)).transpose())
             .transpose()?,
     };
+    check_uploaded(state, "image", patch.image.iter().flatten()).await?;
     catalogue_changed(
         state,
         state

@@ -13,6 +13,7 @@ mod community;
 pub mod db;
 mod erasure;
 mod health;
+mod images;
 mod lifecycle;
 mod model;
 mod orders;
@@ -33,6 +34,7 @@ pub use community::CommunityStore;
 pub use db::Db;
 pub use erasure::erased_email;
 pub use health::HealthStore;
+pub use images::ImageStore;
 pub use lifecycle::LifecycleStore;
 pub use model::*;
 pub use orders::OrderStore;
@@ -146,6 +148,7 @@ pub trait Store:
     + CommunityStore
     + LifecycleStore
     + AuditStore
+    + ImageStore
     + Send
     + Sync
     + 'static

@@ -89,6 +89,30 @@ pub struct Review {
     pub author: String,
 }
 
+/// An uploaded image, as recorded (its files are in the image store).
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageRecord {
+    pub id: String,
+    pub width: u32,
+    pub height: u32,
+    /// The original's type: `image/jpeg`, `image/png` or `image/webp`.
+    pub content_type: String,
+    /// The original's size.
+    pub bytes: u64,
+    #[serde(serialize_with = "crate::domain::time::serialize_utc")]
+    pub created_at: NaiveDateTime,
+}
+
+/// An upload to record.
+#[derive(Debug, Clone)]
+pub struct NewImage {
+    pub id: String,
+    pub width: u32,
+    pub height: u32,
+    pub content_type: &'static str,
+    pub bytes: u64,
+}
+
 /// One administrator write, as the audit log shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {

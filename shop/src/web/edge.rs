@@ -45,7 +45,13 @@ pub async fn refuse_oversized_bodies(
     request: Request,
     next: Next,
 ) -> Response {
-    let limit = state.config().max_body_bytes;
+    let config = state.config();
+    // Image uploads are the only larger bodies (their handlers set the same limit as they read).
+    let limit = match request.uri().path() {
+        "/api/v1/admin/images" => config.max_image_bytes,
+        "/admin/images" => crate::routes::upload_body_limit(config),
+        _ => config.max_body_bytes,
+    };
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)

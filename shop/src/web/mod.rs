@@ -14,4 +14,4 @@ pub use edge::{
     refuse_oversized_bodies,
 };
 pub use metrics::{Metrics, metrics_layer, metrics_text};
-pub use security::{CspNonce, StripeElements, security_headers};
+pub use security::{CspNonce, StripeElements, asset_origin, security_headers};

@@ -18,7 +18,9 @@ use crate::AppState;
 #[derive(Debug, Clone)]
 pub struct CspNonce(pub String);
 
-/// Image hosts the catalogue uses (the demo catalogue's photos).
+/// Where images come from: the shop itself (its own photos, `/images/…`, and `/static/`), inline SVG data, and
+/// the host photos of a catalogue taken over from the original shop were hot-linked from (its rows keep those
+/// URLs until replaced; nothing new can name another host). The asset host (`VIVR_ASSET_BASE_URL`) is added.
 const IMAGE_SOURCES: &str = "'self' data: https://images.unsplash.com";
 
 /// A response extension set by the one page that mounts Stripe's Payment Element: its CSP then also allows
@@ -26,7 +28,18 @@ const IMAGE_SOURCES: &str = "'self' data: https://images.unsplash.com";
 #[derive(Debug, Clone, Copy)]
 pub struct StripeElements;
 
-pub fn content_security_policy(nonce: &str, production_like: bool, stripe: bool) -> String {
+/// The origin of the asset base URL (`https://cdn.vivr.fr/shop` → `https://cdn.vivr.fr`), for the CSP.
+pub fn asset_origin(base: &str) -> Option<String> {
+    let url = url::Url::parse(base).ok()?;
+    matches!(url.scheme(), "https" | "http").then(|| url.origin().ascii_serialization())
+}
+
+pub fn content_security_policy(
+    nonce: &str,
+    production_like: bool,
+    stripe: bool,
+    asset_origin: Option<&str>,
+) -> String {
     let (script, frame, connect) = if stripe {
         (
             " https://js.stripe.com https://*.js.stripe.com",
@@ -36,8 +49,9 @@ pub fn content_security_policy(nonce: &str, production_like: bool, stripe: bool)
     } else {
         ("", "", "")
     };
+    let assets = asset_origin.map(|o| format!(" {o}")).unwrap_or_default();
     let mut csp = format!(
-        "default-src 'none'; script-src 'self' 'nonce-{nonce}'{script}; style-src 'self'; img-src {IMAGE_SOURCES}; \
+        "default-src 'none'; script-src 'self' 'nonce-{nonce}'{script}; style-src 'self'; img-src {IMAGE_SOURCES}{assets}; \
          font-src 'self'; connect-src 'self'{connect}{frame}; manifest-src 'self'; form-action 'self'; \
          frame-ancestors 'none'; base-uri 'none'"
     );
@@ -71,9 +85,12 @@ pub async fn security_headers(
     let production_like = !state.config().environment.is_development();
     let stripe = response.extensions().get::<StripeElements>().is_some();
     let headers = response.headers_mut();
-    if let Ok(csp) =
-        HeaderValue::from_str(&content_security_policy(&nonce, production_like, stripe))
-    {
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(
+        &nonce,
+        production_like,
+        stripe,
+        state.asset_origin(),
+    )) {
         headers.insert(CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

@@ -228,6 +228,34 @@ pub(super) fn format_rules(v: &Variable, value: &str, environment: Environment) 
                 });
             }
         }
+        Format::ImageStore => match value.strip_prefix("s3://") {
+            Some(rest) => {
+                let bucket = rest.split('/').next().unwrap_or_default();
+                let valid = (3..=63).contains(&bucket.len())
+                    && bucket
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+                if !valid {
+                    rules.push(error(
+                        "image_store",
+                        "names no S3 bucket: write s3://bucket/prefix (3 to 63 lowercase letters, digits, dots, hyphens)",
+                    ));
+                }
+            }
+            None if value.contains("://") => rules.push(error(
+                "image_store",
+                "is neither a directory nor s3://bucket/prefix",
+            )),
+            None if outside_dev => rules.push(error(
+                "image_store_outside_development",
+                format!(
+                    "is a directory: in {} images must be on S3 (s3://bucket/prefix), shared by every replica and \
+                     kept across deploys",
+                    environment.as_str()
+                ),
+            )),
+            None => {}
+        },
         Format::HttpsOutsideDevelopment => {
             if outside_dev && value.starts_with("http://") {
                 rules.push(error(

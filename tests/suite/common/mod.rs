@@ -709,3 +709,50 @@ pub fn address() -> serde_json::Value {
         "country": "FR"
     })
 }
+
+/// The secret access key tests give moto_server (any value works; tests check that it never leaks).
+pub const MOTO_SECRET: &str = "moto-Secret-Key-42";
+
+/// A new S3 bucket (`<name>-<random>`) on the test run's moto_server, a client, and the environment vivr needs
+/// to reach it.
+pub async fn s3_bucket(
+    name: &str,
+) -> Option<(aws_sdk_s3::Client, String, Vec<(&'static str, String)>)> {
+    let Ok(endpoint) = std::env::var("VIVR_TEST_S3_ENDPOINT") else {
+        return missing_component("VIVR_TEST_S3_ENDPOINT (moto_server)", "run scripts/test");
+    };
+    let env = vec![
+        ("AWS_ENDPOINT_URL", endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", "AKIDTEST".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", MOTO_SECRET.to_string()),
+        ("AWS_REGION", "eu-west-3".to_string()),
+    ];
+    let config = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(aws_sdk_s3::config::Region::new("eu-west-3"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "AKIDTEST",
+            MOTO_SECRET,
+            None,
+            None,
+            "test",
+        ))
+        .force_path_style(true)
+        .http_client(vivr::aws::http_client())
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(config);
+    let bucket = format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    client
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest3)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    Some((client, bucket, env))
+}

@@ -196,6 +196,21 @@ impl HttpResponse {
     }
 }
 
+/// Signs in through the API of the shop at `addr`: the answer (asserted 200).
+pub fn api_login(addr: SocketAddr, email: &str, password: &str) -> HttpResponse {
+    let body = serde_json::json!({ "email": email, "password": password }).to_string();
+    let r = http(
+        addr,
+        "POST",
+        "/api/v1/auth/login",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    r
+}
+
 /// One request on a fresh connection (`Connection: close`). An answer cut short — missing bytes of a
 /// Content-Length body or an unfinished chunked body — is an error, not a response.
 pub fn http(

@@ -8,7 +8,7 @@ use axum::response::Response;
 use crate::AppState;
 use crate::auth::RequestContext;
 use crate::error::AppError;
-use crate::routes::pages::{Card, Layout, PageError, french_date, rating_text, render};
+use crate::routes::pages::{Card, Layout, PageError, Picture, french_date, rating_text, render};
 use crate::services::catalog::{self as service};
 use crate::services::{reviews, wishlist};
 use crate::store::{CategoryRef, Product, ProductQuery, ProductSort, Review, User};
@@ -146,11 +146,7 @@ pub(super) async fn listing_page(
         min_price: euros_input(query.min_price),
         max_price: euros_input(query.max_price),
         in_stock: query.in_stock == Some(true),
-        cards: page
-            .items
-            .iter()
-            .map(|p| Card::new(state, ctx, p))
-            .collect(),
+        cards: Card::grid(state, ctx, &page.items),
         total: page.total,
         page: query.page,
         total_pages: pagination.total_pages,
@@ -313,7 +309,8 @@ pub(super) struct ProductPage<'a> {
     pub(super) slug: String,
     pub(super) name: String,
     pub(super) category: Option<CategoryRef>,
-    pub(super) images: Vec<String>,
+    /// Each photo, its text for screen readers, and whether it is loaded at once (the first).
+    pub(super) images: Vec<(Picture, String, bool)>,
     pub(super) price: String,
     pub(super) compare_price: Option<String>,
     pub(super) discount: Option<i64>,
@@ -461,11 +458,19 @@ pub async fn product_page(
         }
     };
     let json_ld = product_json_ld(p);
-    let images = if p.images.is_empty() {
-        vec![state.assets().url("placeholder.svg").to_string()]
+    let sources: Vec<Option<&str>> = if p.images.is_empty() {
+        vec![None]
     } else {
-        p.images.clone()
+        p.images.iter().map(|i| Some(i.as_str())).collect()
     };
+    let images = sources
+        .into_iter()
+        .enumerate()
+        .map(|(i, source)| {
+            let alt = format!("{}, photo {}", p.name, i + 1);
+            (Picture::new(state, source, 600), alt, i == 0)
+        })
+        .collect();
     let page = ProductPage {
         layout: Layout::new(state, ctx, p.name.clone()),
         json_ld: script_safe_json(&json_ld),

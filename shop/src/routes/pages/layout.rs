@@ -81,7 +81,9 @@ impl<'a> Layout<'a> {
 pub struct Card {
     pub slug: String,
     pub name: String,
-    pub image: String,
+    pub picture: super::Picture,
+    /// In the first row of a grid: loaded at once, not lazily.
+    pub eager: bool,
     pub price: String,
     pub compare_price: Option<String>,
     pub discount: Option<i64>,
@@ -109,11 +111,8 @@ impl Card {
             in_cart: ctx.cart_slugs.contains(&product.slug),
             slug: product.slug.clone(),
             name: product.name.clone(),
-            image: product
-                .images
-                .first()
-                .cloned()
-                .unwrap_or_else(|| state.assets().url("placeholder.svg").to_string()),
+            picture: super::Picture::new(state, product.images.first().map(String::as_str), 300),
+            eager: false,
             price: product.price.display_fr(),
             compare_price: product
                 .discount_percent()
@@ -123,6 +122,17 @@ impl Card {
             rating: rating_text(product),
             in_stock: product.stock > 0,
         }
+    }
+}
+
+impl Card {
+    /// The cards of a grid, the first row (four on a desktop, two rows on a phone) loaded at once.
+    pub fn grid(state: &AppState, ctx: &RequestContext, products: &[Product]) -> Vec<Card> {
+        let mut cards: Vec<Card> = products.iter().map(|p| Card::new(state, ctx, p)).collect();
+        for card in cards.iter_mut().take(4) {
+            card.eager = true;
+        }
+        cards
     }
 }
 

@@ -17,6 +17,7 @@ mod errors;
 mod form;
 mod layout;
 mod legal;
+mod picture;
 
 pub use confirm::*;
 pub use dates::*;
@@ -24,6 +25,7 @@ pub use errors::*;
 pub use form::*;
 pub use layout::*;
 pub use legal::legal;
+pub use picture::Picture;
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -46,11 +48,7 @@ pub async fn home(
         catalog::categories(&state),
         catalog::list_products(&state, &featured)
     )?;
-    let cards = featured
-        .items
-        .iter()
-        .map(|p| Card::new(&state, &ctx, p))
-        .collect();
+    let cards = Card::grid(&state, &ctx, &featured.items);
     let page = HomePage {
         layout: Layout::new(&state, &ctx, "VIVR - Décoration Intérieure Élégante"),
         categories,

@@ -1,0 +1,66 @@
+//! A product photo as a page shows it: `<picture>` with AVIF and WebP `srcset`s for the shop's own images, a
+//! plain `<img>` for an external URL, the placeholder when there is none.
+
+use crate::AppState;
+use crate::domain::image::{ImageFormat, ImageRef, Variant};
+
+pub struct Picture {
+    /// What a browser without `srcset` shows.
+    pub src: String,
+    /// `srcset` per format; empty for an external URL.
+    pub avif: String,
+    pub webp: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Picture {
+    /// A photo shown about `shown` CSS pixels wide (its `src` is the variant nearest to that).
+    pub fn new(state: &AppState, source: Option<&str>, shown: u32) -> Self {
+        let Some(source) = source else {
+            return Picture::plain(
+                state.assets().url("placeholder.svg").to_string(),
+                shown,
+                shown,
+            );
+        };
+        let Some(image) = ImageRef::parse(source) else {
+            return Picture::plain(source.to_string(), shown, shown);
+        };
+        let base = state.config().asset_base_url.as_deref().unwrap_or_default();
+        let url =
+            |width, format| format!("{base}{}", image.variant_path(Variant { width, format }));
+        let srcset = |format| {
+            image
+                .widths()
+                .into_iter()
+                .map(|w| format!("{} {w}w", url(w, format)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let widths = image.widths();
+        let fallback = widths
+            .iter()
+            .copied()
+            .find(|w| *w >= shown)
+            .or(widths.last().copied())
+            .unwrap_or(image.width);
+        Picture {
+            src: url(fallback, ImageFormat::Webp),
+            avif: srcset(ImageFormat::Avif),
+            webp: srcset(ImageFormat::Webp),
+            width: fallback,
+            height: image.height_at(fallback),
+        }
+    }
+
+    fn plain(src: String, width: u32, height: u32) -> Self {
+        Picture {
+            src,
+            avif: String::new(),
+            webp: String::new(),
+            width,
+            height,
+        }
+    }
+}
