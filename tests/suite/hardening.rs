@@ -359,6 +359,13 @@ const WRITES: &[(&str, &str, Needs)] = &[
     ("POST", "/compte/supprimer", Needs::Session),
     ("POST", "/api/v1/admin/images", Needs::Session),
     ("POST", "/admin/images", Needs::Session),
+    ("POST", "/admin/produits/nouveau", Needs::Session),
+    ("POST", "/admin/produits/{slug}", Needs::Session),
+    ("POST", "/admin/produits/{slug}/stock", Needs::Session),
+    ("POST", "/admin/produits/{slug}/archiver", Needs::Session),
+    ("POST", "/admin/categories", Needs::Session),
+    ("POST", "/admin/categories/{slug}", Needs::Session),
+    ("POST", "/admin/categories/{slug}/supprimer", Needs::Session),
 ];
 
 const EXEMPT: &[(&str, &str, &str)] = &[

@@ -186,6 +186,11 @@ async fn pages_show_the_shops_photos_with_srcset(db: TestDb) {
         "{b}: {page}"
     );
     assert!(page.contains(&format!(r#"<img src="/images/{id}/600.webp" alt="Vase Photo, photo 1" width="600" height="600" fetchpriority="high""#)), "{b}: {page}");
+    // Structured data names the largest variant.
+    assert!(
+        page.contains(&format!(r#""image":["/images/{id}/800.webp"]"#)),
+        "{b}: {page}"
+    );
     // The listing: the first row is loaded at once, the rest lazily.
     let listing = app.get("/produits?sort=newest").await.text();
     let cards: Vec<&str> = listing.split(r#"<li class="card">"#).skip(1).collect();
@@ -443,6 +448,11 @@ async fn an_asset_base_url_serves_photos_from_a_cdn() {
     assert!(
         csp.contains("img-src 'self' data: https://images.unsplash.com https://cdn.vivr.test;"),
         "{csp}"
+    );
+    let product = app.get("/produits/lampe-table-nordique").await.text();
+    assert!(
+        product.contains(r#""image":["https://cdn.vivr.test/shop/images/"#),
+        "{product}"
     );
 }
 

@@ -10,6 +10,7 @@
 
 mod common;
 
+mod admin_catalog;
 mod admin_journal;
 mod audit_cli;
 mod backup_cli;

@@ -163,6 +163,14 @@ impl ImageRef {
         widths
     }
 
+    /// The largest variant in `format`.
+    pub fn largest(&self, format: ImageFormat) -> Variant {
+        Variant {
+            width: self.widths().last().copied().unwrap_or(self.width),
+            format,
+        }
+    }
+
     /// Whether this image has the variant `width` wide.
     pub fn has_width(&self, width: u32) -> bool {
         self.widths().contains(&width)

@@ -42,11 +42,7 @@ pub async fn serve_image(
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     if let Some(image) = ImageRef::parse(&format!("/images/{id}/{file}")) {
-        let largest = image.widths().last().copied().unwrap_or(image.width);
-        let target = image.variant_path(Variant {
-            width: largest,
-            format: ImageFormat::Webp,
-        });
+        let target = image.variant_path(image.largest(ImageFormat::Webp));
         let mut response = StatusCode::MOVED_PERMANENTLY.into_response();
         if let Ok(location) = HeaderValue::from_str(&target) {
             response.headers_mut().insert(LOCATION, location);

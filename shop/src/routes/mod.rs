@@ -256,6 +256,35 @@ pub fn router(state: AppState) -> Router {
         .route("/contact", get(pages::legal))
         .route("/admin/commandes", get(orders::page_admin_orders))
         .route("/admin/journal", get(audit::page_journal))
+        .route("/admin/produits", get(catalog::page_admin_products))
+        .route(
+            "/admin/produits/nouveau",
+            get(catalog::page_admin_new_product).post(catalog::page_admin_create_product),
+        )
+        .route(
+            "/admin/produits/{slug}",
+            get(catalog::page_admin_product).post(catalog::page_admin_update_product),
+        )
+        .route(
+            "/admin/produits/{slug}/stock",
+            post(catalog::page_admin_stock),
+        )
+        .route(
+            "/admin/produits/{slug}/archiver",
+            post(catalog::page_admin_archive_product),
+        )
+        .route(
+            "/admin/categories",
+            get(catalog::page_admin_categories).post(catalog::page_admin_create_category),
+        )
+        .route(
+            "/admin/categories/{slug}",
+            get(catalog::page_admin_category).post(catalog::page_admin_update_category),
+        )
+        .route(
+            "/admin/categories/{slug}/supprimer",
+            post(catalog::page_admin_delete_category),
+        )
         .route(
             "/admin/images",
             get(images::page_images)

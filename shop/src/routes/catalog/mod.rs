@@ -5,9 +5,13 @@ use serde::Serialize;
 
 use crate::error::AppError;
 
+mod admin;
+mod admin_categories;
 mod api;
 mod pages;
 
+pub use admin::*;
+pub use admin_categories::*;
 pub use api::*;
 pub use pages::*;
 

@@ -406,13 +406,18 @@ async fn my_product(
 }
 
 /// schema.org's Product, for search engines.
-fn product_json_ld(p: &Product) -> serde_json::Value {
+fn product_json_ld(state: &AppState, p: &Product) -> serde_json::Value {
+    let images: Vec<String> = p
+        .images
+        .iter()
+        .map(|source| Picture::largest_url(state, source))
+        .collect();
     serde_json::json!({
         "@context": "https://schema.org",
         "@type": "Product",
         "name": p.name,
         "description": p.description,
-        "image": p.images,
+        "image": images,
         "sku": p.id,
         "brand": {"@type": "Brand", "name": "VIVR"},
         "offers": {
@@ -457,7 +462,7 @@ pub async fn product_page(
             (Some(mine), errors)
         }
     };
-    let json_ld = product_json_ld(p);
+    let json_ld = product_json_ld(state, p);
     let sources: Vec<Option<&str>> = if p.images.is_empty() {
         vec![None]
     } else {

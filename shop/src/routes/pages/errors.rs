@@ -81,6 +81,14 @@ pub fn form_error_text(err: &AppError) -> String {
         "method" | "shipping_method" => "Mode de livraison",
         "address_id" => "Adresse enregistrée",
         "quantity" => "Quantité",
+        "slug" => "Adresse de la page",
+        "description" => "Description",
+        "price" | "price_cents" => "Prix",
+        "compare_price" | "compare_price_cents" => "Prix d'origine",
+        "category" => "Catégorie",
+        "stock" => "Stock",
+        "images" => "Photos",
+        "image" => "Photo",
         other => other,
     };
     format!("{label} : {}", e.message)

@@ -54,6 +54,25 @@ impl Picture {
         }
     }
 
+    /// An absolute URL of the photo at its largest (for structured data, which wants absolute URLs): from the
+    /// asset host, else the public URL; an external URL as it is.
+    pub fn largest_url(state: &AppState, source: &str) -> String {
+        let Some(image) = ImageRef::parse(source) else {
+            return source.to_string();
+        };
+        let config = state.config();
+        let base = config
+            .asset_base_url
+            .as_deref()
+            .or(config.public_url.as_deref())
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        format!(
+            "{base}{}",
+            image.variant_path(image.largest(ImageFormat::Webp))
+        )
+    }
+
     fn plain(src: String, width: u32, height: u32) -> Self {
         Picture {
             src,
