@@ -31,6 +31,7 @@ impl From<ImageError> for AppError {
             ImageError::Invalid(problem) => FieldError::new("image", Rule::Image(problem)).into(),
             ImageError::Store(err) => err.into(),
             ImageError::Files(err) => AppError::Internal(err),
+            ImageError::Busy => AppError::Busy,
         }
     }
 }
@@ -129,7 +130,8 @@ fn declared_image(headers: &HeaderMap) -> Result<(), AppError> {
 }
 
 /// `POST /api/v1/admin/images`, the file as the body (`Content-Type: image/jpeg`, `image/png` or `image/webp`):
-/// 201 with the image's reference and variant URLs; 200 when the same file was uploaded before.
+/// 201 with the image's reference and variant URLs; 200 when the same file was uploaded before; 503 when too
+/// many uploads are being checked at once.
 pub async fn api_upload(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -138,16 +140,11 @@ pub async fn api_upload(
     body: Bytes,
 ) -> Result<Response, AppError> {
     declared_image(&headers)?;
-    let known = state
-        .store()
-        .image(&ImageId::of(&body).to_string())
-        .await?
-        .is_some();
-    let image = service::upload(&state, body, &admin.id).await?;
-    let status = if known {
-        StatusCode::OK
-    } else {
+    let (image, created) = service::upload(&state, body, &admin.id).await?;
+    let status = if created {
         StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
     let mut response = (
         status,
@@ -306,7 +303,7 @@ pub async fn page_upload(
     let message = match file {
         Ok(file) if file.is_empty() => "Choisissez un fichier image.".to_string(),
         Ok(file) => match service::upload(&state, file, &admin.id).await {
-            Ok(image) => {
+            Ok((image, _)) => {
                 tracing::info!(admin = %admin.id, image = %image.id, "image uploaded from the admin page");
                 let mut response = StatusCode::SEE_OTHER.into_response();
                 if let Ok(to) = HeaderValue::from_str(&format!("/admin/images?fait={}", image.id)) {

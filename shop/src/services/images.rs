@@ -30,12 +30,20 @@ pub enum ImageError {
     Store(#[from] StoreError),
     #[error("image store: {0:#}")]
     Files(anyhow::Error),
+    /// Too many uploads are waiting for their turn already.
+    #[error("too many uploads at once")]
+    Busy,
 }
+
+/// Uploads that may wait for the encoding turn at once; more are answered 503 (each holds its file in memory).
+const UPLOADS_WAITING: usize = 4;
 
 /// The variants kept in memory, and the one-at-a-time encoding turn.
 pub struct ImageService {
     served: moka::future::Cache<(ImageId, Variant), Bytes>,
     encoding: Semaphore,
+    /// Uploads being checked or waiting to be.
+    uploads: Semaphore,
 }
 
 impl Default for ImageService {
@@ -46,6 +54,7 @@ impl Default for ImageService {
                 .weigher(|_, bytes: &Bytes| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
                 .build(),
             encoding: Semaphore::new(1),
+            uploads: Semaphore::new(UPLOADS_WAITING),
         }
     }
 }
@@ -66,16 +75,24 @@ async fn encoding<T: Send + 'static>(
         .map_err(|e| anyhow::anyhow!("image encoding failed: {e}"))
 }
 
-/// An upload, checked and kept. The same file uploaded again is the same image (nothing is written twice).
-pub async fn upload(state: &AppState, file: Bytes, by: &str) -> Result<ImageRef, ImageError> {
+/// An upload, checked and kept, and whether it is new. The same file uploaded again is the same image (nothing
+/// is written twice, even when both are sent at once).
+pub async fn upload(
+    state: &AppState,
+    file: Bytes,
+    by: &str,
+) -> Result<(ImageRef, bool), ImageError> {
     let max = state.config().max_image_bytes;
     if file.len() > max {
         return Err(ImageError::TooBig { max });
     }
     let id = ImageId::of(&file);
     if let Some(image) = known(state, id).await? {
-        return Ok(image);
+        return Ok((image, false));
     }
+    let Ok(_waiting) = state.images().uploads.try_acquire() else {
+        return Err(ImageError::Busy);
+    };
     let original = file.clone();
     let decoded = encoding(state, move || encode::decode(&original))
         .await
@@ -100,12 +117,13 @@ pub async fn upload(state: &AppState, file: Bytes, by: &str) -> Result<ImageRef,
         content_type: decoded.content_type,
         bytes: file.len() as u64,
     };
-    if state.store().record_image(&new, Some(by), now()).await? {
+    let created = state.store().record_image(&new, Some(by), now()).await?;
+    if created {
         tracing::info!(image = %id, width = image.width, height = image.height, by, "image uploaded");
         let state = state.clone();
         tokio::spawn(async move { make_variants(&state, image, decoded.image).await });
     }
-    Ok(image)
+    Ok((image, created))
 }
 
 /// Makes and keeps every variant of a new upload, so the first visitors do not wait for them.
