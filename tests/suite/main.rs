@@ -28,6 +28,7 @@ mod images;
 mod legacy_upgrade;
 mod legal;
 mod lifecycle;
+mod listing_counts;
 mod migrate_cli;
 mod outbound_tls;
 mod prisma_interop;

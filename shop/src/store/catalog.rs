@@ -9,11 +9,12 @@ use super::model::*;
 use super::query::{PRODUCT_COLUMNS, ProductQuery};
 use super::rows::*;
 use super::search_index::{index_product, remember_words};
-use super::{SqlStore, StoreError, StoreResult};
+use super::{Backend, SqlStore, StoreError, StoreResult};
 use crate::domain::{Money, SEARCH_ANALYZER_VERSION, SearchDocument};
 
+/// A category's live products are counted on its row by a trigger (migration `listing_counts`).
 pub(super) const CATEGORY_COLUMNS: &str = r#"SELECT c."id", c."name", c."slug", c."description", c."image",
-    (SELECT COUNT(*) FROM "Product" p WHERE p."categoryId" = c."id" AND p."archivedAt" IS NULL) AS "productCount"
+    c."productCount"
 FROM "Category" c"#;
 
 #[async_trait]
@@ -210,14 +211,18 @@ impl CatalogStore for SqlStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn list_products(&self, query: &ProductQuery) -> StoreResult<ProductPage> {
         let backend = self.db.backend();
-        let total = query.count(backend).scalar::<i64>(&self.db).await?;
-        let items = query
-            .page(backend)
-            .fetch_all::<ProductRow>(&self.db)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect();
+        let page = query.page(backend);
+        if backend == Backend::Sqlite {
+            return page.fetch_one::<ListingJson>(&self.db).await?.into_page();
+        }
+        let rows = page.fetch_all::<ListingRow>(&self.db).await?;
+        let total = match rows.first() {
+            Some(row) => row.listing_total,
+            None if query.page <= 1 => 0,
+            // Past the last page: the total still tells the shopper how many there are.
+            None => query.count(backend).scalar::<i64>(&self.db).await?,
+        };
+        let items = rows.into_iter().map(|row| row.product.into()).collect();
         Ok(ProductPage { items, total })
     }
 

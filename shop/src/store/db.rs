@@ -95,6 +95,8 @@ async fn connect_sqlite(url: &str, options: &PoolOptions) -> sqlx::Result<Sqlite
     SqlitePoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
         .connect_with(connect)
         .await
 }
@@ -105,8 +107,27 @@ async fn connect_postgres(url: &str, options: &PoolOptions) -> sqlx::Result<PgPo
         .max_connections(options.max_connections)
         .min_connections(1)
         .acquire_timeout(options.acquire_timeout)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
         .connect_with(connect)
         .await
+}
+
+/// A connection idle for longer than this is tested (one round trip) before it is handed out.
+const PING_WHEN_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Tests a pooled connection before use only if it has sat idle: one the server may have dropped since (a
+/// restart, a failover, an idle timeout). The pool already tests every connection as it comes back (sqlx pings on
+/// release and closes a broken one), so testing again on the way out would cost every statement a second round
+/// trip for nothing under load, when connections come back and go out within milliseconds.
+async fn ping_if_idle<C: sqlx::Connection>(
+    conn: &mut C,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> sqlx::Result<bool> {
+    if meta.idle_for >= PING_WHEN_IDLE_FOR {
+        conn.ping().await?;
+    }
+    Ok(true)
 }
 
 /// A transaction from [`Db::begin_write`]. Dropped without [`Tx::commit`], it rolls back.

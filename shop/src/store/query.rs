@@ -57,7 +57,7 @@ impl ProductSort {
         match self {
             ProductSort::Newest => r#"p."createdAt" DESC, p."id" DESC"#,
             ProductSort::PriceAsc => r#"p."priceCents" ASC, p."id" ASC"#,
-            ProductSort::PriceDesc => r#"p."priceCents" DESC, p."id" ASC"#,
+            ProductSort::PriceDesc => r#"p."priceCents" DESC, p."id" DESC"#,
             ProductSort::Popular | ProductSort::Relevance => {
                 r#"p."ratingCount" DESC, p."createdAt" DESC, p."id" DESC"#
             }
@@ -104,13 +104,25 @@ impl Default for ProductQuery {
     }
 }
 
-pub(super) const PRODUCT_COLUMNS: &str = r#"SELECT p."id", p."name", p."slug", p."description", p."priceCents",
+/// The columns of a `ProductRow` (`p` is the product, `c` its category), and where they come from.
+macro_rules! product_fields {
+    () => {
+        r#"SELECT p."id", p."name", p."slug", p."description", p."priceCents",
     p."comparePriceCents", p."images", p."stock", p."featured", p."createdAt", p."updatedAt",
     c."id" AS "categoryId", c."name" AS "categoryName", c."slug" AS "categorySlug",
-    p."ratingCount", p."ratingSum"
+    p."ratingCount", p."ratingSum""#
+    };
+}
+macro_rules! product_from {
+    () => {
+        r#"
 FROM "Product" p
 LEFT JOIN "Category" c ON c."id" = p."categoryId"
-"#;
+"#
+    };
+}
+
+pub(super) const PRODUCT_COLUMNS: &str = concat!(product_fields!(), product_from!());
 
 /// The search as PostgreSQL's `to_tsquery` reads it: `(lamp | lampes:*) & (velour | velours:*)`. Query words are
 /// letters and digits only (`domain::search` splits at everything else), so nothing in them is an operator.
@@ -206,16 +218,31 @@ impl ProductQuery {
         (sql, binds)
     }
 
-    /// One page of the listing.
-    pub(super) fn page(&self, backend: Backend) -> Sql {
-        let (sql, binds) = self.page_sql(backend);
-        assembled(sql).bind_all(binds)
-    }
-
-    /// How many products the listing has in all.
-    pub(super) fn count(&self, backend: Backend) -> Sql {
-        let (filter, binds) = self.filter(backend);
-        assembled(format!(r#"SELECT COUNT(*) FROM "Product" p {filter}"#)).bind_all(binds)
+    /// The listing's total as an SQL expression over the filter's binds (the same `$n`). The whole catalogue and
+    /// a category's listing read the counts that triggers keep on each category row (migration
+    /// `listing_counts`) instead of counting products; any other filter counts its matches.
+    fn total(&self, backend: Backend) -> String {
+        let counted_per_category = self.search.is_empty()
+            && self.min_price.is_none()
+            && self.max_price.is_none()
+            && self.featured.is_none()
+            && self.in_stock.is_none()
+            && self.on_sale.is_none();
+        match (&self.category, counted_per_category) {
+            // The category's slug is the filter's first bind.
+            (Some(_), true) => {
+                r#"COALESCE((SELECT "productCount" FROM "Category" WHERE "slug" = $1), 0)"#.into()
+            }
+            (None, true) => {
+                r#"(CAST(COALESCE((SELECT SUM("productCount") FROM "Category"), 0) AS BIGINT)
+    + (SELECT COUNT(*) FROM "Product" WHERE "archivedAt" IS NULL AND "categoryId" IS NULL))"#
+                    .into()
+            }
+            _ => format!(
+                r#"(SELECT COUNT(*) FROM "Product" p {})"#,
+                self.filter(backend).0
+            ),
+        }
     }
 
     /// For a search sorted by relevance: how many of the words the name holds (a stem as a whole term, or a word
@@ -242,8 +269,26 @@ impl ProductQuery {
         terms.join(" + ")
     }
 
+    /// One page of the listing with its total: on PostgreSQL a row per product, each with the listing's total
+    /// (`ListingRow`, and [`ProductQuery::count`] for a page past the end); on SQLite one row, the total and the
+    /// page's products as a JSON array in order (`ListingJson`). SQLite hands each row from its thread to the
+    /// runtime's, which cost more than reading it; PostgreSQL builds JSON slower than it sends rows.
+    pub(super) fn page(&self, backend: Backend) -> Sql {
+        let (sql, binds) = self.page_sql(backend);
+        assembled(sql).bind_all(binds)
+    }
+
+    /// How many products the listing has in all.
+    pub(super) fn count(&self, backend: Backend) -> Sql {
+        let (_, binds) = self.filter(backend);
+        assembled(format!("SELECT {}", self.total(backend))).bind_all(binds)
+    }
+
+    /// The page's rows. A deep page first chooses its products by their ids alone, which the listing indexes
+    /// hold (an index-only scan: the `OFFSET` skips index entries, not table rows), then reads them whole.
     fn page_sql(&self, backend: Backend) -> (String, Vec<Arg>) {
         let (filter, mut binds) = self.filter(backend);
+        let total = self.total(backend);
         let order = if self.sort == ProductSort::Relevance && !self.search.is_empty() {
             format!(
                 "({}) DESC, {}",
@@ -253,19 +298,73 @@ impl ProductQuery {
         } else {
             self.sort.order_by().to_string()
         };
-        let n = binds.len();
-        let sql = format!(
-            "{PRODUCT_COLUMNS}{filter}\nORDER BY {order}\nLIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
-        binds.push(Arg::from(i64::from(self.limit)));
-        binds.push(Arg::from(
-            i64::from(self.page.saturating_sub(1)) * i64::from(self.limit),
-        ));
+        // The page's size and position are numbers (validated `u32`s), written into the text rather than bound:
+        // PostgreSQL plans a statement whose LIMIT and OFFSET are parameters anew on every run (its generic plan
+        // assumes a tenth of the table), which cost more than running it; with them in the text, each connection
+        // plans a page once and keeps the plan with the prepared statement.
+        let limit = self.limit;
+        let offset = u64::from(self.page.saturating_sub(1)) * u64::from(limit);
+        let fields = product_fields!();
+        let from = product_from!();
+        let rows = |extra: &str| {
+            if offset < DEFERRED_FROM_OFFSET {
+                format!(
+                    "{fields}{extra}{from}{filter}\nORDER BY {order}\nLIMIT {limit} OFFSET {offset}"
+                )
+            } else {
+                format!(
+                    r#"{fields}{extra}{from}WHERE p."id" IN (
+    SELECT p."id" FROM "Product" p {filter}
+    ORDER BY {order}
+    LIMIT {limit} OFFSET {offset})
+ORDER BY {order}"#
+                )
+            }
+        };
+        let sql = match backend {
+            Backend::Postgres => rows(&format!(r#", {total} AS "listingTotal""#)),
+            Backend::Sqlite => {
+                // The products' columns come out under the names the ordering uses (`p."createdAt"`…), so the
+                // array is ordered by the same expression as the page.
+                let object = PRODUCT_JSON_KEYS
+                    .iter()
+                    .map(|key| format!(r#"'{key}', p."{key}""#))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    r#"SELECT {total} AS "total",
+    COALESCE(json_group_array(json_object({object}) ORDER BY {order}), '[]') AS "items"
+FROM ({rows}) p"#,
+                    rows = rows(r#", p."searchName""#)
+                )
+            }
+        };
         (sql, binds)
     }
 }
+
+/// From this many products skipped, a page chooses its products by id first (see `page_sql`).
+const DEFERRED_FROM_OFFSET: u64 = 100;
+
+/// The columns of a `ProductRow`, as the keys of a listing's JSON objects (SQLite).
+const PRODUCT_JSON_KEYS: [&str; 16] = [
+    "id",
+    "name",
+    "slug",
+    "description",
+    "priceCents",
+    "comparePriceCents",
+    "images",
+    "stock",
+    "featured",
+    "createdAt",
+    "updatedAt",
+    "categoryId",
+    "categoryName",
+    "categorySlug",
+    "ratingCount",
+    "ratingSum",
+];
 
 #[cfg(test)]
 mod tests {
@@ -286,12 +385,12 @@ mod tests {
         assert!(sql.contains(r#"to_tsquery('simple'::regconfig, $2)"#));
         assert!(sql.contains(r#""priceCents" >= $3"#));
         assert!(sql.contains(r#""featured" = $4"#));
-        assert!(sql.contains("LIMIT $5 OFFSET $6"));
+        assert!(sql.contains("LIMIT 12 OFFSET 0"));
         assert_eq!(
             binds[1],
             Arg::Text(Some("(lamp | lampes:*) & (lin | lin:*)".into()))
         );
-        assert_eq!(binds.len(), 6);
+        assert_eq!(binds.len(), 4);
 
         let (sql, binds) = q.page_sql(Backend::Sqlite);
         assert!(sql.contains(r#""ProductSearch" MATCH $2"#));
@@ -313,7 +412,7 @@ mod tests {
         let (sql, binds) = q.page_sql(Backend::Sqlite);
         assert!(sql.contains(r#"LIKE $2 ESCAPE"#), "{sql}");
         assert!(sql.contains(r#"LIKE $9 ESCAPE"#), "{sql}");
-        assert!(sql.contains("LIMIT $10 OFFSET $11"), "{sql}");
+        assert!(sql.contains("LIMIT 12 OFFSET 0"), "{sql}");
         assert_eq!(binds[1], Arg::Text(Some("% lamp %".into())));
         assert_eq!(binds[2], Arg::Text(Some("% lampes%".into())));
         assert_eq!(binds[3], Arg::Text(Some("lamp %".into())));

@@ -7,8 +7,10 @@ use super::StoreError;
 use super::model::*;
 use crate::domain::{Money, OrderStatus, Quantity, Role};
 
-#[derive(sqlx::FromRow)]
+/// A product's row; also the objects of a listing's JSON array (`ListingRow`).
+#[derive(sqlx::FromRow, serde::Deserialize)]
 #[sqlx(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub(super) struct ProductRow {
     id: String,
     name: String,
@@ -18,14 +20,70 @@ pub(super) struct ProductRow {
     compare_price_cents: Option<i64>,
     images: String,
     stock: i32,
+    #[serde(deserialize_with = "json_flag")]
     featured: bool,
+    #[serde(deserialize_with = "json_timestamp")]
     created_at: NaiveDateTime,
+    #[serde(deserialize_with = "json_timestamp")]
     updated_at: NaiveDateTime,
     category_id: Option<String>,
     category_name: Option<String>,
     category_slug: Option<String>,
     rating_count: i64,
     rating_sum: i64,
+}
+
+/// A product of a listing's page, with the listing's total (PostgreSQL).
+#[derive(sqlx::FromRow)]
+pub(super) struct ListingRow {
+    #[sqlx(flatten)]
+    pub(super) product: ProductRow,
+    #[sqlx(rename = "listingTotal")]
+    pub(super) listing_total: i64,
+}
+
+/// A page of a listing as one row: its total, and its products as a JSON array of `ProductRow`s (SQLite).
+#[derive(sqlx::FromRow)]
+pub(super) struct ListingJson {
+    total: i64,
+    items: String,
+}
+
+impl ListingJson {
+    pub(super) fn into_page(self) -> Result<ProductPage, StoreError> {
+        let rows: Vec<ProductRow> = serde_json::from_str(&self.items)
+            .map_err(|err| StoreError::Database(sqlx::Error::Decode(Box::new(err))))?;
+        Ok(ProductPage {
+            items: rows.into_iter().map(Into::into).collect(),
+            total: self.total,
+        })
+    }
+}
+
+/// A flag as the databases write it into JSON: `true` (PostgreSQL) or `1` (SQLite).
+fn json_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Int(i64),
+    }
+    Ok(match <Flag as serde::Deserialize>::deserialize(d)? {
+        Flag::Bool(flag) => flag,
+        Flag::Int(n) => n != 0,
+    })
+}
+
+/// A timestamp as the databases write it into JSON: `2026-12-03T10:00:00.123456` (PostgreSQL) or the text
+/// SQLite keeps, `2026-12-03 10:00:00.123`.
+fn json_timestamp<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
+    let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    let format = if text.as_bytes().get(10) == Some(&b'T') {
+        "%Y-%m-%dT%H:%M:%S%.f"
+    } else {
+        "%Y-%m-%d %H:%M:%S%.f"
+    };
+    NaiveDateTime::parse_from_str(&text, format).map_err(serde::de::Error::custom)
 }
 
 #[derive(sqlx::FromRow)]

@@ -101,10 +101,9 @@ pub(super) async fn listing_page(
     if spec.fixed_on_sale.is_some() {
         query.on_sale = spec.fixed_on_sale;
     }
-    let (listing, categories) = tokio::try_join!(
-        crate::services::search::shopper_listing(state, &mut query),
-        service::categories(state)
-    )?;
+    // The categories the menu shows, read once for the request by the session layer.
+    let categories = &ctx.menu_categories;
+    let listing = crate::services::search::shopper_listing(state, &mut query).await?;
     let page = listing.page;
     let pagination = Pagination::new(query.page, query.limit, page.total);
     let search_value = params
@@ -115,7 +114,7 @@ pub(super) async fn listing_page(
         .unwrap_or_default();
     let selected_category = query.category.as_ref().map(|c| c.as_str().to_string());
     let (suggested_categories, best_sellers) = if page.total == 0 {
-        suggestions(state, ctx, &categories).await?
+        suggestions(state, ctx, categories).await?
     } else {
         (Vec::new(), Vec::new())
     };
@@ -278,7 +277,7 @@ pub async fn page_category(
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let category = service::category(&state, &slug).await?;
+    let category = service::find_category(&ctx.menu_categories, &slug)?;
     let action = format!("/categories/{}", category.slug);
     let spec = ListingSpec {
         heading: category.name.clone(),

@@ -44,10 +44,8 @@ pub async fn home(
         limit: 8,
         ..ProductQuery::default()
     };
-    let (categories, featured) = tokio::try_join!(
-        catalog::categories(&state),
-        catalog::list_products(&state, &featured)
-    )?;
+    let featured = catalog::list_products(&state, &featured).await?;
+    let categories = ctx.menu_categories.clone();
     let cards = Card::grid(&state, &ctx, &featured.items);
     let page = HomePage {
         layout: Layout::new(&state, &ctx, "VIVR - Décoration Intérieure Élégante"),

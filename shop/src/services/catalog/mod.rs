@@ -197,8 +197,12 @@ pub async fn categories(state: &AppState) -> Result<Arc<Vec<Category>>, CatalogE
 }
 
 pub async fn category(state: &AppState, slug: &str) -> Result<Category, CatalogError> {
-    categories(state)
-        .await?
+    find_category(&categories(state).await?, slug)
+}
+
+/// The category of that slug among those already read (a page's menu), or 404.
+pub fn find_category(categories: &[Category], slug: &str) -> Result<Category, CatalogError> {
+    categories
         .iter()
         .find(|c| c.slug == slug)
         .cloned()
