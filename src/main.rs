@@ -6,6 +6,11 @@ use vivr::commands;
 use vivr::exit::Outcome;
 use vivr::output::{Ctx, StdoutClosed};
 
+/// mimalloc rather than the C library's allocator: the shop allocates and frees many small strings per request,
+/// from several threads, where glibc's malloc spent a sixth of the CPU (bench/RESULTS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json_logs = std::env::var("VIVR_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
