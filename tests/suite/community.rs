@@ -782,6 +782,14 @@ async fn every_limited_route_answers_with_ratelimit_headers() {
         r.text()
     );
     assert!(r.header("ratelimit-limit") == Some("3"));
+    assert!(
+        r.text()
+            .contains(r#"<form method="post" action="/newsletter""#)
+            && r.text()
+                .contains(r#"<input type="hidden" name="email" value="p@vivr.fr">"#),
+        "the form waits with what was typed: {}",
+        r.text()
+    );
 
     // Registration: per IP.
     let frank = app.register("frank@vivr.fr", "Frank-Solide-2026!").await;

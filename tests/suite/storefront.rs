@@ -598,3 +598,84 @@ async fn product_cards_add_to_the_cart_and_then_say_it_is_there() {
         "no button for a product out of stock"
     );
 }
+
+/// An expired form comes back with what was typed and a fresh token; the password is asked again, never written
+/// into the page; sending it again does what the first sending would have done.
+#[tokio::test]
+async fn an_expired_form_comes_back_with_what_was_typed() {
+    let app = TestApp::sqlite().await;
+    app.register("lou@vivr.fr", "Lou-Solide-2026!").await;
+    let page = app.get("/connexion?next=/panier").await;
+    let cookie = page.set_cookies().join("; ");
+    let r = app
+        .post_form(
+            "/connexion?next=/panier",
+            &[
+                ("csrf_token", "perime"),
+                ("email", "lou@vivr.fr"),
+                ("password", "Lou-Solide-2026!"),
+                ("next", "/panier"),
+            ],
+            &cookie,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let html = r.text();
+    assert!(
+        html.contains(r#"<form method="post" action="/connexion?next=/panier""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<input type="hidden" name="email" value="lou@vivr.fr">"#)
+            && html.contains(r#"<input type="hidden" name="next" value="/panier">"#)
+            && html.contains("<dt>Email</dt><dd>lou@vivr.fr</dd>"),
+        "what was typed is kept and shown: {html}"
+    );
+    assert!(
+        html.contains(r#"type="password" name="password""#) && !html.contains("Lou-Solide"),
+        "the password is asked again, never echoed: {html}"
+    );
+    assert!(!html.contains("perime"), "the old token is not sent back");
+
+    // Sent again with the page's fresh token: signed in, on to the cart.
+    let token = csrf_from(&html);
+    let cookies = [cookie, r.set_cookies().join("; ")]
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let again = app
+        .post_form(
+            "/connexion?next=/panier",
+            &[
+                ("csrf_token", token.as_str()),
+                ("email", "lou@vivr.fr"),
+                ("next", "/panier"),
+                ("password", "Lou-Solide-2026!"),
+            ],
+            &cookies,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.text());
+    assert_eq!(again.header("location"), Some("/panier"));
+
+    // A form another site posted is refused the same way, and not offered again: its values with a valid token
+    // would be one click from being sent.
+    let forged = axum::http::Request::post("/newsletter")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", &cookies)
+        .header("sec-fetch-site", "cross-site")
+        .body(axum::body::Body::from(
+            "csrf_token=x&email=mallory%40pirate.example",
+        ))
+        .unwrap();
+    let r = app.send(forged).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.text().contains("<h1>Formulaire expiré</h1>")
+            && !r.text().contains("mallory")
+            && !r.text().contains("Envoyer de nouveau"),
+        "{}",
+        r.text()
+    );
+}

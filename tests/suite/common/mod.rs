@@ -377,6 +377,8 @@ impl TestApp {
         let request = Request::post(uri)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::COOKIE, cookies)
+            // What a browser says of a form the page itself sent.
+            .header("sec-fetch-site", "same-origin")
             .body(Body::from(body))
             .unwrap();
         self.send(request).await

@@ -60,7 +60,16 @@ pub fn form_error_text(err: &AppError) -> String {
     let AppError::Validation(e) = err else {
         return err.public_message();
     };
-    let label = match e.field {
+    format!(
+        "{} : {}",
+        field_label(e.field).unwrap_or(e.field),
+        e.message
+    )
+}
+
+/// A form field's name as a shopper reads it, for the fields the shop's forms have.
+pub fn field_label(field: &str) -> Option<&'static str> {
+    let label = match field {
         "rating" => "Note",
         "title" => "Titre",
         "comment" => "Commentaire",
@@ -89,9 +98,9 @@ pub fn form_error_text(err: &AppError) -> String {
         "stock" => "Stock",
         "images" => "Photos",
         "image" => "Photo",
-        other => other,
+        _ => return None,
     };
-    format!("{label} : {}", e.message)
+    Some(label)
 }
 
 #[derive(Template)]
@@ -100,6 +109,7 @@ pub(super) struct ErrorPage<'a> {
     pub(super) layout: Layout<'a>,
     pub(super) heading: &'a str,
     pub(super) message: String,
+    pub(super) resend: Option<super::resend::Resend>,
 }
 
 /// What an error page shows; carried from a failed page handler to [`render_error_pages`], which has the request
@@ -110,6 +120,9 @@ pub struct ErrorPageInfo {
     pub(super) message: String,
     /// A heading of its own, where the status's would mislead (an expired form is not a refused access).
     pub(super) heading: Option<&'static str>,
+    /// A form that failed this way is offered again with what was typed: nothing in it was wrong, it has to be
+    /// sent again (an expired token) or later (a wait).
+    pub(super) offers_resend: bool,
 }
 
 impl ErrorPageInfo {
@@ -118,6 +131,10 @@ impl ErrorPageInfo {
             status: err.status(),
             message: err.public_message(),
             heading: matches!(err, AppError::Csrf).then_some("Formulaire expiré"),
+            offers_resend: matches!(
+                err,
+                AppError::Csrf | AppError::TooManyRequests(_) | AppError::Busy
+            ),
         }
     }
 }
@@ -126,6 +143,7 @@ pub(super) fn error_page(
     state: &AppState,
     ctx: Option<&RequestContext>,
     info: &ErrorPageInfo,
+    resend: Option<super::resend::Resend>,
 ) -> Response {
     let status = info.status;
     let heading = info.heading.unwrap_or(match status {
@@ -151,6 +169,8 @@ pub(super) fn error_page(
         layout,
         heading,
         message,
+        // The form needs the request's token.
+        resend: resend.filter(|_| ctx.is_some()),
     };
     let mut response = match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
@@ -195,11 +215,18 @@ pub async fn render_error_pages(
     next: axum::middleware::Next,
 ) -> Response {
     let ctx = request.extensions().get::<RequestContext>().cloned();
+    let (request, sent) = match super::resend::keep_form(request, &state).await {
+        Ok(kept) => kept,
+        Err(refused) => return refused,
+    };
     let response = next.run(request).await;
     let Some(info) = response.extensions().get::<ErrorPageInfo>().cloned() else {
         return response;
     };
-    let mut page = error_page(&state, ctx.as_ref(), &info);
+    let resend = sent
+        .filter(|_| info.offers_resend)
+        .map(|sent| super::resend::Resend::of(&sent));
+    let mut page = error_page(&state, ctx.as_ref(), &info, resend);
     let carried = crate::auth::Quota::HEADERS
         .into_iter()
         .chain([axum::http::header::WWW_AUTHENTICATE.as_str()]);
@@ -222,5 +249,5 @@ pub async fn not_found(State(state): State<AppState>, ctx: RequestContext, uri: 
     if uri.path().starts_with("/api/") {
         return err.into_response();
     }
-    error_page(&state, Some(&ctx), &ErrorPageInfo::of(&err))
+    error_page(&state, Some(&ctx), &ErrorPageInfo::of(&err), None)
 }

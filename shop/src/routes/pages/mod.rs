@@ -18,6 +18,7 @@ mod form;
 mod layout;
 mod legal;
 mod picture;
+mod resend;
 
 pub use confirm::*;
 pub use dates::*;
