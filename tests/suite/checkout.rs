@@ -1063,6 +1063,37 @@ async fn the_checkout_form_charges_the_total_it_shows() {
     )));
     assert_eq!(order_count(&app, &who).await, 0);
 
+    // A new address with three broken rules: each said beside its field at once, what was typed kept, nothing
+    // ordered.
+    let mut broken = form(&[("quoted_total_cents", "9998".into())]);
+    for (name, value) in broken.iter_mut() {
+        match *name {
+            "first_name" => *value = " ".into(),
+            "postal_code" => *value = "6900".into(),
+            _ => {}
+        }
+    }
+    broken.push(("phone", "appelez-moi".into()));
+    let refused = post(broken).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused_html = refused.text();
+    for field in ["first_name", "postal_code", "phone"] {
+        assert!(
+            refused_html.contains(&format!(r#"<p id="{field}-erreur" class="field-error">"#))
+                && refused_html.contains(&format!(r#"aria-describedby="{field}-erreur""#)),
+            "{field}: {refused_html}"
+        );
+    }
+    assert!(
+        !refused_html.contains("city-erreur"),
+        "a valid field has no message"
+    );
+    assert!(
+        refused_html.contains(r#"value="6900""#) && refused_html.contains(r#"value="appelez-moi""#),
+        "what was typed stays"
+    );
+    assert_eq!(order_count(&app, &who).await, 0);
+
     // With the total shown: placed, for exactly that amount, naming its delivery method.
     let placed = post(form(&[("quoted_total_cents", "9998".into())])).await;
     assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.text());

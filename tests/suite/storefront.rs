@@ -679,3 +679,75 @@ async fn an_expired_form_comes_back_with_what_was_typed() {
         r.text()
     );
 }
+
+/// The address form says every broken rule at once, each beside its field, and keeps what was typed.
+#[tokio::test]
+async fn the_address_form_shows_every_problem_at_once() {
+    let app = TestApp::sqlite().await;
+    let who = app.register("carnet@test.fr", "Tr3s-Solide!").await;
+    let me = app.as_user(&who);
+    let r = me
+        .post_form(
+            "/compte/adresses",
+            &[
+                ("first_name", "Camille"),
+                ("last_name", ""),
+                ("street", "12 rue des Lilas"),
+                ("postal_code", "690"),
+                ("city", "Lyon"),
+                ("country", "FR"),
+                ("phone", "appelez-moi"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    for (field, words) in [
+        ("last_name", "Nom : "),
+        ("postal_code", "Code postal : "),
+        ("phone", "Téléphone : "),
+    ] {
+        let message = html
+            .split(&format!(r#"<p id="{field}-erreur" class="field-error">"#))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no message beside {field}: {html}"));
+        assert!(message.starts_with(words), "{field}: {message}");
+        assert!(html.contains(&format!(r#"aria-describedby="{field}-erreur""#)));
+    }
+    assert_eq!(html.matches("field-error").count(), 3, "{html}");
+    assert!(
+        html.contains(r#"value="Camille""#) && html.contains(r#"value="690""#),
+        "what was typed stays"
+    );
+    let saved = me.get("/api/v1/addresses").await;
+    assert_eq!(saved.json()["data"].as_array().map(Vec::len), Some(0));
+}
+
+/// The sign-in form sent with both fields empty says so beside each, at once.
+#[tokio::test]
+async fn signing_in_with_empty_fields_says_both_at_once() {
+    let app = TestApp::sqlite().await;
+    let page = app.get("/connexion").await;
+    let cookie = page.set_cookies().join("; ");
+    let token = csrf_from(&page.text());
+    let r = app
+        .post_form(
+            "/connexion",
+            &[("csrf_token", &token), ("email", " "), ("password", "")],
+            &cookie,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    for field in ["email", "password"] {
+        assert!(
+            html.contains(&format!(r#"<p id="{field}-erreur" class="field-error">"#))
+                && html.contains(&format!(r#"aria-describedby="{field}-erreur""#)),
+            "{field}: {html}"
+        );
+    }
+    assert!(
+        html.contains("Email : ") && html.contains("Mot de passe : "),
+        "the summary names both: {html}"
+    );
+}

@@ -74,30 +74,88 @@ fn limited(field: &'static str, value: &str, max: usize) -> Result<String, Field
     Ok(value.to_string())
 }
 
-impl AddressInput {
-    pub fn parse(fields: &AddressFields) -> Result<Self, FieldError> {
-        let country = Country::parse("country", &fields.country)?;
-        let phone = optional("phone", fields.phone.as_deref(), 20)?;
-        if let Some(phone) = &phone {
-            let digits = phone.chars().filter(char::is_ascii_digit).count();
-            let allowed = phone
-                .chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '.' | '-' | '(' | ')'));
-            if !allowed || !(6..=15).contains(&digits) {
-                return Err(FieldError::new("phone", Rule::NotPhone));
-            }
+/// A field's value, or its error added to the form's.
+fn kept<T>(errors: &mut Vec<FieldError>, result: Result<T, FieldError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+fn phone(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let phone = optional("phone", raw, 20)?;
+    if let Some(phone) = &phone {
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        let allowed = phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '.' | '-' | '(' | ')'));
+        if !allowed || !(6..=15).contains(&digits) {
+            return Err(FieldError::new("phone", Rule::NotPhone));
         }
-        Ok(AddressInput {
-            label: optional("label", fields.label.as_deref(), 50)?,
-            first_name: required("first_name", &fields.first_name, 100)?,
-            last_name: required("last_name", &fields.last_name, 100)?,
-            street: required("street", &fields.street, 200)?,
-            apartment: optional("apartment", fields.apartment.as_deref(), 100)?,
-            city: required("city", &fields.city, 100)?,
-            postal_code: country.check_postal_code("postal_code", &fields.postal_code)?,
+    }
+    Ok(phone)
+}
+
+impl AddressInput {
+    /// The address, or the first rule it breaks (the API names one field).
+    pub fn parse(fields: &AddressFields) -> Result<Self, FieldError> {
+        Self::checked(fields).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// The address, or every rule it breaks, in the form's order (a page shows them all at once).
+    pub fn checked(fields: &AddressFields) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let label = kept(&mut errors, optional("label", fields.label.as_deref(), 50));
+        let first_name = kept(&mut errors, required("first_name", &fields.first_name, 100));
+        let last_name = kept(&mut errors, required("last_name", &fields.last_name, 100));
+        let street = kept(&mut errors, required("street", &fields.street, 200));
+        let apartment = kept(
+            &mut errors,
+            optional("apartment", fields.apartment.as_deref(), 100),
+        );
+        let country = Country::parse("country", &fields.country);
+        // The postal code's format depends on the country: checked only against a known one.
+        let postal_code = match &country {
+            Ok(country) => kept(
+                &mut errors,
+                country.check_postal_code("postal_code", &fields.postal_code),
+            ),
+            Err(_) => Some(String::new()),
+        };
+        let city = kept(&mut errors, required("city", &fields.city, 100));
+        let country = kept(&mut errors, country);
+        let phone = kept(&mut errors, phone(fields.phone.as_deref()));
+        match (
+            label,
+            first_name,
+            last_name,
+            street,
+            apartment,
+            postal_code,
+            city,
             country,
             phone,
-        })
+        ) {
+            (
+                Some(label),
+                Some(first_name),
+                Some(last_name),
+                Some(street),
+                Some(apartment),
+                Some(postal_code),
+                Some(city),
+                Some(country),
+                Some(phone),
+            ) if errors.is_empty() => Ok(AddressInput {
+                label,
+                first_name,
+                last_name,
+                street,
+                apartment,
+                city,
+                postal_code,
+                country,
+                phone,
+            }),
+            _ => Err(errors),
+        }
     }
 }
 
@@ -136,6 +194,45 @@ mod tests {
         let mut f = fields();
         f.country = "CH".into();
         assert_eq!(AddressInput::parse(&f).unwrap_err().field, "country");
+    }
+
+    #[test]
+    fn every_broken_rule_at_once_in_the_form_order() {
+        let f = AddressFields {
+            first_name: " ".into(),
+            postal_code: "7500".into(),
+            country: "FR".into(),
+            phone: Some("appelez-moi".into()),
+            ..AddressFields::default()
+        };
+        let broken: Vec<&str> = AddressInput::checked(&f)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            broken,
+            [
+                "first_name",
+                "last_name",
+                "street",
+                "postal_code",
+                "city",
+                "phone"
+            ]
+        );
+        // An unknown country: the postal code cannot be judged, the country is named.
+        let f = AddressFields {
+            country: "CH".into(),
+            postal_code: "8000".into(),
+            ..fields()
+        };
+        let broken: Vec<&str> = AddressInput::checked(&f)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(broken, ["country"]);
     }
 }
 

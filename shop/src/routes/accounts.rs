@@ -13,7 +13,7 @@ use super::guards::{ApiWriter, CsrfForm, NoFields};
 use super::pages::{FieldMessages, Layout, PageError, french_month_year, render};
 use crate::AppState;
 use crate::auth::{ClientIp, RequestContext, random_token};
-use crate::domain::Role;
+use crate::domain::{FieldError, Role, Rule};
 use crate::error::AppError;
 use crate::services::accounts::{self as service, Registration, SignedIn, safe_redirect_target};
 use crate::views::UserView;
@@ -206,6 +206,8 @@ pub async fn api_session(State(state): State<AppState>, ctx: RequestContext) -> 
 struct LoginPage<'a> {
     layout: Layout<'a>,
     errors: Vec<String>,
+    /// A field left empty, said beside it.
+    problems: FieldMessages,
     email: String,
     next: String,
 }
@@ -244,6 +246,7 @@ pub async fn page_login(
     let page = LoginPage {
         layout: Layout::new(&state, &ctx, "Connexion"),
         errors: Vec::new(),
+        problems: FieldMessages::default(),
         email: String::new(),
         next: safe_redirect_target(q.next.as_deref()),
     };
@@ -264,12 +267,32 @@ pub async fn page_login_submit(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
     let next = safe_redirect_target(form.next.as_deref());
+    // Both fields left empty are said at once, beside each, before any account is looked up.
+    let missing = FieldMessages::of_rules(
+        [("email", &form.email), ("password", &form.password)]
+            .into_iter()
+            .filter(|(_, value)| value.trim().is_empty())
+            .map(|(field, _)| FieldError::new(field, Rule::Required)),
+    );
+    if !missing.is_empty() {
+        let page = LoginPage {
+            layout: Layout::new(&state, &ctx, "Connexion"),
+            errors: missing.summary(),
+            problems: missing,
+            email: form.email,
+            next,
+        };
+        let mut response = render(&page, CachePolicy::NoStore)?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    }
     match service::sign_in(&state, ip, &form.email, SecretString::from(form.password)).await {
         Ok(signed_in) => Ok(signed_in_redirect(&state, &ctx, &signed_in, &next).await?),
         Err(err @ service::AccountError::InvalidCredentials) => {
             let page = LoginPage {
                 layout: Layout::new(&state, &ctx, "Connexion"),
                 errors: vec![AppError::from(err).public_message()],
+                problems: FieldMessages::default(),
                 email: form.email,
                 next,
             };

@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use super::extract::{ApiJson, refuse_unknown};
 use super::guards::ApiWriter;
 use super::guards::{CsrfForm, SignedIn};
-use super::pages::{ConfirmPage, Confirmation, Layout, PageError, render};
+use super::pages::{ConfirmPage, Confirmation, FieldMessages, Layout, PageError, render};
 use super::personal_data;
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestContext};
-use crate::domain::address::AddressFields;
+use crate::domain::address::{AddressFields, AddressInput};
 use crate::domain::checkout::Country;
 use crate::error::AppError;
 use crate::services::addresses as service;
@@ -91,6 +91,10 @@ struct AddressCard {
 struct AddressesPage<'a> {
     layout: Layout<'a>,
     errors: Vec<String>,
+    /// The new address's errors, beside its fields.
+    problems: FieldMessages,
+    /// What the saved addresses' forms show beside their fields (their errors are in the summary).
+    no_problems: FieldMessages,
     cards: Vec<AddressCard>,
     fields: AddressFields,
     countries: Vec<(&'static str, &'static str, bool)>,
@@ -110,12 +114,15 @@ async fn addresses_page(
     user_id: &str,
     fields: AddressFields,
     errors: Vec<String>,
+    problems: FieldMessages,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let saved = service::list(state.store(), user_id).await?;
     let page = AddressesPage {
         layout: Layout::new(state, ctx, "Mes adresses"),
         errors,
+        problems,
+        no_problems: FieldMessages::default(),
         cards: saved
             .into_iter()
             .map(|a| AddressCard {
@@ -146,6 +153,7 @@ pub async fn page_list(
         &user.id,
         AddressFields::default(),
         Vec::new(),
+        FieldMessages::default(),
         StatusCode::OK,
     )
     .await
@@ -186,6 +194,7 @@ async fn after_write(
                 user_id,
                 fields,
                 vec![super::pages::form_error_text(&err)],
+                FieldMessages::default(),
                 status,
             )
             .await
@@ -201,6 +210,21 @@ pub async fn page_create(
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Result<Response, PageError> {
     let (fields, is_default) = form.split()?;
+    // Every broken rule at once, each beside its field; what was typed stays.
+    if let Err(broken) = AddressInput::checked(&fields) {
+        let problems = FieldMessages::of_rules(broken);
+        let errors = problems.summary();
+        return addresses_page(
+            &state,
+            &ctx,
+            &user.id,
+            fields,
+            errors,
+            problems,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
     let result = service::create(state.store(), &user.id, &fields, is_default).await;
     after_write(&state, &ctx, &user.id, fields, result).await
 }

@@ -11,10 +11,10 @@ use super::extract::{ApiJson, refuse_unknown};
 use super::guards::ApiWriter;
 use super::guards::CsrfForm;
 use super::orders::OrderJson;
-use super::pages::{Layout, PageError, render};
+use super::pages::{FieldMessages, Layout, PageError, render};
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestContext, random_token};
-use crate::domain::address::AddressFields;
+use crate::domain::address::{AddressFields, AddressInput};
 use crate::domain::checkout::{Country, FREE_SHIPPING_FROM, ShippingMethod, rate_display_fr};
 use crate::domain::{Money, OrderStatus, Quantity, line_total};
 use crate::error::AppError;
@@ -180,6 +180,8 @@ struct AddressOption {
 struct CheckoutPage<'a> {
     layout: Layout<'a>,
     errors: Vec<String>,
+    /// The new address's errors, beside its fields.
+    problems: FieldMessages,
     empty: bool,
     lines: Vec<SummaryLine>,
     subtotal: String,
@@ -226,15 +228,39 @@ fn address_text(a: &AddressFields) -> String {
     }
 }
 
+/// What the checkout page says about the last submission: in the summary, and beside the new address's fields.
+#[derive(Default)]
+struct Said {
+    errors: Vec<String>,
+    problems: FieldMessages,
+}
+
+impl Said {
+    fn message(message: String) -> Self {
+        Said {
+            errors: vec![message],
+            problems: FieldMessages::default(),
+        }
+    }
+
+    fn beside_fields(problems: FieldMessages) -> Self {
+        Said {
+            errors: problems.summary(),
+            problems,
+        }
+    }
+}
+
 async fn checkout_page(
     state: &AppState,
     ctx: &RequestContext,
     user: &User,
     lines: Vec<CartLine>,
     choices: Choices,
-    errors: Vec<String>,
+    said: Said,
     status: StatusCode,
 ) -> Result<Response, PageError> {
+    let Said { errors, problems } = said;
     let saved = addresses::list(state.store(), &user.id).await?;
     let (selected, new_checked, country) = destination(&saved, &choices);
     let method = choices.method.unwrap_or(ShippingMethod::Standard);
@@ -242,6 +268,7 @@ async fn checkout_page(
     let page = CheckoutPage {
         layout: Layout::new(state, ctx, "Commande"),
         errors,
+        problems,
         empty: lines.is_empty(),
         subtotal: quote.subtotal.display_fr(),
         shipping: quote.shipping.display_fr(),
@@ -335,7 +362,7 @@ pub async fn page_checkout(
         &user,
         lines,
         Choices::default(),
-        Vec::new(),
+        Said::default(),
         StatusCode::OK,
     )
     .await
@@ -393,14 +420,23 @@ pub async fn page_checkout_submit(
             &user,
             lines,
             choices,
-            Vec::new(),
+            Said::default(),
             StatusCode::OK,
         )
         .await;
     }
     if let Some(message) = total_changed(&state, &user, &lines, &choices, &form).await? {
         let status = StatusCode::CONFLICT;
-        return checkout_page(&state, &ctx, &user, lines, choices, vec![message], status).await;
+        let said = Said::message(message);
+        return checkout_page(&state, &ctx, &user, lines, choices, said, status).await;
+    }
+    // A new address: every broken rule at once, each beside its field; what was typed stays.
+    if form.address_id.as_deref().is_none_or(|id| id == "new")
+        && let Err(broken) = AddressInput::checked(&form.fields)
+    {
+        let said = Said::beside_fields(FieldMessages::of_rules(broken));
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return checkout_page(&state, &ctx, &user, lines, choices, said, status).await;
     }
     let address = match form.address_id.as_deref() {
         Some(id) if id != "new" => AddressChoice::Saved(id.to_string()),
@@ -436,8 +472,8 @@ pub async fn page_checkout_submit(
                 idempotency_key: None,
                 ..choices
             };
-            let errors = vec![super::pages::form_error_text(&err)];
-            checkout_page(&state, &ctx, &user, lines, choices, errors, err.status()).await
+            let said = Said::message(super::pages::form_error_text(&err));
+            checkout_page(&state, &ctx, &user, lines, choices, said, err.status()).await
         }
         Err(err) => Err(err.into()),
     }

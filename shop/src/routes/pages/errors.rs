@@ -30,7 +30,8 @@ impl FieldMessages {
     pub fn push_rule(&mut self, err: FieldError) {
         let invalid = InvalidField::from(err);
         let field = invalid.field;
-        let message = if matches!(field, "password" | "new_password") {
+        let whole_sentence = invalid.message.starts_with(char::is_uppercase);
+        let message = if matches!(field, "password" | "new_password") && whole_sentence {
             invalid.message
         } else {
             form_error_text(&AppError::Validation(invalid))
@@ -40,6 +41,15 @@ impl FieldMessages {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Every broken rule of a form checked whole, in its order.
+    pub fn of_rules(rules: impl IntoIterator<Item = FieldError>) -> Self {
+        let mut messages = FieldMessages::default();
+        for rule in rules {
+            messages.push_rule(rule);
+        }
+        messages
     }
 
     /// The message for `field`, when it has one.
