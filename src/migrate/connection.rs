@@ -65,7 +65,9 @@ pub async fn connect(url: &str) -> anyhow::Result<Conn> {
                 .context("DATABASE_URL is not a valid SQLite URL")?
                 .create_if_missing(true)
                 .foreign_keys(true)
-                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                // As the shop's connections (`store::db`): no temporary files, which an image has nowhere to put.
+                .pragma("temp_store", "memory");
             if let Some(dir) = options
                 .get_filename()
                 .parent()

@@ -80,6 +80,10 @@ async fn connect_sqlite(url: &str, options: &PoolOptions) -> sqlx::Result<Sqlite
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(std::time::Duration::from_secs(5))
+        // Temporary data in memory, never in files: a statement that writes many pages (a product's row, its
+        // indexes, the search index, its category's count) keeps its statement journal there, and the image's
+        // file system has no temporary directory (SQLite failed with SQLITE_IOERR_GETTEMPPATH looking for one).
+        .pragma("temp_store", "memory")
         // Give the planner statistics from the start and keep them current (SQLite's recommendation for
         // long-lived connections): without them it may scan a 10,000-product table through an index.
         .pragma("analysis_limit", "1000")
