@@ -12,7 +12,7 @@ use crate::error::{AppError, InvalidField};
 
 pub struct ApiJson<T>(pub T);
 
-fn has_content_type(req: &Request, expected: &str) -> bool {
+pub(super) fn has_content_type(req: &Request, expected: &str) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

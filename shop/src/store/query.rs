@@ -218,10 +218,10 @@ impl ProductQuery {
         (sql, binds)
     }
 
-    /// The listing's total as an SQL expression over the filter's binds (the same `$n`). The whole catalogue and
+    /// The listing's total as an SQL expression over the filter (its WHERE clause) and its binds (the same `$n`). The whole catalogue and
     /// a category's listing read the counts that triggers keep on each category row (migration
     /// `listing_counts`) instead of counting products; any other filter counts its matches.
-    fn total(&self, backend: Backend) -> String {
+    fn total(&self, filter: &str) -> String {
         let counted_per_category = self.search.is_empty()
             && self.min_price.is_none()
             && self.max_price.is_none()
@@ -238,10 +238,7 @@ impl ProductQuery {
     + (SELECT COUNT(*) FROM "Product" WHERE "archivedAt" IS NULL AND "categoryId" IS NULL))"#
                     .into()
             }
-            _ => format!(
-                r#"(SELECT COUNT(*) FROM "Product" p {})"#,
-                self.filter(backend).0
-            ),
+            _ => format!(r#"(SELECT COUNT(*) FROM "Product" p {filter})"#),
         }
     }
 
@@ -280,15 +277,15 @@ impl ProductQuery {
 
     /// How many products the listing has in all.
     pub(super) fn count(&self, backend: Backend) -> Sql {
-        let (_, binds) = self.filter(backend);
-        assembled(format!("SELECT {}", self.total(backend))).bind_all(binds)
+        let (filter, binds) = self.filter(backend);
+        assembled(format!("SELECT {}", self.total(&filter))).bind_all(binds)
     }
 
     /// The page's rows. A deep page first chooses its products by their ids alone, which the listing indexes
     /// hold (an index-only scan: the `OFFSET` skips index entries, not table rows), then reads them whole.
     fn page_sql(&self, backend: Backend) -> (String, Vec<Arg>) {
         let (filter, mut binds) = self.filter(backend);
-        let total = self.total(backend);
+        let total = self.total(&filter);
         let order = if self.sort == ProductSort::Relevance && !self.search.is_empty() {
             format!(
                 "({}) DESC, {}",

@@ -9,12 +9,13 @@
 use axum::body::Body;
 use axum::body::Bytes;
 use axum::extract::Request;
-use axum::http::{Method, header};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 
 use super::errors::field_label;
 use crate::AppState;
 use crate::error::AppError;
+use crate::routes::extract::has_content_type;
 
 /// A page form's body, kept while its handler runs.
 pub struct SentForm {
@@ -34,15 +35,7 @@ pub async fn keep_form(
             .headers()
             .get("sec-fetch-site")
             .is_some_and(|site| site == "same-origin")
-        && request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| {
-                mime.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
+        && has_content_type(&request, "application/x-www-form-urlencoded");
     if !is_page_form {
         return Ok((request, None));
     }
