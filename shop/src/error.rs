@@ -255,15 +255,19 @@ fn database_unavailable(err: &sqlx::Error) -> bool {
     }
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: Body<'a>,
+/// Every error the API answers, whatever its status.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorEnvelope<'a> {
+    error: ErrorBody<'a>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// Stable, for programs: `validation_failed`, `not_found`, `too_many_requests`, …
     code: &'a str,
+    /// For the shopper, in French.
     message: String,
+    /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
 }
@@ -276,20 +280,31 @@ impl IntoResponse for AppError {
             AppError::Validation(e) | AppError::InvalidParameter(e) => Some(e.field),
             _ => None,
         };
-        let body = Envelope {
-            error: Body {
-                code: self.code(),
-                message: self.public_message(),
-                field,
-            },
-        };
-        let mut response = (self.status(), axum::Json(body)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let mut response = error_json(self.status(), self.code(), self.public_message(), field);
         self.apply_headers(&mut response);
         response
     }
+}
+
+/// An error in the API's format, never stored by caches.
+pub fn error_json(
+    status: StatusCode,
+    code: &str,
+    message: String,
+    field: Option<&str>,
+) -> Response {
+    let body = ErrorEnvelope {
+        error: ErrorBody {
+            code,
+            message,
+            field,
+        },
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Response headers an error carries whatever its rendering (used by the HTML form too).

@@ -9,13 +9,13 @@ fn iso(t: NaiveDateTime) -> String {
     crate::domain::time::rfc3339_utc(t)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RatingView {
     pub average: f64,
     pub count: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ProductView<'a> {
     pub id: &'a str,
     pub slug: &'a str,
@@ -65,7 +65,7 @@ impl<'a> From<&'a Product> for ProductView<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ReviewView<'a> {
     pub id: &'a str,
     pub rating: i32,
@@ -90,7 +90,7 @@ impl<'a> From<&'a Review> for ReviewView<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Pagination {
     pub page: u32,
     pub limit: u32,
@@ -110,7 +110,7 @@ impl Pagination {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UserView<'a> {
     pub id: &'a str,
     pub email: &'a str,

@@ -786,15 +786,8 @@ async fn wait_for_status(shop: &LiveShop, cookies: &str, number: &str, wanted: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn paid_through_localstripe_with_the_email_sent_and_a_declined_card_cancelled() {
-    let base = match std::env::var("VIVR_TEST_STRIPE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            return common::missing_component::<()>(
-                "VIVR_TEST_STRIPE_URL (localstripe)",
-                "pip install localstripe; run scripts/test",
-            )
-            .unwrap_or(());
-        }
+    let Some(base) = common::localstripe_url() else {
+        return;
     };
     let Some(db) = TestDb::postgres().await else {
         return;

@@ -30,6 +30,7 @@ mod legal;
 mod lifecycle;
 mod listing_counts;
 mod migrate_cli;
+mod openapi;
 mod outbound_tls;
 mod prisma_interop;
 mod rehearse_cli;

@@ -7,7 +7,9 @@ use super::{FieldError, Rule};
 
 /// An address as text: as a client sends it (every field a string, so a form and a JSON body read alike), and as
 /// a saved address keeps it (the `Address` table's columns). [`AddressInput::parse`] makes it a valid address.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, sqlx::FromRow)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, sqlx::FromRow, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 #[sqlx(rename_all = "camelCase")]
 pub struct AddressFields {

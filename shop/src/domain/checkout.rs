@@ -20,7 +20,7 @@ pub const FREE_SHIPPING_FROM: Money = Money::from_cents(5_000);
 /// Free returns: the promise of the banner, longer than the 14 days the law requires.
 pub const RETURN_DAYS: u32 = 30;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ShippingMethod {
     Standard,
@@ -65,7 +65,7 @@ impl ShippingMethod {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum Country {
     #[serde(rename = "FR")]
     France,

@@ -7,8 +7,11 @@ use serde::Serialize;
 use super::{FieldError, Rule};
 
 /// A count of one product: a whole number, never negative (a cart line set to 0 is removed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
+#[schema(value_type = i32, minimum = 0)]
 pub struct Quantity(i32);
 
 impl Quantity {

@@ -7,9 +7,11 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::extract::ApiJson;
 use super::guards::{ApiWriter, CsrfForm, NoFields};
+use super::openapi::{Data, Message};
 use super::pages::{FieldMessages, Layout, PageError, french_month_year, render};
 use crate::AppState;
 use crate::auth::{ClientIp, RequestContext, random_token};
@@ -72,7 +74,7 @@ pub(super) fn clear_session(state: &AppState, response: &mut Response) {
 
 // ----- API -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
     email: String,
@@ -80,15 +82,15 @@ pub struct RegisterBody {
     name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
-struct SessionBody<'a> {
+#[derive(Serialize, ToSchema)]
+pub struct SessionBody<'a> {
     user: Option<UserView<'a>>,
     csrf_token: String,
 }
@@ -98,8 +100,12 @@ fn session_response(
     user: Option<&crate::store::User>,
     csrf_token: String,
 ) -> Response {
-    let body =
-        serde_json::json!({ "data": SessionBody { user: user.map(UserView::from), csrf_token } });
+    let body = Data {
+        data: SessionBody {
+            user: user.map(UserView::from),
+            csrf_token,
+        },
+    };
     let mut response = (status, axum::Json(body)).into_response();
     set_cache_control(&mut response, CachePolicy::NoStore);
     response
@@ -110,6 +116,8 @@ pub const CHECK_YOUR_INBOX: &str = "Un email vient de vous être envoyé : ouvre
                                     activer votre compte et vous connecter (si cette adresse a déjà un compte, \
                                     l'email vous le rappelle et vous aide à vous connecter).";
 
+#[utoipa::path(post, operation_id = "register", path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterBody,
+    responses((status = 202, description = "The same answer whether the address had an account or not: the email tells the rest", body = Data<Message>)))]
 /// `POST /api/v1/auth/register`: 202 and the same answer whether the address has an account or not; the
 /// account is activated from the emailed link (`POST /api/v1/auth/activate`).
 pub async fn api_register(
@@ -124,19 +132,25 @@ pub async fn api_register(
     service::register(&state, registration, None).await?;
     let mut response = (
         StatusCode::ACCEPTED,
-        axum::Json(serde_json::json!({ "data": { "message": CHECK_YOUR_INBOX } })),
+        axum::Json(Data {
+            data: Message {
+                message: CHECK_YOUR_INBOX,
+            },
+        }),
     )
         .into_response();
     set_cache_control(&mut response, CachePolicy::NoStore);
     Ok(response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivateBody {
     token: String,
 }
 
+#[utoipa::path(post, operation_id = "activateAccount", path = "/api/v1/auth/activate", tag = "accounts", request_body = ActivateBody,
+    responses((status = 200, description = "Activated and signed in: the session cookie is set", body = Data<SessionBody>)))]
 /// `POST /api/v1/auth/activate` with the emailed link's token: the account is activated and signed in.
 pub async fn api_activate(
     State(state): State<AppState>,
@@ -152,6 +166,8 @@ pub async fn api_activate(
     ))
 }
 
+#[utoipa::path(post, operation_id = "login", path = "/api/v1/auth/login", tag = "accounts", request_body = LoginBody,
+    responses((status = 200, description = "Signed in: the session cookie is set, with a new CSRF cookie and its token", body = Data<SessionBody>)))]
 pub async fn api_login(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -167,6 +183,8 @@ pub async fn api_login(
     ))
 }
 
+#[utoipa::path(post, operation_id = "logout", path = "/api/v1/auth/logout", tag = "accounts", security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "Signed out: the session is closed and its cookie cleared")))]
 pub async fn api_logout(
     State(state): State<AppState>,
     _: ApiWriter,
@@ -179,6 +197,8 @@ pub async fn api_logout(
     Ok(response)
 }
 
+#[utoipa::path(get, operation_id = "getSession", path = "/api/v1/auth/session", tag = "accounts",
+    responses((status = 200, description = "Who is signed in (`user` is null for a visitor), and the CSRF token", body = Data<SessionBody>)))]
 /// Who is signed in, and the CSRF token to send with cookie-authenticated calls. Issues the CSRF cookie when the
 /// client has none yet.
 pub async fn api_session(State(state): State<AppState>, ctx: RequestContext) -> Response {

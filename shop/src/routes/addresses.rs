@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use super::extract::{ApiJson, refuse_unknown};
 use super::guards::ApiWriter;
 use super::guards::{CsrfForm, SignedIn};
+use super::openapi::Data;
 use super::pages::{ConfirmPage, Confirmation, FieldMessages, Layout, PageError, render};
 use super::personal_data;
 use crate::AppState;
@@ -24,6 +25,8 @@ use crate::web::CachePolicy;
 
 // ----- API -----
 
+#[utoipa::path(get, operation_id = "listAddresses", path = "/api/v1/addresses", tag = "addresses", security(("session" = [])),
+    responses((status = 200, description = "The customer's addresses, the default first", body = Data<Vec<Address>>)))]
 pub async fn api_list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -45,6 +48,38 @@ pub struct AddressBody {
     unknown: BTreeMap<String, serde_json::Value>,
 }
 
+/// The address's fields and `is_default`, in one object that refuses any other field (a derived schema would say
+/// `allOf` the fields, whose `additionalProperties: false` would refuse `is_default` too).
+impl utoipa::PartialSchema for AddressBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{Object, Schema, Type};
+        let mut object = match AddressFields::schema() {
+            RefOr::T(Schema::Object(object)) => object,
+            _ => Object::new(),
+        };
+        object.description = Some(
+            "An address and whether it becomes the default. Unknown fields are refused.".into(),
+        );
+        object.properties.insert(
+            "is_default".into(),
+            RefOr::T(Schema::Object(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .description(Some(
+                        "The address checkout offers first (false when absent)",
+                    ))
+                    .build(),
+            )),
+        );
+        RefOr::T(Schema::Object(object))
+    }
+}
+
+impl utoipa::ToSchema for AddressBody {}
+
+#[utoipa::path(post, operation_id = "createAddress", path = "/api/v1/addresses", tag = "addresses", request_body = AddressBody, security(("session" = [], "csrf" = [])),
+    responses((status = 201, description = "The address saved", body = Data<Address>)))]
 pub async fn api_create(
     State(state): State<AppState>,
     ApiWriter(user): ApiWriter,
@@ -55,6 +90,8 @@ pub async fn api_create(
     Ok(personal_data(StatusCode::CREATED, address))
 }
 
+#[utoipa::path(put, operation_id = "updateAddress", path = "/api/v1/addresses/{id}", tag = "addresses", params(("id" = String, Path, description = "The address's id")), request_body = AddressBody, security(("session" = [], "csrf" = [])),
+    responses((status = 200, description = "The address as it now is", body = Data<Address>)))]
 pub async fn api_update(
     State(state): State<AppState>,
     ApiWriter(user): ApiWriter,
@@ -67,6 +104,8 @@ pub async fn api_update(
     Ok(personal_data(StatusCode::OK, address))
 }
 
+#[utoipa::path(delete, operation_id = "deleteAddress", path = "/api/v1/addresses/{id}", tag = "addresses", params(("id" = String, Path, description = "The address's id")), security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "Deleted")))]
 pub async fn api_delete(
     State(state): State<AppState>,
     ApiWriter(user): ApiWriter,

@@ -7,6 +7,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::guards::Admin;
+use super::openapi::Data;
 use super::orders::page_number;
 use super::pages::{Layout, PageError, french_date, render};
 use super::personal_data;
@@ -19,8 +20,11 @@ use crate::web::CachePolicy;
 /// Events a page shows.
 const PER_PAGE: u32 = 50;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// The page, from 1
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     page: Option<String>,
     /// A product or category slug, or an order number (`sujet` on the page).
     #[serde(alias = "sujet")]
@@ -51,6 +55,8 @@ async fn entries(
     Ok((page, entries, has_more))
 }
 
+#[utoipa::path(get, operation_id = "listAuditEntries", path = "/api/v1/admin/audit", tag = "admin", params(AuditQuery), security(("session" = [])),
+    responses((status = 200, description = "The administrators' writes, newest first, 50 a page", body = Data<Vec<AuditEntry>>)))]
 /// `GET /api/v1/admin/audit?subject=&page=`: the newest first, 50 a page.
 pub async fn api_audit(
     State(state): State<AppState>,

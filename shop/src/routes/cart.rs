@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::extract::ApiJson;
 use super::guards::{CsrfForm, CsrfHeader, NoFields};
+use super::openapi::Data;
 use super::pages::{Layout, PageError, render};
 use crate::AppState;
 use crate::auth::{RequestContext, hash_token, random_token};
@@ -51,11 +52,13 @@ fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response 
 // ----- API -----
 
 fn cart_response(cart: &CartView) -> Response {
-    let mut response = axum::Json(serde_json::json!({ "data": cart })).into_response();
+    let mut response = axum::Json(Data { data: cart }).into_response();
     set_cache_control(&mut response, CachePolicy::NoStore);
     response
 }
 
+#[utoipa::path(get, operation_id = "getCart", path = "/api/v1/cart", tag = "cart",
+    responses((status = 200, description = "The cart: the signed-in customer's, or the visitor's cookie's (empty without one)", body = Data<CartView>)))]
 pub async fn api_cart(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -64,13 +67,18 @@ pub async fn api_cart(
     Ok(cart_response(&cart))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddBody {
+    /// The product's slug
     slug: String,
+    /// How many to add to what the cart holds
+    #[schema(minimum = 0)]
     quantity: i32,
 }
 
+#[utoipa::path(post, operation_id = "addToCart", path = "/api/v1/cart/items", tag = "cart", request_body = AddBody, security(("csrf" = [])),
+    responses((status = 200, description = "The cart as it now is; a visitor's first write sets the cart cookie", body = Data<CartView>)))]
 pub async fn api_add(
     State(state): State<AppState>,
     _: CsrfHeader,
@@ -83,12 +91,16 @@ pub async fn api_add(
     Ok(with_cookie(cart_response(&cart), cookie))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetBody {
+    /// The line's new quantity; 0 removes it
+    #[schema(minimum = 0)]
     quantity: i32,
 }
 
+#[utoipa::path(put, operation_id = "setCartLine", path = "/api/v1/cart/items/{slug}", tag = "cart", params(("slug" = String, Path, description = "The product's slug")), request_body = SetBody, security(("csrf" = [])),
+    responses((status = 200, description = "The cart as it now is; a visitor's first write sets the cart cookie", body = Data<CartView>)))]
 pub async fn api_set(
     State(state): State<AppState>,
     _: CsrfHeader,
@@ -102,6 +114,8 @@ pub async fn api_set(
     Ok(with_cookie(cart_response(&cart), cookie))
 }
 
+#[utoipa::path(delete, operation_id = "clearCart", path = "/api/v1/cart", tag = "cart", security(("csrf" = [])),
+    responses((status = 200, description = "The cart, empty", body = Data<CartView>)))]
 /// `DELETE /api/v1/cart`: empties the cart (an empty cart stays empty).
 pub async fn api_clear(
     State(state): State<AppState>,
@@ -115,6 +129,8 @@ pub async fn api_clear(
     Ok(cart_response(&cart))
 }
 
+#[utoipa::path(delete, operation_id = "removeCartLine", path = "/api/v1/cart/items/{slug}", tag = "cart", params(("slug" = String, Path, description = "The product's slug")), security(("csrf" = [])),
+    responses((status = 200, description = "The cart without that product", body = Data<CartView>)))]
 pub async fn api_remove(
     State(state): State<AppState>,
     _: CsrfHeader,

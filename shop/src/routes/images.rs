@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::guards::{Admin, CsrfHeader};
+use super::openapi::Data;
 use super::orders::page_number;
 use super::pages::{Layout, PageError, Picture, french_date, render};
 use crate::AppState;
@@ -66,7 +67,7 @@ pub async fn serve_image(
 }
 
 /// An uploaded image, as the API and the admin page show it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ImageView {
     pub id: String,
     /// What a product's `images` (or a category's `image`) takes.
@@ -129,6 +130,13 @@ fn declared_image(headers: &HeaderMap) -> Result<(), AppError> {
     }
 }
 
+#[utoipa::path(post, operation_id = "uploadImage", path = "/api/v1/admin/images", tag = "admin", security(("session" = [], "csrf" = [])),
+    request_body(description = "The file itself (at most the configured size, 10 MB by default)",
+        content(("image/jpeg"), ("image/png"), ("image/webp"))),
+    responses(
+        (status = 201, description = "Stored, its variants made", body = Data<ImageView>),
+        (status = 200, description = "The same file was uploaded before", body = Data<ImageView>),
+    ))]
 /// `POST /api/v1/admin/images`, the file as the body (`Content-Type: image/jpeg`, `image/png` or `image/webp`):
 /// 201 with the image's reference and variant URLs; 200 when the same file was uploaded before; 503 when too
 /// many uploads are being checked at once.
@@ -148,7 +156,9 @@ pub async fn api_upload(
     };
     let mut response = (
         status,
-        axum::Json(serde_json::json!({ "data": ImageView::new(&state, image) })),
+        axum::Json(Data {
+            data: ImageView::new(&state, image),
+        }),
     )
         .into_response();
     set_cache_control(&mut response, CachePolicy::NoStore);
@@ -173,6 +183,9 @@ async fn listed(state: &AppState, page: u32) -> Result<(Vec<ImageRecord>, bool),
     Ok((records, has_more))
 }
 
+#[utoipa::path(get, operation_id = "listImages", path = "/api/v1/admin/images", tag = "admin", security(("session" = [])),
+    params(("page" = Option<u32>, Query, description = "The page, from 1", minimum = 1, maximum = 10000)),
+    responses((status = 200, description = "The images, newest first, 48 a page", body = Data<Vec<ImageView>>)))]
 /// `GET /api/v1/admin/images?page=`: the newest first, 48 a page.
 pub async fn api_list(
     State(state): State<AppState>,
@@ -185,7 +198,7 @@ pub async fn api_list(
         .iter()
         .filter_map(|r| ImageView::of_record(&state, r))
         .collect();
-    let mut response = axum::Json(serde_json::json!({ "data": images })).into_response();
+    let mut response = axum::Json(Data { data: images }).into_response();
     set_cache_control(&mut response, CachePolicy::NoStore);
     Ok(response)
 }

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod addresses;
+mod api;
 mod audit;
 mod cart;
 mod catalog;
@@ -13,6 +14,7 @@ mod images;
 mod lifecycle;
 mod limited;
 mod newsletter;
+mod openapi;
 mod orders;
 mod pages;
 mod payments;
@@ -46,112 +48,10 @@ pub fn router(state: AppState) -> Router {
     let config = state.config();
     // The rate-limit layer a limited route wears (see `auth::rate_limit`).
     let limit = |policy: Policy| from_fn_with_state((state.clone(), policy), limited::enforce);
-    let api = Router::new()
-        .route(
-            "/api/v1/categories",
-            get(catalog::api_categories).post(catalog::api_create_category),
-        )
-        .route(
-            "/api/v1/categories/{slug}",
-            get(catalog::api_category)
-                .patch(catalog::api_update_category)
-                .delete(catalog::api_delete_category),
-        )
-        .route(
-            "/api/v1/products",
-            get(catalog::api_products).post(catalog::api_create_product),
-        )
-        .route(
-            "/api/v1/products/{slug}",
-            get(catalog::api_product)
-                .patch(catalog::api_update_product)
-                .delete(catalog::api_delete_product),
-        )
-        .route(
-            "/api/v1/auth/register",
-            post(accounts::api_register.layer(limit(Policy::Register))),
-        )
-        .route(
-            "/api/v1/auth/login",
-            post(accounts::api_login.layer(limit(Policy::Login))),
-        )
-        .route("/api/v1/auth/logout", post(accounts::api_logout))
-        .route("/api/v1/auth/activate", post(accounts::api_activate))
-        .route(
-            "/api/v1/auth/password/forgot",
-            post(lifecycle::api_forgot.layer(limit(Policy::AccountLink))),
-        )
-        .route("/api/v1/auth/password/reset", post(lifecycle::api_reset))
-        .route(
-            "/api/v1/account",
-            axum::routing::patch(lifecycle::api_profile.layer(limit(Policy::AccountLink)))
-                .delete(lifecycle::api_delete),
-        )
-        .route(
-            "/api/v1/account/password",
-            axum::routing::put(lifecycle::api_password),
-        )
-        .route(
-            "/api/v1/account/email/confirm",
-            post(lifecycle::api_email_confirm),
-        )
-        .route("/api/v1/account/export", get(lifecycle::api_export))
-        .route("/api/v1/auth/session", get(accounts::api_session))
-        .route("/api/v1/cart", get(cart::api_cart).delete(cart::api_clear))
-        .route("/api/v1/cart/items", post(cart::api_add))
-        .route(
-            "/api/v1/cart/items/{slug}",
-            axum::routing::put(cart::api_set).delete(cart::api_remove),
-        )
-        .route(
-            "/api/v1/checkout",
-            post(checkout::api_checkout.layer(limit(Policy::Checkout))),
-        )
-        .route("/api/v1/checkout/quote", get(checkout::api_quote))
-        .route("/api/v1/orders", get(orders::api_orders))
-        .route("/api/v1/orders/{number}", get(orders::api_order))
-        .route("/api/v1/admin/orders", get(orders::api_admin_orders))
-        .route("/api/v1/admin/audit", get(audit::api_audit))
-        .route(
-            "/api/v1/admin/images",
-            get(images::api_list)
-                .post(images::api_upload.layer(DefaultBodyLimit::max(config.max_image_bytes))),
-        )
-        .route(
-            "/api/v1/admin/orders/{number}",
-            axum::routing::patch(orders::api_admin_move),
-        )
-        .route(
-            "/api/v1/addresses",
-            get(addresses::api_list).post(addresses::api_create),
-        )
-        .route(
-            "/api/v1/addresses/{id}",
-            axum::routing::put(addresses::api_update).delete(addresses::api_delete),
-        )
-        .route(
-            "/api/v1/products/{slug}/reviews",
-            get(reviews::api_list).post(reviews::api_submit.layer(limit(Policy::Review))),
-        )
-        .route(
-            "/api/v1/products/{slug}/reviews/mine",
-            get(reviews::api_mine).delete(reviews::api_delete),
-        )
-        .route("/api/v1/wishlist", get(wishlist::api_list))
-        .route(
-            "/api/v1/wishlist/{slug}",
-            axum::routing::put(wishlist::api_add).delete(wishlist::api_remove),
-        )
-        .route(
-            "/api/v1/newsletter",
-            post(newsletter::api_subscribe.layer(limit(Policy::Newsletter))),
-        )
-        .route(
-            "/api/v1/newsletter/unsubscribe",
-            post(newsletter::api_unsubscribe),
-        )
-        .route("/api/v1/newsletter/confirm", post(newsletter::api_confirm))
-        .route("/api/v1/stripe/webhook", post(payments::webhook));
+    let (api, mut document) = api::routes(&state).split_for_parts();
+    openapi::finish(&mut document);
+    let document = openapi::Document::new(&document);
+    let api = api.layer(axum::middleware::from_fn(api::json_errors));
     let pages = Router::new()
         .route("/", get(pages::home))
         .route("/produits", get(catalog::page_catalogue))
@@ -303,6 +203,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(config.max_body_bytes));
 
     let mut app = Router::new()
+        .route(
+            "/api/openapi.json",
+            get(move |headers: axum::http::HeaderMap| async move { document.respond(&headers) }),
+        )
         .route("/api/health", get(health::ready))
         .route("/api/health/live", get(health::live))
         .route("/static/{file}", get(static_asset))
@@ -358,7 +262,7 @@ fn personal_data(
     value: impl serde::Serialize,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let mut response = (status, axum::Json(serde_json::json!({ "data": value }))).into_response();
+    let mut response = (status, axum::Json(openapi::Data { data: value })).into_response();
     crate::web::set_cache_control(&mut response, crate::web::CachePolicy::NoStore);
     response
 }

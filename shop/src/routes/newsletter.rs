@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::extract::{ApiJson, PageForm};
 use super::guards::CsrfForm;
+use super::openapi::Data;
 use super::pages::{Layout, PageError, form_error_text, render};
 use super::personal_data;
 use crate::AppState;
@@ -26,12 +27,21 @@ const SUBSCRIBED: &str = "Merci ! Pour recevoir la newsletter, confirmez votre i
 
 // ----- API -----
 
-#[derive(Deserialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Subscription {
+    subscribed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscribeBody {
     email: String,
 }
 
+#[utoipa::path(post, operation_id = "subscribeNewsletter", path = "/api/v1/newsletter", tag = "newsletter", request_body = SubscribeBody,
+    responses((status = 200, description = "The same answer whether the address is new or subscribed already: a confirmation link is emailed", body = Data<Subscription>)))]
 /// `POST /api/v1/newsletter`: the same answer whether the address is new or already subscribed.
 pub async fn api_subscribe(
     State(state): State<AppState>,
@@ -40,17 +50,23 @@ pub async fn api_subscribe(
     service::subscribe(&state, &body.email).await?;
     Ok(personal_data(
         StatusCode::OK,
-        serde_json::json!({ "subscribed": true, "message": SUBSCRIBED }),
+        Subscription {
+            subscribed: true,
+            message: Some(SUBSCRIBED),
+        },
     ))
 }
 
-#[derive(Deserialize)]
+/// An emailed link's address and token.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnsubscribeBody {
     email: String,
     token: String,
 }
 
+#[utoipa::path(post, operation_id = "unsubscribeNewsletter", path = "/api/v1/newsletter/unsubscribe", tag = "newsletter", request_body = UnsubscribeBody,
+    responses((status = 200, description = "Unsubscribed", body = Data<Subscription>)))]
 /// `POST /api/v1/newsletter/unsubscribe` with the link's email and token.
 pub async fn api_unsubscribe(
     State(state): State<AppState>,
@@ -59,7 +75,10 @@ pub async fn api_unsubscribe(
     service::unsubscribe(&state, &body.email, &body.token).await?;
     Ok(personal_data(
         StatusCode::OK,
-        serde_json::json!({ "subscribed": false }),
+        Subscription {
+            subscribed: false,
+            message: None,
+        },
     ))
 }
 
@@ -270,6 +289,8 @@ pub async fn page_confirm(
     }
 }
 
+#[utoipa::path(post, operation_id = "confirmNewsletter", path = "/api/v1/newsletter/confirm", tag = "newsletter", request_body = UnsubscribeBody,
+    responses((status = 200, description = "Subscribed: the welcome email is sent", body = Data<Subscription>)))]
 /// `POST /api/v1/newsletter/confirm` with the link's email and token.
 pub async fn api_confirm(
     State(state): State<AppState>,
@@ -278,6 +299,9 @@ pub async fn api_confirm(
     service::confirm(&state, &body.email, &body.token).await?;
     Ok(personal_data(
         StatusCode::OK,
-        serde_json::json!({ "subscribed": true }),
+        Subscription {
+            subscribed: true,
+            message: None,
+        },
     ))
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::ApiJson;
 use super::guards::{Admin, CsrfForm, CsrfHeader};
+use super::openapi::Data;
 use super::pages::{ConfirmPage, Layout, PageError, confirmed, french_date, render};
 use super::personal_data;
 use crate::AppState;
@@ -19,7 +20,7 @@ use crate::services::orders as service;
 use crate::store::Order;
 use crate::web::CachePolicy;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ItemJson {
     product_slug: Option<String>,
     name: String,
@@ -30,7 +31,7 @@ pub struct ItemJson {
 }
 
 /// An order as the API shows it: amounts in cents (EUR, VAT included) with the formatted total.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OrderJson {
     id: String,
     number: String,
@@ -44,6 +45,8 @@ pub struct OrderJson {
     vat_rate_bp: i32,
     total: String,
     shipping_method: Option<String>,
+    /// The address the order ships to, as it was when the order was placed.
+    #[schema(value_type = Object)]
     address: serde_json::Value,
     #[serde(serialize_with = "crate::domain::time::serialize_utc")]
     created_at: chrono::NaiveDateTime,
@@ -89,11 +92,16 @@ impl From<&Order> for OrderJson {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// The page, from 1
     #[serde(default)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     page: Option<String>,
+    /// Only the orders in that status (administrators' list only)
     #[serde(default)]
+    #[param(value_type = Option<OrderStatus>)]
     status: Option<String>,
 }
 
@@ -129,6 +137,8 @@ fn status_filter(raw: Option<&str>) -> Result<Option<OrderStatus>, AppError> {
 
 // ----- customer API -----
 
+#[utoipa::path(get, operation_id = "listOrders", path = "/api/v1/orders", tag = "orders", params(ListQuery), security(("session" = [])),
+    responses((status = 200, description = "The customer's orders, newest first, 20 a page", body = Data<Vec<OrderJson>>)))]
 pub async fn api_orders(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -142,6 +152,8 @@ pub async fn api_orders(
     ))
 }
 
+#[utoipa::path(get, operation_id = "getOrder", path = "/api/v1/orders/{number}", tag = "orders", params(("number" = String, Path, description = "The order's number")), security(("session" = [])),
+    responses((status = 200, description = "The order (its customer's, or any for an administrator)", body = Data<OrderJson>)))]
 pub async fn api_order(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -165,6 +177,8 @@ fn admin(ctx: &RequestContext) -> Result<&crate::store::User, AppError> {
     Ok(user)
 }
 
+#[utoipa::path(get, operation_id = "listAllOrders", path = "/api/v1/admin/orders", tag = "orders", params(ListQuery), security(("session" = [])),
+    responses((status = 200, description = "Every order, newest first, 20 a page", body = Data<Vec<OrderJson>>)))]
 pub async fn api_admin_orders(
     State(state): State<AppState>,
     _: Admin,
@@ -179,9 +193,11 @@ pub async fn api_admin_orders(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
+    /// PROCESSING, SHIPPED, DELIVERED or CANCELLED, as the order's lifecycle allows from where it is
+    #[schema(value_type = OrderStatus)]
     status: String,
 }
 
@@ -194,6 +210,8 @@ fn target_status(raw: &str) -> Result<OrderStatus, AppError> {
     })
 }
 
+#[utoipa::path(patch, operation_id = "moveOrder", path = "/api/v1/admin/orders/{number}", tag = "orders", params(("number" = String, Path, description = "The order's number")), request_body = StatusBody, security(("session" = [], "csrf" = [])),
+    responses((status = 200, description = "The order in its new status", body = Data<OrderJson>)))]
 pub async fn api_admin_move(
     State(state): State<AppState>,
     Admin(admin): Admin,

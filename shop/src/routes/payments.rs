@@ -10,6 +10,17 @@ use crate::AppState;
 use crate::error::AppError;
 use crate::services::payments;
 
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookAnswer {
+    received: bool,
+    /// What the event did, for the logs of whoever sent it: `applied: …`, `duplicate: …`, `ignored: …`
+    outcome: String,
+}
+
+#[utoipa::path(post, operation_id = "stripeWebhook", path = "/api/v1/stripe/webhook", tag = "payments",
+    params(("Stripe-Signature" = String, Header, description = "Stripe's signature of the body, checked with the endpoint's secret")),
+    request_body(description = "A Stripe event, as Stripe sends it", content(("application/json"))),
+    responses((status = 200, description = "Applied, recognised as a duplicate, or deliberately ignored", body = WebhookAnswer)))]
 pub async fn webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -19,8 +30,9 @@ pub async fn webhook(
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
     let outcome = payments::handle(&state, &body, signature).await?;
-    Ok(
-        axum::Json(serde_json::json!({ "received": true, "outcome": outcome.describe() }))
-            .into_response(),
-    )
+    Ok(axum::Json(WebhookAnswer {
+        received: true,
+        outcome: outcome.describe(),
+    })
+    .into_response())
 }

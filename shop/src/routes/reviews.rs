@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::catalog::{ReviewFormValues, product_page};
 use super::extract::ApiJson;
 use super::guards::{ApiWriter, CsrfForm, NoFields, SignedIn};
+use super::openapi::Data;
 use super::pages::PageError;
 use super::personal_data;
 use crate::AppState;
@@ -20,17 +21,22 @@ use crate::web::json_with_etag;
 
 // ----- API -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// The page, from 1 (10 reviews a page)
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     page: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ReviewsPage<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReviewsPage<'a> {
     data: Vec<ReviewView<'a>>,
     pagination: Pagination,
 }
 
+#[utoipa::path(get, operation_id = "listReviews", path = "/api/v1/products/{slug}/reviews", tag = "reviews", params(("slug" = String, Path, description = "The product's slug"), PageQuery),
+    responses((status = 200, description = "A page of the product's reviews, newest first", body = ReviewsPage)))]
 /// `GET /api/v1/products/{slug}/reviews?page=N`: newest first.
 pub async fn api_list(
     State(state): State<AppState>,
@@ -53,16 +59,25 @@ pub async fn api_list(
 }
 
 /// A review as submitted to the API. `rating` must be a JSON integer; unknown fields are refused.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewBody {
+    /// From 1 to 5 stars
+    #[schema(value_type = i32, minimum = 1, maximum = 5)]
     rating: serde_json::Value,
     #[serde(default)]
+    #[schema(max_length = 120)]
     title: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     comment: Option<String>,
 }
 
+#[utoipa::path(post, operation_id = "submitReview", path = "/api/v1/products/{slug}/reviews", tag = "reviews", params(("slug" = String, Path, description = "The product's slug")), request_body = ReviewBody, security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "The review, new", body = Data<ReviewView>),
+        (status = 200, description = "The review, replacing the customer's previous one", body = Data<ReviewView>),
+    ))]
 /// `POST /api/v1/products/{slug}/reviews`: 201 with a new review, 200 when it replaced the customer's previous one.
 pub async fn api_submit(
     State(state): State<AppState>,
@@ -84,6 +99,8 @@ pub async fn api_submit(
     Ok(personal_data(status, ReviewView::from(&review)))
 }
 
+#[utoipa::path(get, operation_id = "getMyReview", path = "/api/v1/products/{slug}/reviews/mine", tag = "reviews", params(("slug" = String, Path, description = "The product's slug")), security(("session" = [])),
+    responses((status = 200, description = "The customer's own review of the product", body = Data<ReviewView>)))]
 /// `GET /api/v1/products/{slug}/reviews/mine`: the customer's own review (404 when none).
 pub async fn api_mine(
     State(state): State<AppState>,
@@ -97,6 +114,8 @@ pub async fn api_mine(
     Ok(personal_data(StatusCode::OK, ReviewView::from(&review)))
 }
 
+#[utoipa::path(delete, operation_id = "deleteMyReview", path = "/api/v1/products/{slug}/reviews/mine", tag = "reviews", params(("slug" = String, Path, description = "The product's slug")), security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "The customer's review deleted")))]
 /// `DELETE /api/v1/products/{slug}/reviews/mine`.
 pub async fn api_delete(
     State(state): State<AppState>,

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::guards::{ApiWriter, CsrfForm, SignedIn};
+use super::openapi::Data;
 use super::pages::{Card, Layout, PageError, render};
 use super::personal_data;
 use crate::AppState;
@@ -19,6 +20,15 @@ use crate::web::CachePolicy;
 
 // ----- API -----
 
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct WishlistChange {
+    slug: String,
+    /// False when the product was in the wishlist already.
+    added: bool,
+}
+
+#[utoipa::path(get, operation_id = "getWishlist", path = "/api/v1/wishlist", tag = "wishlist", security(("session" = [])),
+    responses((status = 200, description = "The products, most recently added first", body = Data<Vec<ProductView>>)))]
 /// `GET /api/v1/wishlist`: the products, most recently added first.
 pub async fn api_list(
     State(state): State<AppState>,
@@ -31,6 +41,11 @@ pub async fn api_list(
     ))
 }
 
+#[utoipa::path(put, operation_id = "addToWishlist", path = "/api/v1/wishlist/{slug}", tag = "wishlist", params(("slug" = String, Path, description = "The product's slug")), security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "Added", body = Data<WishlistChange>),
+        (status = 200, description = "It was there already", body = Data<WishlistChange>),
+    ))]
 /// `PUT /api/v1/wishlist/{slug}`: 201 when added, 200 when it was there already.
 pub async fn api_add(
     State(state): State<AppState>,
@@ -43,12 +58,11 @@ pub async fn api_add(
     } else {
         StatusCode::OK
     };
-    Ok(personal_data(
-        status,
-        serde_json::json!({ "slug": slug, "added": added }),
-    ))
+    Ok(personal_data(status, WishlistChange { slug, added }))
 }
 
+#[utoipa::path(delete, operation_id = "removeFromWishlist", path = "/api/v1/wishlist/{slug}", tag = "wishlist", params(("slug" = String, Path, description = "The product's slug")), security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "Not in the wishlist any more (whether or not it was)")))]
 /// `DELETE /api/v1/wishlist/{slug}`: 204 whether or not it was there.
 pub async fn api_remove(
     State(state): State<AppState>,

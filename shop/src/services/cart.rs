@@ -22,7 +22,7 @@ pub enum CartError {
 }
 
 /// One line as shown: the live product, the quantity, and whether the stock still covers it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LineView {
     pub slug: String,
     pub name: String,
@@ -35,7 +35,7 @@ pub struct LineView {
     pub available: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
 pub struct CartView {
     pub lines: Vec<LineView>,
     pub item_count: i64,

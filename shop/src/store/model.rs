@@ -11,7 +11,7 @@ pub struct PoolStats {
     pub idle: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Category {
     pub id: String,
     pub name: String,
@@ -21,7 +21,7 @@ pub struct Category {
     pub product_count: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CategoryRef {
     pub id: String,
     pub name: String,
@@ -114,7 +114,7 @@ pub struct NewImage {
 }
 
 /// One administrator write, as the audit log shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: String,
     /// The administrator's email (`None` once their account is gone).
@@ -124,6 +124,7 @@ pub struct AuditEntry {
     /// The product or category slug, or the order number.
     pub subject: String,
     /// Each field changed: `{"stock": {"from": 3, "to": 10}}`.
+    #[schema(value_type = Object)]
     pub changes: serde_json::Value,
     #[serde(serialize_with = "crate::domain::time::serialize_utc")]
     pub at: NaiveDateTime,
@@ -272,7 +273,7 @@ pub struct CartLine {
 }
 
 /// A customer's saved address: its text, and what the address book adds to it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[sqlx(rename_all = "camelCase")]
 pub struct Address {
     pub id: String,

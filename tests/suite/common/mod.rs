@@ -411,17 +411,36 @@ impl TestApp {
 
     /// An administrator, signed in: (cookies, csrf token).
     pub async fn admin(&self) -> (String, String) {
-        let (cookies, csrf) = self.register("admin@vivr.fr", "Adm1n-Solide!").await;
-        self.state
-            .store()
-            .set_role(
-                "admin@vivr.fr",
-                vivr_shop::domain::Role::Admin,
-                vivr_shop::auth::now(),
-            )
-            .await
-            .unwrap();
+        let (cookies, csrf) = self.register(ADMIN.0, ADMIN.1).await;
+        promote(&self.state, ADMIN.0).await;
         (cookies, csrf)
+    }
+}
+
+/// The administrator `admin()` signs in: email and password.
+const ADMIN: (&str, &str) = ("admin@vivr.fr", "Adm1n-Solide!");
+
+/// Gives the account of that email the ADMIN role.
+async fn promote(state: &AppState, email: &str) {
+    state
+        .store()
+        .set_role(
+            email,
+            vivr_shop::domain::Role::Admin,
+            vivr_shop::auth::now(),
+        )
+        .await
+        .unwrap();
+}
+
+/// localstripe's URL (`VIVR_TEST_STRIPE_URL`, which scripts/test sets), or the missing component's note.
+pub fn localstripe_url() -> Option<String> {
+    match std::env::var("VIVR_TEST_STRIPE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => missing_component(
+            "VIVR_TEST_STRIPE_URL (localstripe)",
+            "pip install localstripe; run scripts/test",
+        ),
     }
 }
 
@@ -685,6 +704,13 @@ impl LiveShop {
             .as_str()
             .unwrap_or_default()
             .to_string();
+        (cookies, csrf)
+    }
+
+    /// An administrator, signed in: (cookies, csrf token).
+    pub async fn admin(&self) -> (String, String) {
+        let (cookies, csrf) = self.register(ADMIN.0, ADMIN.1).await;
+        promote(&self.state, ADMIN.0).await;
         (cookies, csrf)
     }
 }

@@ -1,13 +1,28 @@
 //! The account lifecycle's JSON API.
 
 use super::*;
+use crate::routes::openapi::Message;
 
-#[derive(Deserialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProfileAnswer<'a> {
+    user: UserView<'a>,
+    /// The new email, until its owner follows the link sent to it.
+    email_pending: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserAnswer<'a> {
+    user: UserView<'a>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForgotBody {
     email: String,
 }
 
+#[utoipa::path(post, operation_id = "forgotPassword", path = "/api/v1/auth/password/forgot", tag = "accounts", request_body = ForgotBody,
+    responses((status = 202, description = "The same answer whether the address has an account or not", body = Data<Message>)))]
 /// `POST /api/v1/auth/password/forgot`: 202, whether the address has an account or not.
 pub async fn api_forgot(
     State(state): State<AppState>,
@@ -16,17 +31,21 @@ pub async fn api_forgot(
     service::request_password_reset(&state, &body.email)?;
     Ok(personal_data(
         StatusCode::ACCEPTED,
-        serde_json::json!({ "message": RESET_SENT }),
+        Message {
+            message: RESET_SENT,
+        },
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetBody {
     token: String,
     password: String,
 }
 
+#[utoipa::path(post, operation_id = "resetPassword", path = "/api/v1/auth/password/reset", tag = "accounts", request_body = ResetBody,
+    responses((status = 204, description = "The password changed; every session of the account ended")))]
 /// `POST /api/v1/auth/password/reset`: 204; every session of the account ends (sign in with the new password).
 pub async fn api_reset(
     State(state): State<AppState>,
@@ -42,13 +61,15 @@ fn no_content() -> Response {
     response
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     current_password: String,
     new_password: String,
 }
 
+#[utoipa::path(put, operation_id = "changePassword", path = "/api/v1/account/password", tag = "accounts", request_body = PasswordBody, security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "The password changed; the account's other sessions ended")))]
 /// `PUT /api/v1/account/password`: 204; the account's other sessions end.
 pub async fn api_password(
     State(state): State<AppState>,
@@ -69,7 +90,7 @@ pub async fn api_password(
     Ok(no_content())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileBody {
     name: Option<String>,
@@ -78,6 +99,8 @@ pub struct ProfileBody {
     current_password: Option<String>,
 }
 
+#[utoipa::path(patch, operation_id = "updateProfile", path = "/api/v1/account", tag = "accounts", request_body = ProfileBody, security(("session" = [], "csrf" = [])),
+    responses((status = 200, description = "The profile as it now is, and the new email waiting for its confirmation", body = Data<ProfileAnswer>)))]
 /// `PATCH /api/v1/account`: the name changes at once; a new email is confirmed from a link sent to it
 /// (`email_pending`).
 pub async fn api_profile(
@@ -97,16 +120,21 @@ pub async fn api_profile(
     let current = service::current_user(&state, &user).await?;
     Ok(personal_data(
         StatusCode::OK,
-        serde_json::json!({ "user": UserView::from(&current), "email_pending": change.email_pending }),
+        ProfileAnswer {
+            user: UserView::from(&current),
+            email_pending: change.email_pending,
+        },
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     token: String,
 }
 
+#[utoipa::path(post, operation_id = "confirmEmailChange", path = "/api/v1/account/email/confirm", tag = "accounts", request_body = TokenBody,
+    responses((status = 200, description = "The new email is the account's", body = Data<UserAnswer>)))]
 /// `POST /api/v1/account/email/confirm` with the emailed link's token.
 pub async fn api_email_confirm(
     State(state): State<AppState>,
@@ -115,10 +143,14 @@ pub async fn api_email_confirm(
     let user = service::confirm_email_change(&state, &body.token).await?;
     Ok(personal_data(
         StatusCode::OK,
-        serde_json::json!({ "user": UserView::from(&user) }),
+        UserAnswer {
+            user: UserView::from(&user),
+        },
     ))
 }
 
+#[utoipa::path(get, operation_id = "exportAccountData", path = "/api/v1/account/export", tag = "accounts", security(("session" = [])),
+    responses((status = 200, description = "Everything the shop holds about the customer (GDPR art. 20)", body = Data<Export>)))]
 /// `GET /api/v1/account/export`.
 pub async fn api_export(
     State(state): State<AppState>,
@@ -131,12 +163,14 @@ pub async fn api_export(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteBody {
     password: String,
 }
 
+#[utoipa::path(delete, operation_id = "deleteAccount", path = "/api/v1/account", tag = "accounts", request_body = DeleteBody, security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "Deleted (GDPR art. 17): personal data erased, orders kept anonymised; the session cookie cleared")))]
 /// `DELETE /api/v1/account` with the password: 204, and the session cookie cleared.
 pub async fn api_delete(
     State(state): State<AppState>,

@@ -1,10 +1,11 @@
 //! The customer's data: its export (GDPR art. 20) and the account's deletion (art. 17).
 
 use super::*;
+use crate::store::Address;
 
 /// A review in the export.
-#[derive(Serialize)]
-struct ExportReview<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ExportReview<'a> {
     product: &'a str,
     product_name: &'a str,
     rating: i32,
@@ -14,25 +15,40 @@ struct ExportReview<'a> {
     created_at: String,
 }
 
-/// Everything the shop holds about the customer, as JSON (GDPR art. 20).
-pub(super) fn export_json(data: &AccountData) -> serde_json::Value {
-    serde_json::json!({
-        "exported_at": crate::domain::time::rfc3339_utc(crate::auth::now()),
-        "profile": UserView::from(&data.user),
-        "newsletter": data.newsletter,
-        "addresses": data.addresses,
-        "orders": data.orders.iter().map(OrderJson::from).collect::<Vec<_>>(),
-        "reviews": data.reviews.iter().map(|r| ExportReview {
-            product: &r.product_slug,
-            product_name: &r.product_name,
-            rating: r.rating,
-            title: r.title.as_deref(),
-            comment: r.comment.as_deref(),
-            verified: r.verified,
-            created_at: crate::domain::time::rfc3339_utc(r.created_at),
-        }).collect::<Vec<_>>(),
-        "wishlist": data.wishlist.iter().map(ProductView::from).collect::<Vec<_>>(),
-    })
+/// Everything the shop holds about the customer (GDPR art. 20).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Export<'a> {
+    exported_at: String,
+    profile: UserView<'a>,
+    newsletter: bool,
+    addresses: &'a [Address],
+    orders: Vec<OrderJson>,
+    reviews: Vec<ExportReview<'a>>,
+    wishlist: Vec<ProductView<'a>>,
+}
+
+pub(super) fn export_json(data: &AccountData) -> Export<'_> {
+    Export {
+        exported_at: crate::domain::time::rfc3339_utc(crate::auth::now()),
+        profile: UserView::from(&data.user),
+        newsletter: data.newsletter,
+        addresses: &data.addresses,
+        orders: data.orders.iter().map(OrderJson::from).collect(),
+        reviews: data
+            .reviews
+            .iter()
+            .map(|r| ExportReview {
+                product: &r.product_slug,
+                product_name: &r.product_name,
+                rating: r.rating,
+                title: r.title.as_deref(),
+                comment: r.comment.as_deref(),
+                verified: r.verified,
+                created_at: crate::domain::time::rfc3339_utc(r.created_at),
+            })
+            .collect(),
+        wishlist: data.wishlist.iter().map(ProductView::from).collect(),
+    }
 }
 
 /// `GET /compte/donnees`: the export as a file to download.

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::accounts::{clear_session, signed_in_redirect};
 use super::extract::{ApiJson, PageForm};
 use super::guards::{ApiWriter, CsrfForm, SignedIn};
+use super::openapi::Data;
 use super::orders::OrderJson;
 use super::pages::{
     FieldMessages, Form, FormField, FormPage, Layout, NEW_PASSWORD_HINT, PageError,

@@ -58,7 +58,7 @@ fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProduct {
     pub name: String,
@@ -75,7 +75,7 @@ pub struct CreateProduct {
     pub featured: bool,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProduct {
     pub name: Option<String>,
@@ -262,7 +262,7 @@ pub async fn delete_product(state: &AppState, slug: &str, by: &str) -> Result<()
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCategory {
     pub name: String,
@@ -271,7 +271,7 @@ pub struct CreateCategory {
     pub image: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCategory {
     pub name: Option<String>,

@@ -1,158 +1,32 @@
 //! Checkout: `/commande` (a plain form: works without JavaScript), the payment page that mounts Stripe's Payment
 //! Element, and `/api/v1/checkout`. Only signed-in customers check out.
 
+mod api;
+
+pub use api::*;
+
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::extract::{ApiJson, refuse_unknown};
-use super::guards::ApiWriter;
+use super::extract::refuse_unknown;
 use super::guards::CsrfForm;
-use super::orders::OrderJson;
 use super::pages::{FieldMessages, Layout, PageError, render};
 use crate::AppState;
-use crate::auth::{CurrentUser, RequestContext, random_token};
+use crate::auth::{RequestContext, random_token};
 use crate::domain::address::{AddressFields, AddressInput};
 use crate::domain::checkout::{Country, FREE_SHIPPING_FROM, ShippingMethod, rate_display_fr};
 use crate::domain::{Money, OrderStatus, Quantity, line_total};
 use crate::error::AppError;
 use crate::services::checkout::{
-    self as service, AddressChoice, Checkout, CheckoutRequest, Payment, cart_version,
-    parse_idempotency_key, parse_method, quote_cart,
+    self as service, AddressChoice, CheckoutRequest, Payment, cart_version, parse_idempotency_key,
+    parse_method, quote_cart,
 };
 use crate::services::{addresses, orders};
 use crate::store::{Address, CartLine, CartOwner, User};
-use crate::web::{CachePolicy, StripeElements, set_cache_control};
-
-// ----- API -----
-
-#[derive(Deserialize)]
-pub struct QuoteQuery {
-    #[serde(default)]
-    shipping_method: Option<String>,
-    #[serde(default)]
-    country: Option<String>,
-}
-
-/// What the signed-in customer's cart would cost with a method and destination.
-pub async fn api_quote(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Query(q): Query<QuoteQuery>,
-) -> Result<Response, AppError> {
-    let method = parse_method(q.shipping_method.as_deref()).map_err(AppError::invalid_parameter)?;
-    let country = match q.country.as_deref() {
-        Some(c) => Country::parse("country", c).map_err(AppError::invalid_parameter)?,
-        None => Country::France,
-    };
-    let lines = state.store().cart_lines(&CartOwner::User(user.id)).await?;
-    let quote = quote_cart(&lines, method, country);
-    let mut response = axum::Json(serde_json::json!({ "data": {
-        "subtotal_cents": quote.subtotal.cents(),
-        "shipping_cents": quote.shipping.cents(),
-        "total_cents": quote.total.cents(),
-        "vat_cents": quote.vat.cents(),
-        "vat_rate_bp": quote.vat_rate_bp,
-        "currency": "EUR",
-        "shipping_method": quote.method,
-        "country": quote.country,
-        "free_shipping_from_cents": FREE_SHIPPING_FROM.cents(),
-        "cart_version": cart_version(&lines),
-        // As the checkout page shows them, for the script that keeps its summary current.
-        "display": {
-            "subtotal": quote.subtotal.display_fr(),
-            "shipping": quote.shipping.display_fr(),
-            "total": quote.total.display_fr(),
-            "vat": quote.vat.display_fr(),
-            "vat_rate": rate_display_fr(quote.vat_rate_bp),
-            "shipping_method": method.label_fr(),
-        },
-    }}))
-    .into_response();
-    set_cache_control(&mut response, CachePolicy::NoStore);
-    Ok(response)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CheckoutBody {
-    #[serde(default)]
-    address_id: Option<String>,
-    #[serde(default)]
-    address: Option<AddressFields>,
-    #[serde(default)]
-    save_address: bool,
-    #[serde(default)]
-    shipping_method: Option<String>,
-    #[serde(default)]
-    cart_version: Option<String>,
-}
-
-/// The payment as the API shows it; when the provider failed, with the sentence the customer reads.
-fn payment_json(payment: &Payment) -> serde_json::Value {
-    let mut json = serde_json::to_value(payment).unwrap_or_default();
-    if let (Payment::Unavailable, Some(object)) = (payment, json.as_object_mut()) {
-        object.insert("message".into(), crate::error::PAYMENT_RETRY_LATER.into());
-    }
-    json
-}
-
-fn checkout_json(checkout: &Checkout) -> Response {
-    let status = if checkout.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let mut response = (
-        status,
-        axum::Json(serde_json::json!({ "data": {
-            "order": OrderJson::from(&checkout.order),
-            "created": checkout.created,
-            "payment": payment_json(&checkout.payment),
-        }})),
-    )
-        .into_response();
-    set_cache_control(&mut response, CachePolicy::NoStore);
-    response
-}
-
-/// Places an order from the cart. `Idempotency-Key` makes retries safe: the same key returns the same order.
-pub async fn api_checkout(
-    State(state): State<AppState>,
-    ApiWriter(user): ApiWriter,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<CheckoutBody>,
-) -> Result<Response, AppError> {
-    let idempotency_key = match headers.get("idempotency-key") {
-        Some(v) => Some(parse_idempotency_key(v.to_str().unwrap_or_default())?),
-        None => None,
-    };
-    let address = match (body.address_id, body.address) {
-        (Some(id), None) => AddressChoice::Saved(id),
-        (None, Some(fields)) => AddressChoice::New {
-            fields,
-            save: body.save_address,
-        },
-        _ => {
-            return Err(AppError::Validation(crate::error::InvalidField::new(
-                "address",
-                "donnez soit address_id (une adresse enregistrée), soit address (une nouvelle adresse)",
-            )));
-        }
-    };
-    let request = CheckoutRequest {
-        address,
-        method: parse_method(body.shipping_method.as_deref())?,
-        idempotency_key,
-        cart_version: body.cart_version,
-    };
-    let checkout = service::place(&state, &user, request).await?;
-    Ok(checkout_json(&checkout))
-}
-
-// ----- pages -----
+use crate::web::{CachePolicy, StripeElements};
 
 struct SummaryLine {
     name: String,
