@@ -723,6 +723,71 @@ async fn the_address_form_shows_every_problem_at_once() {
     assert_eq!(saved.json()["data"].as_array().map(Vec::len), Some(0));
 }
 
+/// Editing a saved address: every broken rule beside its field in that card's form, which stays open with what
+/// was typed; the saved address is unchanged, and the other card and the new-address form show no error.
+#[tokio::test]
+async fn editing_a_saved_address_shows_every_problem_beside_that_cards_fields() {
+    let app = TestApp::sqlite().await;
+    let who = app.register("carnet2@test.fr", "Tr3s-Solide!").await;
+    let me = app.as_user(&who);
+    let mut ids = Vec::new();
+    for city in ["Lyon", "Nantes"] {
+        let r = me
+            .post(
+                "/api/v1/addresses",
+                &serde_json::json!({"first_name": "Camille", "last_name": "Roux",
+                    "street": "12 rue des Lilas", "postal_code": "69001", "city": city, "country": "FR"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        ids.push(r.json()["data"]["id"].as_str().unwrap().to_string());
+    }
+    let id = &ids[0];
+    let r = me
+        .post_form(
+            &format!("/compte/adresses/{id}"),
+            &[
+                ("first_name", "Camille"),
+                ("last_name", ""),
+                ("street", "3 quai Neuf"),
+                ("postal_code", "690"),
+                ("city", "Lyon"),
+                ("country", "FR"),
+                ("phone", "appelez-moi"),
+                ("is_default", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    for field in ["last_name", "postal_code", "phone"] {
+        let at = format!(r#"<p id="{field}-{id}-erreur" class="field-error">"#);
+        assert!(
+            html.contains(&at),
+            "no message beside {field} of the card: {html}"
+        );
+        assert!(html.contains(&format!(r#"aria-describedby="{field}-{id}-erreur""#)));
+    }
+    assert_eq!(html.matches(r#"class="field-error""#).count(), 3, "{html}");
+    assert!(
+        html.contains(r#"value="3 quai Neuf""#),
+        "what was typed stays"
+    );
+    assert_eq!(
+        html.matches("<details open>").count(),
+        1,
+        "only the edited card is open"
+    );
+    assert!(html.contains(&format!(
+        r#"id="default-{id}" name="is_default" value="1" checked"#
+    )));
+    let saved = me.get("/api/v1/addresses").await.json();
+    let saved = saved["data"].as_array().unwrap();
+    let first = saved.iter().find(|a| a["id"] == id.as_str()).unwrap();
+    assert_eq!(first["street"], "12 rue des Lilas", "nothing saved");
+    assert_eq!(first["last_name"], "Roux");
+}
+
 /// The sign-in form sent with both fields empty says so beside each, at once.
 #[tokio::test]
 async fn signing_in_with_empty_fields_says_both_at_once() {

@@ -119,10 +119,16 @@ pub async fn api_delete(
 
 struct AddressCard {
     address: Address,
-    /// The address as form values, and the suffix that keeps this form's ids unique.
+    /// The address as form values (what was typed, after a refused edit), and the suffix that keeps this form's
+    /// ids unique.
     fields: AddressFields,
     suffix: String,
     countries: Vec<(&'static str, &'static str, bool)>,
+    is_default: bool,
+    /// A refused edit's errors, beside its fields.
+    problems: FieldMessages,
+    /// The card whose edit was refused: its form stays open.
+    open: bool,
 }
 
 #[derive(Template)]
@@ -132,8 +138,6 @@ struct AddressesPage<'a> {
     errors: Vec<String>,
     /// The new address's errors, beside its fields.
     problems: FieldMessages,
-    /// What the saved addresses' forms show beside their fields (their errors are in the summary).
-    no_problems: FieldMessages,
     cards: Vec<AddressCard>,
     fields: AddressFields,
     countries: Vec<(&'static str, &'static str, bool)>,
@@ -147,32 +151,60 @@ fn countries(selected: &str) -> Vec<(&'static str, &'static str, bool)> {
         .collect()
 }
 
+/// A form sent back to be corrected: what was typed, the errors beside its fields, and the summary's.
+#[derive(Default)]
+struct Refused {
+    /// The saved address being edited, with its default flag as sent; `None` for the new address.
+    editing: Option<(String, bool)>,
+    fields: AddressFields,
+    problems: FieldMessages,
+    errors: Vec<String>,
+}
+
 async fn addresses_page(
     state: &AppState,
     ctx: &RequestContext,
     user_id: &str,
-    fields: AddressFields,
-    errors: Vec<String>,
-    problems: FieldMessages,
+    refused: Refused,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let saved = service::list(state.store(), user_id).await?;
+    let (mut new_fields, mut new_problems) = (AddressFields::default(), FieldMessages::default());
+    let mut edit = None;
+    match refused.editing {
+        Some((id, is_default)) => edit = Some((id, is_default, refused.fields, refused.problems)),
+        None => (new_fields, new_problems) = (refused.fields, refused.problems),
+    }
+    let cards = saved
+        .into_iter()
+        .map(|a| {
+            let (fields, is_default, problems, open) = match edit.take_if(|(id, ..)| *id == a.id) {
+                Some((_, is_default, fields, problems)) => (fields, is_default, problems, true),
+                None => (
+                    a.fields.clone(),
+                    a.is_default,
+                    FieldMessages::default(),
+                    false,
+                ),
+            };
+            AddressCard {
+                countries: countries(&fields.country),
+                fields,
+                suffix: format!("-{}", a.id),
+                is_default,
+                problems,
+                open,
+                address: a,
+            }
+        })
+        .collect();
     let page = AddressesPage {
         layout: Layout::new(state, ctx, "Mes adresses"),
-        errors,
-        problems,
-        no_problems: FieldMessages::default(),
-        cards: saved
-            .into_iter()
-            .map(|a| AddressCard {
-                countries: countries(&a.fields.country),
-                fields: a.fields.clone(),
-                suffix: format!("-{}", a.id),
-                address: a,
-            })
-            .collect(),
-        countries: countries(&fields.country),
-        fields,
+        errors: refused.errors,
+        problems: new_problems,
+        cards,
+        countries: countries(&new_fields.country),
+        fields: new_fields,
     };
     let mut response = render(&page, CachePolicy::NoStore)?;
     *response.status_mut() = status;
@@ -186,16 +218,7 @@ pub async fn page_list(
     let Some(user) = ctx.user.clone() else {
         return Ok(Redirect::to("/connexion?next=/compte/adresses").into_response());
     };
-    addresses_page(
-        &state,
-        &ctx,
-        &user.id,
-        AddressFields::default(),
-        Vec::new(),
-        FieldMessages::default(),
-        StatusCode::OK,
-    )
-    .await
+    addresses_page(&state, &ctx, &user.id, Refused::default(), StatusCode::OK).await
 }
 
 /// The address form: the default flag and the address. Unknown fields are refused.
@@ -216,27 +239,45 @@ impl AddressForm {
     }
 }
 
-async fn after_write(
+/// The address book again after a write: back to the list when it was saved; otherwise the form sent, with
+/// every broken rule beside its field (422) or the conflict in the summary, and what was typed kept.
+async fn write(
     state: &AppState,
-    ctx: &RequestContext,
     user_id: &str,
-    fields: AddressFields,
-    result: Result<Address, service::AddressError>,
+    ctx: &RequestContext,
+    editing: Option<&str>,
+    form: AddressForm,
 ) -> Result<Response, PageError> {
+    let (fields, is_default) = form.split()?;
+    let refused = |problems: FieldMessages, errors: Vec<String>, fields: AddressFields| Refused {
+        editing: editing.map(|id| (id.to_string(), is_default)),
+        fields,
+        problems,
+        errors,
+    };
+    if let Err(broken) = AddressInput::checked(&fields) {
+        let problems = FieldMessages::of_rules(broken);
+        let errors = problems.summary();
+        let refused = refused(problems, errors, fields);
+        return addresses_page(
+            state,
+            ctx,
+            user_id,
+            refused,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let result = match editing {
+        Some(id) => service::update(state.store(), user_id, id, &fields, is_default).await,
+        None => service::create(state.store(), user_id, &fields, is_default).await,
+    };
     match result.map_err(AppError::from) {
         Ok(_) => Ok(Redirect::to("/compte/adresses").into_response()),
         Err(err @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
-            let status = err.status();
-            addresses_page(
-                state,
-                ctx,
-                user_id,
-                fields,
-                vec![super::pages::form_error_text(&err)],
-                FieldMessages::default(),
-                status,
-            )
-            .await
+            let errors = vec![super::pages::form_error_text(&err)];
+            let refused = refused(FieldMessages::default(), errors, fields);
+            addresses_page(state, ctx, user_id, refused, err.status()).await
         }
         Err(err) => Err(err.into()),
     }
@@ -248,24 +289,7 @@ pub async fn page_create(
     ctx: RequestContext,
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Result<Response, PageError> {
-    let (fields, is_default) = form.split()?;
-    // Every broken rule at once, each beside its field; what was typed stays.
-    if let Err(broken) = AddressInput::checked(&fields) {
-        let problems = FieldMessages::of_rules(broken);
-        let errors = problems.summary();
-        return addresses_page(
-            &state,
-            &ctx,
-            &user.id,
-            fields,
-            errors,
-            problems,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let result = service::create(state.store(), &user.id, &fields, is_default).await;
-    after_write(&state, &ctx, &user.id, fields, result).await
+    write(&state, &user.id, &ctx, None, form).await
 }
 
 pub async fn page_update(
@@ -275,9 +299,7 @@ pub async fn page_update(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Result<Response, PageError> {
-    let (fields, is_default) = form.split()?;
-    let result = service::update(state.store(), &user.id, &id, &fields, is_default).await;
-    after_write(&state, &ctx, &user.id, AddressFields::default(), result).await
+    write(&state, &user.id, &ctx, Some(&id), form).await
 }
 
 pub async fn page_delete(
