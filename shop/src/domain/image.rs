@@ -111,7 +111,14 @@ impl Variant {
     }
 
     pub fn file_name(self) -> String {
-        format!("{}.{}", self.width, self.format.extension())
+        self.to_string()
+    }
+}
+
+/// The file name: `600.webp`.
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.width, self.format.extension())
     }
 }
 
@@ -184,7 +191,15 @@ impl ImageRef {
 
     /// The path of a variant, relative to the asset base.
     pub fn variant_path(&self, variant: Variant) -> String {
-        format!("/images/{}/{}", self.id, variant.file_name())
+        let mut path = String::with_capacity(48);
+        self.write_variant_path(&mut path, variant);
+        path
+    }
+
+    /// [`ImageRef::variant_path`], written at the end of `out` (pages write many into one string).
+    pub fn write_variant_path(&self, out: &mut String, variant: Variant) {
+        use std::fmt::Write;
+        let _ = write!(out, "/images/{}/{variant}", self.id);
     }
 }
 
@@ -194,7 +209,7 @@ pub fn original_key(id: ImageId) -> String {
 }
 
 pub fn variant_key(id: ImageId, variant: Variant) -> String {
-    format!("images/{id}/{}", variant.file_name())
+    format!("images/{id}/{variant}")
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! A product photo as a page shows it: `<picture>` with AVIF and WebP `srcset`s for the shop's own images, a
 //! plain `<img>` for an external URL, the placeholder when there is none.
 
+use std::fmt::Write;
+
 use crate::AppState;
 use crate::domain::image::{ImageFormat, ImageRef, Variant};
 
@@ -28,23 +30,28 @@ impl Picture {
             return Picture::plain(source.to_string(), shown, shown);
         };
         let base = state.config().asset_base_url.as_deref().unwrap_or_default();
-        let url =
-            |width, format| format!("{base}{}", image.variant_path(Variant { width, format }));
-        let srcset = |format| {
-            image
-                .widths()
-                .into_iter()
-                .map(|w| format!("{} {w}w", url(w, format)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         let widths = image.widths();
+        // Written straight into each string: a grid renders these for every card.
+        let srcset = |format| {
+            let mut out = String::with_capacity(widths.len() * (base.len() + 56));
+            for (i, &width) in widths.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(base);
+                image.write_variant_path(&mut out, Variant { width, format });
+                let _ = write!(out, " {width}w");
+            }
+            out
+        };
         let fallback = widths
             .iter()
             .copied()
             .find(|w| *w >= shown)
             .or(widths.last().copied())
             .unwrap_or(image.width);
+        let url =
+            |width, format| format!("{base}{}", image.variant_path(Variant { width, format }));
         Picture {
             src: url(fallback, ImageFormat::Webp),
             avif: srcset(ImageFormat::Avif),
