@@ -234,7 +234,10 @@ impl ProductQuery {
                 r#"COALESCE((SELECT "productCount" FROM "Category" WHERE "slug" = $1), 0)"#.into()
             }
             (None, true) => {
-                r#"(CAST(COALESCE((SELECT SUM("productCount") FROM "Category"), 0) AS BIGINT)
+                // The categories read in the menu's order, so through its index: a category's row is rewritten
+                // with each count, and after a bulk load its table can be large enough that a sequential scan
+                // costs more than the page (migration `20261203160000_category_reads`).
+                r#"(CAST(COALESCE((SELECT SUM(n) FROM (SELECT "productCount" AS n FROM "Category" ORDER BY "name", "id") AS counted), 0) AS BIGINT)
     + (SELECT COUNT(*) FROM "Product" WHERE "archivedAt" IS NULL AND "categoryId" IS NULL))"#
                     .into()
             }
