@@ -816,3 +816,36 @@ async fn signing_in_with_empty_fields_says_both_at_once() {
         "the summary names both: {html}"
     );
 }
+
+/// Errors no page handler wrote (a path segment that is not UTF-8, a method the page lacks) are the French error
+/// page too, not a framework's plain text.
+#[tokio::test]
+async fn errors_no_page_handler_wrote_are_the_error_page() {
+    let app = TestApp::sqlite().await;
+    for (method, uri, status) in [
+        ("GET", "/produits/%FF", StatusCode::BAD_REQUEST),
+        ("PUT", "/produits", StatusCode::METHOD_NOT_ALLOWED),
+    ] {
+        let r = app
+            .send(
+                axum::http::Request::builder()
+                    .method(method)
+                    .uri(uri)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, status, "{method} {uri}");
+        assert_eq!(
+            r.header("content-type"),
+            Some("text/html; charset=utf-8"),
+            "{method} {uri}: {}",
+            r.text()
+        );
+        assert!(r.text().contains("Requête invalide"), "{}", r.text());
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            assert_eq!(r.header("allow"), Some("GET,HEAD"));
+            assert!(r.text().contains("Cette adresse ne s&#39;utilise pas ainsi."));
+        }
+    }
+}

@@ -225,21 +225,28 @@ pub async fn render_error_pages(
     next: axum::middleware::Next,
 ) -> Response {
     let ctx = request.extensions().get::<RequestContext>().cloned();
+    let api = request.uri().path().starts_with("/api/");
     let (request, sent) = match super::resend::keep_form(request, &state).await {
         Ok(kept) => kept,
         Err(refused) => return refused,
     };
     let response = next.run(request).await;
-    let Some(info) = response.extensions().get::<ErrorPageInfo>().cloned() else {
+    let Some(info) = response
+        .extensions()
+        .get::<ErrorPageInfo>()
+        .cloned()
+        .or_else(|| (!api).then(|| unwritten_error(&response)).flatten())
+    else {
         return response;
     };
     let resend = sent
         .filter(|_| info.offers_resend)
         .map(|sent| super::resend::Resend::of(&sent));
     let mut page = error_page(&state, ctx.as_ref(), &info, resend);
-    let carried = crate::auth::Quota::HEADERS
-        .into_iter()
-        .chain([axum::http::header::WWW_AUTHENTICATE.as_str()]);
+    let carried = crate::auth::Quota::HEADERS.into_iter().chain([
+        axum::http::header::WWW_AUTHENTICATE.as_str(),
+        axum::http::header::ALLOW.as_str(),
+    ]);
     for name in carried {
         if let Some(v) = response.headers().get(name) {
             page.headers_mut()
@@ -247,6 +254,28 @@ pub async fn render_error_pages(
         }
     }
     page
+}
+
+/// A page route's error that no handler wrote (an extractor's plain-text rejection, such as a path segment that
+/// is not UTF-8; a method the route lacks): the error page says it in French. The API's are JSON already
+/// (`api::json_errors`).
+fn unwritten_error(response: &Response) -> Option<ErrorPageInfo> {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    ((status.is_client_error() || status.is_server_error()) && plain).then(|| ErrorPageInfo {
+        status,
+        message: match status {
+            StatusCode::METHOD_NOT_ALLOWED => "Cette adresse ne s'utilise pas ainsi.",
+            _ => "La requête est mal formée.",
+        }
+        .to_string(),
+        heading: None,
+        offers_resend: false,
+    })
 }
 
 /// Unknown paths: the JSON envelope under `/api`, the 404 page elsewhere.
