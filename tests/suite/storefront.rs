@@ -845,7 +845,10 @@ async fn errors_no_page_handler_wrote_are_the_error_page() {
         assert!(r.text().contains("Requête invalide"), "{}", r.text());
         if status == StatusCode::METHOD_NOT_ALLOWED {
             assert_eq!(r.header("allow"), Some("GET,HEAD"));
-            assert!(r.text().contains("Cette adresse ne s&#39;utilise pas ainsi."));
+            assert!(
+                r.text()
+                    .contains("Cette adresse ne s&#39;utilise pas ainsi.")
+            );
         }
     }
 }
