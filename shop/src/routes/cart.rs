@@ -18,7 +18,7 @@ use crate::domain::{Money, Quantity};
 use crate::error::AppError;
 use crate::services::cart::{self as service, CartView};
 use crate::store::CartOwner;
-use crate::web::{CachePolicy, set_cache_control};
+use crate::web::CachePolicy;
 
 /// The owner to write to: the signed-in user, the visitor's cookie, or a new visitor cookie (returned to set).
 /// Whose cart a write changes, and the cookie to send: a new visitor gets one; a returning visitor's is renewed,
@@ -52,9 +52,7 @@ fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response 
 // ----- API -----
 
 fn cart_response(cart: &CartView) -> Response {
-    let mut response = axum::Json(Data { data: cart }).into_response();
-    set_cache_control(&mut response, CachePolicy::NoStore);
-    response
+    super::personal_data(StatusCode::OK, cart)
 }
 
 #[utoipa::path(get, operation_id = "getCart", path = "/api/v1/cart", tag = "cart",

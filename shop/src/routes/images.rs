@@ -154,15 +154,7 @@ pub async fn api_upload(
     } else {
         StatusCode::OK
     };
-    let mut response = (
-        status,
-        axum::Json(Data {
-            data: ImageView::new(&state, image),
-        }),
-    )
-        .into_response();
-    set_cache_control(&mut response, CachePolicy::NoStore);
-    Ok(response)
+    Ok(super::personal_data(status, ImageView::new(&state, image)))
 }
 
 #[derive(Deserialize)]
@@ -198,9 +190,7 @@ pub async fn api_list(
         .iter()
         .filter_map(|r| ImageView::of_record(&state, r))
         .collect();
-    let mut response = axum::Json(Data { data: images }).into_response();
-    set_cache_control(&mut response, CachePolicy::NoStore);
-    Ok(response)
+    Ok(super::personal_data(StatusCode::OK, images))
 }
 
 struct Tile {

@@ -10,12 +10,13 @@ use crate::error::AppError;
 use crate::routes::extract::ApiJson;
 use crate::routes::guards::{Admin, CsrfHeader};
 use crate::routes::openapi::Data;
+use crate::routes::personal_data;
 use crate::services::catalog::{
     self as service, CreateCategory, CreateProduct, UpdateCategory, UpdateProduct,
 };
 use crate::store::Category;
 use crate::views::{Pagination, ProductView, ReviewView};
-use crate::web::{CachePolicy, json_with_etag, set_cache_control};
+use crate::web::json_with_etag;
 
 use super::*;
 
@@ -150,12 +151,6 @@ pub async fn api_product(
 
 // ----- admin API -----
 
-pub(super) fn written<T: Serialize>(status: StatusCode, value: &T) -> Result<Response, AppError> {
-    let mut response = (status, axum::Json(Data { data: value })).into_response();
-    set_cache_control(&mut response, CachePolicy::NoStore);
-    Ok(response)
-}
-
 #[utoipa::path(post, operation_id = "createProduct", path = "/api/v1/products", tag = "catalogue", request_body = CreateProduct,
     security(("session" = [], "csrf" = [])),
     responses((status = 201, description = "The product created", body = Data<ProductView>)))]
@@ -167,7 +162,10 @@ pub async fn api_create_product(
 ) -> Result<Response, AppError> {
     let product = service::create_product(&state, &input, &admin.id).await?;
     tracing::info!(admin = %admin.id, product = %product.slug, "product created");
-    written(StatusCode::CREATED, &ProductView::from(&product))
+    Ok(personal_data(
+        StatusCode::CREATED,
+        ProductView::from(&product),
+    ))
 }
 
 #[utoipa::path(patch, operation_id = "updateProduct", path = "/api/v1/products/{slug}", tag = "catalogue", params(("slug" = String, Path, description = "The product's slug")), request_body = UpdateProduct,
@@ -182,7 +180,7 @@ pub async fn api_update_product(
 ) -> Result<Response, AppError> {
     let product = service::update_product(&state, &slug, &input, &admin.id).await?;
     tracing::info!(admin = %admin.id, product = %product.slug, "product updated");
-    written(StatusCode::OK, &ProductView::from(&product))
+    Ok(personal_data(StatusCode::OK, ProductView::from(&product)))
 }
 
 #[utoipa::path(delete, operation_id = "deleteProduct", path = "/api/v1/products/{slug}", tag = "catalogue", params(("slug" = String, Path, description = "The product's slug")),
@@ -209,7 +207,7 @@ pub async fn api_create_category(
     ApiJson(input): ApiJson<CreateCategory>,
 ) -> Result<Response, AppError> {
     let category = service::create_category(&state, &input, &admin.id).await?;
-    written(StatusCode::CREATED, &category)
+    Ok(personal_data(StatusCode::CREATED, &category))
 }
 
 #[utoipa::path(patch, operation_id = "updateCategory", path = "/api/v1/categories/{slug}", tag = "catalogue", params(("slug" = String, Path, description = "The category's slug")), request_body = UpdateCategory,
@@ -223,7 +221,7 @@ pub async fn api_update_category(
     ApiJson(input): ApiJson<UpdateCategory>,
 ) -> Result<Response, AppError> {
     let category = service::update_category(&state, &slug, &input, &admin.id).await?;
-    written(StatusCode::OK, &category)
+    Ok(personal_data(StatusCode::OK, &category))
 }
 
 #[utoipa::path(delete, operation_id = "deleteCategory", path = "/api/v1/categories/{slug}", tag = "catalogue", params(("slug" = String, Path, description = "The category's slug")),

@@ -2,7 +2,7 @@
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -14,12 +14,12 @@ use crate::routes::extract::ApiJson;
 use crate::routes::guards::ApiWriter;
 use crate::routes::openapi::Data;
 use crate::routes::orders::OrderJson;
+use crate::routes::personal_data;
 use crate::services::checkout::{
     self as service, AddressChoice, Checkout, CheckoutRequest, Payment, cart_version,
     parse_idempotency_key, parse_method, quote_cart,
 };
 use crate::store::CartOwner;
-use crate::web::{CachePolicy, set_cache_control};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -99,9 +99,7 @@ pub async fn api_quote(
             shipping_method: method.label_fr(),
         },
     };
-    let mut response = axum::Json(Data { data: body }).into_response();
-    set_cache_control(&mut response, CachePolicy::NoStore);
-    Ok(response)
+    Ok(personal_data(StatusCode::OK, body))
 }
 
 /// An order from the cart: to a saved address (`address_id`) or a new one (`address`), one of the two.
@@ -180,19 +178,14 @@ fn checkout_json(checkout: &Checkout) -> Response {
     } else {
         StatusCode::OK
     };
-    let mut response = (
+    personal_data(
         status,
-        axum::Json(Data {
-            data: CheckoutJson {
-                order: OrderJson::from(&checkout.order),
-                created: checkout.created,
-                payment: PaymentJson::from(&checkout.payment),
-            },
-        }),
+        CheckoutJson {
+            order: OrderJson::from(&checkout.order),
+            created: checkout.created,
+            payment: PaymentJson::from(&checkout.payment),
+        },
     )
-        .into_response();
-    set_cache_control(&mut response, CachePolicy::NoStore);
-    response
 }
 
 #[utoipa::path(post, operation_id = "checkout", path = "/api/v1/checkout", tag = "checkout", request_body = CheckoutBody, security(("session" = [], "csrf" = [])),
