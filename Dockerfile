@@ -16,6 +16,7 @@ ENV RUSTFLAGS="-C target-feature=+crt-static" CARGO_TERM_COLOR=never
 # The dependencies first, in their own layer, rebuilt only when a manifest or the lock file changes: the
 # workspace's manifests with empty sources.
 COPY Cargo.toml Cargo.lock build.rs ./
+COPY .cargo .cargo
 COPY shop/Cargo.toml shop/
 COPY migrations migrations
 RUN mkdir -p src shop/src \
