@@ -23,8 +23,11 @@ const PG_TABLES: &str = "SELECT table_name::text FROM information_schema.tables
     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_prisma_migrations'
     ORDER BY 1";
 
-const SQLITE_TABLES: &str = "SELECT name FROM sqlite_master
-    WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations'
+/// Tables that hold rows of their own: not a virtual table (the full-text index reads its rows from `Product`)
+/// nor the shadow tables its module keeps its index in, whose row counts follow how the index is laid out
+/// (a merge of its segments, a rebuild) rather than any data.
+const SQLITE_TABLES: &str = "SELECT name FROM pragma_table_list
+    WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations'
     ORDER BY 1";
 
 /// Lists the tables from the catalogue, then counts them all in one statement.

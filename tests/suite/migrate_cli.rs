@@ -5,7 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::common::process::{vivr_into_closed_pipe, vivr_output};
-use crate::common::{TestDb, add_migration, migrations_copy, postgres_migration_count};
+use crate::common::{
+    TestDb, add_migration, migrations_copy, migrations_copy_of, postgres_migration_count,
+};
 use sqlx::Connection;
 
 /// `vivr migrate ARGS --database-url URL`: (exit code, stdout, stderr).
@@ -676,6 +678,44 @@ async fn a_migration_that_loses_rows_in_tables_it_does_not_name_is_rolled_back()
         (Some(0), Some(1))
     );
     assert_eq!(tables[1]["table"], "User");
+}
+
+#[tokio::test]
+async fn a_sqlite_migration_that_rebuilds_the_search_index_loses_no_rows() {
+    let db = TestDb::sqlite();
+    let store = db.seeded_store().await;
+    // Each product written alone, so that the index is in many pieces a rebuild puts back as one.
+    for i in 0..40 {
+        let product = crate::search::uncategorised(
+            &format!("Vase en grès n°{i}"),
+            &format!("vase-gres-{i}"),
+            "Grès émaillé.",
+        );
+        store
+            .create_product(&product, vivr_shop::auth::now(), None)
+            .await
+            .unwrap();
+    }
+    // The full-text index's own tables are not data: the guard and backups count the tables that are.
+    let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    let counts = vivr::migrate::sqlite_row_counts(&mut conn).await.unwrap();
+    assert!(counts.contains_key("Product"), "{counts:?}");
+    assert!(
+        !counts.keys().any(|t| t.starts_with("ProductSearch")),
+        "{counts:?}"
+    );
+    drop(conn);
+
+    let dir = migrations_copy_of(vivr_shop::store::Backend::Sqlite);
+    add_migration(
+        dir.path(),
+        "29990101000000_reindex",
+        "INSERT INTO \"ProductSearch\" (\"ProductSearch\") VALUES ('delete-all');\n\
+         INSERT INTO \"ProductSearch\" (\"rowid\", \"searchText\")\n\
+         SELECT \"rowid\", \"searchText\" FROM \"Product\" WHERE \"archivedAt\" IS NULL;\n",
+    );
+    let (code, out, err) = migrate(&db.url, &["deploy", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
 }
 
 #[tokio::test]

@@ -8,7 +8,22 @@ use serde_json::Value;
 use crate::common::{TestApp, TestDb};
 use crate::store_contract::exec;
 use vivr_shop::domain::query_words;
-use vivr_shop::store::{ProductQuery, ProductSort, Store};
+use vivr_shop::store::{NewProduct, ProductQuery, ProductSort, Store};
+
+/// A product at 10 € in stock, in no category.
+pub(crate) fn uncategorised(name: &str, slug: &str, description: &str) -> NewProduct {
+    NewProduct {
+        name: name.into(),
+        slug: slug.into(),
+        description: description.into(),
+        price: vivr_shop::domain::Money::from_cents(1000),
+        compare_price: None,
+        images: vec![],
+        category_slug: None,
+        stock: 1,
+        featured: false,
+    }
+}
 
 async fn found(store: &dyn Store, text: &str) -> Vec<String> {
     let query = ProductQuery {
@@ -220,17 +235,11 @@ async fn products_written_at_once_with_the_same_new_words_all_land(db: TestDb) {
             mine.reverse();
         }
         writers.spawn(async move {
-            let product = vivr_shop::store::NewProduct {
-                name: format!("Bouquet {i}"),
-                slug: format!("bouquet-{i}"),
-                description: mine.join(" "),
-                price: vivr_shop::domain::Money::from_cents(1000),
-                compare_price: None,
-                images: vec![],
-                category_slug: None,
-                stock: 1,
-                featured: false,
-            };
+            let product = uncategorised(
+                &format!("Bouquet {i}"),
+                &format!("bouquet-{i}"),
+                &mine.join(" "),
+            );
             store
                 .create_product(&product, vivr_shop::auth::now(), None)
                 .await
@@ -249,6 +258,32 @@ async fn products_written_at_once_with_the_same_new_words_all_land(db: TestDb) {
         ["zinnia"],
         "{b}"
     );
+}
+
+crate::common::on_both_backends!(an_archived_product_leaves_a_search_and_its_total);
+async fn an_archived_product_leaves_a_search_and_its_total(db: TestDb) {
+    let store = db.seeded_store().await;
+    let b = db.backend.as_str();
+    let lamps = found(store.as_ref(), "lampe").await;
+    assert_eq!(lamps.len(), 3, "{b}");
+    store
+        .archive_product(&lamps[0], vivr_shop::auth::now(), None)
+        .await
+        .unwrap();
+    // `found` checks that the total agrees with the products listed.
+    assert_eq!(found(store.as_ref(), "lampe").await, lamps[1..], "{b}");
+    // Indexed again at start, the archived product stays out.
+    store.refresh_search_index(500).await.unwrap();
+    assert_eq!(found(store.as_ref(), "lampe").await, lamps[1..], "{b}");
+    // A search with another filter counts the same way.
+    let query = ProductQuery {
+        search: query_words("lampe", 8),
+        min_price: Some(vivr_shop::domain::Money::from_cents(0)),
+        limit: 1,
+        ..ProductQuery::default()
+    };
+    let page = store.list_products(&query).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (2, 1), "{b}");
 }
 
 #[tokio::test]

@@ -179,9 +179,10 @@ impl ProductQuery {
                     r#" AND to_tsvector('simple'::regconfig, p."searchText") @@ to_tsquery('simple'::regconfig, $?)"#,
                     Arg::from(tsquery(&self.search)),
                 ),
+                // The full-text index is joined in (see `ProductQuery::source`).
                 Backend::Sqlite => push(
                     &mut sql,
-                    r#" AND p."rowid" IN (SELECT "rowid" FROM "ProductSearch" WHERE "ProductSearch" MATCH $?)"#,
+                    r#" AND "ProductSearch" MATCH $?"#,
                     Arg::from(fts5_query(&self.search)),
                 ),
             }
@@ -218,16 +219,41 @@ impl ProductQuery {
         (sql, binds)
     }
 
-    /// The listing's total as an SQL expression over the filter (its WHERE clause) and its binds (the same `$n`). The whole catalogue and
-    /// a category's listing read the counts that triggers keep on each category row (migration
-    /// `listing_counts`) instead of counting products; any other filter counts its matches.
-    fn total(&self, filter: &str) -> String {
-        let counted_per_category = self.search.is_empty()
-            && self.min_price.is_none()
+    /// What the filter reads: the products, and on SQLite for a search the full-text index joined to them (the
+    /// index's matches drive the join, each product then read by its rowid).
+    fn source(&self, backend: Backend) -> &'static str {
+        if backend == Backend::Sqlite && !self.search.is_empty() {
+            r#""ProductSearch" JOIN "Product" p ON p."rowid" = "ProductSearch"."rowid""#
+        } else {
+            r#""Product" p"#
+        }
+    }
+
+    /// Whether nothing but the category (if any) and the search (if any) narrows the listing.
+    fn only_category_and_search(&self) -> bool {
+        self.min_price.is_none()
             && self.max_price.is_none()
             && self.featured.is_none()
             && self.in_stock.is_none()
-            && self.on_sale.is_none();
+            && self.on_sale.is_none()
+    }
+
+    /// The listing's total as an SQL expression over the filter (its WHERE clause) and its binds (the same `$n`).
+    /// The whole catalogue and a category's listing read the counts that triggers keep on each category row
+    /// (migration `listing_counts`) instead of counting products. A search alone on SQLite counts the full-text
+    /// index's matches without reading a product: the index holds only live products (migration
+    /// `search_live_products`). Any other filter counts its matches.
+    fn total(&self, backend: Backend, filter: &str) -> String {
+        let counted_per_category = self.search.is_empty() && self.only_category_and_search();
+        if backend == Backend::Sqlite
+            && self.category.is_none()
+            && !self.search.is_empty()
+            && self.only_category_and_search()
+        {
+            // The search is the filter's only bind.
+            return r#"(SELECT COUNT(*) FROM "ProductSearch" WHERE "ProductSearch" MATCH $1)"#
+                .into();
+        }
         match (&self.category, counted_per_category) {
             // The category's slug is the filter's first bind.
             (Some(_), true) => {
@@ -241,7 +267,10 @@ impl ProductQuery {
     + (SELECT COUNT(*) FROM "Product" WHERE "archivedAt" IS NULL AND "categoryId" IS NULL))"#
                     .into()
             }
-            _ => format!(r#"(SELECT COUNT(*) FROM "Product" p {filter})"#),
+            _ => format!(
+                r#"(SELECT COUNT(*) FROM {} {filter})"#,
+                self.source(backend)
+            ),
         }
     }
 
@@ -281,14 +310,15 @@ impl ProductQuery {
     /// How many products the listing has in all.
     pub(super) fn count(&self, backend: Backend) -> Sql {
         let (filter, binds) = self.filter(backend);
-        assembled(format!("SELECT {}", self.total(&filter))).bind_all(binds)
+        assembled(format!("SELECT {}", self.total(backend, &filter))).bind_all(binds)
     }
 
-    /// The page's rows. A deep page first chooses its products by their ids alone, which the listing indexes
-    /// hold (an index-only scan: the `OFFSET` skips index entries, not table rows), then reads them whole.
+    /// The page's rows. A deep page first chooses its products by their keys alone, which the listing indexes
+    /// hold (an index-only scan: the `OFFSET` skips index entries, not table rows), then reads them whole; so
+    /// does a search, whose matches are many and its page few.
     fn page_sql(&self, backend: Backend) -> (String, Vec<Arg>) {
         let (filter, mut binds) = self.filter(backend);
-        let total = self.total(&filter);
+        let total = self.total(backend, &filter);
         let order = if self.sort == ProductSort::Relevance && !self.search.is_empty() {
             format!(
                 "({}) DESC, {}",
@@ -306,23 +336,37 @@ impl ProductQuery {
         let offset = u64::from(self.page.saturating_sub(1)) * u64::from(limit);
         let fields = product_fields!();
         let from = product_from!();
-        let rows = |extra: &str| {
-            if offset < DEFERRED_FROM_OFFSET {
+        let source = self.source(backend);
+        // A search, or a deep page, first chooses the page's products by the little the order needs, then reads
+        // those whole: a search's matches (a deep page's index entries) are many, the page's products few.
+        let chosen_first = !self.search.is_empty() || offset >= DEFERRED_FROM_OFFSET;
+        let key = match backend {
+            Backend::Postgres => r#"p."id""#,
+            Backend::Sqlite => r#"p."rowid""#,
+        };
+        let rows = |chosen: &str, extra: &str| {
+            if chosen_first {
                 format!(
-                    "{fields}{extra}{from}{filter}\nORDER BY {order}\nLIMIT {limit} OFFSET {offset}"
+                    r#"{fields}{extra}{from}JOIN (
+    SELECT {key} AS "key"{chosen} FROM {source} {filter}
+    ORDER BY {order}
+    LIMIT {limit} OFFSET {offset}) m ON m."key" = {key}
+ORDER BY {order}"#
                 )
             } else {
                 format!(
-                    r#"{fields}{extra}{from}WHERE p."id" IN (
-    SELECT p."id" FROM "Product" p {filter}
-    ORDER BY {order}
-    LIMIT {limit} OFFSET {offset})
-ORDER BY {order}"#
+                    "{fields}{extra}{from}{filter}\nORDER BY {order}\nLIMIT {limit} OFFSET {offset}"
                 )
             }
         };
         let sql = match backend {
-            Backend::Postgres => rows(&format!(r#", {total} AS "listingTotal""#)),
+            // A search's total is counted over the matches its page is chosen from, so that they are read once
+            // (counting them apart visited every match a second time).
+            Backend::Postgres if !self.search.is_empty() => rows(
+                r#", COUNT(*) OVER () AS "listingTotal""#,
+                r#", m."listingTotal""#,
+            ),
+            Backend::Postgres => rows("", &format!(r#", {total} AS "listingTotal""#)),
             Backend::Sqlite => {
                 // The products' columns come out under the names the ordering uses (`p."createdAt"`…), so the
                 // array is ordered by the same expression as the page.
@@ -335,7 +379,7 @@ ORDER BY {order}"#
                     r#"SELECT {total} AS "total",
     COALESCE(json_group_array(json_object({object}) ORDER BY {order}), '[]') AS "items"
 FROM ({rows}) p"#,
-                    rows = rows(r#", p."searchName""#)
+                    rows = rows("", r#", p."searchName""#)
                 )
             }
         };
@@ -343,7 +387,7 @@ FROM ({rows}) p"#,
     }
 }
 
-/// From this many products skipped, a page chooses its products by id first (see `page_sql`).
+/// From this many products skipped, a page chooses its products by their keys first (see `page_sql`).
 const DEFERRED_FROM_OFFSET: u64 = 100;
 
 /// The columns of a `ProductRow`, as the keys of a listing's JSON objects (SQLite).

@@ -10,10 +10,16 @@ impl SqlStore {
     /// `CatalogStore::refresh_search_index`).
     pub(super) async fn reindex_stale(&self, batch: u32) -> StoreResult<u64> {
         if self.db.backend() == super::Backend::Sqlite {
+            // FTS5's own `rebuild` would index every product; the index holds live ones only (migration
+            // `search_live_products`).
             let mut tx = self.begin_write().await?;
-            sql(r#"INSERT INTO "ProductSearch" ("ProductSearch") VALUES ('rebuild')"#)
+            sql(r#"INSERT INTO "ProductSearch" ("ProductSearch") VALUES ('delete-all')"#)
                 .execute(&mut tx)
                 .await?;
+            sql(r#"INSERT INTO "ProductSearch" ("rowid", "searchText")
+                   SELECT "rowid", "searchText" FROM "Product" WHERE "archivedAt" IS NULL"#)
+            .execute(&mut tx)
+            .await?;
             tx.commit().await?;
         }
         let mut indexed = 0;

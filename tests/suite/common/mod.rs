@@ -599,7 +599,7 @@ pub fn add_migration(dir: &std::path::Path, name: &str, sql: &str) {
     std::fs::write(dir.join(name).join("migration.sql"), sql).unwrap();
 }
 
-/// The newest built-in migration (the same name in both histories): a fully migrated database's head.
+/// The newest built-in PostgreSQL migration: a fully migrated PostgreSQL database's head.
 pub fn newest_migration() -> String {
     vivr::migrate::embedded(Backend::Postgres)
         .last()
