@@ -29,6 +29,7 @@ mod legacy_upgrade;
 mod legal;
 mod lifecycle;
 mod listing_counts;
+mod listing_plans;
 mod migrate_cli;
 mod openapi;
 mod outbound_tls;

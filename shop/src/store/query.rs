@@ -344,11 +344,21 @@ impl ProductQuery {
             Backend::Postgres => r#"p."id""#,
             Backend::Sqlite => r#"p."rowid""#,
         };
+        // What the page is chosen from. A search on PostgreSQL reads its matches in a subquery the planner plans
+        // apart (`OFFSET 0` keeps it from being merged into the query around it): otherwise, seeing an index in
+        // the page's order (the rating's), it walked that index testing every product against the search, all
+        // of them since the total counts every match (12 requests a second instead of 1,500).
+        let chosen_from = match backend {
+            Backend::Postgres if !self.search.is_empty() => {
+                format!(r#"(SELECT p.* FROM "Product" p {filter} OFFSET 0) p"#)
+            }
+            _ => format!("{source} {filter}"),
+        };
         let rows = |chosen: &str, extra: &str| {
             if chosen_first {
                 format!(
                     r#"{fields}{extra}{from}JOIN (
-    SELECT {key} AS "key"{chosen} FROM {source} {filter}
+    SELECT {key} AS "key"{chosen} FROM {chosen_from}
     ORDER BY {order}
     LIMIT {limit} OFFSET {offset}) m ON m."key" = {key}
 ORDER BY {order}"#
@@ -384,6 +394,31 @@ FROM ({rows}) p"#,
             }
         };
         (sql, binds)
+    }
+}
+
+impl super::SqlStore {
+    /// The database's plan for a listing page, a line per step (`EXPLAIN`; SQLite's `EXPLAIN QUERY PLAN`): to
+    /// see why a listing is slow, and for the tests that keep each order on its index.
+    pub async fn listing_plan(&self, query: &ProductQuery) -> super::StoreResult<Vec<String>> {
+        let backend = self.db.backend();
+        let (sql, binds) = query.page_sql(backend);
+        Ok(match backend {
+            Backend::Postgres => assembled(format!("EXPLAIN {sql}"))
+                .bind_all(binds)
+                .fetch_all::<(String,)>(&self.db)
+                .await?
+                .into_iter()
+                .map(|(line,)| line)
+                .collect(),
+            Backend::Sqlite => assembled(format!("EXPLAIN QUERY PLAN {sql}"))
+                .bind_all(binds)
+                .fetch_all::<(i64, i64, i64, String)>(&self.db)
+                .await?
+                .into_iter()
+                .map(|(.., detail)| detail)
+                .collect(),
+        })
     }
 }
 
