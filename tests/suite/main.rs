@@ -33,6 +33,7 @@ mod listing_plans;
 mod migrate_cli;
 mod openapi;
 mod outbound_tls;
+mod page_menu;
 mod prisma_interop;
 mod rehearse_cli;
 mod reports;

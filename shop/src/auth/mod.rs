@@ -14,5 +14,5 @@ pub use rate_limit::{
 };
 pub use session::{
     CurrentUser, RequestContext, SessionCookies, VISITOR_CART_LIFETIME, hash_token,
-    is_publicly_cacheable, now, random_token, session_layer, start_session,
+    is_publicly_cacheable, menu_layer, now, random_token, session_layer, start_session,
 };

@@ -178,6 +178,23 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// Puts the catalogue's categories into a page's request context, for its menu (from the catalogue cache). The
+/// listing pages read them with their listing instead, in one statement (`routes::catalog::listing_page`), and
+/// an error page reads them when it is drawn (`routes::pages::render_error_pages`).
+pub async fn menu_layer(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(ctx) = request.extensions_mut().get_mut::<RequestContext>() {
+        match crate::services::catalog::categories(&state).await {
+            Ok(categories) => ctx.menu_categories = categories,
+            Err(err) => return AppError::from(err).into_response(),
+        }
+    }
+    next.run(request).await
+}
+
 /// Loads the session (when a session cookie is present), slides its expiry, makes sure the browser has a CSRF
 /// cookie, and puts the [`RequestContext`] in the request for handlers.
 pub async fn session_layer(
@@ -227,20 +244,15 @@ pub async fn session_layer(
         csrf_cookie: existing_csrf,
         nonce,
     };
-    // Pages show the cart's item count in their header, and the categories in their menu (from the catalogue
-    // cache).
-    if !request.uri().path().starts_with("/api/") {
-        if let Some(owner) = ctx.cart_owner() {
-            match state.store().cart_quantities(&owner).await {
-                Ok(lines) => {
-                    ctx.cart_count = lines.iter().map(|(_, quantity)| quantity).sum();
-                    ctx.cart_slugs = lines.into_iter().map(|(slug, _)| slug).collect();
-                }
-                Err(err) => return AppError::from(err).into_response(),
+    // Pages show the cart's item count in their header (and the categories in their menu: `menu_layer`).
+    if !request.uri().path().starts_with("/api/")
+        && let Some(owner) = ctx.cart_owner()
+    {
+        match state.store().cart_quantities(&owner).await {
+            Ok(lines) => {
+                ctx.cart_count = lines.iter().map(|(_, quantity)| quantity).sum();
+                ctx.cart_slugs = lines.into_iter().map(|(slug, _)| slug).collect();
             }
-        }
-        match crate::services::catalog::categories(&state).await {
-            Ok(categories) => ctx.menu_categories = categories,
             Err(err) => return AppError::from(err).into_response(),
         }
     }

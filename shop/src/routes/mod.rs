@@ -37,7 +37,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
-use crate::auth::{Policy, session_layer};
+use crate::auth::{Policy, menu_layer, session_layer};
 use crate::web::{
     REQUEST_ID, check_request_id, metrics_layer, panic_response, refuse_oversized_bodies,
     security_headers, static_asset,
@@ -54,7 +54,6 @@ pub fn router(state: AppState) -> Router {
     let api = api.layer(axum::middleware::from_fn(api::json_errors));
     let pages = Router::new()
         .route("/", get(pages::home))
-        .route("/produits", get(catalog::page_catalogue))
         .route("/produits/{slug}", get(catalog::page_product))
         .route(
             "/produits/{slug}/avis",
@@ -64,10 +63,6 @@ pub fn router(state: AppState) -> Router {
             "/produits/{slug}/avis/supprimer",
             post(reviews::page_delete),
         )
-        .route("/categories/{slug}", get(catalog::page_category))
-        .route("/recherche", get(catalog::page_search))
-        .route("/nouveautes", get(catalog::page_new_arrivals))
-        .route("/promotions", get(catalog::page_promotions))
         .route(
             "/connexion",
             get(accounts::page_login).post(accounts::page_login_submit.layer(limit(Policy::Login))),
@@ -194,8 +189,18 @@ pub fn router(state: AppState) -> Router {
             "/admin/commandes/{number}/statut",
             post(orders::page_admin_move),
         );
+    // The listing pages read the menu's categories with their listing (`catalog::listing_page`); every other
+    // page has them put into its request context first.
+    let pages = pages.layer(from_fn_with_state(state.clone(), menu_layer));
+    let listings = Router::new()
+        .route("/produits", get(catalog::page_catalogue))
+        .route("/categories/{slug}", get(catalog::page_category))
+        .route("/recherche", get(catalog::page_search))
+        .route("/nouveautes", get(catalog::page_new_arrivals))
+        .route("/promotions", get(catalog::page_promotions));
     let with_sessions = api
         .merge(pages)
+        .merge(listings)
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(guards::refuse_nul_characters))
         .layer(from_fn_with_state(state.clone(), pages::render_error_pages))

@@ -96,6 +96,11 @@ impl CatalogCache {
         }
     }
 
+    /// Whether nothing is kept (a time-to-live of zero).
+    pub fn is_off(&self) -> bool {
+        self.listings.ttl.is_zero()
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }

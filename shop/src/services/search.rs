@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use super::catalog::{CatalogError, list_products};
+use super::catalog::{CatalogError, list_products, listing_and_menu};
 use crate::AppState;
 use crate::domain::{QueryWord, closest_word};
-use crate::store::{ProductPage, ProductQuery};
+use crate::store::{Category, ProductPage, ProductQuery};
 
 /// How many words of the vocabulary beginning with one letter a typo is compared with.
 const MAX_VOCABULARY: u32 = 5_000;
@@ -26,6 +26,24 @@ pub async fn shopper_listing(
     query: &mut ProductQuery,
 ) -> Result<Listing, CatalogError> {
     let page = list_products(state, query).await?;
+    corrected_listing(state, query, page).await
+}
+
+/// [`shopper_listing`] for a page, with the menu's categories read with the listing (`listing_and_menu`).
+pub async fn shopper_listing_and_menu(
+    state: &AppState,
+    query: &mut ProductQuery,
+) -> Result<(Listing, Arc<Vec<Category>>), CatalogError> {
+    let (page, menu) = listing_and_menu(state, query).await?;
+    Ok((corrected_listing(state, query, page).await?, menu))
+}
+
+/// The listing `page` read for `query`, or the corrected search's when it found nothing.
+async fn corrected_listing(
+    state: &AppState,
+    query: &mut ProductQuery,
+    page: Arc<ProductPage>,
+) -> Result<Listing, CatalogError> {
     if page.total > 0 || query.search.is_empty() {
         return Ok(Listing {
             page,

@@ -44,6 +44,12 @@ pub trait CatalogStore: Send + Sync {
         by: Option<&str>,
     ) -> StoreResult<()>;
     async fn list_products(&self, query: &ProductQuery) -> StoreResult<ProductPage>;
+    /// A listing page and every category (`list_categories`): on SQLite in one statement, a listing page and its
+    /// menu in one hand-over to the connection's thread.
+    async fn list_products_and_categories(
+        &self,
+        query: &ProductQuery,
+    ) -> StoreResult<(ProductPage, Vec<Category>)>;
     async fn product_by_slug(&self, slug: &str) -> StoreResult<Option<Product>>;
     async fn product_reviews(
         &self,
@@ -210,20 +216,23 @@ impl CatalogStore for SqlStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn list_products(&self, query: &ProductQuery) -> StoreResult<ProductPage> {
-        let backend = self.db.backend();
-        let page = query.page(backend);
-        if backend == Backend::Sqlite {
-            return page.fetch_one::<ListingJson>(&self.db).await?.into_page();
+        Ok(self.listing(query, false).await?.0)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn list_products_and_categories(
+        &self,
+        query: &ProductQuery,
+    ) -> StoreResult<(ProductPage, Vec<Category>)> {
+        if self.db.backend() == Backend::Sqlite
+            && let (page, Some(menu)) = self.listing(query, true).await?
+        {
+            return Ok((page, menu));
         }
-        let rows = page.fetch_all::<ListingRow>(&self.db).await?;
-        let total = match rows.first() {
-            Some(row) => row.listing_total,
-            None if query.page <= 1 => 0,
-            // Past the last page: the total still tells the shopper how many there are.
-            None => query.count(backend).scalar::<i64>(&self.db).await?,
-        };
-        let items = rows.into_iter().map(|row| row.product.into()).collect();
-        Ok(ProductPage { items, total })
+        // PostgreSQL: a second statement. It would repeat the menu on each of the page's rows, and building the
+        // JSON cost it more than the round trip (measured: /produits 4,441 req/s apart, 4,316 together).
+        let page = self.listing(query, false).await?.0;
+        Ok((page, self.list_categories().await?))
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -551,5 +560,29 @@ impl CatalogStore for SqlStore {
         }
         tx.commit().await?;
         Ok(report)
+    }
+}
+
+impl SqlStore {
+    /// A listing page, and with `menu` on SQLite the menu's categories, read in the same statement.
+    async fn listing(
+        &self,
+        query: &ProductQuery,
+        menu: bool,
+    ) -> StoreResult<(ProductPage, Option<Vec<Category>>)> {
+        let backend = self.db.backend();
+        let page = query.page(backend, menu);
+        if backend == Backend::Sqlite {
+            return page.fetch_one::<ListingJson>(&self.db).await?.into_page();
+        }
+        let rows = page.fetch_all::<ListingRow>(&self.db).await?;
+        let total = match rows.first() {
+            Some(row) => row.listing_total,
+            None if query.page <= 1 => 0,
+            // Past the last page: the total still tells the shopper how many there are.
+            None => query.count(backend).scalar::<i64>(&self.db).await?,
+        };
+        let items = rows.into_iter().map(|row| row.product.into()).collect();
+        Ok((ProductPage { items, total }, None))
     }
 }

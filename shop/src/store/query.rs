@@ -302,8 +302,10 @@ impl ProductQuery {
     /// (`ListingRow`, and [`ProductQuery::count`] for a page past the end); on SQLite one row, the total and the
     /// page's products as a JSON array in order (`ListingJson`). SQLite hands each row from its thread to the
     /// runtime's, which cost more than reading it; PostgreSQL builds JSON slower than it sends rows.
-    pub(super) fn page(&self, backend: Backend) -> Sql {
-        let (sql, binds) = self.page_sql(backend);
+    /// With `menu`, on SQLite, the row also carries the menu's categories as a JSON array (`MENU_JSON`), so that a
+    /// listing page reads them in the same statement.
+    pub(super) fn page(&self, backend: Backend, menu: bool) -> Sql {
+        let (sql, binds) = self.page_sql(backend, menu);
         assembled(sql).bind_all(binds)
     }
 
@@ -316,7 +318,7 @@ impl ProductQuery {
     /// The page's rows. A deep page first chooses its products by their keys alone, which the listing indexes
     /// hold (an index-only scan: the `OFFSET` skips index entries, not table rows), then reads them whole; so
     /// does a search, whose matches are many and its page few.
-    fn page_sql(&self, backend: Backend) -> (String, Vec<Arg>) {
+    fn page_sql(&self, backend: Backend, menu: bool) -> (String, Vec<Arg>) {
         let (filter, mut binds) = self.filter(backend);
         let total = self.total(backend, &filter);
         let order = if self.sort == ProductSort::Relevance && !self.search.is_empty() {
@@ -369,6 +371,12 @@ ORDER BY {order}"#
                 )
             }
         };
+        // The menu's categories with the page (SQLite; see `list_products_and_categories`).
+        let menu = if menu && backend == Backend::Sqlite {
+            format!(r#", {MENU_JSON} AS "menu""#)
+        } else {
+            String::new()
+        };
         let sql = match backend {
             // A search's total is counted over the matches its page is chosen from, so that they are read once
             // (counting them apart visited every match a second time).
@@ -387,7 +395,7 @@ ORDER BY {order}"#
                     .join(", ");
                 format!(
                     r#"SELECT {total} AS "total",
-    COALESCE(json_group_array(json_object({object}) ORDER BY {order}), '[]') AS "items"
+    COALESCE(json_group_array(json_object({object}) ORDER BY {order}), '[]') AS "items"{menu}
 FROM ({rows}) p"#,
                     rows = rows("", r#", p."searchName""#)
                 )
@@ -402,7 +410,7 @@ impl super::SqlStore {
     /// see why a listing is slow, and for the tests that keep each order on its index.
     pub async fn listing_plan(&self, query: &ProductQuery) -> super::StoreResult<Vec<String>> {
         let backend = self.db.backend();
-        let (sql, binds) = query.page_sql(backend);
+        let (sql, binds) = query.page_sql(backend, false);
         Ok(match backend {
             Backend::Postgres => assembled(format!("EXPLAIN {sql}"))
                 .bind_all(binds)
@@ -421,6 +429,13 @@ impl super::SqlStore {
         })
     }
 }
+
+/// The menu's categories, in the menu's order, as a JSON array of `CategoryRow`s (SQLite). They are read in
+/// order from a subquery so that the index on that order serves them (see `ProductQuery::total`).
+const MENU_JSON: &str = r#"(SELECT COALESCE(json_group_array(json_object('id', c."id", 'name', c."name",
+        'slug', c."slug", 'description', c."description", 'image', c."image", 'productCount', c."productCount")
+        ORDER BY c."name", c."id"), '[]')
+    FROM (SELECT * FROM "Category" ORDER BY "name", "id") c)"#;
 
 /// From this many products skipped, a page chooses its products by their keys first (see `page_sql`).
 const DEFERRED_FROM_OFFSET: u64 = 100;
@@ -459,7 +474,7 @@ mod tests {
             in_stock: Some(true),
             ..ProductQuery::default()
         };
-        let (sql, binds) = q.page_sql(Backend::Postgres);
+        let (sql, binds) = q.page_sql(Backend::Postgres, false);
         assert!(sql.contains(r#"WHERE "slug" = $1)"#));
         assert!(sql.contains(r#"to_tsquery('simple'::regconfig, $2)"#));
         assert!(sql.contains(r#""priceCents" >= $3"#));
@@ -471,7 +486,7 @@ mod tests {
         );
         assert_eq!(binds.len(), 4);
 
-        let (sql, binds) = q.page_sql(Backend::Sqlite);
+        let (sql, binds) = q.page_sql(Backend::Sqlite, false);
         assert!(sql.contains(r#""ProductSearch" MATCH $2"#));
         assert_eq!(
             binds[1],
@@ -488,7 +503,7 @@ mod tests {
             sort: ProductSort::Relevance,
             ..ProductQuery::default()
         };
-        let (sql, binds) = q.page_sql(Backend::Sqlite);
+        let (sql, binds) = q.page_sql(Backend::Sqlite, false);
         assert!(sql.contains(r#"LIKE $2 ESCAPE"#), "{sql}");
         assert!(sql.contains(r#"LIKE $9 ESCAPE"#), "{sql}");
         assert!(sql.contains("LIMIT 12 OFFSET 0"), "{sql}");

@@ -47,17 +47,32 @@ pub(super) struct ListingRow {
 pub(super) struct ListingJson {
     total: i64,
     items: String,
+    /// The menu's categories as a JSON array, when asked for with the page.
+    #[sqlx(default)]
+    menu: Option<String>,
 }
 
 impl ListingJson {
-    pub(super) fn into_page(self) -> Result<ProductPage, StoreError> {
-        let rows: Vec<ProductRow> = serde_json::from_str(&self.items)
-            .map_err(|err| StoreError::Database(sqlx::Error::Decode(Box::new(err))))?;
-        Ok(ProductPage {
+    /// The page, and the menu's categories if they were asked for.
+    pub(super) fn into_page(self) -> Result<(ProductPage, Option<Vec<Category>>), StoreError> {
+        let rows: Vec<ProductRow> = from_json(&self.items)?;
+        let page = ProductPage {
             items: rows.into_iter().map(Into::into).collect(),
             total: self.total,
-        })
+        };
+        Ok((page, self.menu.as_deref().map(categories_json).transpose()?))
     }
+}
+
+/// The menu's categories from the JSON array a listing statement wrote (`query::MENU_JSON`).
+fn categories_json(json: &str) -> Result<Vec<Category>, StoreError> {
+    let rows: Vec<CategoryRow> = from_json(json)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|err| StoreError::Database(sqlx::Error::Decode(Box::new(err))))
 }
 
 /// A flag as the databases write it into JSON: `true` (PostgreSQL) or `1` (SQLite).
@@ -133,8 +148,10 @@ impl From<ProductRow> for Product {
     }
 }
 
-#[derive(sqlx::FromRow)]
+/// A category's row; also the objects of a menu's JSON array.
+#[derive(sqlx::FromRow, serde::Deserialize)]
 #[sqlx(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub(super) struct CategoryRow {
     id: String,
     name: String,

@@ -85,11 +85,13 @@ pub(super) struct ListingSpec<'a> {
     pub(super) show_search: bool,
 }
 
+/// A listing page. Its route is one of those that read the menu's categories themselves (`routes::listings`):
+/// here, in the same statement as the listing when the catalogue cache is off.
 pub(super) async fn listing_page(
     state: &AppState,
     ctx: &RequestContext,
     raw: Option<&str>,
-    spec: ListingSpec<'_>,
+    mut spec: ListingSpec<'_>,
 ) -> Result<Response, PageError> {
     let params = query_pairs(raw)?;
     let mut query: ProductQuery = service::parse_product_query(&params, 24)?;
@@ -101,9 +103,18 @@ pub(super) async fn listing_page(
     if spec.fixed_on_sale.is_some() {
         query.on_sale = spec.fixed_on_sale;
     }
-    // The categories the menu shows, read once for the request by the session layer.
+    let (listing, menu) =
+        crate::services::search::shopper_listing_and_menu(state, &mut query).await?;
+    // A category's page: its name and introduction, or 404 when there is no such category.
+    if let Some(slug) = &spec.fixed_category {
+        let category = service::find_category(&menu, slug)?;
+        spec.heading = category.name;
+        spec.intro = category.description;
+    }
+    let mut ctx = ctx.clone();
+    ctx.menu_categories = menu;
+    let ctx = &ctx;
     let categories = &ctx.menu_categories;
-    let listing = crate::services::search::shopper_listing(state, &mut query).await?;
     let page = listing.page;
     let pagination = Pagination::new(query.page, query.limit, page.total);
     let search_value = params
@@ -277,13 +288,15 @@ pub async fn page_category(
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let category = service::find_category(&ctx.menu_categories, &slug)?;
-    let action = format!("/categories/{}", category.slug);
+    // Not a category's slug at all: no such category (its name and introduction come with the listing).
+    crate::domain::Slug::parse("category", &slug)
+        .map_err(|_| service::CatalogError::UnknownCategory)?;
+    let action = format!("/categories/{slug}");
     let spec = ListingSpec {
-        heading: category.name.clone(),
-        intro: category.description.clone(),
+        heading: String::new(),
+        intro: None,
         form_action: &action,
-        fixed_category: Some(category.slug.clone()),
+        fixed_category: Some(slug.clone()),
         fixed_on_sale: None,
         show_search: false,
     };

@@ -242,6 +242,14 @@ pub async fn render_error_pages(
     let resend = sent
         .filter(|_| info.offers_resend)
         .map(|sent| super::resend::Resend::of(&sent));
+    let mut ctx = ctx;
+    if let Some(ctx) = ctx.as_mut().filter(|_| !api) {
+        // The menu: a page reads it inside this layer (`auth::menu_layer`, or with its listing), so an error page
+        // reads it here; without it (the database is what failed) the page goes without.
+        if let Ok(categories) = crate::services::catalog::categories(&state).await {
+            ctx.menu_categories = categories;
+        }
+    }
     let mut page = error_page(&state, ctx.as_ref(), &info, resend);
     let carried = crate::auth::Quota::HEADERS.into_iter().chain([
         axum::http::header::WWW_AUTHENTICATE.as_str(),
@@ -279,14 +287,10 @@ fn unwritten_error(response: &Response) -> Option<ErrorPageInfo> {
 }
 
 /// Unknown paths: the JSON envelope under `/api`, the 404 page elsewhere.
-pub async fn not_found(State(state): State<AppState>, ctx: RequestContext, uri: Uri) -> Response {
-    let err = AppError::NotFound(if uri.path().starts_with("/api/") {
-        "Route inconnue"
-    } else {
-        "Page introuvable"
-    });
+pub async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        return err.into_response();
+        return AppError::NotFound("Route inconnue").into_response();
     }
-    error_page(&state, Some(&ctx), &ErrorPageInfo::of(&err), None)
+    // Drawn by `render_error_pages`, with the menu.
+    PageError(AppError::NotFound("Page introuvable")).into_response()
 }

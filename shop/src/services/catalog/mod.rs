@@ -187,6 +187,19 @@ pub async fn list_products(
         .await?)
 }
 
+/// A listing page and the menu's categories. With the catalogue cache on each comes from it (every page shares
+/// the menu); with it off, one statement reads both.
+pub async fn listing_and_menu(
+    state: &AppState,
+    query: &ProductQuery,
+) -> Result<(Arc<ProductPage>, Arc<Vec<Category>>), CatalogError> {
+    if state.catalog().is_off() {
+        let (page, menu) = state.store().list_products_and_categories(query).await?;
+        return Ok((Arc::new(page), Arc::new(menu)));
+    }
+    Ok((list_products(state, query).await?, categories(state).await?))
+}
+
 /// Every category, with its number of live products.
 pub async fn categories(state: &AppState) -> Result<Arc<Vec<Category>>, CatalogError> {
     let cache = state.catalog();
