@@ -89,7 +89,7 @@ pub(super) struct ListingSpec<'a> {
 /// here, in the same statement as the listing when the catalogue cache is off.
 pub(super) async fn listing_page(
     state: &AppState,
-    ctx: &RequestContext,
+    mut ctx: RequestContext,
     raw: Option<&str>,
     mut spec: ListingSpec<'_>,
 ) -> Result<Response, PageError> {
@@ -111,7 +111,6 @@ pub(super) async fn listing_page(
         spec.heading = category.name;
         spec.intro = category.description;
     }
-    let mut ctx = ctx.clone();
     ctx.menu_categories = menu;
     let ctx = &ctx;
     let categories = &ctx.menu_categories;
@@ -186,7 +185,7 @@ pub async fn page_catalogue(
         fixed_on_sale: None,
         show_search: true,
     };
-    listing_page(&state, &ctx, raw.as_deref(), spec).await
+    listing_page(&state, ctx, raw.as_deref(), spec).await
 }
 
 /// What a listing with no result offers instead: the categories that have products, and the most popular
@@ -234,7 +233,7 @@ pub async fn page_new_arrivals(
         fixed_on_sale: None,
         show_search: false,
     };
-    listing_page(&state, &ctx, raw.as_deref(), spec).await
+    listing_page(&state, ctx, raw.as_deref(), spec).await
 }
 
 /// `/promotions`: reduced products only (a former price above the price).
@@ -251,7 +250,7 @@ pub async fn page_promotions(
         fixed_on_sale: Some(true),
         show_search: false,
     };
-    listing_page(&state, &ctx, raw.as_deref(), spec).await
+    listing_page(&state, ctx, raw.as_deref(), spec).await
 }
 
 pub async fn page_search(
@@ -279,7 +278,7 @@ pub async fn page_search(
         fixed_on_sale: None,
         show_search: true,
     };
-    listing_page(&state, &ctx, raw.as_deref(), spec).await
+    listing_page(&state, ctx, raw.as_deref(), spec).await
 }
 
 pub async fn page_category(
@@ -300,7 +299,7 @@ pub async fn page_category(
         fixed_on_sale: None,
         show_search: false,
     };
-    listing_page(&state, &ctx, raw.as_deref(), spec).await
+    listing_page(&state, ctx, raw.as_deref(), spec).await
 }
 
 pub struct ReviewItem {
